@@ -1,0 +1,80 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// riftgate: a self-hosted WireGuard mesh.
+///
+/// C libraries come from Debian packages and are wrapped one module each (`CRift…`); exactly one Swift
+/// module imports each of them. `RiftProtocol` is the shared wire protocol and depends on nothing.
+let package = Package(
+    name: "riftgate",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "riftgate-hub", targets: ["riftgate-hub"]),
+        .executable(name: "riftgate", targets: ["riftgate"]),
+        .library(name: "RiftProtocol", targets: ["RiftProtocol"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // MARK: C libraries (system packages)
+        .systemLibrary(
+            name: "CRiftSodium", path: "Sources/CRiftSodium", pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(
+            name: "CRiftNice", path: "Sources/CRiftNice", pkgConfig: "nice",
+            providers: [.apt(["libnice-dev", "libglib2.0-dev"])]),
+        .systemLibrary(
+            name: "CRiftWebSockets", path: "Sources/CRiftWebSockets", pkgConfig: "libwebsockets",
+            providers: [.apt(["libwebsockets-dev", "libssl-dev"])]),
+        .systemLibrary(
+            name: "CRiftSQLite", path: "Sources/CRiftSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
+
+        // MARK: Shared protocol (no dependencies)
+        .target(name: "RiftProtocol"),
+
+        // MARK: Wrappers, one per C library
+        .target(name: "RiftCrypto", dependencies: ["RiftProtocol", "CRiftSodium"]),
+        .target(name: "RiftWebSocket", dependencies: ["CRiftWebSockets"]),
+        .target(name: "RiftNice", dependencies: ["CRiftNice"]),
+        .target(name: "RiftStore", dependencies: ["CRiftSQLite"]),
+
+        // MARK: Shared pieces without C
+        .target(name: "RiftSupport", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "RiftWireGuard", dependencies: ["RiftSupport"]),
+
+        // MARK: The two programs' behaviour
+        .target(
+            name: "RiftHub",
+            dependencies: [
+                "RiftProtocol", "RiftCrypto", "RiftWebSocket", "RiftStore", "RiftSupport",
+                .product(name: "Logging", package: "swift-log"), "TOMLKit",
+            ]),
+        .target(
+            name: "RiftAgent",
+            dependencies: [
+                "RiftProtocol", "RiftCrypto", "RiftWebSocket", "RiftNice", "RiftWireGuard", "RiftSupport",
+                .product(name: "Logging", package: "swift-log"), "TOMLKit",
+            ]),
+
+        // MARK: Executables: argument parsing only
+        .executableTarget(
+            name: "riftgate-hub",
+            dependencies: ["RiftHub", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(
+            name: "riftgate",
+            dependencies: ["RiftAgent", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+        // MARK: Tests
+        .target(name: "RiftTestSupport", dependencies: ["RiftProtocol"], path: "Tests/RiftTestSupport"),
+        .testTarget(name: "RiftProtocolTests", dependencies: ["RiftProtocol", "RiftTestSupport"]),
+        .testTarget(name: "RiftCryptoTests", dependencies: ["RiftCrypto", "RiftProtocol", "RiftTestSupport"]),
+        .testTarget(name: "RiftHubTests", dependencies: ["RiftHub", "RiftProtocol", "RiftCrypto", "RiftTestSupport"]),
+        .testTarget(
+            name: "RiftAgentTests",
+            dependencies: ["RiftAgent", "RiftProtocol", "RiftNice", "RiftWireGuard", "RiftTestSupport"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// RiftAgent: placeholder until its issue lands.

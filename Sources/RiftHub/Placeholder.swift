@@ -1,0 +1,1 @@
+// RiftHub: placeholder until its issue lands.

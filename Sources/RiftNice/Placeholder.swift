@@ -1,0 +1,1 @@
+// RiftNice: placeholder until its issue lands.

@@ -1,0 +1,62 @@
+/// Standard base64 (RFC 4648 §4, with padding), as WireGuard tools print keys.
+///
+/// Decoding is strict: only canonical, padded input is accepted, so one value has exactly one encoding.
+public enum Base64 {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    private static let reverse: [UInt8] = {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (value, symbol) in alphabet.enumerated() { table[Int(symbol)] = UInt8(value) }
+        return table
+    }()
+
+    /// The base64 text of `bytes`.
+    public static func encode<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {
+        let input = Array(bytes)
+        var out = [UInt8]()
+        out.reserveCapacity((input.count + 2) / 3 * 4)
+        var index = 0
+        while index + 3 <= input.count {
+            let chunk = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
+            out += [alphabet[Int(chunk >> 18 & 63)], alphabet[Int(chunk >> 12 & 63)],
+                    alphabet[Int(chunk >> 6 & 63)], alphabet[Int(chunk & 63)]]
+            index += 3
+        }
+        let rest = input.count - index
+        if rest == 1 {
+            let chunk = UInt32(input[index]) << 16
+            out += [alphabet[Int(chunk >> 18 & 63)], alphabet[Int(chunk >> 12 & 63)], UInt8(ascii: "="), UInt8(ascii: "=")]
+        } else if rest == 2 {
+            let chunk = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8
+            out += [alphabet[Int(chunk >> 18 & 63)], alphabet[Int(chunk >> 12 & 63)],
+                    alphabet[Int(chunk >> 6 & 63)], UInt8(ascii: "=")]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The bytes encoded by `text`, or nil when it is not canonical padded base64.
+    public static func decode(_ text: String) -> [UInt8]? {
+        let input = Array(text.utf8)
+        guard input.count % 4 == 0 else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(input.count / 4 * 3)
+        var index = 0
+        while index < input.count {
+            let isLast = index + 4 == input.count
+            let padding = isLast ? (input[index + 3] == UInt8(ascii: "=") ? (input[index + 2] == UInt8(ascii: "=") ? 2 : 1) : 0) : 0
+            var chunk: UInt32 = 0
+            for offset in 0..<(4 - padding) {
+                let value = reverse[Int(input[index + offset])]
+                guard value != 0xFF else { return nil }
+                chunk |= UInt32(value) << (18 - 6 * offset)
+            }
+            out.append(UInt8(chunk >> 16 & 0xFF))
+            if padding < 2 { out.append(UInt8(chunk >> 8 & 0xFF)) }
+            if padding < 1 { out.append(UInt8(chunk & 0xFF)) }
+            // Canonical form: the bits that padding drops must be zero.
+            if padding == 2, chunk & 0xFFFF != 0 { return nil }
+            if padding == 1, chunk & 0xFF != 0 { return nil }
+            index += 4
+        }
+        return out
+    }
+}

@@ -1,0 +1,53 @@
+/// A message an agent sends to the hub.
+public enum ClientMessage: Sendable, Hashable {
+    /// Answers the hub's challenge: chooses a version, claims a public key and proves possession of it.
+    case hello(Hello)
+    /// A sealed signaling message for another peer of the same network.
+    case signal(OutgoingSignal)
+
+    /// The `type` field of every message an agent may send.
+    public static let types: Set<String> = Set(["hello"] + SignalKind.allCases.map(\.rawValue))
+}
+
+/// The agent's answer to `challenge`.
+public struct Hello: Sendable, Hashable {
+    /// The protocol version the agent chose from the challenge's list.
+    public var version: Int64
+    /// The agent's WireGuard public key, which becomes its identity in the network.
+    public var publicKey: PublicKey
+    /// The name the agent gives itself.
+    public var name: String
+    /// The proof of possession of the private key (see `PROTOCOL.md` § Proof of possession).
+    public var proof: SealedBox
+    /// An optional client-chosen id echoed in an error about this message.
+    public var id: String?
+
+    /// Creates a hello.
+    public init(version: Int64, publicKey: PublicKey, name: String, proof: SealedBox, id: String? = nil) {
+        self.version = version
+        self.publicKey = publicKey
+        self.name = name
+        self.proof = proof
+        self.id = id
+    }
+}
+
+/// A signaling message as the sender writes it: addressed by `to`; the hub adds `from`.
+public struct OutgoingSignal: Sendable, Hashable {
+    /// What the sealed payload holds.
+    public var kind: SignalKind
+    /// The recipient's public key.
+    public var to: PublicKey
+    /// The payload, sealed for the recipient.
+    public var sealed: SealedBox
+    /// An optional client-chosen id echoed in an error about this message.
+    public var id: String?
+
+    /// Creates an outgoing signal.
+    public init(kind: SignalKind, to: PublicKey, sealed: SealedBox, id: String? = nil) {
+        self.kind = kind
+        self.to = to
+        self.sealed = sealed
+        self.id = id
+    }
+}

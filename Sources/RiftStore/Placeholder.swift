@@ -1,0 +1,1 @@
+// RiftStore: placeholder until its issue lands.

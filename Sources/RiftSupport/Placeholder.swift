@@ -1,0 +1,1 @@
+// RiftSupport: placeholder until its issue lands.

@@ -1,0 +1,1 @@
+// RiftWebSocket: placeholder until its issue lands.

@@ -1,0 +1,1 @@
+// RiftWireGuard: placeholder until its issue lands.

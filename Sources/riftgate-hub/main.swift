@@ -1,0 +1,1 @@
+print("riftgate-hub: not built yet")

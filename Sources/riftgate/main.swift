@@ -1,0 +1,1 @@
+print("riftgate: not built yet")

@@ -1,0 +1,2 @@
+/// Shared helpers for tests.
+public enum TestSupport {}
