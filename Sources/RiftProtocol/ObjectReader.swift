@@ -115,6 +115,9 @@ public struct ObjectReader {
         if let byteCount, decoded.count != byteCount {
             throw ProtocolError(.invalidValue, "\(context).\(key) must be \(byteCount) bytes, not \(decoded.count)")
         }
+        guard decoded.count <= maxBytes else {
+            throw ProtocolError(.invalidValue, "\(context).\(key) is longer than \(maxBytes) bytes")
+        }
         return decoded
     }
 

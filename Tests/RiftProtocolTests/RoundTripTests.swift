@@ -1,0 +1,64 @@
+import RiftProtocol
+import Testing
+
+@Suite("Round trips")
+struct RoundTripTests {
+    let keyA = try! PublicKey(bytes: Array(1...32))
+    let keyB = try! PublicKey(bytes: Array(101...132))
+    let sealed = SealedBox(nonce: Array(repeating: 7, count: 24), ciphertext: Array(0..<40))
+
+    @Test("client messages survive encode then decode")
+    func clientMessages() throws {
+        let messages: [ClientMessage] = [
+            .hello(Hello(version: 1, publicKey: keyA, name: "host \"quoted\"\n", proof: sealed, id: nil)),
+        ] + SignalKind.allCases.map { .signal(OutgoingSignal(kind: $0, to: keyB, sealed: sealed, id: "x")) }
+        for message in messages {
+            let text = message.encoded()
+            if case .hello = message {
+                // A newline in a name is a control character: the encoder writes it, the decoder must refuse it.
+                #expect(throws: ProtocolError.self) { try ClientMessage.decode(text) }
+            } else {
+                #expect(try ClientMessage.decode(text) == message)
+            }
+        }
+    }
+
+    @Test("hub messages survive encode then decode")
+    func hubMessages() throws {
+        let peer = PeerInfo(publicKey: keyB, name: "b", ipv4: IPv4Address("100.64.0.9")!, ipv6: IPv6Address("fd00::9")!)
+        let ice = ICEServers(stun: ["stun:h:3478"], turn: [TURNServer(urls: ["turn:h:3478"], username: "1:x", credential: "c", expiresAt: 1)])
+        let messages: [HubMessage] = [
+            .challenge(Challenge(versions: [1], hubKey: keyA, nonce: Array(repeating: 1, count: 32))),
+            .welcome(Welcome(version: 1, network: "home", me: peer, ipv4Prefix: IPv4Prefix("100.64.0.0/10")!,
+                             ipv6Prefix: IPv6Prefix("fd00::/64")!, peers: [peer], ice: ice, heartbeatSeconds: 20)),
+            .peerJoined(peer), .peerLeft(PeerLeft(publicKey: keyB, reason: "timeout")),
+            .signal(RelayedSignal(kind: .answer, from: keyA, sealed: sealed)), .iceServers(ice),
+            .error(ErrorFrame(ProtocolError(.peerNotFound, "gone"), ref: "r")),
+        ]
+        for message in messages {
+            #expect(try HubMessage.decode(message.encoded()) == message)
+        }
+    }
+
+    @Test("signal payloads survive encode then decode, and reject unknown fields")
+    func payloads() throws {
+        let offer = SignalPayload(
+            kind: .offer, from: keyA, to: keyB, session: "s1", generation: 3,
+            body: .description(ICEDescription(ufrag: "u", pwd: "p", candidates: ["candidate:1 1 UDP 1 192.0.2.1 5 typ host"]),
+                               WireGuardParameters(publicKey: keyA, listenPort: 51820)))
+        #expect(try SignalPayload.decode(offer.encoded()) == offer)
+        for body in [SignalPayload.Body.candidate("candidate:x"), .endOfCandidates, .restart(reason: "consent lost")] {
+            let kind: SignalKind = switch body { case .candidate: .candidate; case .endOfCandidates: .endOfCandidates; default: .restart }
+            let payload = SignalPayload(kind: kind, from: keyA, to: keyB, session: "s", generation: 0, body: body)
+            #expect(try SignalPayload.decode(payload.encoded()) == payload)
+        }
+        let extra = Array(#"{"type":"end_of_candidates","from":"\#(keyA)","to":"\#(keyB)","session":"s","generation":0,"x":1}"#.utf8)
+        #expect(throws: ProtocolError(.unknownField, "payload has an unknown field \"x\"")) { try SignalPayload.decode(extra) }
+    }
+
+    @Test("every error code round-trips through its raw value")
+    func errorCodes() {
+        for code in ErrorCode.allCases { #expect(ErrorCode(rawValue: code.rawValue) == code) }
+        #expect(ErrorCode.unauthorized.isPermanent && !ErrorCode.rateLimited.isPermanent)
+    }
+}
