@@ -1,0 +1,36 @@
+# riftgate — one entry point for people and CI.
+#   sudo make demo   set up this machine, build, and run a hub and two agents in network namespaces that ping
+#   sudo make test   set up this machine, build, and run every test (unit, integration, end-to-end)
+SHELL := /bin/bash
+export PATH := /opt/swift/usr/bin:$(PATH)
+
+SWIFT_BUILD_FLAGS ?=
+BIN_DIR := $(shell swift build $(SWIFT_BUILD_FLAGS) --show-bin-path 2>/dev/null || echo .build/debug)
+PYTEST := .venv/bin/python -m pytest
+
+.PHONY: deps build test unit-test integration-test e2e-test demo clean
+
+deps:
+	@bash deploy/install-deps.sh
+
+build: deps
+	@echo "==> building riftgate and riftgate-hub (first build takes a few minutes)"
+	swift build $(SWIFT_BUILD_FLAGS)
+
+unit-test: build
+	@echo "==> Swift tests"
+	swift test $(SWIFT_BUILD_FLAGS)
+
+integration-test: build
+	@echo "==> protocol vectors checked by an independent implementation (PyNaCl)"
+	.venv/bin/python Protocol/vectors/check_vectors.py
+	@echo "==> integration and end-to-end tests (real processes; the namespace tests need root)"
+	RIFTGATE_BIN_DIR=$(BIN_DIR) $(PYTEST) -q Tests/integration
+
+test: unit-test integration-test
+
+demo: build
+	RIFTGATE_BIN_DIR=$(BIN_DIR) .venv/bin/python Tests/lab/demo.py
+
+clean:
+	rm -rf .build .venv

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs everything riftgate's build, tests and demo need on Debian 12, idempotently.
+#   - Debian packages (C libraries, wireguard-go, coturn, nftables, iperf3, ...) with --no-install-recommends
+#   - a Python virtual environment in .venv for the integration tests (websockets, PyNaCl, pytest from PyPI)
+# Swift itself is not a Debian package: it must already be installed (default /opt/swift).
+# Usage: sudo deploy/install-deps.sh [--no-python]
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+packages=(
+  # build: C libraries linked by the Swift package, and pkg-config to find them
+  pkg-config libnice-dev libglib2.0-dev libwebsockets-dev libssl-dev libsodium-dev libsqlite3-dev
+  # run: WireGuard in userspace (the kernel module is used instead where present) and its tools
+  wireguard-go wireguard-tools iproute2
+  # tests, lab and demo: namespaces, NAT, TURN relay, throughput, certificates
+  coturn nftables iputils-ping iperf3 procps openssl ca-certificates
+  # Python for the independent protocol client used by the integration tests
+  python3 python3-venv
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+
+if ((${#missing[@]})); then
+  if [[ $EUID -ne 0 ]]; then
+    echo "install-deps: missing Debian packages: ${missing[*]}" >&2
+    echo "install-deps: run as root (sudo $0) to install them" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # coturn's package may start a system TURN server; the tests start their own on chosen ports.
+  if command -v systemctl >/dev/null && systemctl is-active --quiet coturn 2>/dev/null; then
+    systemctl disable --now coturn >/dev/null 2>&1 || true
+  fi
+else
+  echo "install-deps: Debian packages present"
+fi
+
+swift_bin=$(command -v swift || true)
+[[ -n "$swift_bin" ]] || [[ -x /opt/swift/usr/bin/swift ]] || {
+  echo "install-deps: Swift 6.x not found (looked in PATH and /opt/swift/usr/bin); install a Swift toolchain first" >&2
+  exit 1
+}
+
+if [[ "${1:-}" != "--no-python" ]]; then
+  if [[ ! -x .venv/bin/python ]]; then
+    echo "install-deps: creating .venv"
+    python3 -m venv .venv
+  fi
+  if ! .venv/bin/python -c 'import websockets, nacl, pytest' 2>/dev/null \
+     || [[ Tests/requirements.txt -nt .venv/.requirements-installed ]]; then
+    echo "install-deps: installing Python test packages into .venv"
+    .venv/bin/pip install -q --disable-pip-version-check -r Tests/requirements.txt
+    touch .venv/.requirements-installed
+  else
+    echo "install-deps: Python test packages present"
+  fi
+fi
