@@ -1,0 +1,154 @@
+import Glibc
+import Synchronization
+
+/// Held while a pipe is created and marked close-on-exec, and while a child is spawned, so no child
+/// started through this module inherits another child's pipe end. (Swift's Glibc module does not
+/// import `pipe2` or `posix_spawn_file_actions_addclosefrom_np`, which would make this atomic.)
+/// Descriptors opened elsewhere in the process are expected to be close-on-exec, as Swift, Foundation
+/// and NIO open them.
+private let spawnLock = Mutex(())
+
+/// Starts child processes with `posix_spawnp` and reaps them. All `posix_spawn` calls live here.
+enum ChildSpawner {
+    /// Spawns `command` with the given descriptors as its standard streams (`/dev/null` where nil).
+    ///
+    /// The child gets default dispositions for every signal and an empty signal mask, whatever this
+    /// process ignores or blocks for its own signal handling. With `ownProcessGroup` the child leads
+    /// a new process group, so a terminal's Ctrl-C reaches only us and we stop it in order.
+    /// Fails with `.notFound` when the program is not in `PATH`, `.spawnFailed` otherwise.
+    static func spawn(
+        _ command: [String], environment: [String: String], input: Int32?, output: Int32?, error: Int32?,
+        ownProcessGroup: Bool
+    ) throws(SubprocessError) -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for (descriptor, target, mode) in [(input, Int32(0), O_RDONLY), (output, 1, O_WRONLY), (error, 2, O_WRONLY)] {
+            if let descriptor {
+                posix_spawn_file_actions_adddup2(&actions, descriptor, target)
+            } else {
+                posix_spawn_file_actions_addopen(&actions, target, "/dev/null", mode, 0)
+            }
+        }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        if ownProcessGroup {
+            flags |= POSIX_SPAWN_SETPGROUP
+            posix_spawnattr_setpgroup(&attributes, 0)
+        }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(flags))
+
+        var arguments = command.map { strdup($0) } + [nil]
+        var variables = mergedEnvironment(environment).map { strdup($0) } + [nil]
+        defer {
+            arguments.forEach { free($0) }
+            variables.forEach { free($0) }
+        }
+        var processID: pid_t = 0
+        let result = spawnLock.withLock { _ in
+            posix_spawnp(&processID, arguments[0]!, &actions, &attributes, &arguments, &variables)
+        }
+        guard result == 0 else {
+            throw SubprocessError(result == ENOENT ? .notFound : .spawnFailed, command: command, errno: result)
+        }
+        return processID
+    }
+
+    /// Waits for `processID` to exit and collects it; retries when interrupted by a signal.
+    static func reap(_ processID: pid_t) -> ExitStatus {
+        var status: Int32 = 0
+        while waitpid(processID, &status, 0) < 0 {
+            guard errno == EINTR else { return .exited(-1) }
+        }
+        return ExitStatus(waitStatus: status)
+    }
+
+    /// This process's environment with `overrides` added or replaced.
+    private static func mergedEnvironment(_ overrides: [String: String]) -> [String] {
+        var entries: [String] = []
+        var index = 0
+        while let entry = environ[index] {
+            let text = String(cString: entry)
+            let name = String(text.prefix(while: { $0 != "=" }))
+            if overrides[name] == nil { entries.append(text) }
+            index += 1
+        }
+        for (name, value) in overrides.sorted(by: { $0.key < $1.key }) { entries.append("\(name)=\(value)") }
+        return entries
+    }
+}
+
+/// A pipe between us and one child, both ends close-on-exec until `posix_spawn` duplicates one.
+struct ChildPipe {
+    let readEnd: Int32
+    let writeEnd: Int32
+
+    /// Creates the pipe; fails with `.ioFailed` (and the errno) when the process is out of descriptors.
+    static func make(for command: [String]) throws(SubprocessError) -> ChildPipe {
+        var ends: [Int32] = [-1, -1]
+        let result: Int32 = spawnLock.withLock { _ in
+            guard pipe(&ends) == 0 else { return errno }
+            _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
+            _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
+            return 0
+        }
+        guard result == 0 else {
+            throw SubprocessError(.ioFailed, command: command, errno: result, reason: "could not create a pipe")
+        }
+        return ChildPipe(readEnd: ends[0], writeEnd: ends[1])
+    }
+
+    func closeReadEnd() { close(readEnd) }
+    func closeWriteEnd() { close(writeEnd) }
+}
+
+/// Standard output and standard error read from a child until both reach end of file.
+struct ChildOutput {
+    var output: [UInt8] = []
+    var error: [UInt8] = []
+    /// Why reading stopped early, if it did.
+    var failure: String?
+
+    /// Reads both descriptors until end of file; false when `deadline` passed first, reading failed,
+    /// or the output grew past `Subprocess.maximumOutputCount`.
+    mutating func read(output outputEnd: Int32, error errorEnd: Int32, until deadline: ContinuousClock.Instant) -> Bool {
+        var watched = [pollfd(fd: outputEnd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: errorEnd, events: Int16(POLLIN), revents: 0)]
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        while watched.contains(where: { $0.fd >= 0 }) {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            guard remaining > .zero else { return false }
+            let (seconds, attoseconds) = remaining.components
+            let milliseconds = Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
+            let ready = poll(&watched, nfds_t(watched.count), milliseconds)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                failure = "poll failed: \(String(cString: strerror(errno)))"
+                return false
+            }
+            for index in watched.indices where watched[index].fd >= 0 && watched[index].revents != 0 {
+                let count = buffer.withUnsafeMutableBytes { Glibc.read(watched[index].fd, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    if index == 0 { output += buffer[..<count] } else { error += buffer[..<count] }
+                } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
+                    watched[index].fd = -1  // poll skips negative descriptors
+                }
+            }
+            if error.count > 65536 { error.removeFirst(error.count - 65536) }
+            if output.count > Subprocess.maximumOutputCount {
+                failure = "printed more than \(Subprocess.maximumOutputCount) bytes"
+                return false
+            }
+        }
+        return true
+    }
+}

@@ -1,1 +1,0 @@
-// RiftSupport: placeholder until its issue lands.

@@ -1,0 +1,97 @@
+import RiftProtocol
+internal import RiftSupport
+import Synchronization
+
+/// A kernel WireGuard interface (`ip link add … type wireguard`), configured with `wg set` and read
+/// with `wg show <name> dump`. The device owns the interface: `shutdown()` (or `deinit`) deletes it.
+/// Unlike wireguard-go, a kernel interface outlives this process if it dies without shutting down;
+/// the next `openWireGuardDevice` with the same name then reports `.interfaceExists`.
+final class KernelWireGuardDevice: WireGuardDevice {
+    let interfaceName: String
+    let listenPort: UInt16
+    var backend: WireGuardBackend { .kernel }
+    private let link: NetworkLink
+    private let isShutDown = Mutex(false)
+
+    private init(link: NetworkLink, listenPort: UInt16) {
+        self.interfaceName = link.name
+        self.link = link
+        self.listenPort = listenPort
+    }
+
+    deinit { shutdown() }
+
+    /// Creates and configures the interface and reads back the port. Fails with `.notInstalled` when
+    /// the kernel has no WireGuard or `wg` is missing (so detection can fall back to wireguard-go);
+    /// on a later failure the interface is deleted again.
+    static func open(_ configuration: ValidatedConfiguration, link: NetworkLink) throws(WireGuardError) -> KernelWireGuardDevice {
+        guard Subprocess.executablePath(named: "wg") != nil else {
+            throw WireGuardError(.notInstalled, "wg is not installed (apt-get install wireguard-tools)")
+        }
+        try link.addKernelWireGuard()
+        do {
+            let key = Array((Base64.encode(configuration.privateKey) + "\n").utf8)
+            try runTool(link, WireGuardTool.setDevice(link.name, listenPort: configuration.configuration.listenPort),
+                        input: key, "configure \(link.name)")
+            try link.configure(configuration)
+            let status = try readStatus(link)
+            return KernelWireGuardDevice(link: link, listenPort: status.listenPort)
+        } catch {
+            link.delete()
+            throw error
+        }
+    }
+
+    func setPeer(_ peer: WireGuardPeer) throws(WireGuardError) {
+        let allowedIPs = try AllowedIPs.canonical(peer.allowedIPs)
+        if peer.endpoint?.port == 0 { throw WireGuardError(.invalidConfiguration, "peer endpoint port 0") }
+        try whileOpen { () throws(WireGuardError) in
+            try Self.runTool(link, WireGuardTool.setPeer(link.name, peer, allowedIPs: allowedIPs), "set peer \(peer.publicKey)")
+        }
+    }
+
+    func removePeer(_ publicKey: PublicKey) throws(WireGuardError) {
+        try whileOpen { () throws(WireGuardError) in
+            try Self.runTool(link, WireGuardTool.removePeer(link.name, publicKey), "remove peer \(publicKey)")
+        }
+    }
+
+    func status() throws(WireGuardError) -> WireGuardDeviceStatus {
+        try whileOpen { () throws(WireGuardError) in try Self.readStatus(link) }
+    }
+
+    func shutdown() {
+        isShutDown.withLock { isShutDown in
+            guard !isShutDown else { return }
+            isShutDown = true
+            link.delete()
+        }
+    }
+
+    private func whileOpen<Result: Sendable>(_ body: () throws(WireGuardError) -> Result) throws(WireGuardError) -> Result {
+        try isShutDown.withLock { (isShutDown: inout Bool) throws(WireGuardError) -> Result in
+            guard !isShutDown else { throw WireGuardError(.shutDown, "WireGuard device \(interfaceName) has been shut down") }
+            return try body()
+        }
+    }
+
+    /// Reads `wg show dump`; its output holds the private key, so the buffer is wiped after parsing.
+    private static func readStatus(_ link: NetworkLink) throws(WireGuardError) -> WireGuardDeviceStatus {
+        var output: SubprocessOutput
+        do {
+            output = try NetworkLink.run(link.inNamespace(WireGuardTool.dump(link.name)))
+        } catch {
+            throw WireGuardError.command(error, "read the status of \(link.name)")
+        }
+        defer { for index in output.standardOutput.indices { output.standardOutput[index] = 0 } }
+        return try WireGuardTool.parseDump(output.standardOutput)
+    }
+
+    private static func runTool(_ link: NetworkLink, _ command: [String], input: [UInt8] = [], _ action: String) throws(WireGuardError) {
+        do {
+            _ = try NetworkLink.run(link.inNamespace(command), input: input)
+        } catch {
+            throw WireGuardError.command(error, action)
+        }
+    }
+}

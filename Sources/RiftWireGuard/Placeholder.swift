@@ -1,1 +1,0 @@
-// RiftWireGuard: placeholder until its issue lands.

@@ -1,0 +1,142 @@
+import Glibc
+import RiftProtocol
+internal import RiftSupport
+import Synchronization
+
+/// A WireGuard interface run by `wireguard-go -f`, our child process, configured over its UAPI socket.
+///
+/// The device owns the process and the interface: `shutdown()` (or `deinit`) deletes the interface,
+/// stops the process and removes a socket file it left behind. If this process dies without shutting
+/// down, `setpriv --pdeathsig` has the kernel send wireguard-go SIGTERM, on which it removes both.
+final class UserspaceWireGuardDevice: WireGuardDevice {
+    static let startupTimeout: Duration = .seconds(5)
+
+    let interfaceName: String
+    let listenPort: UInt16
+    var backend: WireGuardBackend { .userspace }
+    private let publicKey: PublicKey?
+    private let link: NetworkLink
+    private let control: UAPIClient
+    private let daemon: SupervisedProcess
+    private let isShutDown = Mutex(false)
+
+    private init(listenPort: UInt16, publicKey: PublicKey?, link: NetworkLink, control: UAPIClient, daemon: SupervisedProcess) {
+        self.interfaceName = link.name
+        self.listenPort = listenPort
+        self.publicKey = publicKey
+        self.link = link
+        self.control = control
+        self.daemon = daemon
+    }
+
+    deinit { shutdown() }
+
+    /// Starts wireguard-go, waits (bounded) for its UAPI socket, sets the key and port, addresses the
+    /// interface and reads back the port. On any failure everything started is torn down again.
+    static func open(_ configuration: ValidatedConfiguration, link: NetworkLink) throws(WireGuardError) -> UserspaceWireGuardDevice {
+        let program = configuration.configuration.wireguardGoPath
+        guard let executable = Subprocess.executablePath(named: program) else {
+            throw WireGuardError(.notInstalled, program == "wireguard-go" ? "wireguard-go is not installed (apt-get install wireguard-go)"
+                                     : "wireguard-go is not executable at \(program)")
+        }
+        let control = UAPIClient(interfaceName: configuration.name)
+        if control.isServed() {
+            throw WireGuardError(.interfaceExists, "a userspace WireGuard device named \(configuration.name) is already running "
+                                     + "(\(control.socketPath)), perhaps in another network namespace")
+        }
+        let daemon: SupervisedProcess
+        do {
+            daemon = try SupervisedProcess(
+                link.inNamespace([executable, "-f", configuration.name]),
+                environment: ["LOG_LEVEL": "error", "WG_PROCESS_FOREGROUND": "1"],
+                parentDeathSignal: Subprocess.executablePath(named: "setpriv") != nil)
+        } catch {
+            throw WireGuardError.command(error, "start wireguard-go")
+        }
+        do throws(WireGuardError) {
+            try waitForControlSocket(control, daemon: daemon)
+            let port = configuration.configuration.listenPort
+            do throws(WireGuardError) {
+                try control.set(UAPIRequest.device(privateKey: configuration.privateKey, listenPort: port))
+            } catch where error.errno == EADDRINUSE {
+                throw WireGuardError(.controlFailed, "UDP port \(port) is already in use", errno: EADDRINUSE)
+            }
+            try link.configure(configuration)
+            let status = try UAPIStatus.parse(control.get(), publicKey: nil)
+            return UserspaceWireGuardDevice(listenPort: status.listenPort, publicKey: derivePublicKey(configuration.privateKey),
+                                            link: link, control: control, daemon: daemon)
+        } catch {
+            let explained = explain(error, daemon: daemon)
+            tearDown(link: link, control: control, daemon: daemon)
+            throw explained
+        }
+    }
+
+    func setPeer(_ peer: WireGuardPeer) throws(WireGuardError) {
+        let allowedIPs = try AllowedIPs.canonical(peer.allowedIPs)
+        if peer.endpoint?.port == 0 { throw WireGuardError(.invalidConfiguration, "peer endpoint port 0") }
+        try whileOpen { () throws(WireGuardError) in try control.set(UAPIRequest.setPeer(peer, allowedIPs: allowedIPs)) }
+    }
+
+    func removePeer(_ publicKey: PublicKey) throws(WireGuardError) {
+        try whileOpen { () throws(WireGuardError) in try control.set(UAPIRequest.removePeer(publicKey)) }
+    }
+
+    func status() throws(WireGuardError) -> WireGuardDeviceStatus {
+        try whileOpen { () throws(WireGuardError) in try UAPIStatus.parse(control.get(), publicKey: publicKey) }
+    }
+
+    func shutdown() {
+        isShutDown.withLock { isShutDown in
+            guard !isShutDown else { return }
+            isShutDown = true
+            Self.tearDown(link: link, control: control, daemon: daemon)
+        }
+    }
+
+    /// Runs `body` unless shut down, serialised with other calls and with `shutdown`.
+    private func whileOpen<Result: Sendable>(_ body: () throws(WireGuardError) -> Result) throws(WireGuardError) -> Result {
+        try isShutDown.withLock { (isShutDown: inout Bool) throws(WireGuardError) -> Result in
+            guard !isShutDown else { throw WireGuardError(.shutDown, "WireGuard device \(interfaceName) has been shut down") }
+            do throws(WireGuardError) { return try body() } catch { throw Self.explain(error, daemon: daemon) }
+        }
+    }
+
+    /// Polls the UAPI socket until wireguard-go answers, it exits, or the startup timeout passes.
+    private static func waitForControlSocket(_ control: UAPIClient, daemon: SupervisedProcess) throws(WireGuardError) {
+        let deadline = ContinuousClock.now + startupTimeout
+        while true {
+            if daemon.exitStatus != nil { throw WireGuardError(.processExited, "wireguard-go exited during startup") }
+            do {
+                _ = try control.get()
+                return
+            } catch {
+                guard ContinuousClock.now < deadline else {
+                    throw WireGuardError(.timedOut, "wireguard-go did not open \(control.socketPath) within \(startupTimeout)")
+                }
+            }
+            usleep(20_000)
+        }
+    }
+
+    /// Deletes the interface (its routes go with it), stops wireguard-go, removes a stale socket.
+    private static func tearDown(link: NetworkLink, control: UAPIClient, daemon: SupervisedProcess) {
+        link.delete()
+        daemon.terminate()
+        control.removeIfStale()
+    }
+
+    /// Replaces an error with wireguard-go's own account when it has exited.
+    private static func explain(_ error: WireGuardError, daemon: SupervisedProcess) -> WireGuardError {
+        guard let status = daemon.exitStatus ?? daemon.waitForExit(timeout: .milliseconds(100)) else { return error }
+        return WireGuardStartupFailure.explain(output: daemon.recentOutput, status: status)
+    }
+
+    /// Our public key, from `wg pubkey`; nil when wireguard-tools is missing (the UAPI does not report it).
+    private static func derivePublicKey(_ privateKey: [UInt8]) -> PublicKey? {
+        guard let output = try? NetworkLink.run(["wg", "pubkey"], input: Array((Base64.encode(privateKey) + "\n").utf8)) else {
+            return nil
+        }
+        return try? PublicKey(base64: String(output.text.filter { !$0.isWhitespace }))
+    }
+}
