@@ -1,1 +1,107 @@
-print("riftgate: not built yet")
+import ArgumentParser
+import Foundation
+import Logging
+import RiftAgent
+
+/// The riftgate agent's command line: argument parsing only; the behaviour lives in RiftAgent.
+@main
+struct Riftgate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "riftgate",
+        abstract: "Join a riftgate mesh: WireGuard tunnels to every peer, negotiated with ICE through a hub.",
+        subcommands: [Init.self, Up.self, Down.self, Status.self, GenKey.self, PubKey.self])
+}
+
+struct ConfigOption: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Configuration file.")
+    var config: String = ProcessInfo.processInfo.environment["RIFTGATE_CONFIG"] ?? AgentConfiguration.defaultPath
+}
+
+/// Prints the error and exits with its status.
+func fail(_ error: AgentError) -> Never {
+    FileHandle.standardError.write(Data("riftgate: \(error)\n".utf8))
+    exit(error.exitCode)
+}
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create a key pair and a configuration for one network.")
+    @OptionGroup var options: ConfigOption
+    @Option(help: "Hub URL, e.g. wss://hub.example.org:443") var hub: String
+    @Option(help: "Network name on the hub.") var network: String
+    @Option(help: "Network token from `riftgate-hub token create` (or - to read it from standard input).") var token: String
+    @Option(help: "This machine's name in the network (default: host name).") var name: String?
+    @Option(help: "WireGuard interface name.") var interface: String?
+    @Option(help: "CA certificate file to verify the hub with (default: system trust store).") var caFile: String?
+    @Flag(help: "Replace an existing configuration and key.") var force = false
+
+    func run() {
+        let tokenText = token == "-" ? (readLine() ?? "") : token
+        do {
+            let key = try AgentSetup.initialize(configPath: options.config, hub: hub, network: network, token: tokenText, name: name,
+                                                interface: interface, caFile: caFile, force: force)
+            print("wrote \(options.config); public key \(key)")
+        } catch { fail(error) }
+    }
+}
+
+struct Up: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Join the network and keep the tunnels up until stopped.")
+    @OptionGroup var options: ConfigOption
+    @Flag(help: "Log debug detail.") var verbose = false
+
+    func run() async {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = verbose ? .debug : .info
+            return handler
+        }
+        do {
+            let configuration = try AgentConfiguration.load(path: options.config)
+            let secrets = try AgentSecrets.load(path: configuration.secretsFile)
+            try await AgentRuntime(configuration: configuration, secrets: secrets, logger: Logger(label: "riftgate")).run()
+        } catch { fail(error) }
+    }
+}
+
+struct Down: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop the running agent (removes its interface).")
+    @OptionGroup var options: ConfigOption
+
+    func run() {
+        do {
+            let configuration = try AgentConfiguration.load(path: options.config)
+            _ = try ControlClient.request("down", socketPath: configuration.controlSocket)
+            print("riftgate: stopping")
+        } catch { fail(error) }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the hub connection and every peer's path.")
+    @OptionGroup var options: ConfigOption
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() {
+        do {
+            let configuration = try AgentConfiguration.load(path: options.config)
+            if json {
+                let data = try ControlClient.request("status", socketPath: configuration.controlSocket)
+                FileHandle.standardOutput.write(data)
+            } else {
+                print(try ControlClient.status(socketPath: configuration.controlSocket).text)
+            }
+        } catch { fail(error) }
+    }
+}
+
+struct GenKey: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "genkey", abstract: "Print a new private key (like `wg genkey`).")
+    func run() { print(AgentSetup.generateKey()) }
+}
+
+struct PubKey: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "pubkey", abstract: "Read a private key on standard input; print its public key (like `wg pubkey`).")
+    func run() {
+        do { print(try AgentSetup.publicKey(ofPrivateKey: readLine() ?? "")) } catch { fail(error) }
+    }
+}

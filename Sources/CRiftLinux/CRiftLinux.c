@@ -1,0 +1,14 @@
+#define _GNU_SOURCE
+#include "CRiftLinux.h"
+#include <stddef.h>
+
+_Static_assert(sizeof(CRiftLinux_mmsghdr) == sizeof(struct mmsghdr), "CRiftLinux_mmsghdr size differs from mmsghdr");
+_Static_assert(offsetof(CRiftLinux_mmsghdr, msg_len) == offsetof(struct mmsghdr, msg_len), "msg_len offset differs");
+
+int CRiftLinux_recvmmsg(int fd, CRiftLinux_mmsghdr *messages, unsigned int vlen, int flags) {
+    return recvmmsg(fd, (struct mmsghdr *)messages, vlen, flags, NULL);
+}
+
+int CRiftLinux_sendmmsg(int fd, CRiftLinux_mmsghdr *messages, unsigned int vlen, int flags) {
+    return sendmmsg(fd, (struct mmsghdr *)messages, vlen, flags);
+}

@@ -1,0 +1,151 @@
+import Foundation
+import RiftProtocol
+import TOMLKit
+
+/// The agent's settings, read from a TOML file (default `/etc/riftgate/riftgate.toml`).
+///
+/// Secrets are not here: they live in `secretsFile`, which must be readable by its owner only.
+public struct AgentConfiguration: Sendable, Equatable {
+    /// The hub's base URL, `wss://host:port` (or `ws://` for local use).
+    public var hub: String
+    /// The network to join.
+    public var network: String
+    /// This machine's name in the network.
+    public var name: String
+    /// The WireGuard interface to create.
+    public var interface = "riftgate0"
+    /// WireGuard's UDP listen port; 0 lets WireGuard choose.
+    public var listenPort: UInt16 = 0
+    /// The interface MTU. 1380 leaves room for WireGuard (60 bytes over IPv4, 80 over IPv6) and TURN framing (36).
+    public var mtu = 1380
+    /// A CA bundle to verify the hub's certificate with, instead of the system trust store.
+    public var caFile: String?
+    /// The file holding the private key and the network token (mode 0600).
+    public var secretsFile: String
+    /// The control socket `riftgate status` and `riftgate down` talk to.
+    public var controlSocket: String
+    /// The group allowed to use the control socket besides root (if it exists).
+    public var controlGroup = "riftgate"
+    /// The wireguard-go binary, when the kernel has no WireGuard.
+    public var wireguardGo = "wireguard-go"
+
+    /// The default configuration path.
+    public static let defaultPath = "/etc/riftgate/riftgate.toml"
+
+    /// Creates a configuration with defaults for everything but the essentials.
+    public init(hub: String, network: String, name: String, secretsFile: String, controlSocket: String? = nil) {
+        self.hub = hub
+        self.network = network
+        self.name = name
+        self.secretsFile = secretsFile
+        self.controlSocket = controlSocket ?? "/run/riftgate/riftgate0.sock"
+    }
+
+    static let knownKeys: Set<String> = [
+        "hub", "network", "name", "interface", "listen_port", "mtu", "ca_file", "secrets_file", "control_socket",
+        "control_group", "wireguard_go",
+    ]
+
+    /// Reads and validates a configuration file; fails with a message naming the file and the offending key.
+    public static func load(path: String) throws(AgentError) -> AgentConfiguration {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw AgentError.configuration("cannot read \(path): \(error.localizedDescription). Run `riftgate init` first.")
+        }
+        let table: TOMLTable
+        do { table = try TOMLTable(string: text) } catch {
+            throw AgentError.configuration("\(path) is not valid TOML: \(error)")
+        }
+        if let unknown = table.keys.sorted().first(where: { !knownKeys.contains($0) }) {
+            throw AgentError.configuration("\(path): unknown setting \"\(unknown)\"")
+        }
+        func string(_ key: String) throws(AgentError) -> String? {
+            guard let value = table[key] else { return nil }
+            guard let text = value.string else { throw AgentError.configuration("\(path): \(key) must be a string") }
+            return text
+        }
+        func integer(_ key: String, _ range: ClosedRange<Int>) throws(AgentError) -> Int? {
+            guard let value = table[key] else { return nil }
+            guard let number = value.int, range.contains(number) else {
+                throw AgentError.configuration("\(path): \(key) must be an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return number
+        }
+        guard let hub = try string("hub"), let network = try string("network"), let secrets = try string("secrets_file") else {
+            throw AgentError.configuration("\(path) needs hub, network and secrets_file")
+        }
+        var configuration = AgentConfiguration(hub: hub, network: network, name: try string("name") ?? Host.shortName,
+                                               secretsFile: secrets, controlSocket: try string("control_socket"))
+        configuration.interface = try string("interface") ?? configuration.interface
+        configuration.listenPort = UInt16(try integer("listen_port", 0...65535) ?? 0)
+        configuration.mtu = try integer("mtu", 1280...9000) ?? configuration.mtu
+        configuration.caFile = try string("ca_file").flatMap { $0.isEmpty ? nil : $0 }
+        configuration.controlGroup = try string("control_group") ?? configuration.controlGroup
+        configuration.wireguardGo = try string("wireguard_go") ?? configuration.wireguardGo
+        try configuration.validate()
+        return configuration
+    }
+
+    /// Checks values that TOML types cannot express.
+    public func validate() throws(AgentError) {
+        guard hub.hasPrefix("wss://") || hub.hasPrefix("ws://") else {
+            throw AgentError.configuration("hub must start with wss:// (or ws:// for local use), got \"\(hub)\"")
+        }
+        guard Names.isValidNetworkName(network) else {
+            throw AgentError.configuration("network \"\(network)\" is not a valid name (a-z, 0-9, '-')")
+        }
+        guard Names.isValidPeerName(name) else { throw AgentError.configuration("name must be 1-63 printable characters") }
+        guard !interface.isEmpty, interface.utf8.count <= 15, interface.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            throw AgentError.configuration("interface must be 1-15 letters, digits, '-' or '_'")
+        }
+    }
+
+    /// The configuration as TOML text, for `riftgate init`.
+    public var tomlText: String {
+        var lines = [
+            "# riftgate agent configuration (written by `riftgate init`)",
+            "hub = \(quoted(hub))",
+            "network = \(quoted(network))",
+            "name = \(quoted(name))",
+            "interface = \(quoted(interface))",
+            "listen_port = \(listenPort)",
+            "mtu = \(mtu)",
+            "secrets_file = \(quoted(secretsFile))",
+            "control_socket = \(quoted(controlSocket))",
+            "control_group = \(quoted(controlGroup))",
+        ]
+        if let caFile { lines.append("ca_file = \(quoted(caFile))") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The WebSocket URL of this network on the hub.
+    public var hubURL: String {
+        var base = hub
+        while base.hasSuffix("/") { base.removeLast() }
+        return base + ProtocolVersion.pathPrefix + network
+    }
+}
+
+/// A TOML basic string literal.
+func quoted(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += String(format: "\\u%04X", scalar.value)
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}
+
+/// The machine's host name without its domain.
+enum Host {
+    static var shortName: String {
+        let name = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "riftgate"
+        return Names.isValidPeerName(name) ? name : "riftgate"
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Talks to a running agent's control socket (for `riftgate status` and `riftgate down`).
+public enum ControlClient {
+    /// Sends `request` and returns the reply; fails with a message saying whether the agent is not running or
+    /// this user may not talk to it.
+    public static func request(_ request: String, socketPath: String) throws(AgentError) -> Data {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw AgentError.system("socket: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var address = UnixAddress(socketPath)
+        guard let length = address.length else { throw AgentError.configuration("control socket path is too long") }
+        guard address.withSockaddr({ connect(fd, $0, length) }) == 0 else {
+            switch errno {
+            case ENOENT, ECONNREFUSED: throw AgentError.system("riftgate is not running (no agent at \(socketPath))")
+            case EACCES: throw AgentError.privilege("permission denied on \(socketPath): run as root or as a member of the riftgate group")
+            default: throw AgentError.system("cannot reach the agent at \(socketPath): \(String(cString: strerror(errno)))")
+            }
+        }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let line = Array((request + "\n").utf8)
+        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        var reply = Data()
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count <= 0 { break }
+            reply.append(contentsOf: buffer[0..<count])
+        }
+        guard !reply.isEmpty else { throw AgentError.system("the agent closed the control socket without answering") }
+        return reply
+    }
+
+    /// The running agent's status.
+    public static func status(socketPath: String) throws(AgentError) -> AgentStatus {
+        let data = try request("status", socketPath: socketPath)
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        do { return try decoder.decode(AgentStatus.self, from: data) } catch {
+            throw AgentError.system("unreadable status from the agent: \(error)")
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import Logging
+import RiftCrypto
+import RiftProtocol
+import RiftWebSocket
+import Synchronization
+
+/// The agent's session with the hub: connect, prove possession of the key, then relay events, reconnecting with
+/// capped, jittered backoff until stopped or refused for good.
+///
+/// Events arrive in order on `events`. A permanent refusal (revoked token or key, unknown network, unsupported version)
+/// ends the stream with `.refused`; the agent then exits instead of retrying forever.
+final class HubLink: Sendable {
+    /// What the hub session reports to the agent.
+    enum Event: Sendable {
+        case welcome(Welcome)
+        case peerJoined(PeerInfo)
+        case peerLeft(PeerLeft)
+        case signal(SignalPayload)
+        case iceServers(ICEServers)
+        case disconnected(reason: String, retryInMilliseconds: Int)
+        case refused(code: String, message: String)
+    }
+
+    let events: AsyncStream<Event>
+    private let continuation: AsyncStream<Event>.Continuation
+    private let configuration: AgentConfiguration
+    private let secrets: AgentSecrets
+    private let logger: Logger
+    private let current = Mutex<WebSocketClient?>(nil)
+    private let stopped = Mutex(false)
+
+    init(configuration: AgentConfiguration, secrets: AgentSecrets, logger: Logger) {
+        self.configuration = configuration
+        self.secrets = secrets
+        self.logger = logger
+        (events, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .unbounded)
+    }
+
+    /// Seals `payload` for its recipient and sends it; dropped (and logged) while the hub is unreachable.
+    func send(_ payload: SignalPayload) {
+        do {
+            let sealed = try SignalSealer.seal(payload, sender: secrets.privateKey)
+            let message = ClientMessage.signal(OutgoingSignal(kind: payload.kind, to: payload.to, sealed: sealed))
+            guard let client = current.withLock({ $0 }) else {
+                logger.debug("hub unreachable; \(payload.kind.rawValue) for \(payload.to) not sent")
+                return
+            }
+            client.send(message.encoded())
+        } catch {
+            logger.error("cannot seal \(payload.kind.rawValue) for \(payload.to): \(error)")
+        }
+    }
+
+    /// Stops reconnecting and closes the current connection.
+    func stop() {
+        stopped.withLock { $0 = true }
+        current.withLock { $0 }?.close(code: 1000, reason: "agent stopping")
+    }
+
+    /// Connects, and reconnects after every loss, until `stop()` or a permanent refusal.
+    func run() async {
+        var backoff = Backoff(initialMilliseconds: 500, maximumMilliseconds: 30_000)
+        defer { continuation.finish() }
+        while !stopped.withLock({ $0 }) && !Task.isCancelled {
+            let outcome = await connectOnce(onWelcome: { backoff.reset() })
+            switch outcome {
+            case .refused(let code, let message):
+                continuation.yield(.refused(code: code, message: message))
+                return
+            case .lost(let reason):
+                if stopped.withLock({ $0 }) { return }
+                let delay = backoff.nextDelay()
+                logger.warning("hub connection lost: \(reason); retrying in \(delay) ms")
+                continuation.yield(.disconnected(reason: reason, retryInMilliseconds: delay))
+                try? await Task.sleep(for: .milliseconds(delay))
+            }
+        }
+    }
+
+    private enum Outcome { case lost(String), refused(String, String) }
+
+    private func connectOnce(onWelcome: () -> Void) async -> Outcome {
+        var settings = WebSocketClientConfiguration(url: configuration.hubURL)
+        settings.headers = [(name: "Authorization", value: "Bearer " + secrets.token.revealedText)]
+        settings.caFile = configuration.caFile
+        settings.subprotocol = ProtocolVersion.subprotocol
+        let client: WebSocketClient
+        do { client = try WebSocketClient(configuration: settings) } catch { return .refused("invalid_hub_url", "\(error)") }
+        current.withLock { $0 = client }
+        defer { current.withLock { $0 = nil } }
+        client.connect()
+        logger.info("connecting to \(configuration.hubURL)")
+        var refusal: (String, String)?
+        for await event in client.events {
+            switch event {
+            case .connected:
+                logger.debug("WebSocket open; waiting for the challenge")
+            case .text(let text):
+                if let stop = handle(text, client: client, onWelcome: onWelcome) { refusal = stop }
+            case .closed(let code, let reason):
+                if let refusal { return .refused(refusal.0, refusal.1) }
+                return .lost(code.map { "closed with \($0) \(reason)" } ?? reason)
+            }
+        }
+        return refusal.map { .refused($0.0, $0.1) } ?? .lost("connection ended")
+    }
+
+    /// Handles one frame; returns a permanent refusal if the hub sent one.
+    private func handle(_ text: String, client: WebSocketClient, onWelcome: () -> Void) -> (String, String)? {
+        let message: HubMessage
+        do { message = try HubMessage.decode(text) } catch {
+            logger.error("undecodable frame from the hub: \(error)")
+            return nil
+        }
+        switch message {
+        case .challenge(let challenge):
+            guard challenge.versions.contains(ProtocolVersion.v1) else {
+                client.close(code: 1002, reason: "no common protocol version")
+                return ("unsupported_version", "the hub speaks versions \(challenge.versions), this agent speaks \(ProtocolVersion.supported)")
+            }
+            do {
+                let proof = try PossessionProof.make(challenge: challenge, network: configuration.network, key: secrets.privateKey)
+                let hello = Hello(version: ProtocolVersion.v1, publicKey: secrets.privateKey.publicKey, name: configuration.name, proof: proof)
+                client.send(ClientMessage.hello(hello).encoded())
+            } catch {
+                logger.error("cannot build the proof of possession: \(error)")
+                client.close(code: 1011, reason: "proof failed")
+            }
+        case .welcome(let welcome):
+            onWelcome()
+            logger.info("joined \(welcome.network) as \(welcome.me.ipv4) / \(welcome.me.ipv6) with \(welcome.peers.count) other peer(s)")
+            continuation.yield(.welcome(welcome))
+        case .peerJoined(let peer): continuation.yield(.peerJoined(peer))
+        case .peerLeft(let left): continuation.yield(.peerLeft(left))
+        case .iceServers(let ice): continuation.yield(.iceServers(ice))
+        case .signal(let signal):
+            do {
+                continuation.yield(.signal(try SignalSealer.open(signal, recipient: secrets.privateKey)))
+            } catch {
+                logger.warning("discarded a \(signal.kind.rawValue) from \(signal.from): \(error)")
+            }
+        case .error(let frame):
+            if frame.knownCode?.isPermanent == true { return (frame.code, frame.message) }
+            logger.warning("hub error \(frame.code): \(frame.message)")
+        }
+        return nil
+    }
+}

@@ -1,0 +1,144 @@
+import RiftProtocol
+
+/// The agent's view of its network: one `PeerSession` per remote peer, driven by hub, ICE and timer events.
+///
+/// A plain value with no I/O: `handle(_:)` returns the actions the runtime performs, so the whole negotiation
+/// (roles, glare, stale offers, buffering, recovery, hub outages) is tested without sockets or C libraries.
+public struct Mesh: Sendable {
+    /// This agent's identity.
+    public let me: PublicKey
+    /// This agent's WireGuard listen port, announced in descriptions.
+    public var listenPort: UInt16
+    /// The latest welcome, or nil before the first.
+    public private(set) var welcome: Welcome?
+    /// Whether the hub session is open now.
+    public private(set) var hubConnected = false
+    /// The remote peers, by key.
+    public private(set) var peers: [PublicKey: PeerSession] = [:]
+    private var nextInstance: UInt64 = 1
+    private var now: Int64 = 0
+    private var makeSessionID: @Sendable () -> String
+
+    /// Creates the mesh for `me`; `sessionID` makes random session ids (injected so tests are deterministic).
+    public init(me: PublicKey, listenPort: UInt16, sessionID: @escaping @Sendable () -> String) {
+        self.me = me
+        self.listenPort = listenPort
+        self.makeSessionID = sessionID
+    }
+
+    /// Whether TURN is configured, which allows relay-only recovery.
+    var relayAvailable: Bool { !(welcome?.ice.turn.isEmpty ?? true) }
+
+    private mutating func allocateInstance() -> UInt64 {
+        defer { nextInstance += 1 }
+        return nextInstance
+    }
+
+    /// Applies one event and returns what to do.
+    public mutating func handle(_ event: MeshEvent) -> [MeshAction] {
+        switch event {
+        case .hubWelcome(let welcome): return hubWelcome(welcome)
+        case .hubDisconnected:
+            hubConnected = false
+            return []
+        case .peerJoined(let info): return peerPresent(info, rejoined: true)
+        case .peerLeft(let key): return removePeer(key)
+        case .signal(let payload): return signal(payload)
+        case .iceStarted(let key, let instance, let ufrag, let pwd):
+            return peers[key]?.iceStarted(instance: instance, ufrag: ufrag, pwd: pwd, listenPort: listenPort) ?? []
+        case .iceCandidate(let key, let instance, let candidate):
+            return peers[key]?.localCandidate(instance: instance, candidate) ?? []
+        case .iceGatheringDone(let key, let instance):
+            return peers[key]?.localGatheringDone(instance: instance) ?? []
+        case .iceState(let key, let instance, let state):
+            peers[key]?.iceStateChanged(instance: instance, state, now: now)
+            return []
+        case .iceSelectedPair(let key, let instance, let local, let remote):
+            return peers[key]?.pairSelected(instance: instance, local: local, remote: remote, now: now) ?? []
+        case .tick(let nowMilliseconds, let ages):
+            now = nowMilliseconds
+            return tick(ages)
+        }
+    }
+
+    private mutating func hubWelcome(_ welcome: Welcome) -> [MeshAction] {
+        self.welcome = welcome
+        hubConnected = true
+        var actions: [MeshAction] = []
+        let present = Set(welcome.peers.map(\.publicKey))
+        // After a hub outage, keep tunnels that still work even if their peer has not reconnected to the hub yet.
+        for key in peers.keys where !present.contains(key) && peers[key]?.isConnected != true {
+            actions += removePeer(key)
+        }
+        for info in welcome.peers where info.publicKey != me {
+            actions += peerPresent(info, rejoined: false)
+        }
+        return actions
+    }
+
+    private mutating func peerPresent(_ info: PeerInfo, rejoined: Bool) -> [MeshAction] {
+        guard info.publicKey != me else { return [] }
+        if var session = peers[info.publicKey] {
+            let changed = session.info != info
+            session.info = info
+            peers[info.publicKey] = session
+            var actions: [MeshAction] = []
+            if changed, let path = session.path, let instance = session.instance {
+                actions.append(.configureWireGuardPeer(info, path: path, instance: instance))
+            }
+            // A peer that joins again restarted its agent and lost its ICE state: the controlling side re-offers.
+            if rejoined, session.controlling {
+                let instance = allocateInstance()
+                actions += peers[info.publicKey]!.beginGeneration(instance: instance, sessionID: makeSessionID(), forceRelay: false)
+            }
+            return actions
+        }
+        var session = PeerSession(info: info, me: me)
+        var actions: [MeshAction] = []
+        if session.controlling {
+            actions = session.beginGeneration(instance: allocateInstance(), sessionID: makeSessionID(), forceRelay: false)
+        }
+        peers[info.publicKey] = session
+        return actions
+    }
+
+    private mutating func removePeer(_ key: PublicKey) -> [MeshAction] {
+        guard var session = peers.removeValue(forKey: key) else { return [] }
+        return session.close() + [.removeWireGuardPeer(key)]
+    }
+
+    private mutating func signal(_ payload: SignalPayload) -> [MeshAction] {
+        guard payload.to == me, peers[payload.from] != nil else { return [] }
+        switch payload.kind {
+        case .offer:
+            let forceRelay = peers[payload.from]!.wantsRelay
+            let instance = allocateInstance()
+            return peers[payload.from]!.acceptOffer(payload, instance: instance, forceRelay: forceRelay)
+        case .answer:
+            return peers[payload.from]!.acceptAnswer(payload)
+        case .candidate, .endOfCandidates:
+            return peers[payload.from]!.acceptTrickle(payload)
+        case .restart:
+            guard peers[payload.from]!.controlling, now >= peers[payload.from]!.nextRecoveryAt else { return [] }
+            peers[payload.from]!.nextRecoveryAt = now + Int64(peers[payload.from]!.recovery.nextDelay())
+            let instance = allocateInstance()
+            return peers[payload.from]!.beginGeneration(
+                instance: instance, sessionID: makeSessionID(), forceRelay: peers[payload.from]!.wantsRelay)
+        }
+    }
+
+    private mutating func tick(_ ages: [PublicKey: Int64]) -> [MeshAction] {
+        var actions: [MeshAction] = []
+        for key in peers.keys.sorted() {
+            var instanceSource = nextInstance
+            let relay = relayAvailable
+            let idMaker = makeSessionID
+            actions += peers[key]!.checkLiveness(
+                now: now, handshakeAge: ages[key],
+                newInstance: { defer { instanceSource += 1 }; return instanceSource },
+                sessionID: idMaker, relayAvailable: relay)
+            nextInstance = instanceSource
+        }
+        return actions
+    }
+}

@@ -1,0 +1,87 @@
+import RiftProtocol
+
+/// The type of an ICE candidate, as the mesh logic needs it (mirrors libnice's, without depending on it).
+public enum CandidateKind: String, Sendable, Hashable, Codable {
+    case host
+    case serverReflexive = "srflx"
+    case peerReflexive = "prflx"
+    case relayed = "relay"
+}
+
+/// One end of the ICE pair that carries a peer's traffic.
+public struct CandidateEndpoint: Sendable, Hashable {
+    /// The candidate's type.
+    public var kind: CandidateKind
+    /// Its IP address.
+    public var address: String
+    /// Its UDP port.
+    public var port: UInt16
+
+    /// Creates an endpoint.
+    public init(kind: CandidateKind, address: String, port: UInt16) {
+        self.kind = kind
+        self.address = address
+        self.port = port
+    }
+
+    public var description: String { "\(kind.rawValue) \(address):\(port)" }
+}
+
+/// ICE connectivity of one session, as the mesh logic needs it.
+public enum ICEConnectivity: String, Sendable, Hashable {
+    case idle, gathering, connecting, connected, ready, failed
+}
+
+/// Where WireGuard sends a peer's tunnel packets.
+public enum DataPathMode: Sendable, Hashable {
+    /// Straight to the remote WireGuard listen port: no hop through the agent (host-to-host pairs).
+    case direct(address: String, port: UInt16)
+    /// Through the agent, over the libnice component (server-reflexive, peer-reflexive and relayed pairs).
+    case forwarded
+}
+
+/// An instruction from the mesh logic to the runtime, which performs the I/O.
+public enum MeshAction: Sendable, Equatable {
+    /// Seal `payload` for `payload.to` and send it through the hub.
+    case sendSignal(SignalPayload)
+    /// Create ICE session `instance` for `peer` and start gathering; the runtime answers with `MeshEvent.iceStarted`.
+    case startICE(peer: PublicKey, instance: UInt64, controlling: Bool, forceRelay: Bool)
+    /// Give ICE session `instance` the remote credentials and first candidates.
+    case setRemoteDescription(peer: PublicKey, instance: UInt64, ufrag: String, pwd: String, candidates: [String])
+    /// Add one trickled remote candidate.
+    case addRemoteCandidate(peer: PublicKey, instance: UInt64, candidate: String)
+    /// The remote side gathered everything.
+    case remoteGatheringDone(peer: PublicKey, instance: UInt64)
+    /// Close ICE session `instance` (and any forwarding bound to it).
+    case closeICE(peer: PublicKey, instance: UInt64)
+    /// Add or update the WireGuard peer with its overlay addresses as allowed IPs, reached through `path`.
+    case configureWireGuardPeer(PeerInfo, path: DataPathMode, instance: UInt64)
+    /// Remove the WireGuard peer.
+    case removeWireGuardPeer(PublicKey)
+}
+
+/// Something that happened, fed to the mesh logic in order.
+public enum MeshEvent: Sendable {
+    /// The hub session opened (first time or after a reconnect).
+    case hubWelcome(Welcome)
+    /// The hub connection dropped; tunnels stay up.
+    case hubDisconnected
+    /// A peer authenticated in the network (possibly again, after its agent restarted).
+    case peerJoined(PeerInfo)
+    /// A peer left the network.
+    case peerLeft(PublicKey)
+    /// A signaling payload from a peer, already opened and checked against its envelope.
+    case signal(SignalPayload)
+    /// The runtime created ICE session `instance`; these are its local credentials.
+    case iceStarted(peer: PublicKey, instance: UInt64, ufrag: String, pwd: String)
+    /// ICE session `instance` gathered a local candidate.
+    case iceCandidate(peer: PublicKey, instance: UInt64, candidate: String)
+    /// ICE session `instance` finished gathering.
+    case iceGatheringDone(peer: PublicKey, instance: UInt64)
+    /// ICE session `instance` changed state.
+    case iceState(peer: PublicKey, instance: UInt64, state: ICEConnectivity)
+    /// ICE session `instance` selected (or changed) its pair.
+    case iceSelectedPair(peer: PublicKey, instance: UInt64, local: CandidateEndpoint, remote: CandidateEndpoint)
+    /// Periodic check with the WireGuard handshake age of each peer (nil: never).
+    case tick(nowMilliseconds: Int64, handshakeAge: [PublicKey: Int64])
+}

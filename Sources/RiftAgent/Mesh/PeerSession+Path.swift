@@ -1,0 +1,75 @@
+import RiftProtocol
+
+extension PeerSession {
+    /// How long a configured path may go without any WireGuard handshake before recovery starts, in milliseconds.
+    static let firstHandshakeDeadline: Int64 = 20_000
+    /// A handshake older than this (seconds) means the peer is not connected (WireGuard's REJECT_AFTER_TIME).
+    static let staleHandshakeSeconds: Int64 = 180
+
+    /// ICE changed state. Failure starts recovery at the next tick.
+    mutating func iceStateChanged(instance from: UInt64, _ state: ICEConnectivity, now: Int64) {
+        guard from == instance else { return }
+        connectivity = state
+        if state == .failed { nextRecoveryAt = min(nextRecoveryAt, now) }
+    }
+
+    /// ICE selected a pair: choose the data path. Host-to-host pairs go direct; everything else is forwarded.
+    mutating func pairSelected(instance from: UInt64, local: CandidateEndpoint, remote: CandidateEndpoint, now: Int64) -> [MeshAction] {
+        guard from == instance, let instance else { return [] }
+        selectedPair = (local, remote)
+        let mode: DataPathMode
+        if local.kind == .host, remote.kind == .host, let remoteListenPort {
+            mode = .direct(address: remote.address, port: remoteListenPort)
+            pathReason = "host-to-host pair: WireGuard sends straight to the remote listen port"
+        } else {
+            mode = .forwarded
+            pathReason = "\(local.kind.rawValue)-to-\(remote.kind.rawValue) pair: forwarded over the ICE component"
+        }
+        guard mode != path || pathSince == nil else { return [] }
+        path = mode
+        pathSince = now
+        return [.configureWireGuardPeer(info, path: mode, instance: instance)]
+    }
+
+    /// How long one negotiation may take before it is retried, in milliseconds.
+    static let negotiationDeadline: Int64 = 15_000
+
+    /// Periodic liveness check. Returns recovery actions when the path is dead or negotiation is stuck: an ICE restart
+    /// from the controlling side, a restart request from the controlled side, with capped backoff; after two failed
+    /// attempts the next generation is relay-only when a TURN server is known.
+    mutating func checkLiveness(now: Int64, handshakeAge age: Int64?, newInstance: () -> UInt64, sessionID: () -> String,
+                                relayAvailable: Bool) -> [MeshAction] {
+        handshakeAge = age
+        if (instance ?? 0) != watchedInstance {
+            watchedInstance = instance ?? 0
+            generationStartedAt = now
+        }
+        if let age, age < Self.staleHandshakeSeconds, connectivity != .failed {
+            if recovery.attempts > 0 { recovery.reset() }
+            nextRecoveryAt = 0
+            return []
+        }
+        let reason: String
+        if connectivity == .failed {
+            reason = "ICE failed or consent lost"
+        } else if let age, age >= Self.staleHandshakeSeconds {
+            reason = "WireGuard handshake is stale"
+        } else if path != nil, let pathSince, now - pathSince > Self.firstHandshakeDeadline {
+            reason = "no WireGuard handshake over the selected path"
+        } else if path == nil, now - generationStartedAt > Self.negotiationDeadline {
+            reason = "negotiation did not finish"
+        } else {
+            return []
+        }
+        guard now >= nextRecoveryAt else { return [] }
+        wantsRelay = relayAvailable && recovery.attempts >= 2
+        nextRecoveryAt = now + Int64(recovery.nextDelay())
+        generationStartedAt = now
+        lastRecoveryReason = reason
+        if controlling {
+            pathSince = nil
+            return beginGeneration(instance: newInstance(), sessionID: sessionID(), forceRelay: wantsRelay)
+        }
+        return [.sendSignal(payload(.restart, session: session ?? "none", body: .restart(reason: reason)))]
+    }
+}

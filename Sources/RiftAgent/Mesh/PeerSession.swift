@@ -1,0 +1,178 @@
+import RiftProtocol
+
+/// The negotiation with one remote peer: ICE session, generations, buffered candidates and the chosen data path.
+///
+/// A plain value whose mutating methods return `MeshAction`s; it performs no I/O. The peer whose key sorts first is
+/// controlling and the only one that offers (PROTOCOL.md §8), so two agents never both restart at once.
+public struct PeerSession: Sendable {
+    /// The peer as the hub describes it.
+    public internal(set) var info: PeerInfo
+    /// Whether this agent is the ICE controlling side for this pair.
+    public let controlling: Bool
+    /// Our own key.
+    let me: PublicKey
+    /// The pair's session id: ours when controlling, the remote's when controlled.
+    public internal(set) var session: String?
+    /// The ICE generation in use.
+    public internal(set) var generation: Int64 = 0
+    /// The runtime's ICE session for the current generation.
+    public internal(set) var instance: UInt64?
+    /// ICE connectivity of the current generation.
+    public internal(set) var connectivity: ICEConnectivity = .idle
+    /// The selected candidate pair, once ICE chose one.
+    public internal(set) var selectedPair: (local: CandidateEndpoint, remote: CandidateEndpoint)?
+    /// How WireGuard reaches the peer now, or nil before a path exists.
+    public internal(set) var path: DataPathMode?
+    /// Why the path was chosen, for status.
+    public internal(set) var pathReason = "negotiating"
+    /// The remote WireGuard listen port from its description.
+    var remoteListenPort: UInt16?
+    var localCredentials: (ufrag: String, pwd: String)?
+    var remoteDescriptionSet = false
+    /// Trickled messages that arrived before the description they belong to.
+    var pendingTrickle: [SignalPayload] = []
+    /// Recovery bookkeeping (see PeerSession+Recovery).
+    var recovery = Backoff(initialMilliseconds: 2_000, maximumMilliseconds: 60_000)
+    var nextRecoveryAt: Int64 = 0
+    var pathSince: Int64?
+    var wantsRelay = false
+    var watchedInstance: UInt64 = .max
+    var generationStartedAt: Int64 = 0
+    /// Why the last recovery started, for status.
+    public internal(set) var lastRecoveryReason: String?
+    /// The last WireGuard handshake age reported, in seconds.
+    public internal(set) var handshakeAge: Int64?
+
+    /// The most candidates buffered before their description arrives.
+    static let maximumPendingCandidates = 64
+
+    init(info: PeerInfo, me: PublicKey) {
+        self.info = info
+        self.me = me
+        self.controlling = me < info.publicKey
+    }
+
+    /// Whether the WireGuard handshake is recent enough to call the peer connected.
+    public var isConnected: Bool { handshakeAge.map { $0 < 180 } ?? false }
+
+    // MARK: Starting a generation
+
+    /// Controlling side: start a new ICE generation (the first, or a restart) with a fresh ICE session.
+    mutating func beginGeneration(instance newInstance: UInt64, sessionID: @autoclosure () -> String, forceRelay: Bool) -> [MeshAction] {
+        precondition(controlling)
+        var actions = closeCurrentICE()
+        if session == nil { session = sessionID() } else { generation += 1 }
+        instance = newInstance
+        pathSince = nil
+        connectivity = .gathering
+        actions.append(.startICE(peer: info.publicKey, instance: newInstance, controlling: true, forceRelay: forceRelay))
+        return actions
+    }
+
+    /// Controlled side: an offer arrived. Stale or duplicate offers are ignored (empty result).
+    mutating func acceptOffer(_ payload: SignalPayload, instance newInstance: UInt64, forceRelay: Bool) -> [MeshAction] {
+        guard !controlling, case .description(let ice, let wireguard) = payload.body else { return [] }
+        if payload.session == session, payload.generation <= generation, instance != nil { return [] }
+        var actions = closeCurrentICE()
+        session = payload.session
+        generation = payload.generation
+        instance = newInstance
+        pathSince = nil
+        connectivity = .gathering
+        remoteListenPort = wireguard.listenPort
+        actions.append(.startICE(peer: info.publicKey, instance: newInstance, controlling: false, forceRelay: forceRelay))
+        actions.append(.setRemoteDescription(peer: info.publicKey, instance: newInstance, ufrag: ice.ufrag, pwd: ice.pwd,
+                                             candidates: ice.candidates))
+        remoteDescriptionSet = true
+        actions += flushPending()
+        return actions
+    }
+
+    private mutating func closeCurrentICE() -> [MeshAction] {
+        defer {
+            instance = nil
+            localCredentials = nil
+            remoteDescriptionSet = false
+            selectedPair = nil
+            connectivity = .idle
+        }
+        guard let instance else { return [] }
+        return [.closeICE(peer: info.publicKey, instance: instance)]
+    }
+
+    /// Forget all ICE state (the peer left).
+    mutating func close() -> [MeshAction] { closeCurrentICE() }
+
+    // MARK: Signaling
+
+    /// The runtime created the ICE session: send our description (empty candidate list; candidates trickle).
+    mutating func iceStarted(instance started: UInt64, ufrag: String, pwd: String, listenPort: UInt16) -> [MeshAction] {
+        guard started == instance, let session else { return [] }
+        localCredentials = (ufrag, pwd)
+        let description = SignalPayload.Body.description(
+            ICEDescription(ufrag: ufrag, pwd: pwd, candidates: []), WireGuardParameters(publicKey: me, listenPort: listenPort))
+        return [.sendSignal(payload(controlling ? .offer : .answer, session: session, body: description))]
+    }
+
+    /// A local candidate was gathered: trickle it.
+    func localCandidate(instance from: UInt64, _ candidate: String) -> [MeshAction] {
+        guard from == instance, let session, localCredentials != nil else { return [] }
+        return [.sendSignal(payload(.candidate, session: session, body: .candidate(candidate)))]
+    }
+
+    /// Local gathering finished.
+    func localGatheringDone(instance from: UInt64) -> [MeshAction] {
+        guard from == instance, let session, localCredentials != nil else { return [] }
+        return [.sendSignal(payload(.endOfCandidates, session: session, body: .endOfCandidates))]
+    }
+
+    /// Controlling side: the answer to our current generation arrived.
+    mutating func acceptAnswer(_ payload: SignalPayload) -> [MeshAction] {
+        guard controlling, payload.session == session, payload.generation == generation, let instance, !remoteDescriptionSet,
+              case .description(let ice, let wireguard) = payload.body else { return [] }
+        remoteListenPort = wireguard.listenPort
+        remoteDescriptionSet = true
+        return [.setRemoteDescription(peer: info.publicKey, instance: instance, ufrag: ice.ufrag, pwd: ice.pwd,
+                                      candidates: ice.candidates)] + flushPending()
+    }
+
+    /// A trickled remote candidate or end-of-candidates: applied, buffered until its description, or dropped as stale.
+    mutating func acceptTrickle(_ payload: SignalPayload) -> [MeshAction] {
+        let isCurrent = payload.session == session && payload.generation == generation && instance != nil
+        if isCurrent, remoteDescriptionSet { return apply(payload) }
+        // Buffer what belongs to the current generation, or (controlled side) to an offer not seen yet.
+        let isAhead = !controlling && (payload.session != session || payload.generation > generation)
+        if (isCurrent || isAhead), pendingTrickle.count < Self.maximumPendingCandidates {
+            pendingTrickle.append(payload)
+        }
+        return []
+    }
+
+    private func apply(_ payload: SignalPayload) -> [MeshAction] {
+        guard let instance else { return [] }
+        switch payload.body {
+        case .candidate(let line): return [.addRemoteCandidate(peer: info.publicKey, instance: instance, candidate: line)]
+        case .endOfCandidates: return [.remoteGatheringDone(peer: info.publicKey, instance: instance)]
+        default: return []
+        }
+    }
+
+    /// Applies buffered trickle of the current generation; keeps newer ones, drops older ones.
+    private mutating func flushPending() -> [MeshAction] {
+        let buffered = pendingTrickle
+        pendingTrickle = []
+        var actions: [MeshAction] = []
+        for payload in buffered {
+            if payload.session == session, payload.generation == generation {
+                actions += apply(payload)
+            } else if payload.session == session, payload.generation > generation {
+                pendingTrickle.append(payload)
+            }
+        }
+        return actions
+    }
+
+    func payload(_ kind: SignalKind, session: String, body: SignalPayload.Body) -> SignalPayload {
+        SignalPayload(kind: kind, from: me, to: info.publicKey, session: session, generation: generation, body: body)
+    }
+}

@@ -1,1 +1,0 @@
-// RiftAgent: placeholder until its issue lands.

@@ -1,0 +1,83 @@
+import Foundation
+import RiftNice
+import RiftProtocol
+import RiftWireGuard
+
+extension AgentRuntime {
+    /// Applies one event from the merged stream.
+    func handle(_ event: RuntimeEvent) {
+        switch event {
+        case .hub(let hubEvent): handleHub(hubEvent)
+        case .mesh(let meshEvent): perform(mesh.handle(meshEvent))
+        case .tick: tick()
+        case .stop: break
+        }
+    }
+
+    private func handleHub(_ event: HubLink.Event) {
+        switch event {
+        case .welcome(let welcome):
+            hubState = "connected"
+            hubError = nil
+            iceServers = welcome.ice
+            if device == nil {
+                do { try openDevice(welcome) } catch {
+                    logger.critical("\(error)")
+                    exitError = error
+                    return
+                }
+            }
+            perform(mesh.handle(.hubWelcome(welcome)))
+        case .peerJoined(let peer):
+            logger.info("peer \(peer.name) joined (\(peer.ipv4))")
+            perform(mesh.handle(.peerJoined(peer)))
+        case .peerLeft(let left):
+            logger.info("peer \(left.publicKey) left (\(left.reason))")
+            perform(mesh.handle(.peerLeft(left.publicKey)))
+        case .signal(let payload):
+            perform(mesh.handle(.signal(payload)))
+        case .iceServers(let ice):
+            iceServers = ice
+        case .disconnected(let reason, _):
+            hubState = "disconnected"
+            hubError = reason
+            perform(mesh.handle(.hubDisconnected))
+        case .refused(let code, let message):
+            logger.critical("the hub refused this agent (\(code)): \(message); not retrying")
+            exitError = .permanentRefusal(code: code, message: message)
+        }
+        publishStatus()
+    }
+
+    private func openDevice(_ welcome: Welcome) throws(AgentError) {
+        var settings = InterfaceConfiguration(name: configuration.interface, privateKeyBase64: secrets.privateKey.base64)
+        settings.listenPort = configuration.listenPort
+        settings.ipv4 = welcome.me.ipv4
+        settings.ipv4PrefixLength = welcome.ipv4Prefix.length
+        settings.ipv6 = welcome.me.ipv6
+        settings.ipv6PrefixLength = welcome.ipv6Prefix.length
+        settings.mtu = configuration.mtu
+        settings.wireguardGoPath = configuration.wireguardGo
+        do {
+            let opened = try openWireGuardDevice(settings)
+            device = opened
+            mesh.listenPort = opened.listenPort
+            logger.info("\(opened.interfaceName) up: \(welcome.me.ipv4)/\(welcome.ipv4Prefix.length) \(welcome.me.ipv6)/\(welcome.ipv6Prefix.length), WireGuard port \(opened.listenPort)")
+        } catch {
+            throw AgentError.system("cannot bring up \(configuration.interface): \(error)")
+        }
+    }
+
+    private func tick() {
+        var ages: [PublicKey: Int64] = [:]
+        if let status = try? device?.status() {
+            let now = Int64(Date().timeIntervalSince1970)
+            for peer in status.peers {
+                if let last = peer.lastHandshake { ages[peer.publicKey] = max(0, now - last) }
+            }
+            lastDeviceStatus = status
+        }
+        perform(mesh.handle(.tick(nowMilliseconds: nowMilliseconds, handshakeAge: ages)))
+        publishStatus()
+    }
+}

@@ -1,0 +1,49 @@
+import RiftProtocol
+import RiftWireGuard
+
+extension AgentStatus {
+    /// Shown if status is asked before the agent has published anything.
+    static let placeholder = AgentStatus(
+        name: "", publicKey: "", network: "", interface: "", ipv4: nil, ipv6: nil, listenPort: 0, backend: "",
+        hub: Hub(url: "", state: "starting", lastError: nil), peers: [])
+}
+
+extension AgentRuntime {
+    /// Rebuilds the status snapshot the control socket serves.
+    func publishStatus() {
+        let wireguard = Dictionary((lastDeviceStatus?.peers ?? []).map { ($0.publicKey, $0) }, uniquingKeysWith: { a, _ in a })
+        let peers = mesh.peers.values.sorted { $0.info.name < $1.info.name }.map { session in
+            Self.peerStatus(session, wireguard: wireguard[session.info.publicKey])
+        }
+        let status = AgentStatus(
+            name: configuration.name, publicKey: secrets.privateKey.publicKey.base64, network: configuration.network,
+            interface: configuration.interface, ipv4: mesh.welcome?.me.ipv4.description, ipv6: mesh.welcome?.me.ipv6.description,
+            listenPort: device?.listenPort ?? 0, backend: device.map { "\($0.backend)" } ?? "-",
+            hub: .init(url: configuration.hubURL, state: hubState, lastError: hubError), peers: peers)
+        snapshot.withLock { $0 = status }
+    }
+
+    static func peerStatus(_ session: PeerSession, wireguard: WireGuardPeerStatus?) -> AgentStatus.Peer {
+        let pair = session.selectedPair
+        let pathType: String? = pair.map { pair in
+            if pair.local.kind == .relayed || pair.remote.kind == .relayed { return "relayed" }
+            if pair.local.kind == .host && pair.remote.kind == .host { return "host" }
+            return "server-reflexive"
+        }
+        let mode: String? = switch session.path {
+        case .direct?: "direct"
+        case .forwarded?: "forwarded"
+        case nil: nil
+        }
+        return AgentStatus.Peer(
+            name: session.info.name, publicKey: session.info.publicKey.base64, ipv4: session.info.ipv4.description,
+            ipv6: session.info.ipv6.description,
+            state: session.isConnected ? "connected" : session.connectivity.rawValue,
+            pathType: pathType, pathMode: mode, pathReason: session.pathReason,
+            localCandidate: pair.map { "\($0.local.kind.rawValue) \($0.local.address):\($0.local.port)" },
+            remoteCandidate: pair.map { "\($0.remote.kind.rawValue) \($0.remote.address):\($0.remote.port)" },
+            endpoint: wireguard?.endpoint, lastHandshakeSecondsAgo: session.handshakeAge,
+            rxBytes: wireguard?.rxBytes ?? 0, txBytes: wireguard?.txBytes ?? 0,
+            iceState: session.connectivity.rawValue, lastRecoveryReason: session.lastRecoveryReason)
+    }
+}

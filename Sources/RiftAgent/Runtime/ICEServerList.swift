@@ -1,0 +1,79 @@
+import RiftNice
+import RiftProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Turns the hub's STUN/TURN URIs into the numeric addresses libnice needs.
+enum ICEServerList {
+    /// A parsed `stun:` or `turn:` URI (RFC 7064/7065); only UDP TURN is used.
+    struct URI: Equatable {
+        var scheme: String
+        var host: String
+        var port: UInt16
+    }
+
+    /// Parses `stun:host[:port]` or `turn:host[:port][?transport=udp]`; nil for anything else (including TCP TURN).
+    static func parse(_ text: String) -> URI? {
+        guard let colon = text.firstIndex(of: ":") else { return nil }
+        let scheme = String(text[..<colon])
+        guard scheme == "stun" || scheme == "turn" else { return nil }
+        var rest = Substring(text[text.index(after: colon)...])
+        if let query = rest.firstIndex(of: "?") {
+            let parameters = rest[rest.index(after: query)...]
+            if parameters.contains("transport="), !parameters.contains("transport=udp") { return nil }
+            rest = rest[..<query]
+        }
+        var host = rest
+        var port: UInt16 = 3478
+        if rest.hasPrefix("[") {  // [v6]:port
+            guard let close = rest.firstIndex(of: "]") else { return nil }
+            host = rest[rest.index(after: rest.startIndex)..<close]
+            let after = rest[rest.index(after: close)...]
+            if after.hasPrefix(":") { guard let value = UInt16(after.dropFirst()) else { return nil }; port = value }
+        } else if let last = rest.lastIndex(of: ":") {
+            host = rest[..<last]
+            guard let value = UInt16(rest[rest.index(after: last)...]) else { return nil }
+            port = value
+        }
+        guard !host.isEmpty, port > 0 else { return nil }
+        return URI(scheme: scheme, host: String(host), port: port)
+    }
+
+    /// Resolves a host name to one numeric address (IPv4 preferred); nil if it does not resolve.
+    static func resolve(_ host: String) -> String? {
+        if IPv4Address(host) != nil || IPv6Address(host) != nil { return host }
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result else { return nil }
+        defer { freeaddrinfo(first) }
+        var candidates: [String] = []
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        while let current = entry {
+            var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            if getnameinfo(current.pointee.ai_addr, current.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
+                candidates.append(String(cString: buffer))
+            }
+            entry = current.pointee.ai_next
+        }
+        return candidates.first { IPv4Address($0) != nil } ?? candidates.first
+    }
+
+    /// The libnice server configuration for the hub's ICE servers.
+    static func configuration(for ice: ICEServers, forceRelay: Bool) -> ICEServerConfiguration {
+        var servers = ICEServerConfiguration()
+        if let stun = ice.stun.lazy.compactMap(parse).first, let address = resolve(stun.host) {
+            servers.stun = (host: address, port: stun.port)
+        }
+        for turn in ice.turn {
+            for uri in turn.urls.compactMap(parse) where uri.scheme == "turn" {
+                guard let address = resolve(uri.host) else { continue }
+                servers.turn.append((host: address, port: uri.port, username: turn.username, password: turn.credential))
+                break
+            }
+        }
+        servers.forceRelay = forceRelay && !servers.turn.isEmpty
+        return servers
+    }
+}

@@ -1,0 +1,204 @@
+@testable import RiftAgent
+import RiftProtocol
+import Testing
+
+@Suite("Mesh negotiation")
+struct MeshTests {
+    func signals(_ actions: [MeshAction], _ kind: SignalKind) -> [SignalPayload] {
+        actions.compactMap { if case .sendSignal(let p) = $0, p.kind == kind { p } else { nil } }
+    }
+
+    func configured(_ actions: [MeshAction]) -> [(PeerInfo, DataPathMode)] {
+        actions.compactMap { if case .configureWireGuardPeer(let info, let path, _) = $0 { (info, path) } else { nil } }
+    }
+
+    @Test("only the peer with the smaller key offers, so there is no glare")
+    func roles() {
+        var h = MeshHarness()
+        h.add(1); h.add(2)
+        let a = h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
+        let b = h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        #expect(a.contains { if case .startICE(_, _, true, false) = $0 { true } else { false } })
+        #expect(b.isEmpty)
+        h.settle()
+        #expect(signals(h.all(1), .offer).count == 1 && signals(h.all(2), .offer).isEmpty)
+        #expect(signals(h.all(2), .answer).count == 1)
+    }
+
+    @Test("a host-to-host pair configures WireGuard directly at the remote listen port, on both sides")
+    func directPath() throws {
+        var h = MeshHarness()
+        h.add(1); h.add(2)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [])), to: 1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        h.send(.peerJoined(MeshHarness.info(2)), to: 1)
+        h.settle()
+        let onA = try #require(configured(h.all(1)).last)
+        let onB = try #require(configured(h.all(2)).last)
+        #expect(onA.0.publicKey == MeshHarness.key(2) && onA.1 == .direct(address: "192.0.2.2", port: 51_002))
+        #expect(onB.0.publicKey == MeshHarness.key(1) && onB.1 == .direct(address: "192.0.2.1", port: 51_001))
+        #expect(h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!.pathReason.contains("host-to-host"))
+    }
+
+    @Test("server-reflexive or relayed pairs are forwarded through the agent")
+    func forwardedPath() throws {
+        var h = MeshHarness()
+        h.add(1); h.add(2)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        h.settle(pairKind: .relayed)
+        #expect(try #require(configured(h.all(1)).last).1 == .forwarded)
+        #expect(try #require(configured(h.all(2)).last).1 == .forwarded)
+    }
+
+    @Test("candidates that arrive before the answer are buffered, then applied in order")
+    func bufferedCandidates() throws {
+        var h = MeshHarness()
+        h.add(1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
+        let start = try #require(h.all(1).compactMap { if case .startICE(_, let i, _, _) = $0 { i } else { nil } }.first)
+        let offer = try #require(signals(h.send(.iceStarted(peer: MeshHarness.key(2), instance: start, ufrag: "u", pwd: "p"), to: 1), .offer).first)
+        func from2(_ kind: SignalKind, _ body: SignalPayload.Body) -> MeshEvent {
+            .signal(SignalPayload(kind: kind, from: MeshHarness.key(2), to: MeshHarness.key(1), session: offer.session,
+                                  generation: offer.generation, body: body))
+        }
+        #expect(h.send(from2(.candidate, .candidate("candidate:a")), to: 1).isEmpty)
+        #expect(h.send(from2(.endOfCandidates, .endOfCandidates), to: 1).isEmpty)
+        let applied = h.send(from2(.answer, .description(ICEDescription(ufrag: "ru", pwd: "rp", candidates: []),
+                                                          WireGuardParameters(publicKey: MeshHarness.key(2), listenPort: 9))), to: 1)
+        #expect(applied == [
+            .setRemoteDescription(peer: MeshHarness.key(2), instance: start, ufrag: "ru", pwd: "rp", candidates: []),
+            .addRemoteCandidate(peer: MeshHarness.key(2), instance: start, candidate: "candidate:a"),
+            .remoteGatheringDone(peer: MeshHarness.key(2), instance: start),
+        ])
+    }
+
+    @Test("a stale offer (older generation of the same session) is ignored; a new session replaces the old")
+    func staleOffers() {
+        var h = MeshHarness()
+        h.add(2)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        func offer(_ session: String, _ generation: Int64) -> MeshEvent {
+            .signal(SignalPayload(kind: .offer, from: MeshHarness.key(1), to: MeshHarness.key(2), session: session, generation: generation,
+                                  body: .description(ICEDescription(ufrag: "u", pwd: "p", candidates: []),
+                                                     WireGuardParameters(publicKey: MeshHarness.key(1), listenPort: 1))))
+        }
+        #expect(!h.send(offer("s", 1), to: 2).isEmpty)
+        #expect(h.send(offer("s", 0), to: 2).isEmpty, "older generation is stale")
+        #expect(h.send(offer("s", 1), to: 2).isEmpty, "duplicate")
+        let restarted = h.send(offer("s", 2), to: 2)
+        #expect(restarted.contains { if case .closeICE = $0 { true } else { false } })
+        #expect(h.send(offer("t", 0), to: 2).contains { if case .startICE = $0 { true } else { false } }, "new session")
+    }
+
+    @Test("a peer that rejoins (its agent restarted) gets a new offer in the same session, next generation")
+    func rejoin() {
+        var h = MeshHarness()
+        h.add(1); h.add(2)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        h.settle()
+        h.actions = [:]
+        h.add(2)  // fresh agent, same key
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        h.send(.peerJoined(MeshHarness.info(2)), to: 1)
+        h.settle()
+        let offers = signals(h.all(1), .offer)
+        #expect(offers.count == 1 && offers[0].generation == 1)
+        #expect(configured(h.all(2)).count == 1)
+    }
+
+    @Test("peer left closes its ICE session and removes the WireGuard peer")
+    func peerLeft() {
+        var h = MeshHarness()
+        h.add(1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
+        let actions = h.send(.peerLeft(MeshHarness.key(2)), to: 1)
+        #expect(actions.contains { if case .closeICE = $0 { true } else { false } })
+        #expect(actions.last == .removeWireGuardPeer(MeshHarness.key(2)))
+        #expect(h.meshes[MeshHarness.key(1)]!.peers.isEmpty)
+    }
+
+    @Test("after a hub outage, working tunnels are kept even if their peer has not reconnected yet")
+    func hubOutage() {
+        var h = MeshHarness()
+        h.add(1); h.add(2); h.add(3)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2, 3])), to: 1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 3, peers: [1])), to: 3)
+        h.settle()
+        h.send(.tick(nowMilliseconds: 1_000, handshakeAge: [MeshHarness.key(2): 5]), to: 1)
+        h.send(.hubDisconnected, to: 1)
+        let actions = h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [])), to: 1)
+        #expect(actions == [.closeICE(peer: MeshHarness.key(3), instance: h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(3)]?.instance ?? 0)]
+                || actions.contains(.removeWireGuardPeer(MeshHarness.key(3))))
+        #expect(!actions.contains(.removeWireGuardPeer(MeshHarness.key(2))), "the live tunnel stays")
+        #expect(h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)] != nil)
+    }
+
+    @Test("ICE failure restarts the controlling side with backoff; after two failures it goes relay-only")
+    func recovery() throws {
+        var h = MeshHarness()
+        h.add(1); h.add(2)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2], turn: true)), to: 1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1], turn: true)), to: 2)
+        h.settle()
+        var relayOnly: [Bool] = []
+        var now: Int64 = 0
+        for _ in 0..<3 {
+            let instance = try #require(h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!.instance)
+            h.send(.iceState(peer: MeshHarness.key(2), instance: instance, state: .failed), to: 1)
+            now += 100_000
+            let actions = h.send(.tick(nowMilliseconds: now, handshakeAge: [:]), to: 1)
+            let starts = actions.compactMap { if case .startICE(_, _, true, let relay) = $0 { relay } else { nil } }
+            #expect(starts.count == 1)
+            relayOnly += starts
+            #expect(h.send(.tick(nowMilliseconds: now + 1, handshakeAge: [:]), to: 1).isEmpty, "backoff holds the next try")
+            h.settle()
+        }
+        #expect(relayOnly == [false, false, true])
+    }
+
+    @Test("the controlled side asks for a restart instead of offering")
+    func controlledAsksRestart() throws {
+        var h = MeshHarness()
+        h.add(1); h.add(2)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        h.settle()
+        let instance = try #require(h.meshes[MeshHarness.key(2)]!.peers[MeshHarness.key(1)]!.instance)
+        h.send(.iceState(peer: MeshHarness.key(1), instance: instance, state: .failed), to: 2)
+        let actions = h.send(.tick(nowMilliseconds: 50_000, handshakeAge: [:]), to: 2)
+        #expect(signals(actions, .restart).count == 1 && signals(actions, .offer).isEmpty)
+        h.settle()
+        #expect(signals(h.all(1), .offer).last?.generation == 1, "the controlling side answered with a new generation")
+    }
+
+    @Test("a healthy handshake keeps everything quiet")
+    func healthyIsQuiet() {
+        var h = MeshHarness()
+        h.add(1); h.add(2)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        h.settle()
+        for second in 1...100 {
+            #expect(h.send(.tick(nowMilliseconds: Int64(second) * 60_000, handshakeAge: [MeshHarness.key(2): 30]), to: 1).isEmpty)
+        }
+        #expect(h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!.isConnected)
+    }
+}
+
+@Suite("Backoff")
+struct BackoffTests {
+    @Test("delays grow, stay within the cap, never reach zero, and never overflow")
+    func bounded() {
+        var backoff = Backoff(initialMilliseconds: 500, maximumMilliseconds: 30_000)
+        var delays: [Int] = []
+        for _ in 0..<10_000 { delays.append(backoff.nextDelay()) }
+        #expect(delays.allSatisfy { $0 >= 250 && $0 <= 30_000 })
+        #expect(delays.suffix(100).allSatisfy { $0 >= 15_000 })
+        #expect(delays[0] <= 500)
+        backoff.reset()
+        #expect(backoff.stepMilliseconds == 500)
+    }
+}

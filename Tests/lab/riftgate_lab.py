@@ -1,0 +1,150 @@
+"""Runs real riftgate-hub and riftgate processes inside a `lab.Lab`."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+
+from lab import Host, run, wait_for
+
+TOKEN_PATTERN = re.compile(r"rgt_[A-Za-z0-9_-]{43}")
+
+
+def bin_dir() -> str:
+    """Where the built binaries are (RIFTGATE_BIN_DIR, default .build/debug)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    path = os.environ.get("RIFTGATE_BIN_DIR", os.path.join(root, ".build", "debug"))
+    return path if os.path.isabs(path) else os.path.join(root, path)
+
+
+def binary(name: str) -> str:
+    path = os.path.join(bin_dir(), name)
+    if not os.access(path, os.X_OK):
+        raise FileNotFoundError(f"{path} is missing: build first (swift build) or set RIFTGATE_BIN_DIR")
+    return path
+
+
+@dataclass
+class Hub:
+    """A riftgate-hub serving inside `host`."""
+    host: Host
+    workdir: str
+    port: int = 8443
+    stun_port: int = 3478
+
+    @property
+    def state_dir(self) -> str:
+        return os.path.join(self.workdir, "hub-state")
+
+    @property
+    def url(self) -> str:
+        return f"ws://{self.host.address}:{self.port}"
+
+    def admin(self, *args: str) -> str:
+        """Runs an admin subcommand against the hub's state directory; returns its output."""
+        return run(binary("riftgate-hub"), *args, "--state-dir", self.state_dir).stdout
+
+    def create_network(self, name: str, *extra: str) -> None:
+        self.admin("network", "create", name, *extra)
+
+    def create_token(self, network: str, label: str) -> str:
+        output = self.admin("token", "create", network, "--label", label)
+        match = TOKEN_PATTERN.search(output)
+        if not match:
+            raise RuntimeError(f"no token in the output of token create: {output!r}")
+        return match.group(0)
+
+    def start(self, *extra: str) -> None:
+        os.makedirs(self.state_dir, exist_ok=True)
+        self.host.spawn(binary("riftgate-hub"), "serve", "--listen", f"{self.host.address}:{self.port}",
+                        "--state-dir", self.state_dir, "--stun-port", str(self.stun_port), *extra,
+                        log=os.path.join(self.workdir, "hub.log"))
+        wait_for(self.healthy, timeout=20, what="the hub's /healthz")
+
+    def healthy(self) -> bool:
+        probe = ("import urllib.request,sys;"
+                 f"sys.exit(0 if urllib.request.urlopen('http://{self.host.address}:{self.port}/healthz', timeout=1).status == 200 else 1)")
+        return self.host.exec("python3", "-c", probe, check=False, timeout=5).returncode == 0
+
+    def stop(self) -> None:
+        """Kills the hub processes in its namespace (SIGTERM: graceful)."""
+        for pid in run("ip", "netns", "pids", self.host.netns, check=False).stdout.split():
+            try:
+                if "riftgate-hub" in open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace"):
+                    os.kill(int(pid), 15)
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+        wait_for(lambda: not self.healthy(), timeout=10, what="the hub to stop")
+
+
+@dataclass
+class Agent:
+    """A riftgate agent inside `host`, with its own config directory and interface name."""
+    host: Host
+    workdir: str
+    interface: str
+    process: object = None
+
+    @property
+    def config(self) -> str:
+        return os.path.join(self.workdir, f"agent-{self.host.name}", "riftgate.toml")
+
+    @property
+    def control_socket(self) -> str:
+        return os.path.join(self.workdir, f"agent-{self.host.name}", "control.sock")
+
+    def init(self, hub_url: str, network: str, token: str) -> None:
+        run(binary("riftgate"), "init", "--config", self.config, "--hub", hub_url, "--network", network,
+            "--token", token, "--name", f"laptop-{self.host.name}", "--interface", self.interface, "--force")
+        text = open(self.config).read()
+        text = re.sub(r'control_socket = ".*"', f'control_socket = "{self.control_socket}"', text)
+        with open(self.config, "w") as handle:
+            handle.write(text)
+
+    def start(self) -> None:
+        self.process = self.host.spawn(binary("riftgate"), "up", "--verbose", "--config", self.config,
+                                       log=os.path.join(self.workdir, f"agent-{self.host.name}.log"))
+        wait_for(lambda: os.path.exists(self.control_socket), timeout=15, what=f"agent {self.host.name}'s control socket")
+
+    def status(self) -> dict:
+        result = run(binary("riftgate"), "status", "--json", "--config", self.config, check=False, timeout=10)
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr.strip())
+        return json.loads(result.stdout)
+
+    def status_text(self) -> str:
+        return run(binary("riftgate"), "status", "--config", self.config, check=False, timeout=10).stdout
+
+    def overlay_ipv4(self) -> str:
+        return wait_for(lambda: self.status().get("ipv4"), timeout=20, what=f"agent {self.host.name}'s overlay address")
+
+    def peer(self, public_key: str) -> dict | None:
+        return next((p for p in self.status()["peers"] if p["public_key"] == public_key), None)
+
+    def down(self, timeout: float = 15) -> None:
+        run(binary("riftgate"), "down", "--config", self.config, check=False, timeout=10)
+        if self.process is not None:
+            self.process.wait(timeout=timeout)
+
+    def log(self) -> str:
+        path = os.path.join(self.workdir, f"agent-{self.host.name}.log")
+        return open(path, errors="replace").read() if os.path.exists(path) else ""
+
+
+def wg_show(host: Host, interface: str) -> str:
+    """`wg show <interface> dump` inside the host (talks to wireguard-go's UAPI socket)."""
+    return host.exec("wg", "show", interface, "dump", check=False, timeout=10).stdout
+
+
+def latest_handshakes(host: Host, interface: str) -> dict:
+    """Peer public key -> seconds since its last handshake (None if never)."""
+    result = {}
+    lines = wg_show(host, interface).strip().splitlines()[1:]
+    for line in lines:
+        fields = line.split("\t")
+        if len(fields) >= 5:
+            stamp = int(fields[4])
+            result[fields[0]] = None if stamp == 0 else max(0, int(time.time()) - stamp)
+    return result
