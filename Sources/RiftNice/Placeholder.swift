@@ -1,1 +1,0 @@
-// RiftNice: placeholder until its issue lands.
