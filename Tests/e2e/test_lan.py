@@ -33,10 +33,11 @@ def test_two_agents_on_a_lan_ping_each_other_directly(lab, workdir):
 
         peer_b = wait_for(lambda: (p := a.peer(b_status["public_key"])) and p["state"] == "connected" and p,
                           timeout=15, what="A's status to call B connected")
-        assert peer_b["path_type"] == "host" and peer_b["path_mode"] == "direct", peer_b
+        assert peer_b.get("path_type") == "host" and peer_b.get("path_mode") == "direct", peer_b
         assert peer_b["ipv4"] == ip_b
-        peer_a = b.peer(a_status["public_key"])
-        assert peer_a["path_type"] == "host" and peer_a["path_mode"] == "direct", peer_a
+        peer_a = wait_for(lambda: (p := b.peer(a_status["public_key"])) and p["state"] == "connected" and p,
+                          timeout=15, what="B's status to call A connected")
+        assert peer_a.get("path_type") == "host" and peer_a.get("path_mode") == "direct", peer_a
         assert "connected" in a.status_text()
 
         handshakes_a = latest_handshakes(hosts["a"], "rgA")

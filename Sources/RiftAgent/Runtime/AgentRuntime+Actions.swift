@@ -50,6 +50,8 @@ extension AgentRuntime {
         guard let iceLoop else { return [] }
         var settings = ICESessionConfiguration(controlling: controlling, servers: ICEServerList.configuration(for: iceServers, forceRelay: forceRelay))
         settings.consentFreshness = true
+        settings.localAddresses = LocalAddresses.forICE(excludingInterface: configuration.interface,
+                                                        overlay: mesh.welcome?.ipv4Prefix)
         let session: ICESession
         do {
             session = try ICESession(loop: iceLoop, configuration: settings)

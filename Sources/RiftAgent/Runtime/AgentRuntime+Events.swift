@@ -8,7 +8,9 @@ extension AgentRuntime {
     func handle(_ event: RuntimeEvent) {
         switch event {
         case .hub(let hubEvent): handleHub(hubEvent)
-        case .mesh(let meshEvent): perform(mesh.handle(meshEvent))
+        case .mesh(let meshEvent):
+            perform(mesh.handle(meshEvent))
+            publishStatus()
         case .tick: tick()
         case .stop: break
         }

@@ -1,0 +1,34 @@
+import RiftProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The host's own addresses that ICE may gather candidates on.
+///
+/// Excludes loopback, IPv6 link-local, the riftgate interface itself and anything inside the overlay prefixes:
+/// a candidate on the tunnel would route the tunnel through itself.
+enum LocalAddresses {
+    static func forICE(excludingInterface interface: String, overlay: IPv4Prefix?) -> [String] {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0, let first = list else { return [] }
+        defer { freeifaddrs(first) }
+        var addresses: [String] = []
+        var entry: UnsafeMutablePointer<ifaddrs>? = first
+        while let current = entry {
+            defer { entry = current.pointee.ifa_next }
+            let flags = Int32(current.pointee.ifa_flags)
+            guard let address = current.pointee.ifa_addr, flags & Int32(IFF_UP) != 0, flags & Int32(IFF_LOOPBACK) == 0,
+                  String(cString: current.pointee.ifa_name) != interface else { continue }
+            let family = Int32(address.pointee.sa_family)
+            guard family == AF_INET || family == AF_INET6 else { continue }
+            var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            let length = socklen_t(family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size)
+            guard getnameinfo(address, length, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 else { continue }
+            let text = String(cString: buffer)
+            if text.lowercased().hasPrefix("fe80") || text.contains("%") { continue }
+            if let overlay, let v4 = IPv4Address(text), overlay.contains(v4) { continue }
+            addresses.append(text)
+        }
+        return addresses
+    }
+}
