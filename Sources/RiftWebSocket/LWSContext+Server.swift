@@ -1,0 +1,55 @@
+internal import CRiftWebSockets
+
+extension LWSContext {
+    /// A listening context for `loop`'s configuration, its callbacks going to `loop`.
+    ///
+    /// Heartbeats use lws' idle policy on the vhost: after `pingInterval` without traffic lws
+    /// sends a ping, and after `pongTimeout` without a pong (or any frame, see
+    /// `ServerEventLoop.received`) it drops the connection.
+    static func server(for loop: ServerEventLoop, fileDescriptorLimit: Int) throws(WebSocketError) -> LWSContext {
+        let configuration = loop.configuration
+        let host = configuration.host ?? "*"
+        let listening = host.contains(":") ? "[\(host)]:\(configuration.port)" : "\(host):\(configuration.port)"
+        return try LWSContext(owner: loop, failure: "cannot listen for WebSockets on \(listening)") { info, memory in
+            let protocols = memory.zeroed(lws_protocols.self, count: 2)  // second entry: terminator
+            protocols[0].name = UnsafePointer(memory.string(configuration.subprotocol ?? "riftgate"))
+            protocols[0].callback = serverProtocolCallback
+            protocols[0].rx_buffer_size = configuration.receiveBufferBytes
+            info.protocols = UnsafePointer(protocols)
+
+            let policy = memory.zeroed(lws_retry_bo_t.self)
+            policy.pointee.secs_since_valid_ping = UInt16(configuration.pingInterval.wholeSecondsRoundedUp)
+            policy.pointee.secs_since_valid_hangup = UInt16(configuration.pongTimeout.wholeSecondsRoundedUp)
+            info.retry_and_idle_policy = UnsafePointer(policy)
+
+            info.port = Int32(configuration.port)
+            info.iface = UnsafePointer(memory.string(configuration.host))
+            info.vhost_name = UnsafePointer(memory.string("default"))
+            info.server_string = UnsafePointer(memory.string("riftgate"))
+            // HTTP/1.1 only: WebSockets over HTTP/2 would need RFC 8441 on every client.
+            info.alpn = UnsafePointer(memory.string("http/1.1"))
+            info.fd_limit_per_thread = UInt32(fileDescriptorLimit)
+            var options = UInt64(LWS_SERVER_OPTION_VALIDATE_UTF8) | UInt64(LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND)
+            if let host = configuration.host, host.isIPv4Literal {
+                options |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6)
+            }
+            if let tls = configuration.tls {
+                options |= UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
+                info.ssl_cert_filepath = UnsafePointer(memory.string(tls.certificatePath))
+                info.ssl_private_key_filepath = UnsafePointer(memory.string(tls.privateKeyPath))
+            }
+            info.options = options
+        }
+    }
+}
+
+extension String {
+    /// True for dotted-quad IPv4 addresses such as `127.0.0.1`.
+    var isIPv4Literal: Bool {
+        let parts = split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { part in
+            !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isASCII) && part.allSatisfy(\.isNumber)
+                && Int(part).map { $0 <= 255 } == true
+        }
+    }
+}

@@ -1,0 +1,68 @@
+/// Turns the payload pieces libwebsockets delivers into whole text messages, enforcing the
+/// message size limit before buffering anything.
+///
+/// A message that arrives in one piece is decoded straight from lws' buffer; only a message
+/// spanning several pieces (several frames, or one frame larger than the receive buffer) is
+/// copied into a buffer, which is released as soon as the message is complete.
+struct MessageAssembler {
+    /// What a piece of payload completed.
+    enum Outcome: Equatable {
+        /// The message continues in later pieces.
+        case incomplete
+        /// A whole text message.
+        case message(String)
+        /// The message is larger than the limit; it is being discarded (reported once).
+        case oversized
+        /// The message is binary, which riftgate does not use; it is being discarded (reported once).
+        case binary
+    }
+
+    /// The largest message accepted, all fragments together.
+    let maximumBytes: Int
+
+    private var buffer: [UInt8] = []
+    /// True after `.oversized` or `.binary` until the rejected message's last piece has passed.
+    private var discarding = false
+
+    init(maximumBytes: Int) {
+        self.maximumBytes = maximumBytes
+    }
+
+    /// Adds one piece of payload.
+    ///
+    /// - Parameters:
+    ///   - bytes: The payload piece.
+    ///   - isFinal: True for the last piece of the last frame of the message.
+    ///   - isBinary: True when the message is binary.
+    ///   - remainingInFrame: Bytes of the current frame still to come, known from its header;
+    ///     lets a too-large frame be refused before its payload is buffered.
+    mutating func receive<Bytes: Collection<UInt8>>(
+        _ bytes: Bytes, isFinal: Bool, isBinary: Bool, remainingInFrame: Int
+    ) -> Outcome {
+        if discarding {
+            if isFinal { discarding = false }
+            return .incomplete
+        }
+        let rejection: Outcome?
+        if isBinary {
+            rejection = .binary
+        } else if buffer.count + bytes.count + max(remainingInFrame, 0) > maximumBytes {
+            rejection = .oversized
+        } else {
+            rejection = nil
+        }
+        if let rejection {
+            buffer = []
+            discarding = !isFinal
+            return rejection
+        }
+        if isFinal && buffer.isEmpty {
+            return .message(String(decoding: bytes, as: UTF8.self))
+        }
+        buffer.append(contentsOf: bytes)
+        guard isFinal else { return .incomplete }
+        let text = String(decoding: buffer, as: UTF8.self)
+        buffer = []
+        return .message(text)
+    }
+}

@@ -1,1 +1,0 @@
-// RiftWebSocket: placeholder until its issue lands.

@@ -1,0 +1,23 @@
+/// The service thread's state for one open WebSocket connection of a server.
+final class ServerConnection {
+    /// The id the handler knows the connection by.
+    let id: ConnectionID
+    /// The connection's `struct lws *`; valid until its close callback.
+    let wsi: OpaquePointer
+    /// Messages waiting to be written.
+    var outbound: OutboundQueue
+    /// Reassembles incoming fragments.
+    var inbound: MessageAssembler
+    /// False once the connection was condemned (oversized or binary message, close requested):
+    /// later input is dropped instead of reaching the handler.
+    var deliversInput = true
+    /// Set when the connection should close once `outbound` is flushed.
+    var pendingClose: CloseFrame?
+
+    init(id: ConnectionID, wsi: OpaquePointer, outbound: OutboundQueue, inbound: MessageAssembler) {
+        self.id = id
+        self.wsi = wsi
+        self.outbound = outbound
+        self.inbound = inbound
+    }
+}

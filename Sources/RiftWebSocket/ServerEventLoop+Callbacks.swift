@@ -1,0 +1,99 @@
+internal import CRiftWebSockets
+
+/// The single lws protocol callback of every server context. lws calls it on the service
+/// thread; the context's user pointer is the `ServerEventLoop` (kept alive by `LWSContext`).
+func serverProtocolCallback(
+    _ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
+    _ input: UnsafeMutableRawPointer?, _ length: Int
+) -> Int32 {
+    guard let wsi, let context = lws_get_context(wsi), let owner = lws_context_user(context) else {
+        return lws_callback_http_dummy(wsi, reason, user, input, length)
+    }
+    let loop = Unmanaged<ServerEventLoop>.fromOpaque(owner).takeUnretainedValue()
+    switch reason {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        loop.drainInbox()
+        return 0
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return loop.shutdownFrame == nil ? 0 : 1
+    case LWS_CALLBACK_ESTABLISHED:
+        return loop.connectionEstablished(wsi)
+    case LWS_CALLBACK_RECEIVE:
+        loop.received(wsi, UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length))
+        return 0
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return loop.connectionWriteable(wsi)
+    case LWS_CALLBACK_CLOSED, LWS_CALLBACK_WSI_DESTROY:
+        loop.connectionEnded(wsi)
+        return lws_callback_http_dummy(wsi, reason, user, input, length)
+    case LWS_CALLBACK_HTTP:
+        return loop.httpRequested(wsi, path: UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length))
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return loop.httpWriteable(wsi)
+    case LWS_CALLBACK_CLOSED_HTTP:
+        loop.pendingHTTPBodies[wsi] = nil
+        return lws_callback_http_dummy(wsi, reason, user, input, length)
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, input, length)
+    }
+}
+
+extension ServerEventLoop {
+    /// A WebSocket handshake completed: registers the connection and tells the handler.
+    /// Refused (closed at once, the handler never hears of it) while shutting down.
+    func connectionEstablished(_ wsi: OpaquePointer) -> Int32 {
+        guard shutdownFrame == nil, let handler else { return -1 }
+        let id = ConnectionID.next()
+        let connection = ServerConnection(
+            id: id, wsi: wsi,
+            outbound: OutboundQueue(
+                maximumMessages: configuration.maximumQueuedMessagesPerConnection,
+                maximumBytes: configuration.maximumQueuedBytesPerConnection),
+            inbound: MessageAssembler(maximumBytes: configuration.maximumMessageBytes))
+        connections[id] = connection
+        connectionIDs[wsi] = id
+        handler.connectionOpened(id, request: UpgradeRequest(readingFrom: wsi))
+        return 0
+    }
+
+    /// A piece of a message arrived; whole messages go to the handler.
+    func received(_ wsi: OpaquePointer, _ bytes: UnsafeRawBufferPointer) {
+        guard let id = connectionIDs[wsi], let connection = connections[id] else { return }
+        // Any frame from the peer proves the connection alive, not only a pong.
+        lws_validity_confirmed(wsi)
+        guard connection.deliversInput else { return }
+        let outcome = connection.inbound.receive(
+            bytes, isFinal: lws_is_final_fragment(wsi) != 0, isBinary: lws_frame_is_binary(wsi) != 0,
+            remainingInFrame: Int(lws_remaining_packet_payload(wsi)))
+        switch outcome {
+        case .incomplete:
+            break
+        case .message(let text):
+            handler?.connection(id, received: text)
+        case .oversized:
+            connection.deliversInput = false
+            handler?.connectionSentOversizedMessage(id)
+            // Through the inbox, so that whatever the handler just sent is queued before the close.
+            submit(.close(id, CloseFrame(code: 1009, reason: "message too big")))
+        case .binary:
+            connection.deliversInput = false
+            submit(.close(id, CloseFrame(code: 1003, reason: "binary messages are not supported")))
+        }
+    }
+
+    /// Writes queued messages while the socket takes them, then the pending close, if any.
+    func connectionWriteable(_ wsi: OpaquePointer) -> Int32 {
+        guard let id = connectionIDs[wsi], let connection = connections[id] else { return 0 }
+        return writer.flush(&connection.outbound, thenClose: connection.pendingClose, on: wsi).callbackResult
+    }
+
+    /// The connection is gone: tells the handler, exactly once per opened connection.
+    func connectionEnded(_ wsi: OpaquePointer) {
+        guard let id = connectionIDs.removeValue(forKey: wsi) else { return }
+        connections[id] = nil
+        handler?.connectionClosed(id)
+        if shutdownFrame != nil && connections.isEmpty {
+            stopRequested = true
+        }
+    }
+}

@@ -1,0 +1,61 @@
+extension WebSocketServer {
+    /// How a `WebSocketServer` listens, what it accepts and how it bounds memory per connection.
+    ///
+    /// Invalid values (non-positive limits, a pong timeout not longer than the ping interval)
+    /// make `WebSocketServer.init` throw.
+    public struct Configuration: Sendable {
+        /// The address to listen on (an IPv4 or IPv6 literal, or an interface name);
+        /// nil listens on all interfaces, IPv4 and IPv6.
+        public var host: String? = nil
+        /// The TCP port; 0 picks a free one (read `WebSocketServer.boundPort` after `start()`).
+        public var port: UInt16 = 0
+        /// Certificate and key for `wss://`; nil serves plain `ws://` (for use behind a TLS proxy).
+        public var tls: TLSFiles? = nil
+        /// The WebSocket subprotocol the server speaks. Clients that ask for another one are
+        /// refused; clients that ask for none are accepted either way.
+        public var subprotocol: String? = nil
+        /// The largest message accepted from a client, all fragments together.
+        public var maximumMessageBytes = 65_536
+        /// How long a connection may be silent before the server sends a ping
+        /// (libwebsockets counts in whole seconds; shorter values round up).
+        public var pingInterval: Duration = .seconds(20)
+        /// A connection with no pong and no other traffic for this long is dropped and the
+        /// handler told (whole seconds, rounded up).
+        public var pongTimeout: Duration = .seconds(60)
+        /// How often `WebSocketServerHandler.tick()` is called.
+        public var tickInterval: Duration = .seconds(1)
+        /// The most messages waiting to be written to one connection before it is closed with 1008.
+        public var maximumQueuedMessagesPerConnection = 1_024
+        /// The most bytes waiting to be written to one connection before it is closed with 1008.
+        public var maximumQueuedBytesPerConnection = 1 << 20
+        /// How long a connection being closed may take to flush its queue and finish the close
+        /// handshake before it is dropped (whole seconds, rounded up).
+        public var closeTimeout: Duration = .seconds(5)
+        /// The per-connection receive buffer libwebsockets allocates when a connection upgrades.
+        /// Small keeps idle connections cheap; messages longer than this are reassembled.
+        public var receiveBufferBytes = 2_048
+
+        /// The defaults: all interfaces, an ephemeral port, plain `ws://`.
+        public init() {}
+
+        /// Throws when a value cannot work, naming the field.
+        func validate() throws(WebSocketError) {
+            func require(_ condition: Bool, _ reason: String) throws(WebSocketError) {
+                if !condition { throw WebSocketError("invalid WebSocket server configuration: \(reason)") }
+            }
+            try require(maximumMessageBytes > 0, "maximumMessageBytes must be positive")
+            try require(maximumQueuedMessagesPerConnection > 0, "maximumQueuedMessagesPerConnection must be positive")
+            try require(maximumQueuedBytesPerConnection > 0, "maximumQueuedBytesPerConnection must be positive")
+            try require(receiveBufferBytes >= 128 && receiveBufferBytes <= 1 << 20,
+                        "receiveBufferBytes must be between 128 and 1 MiB")
+            try require(tickInterval > .zero, "tickInterval must be positive")
+            try require(closeTimeout > .zero, "closeTimeout must be positive")
+            try require(pingInterval > .zero, "pingInterval must be positive")
+            try require(pongTimeout.wholeSecondsRoundedUp > pingInterval.wholeSecondsRoundedUp,
+                        "pongTimeout must be longer than pingInterval (in whole seconds)")
+            try require(pongTimeout.wholeSecondsRoundedUp <= Int(UInt16.max), "pongTimeout is too long")
+            if let host { try require(!host.isEmpty && !host.contains("\0"), "host must be a non-empty address") }
+            if let subprotocol { try require(HTTPToken.isValid(subprotocol), "subprotocol must be an HTTP token") }
+        }
+    }
+}

@@ -1,0 +1,40 @@
+/// Receives everything that happens on a `WebSocketServer`.
+///
+/// Every method is called on the server's single service thread, one at a time and in the
+/// order the events happened, so a handler needs no locking for state only these methods touch.
+/// Methods must return quickly: while one runs, no other connection is served. They may call
+/// `WebSocketServer.send` and `close` (which only queue work and never block).
+public protocol WebSocketServerHandler: AnyObject, Sendable {
+    /// A client completed the WebSocket handshake. `request` carries its path and headers.
+    func connectionOpened(_ id: ConnectionID, request: UpgradeRequest)
+
+    /// A complete text message arrived (fragments already reassembled, UTF-8 already validated).
+    func connection(_ id: ConnectionID, received text: String)
+
+    /// The client sent a message larger than `Configuration.maximumMessageBytes`; it was dropped.
+    /// Right after this returns the server closes the connection with 1009, after flushing
+    /// whatever the handler queued (for example an error frame) during this call.
+    func connectionSentOversizedMessage(_ id: ConnectionID)
+
+    /// The connection's outbound queue went over its message or byte limit (the client reads too
+    /// slowly). Queued messages were discarded and the connection is being closed with 1008;
+    /// `connectionClosed` follows. Optional: the default does nothing.
+    func connectionOverflowedOutboundQueue(_ id: ConnectionID)
+
+    /// The connection is gone, whatever the cause (client close, server close, heartbeat
+    /// timeout, network error, shutdown). Called exactly once for every opened connection;
+    /// `send` to this id is ignored from now on.
+    func connectionClosed(_ id: ConnectionID)
+
+    /// Answers a plain HTTP `GET` on the WebSocket port (e.g. `/healthz`, `/metrics`).
+    /// `path` excludes the query string. Return nil for 404.
+    func httpRequest(path: String) -> HTTPResponse?
+
+    /// Called every `Configuration.tickInterval` while the server runs.
+    func tick()
+}
+
+extension WebSocketServerHandler {
+    /// Does nothing: `connectionClosed` still follows.
+    public func connectionOverflowedOutboundQueue(_ id: ConnectionID) {}
+}

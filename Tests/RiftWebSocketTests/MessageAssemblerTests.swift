@@ -1,0 +1,70 @@
+@testable import RiftWebSocket
+import Testing
+
+@Suite("MessageAssembler rebuilds messages and enforces the size limit")
+struct MessageAssemblerTests {
+    /// One piece of payload as lws would deliver it.
+    private struct Piece {
+        var bytes: [UInt8]
+        var isFinal = true
+        var isBinary = false
+        var remainingInFrame = 0
+    }
+
+    private static func text(_ text: String, final: Bool = true, remaining: Int = 0) -> Piece {
+        Piece(bytes: Array(text.utf8), isFinal: final, remainingInFrame: remaining)
+    }
+
+    /// Feeds the pieces in order to one assembler and returns each outcome.
+    private func feed(limit: Int, _ pieces: Piece...) -> [MessageAssembler.Outcome] {
+        var assembler = MessageAssembler(maximumBytes: limit)
+        return pieces.map {
+            assembler.receive($0.bytes, isFinal: $0.isFinal, isBinary: $0.isBinary, remainingInFrame: $0.remainingInFrame)
+        }
+    }
+
+    @Test("a message in one piece is returned as is")
+    func singlePiece() {
+        #expect(feed(limit: 10, Self.text("hello"), Self.text("")) == [.message("hello"), .message("")])
+    }
+
+    @Test("pieces are joined, even when a piece splits a UTF-8 character")
+    func joinsPieces() {
+        let bytes = Array("naïve ✓".utf8)
+        let outcomes = feed(
+            limit: 100,
+            Piece(bytes: Array(bytes[0..<3]), isFinal: false),
+            Piece(bytes: Array(bytes[3..<9]), isFinal: false),
+            Piece(bytes: Array(bytes[9...])),
+            Self.text("next"))
+        #expect(outcomes == [.incomplete, .incomplete, .message("naïve ✓"), .message("next")])
+    }
+
+    @Test("exactly the limit is accepted, one byte more is not")
+    func limitIsInclusive() {
+        let outcomes = feed(
+            limit: 4, Self.text("ab", final: false), Self.text("cd"), Self.text("abc", final: false), Self.text("de"))
+        #expect(outcomes == [.incomplete, .message("abcd"), .incomplete, .oversized])
+    }
+
+    @Test("a frame announcing too much is refused before its payload is buffered, and the rest is skipped")
+    func refusesAnnouncedSize() {
+        let outcomes = feed(
+            limit: 10,
+            Self.text("abc", final: false, remaining: 1_000_000),
+            Self.text("more", final: false, remaining: 999_996),
+            Self.text("end"),
+            Self.text("ok"))
+        #expect(outcomes == [.oversized, .incomplete, .incomplete, .message("ok")])
+    }
+
+    @Test("binary messages are reported once and skipped")
+    func binary() {
+        let outcomes = feed(
+            limit: 10,
+            Piece(bytes: [1, 2], isFinal: false, isBinary: true),
+            Piece(bytes: [3], isBinary: true),
+            Self.text("t"))
+        #expect(outcomes == [.binary, .incomplete, .message("t")])
+    }
+}
