@@ -13,8 +13,10 @@ def test_two_agents_on_a_lan_ping_each_other_directly(lab, workdir):
     token = hub.create_token("home", "e2e")
     hub.start()
 
-    a = Agent(hosts["a"], workdir, interface="rgA")
-    b = Agent(hosts["b"], workdir, interface="rgB")
+    # Interface names must be unique on the machine: every namespace shares /var/run/wireguard.
+    if_a, if_b = f"{lab.prefix}a", f"{lab.prefix}b"
+    a = Agent(hosts["a"], workdir, interface=if_a)
+    b = Agent(hosts["b"], workdir, interface=if_b)
     for agent in (a, b):
         agent.init(hub.url, "home", token)
     a.start()
@@ -40,12 +42,12 @@ def test_two_agents_on_a_lan_ping_each_other_directly(lab, workdir):
         assert peer_a.get("path_type") == "host" and peer_a.get("path_mode") == "direct", peer_a
         assert "connected" in a.status_text()
 
-        handshakes_a = latest_handshakes(hosts["a"], "rgA")
-        handshakes_b = latest_handshakes(hosts["b"], "rgB")
+        handshakes_a = latest_handshakes(hosts["a"], if_a)
+        handshakes_b = latest_handshakes(hosts["b"], if_b)
         assert handshakes_a.get(b_status["public_key"]) is not None and handshakes_a[b_status["public_key"]] < 60
         assert handshakes_b.get(a_status["public_key"]) is not None and handshakes_b[a_status["public_key"]] < 60
         # One /32 and one /128 per peer, never a default route.
-        dump = wg_show(hosts["a"], "rgA")
+        dump = wg_show(hosts["a"], if_a)
         assert f"{ip_b}/32" in dump and "0.0.0.0/0" not in dump
     except Exception:
         print("--- agent A log ---\n" + a.log()[-4000:] + "\n--- agent B log ---\n" + b.log()[-4000:])
@@ -53,10 +55,10 @@ def test_two_agents_on_a_lan_ping_each_other_directly(lab, workdir):
 
     # Stopping B removes B's peer on A and leaves nothing behind on B.
     b.down()
-    wait_for(lambda: b_status["public_key"] not in wg_show(hosts["a"], "rgA"), timeout=20,
+    wait_for(lambda: b_status["public_key"] not in wg_show(hosts["a"], if_a), timeout=20,
              what="A to remove B's WireGuard peer after B stopped")
-    assert hosts["b"].exec("ip", "link", "show", "rgB", check=False).returncode != 0, "B's interface is gone"
-    assert not os.path.exists("/var/run/wireguard/rgB.sock")
-    assert not [line for line in os.popen("pgrep -af 'wireguard-go.*rgB'").read().splitlines() if "pgrep" not in line]
+    assert hosts["b"].exec("ip", "link", "show", if_b, check=False).returncode != 0, "B's interface is gone"
+    assert not os.path.exists(f"/var/run/wireguard/{if_b}.sock")
+    assert not [line for line in os.popen(f"pgrep -af 'wireguard-go.*{if_b}'").read().splitlines() if "pgrep" not in line]
     a.down()
-    assert hosts["a"].exec("ip", "link", "show", "rgA", check=False).returncode != 0
+    assert hosts["a"].exec("ip", "link", "show", if_a, check=False).returncode != 0
