@@ -25,7 +25,7 @@ integration-test: build
 	@echo "==> protocol vectors checked by an independent implementation (PyNaCl)"
 	.venv/bin/python Protocol/vectors/check_vectors.py
 	@echo "==> integration and end-to-end tests (real processes; the namespace tests need root)"
-	RIFTGATE_BIN_DIR=$(BIN_DIR) $(PYTEST) -q Tests/integration
+	RIFTGATE_BIN_DIR=$(BIN_DIR) $(PYTEST) -q -rs Tests/integration Tests/e2e
 
 test: unit-test integration-test
 
