@@ -32,19 +32,24 @@ let package = Package(
         .systemLibrary(
             name: "CRiftSQLite", path: "Sources/CRiftSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(
+            name: "CRiftOpenSSL", path: "Sources/CRiftOpenSSL", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),
+
+        .target(name: "CRiftLinux"),
 
         // MARK: Shared protocol (no dependencies)
         .target(name: "RiftProtocol"),
 
         // MARK: Wrappers, one per C library
-        .target(name: "RiftCrypto", dependencies: ["RiftProtocol", "CRiftSodium"]),
+        .target(name: "RiftCrypto", dependencies: ["RiftProtocol", "CRiftSodium", "CRiftOpenSSL"]),
         .target(name: "RiftWebSocket", dependencies: ["CRiftWebSockets"]),
         .target(name: "RiftNice", dependencies: ["CRiftNice"]),
         .target(name: "RiftStore", dependencies: ["CRiftSQLite"]),
 
         // MARK: Shared pieces without C
         .target(name: "RiftSupport", dependencies: [.product(name: "Logging", package: "swift-log")]),
-        .target(name: "RiftWireGuard", dependencies: ["RiftSupport"]),
+        .target(name: "RiftWireGuard", dependencies: ["RiftSupport", "RiftProtocol"]),
 
         // MARK: The two programs' behaviour
         .target(
@@ -56,7 +61,7 @@ let package = Package(
         .target(
             name: "RiftAgent",
             dependencies: [
-                "RiftProtocol", "RiftCrypto", "RiftWebSocket", "RiftNice", "RiftWireGuard", "RiftSupport",
+                "RiftProtocol", "RiftCrypto", "RiftWebSocket", "RiftNice", "RiftWireGuard", "RiftSupport", "CRiftLinux",
                 .product(name: "Logging", package: "swift-log"), "TOMLKit",
             ]),
 
@@ -72,9 +77,15 @@ let package = Package(
         .target(name: "RiftTestSupport", dependencies: ["RiftProtocol"], path: "Tests/RiftTestSupport"),
         .testTarget(name: "RiftProtocolTests", dependencies: ["RiftProtocol", "RiftTestSupport"]),
         .testTarget(name: "RiftCryptoTests", dependencies: ["RiftCrypto", "RiftProtocol", "RiftTestSupport"]),
-        .testTarget(name: "RiftHubTests", dependencies: ["RiftHub", "RiftProtocol", "RiftCrypto", "RiftTestSupport"]),
+        .testTarget(name: "RiftWebSocketTests", dependencies: ["RiftWebSocket"]),
+        .testTarget(name: "RiftNiceTests", dependencies: ["RiftNice"]),
+        .testTarget(
+            name: "RiftHubTests",
+            dependencies: ["RiftHub", "RiftProtocol", "RiftCrypto", "RiftTestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "RiftStoreTests", dependencies: ["RiftStore"]),
         .testTarget(
             name: "RiftAgentTests",
             dependencies: ["RiftAgent", "RiftProtocol", "RiftNice", "RiftWireGuard", "RiftTestSupport"]),
+        .testTarget(name: "RiftWireGuardTests", dependencies: ["RiftWireGuard", "RiftProtocol", "RiftSupport"]),
     ]
 )

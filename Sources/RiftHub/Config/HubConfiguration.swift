@@ -1,0 +1,71 @@
+/// Everything `riftgate-hub serve` needs, after flags, environment, config file and defaults are merged.
+public struct HubConfiguration: Sendable, Hashable {
+    /// Where the WebSocket server listens.
+    public var listen = ListenAddress(host: nil, port: 8443)
+    /// TLS certificate chain (PEM); nil with `tlsKey` nil serves plain `ws://`.
+    public var tlsCertificate: String?
+    /// TLS private key (PEM).
+    public var tlsKey: String?
+    /// The state directory: the hub key and, unless `database` says otherwise, the database.
+    public var stateDirectory: String = StateDirectory.defaultPath()
+    /// The SQLite database file; nil = `<stateDirectory>/hub.db`.
+    public var database: String?
+    /// The UDP port of the STUN responder; nil disables it.
+    public var stunPort: UInt16? = 3478
+    /// The file holding coturn's `static-auth-secret`.
+    public var turnSecretFile: String?
+    /// TURN URIs handed out with credentials, for example `turn:relay.example:3478`.
+    public var turnURLs: [String] = []
+    /// How long TURN credentials stay valid, in seconds.
+    public var turnTTL: Int64 = 12 * 3600
+    /// The host name agents use for the hub's STUN server; nil = each request's `Host`.
+    public var publicHost: String?
+    /// A second listener for `/healthz` and `/metrics` only; nil = none.
+    public var adminListen: ListenAddress?
+    /// Seconds between WebSocket pings.
+    public var pingInterval: Int64 = 20
+    /// Seconds without a pong (or any traffic) after which a connection is dropped.
+    public var pongTimeout: Int64 = 60
+    /// The log level: trace, debug, info, notice, warning, error, critical.
+    public var logLevel = "info"
+
+    /// The defaults: plain `ws://` on port 8443, STUN on 3478, state in the default directory.
+    public init() {}
+
+    /// The database path in effect.
+    public var databasePath: String { database ?? StateDirectory(path: stateDirectory).databasePath }
+
+    /// Checks that the values can work together; the error names the setting.
+    public func validate() throws(ConfigurationError) {
+        if (tlsCertificate == nil) != (tlsKey == nil) {
+            throw ConfigurationError("tls_cert and tls_key must be given together")
+        }
+        if turnSecretFile != nil, turnURLs.isEmpty {
+            throw ConfigurationError("turn_secret_file needs turn_urls (for example turn:relay.example:3478)")
+        }
+        for url in turnURLs where !(url.hasPrefix("turn:") || url.hasPrefix("turns:")) {
+            throw ConfigurationError("turn_urls entry \"\(url)\" is not a turn: or turns: URI")
+        }
+        guard pingInterval >= 1, pongTimeout > pingInterval, pongTimeout <= 3600 else {
+            throw ConfigurationError("ping_interval must be at least 1 s and pong_timeout longer than it (at most 3600 s)")
+        }
+        guard turnTTL >= 60 else { throw ConfigurationError("turn_ttl must be at least 60 seconds") }
+        if let publicHost, ICEServerPolicy.hostPart(publicHost) != publicHost {
+            throw ConfigurationError("public_host \"\(publicHost)\" is not a host name or IP literal ([...] for IPv6)")
+        }
+        if !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) {
+            throw ConfigurationError("log_level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+}
+
+/// A configuration problem, naming the setting and where it came from.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong.
+    public var reason: String
+
+    /// Creates an error.
+    public init(_ reason: String) { self.reason = reason }
+
+    public var description: String { reason }
+}

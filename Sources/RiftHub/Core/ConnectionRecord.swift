@@ -1,0 +1,63 @@
+import RiftProtocol
+
+/// What the transport tells the core about a WebSocket upgrade request. Holds the bearer token, so its
+/// `description` redacts the `Authorization` header.
+public struct ConnectionRequest: Sendable, CustomStringConvertible {
+    /// The request path, `/v1/networks/<network>`.
+    public var path: String
+    /// The `Authorization` header, `Bearer <token>`.
+    public var authorization: String?
+    /// The `Host` header, used to name the hub's STUN server when no public host is configured.
+    public var host: String?
+    /// The client's IP address, for logs and the failure limiter.
+    public var remoteAddress: String
+
+    /// Creates a request description.
+    public init(path: String, authorization: String?, host: String?, remoteAddress: String) {
+        self.path = path
+        self.authorization = authorization
+        self.host = host
+        self.remoteAddress = remoteAddress
+    }
+
+    public var description: String {
+        "ConnectionRequest(path: \(path), authorization: \(authorization == nil ? "none" : "redacted"), host: \(host ?? "none"), from: \(remoteAddress))"
+    }
+}
+
+/// The routing core's state for one connection.
+struct ConnectionRecord {
+    /// Where the connection is in its life.
+    var phase: ConnectionPhase
+    /// The network and token it was admitted with.
+    var grant: SessionGrant
+    /// The `Host` header of its upgrade request.
+    var requestHost: String?
+    /// The client's address.
+    var remoteAddress: String
+    /// Its message budget.
+    var bucket: TokenBucket
+    /// Messages dropped by the rate limit since it opened.
+    var droppedMessages = 0
+    /// When it was last told `rate_limited` (monotonic seconds).
+    var lastRateLimitNotice: Double?
+}
+
+/// The phases of a connection. Only `authenticated` connections are in the network index.
+enum ConnectionPhase {
+    /// Challenge sent; waiting for `hello` until `deadline` (monotonic seconds).
+    case awaitingHello(nonce: [UInt8], deadline: Double)
+    /// Joined its network.
+    case authenticated(PeerSession)
+    /// The hub has closed it (or it was replaced) and waits for the transport to confirm; everything
+    /// it sends is ignored and its end has already been announced if it needed to be.
+    case ending
+}
+
+/// An authenticated peer's session.
+struct PeerSession {
+    /// The peer as others see it.
+    var info: PeerInfo
+    /// When its TURN credentials expire (Unix seconds); nil without TURN.
+    var turnExpiresAt: Int64?
+}

@@ -1,0 +1,29 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where the routing core reads the time. The hub uses `SystemHubClock`; tests move a manual clock.
+public protocol HubClock: AnyObject {
+    /// Seconds since the Unix epoch, for stored timestamps and credential expiry.
+    func unixSeconds() -> Int64
+    /// Seconds on a monotonic clock, for rate limits and timeouts; unaffected by wall-clock changes.
+    func monotonicSeconds() -> Double
+}
+
+/// The system's wall clock and monotonic clock.
+public final class SystemHubClock: HubClock {
+    /// Creates the system clock.
+    public init() {}
+
+    public func unixSeconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec)
+    }
+
+    public func monotonicSeconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+}

@@ -1,0 +1,138 @@
+public import RiftProtocol
+public import RiftCrypto
+
+/// The hub's view of its persistent state: networks, tokens and peers.
+///
+/// The routing core reads and writes state only through this protocol, so it runs against SQLite in the
+/// real hub (`SQLiteHubDirectory`), an in-memory fake in tests, or another engine shared by several hubs.
+/// Every method is called on the hub's service thread. Failures throw `DirectoryError`; the router then
+/// answers `internal_error` and keeps serving other connections.
+public protocol HubDirectory: AnyObject {
+    /// The settings of the network called `name`, or nil when there is none.
+    func network(named name: String) throws(DirectoryError) -> NetworkSettings?
+
+    /// The live (not revoked, not expired) token whose hash is `hash`, with the network it belongs to;
+    /// nil when no live token has that hash. Implementations compare the hash in constant time.
+    func liveToken(hash: TokenHash, now: Int64) throws(DirectoryError) -> TokenGrant?
+
+    /// Admits `publicKey` to `network` under `name`: allocates its stable addresses the first time the key
+    /// is seen, updates its name and last-seen time and the token's last-used time. Refuses a revoked key,
+    /// and a new key when the network already has `maximumPeers` peers that are not revoked.
+    func admitPeer(publicKey: PublicKey, name: String, network: NetworkSettings, tokenID: String, now: Int64)
+        throws(DirectoryError) -> PeerAdmission
+
+    /// Records that `peers` were connected at `now`.
+    func recordLastSeen(_ peers: [PeerAddress], now: Int64) throws(DirectoryError)
+
+    /// A value that changes whenever the stored data changed (for example through the admin CLI in another
+    /// process). The router polls it once per tick and rechecks live sessions when it changes.
+    func changeMarker() throws(DirectoryError) -> Int64
+
+    /// For each of `grants`, whether it has been withdrawn: its token revoked or expired, its peer revoked,
+    /// or its network deleted. Grants still valid are absent from the result.
+    func withdrawnGrants(_ grants: Set<SessionGrant>, now: Int64) throws(DirectoryError) -> [SessionGrant: GrantWithdrawal]
+
+    /// How many networks exist, for the metrics page.
+    func networkCount() throws(DirectoryError) -> Int
+}
+
+/// A network's addressing and limits.
+public struct NetworkSettings: Sendable, Hashable {
+    /// The network's name, as in the WebSocket path.
+    public var name: String
+    /// The IPv4 overlay prefix addresses are allocated from.
+    public var ipv4Prefix: IPv4Prefix
+    /// The IPv6 ULA prefix; a peer's address is this prefix plus the same host offset as its IPv4 address.
+    public var ipv6Prefix: IPv6Prefix
+    /// How many peers that are not revoked the network may hold.
+    public var maximumPeers: Int
+
+    /// Creates network settings.
+    public init(name: String, ipv4Prefix: IPv4Prefix, ipv6Prefix: IPv6Prefix, maximumPeers: Int) {
+        self.name = name
+        self.ipv4Prefix = ipv4Prefix
+        self.ipv6Prefix = ipv6Prefix
+        self.maximumPeers = maximumPeers
+    }
+}
+
+/// A live token: its public id and the network it admits to.
+public struct TokenGrant: Sendable, Hashable {
+    /// The token's public id (never the secret).
+    public var id: String
+    /// The network the token belongs to.
+    public var network: String
+
+    /// Creates a token grant.
+    public init(id: String, network: String) {
+        self.id = id
+        self.network = network
+    }
+}
+
+/// The outcome of `HubDirectory.admitPeer`.
+public enum PeerAdmission: Sendable, Hashable {
+    /// The peer may join, with these addresses.
+    case admitted(PeerInfo)
+    /// The key was revoked in this network.
+    case revoked
+    /// The key is new and the network already holds its maximum number of peers.
+    case networkFull
+}
+
+/// A peer identified within its network.
+public struct PeerAddress: Sendable, Hashable {
+    /// The network.
+    public var network: String
+    /// The peer's public key.
+    public var publicKey: PublicKey
+
+    /// Creates a peer address.
+    public init(network: String, publicKey: PublicKey) {
+        self.network = network
+        self.publicKey = publicKey
+    }
+}
+
+/// What a live session was admitted with; rechecked when the stored data changes.
+public struct SessionGrant: Sendable, Hashable {
+    /// The network.
+    public var network: String
+    /// The id of the token the connection presented.
+    public var tokenID: String
+    /// The peer's key once it said hello; nil while the connection awaits its hello.
+    public var publicKey: PublicKey?
+
+    /// Creates a session grant.
+    public init(network: String, tokenID: String, publicKey: PublicKey?) {
+        self.network = network
+        self.tokenID = tokenID
+        self.publicKey = publicKey
+    }
+}
+
+/// Why a session's grant was withdrawn, in order of precedence.
+public enum GrantWithdrawal: Sendable, Hashable {
+    /// The network was deleted.
+    case networkDeleted
+    /// The peer's key was revoked.
+    case peerRevoked
+    /// The token was revoked or expired.
+    case tokenRevoked
+}
+
+/// A failure of the hub's storage.
+public struct DirectoryError: Error, Sendable, CustomStringConvertible {
+    /// What failed.
+    public var reason: String
+    /// The storage engine's own code, when it has one (SQLite's extended result code).
+    public var code: Int32?
+
+    /// Creates a directory error.
+    public init(reason: String, code: Int32? = nil) {
+        self.reason = reason
+        self.code = code
+    }
+
+    public var description: String { code.map { "\(reason) (code \($0))" } ?? reason }
+}

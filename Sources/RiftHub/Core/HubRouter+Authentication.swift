@@ -1,0 +1,193 @@
+import Logging
+import RiftCrypto
+import RiftProtocol
+
+extension HubRouter {
+    /// A WebSocket upgrade was accepted: check the network and bearer token, then send the challenge.
+    ///
+    /// Any failure gets the same `unauthorized` answer whatever went wrong (bad path, no token, unknown
+    /// network, wrong token), so that a client without a valid token learns nothing about which networks
+    /// exist; the hub's log and the `reason` label of the auth-failure metric say exactly what happened.
+    /// An address with too many recent failures is refused with `rate_limited` before any check.
+    public mutating func connectionOpened(_ connection: Connection, request: ConnectionRequest) -> [HubAction<Connection>] {
+        var actions: [HubAction<Connection>] = []
+        let now = clock.monotonicSeconds()
+        metrics.connectionsTotal += 1
+        let remote = request.remoteAddress
+        var record = ConnectionRecord(
+            phase: .ending, grant: SessionGrant(network: "", tokenID: "", publicKey: nil), requestHost: request.host,
+            remoteAddress: remote,
+            bucket: TokenBucket(capacity: configuration.messageBurst, ratePerSecond: configuration.messagesPerSecond, now: now))
+        connections[connection] = record
+        metrics.openConnections = connections.count
+        if isShuttingDown {
+            refuse(connection, ProtocolError(.shuttingDown, "the hub is shutting down"), &actions)
+            return actions
+        }
+        guard authLimiter.allows(remote, now: now) else {
+            metrics.countAuthFailure("throttled")
+            logger.notice("authentication refused: too many failures", metadata: ["from": "\(remote)"])
+            metrics.countRejected(.rateLimited)
+            actions.append(.send(.error(ErrorFrame(ProtocolError(.rateLimited, "too many failed attempts from this address; retry later"))), to: connection))
+            actions.append(.close(connection, code: HubCloseCode.tooMany, reason: "rate_limited"))
+            return actions
+        }
+        let grant: TokenGrant
+        switch authenticate(request) {
+        case .success(let found):
+            grant = found
+        case .failure(let failure):
+            switch failure {
+            case .rejected(let reason): failAuthentication(connection, reason: reason, .unauthorized, "the bearer token is not valid for this network", &actions)
+            case .storage(let error): failInternally(connection, error, &actions)
+            }
+            return actions
+        }
+        let nonce = SecureRandom.bytes(Challenge.nonceBytes)
+        record.grant = SessionGrant(network: grant.network, tokenID: grant.id, publicKey: nil)
+        record.phase = .awaitingHello(nonce: nonce, deadline: now + configuration.helloTimeoutSeconds)
+        connections[connection] = record
+        logger.debug("connection authenticated by token", metadata: ["network": "\(grant.network)", "token": "\(grant.id)", "from": "\(remote)"])
+        actions.append(.send(.challenge(Challenge(versions: ProtocolVersion.supported, hubKey: hubPublicKey, nonce: nonce)), to: connection))
+        return actions
+    }
+
+    private enum AuthenticationFailure: Error {
+        case rejected(String)
+        case storage(DirectoryError)
+    }
+
+    /// Looks up the network and the token. Both lookups always run, so that an unknown network and a
+    /// wrong token take the same work.
+    private func authenticate(_ request: ConnectionRequest) -> Result<TokenGrant, AuthenticationFailure> {
+        let networkName = ProtocolVersion.networkName(fromPath: request.path)
+        guard let token = Self.bearerToken(request.authorization) else {
+            let reason = request.authorization == nil ? "missing_token" : "malformed_token"
+            return .failure(.rejected(networkName == nil ? "bad_path" : reason))
+        }
+        do {
+            let network = try networkName.flatMap { name throws(DirectoryError) in try directory.network(named: name) }
+            let grant = try directory.liveToken(hash: token.hash, now: clock.unixSeconds())
+            guard networkName != nil else { return .failure(.rejected("bad_path")) }
+            guard let network else { return .failure(.rejected("unknown_network")) }
+            guard let grant, grant.network == network.name else { return .failure(.rejected("bad_token")) }
+            return .success(grant)
+        } catch {
+            return .failure(.storage(error))
+        }
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header, nil when absent or malformed.
+    static func bearerToken(_ header: String?) -> BearerToken? {
+        guard let header else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return try? BearerToken(text: String(parts[1].drop(while: { $0 == " " })))
+    }
+
+    /// The agent answered the challenge: check version and proof, admit the key, replace an older
+    /// connection with the same key, welcome the peer and announce it.
+    mutating func handleHello(_ hello: Hello, from connection: Connection, _ actions: inout [HubAction<Connection>]) {
+        guard var record = connections[connection] else { return }
+        guard case .awaitingHello(let nonce, _) = record.phase else {
+            refuse(connection, ProtocolError(.alreadyAuthenticated, "this connection already said hello"), ref: hello.id, &actions)
+            return
+        }
+        let network = record.grant.network
+        guard ProtocolVersion.supported.contains(hello.version) else {
+            failAuthentication(connection, reason: "unsupported_version", .unsupportedVersion,
+                               "version \(hello.version) is not supported; this hub speaks \(ProtocolVersion.supported)", &actions)
+            return
+        }
+        guard PossessionProof.verify(hello.proof, challengeNonce: nonce, network: network, agentKey: hello.publicKey,
+                                     hubKey: configuration.hubKey) else {
+            failAuthentication(connection, reason: "proof_failed", .proofFailed,
+                               "the proof does not show possession of the private key of \(hello.publicKey)", &actions)
+            return
+        }
+        let admission: PeerAdmission
+        do {
+            guard let settings = try directory.network(named: network) else {
+                failAuthentication(connection, reason: "unknown_network", .unauthorized, "the bearer token is not valid for this network", &actions)
+                return
+            }
+            admission = try directory.admitPeer(publicKey: hello.publicKey, name: hello.name, network: settings,
+                                                tokenID: record.grant.tokenID, now: clock.unixSeconds())
+            record.grant.publicKey = hello.publicKey
+            switch admission {
+            case .revoked:
+                failAuthentication(connection, reason: "peer_revoked", .peerRevoked, "this key was revoked in network \(network)", &actions)
+            case .networkFull:
+                failAuthentication(connection, reason: "network_full", .networkFull,
+                                   "network \(network) already has its maximum of \(settings.maximumPeers) peers", &actions)
+            case .admitted(let info):
+                join(connection, record: record, info: info, settings: settings, &actions)
+            }
+        } catch {
+            failInternally(connection, error, &actions)
+        }
+    }
+
+    private mutating func join(_ connection: Connection, record: ConnectionRecord, info: PeerInfo, settings: NetworkSettings,
+                               _ actions: inout [HubAction<Connection>]) {
+        var record = record
+        let network = settings.name
+        let key = info.publicKey
+        var previousInfo: PeerInfo?
+        if let previous = index[network]?[key], previous != connection {
+            if case .authenticated(let old)? = connections[previous]?.phase { previousInfo = old.info }
+            // The identity stays present: take the old connection out without announcing a departure.
+            index[network]?[key] = nil
+            connections[previous]?.phase = .ending
+            metrics.connectedPeers -= 1
+            metrics.countSessionEnded("replaced")
+            metrics.countRejected(.replaced)
+            actions.append(.send(.error(ErrorFrame(ProtocolError(.replaced, "a newer connection with the same key replaced this one"))), to: previous))
+            actions.append(.close(previous, code: HubCloseCode.replaced, reason: "replaced"))
+            logger.info("peer connection replaced", metadata: ["network": "\(network)", "peer": "\(key)"])
+        }
+        let now = clock.unixSeconds()
+        let (ice, turnExpiry) = configuration.ice.servers(for: key, requestHost: record.requestHost, now: now)
+        let others = connectedPeers(in: network)
+        record.phase = .authenticated(PeerSession(info: info, turnExpiresAt: turnExpiry))
+        connections[connection] = record
+        index[network, default: [:]][key] = connection
+        metrics.connectedPeers += 1
+        // A welcome listing a large network would exceed the frame limit agents enforce: it lists the first
+        // peers and the rest follow as peer_joined, which agents handle the same way.
+        let listed = Array(others.prefix(Self.peersPerWelcome))
+        actions.append(.send(.welcome(Welcome(
+            version: ProtocolVersion.v1, network: network, me: info, ipv4Prefix: settings.ipv4Prefix,
+            ipv6Prefix: settings.ipv6Prefix, peers: listed, ice: ice, heartbeatSeconds: configuration.heartbeatSeconds)), to: connection))
+        for peer in others.dropFirst(Self.peersPerWelcome) { actions.append(.send(.peerJoined(peer), to: connection)) }
+        // A replacement with unchanged details is invisible to the others; a changed name is re-announced.
+        if previousInfo != info {
+            broadcast(.peerJoined(info), in: network, except: connection, &actions)
+        }
+        logger.info("peer joined", metadata: [
+            "network": "\(network)", "peer": "\(key)", "name": "\(info.name)", "ipv4": "\(info.ipv4)", "from": "\(record.remoteAddress)",
+        ])
+    }
+
+    /// The most peers listed in one welcome: at most about 420 bytes each, so the welcome stays well
+    /// under `Limits.maximumFrameBytes` (64 KiB).
+    static var peersPerWelcome: Int { 100 }
+
+    /// Refuses an authentication step: error frame, close, metric, log line, and a failure for the address.
+    mutating func failAuthentication(_ connection: Connection, reason: String, _ code: ErrorCode, _ message: String,
+                                     _ actions: inout [HubAction<Connection>]) {
+        let remote = connections[connection]?.remoteAddress ?? "?"
+        authLimiter.recordFailure(remote, now: clock.monotonicSeconds())
+        metrics.countAuthFailure(reason)
+        logger.notice("authentication failed", metadata: ["reason": "\(reason)", "from": "\(remote)"])
+        refuse(connection, ProtocolError(code, message), &actions)
+    }
+
+    /// The directory failed: tell the client without details, log the reason, close.
+    mutating func failInternally(_ connection: Connection, _ error: DirectoryError, _ actions: inout [HubAction<Connection>]) {
+        logger.error("storage failure", metadata: ["error": "\(error)"])
+        refuse(connection, ProtocolError(.internalError, "the hub could not reach its storage; retry later"), &actions)
+        end(connection, announce: "disconnected", &actions)
+        actions.append(.close(connection, code: HubCloseCode.internalError, reason: "internal_error"))
+    }
+}

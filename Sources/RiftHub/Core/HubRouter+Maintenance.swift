@@ -1,0 +1,118 @@
+import Logging
+import RiftProtocol
+
+extension HubRouter {
+    /// Periodic work, called about once a second: hello deadlines, TURN credential refresh, revocations
+    /// made by other processes, last-seen times, and forgetting idle failure counters.
+    public mutating func tick() -> [HubAction<Connection>] {
+        var actions: [HubAction<Connection>] = []
+        guard !isShuttingDown else { return actions }
+        let now = clock.monotonicSeconds()
+        expireHellos(now: now, &actions)
+        refreshTURNCredentials(&actions)
+        recheckGrants(now: now, &actions)
+        if now >= nextLastSeenFlush {
+            nextLastSeenFlush = now + configuration.lastSeenFlushSeconds
+            flushLastSeen()
+            authLimiter.prune(now: now)
+        }
+        return actions
+    }
+
+    /// Graceful shutdown: tell every connection, close it with 1001 and record last-seen times. Later
+    /// events are ignored (closes are still accepted), so departures are not announced to peers that are
+    /// being closed anyway.
+    public mutating func shutdown() -> [HubAction<Connection>] {
+        guard !isShuttingDown else { return [] }
+        flushLastSeen()
+        isShuttingDown = true
+        var actions: [HubAction<Connection>] = []
+        for (connection, record) in connections {
+            if case .ending = record.phase { continue }
+            actions.append(.send(.error(ErrorFrame(ProtocolError(.shuttingDown, "the hub is shutting down; reconnect later"))), to: connection))
+            actions.append(.close(connection, code: HubCloseCode.goingAway, reason: "shutting down"))
+            connections[connection]?.phase = .ending
+        }
+        index = [:]
+        metrics.connectedPeers = 0
+        return actions
+    }
+
+    private mutating func expireHellos(now: Double, _ actions: inout [HubAction<Connection>]) {
+        for (connection, record) in connections {
+            guard case .awaitingHello(_, let deadline) = record.phase, now >= deadline else { continue }
+            refuse(connection, ProtocolError(.notAuthenticated, "no hello within \(Int(configuration.helloTimeoutSeconds)) seconds"), &actions)
+        }
+    }
+
+    private mutating func refreshTURNCredentials(_ actions: inout [HubAction<Connection>]) {
+        guard configuration.ice.hasTURN else { return }
+        let now = clock.unixSeconds()
+        for (connection, record) in connections {
+            guard case .authenticated(var session) = record.phase, let expiresAt = session.turnExpiresAt,
+                  expiresAt - now <= configuration.ice.refreshMargin else { continue }
+            let (ice, newExpiry) = configuration.ice.servers(for: session.info.publicKey, requestHost: record.requestHost, now: now)
+            session.turnExpiresAt = newExpiry
+            connections[connection]?.phase = .authenticated(session)
+            actions.append(.send(.iceServers(ice), to: connection))
+        }
+    }
+
+    /// Rechecks every live session's token, key and network when the stored data changed (the admin CLI
+    /// revoked something) or every `recheckSeconds` (tokens expire without a write).
+    private mutating func recheckGrants(now: Double, _ actions: inout [HubAction<Connection>]) {
+        let marker: Int64
+        do {
+            marker = try directory.changeMarker()
+        } catch {
+            logger.error("cannot poll storage for changes", metadata: ["error": "\(error)"])
+            return
+        }
+        guard marker != lastChangeMarker || now >= nextRecheck else { return }
+        lastChangeMarker = marker
+        nextRecheck = now + configuration.recheckSeconds
+        metrics.networks = (try? directory.networkCount()) ?? metrics.networks
+        var grants: [Connection: SessionGrant] = [:]
+        for (connection, record) in connections {
+            if case .ending = record.phase { continue }
+            grants[connection] = record.grant
+        }
+        guard !grants.isEmpty else { return }
+        let withdrawn: [SessionGrant: GrantWithdrawal]
+        do {
+            withdrawn = try directory.withdrawnGrants(Set(grants.values), now: clock.unixSeconds())
+        } catch {
+            logger.error("cannot recheck sessions", metadata: ["error": "\(error)"])
+            return
+        }
+        for (connection, grant) in grants.sorted(by: { "\($0.key)" < "\($1.key)" }) {
+            guard let reason = withdrawn[grant] else { continue }
+            let error: ProtocolError = switch reason {
+            case .networkDeleted: ProtocolError(.unknownNetwork, "network \(grant.network) was deleted")
+            case .peerRevoked: ProtocolError(.peerRevoked, "this key was revoked in network \(grant.network)")
+            case .tokenRevoked: ProtocolError(.unauthorized, "the token of this session was revoked or expired")
+            }
+            logger.notice("closing session: access withdrawn", metadata: [
+                "network": "\(grant.network)", "token": "\(grant.tokenID)", "peer": "\(grant.publicKey?.description ?? "-")", "reason": "\(reason)",
+            ])
+            metrics.countRejected(error.code)
+            actions.append(.send(.error(ErrorFrame(error)), to: connection))
+            end(connection, announce: "revoked", &actions)
+            actions.append(.close(connection, code: Self.closeCode(for: error.code), reason: error.code.rawValue))
+        }
+    }
+
+    private func flushLastSeen() {
+        var peers: [PeerAddress] = []
+        for record in connections.values {
+            guard case .authenticated(let session) = record.phase else { continue }
+            peers.append(PeerAddress(network: record.grant.network, publicKey: session.info.publicKey))
+        }
+        guard !peers.isEmpty else { return }
+        do {
+            try directory.recordLastSeen(peers, now: clock.unixSeconds())
+        } catch {
+            logger.error("cannot record last-seen times", metadata: ["error": "\(error)"])
+        }
+    }
+}

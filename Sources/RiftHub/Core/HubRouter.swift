@@ -1,0 +1,220 @@
+public import Logging
+public import RiftCrypto
+public import RiftProtocol
+
+/// Settings of the routing core.
+public struct HubRouterConfiguration: Sendable {
+    /// The hub's long-term X25519 key, which agents prove possession against.
+    public var hubKey: PrivateKey
+    /// STUN and TURN servers handed to peers.
+    public var ice: ICEServerPolicy
+    /// The WebSocket ping interval, announced in `welcome`.
+    public var heartbeatSeconds: Int64 = 20
+    /// How long a connection may take to answer the challenge.
+    public var helloTimeoutSeconds: Double = 10
+    /// Sustained messages per second per connection.
+    public var messagesPerSecond = Double(Limits.messagesPerSecond)
+    /// Messages per connection allowed at once.
+    public var messageBurst = Double(Limits.messageBurst)
+    /// Rate-limited messages after which the connection is closed.
+    public var droppedMessagesBeforeClose = 1000
+    /// How often live sessions are rechecked even when the stored data did not change (token expiry).
+    public var recheckSeconds: Double = 60
+    /// How often connected peers' last-seen times are written.
+    public var lastSeenFlushSeconds: Double = 60
+    /// Failed authentications one address may make at once.
+    public var authFailureBurst = 10
+    /// Failed authentications one address may make per minute once its burst is spent.
+    public var authFailuresPerMinute = 10
+
+    /// Creates a configuration with the protocol's default limits.
+    public init(hubKey: PrivateKey, ice: ICEServerPolicy) {
+        self.hubKey = hubKey
+        self.ice = ice
+    }
+}
+
+/// The hub's routing core: authentication, presence and relay, as a state machine without I/O.
+///
+/// The transport feeds it events (a connection opened, a frame arrived, a connection closed, a timer
+/// ticked) and performs the returned `HubAction`s in order. It touches storage only through
+/// `HubDirectory` and time only through `HubClock`, so it is tested without sockets, and it has no locks:
+/// its owner calls it from one thread (the WebSocket service thread) or under one lock.
+///
+/// Invariants that keep presence honest (see LESSONS.md § Hub):
+/// - `index` maps (network, key) to the one authenticated connection holding that identity; an entry is
+///   removed only by the connection it points at, so a replaced connection's cleanup cannot remove the
+///   entry of the connection that replaced it.
+/// - a session's end is announced (`peer_left`) exactly once, when it leaves the index; replaced sessions
+///   are never announced as leaving because their identity is still present.
+/// - the sender of a relayed message is always the key its connection proved, never a client field.
+public struct HubRouter<Connection: Hashable & Sendable> {
+    /// Counters and gauges for `/metrics`.
+    public internal(set) var metrics = HubMetrics()
+    let configuration: HubRouterConfiguration
+    let hubPublicKey: PublicKey
+    let directory: any HubDirectory
+    let clock: any HubClock
+    let logger: Logger
+    var connections: [Connection: ConnectionRecord] = [:]
+    /// Authenticated connections by network and key.
+    var index: [String: [PublicKey: Connection]] = [:]
+    var authLimiter: AuthFailureLimiter
+    var lastChangeMarker: Int64?
+    var nextRecheck: Double
+    var nextLastSeenFlush: Double
+    var isShuttingDown = false
+
+    /// Creates a router with no connections.
+    public init(configuration: HubRouterConfiguration, directory: any HubDirectory, clock: any HubClock, logger: Logger) {
+        self.configuration = configuration
+        self.hubPublicKey = configuration.hubKey.publicKey
+        self.directory = directory
+        self.clock = clock
+        self.logger = logger
+        self.authLimiter = AuthFailureLimiter(burst: configuration.authFailureBurst, perMinute: configuration.authFailuresPerMinute)
+        let now = clock.monotonicSeconds()
+        self.nextRecheck = now + configuration.recheckSeconds
+        self.nextLastSeenFlush = now + configuration.lastSeenFlushSeconds
+        self.lastChangeMarker = try? directory.changeMarker()
+        self.metrics.networks = (try? directory.networkCount()) ?? 0
+    }
+
+    /// The peers connected now in `network`, sorted by key.
+    public func connectedPeers(in network: String) -> [PeerInfo] {
+        (index[network] ?? [:]).values.compactMap { connection in
+            guard case .authenticated(let session)? = connections[connection]?.phase else { return nil }
+            return session.info
+        }.sorted { $0.publicKey < $1.publicKey }
+    }
+
+    /// The connection holding `publicKey` in `network`, if any.
+    public func connection(holding publicKey: PublicKey, in network: String) -> Connection? {
+        index[network]?[publicKey]
+    }
+
+    /// A text frame arrived on `connection`: rate-limit it, decode it and handle it. A frame that does not
+    /// decode is answered with an `error` carrying the decoder's code (and the message `id` when one could be
+    /// read); the connection stays open unless the code says otherwise.
+    public mutating func connection(_ connection: Connection, received text: String) -> [HubAction<Connection>] {
+        var actions: [HubAction<Connection>] = []
+        guard !isShuttingDown, var record = connections[connection] else { return actions }
+        if case .ending = record.phase { return actions }
+        let now = clock.monotonicSeconds()
+        guard record.bucket.take(now: now) else {
+            record.droppedMessages += 1
+            metrics.countRejected(.rateLimited)
+            if record.lastRateLimitNotice.map({ now - $0 >= 1 }) ?? true {
+                record.lastRateLimitNotice = now
+                actions.append(.send(.error(ErrorFrame(ProtocolError(.rateLimited, "more than \(Int(configuration.messagesPerSecond)) messages per second; message dropped"))), to: connection))
+            }
+            connections[connection] = record
+            if record.droppedMessages >= configuration.droppedMessagesBeforeClose {
+                logger.notice("closing flooding connection", metadata: ["connection": "\(connection)", "from": "\(record.remoteAddress)"])
+                end(connection, announce: "disconnected", &actions)
+                actions.append(.close(connection, code: HubCloseCode.policyViolation, reason: "rate limit exceeded"))
+            }
+            return actions
+        }
+        connections[connection] = record
+        let message: ClientMessage
+        do {
+            message = try ClientMessage.decode(text)
+        } catch {
+            refuse(connection, error, ref: Self.messageID(in: text), &actions)
+            return actions
+        }
+        switch message {
+        case .hello(let hello): handleHello(hello, from: connection, &actions)
+        case .signal(let signal): relay(signal, from: connection, &actions)
+        }
+        return actions
+    }
+
+    /// The transport refused a frame over the size limit and will close the connection: say why first.
+    public mutating func connectionSentOversizedMessage(_ connection: Connection) -> [HubAction<Connection>] {
+        guard connections[connection] != nil else { return [] }
+        metrics.countRejected(.frameTooLarge)
+        return [.send(.error(ErrorFrame(ProtocolError(.frameTooLarge, "frames are limited to \(Limits.maximumFrameBytes) bytes"))), to: connection)]
+    }
+
+    /// The transport is closing `connection` because it read too slowly; its departure follows with
+    /// `connectionClosed`.
+    public mutating func connectionFellBehind(_ connection: Connection) {
+        metrics.slowConnectionsClosed += 1
+        logger.notice("closing connection that reads too slowly", metadata: [
+            "connection": "\(connection)", "from": "\(connections[connection]?.remoteAddress ?? "?")",
+        ])
+    }
+
+    /// `connection` is gone. If it held an identity, the rest of its network learns that it left.
+    public mutating func connectionClosed(_ connection: Connection, cause: DisconnectCause) -> [HubAction<Connection>] {
+        var actions: [HubAction<Connection>] = []
+        guard let record = connections[connection] else { return actions }
+        if case .authenticated = record.phase {
+            end(connection, announce: cause == .heartbeatTimeout ? "timeout" : "disconnected", &actions)
+        }
+        connections[connection] = nil
+        metrics.openConnections = connections.count
+        logger.debug("connection closed", metadata: ["connection": "\(connection)", "cause": "\(cause)"])
+        return actions
+    }
+
+    /// Answers a refused message with an error frame, counting it, and closes when the code requires it.
+    mutating func refuse(_ connection: Connection, _ error: ProtocolError, ref: String? = nil, _ actions: inout [HubAction<Connection>]) {
+        metrics.countRejected(error.code)
+        actions.append(.send(.error(ErrorFrame(error, ref: ref)), to: connection))
+        guard error.code.closesConnection else { return }
+        end(connection, announce: "disconnected", &actions)
+        actions.append(.close(connection, code: Self.closeCode(for: error.code), reason: error.code.rawValue))
+    }
+
+    /// Takes `connection` out of its network (announcing `reason` to the others if it was authenticated)
+    /// and marks it as ending. Safe to call more than once.
+    mutating func end(_ connection: Connection, announce reason: String, _ actions: inout [HubAction<Connection>]) {
+        guard var record = connections[connection] else { return }
+        if case .authenticated(let session) = record.phase {
+            let network = record.grant.network
+            let key = session.info.publicKey
+            if index[network]?[key] == connection {
+                index[network]?[key] = nil
+                if index[network]?.isEmpty == true { index[network] = nil }
+                broadcast(.peerLeft(PeerLeft(publicKey: key, reason: reason)), in: network, except: connection, &actions)
+                try? directory.recordLastSeen([PeerAddress(network: network, publicKey: key)], now: clock.unixSeconds())
+                metrics.connectedPeers -= 1
+                metrics.countSessionEnded(reason)
+                logger.info("peer left", metadata: ["network": "\(network)", "peer": "\(key)", "reason": "\(reason)"])
+            }
+        }
+        record.phase = .ending
+        connections[connection] = record
+    }
+
+    /// Sends `message` to every authenticated connection of `network` except `excluded`.
+    func broadcast(_ message: HubMessage, in network: String, except excluded: Connection?, _ actions: inout [HubAction<Connection>]) {
+        for connection in (index[network] ?? [:]).values where connection != excluded {
+            actions.append(.send(message, to: connection))
+        }
+    }
+
+    static func closeCode(for code: ErrorCode) -> UInt16 {
+        switch code {
+        case .unauthorized: HubCloseCode.unauthorized
+        case .unknownNetwork: HubCloseCode.networkGone
+        case .proofFailed, .peerRevoked: HubCloseCode.forbidden
+        case .replaced: HubCloseCode.replaced
+        case .networkFull, .rateLimited: HubCloseCode.tooMany
+        case .shuttingDown: HubCloseCode.goingAway
+        case .frameTooLarge: 1009
+        case .internalError: HubCloseCode.internalError
+        default: HubCloseCode.badSession
+        }
+    }
+
+    /// The `id` of a frame that failed to decode, when it is a plausible id string, for the error's `ref`.
+    static func messageID(in text: String) -> String? {
+        guard text.utf8.count <= Limits.maximumFrameBytes, case .object(let fields)? = try? JSONParser.parse(text),
+              case .string(let id)? = fields["id"], !id.isEmpty, id.utf8.count <= Limits.maximumMessageIDLength else { return nil }
+        return id
+    }
+}

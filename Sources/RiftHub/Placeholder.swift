@@ -1,1 +1,0 @@
-// RiftHub: placeholder until its issue lands.

@@ -1,0 +1,166 @@
+import Foundation
+import Logging
+import RiftCrypto
+import RiftProtocol
+import RiftWebSocket
+
+/// A failure to start the hub, with a reason that names the file, address or setting involved.
+public struct HubServiceError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong.
+    public var reason: String
+
+    /// Creates an error.
+    public init(_ reason: String) { self.reason = reason }
+
+    public var description: String { reason }
+}
+
+/// The running hub: WebSocket server, routing core, database, STUN responder and optional admin listener.
+///
+/// Threads: the WebSocket server's service thread runs the routing core and owns the database connection
+/// (through the router); the STUN responder and the admin listener have a thread each; `shutdown` may be
+/// called from any other thread (the one waiting for SIGTERM).
+public final class HubService: Sendable {
+    private let handler: HubSocketHandler
+    private let server: WebSocketServer
+    private let admin: WebSocketServer?
+    private let stun: STUNResponder?
+    private let logger: Logger
+    private let configuration: HubConfiguration
+
+    /// Prepares everything without listening yet: state directory, hub key, database, TURN secret.
+    /// Fails with a reason naming what could not be set up.
+    public init(configuration: HubConfiguration, logger: Logger) throws(HubServiceError) {
+        self.configuration = configuration
+        self.logger = logger
+        let state = StateDirectory(path: configuration.stateDirectory)
+        let hubKey: PrivateKeyAndOrigin
+        do {
+            try state.prepare()
+            hubKey = try state.loadOrCreateHubKey()
+        } catch {
+            throw HubServiceError(error.reason)
+        }
+        if hubKey.created { logger.notice("created hub key", metadata: ["path": "\(state.hubKeyPath)", "public_key": "\(hubKey.key.publicKey)"]) }
+        let database: HubDatabase
+        do {
+            database = try HubDatabase(path: configuration.databasePath)
+        } catch {
+            throw HubServiceError("cannot open database \(configuration.databasePath): \(error.reason)")
+        }
+        if let stunPort = configuration.stunPort {
+            do {
+                stun = try STUNResponder(host: configuration.listen.host, port: stunPort)
+            } catch {
+                throw HubServiceError("\(error.reason) (use --stun-port or --no-stun)")
+            }
+        } else {
+            stun = nil
+        }
+        // Bound first, so that an ephemeral STUN port (0) is announced as the port actually in use.
+        var ice = try Self.icePolicy(configuration, logger: logger)
+        ice.stunPort = stun?.boundPort
+        var routerConfiguration = HubRouterConfiguration(hubKey: hubKey.key, ice: ice)
+        routerConfiguration.heartbeatSeconds = configuration.pingInterval
+        let router = HubRouter<ConnectionID>(configuration: routerConfiguration, directory: database, clock: SystemHubClock(), logger: logger)
+        handler = HubSocketHandler(router: router)
+        do {
+            server = try WebSocketServer(configuration: Self.serverConfiguration(configuration), handler: handler)
+            handler.attach(server)
+            if let adminListen = configuration.adminListen {
+                var adminConfiguration = WebSocketServer.Configuration()
+                adminConfiguration.host = adminListen.host
+                adminConfiguration.port = adminListen.port
+                adminConfiguration.maximumMessageBytes = 1024
+                let adminHandler = AdminHTTPHandler(hub: handler)
+                let adminServer = try WebSocketServer(configuration: adminConfiguration, handler: adminHandler)
+                adminHandler.attach(adminServer)
+                admin = adminServer
+            } else {
+                admin = nil
+            }
+        } catch {
+            throw HubServiceError(error.description)
+        }
+    }
+
+    /// Starts listening. Fails when an address is taken or the TLS files cannot be used.
+    public func start() throws(HubServiceError) {
+        do {
+            try server.start()
+            try admin?.start()
+        } catch {
+            server.shutdown(timeout: .milliseconds(100))
+            throw HubServiceError(error.description)
+        }
+        stun?.start()
+        let scheme = configuration.tlsCertificate == nil ? "ws" : "wss"
+        logger.notice("riftgate-hub listening", metadata: [
+            "url": "\(scheme)://\(ListenAddress(host: configuration.listen.host, port: server.boundPort))\(ProtocolVersion.pathPrefix)<network>",
+            "stun_port": "\(stun.map { "\($0.boundPort)" } ?? "off")",
+            "admin": "\(admin.map { "\(ListenAddress(host: configuration.adminListen?.host, port: $0.boundPort))" } ?? "off")",
+            "database": "\(configuration.databasePath)",
+        ])
+        if handler.networkCount == 0 {
+            logger.notice("no networks yet; create one with: riftgate-hub network create NAME, then riftgate-hub token create NAME --label DEVICE")
+        }
+        if configuration.tlsCertificate == nil {
+            logger.warning("serving plain ws:// without TLS; put the hub behind a TLS proxy or pass --tls-cert and --tls-key")
+        }
+    }
+
+    /// The WebSocket port in use (useful when port 0 was asked for).
+    public var boundPort: UInt16 { server.boundPort }
+    /// The STUN port in use, or nil when STUN is off.
+    public var stunPort: UInt16? { stun?.boundPort }
+    /// The admin port in use, or nil.
+    public var adminPort: UInt16? { admin?.boundPort }
+
+    /// Graceful shutdown: every peer is told `shutting_down` and closed with 1001, queues are flushed
+    /// (bounded by two seconds), threads are joined and the database is left consistent. Idempotent.
+    public func shutdown() {
+        logger.notice("shutting down")
+        handler.beginShutdown()
+        server.shutdown(code: HubCloseCode.goingAway, reason: "hub shutting down", timeout: .seconds(2))
+        admin?.shutdown(timeout: .milliseconds(200))
+        stun?.stop()
+        logger.notice("stopped")
+    }
+
+    private typealias PrivateKeyAndOrigin = (key: PrivateKey, created: Bool)
+
+    private static func serverConfiguration(_ configuration: HubConfiguration) -> WebSocketServer.Configuration {
+        var server = WebSocketServer.Configuration()
+        server.host = configuration.listen.host
+        server.port = configuration.listen.port
+        if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
+            server.tls = TLSFiles(certificatePath: certificate, privateKeyPath: key)
+        }
+        server.subprotocol = ProtocolVersion.subprotocol
+        server.maximumMessageBytes = Limits.maximumFrameBytes
+        // A peer may relay a whole burst to one recipient at once; its queue must hold it.
+        server.maximumQueuedMessagesPerConnection = 2 * Limits.messageBurst + 64
+        server.maximumQueuedBytesPerConnection = 2 << 20
+        server.pingInterval = .seconds(configuration.pingInterval)
+        server.pongTimeout = .seconds(configuration.pongTimeout)
+        return server
+    }
+
+    private static func icePolicy(_ configuration: HubConfiguration, logger: Logger) throws(HubServiceError) -> ICEServerPolicy {
+        var policy = ICEServerPolicy(stunPort: configuration.stunPort, publicHost: configuration.publicHost,
+                                     turnURLs: configuration.turnURLs, turnLifetime: configuration.turnTTL)
+        guard let path = configuration.turnSecretFile else { return policy }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw HubServiceError("cannot read TURN secret file \(path)")
+        }
+        guard let secret = TURNSecret(String(decoding: data, as: UTF8.self)) else {
+            throw HubServiceError("TURN secret file \(path) is empty")
+        }
+        if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+           let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0 {
+            logger.warning("TURN secret file is readable by other users; chmod 600 it", metadata: ["path": "\(path)"])
+        }
+        policy.turnSecret = secret
+        return policy
+    }
+}

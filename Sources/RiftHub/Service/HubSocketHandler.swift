@@ -1,0 +1,103 @@
+import Logging
+import RiftProtocol
+import RiftWebSocket
+import Synchronization
+
+/// Connects the routing core to the WebSocket server: turns server callbacks into router events and the
+/// router's actions into `send`/`close` calls.
+///
+/// The server calls it on its service thread, one event at a time. The router sits in a `Mutex` all the
+/// same, because two other threads read or touch it: the admin listener's thread (metrics) and the
+/// thread that runs graceful shutdown. The lock is uncontended in normal operation.
+final class HubSocketHandler: WebSocketServerHandler {
+    private let router: Mutex<HubRouter<ConnectionID>>
+    private let transport = Mutex<ServerReference>(ServerReference())
+    private let shuttingDown = Atomic<Bool>(false)
+
+    /// A weak reference to the server, which keeps its handler alive until it stops.
+    private struct ServerReference { weak var server: WebSocketServer? }
+
+    init(router: sending HubRouter<ConnectionID>) {
+        self.router = Mutex(router)
+    }
+
+    /// Gives the handler the server its actions go to. Called once, before the server starts.
+    func attach(_ server: WebSocketServer) {
+        transport.withLock { $0.server = server }
+    }
+
+    func connectionOpened(_ id: ConnectionID, request: UpgradeRequest) {
+        let request = ConnectionRequest(path: request.path, authorization: request.authorization, host: request.host,
+                                        remoteAddress: request.remoteAddress)
+        perform(router.withLock { $0.connectionOpened(id, request: request) })
+    }
+
+    func connection(_ id: ConnectionID, received text: String) {
+        perform(router.withLock { $0.connection(id, received: text) })
+    }
+
+    func connectionSentOversizedMessage(_ id: ConnectionID) {
+        perform(router.withLock { $0.connectionSentOversizedMessage(id) })
+    }
+
+    func connectionOverflowedOutboundQueue(_ id: ConnectionID) {
+        router.withLock { $0.connectionFellBehind(id) }
+    }
+
+    func connectionClosed(_ id: ConnectionID) {
+        // RiftWebSocket does not say why a connection ended, so heartbeat drops are reported as
+        // `disconnected` until it does (the router supports `.heartbeatTimeout`).
+        perform(router.withLock { $0.connectionClosed(id, cause: .closed) })
+    }
+
+    func httpRequest(path: String) -> HTTPResponse? {
+        switch path {
+        case "/healthz":
+            shuttingDown.load(ordering: .relaxed)
+                ? HTTPResponse(status: 503, contentType: "text/plain; charset=utf-8", body: "shutting down\n")
+                : HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: "ok\n")
+        case "/metrics":
+            HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metricsText())
+        default:
+            nil
+        }
+    }
+
+    func tick() {
+        perform(router.withLock { $0.tick() })
+    }
+
+    /// How many networks the directory held at the last check; callable from any thread.
+    var networkCount: Int { router.withLock { $0.metrics.networks } }
+
+    /// The metrics page; callable from any thread.
+    func metricsText() -> String {
+        router.withLock { $0.metrics.prometheusText() }
+    }
+
+    /// Tells every connection that the hub is going away and closes it with 1001; later connections are
+    /// refused the same way. Callable from any thread.
+    func beginShutdown() {
+        shuttingDown.store(true, ordering: .relaxed)
+        perform(router.withLock { $0.shutdown() })
+    }
+
+    /// Performs actions in order. Consecutive sends of the same message (a broadcast) are encoded once.
+    private func perform(_ actions: [HubAction<ConnectionID>]) {
+        guard !actions.isEmpty, let server = transport.withLock({ $0.server }) else { return }
+        var lastMessage: HubMessage?
+        var lastText = ""
+        for action in actions {
+            switch action {
+            case .send(let message, let id):
+                if message != lastMessage {
+                    lastText = message.encoded()
+                    lastMessage = message
+                }
+                server.send(lastText, to: id)
+            case .close(let id, let code, let reason):
+                server.close(id, code: code, reason: reason)
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+public import RiftCrypto
+public import RiftProtocol
+import RiftStore
+
+/// The hub's SQLite database serves as the routing core's directory.
+extension HubDatabase: HubDirectory {
+    public func network(named name: String) throws(DirectoryError) -> NetworkSettings? {
+        try directory { () throws(HubStoreError) in try networkSettings(named: name) }
+    }
+
+    public func liveToken(hash: TokenHash, now: Int64) throws(DirectoryError) -> TokenGrant? {
+        try directory { () throws(HubStoreError) in try liveTokenGrant(hash: hash, now: now) }
+    }
+
+    public func admitPeer(publicKey: PublicKey, name: String, network: NetworkSettings, tokenID: String, now: Int64)
+        throws(DirectoryError) -> PeerAdmission {
+        try directory { () throws(HubStoreError) in try admit(publicKey: publicKey, name: name, network: network, tokenID: tokenID, now: now) }
+    }
+
+    public func recordLastSeen(_ peers: [PeerAddress], now: Int64) throws(DirectoryError) {
+        try directory { () throws(HubStoreError) in try touch(peers, now: now) }
+    }
+
+    public func changeMarker() throws(DirectoryError) -> Int64 {
+        try directory { () throws(HubStoreError) in try read { () throws(SQLiteError) in try database.dataVersion() } }
+    }
+
+    public func networkCount() throws(DirectoryError) -> Int {
+        try directory { () throws(HubStoreError) in
+            try read { () throws(SQLiteError) in Int(try database.query("SELECT COUNT(*) FROM networks").first?.requiredInteger(0) ?? 0) }
+        }
+    }
+
+    /// Three small queries (existing networks, live tokens, revoked peers) answer any number of grants.
+    public func withdrawnGrants(_ grants: Set<SessionGrant>, now: Int64) throws(DirectoryError) -> [SessionGrant: GrantWithdrawal] {
+        try directory { () throws(HubStoreError) in
+            try read { () throws(SQLiteError) in
+                let networks = Set(try database.query("SELECT name FROM networks").map { row throws(SQLiteError) in try row.requiredText(0) })
+                var liveTokens: [String: String] = [:]
+                for row in try database.query("SELECT id, network FROM tokens WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+                                              [.integer(now)]) {
+                    liveTokens[try row.requiredText(0)] = try row.requiredText(1)
+                }
+                var revokedPeers: Set<String> = []
+                for row in try database.query("SELECT network, public_key FROM peers WHERE revoked_at IS NOT NULL") {
+                    revokedPeers.insert(try row.requiredText(0) + " " + (try row.requiredText(1)))
+                }
+                var withdrawn: [SessionGrant: GrantWithdrawal] = [:]
+                for grant in grants {
+                    if !networks.contains(grant.network) {
+                        withdrawn[grant] = .networkDeleted
+                    } else if let key = grant.publicKey, revokedPeers.contains(grant.network + " " + key.base64) {
+                        withdrawn[grant] = .peerRevoked
+                    } else if liveTokens[grant.tokenID] != grant.network {
+                        withdrawn[grant] = .tokenRevoked
+                    }
+                }
+                return withdrawn
+            }
+        }
+    }
+
+    private func directory<Result>(_ body: () throws(HubStoreError) -> Result) throws(DirectoryError) -> Result {
+        do {
+            return try body()
+        } catch {
+            throw DirectoryError(reason: error.reason, code: error.code)
+        }
+    }
+}

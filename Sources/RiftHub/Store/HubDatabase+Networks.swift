@@ -1,0 +1,106 @@
+public import RiftProtocol
+import RiftCrypto
+import RiftStore
+
+/// A network as the admin CLI lists it.
+public struct NetworkRecord: Sendable, Hashable {
+    /// Name, prefixes and peer limit.
+    public var settings: NetworkSettings
+    /// When it was created (Unix seconds).
+    public var createdAt: Int64
+    /// Peers that are not revoked.
+    public var peerCount: Int
+    /// Tokens that are neither revoked nor expired.
+    public var liveTokenCount: Int
+}
+
+extension HubDatabase {
+    /// The default IPv4 overlay prefix (RFC 6598 shared address space).
+    public static let defaultIPv4Prefix = IPv4Prefix("100.64.0.0/10")!
+    /// The default peer limit of a network.
+    public static let defaultMaximumPeers = 1024
+
+    /// Creates a network. A nil `ipv6Prefix` gets a random ULA /64; a nil `ipv4Prefix` the default.
+    ///
+    /// Fails with `invalidInput` for a bad name, a prefix that cannot hold peers, or a limit outside
+    /// 1...capacity; with `duplicateNetwork` when the name is taken.
+    @discardableResult
+    public func createNetwork(name: String, ipv4Prefix: IPv4Prefix? = nil, ipv6Prefix: IPv6Prefix? = nil,
+                              maximumPeers: Int? = nil, now: Int64) throws(HubStoreError) -> NetworkSettings {
+        guard Names.isValidNetworkName(name) else {
+            throw HubStoreError(.invalidInput, "invalid network name \"\(name)\": use 1-63 characters of a-z, 0-9 and '-', not starting with '-'")
+        }
+        let ipv4 = ipv4Prefix ?? Self.defaultIPv4Prefix
+        guard OverlayAddressing.isUsable(ipv4) else {
+            throw HubStoreError(.invalidInput, "IPv4 prefix \(ipv4) is too small: use /30 or shorter")
+        }
+        let ipv6 = ipv6Prefix ?? OverlayAddressing.randomULAPrefix(randomBytes: SecureRandom.bytes(5))
+        guard OverlayAddressing.isUsable(ipv6) else {
+            throw HubStoreError(.invalidInput, "IPv6 prefix \(ipv6) is too long: use /64 or shorter")
+        }
+        let capacity = OverlayAddressing.capacity(of: ipv4)
+        let limit = maximumPeers ?? Int(min(UInt64(Self.defaultMaximumPeers), capacity))
+        guard limit >= 1, UInt64(limit) <= capacity else {
+            throw HubStoreError(.invalidInput, "the peer limit must be between 1 and \(capacity) for prefix \(ipv4)")
+        }
+        let settings = NetworkSettings(name: name, ipv4Prefix: ipv4, ipv6Prefix: ipv6, maximumPeers: limit)
+        try write {
+            guard try database.query("SELECT 1 FROM networks WHERE name = ?", [.text(name)]).isEmpty else {
+                throw HubStoreError(.duplicateNetwork, "network \"\(name)\" already exists")
+            }
+            try database.run(
+                "INSERT INTO networks (name, ipv4_prefix, ipv6_prefix, max_peers, created_at) VALUES (?, ?, ?, ?, ?)",
+                [.text(name), .text(ipv4.description), .text(ipv6.description), .integer(limit), .integer(now)])
+        }
+        return settings
+    }
+
+    /// Every network with its counts, sorted by name.
+    public func networks(now: Int64) throws(HubStoreError) -> [NetworkRecord] {
+        try read { () throws(SQLiteError) in
+            try database.query("""
+                SELECT n.name, n.ipv4_prefix, n.ipv6_prefix, n.max_peers, n.created_at,
+                    (SELECT COUNT(*) FROM peers p WHERE p.network = n.name AND p.revoked_at IS NULL),
+                    (SELECT COUNT(*) FROM tokens t WHERE t.network = n.name AND t.revoked_at IS NULL
+                        AND (t.expires_at IS NULL OR t.expires_at > ?))
+                FROM networks n ORDER BY n.name
+                """, [.integer(now)]).map { row throws(SQLiteError) in
+                NetworkRecord(settings: try Self.settings(row), createdAt: try row.requiredInteger(4),
+                              peerCount: Int(try row.requiredInteger(5)), liveTokenCount: Int(try row.requiredInteger(6)))
+            }
+        }
+    }
+
+    /// Deletes a network with its tokens and peers. Fails with `unknownNetwork` when there is none.
+    public func deleteNetwork(name: String) throws(HubStoreError) {
+        try write {
+            guard try database.run("DELETE FROM networks WHERE name = ?", [.text(name)]) == 1 else {
+                throw HubStoreError(.unknownNetwork, "no network named \"\(name)\"")
+            }
+        }
+    }
+
+    /// The settings of network `name`, nil when there is none.
+    public func networkSettings(named name: String) throws(HubStoreError) -> NetworkSettings? {
+        try read { () throws(SQLiteError) in
+            try database.query("SELECT name, ipv4_prefix, ipv6_prefix, max_peers FROM networks WHERE name = ?", [.text(name)])
+                .first.map { row throws(SQLiteError) in try Self.settings(row) }
+        }
+    }
+
+    /// Fails with `unknownNetwork` unless network `name` exists.
+    func requireNetwork(_ name: String) throws(HubStoreError) {
+        guard try networkSettings(named: name) != nil else {
+            throw HubStoreError(.unknownNetwork, "no network named \"\(name)\"")
+        }
+    }
+
+    /// Reads columns 0-3 (name, ipv4_prefix, ipv6_prefix, max_peers) of a networks row.
+    static func settings(_ row: SQLiteRow) throws(SQLiteError) -> NetworkSettings {
+        let name = try row.requiredText(0)
+        guard let ipv4 = IPv4Prefix(try row.requiredText(1)), let ipv6 = IPv6Prefix(try row.requiredText(2)) else {
+            throw SQLiteError(code: SQLiteError.wrapperMisuse, reason: "network \(name) has a corrupt prefix in the database")
+        }
+        return NetworkSettings(name: name, ipv4Prefix: ipv4, ipv6Prefix: ipv6, maximumPeers: Int(try row.requiredInteger(3)))
+    }
+}

@@ -1,0 +1,81 @@
+import RiftStore
+
+/// The hub's SQLite database: networks, token hashes and peers.
+///
+/// One instance owns one connection. The hub uses its instance on the WebSocket service thread only; the
+/// admin CLI opens its own in another process, and SQLite's WAL mode and busy timeout let both work on
+/// the same file. Every operation throws `HubStoreError` (SQLite failures as `.storage`).
+public final class HubDatabase {
+    let database: SQLiteDatabase
+
+    /// Opens or creates the database at `path` and brings its schema up to date.
+    public init(path: String) throws(HubStoreError) {
+        do {
+            database = try SQLiteDatabase(path: path, busyTimeout: .seconds(5))
+            try database.migrate(Self.migrations)
+        } catch let error as SQLiteError {
+            throw HubStoreError(error)
+        } catch {
+            throw HubStoreError(.storage, "\(error)")
+        }
+    }
+
+    /// Runs `body` in one write transaction, mapping SQLite failures to `HubStoreError`.
+    func write<Result>(_ body: () throws -> Result) throws(HubStoreError) -> Result {
+        do {
+            return try database.transaction(body)
+        } catch let error as HubStoreError {
+            throw error
+        } catch let error as SQLiteError {
+            throw HubStoreError(error)
+        } catch {
+            throw HubStoreError(.storage, "\(error)")
+        }
+    }
+
+    /// Runs one read, mapping SQLite failures to `HubStoreError`.
+    func read<Result>(_ body: () throws(SQLiteError) -> Result) throws(HubStoreError) -> Result {
+        do {
+            return try body()
+        } catch {
+            throw HubStoreError(error)
+        }
+    }
+
+    /// The schema, one step per version. Steps are only ever appended.
+    static let migrations = [
+        SQLiteMigration(version: 1, sql: """
+            CREATE TABLE networks (
+                name TEXT PRIMARY KEY,
+                ipv4_prefix TEXT NOT NULL,
+                ipv6_prefix TEXT NOT NULL,
+                max_peers INTEGER NOT NULL,
+                created_at INTEGER NOT NULL
+            ) STRICT;
+            CREATE TABLE tokens (
+                id TEXT PRIMARY KEY,
+                network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE,
+                label TEXT NOT NULL,
+                hash TEXT NOT NULL UNIQUE,
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER,
+                revoked_at INTEGER,
+                last_used_at INTEGER
+            ) STRICT;
+            CREATE INDEX tokens_by_network ON tokens(network);
+            CREATE TABLE peers (
+                network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE,
+                public_key TEXT NOT NULL,
+                name TEXT NOT NULL,
+                host_offset INTEGER NOT NULL,
+                ipv4 TEXT NOT NULL,
+                ipv6 TEXT NOT NULL,
+                first_seen_at INTEGER NOT NULL,
+                last_seen_at INTEGER NOT NULL,
+                revoked_at INTEGER,
+                PRIMARY KEY (network, public_key),
+                UNIQUE (network, host_offset)
+            ) STRICT;
+            """),
+    ]
+}

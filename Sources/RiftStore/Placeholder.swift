@@ -1,1 +1,0 @@
-// RiftStore: placeholder until its issue lands.

@@ -1,0 +1,36 @@
+import ArgumentParser
+import RiftHub
+
+/// `riftgate-hub token create|list|revoke`.
+struct TokenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token", abstract: "Manage the bearer tokens that admit agents to a network.",
+        subcommands: [Create.self, List.self, Revoke.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a token; it is printed once and never stored.")
+        @OptionGroup var state: StateOptions
+        @Argument(help: "Network name.") var network: String
+        @Option(help: "Whose token it is, e.g. laptop.") var label: String
+        @Option(help: "Lifetime, e.g. 12h or 30d (default: no expiry).") var expires: String?
+
+        func run() throws { print(try state.administration().createToken(network: network, label: label, expires: expires), terminator: "") }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a network's tokens (never their values).")
+        @OptionGroup var state: StateOptions
+        @Argument(help: "Network name.") var network: String
+
+        func run() throws { print(try state.administration().listTokens(network: network), terminator: "") }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token; sessions that used it are closed.")
+        @OptionGroup var state: StateOptions
+        @Argument(help: "Network name.") var network: String
+        @Argument(help: "Token id, as `token list` shows it.") var id: String
+
+        func run() throws { print(try state.administration().revokeToken(network: network, id: id), terminator: "") }
+    }
+}

@@ -1,1 +1,0 @@
-print("riftgate-hub: not built yet")

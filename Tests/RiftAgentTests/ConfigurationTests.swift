@@ -1,0 +1,75 @@
+import Foundation
+@testable import RiftAgent
+import RiftProtocol
+import Testing
+
+@Suite("Agent configuration and secrets")
+struct ConfigurationTests {
+    let directory: String = {
+        let path = NSTemporaryDirectory() + "riftgate-config-\(UUID().uuidString)"
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }()
+    let token = "rgt_" + String(repeating: "A", count: 43)
+
+    @Test("init writes a config and a 0600 secrets file that load back")
+    func initializeAndLoad() throws {
+        let config = directory + "/riftgate.toml"
+        let key = try AgentSetup.initialize(configPath: config, hub: "wss://hub.example:443", network: "home", token: token,
+                                            name: "laptop", interface: "rg0", caFile: nil, force: false)
+        let loaded = try AgentConfiguration.load(path: config)
+        #expect(loaded.hub == "wss://hub.example:443" && loaded.network == "home" && loaded.interface == "rg0")
+        #expect(loaded.hubURL == "wss://hub.example:443/v1/networks/home")
+        let mode = try FileManager.default.attributesOfItem(atPath: loaded.secretsFile)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let secrets = try AgentSecrets.load(path: loaded.secretsFile)
+        #expect(secrets.privateKey.publicKey == key)
+        #expect(!"\(secrets)".contains(token) && !"\(secrets)".contains(secrets.privateKey.base64))
+        #expect(throws: AgentError.self) {
+            _ = try AgentSetup.initialize(configPath: config, hub: "wss://h", network: "home", token: token, name: nil,
+                                          interface: nil, caFile: nil, force: false)
+        }
+    }
+
+    @Test("a secrets file readable by others is refused with the chmod to run")
+    func refusesOpenSecrets() throws {
+        let path = directory + "/secrets.toml"
+        try "private_key = \"x\"\ntoken = \"y\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o644)
+        do {
+            _ = try AgentSecrets.load(path: path)
+            Issue.record("loaded a world-readable secrets file")
+        } catch {
+            #expect("\(error)".contains("chmod 600"))
+        }
+    }
+
+    @Test("bad settings are named in the error", arguments: [
+        ("hub = \"http://x\"\nnetwork = \"home\"\nsecrets_file = \"/s\"\n", "wss://"),
+        ("hub = \"wss://x\"\nnetwork = \"Home\"\nsecrets_file = \"/s\"\n", "network"),
+        ("hub = \"wss://x\"\nnetwork = \"home\"\nsecrets_file = \"/s\"\nlisten_prot = 5\n", "listen_prot"),
+        ("hub = \"wss://x\"\nnetwork = \"home\"\nsecrets_file = \"/s\"\nmtu = 100\n", "mtu"),
+        ("hub = \"wss://x\"\nnetwork = \"home\"\n", "secrets_file"),
+        ("hub = [\n", "TOML"),
+    ])
+    func badSettings(_ text: String, _ mentioned: String) throws {
+        let path = directory + "/bad-\(UUID().uuidString).toml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        do {
+            _ = try AgentConfiguration.load(path: path)
+            Issue.record("accepted a bad configuration")
+        } catch {
+            #expect("\(error)".contains(mentioned), "\(error)")
+        }
+    }
+
+    @Test("STUN and TURN URIs parse; TCP TURN is skipped")
+    func iceURIs() {
+        #expect(ICEServerList.parse("stun:hub.example:3478") == .init(scheme: "stun", host: "hub.example", port: 3478))
+        #expect(ICEServerList.parse("stun:hub.example") == .init(scheme: "stun", host: "hub.example", port: 3478))
+        #expect(ICEServerList.parse("turn:[2001:db8::1]:3479?transport=udp") == .init(scheme: "turn", host: "2001:db8::1", port: 3479))
+        #expect(ICEServerList.parse("turn:relay:3478?transport=tcp") == nil)
+        #expect(ICEServerList.parse("http://x") == nil)
+        #expect(ICEServerList.parse("stun:host:99999") == nil)
+    }
+}

@@ -1,0 +1,124 @@
+import RiftCrypto
+import RiftHub
+import RiftProtocol
+import Testing
+
+@Suite("Routing core: revocation and periodic work")
+struct HubRouterRevocationTests {
+    @Test("revoking a token closes its sessions (also one awaiting hello) and others see peer_left revoked")
+    func tokenRevocation() throws {
+        let hub = RouterHarness()
+        hub.directory.addNetwork("home")
+        let laptopToken = hub.directory.addToken(network: "home", id: "laptop")
+        let serverToken = hub.directory.addToken(network: "home", id: "server")
+        let a = PrivateKey.generate(), b = PrivateKey.generate()
+        let (connectionA, _) = hub.join(network: "home", token: laptopToken, key: a)
+        let (connectionB, _) = hub.join(network: "home", token: serverToken, key: b)
+        let pending = hub.open(network: "home", token: laptopToken)
+        _ = hub.take(connectionA); _ = hub.take(connectionB); _ = hub.take(pending)
+        hub.tick()
+        #expect(hub.take(connectionA).isEmpty, "nothing changed yet")
+        hub.directory.revokeToken("laptop")
+        hub.tick()
+        #expect(errorCodes(hub.take(connectionA)) == ["unauthorized"])
+        #expect(hub.closeCodes[connectionA] == HubCloseCode.unauthorized)
+        #expect(errorCodes(hub.take(pending)) == ["unauthorized"])
+        #expect(hub.take(connectionB) == [.peerLeft(PeerLeft(publicKey: a.publicKey, reason: "revoked"))])
+        #expect(hub.closeCodes[connectionB] == nil)
+        hub.close(connectionA)
+        #expect(hub.take(connectionB).isEmpty, "the departure is announced once")
+        let again = hub.open(network: "home", token: laptopToken)
+        #expect(errorCodes(hub.take(again)) == ["unauthorized"])
+    }
+
+    @Test("revoking a peer closes its session with peer_revoked")
+    func peerRevocation() {
+        let hub = RouterHarness()
+        hub.directory.addNetwork("home")
+        let token = hub.directory.addToken(network: "home")
+        let a = PrivateKey.generate(), b = PrivateKey.generate()
+        let (connectionA, _) = hub.join(network: "home", token: token, key: a)
+        let (connectionB, _) = hub.join(network: "home", token: token, key: b)
+        _ = hub.take(connectionA)
+        hub.directory.revokePeer(b.publicKey, in: "home")
+        hub.tick()
+        #expect(errorCodes(hub.take(connectionB)) == ["peer_revoked"])
+        #expect(hub.closeCodes[connectionB] == HubCloseCode.forbidden)
+        #expect(hub.take(connectionA) == [.peerLeft(PeerLeft(publicKey: b.publicKey, reason: "revoked"))])
+        #expect(hub.router.metrics.sessionsEnded["revoked"] == 1)
+    }
+
+    @Test("deleting a network closes its sessions with unknown_network")
+    func networkDeletion() {
+        let hub = RouterHarness()
+        hub.directory.addNetwork("home")
+        hub.directory.addNetwork("work")
+        let homeToken = hub.directory.addToken(network: "home")
+        let workToken = hub.directory.addToken(network: "work")
+        let (home, _) = hub.join(network: "home", token: homeToken, key: .generate())
+        let (work, _) = hub.join(network: "work", token: workToken, key: .generate())
+        hub.directory.deleteNetwork("home")
+        hub.tick()
+        #expect(errorCodes(hub.take(home)) == ["unknown_network"])
+        #expect(hub.closeCodes[home] == HubCloseCode.networkGone)
+        #expect(hub.closeCodes[work] == nil)
+        #expect(hub.router.metrics.networks == 1)
+    }
+
+    @Test("an expiring token ends its sessions at the next periodic recheck")
+    func tokenExpiry() {
+        let hub = RouterHarness()
+        hub.directory.addNetwork("home")
+        let token = hub.directory.addToken(network: "home", expiresAt: hub.clock.unix + 30)
+        let (connection, _) = hub.join(network: "home", token: token, key: .generate())
+        hub.tick()  // takes note of the network created above
+        hub.clock.advance(31)
+        hub.tick()
+        #expect(hub.closeCodes[connection] == nil, "expiry needs no write, so it waits for the periodic recheck")
+        hub.clock.advance(30)
+        hub.tick()
+        #expect(errorCodes(hub.take(connection)) == ["unauthorized"])
+    }
+
+    @Test("TURN credentials are in the welcome and refreshed before they expire")
+    func turnCredentials() throws {
+        let hub = RouterHarness(configure: {
+            $0.ice = ICEServerPolicy(stunPort: 3478, publicHost: nil, turnURLs: ["turn:relay.example:3478"],
+                                     turnSecret: TURNSecret("s3cret\n"), turnLifetime: 600)
+        })
+        hub.directory.addNetwork("home")
+        let token = hub.directory.addToken(network: "home")
+        let key = PrivateKey.generate()
+        let (connection, welcome) = hub.join(network: "home", token: token, key: key)
+        let turn = try #require(welcome?.ice.turn.first)
+        let expiresAt = hub.clock.unix + 600
+        #expect(turn.urls == ["turn:relay.example:3478"])
+        #expect(turn.expiresAt == expiresAt)
+        #expect(turn.username == "\(expiresAt):\(key.publicKey.base64)")
+        #expect(turn.credential == TURNCredentials.make(secret: "s3cret", name: key.publicKey.base64, expiresAt: expiresAt).credential)
+        #expect(welcome?.ice.stun == ["stun:hub.example:3478"], "taken from the Host header")
+        hub.clock.advance(300)
+        hub.tick()
+        #expect(hub.take(connection).isEmpty)
+        hub.clock.advance(101)  // 199 s left: under a third of the lifetime
+        hub.tick()
+        let messages = hub.take(connection)
+        guard case .iceServers(let fresh)? = messages.first else { Issue.record("expected ice_servers, got \(messages)"); return }
+        #expect(fresh.turn.first?.expiresAt == hub.clock.unix + 600)
+        hub.tick()
+        #expect(hub.take(connection).isEmpty, "refreshed once")
+    }
+
+    @Test("last-seen times are written periodically for connected peers")
+    func lastSeen() throws {
+        let hub = RouterHarness()
+        hub.directory.addNetwork("home")
+        let token = hub.directory.addToken(network: "home")
+        let key = PrivateKey.generate()
+        _ = hub.join(network: "home", token: token, key: key)
+        let joinedAt = hub.clock.unix
+        hub.clock.advance(61)
+        hub.tick()
+        #expect(hub.directory.peers["home"]?[key.publicKey]?.lastSeen == joinedAt + 61)
+    }
+}

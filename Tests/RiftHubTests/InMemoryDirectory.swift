@@ -1,0 +1,129 @@
+import RiftCrypto
+import RiftHub
+import RiftProtocol
+
+/// A `HubDirectory` in memory, for testing the routing core without SQLite. `revoke…` and `delete…`
+/// bump the change marker the way another process writing the database would.
+final class InMemoryDirectory: HubDirectory {
+    struct Token { var id: String; var network: String; var hash: TokenHash; var revoked = false; var expiresAt: Int64? }
+    struct Peer { var info: PeerInfo; var offset: UInt64; var revoked = false; var lastSeen: Int64 }
+
+    var networks: [String: NetworkSettings] = [:]
+    var tokens: [Token] = []
+    var peers: [String: [PublicKey: Peer]] = [:]
+    var marker: Int64 = 0
+    var failing = false
+    var lastUsed: [String: Int64] = [:]
+
+    @discardableResult
+    func addNetwork(_ name: String, maximumPeers: Int = 100, ipv4: String = "100.64.0.0/10", ipv6: String = "fd00:1:2::/64") -> NetworkSettings {
+        let settings = NetworkSettings(name: name, ipv4Prefix: IPv4Prefix(ipv4)!, ipv6Prefix: IPv6Prefix(ipv6)!, maximumPeers: maximumPeers)
+        networks[name] = settings
+        marker += 1
+        return settings
+    }
+
+    /// Creates a token and returns its text.
+    func addToken(network: String, id: String? = nil, expiresAt: Int64? = nil) -> String {
+        let token = BearerToken.generate()
+        tokens.append(Token(id: id ?? "tok\(tokens.count)", network: network, hash: token.hash, expiresAt: expiresAt))
+        return token.revealedText
+    }
+
+    func revokeToken(_ id: String) {
+        for index in tokens.indices where tokens[index].id == id { tokens[index].revoked = true }
+        marker += 1
+    }
+
+    func revokePeer(_ key: PublicKey, in network: String) {
+        peers[network]?[key]?.revoked = true
+        marker += 1
+    }
+
+    func deleteNetwork(_ name: String) {
+        networks[name] = nil
+        tokens.removeAll { $0.network == name }
+        peers[name] = nil
+        marker += 1
+    }
+
+    private func check() throws(DirectoryError) {
+        if failing { throw DirectoryError(reason: "simulated storage failure") }
+    }
+
+    func network(named name: String) throws(DirectoryError) -> NetworkSettings? {
+        try check()
+        return networks[name]
+    }
+
+    func liveToken(hash: TokenHash, now: Int64) throws(DirectoryError) -> TokenGrant? {
+        try check()
+        guard let token = tokens.first(where: { $0.hash == hash && !$0.revoked && ($0.expiresAt.map { $0 > now } ?? true) }) else { return nil }
+        return TokenGrant(id: token.id, network: token.network)
+    }
+
+    func admitPeer(publicKey: PublicKey, name: String, network: NetworkSettings, tokenID: String, now: Int64) throws(DirectoryError) -> PeerAdmission {
+        try check()
+        lastUsed[tokenID] = now
+        if var peer = peers[network.name]?[publicKey] {
+            guard !peer.revoked else { return .revoked }
+            peer.info.name = name
+            peer.lastSeen = now
+            peers[network.name]?[publicKey] = peer
+            return .admitted(peer.info)
+        }
+        let existing = peers[network.name] ?? [:]
+        guard existing.values.filter({ !$0.revoked }).count < network.maximumPeers else { return .networkFull }
+        let offset = (existing.values.map(\.offset).max() ?? 0) + 1
+        guard let (ipv4, ipv6) = OverlayAddressing.addresses(offset: offset, ipv4Prefix: network.ipv4Prefix, ipv6Prefix: network.ipv6Prefix) else {
+            return .networkFull
+        }
+        let info = PeerInfo(publicKey: publicKey, name: name, ipv4: ipv4, ipv6: ipv6)
+        peers[network.name, default: [:]][publicKey] = Peer(info: info, offset: offset, lastSeen: now)
+        return .admitted(info)
+    }
+
+    func recordLastSeen(_ seen: [PeerAddress], now: Int64) throws(DirectoryError) {
+        try check()
+        for peer in seen { peers[peer.network]?[peer.publicKey]?.lastSeen = now }
+    }
+
+    func changeMarker() throws(DirectoryError) -> Int64 {
+        try check()
+        return marker
+    }
+
+    func withdrawnGrants(_ grants: Set<SessionGrant>, now: Int64) throws(DirectoryError) -> [SessionGrant: GrantWithdrawal] {
+        try check()
+        var result: [SessionGrant: GrantWithdrawal] = [:]
+        for grant in grants {
+            if networks[grant.network] == nil {
+                result[grant] = .networkDeleted
+            } else if let key = grant.publicKey, peers[grant.network]?[key]?.revoked == true {
+                result[grant] = .peerRevoked
+            } else if !tokens.contains(where: { $0.id == grant.tokenID && $0.network == grant.network && !$0.revoked && ($0.expiresAt.map { $0 > now } ?? true) }) {
+                result[grant] = .tokenRevoked
+            }
+        }
+        return result
+    }
+
+    func networkCount() throws(DirectoryError) -> Int {
+        try check()
+        return networks.count
+    }
+}
+
+/// A clock the test moves by hand.
+final class ManualClock: HubClock {
+    var unix: Int64 = 1_700_000_000
+    var monotonic: Double = 1000
+
+    func unixSeconds() -> Int64 { unix }
+    func monotonicSeconds() -> Double { monotonic }
+
+    func advance(_ seconds: Double) {
+        monotonic += seconds
+        unix += Int64(seconds.rounded(.down))
+    }
+}

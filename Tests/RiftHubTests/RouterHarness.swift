@@ -1,0 +1,106 @@
+import Logging
+import RiftCrypto
+import RiftHub
+import RiftProtocol
+import Testing
+
+/// Drives a `HubRouter<Int>` with an in-memory directory and a manual clock, recording what it sends.
+final class RouterHarness {
+    var router: HubRouter<Int>
+    let directory: InMemoryDirectory
+    let clock: ManualClock
+    let hubKey: PrivateKey
+    private var nextConnection = 1
+    /// Every message sent per connection, not yet taken by `take`.
+    private var inbox: [Int: [HubMessage]] = [:]
+    /// Close codes per closed connection.
+    private(set) var closeCodes: [Int: UInt16] = [:]
+    /// Every action, in order.
+    private(set) var log: [HubAction<Int>] = []
+
+    init(directory: InMemoryDirectory = InMemoryDirectory(), configure: (inout HubRouterConfiguration) -> Void = { _ in }) {
+        let clock = ManualClock()
+        let hubKey = PrivateKey.generate()
+        var configuration = HubRouterConfiguration(hubKey: hubKey, ice: ICEServerPolicy(stunPort: 3478, publicHost: "hub.example"))
+        configure(&configuration)
+        self.clock = clock
+        self.directory = directory
+        self.hubKey = hubKey
+        self.router = HubRouter(configuration: configuration, directory: directory, clock: clock,
+                                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+    }
+
+    func perform(_ actions: [HubAction<Int>]) {
+        log += actions
+        for action in actions {
+            switch action {
+            case .send(let message, let connection):
+                // Round-trip through the wire format, as an agent would see it.
+                let decoded = try! HubMessage.decode(message.encoded())
+                #expect(decoded == message)
+                inbox[connection, default: []].append(decoded)
+            case .close(let connection, let code, _):
+                closeCodes[connection] = code
+            }
+        }
+    }
+
+    /// Opens a connection with the given request fields and returns its id.
+    func open(path: String, authorization: String?, remote: String = "192.0.2.1", host: String? = "hub.example:8443") -> Int {
+        let connection = nextConnection
+        nextConnection += 1
+        perform(router.connectionOpened(connection, request: ConnectionRequest(path: path, authorization: authorization, host: host, remoteAddress: remote)))
+        return connection
+    }
+
+    /// Opens a connection to `network` with `token`.
+    func open(network: String, token: String, remote: String = "192.0.2.1") -> Int {
+        open(path: "/v1/networks/\(network)", authorization: "Bearer \(token)", remote: remote)
+    }
+
+    /// The messages sent to `connection` since the last call.
+    func take(_ connection: Int) -> [HubMessage] {
+        defer { inbox[connection] = [] }
+        return inbox[connection] ?? []
+    }
+
+    /// Sends a text frame.
+    func send(_ connection: Int, text: String) { perform(router.connection(connection, received: text)) }
+
+    /// Sends a client message.
+    func send(_ connection: Int, _ message: ClientMessage) { send(connection, text: message.encoded()) }
+
+    /// The challenge sent on `connection` (taking its messages).
+    func challenge(_ connection: Int) -> Challenge? {
+        for message in take(connection) { if case .challenge(let challenge) = message { return challenge } }
+        return nil
+    }
+
+    /// A hello answering `challenge` for `key` in `network`.
+    func hello(_ challenge: Challenge, network: String, key: PrivateKey, name: String, id: String? = nil) -> ClientMessage {
+        .hello(Hello(version: ProtocolVersion.v1, publicKey: key.publicKey, name: name,
+                     proof: try! PossessionProof.make(challenge: challenge, network: network, key: key), id: id))
+    }
+
+    /// Opens, proves `key` and returns the connection and its welcome (nil when refused).
+    func join(network: String, token: String, key: PrivateKey, name: String = "node", remote: String = "192.0.2.1") -> (Int, Welcome?) {
+        let connection = open(network: network, token: token, remote: remote)
+        guard let challenge = challenge(connection) else { return (connection, nil) }
+        send(connection, hello(challenge, network: network, key: key, name: name))
+        return (connection, take(connection).compactMap { if case .welcome(let welcome) = $0 { welcome } else { nil } }.first)
+    }
+
+    func close(_ connection: Int, cause: DisconnectCause = .closed) { perform(router.connectionClosed(connection, cause: cause)) }
+
+    func tick() { perform(router.tick()) }
+
+    /// A sealed box with arbitrary content: the hub never opens it.
+    static func box(_ seed: UInt8 = 7) -> SealedBox {
+        SealedBox(nonce: [UInt8](repeating: seed, count: 24), ciphertext: [UInt8](repeating: seed &+ 1, count: 40))
+    }
+}
+
+/// The error codes among `messages`.
+func errorCodes(_ messages: [HubMessage]) -> [String] {
+    messages.compactMap { if case .error(let frame) = $0 { frame.code } else { nil } }
+}

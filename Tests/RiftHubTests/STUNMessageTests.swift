@@ -1,0 +1,63 @@
+import RiftHub
+import Testing
+
+@Suite("STUN codec")
+struct STUNMessageTests {
+    private let transaction: [UInt8] = [0xB7, 0xE7, 0xA7, 0x01, 0xBC, 0x34, 0xD6, 0x86, 0xFA, 0x87, 0xDF, 0xAE]
+
+    @Test("RFC 5769 §2.2 IPv4 response: XOR-MAPPED-ADDRESS 192.0.2.1:32853 and FINGERPRINT")
+    func rfc5769IPv4Vector() {
+        let response = STUNMessage.bindingSuccessResponse(transactionID: transaction,
+                                                          endpoint: STUNEndpoint(address: [192, 0, 2, 1], port: 32853))
+        // Header, then XOR-MAPPED-ADDRESS exactly as in the RFC's test vector.
+        #expect(Array(response[0..<4]) == [0x01, 0x01, 0x00, 0x14])
+        #expect(Array(response[4..<20]) == [0x21, 0x12, 0xA4, 0x42] + transaction)
+        #expect(Array(response[20..<32]) == [0x00, 0x20, 0x00, 0x08, 0x00, 0x01, 0xA1, 0x47, 0xE1, 0x12, 0xA6, 0x43])
+        #expect(Array(response[32..<36]) == [0x80, 0x28, 0x00, 0x04])
+        #expect(STUNMessage.mappedEndpoint(inResponse: response) == STUNEndpoint(address: [192, 0, 2, 1], port: 32853))
+    }
+
+    @Test("RFC 5769 §2.3 IPv6 response: XOR-MAPPED-ADDRESS 2001:db8:1234:5678:11:2233:4455:6677 port 32853")
+    func rfc5769IPv6Vector() {
+        let address: [UInt8] = [0x20, 0x01, 0x0D, 0xB8, 0x12, 0x34, 0x56, 0x78, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77]
+        let response = STUNMessage.bindingSuccessResponse(transactionID: transaction, endpoint: STUNEndpoint(address: address, port: 32853))
+        #expect(Array(response[20..<44]) == [
+            0x00, 0x20, 0x00, 0x14, 0x00, 0x02, 0xA1, 0x47, 0x01, 0x13, 0xA9, 0xFA, 0xA5, 0xD3, 0xF1, 0x79,
+            0xBC, 0x25, 0xF4, 0xB5, 0xBE, 0xD2, 0xB9, 0xD9,
+        ])
+        #expect(STUNMessage.mappedEndpoint(inResponse: response)?.address == address)
+    }
+
+    @Test("RFC 5769 §2.1 sample request (with FINGERPRINT) is a valid Binding request")
+    func rfc5769Request() {
+        // The RFC's sample request, whose FINGERPRINT is 0xe57a3bcf.
+        let request: [UInt8] = [
+            0x00, 0x01, 0x00, 0x58, 0x21, 0x12, 0xA4, 0x42, 0xB7, 0xE7, 0xA7, 0x01, 0xBC, 0x34, 0xD6, 0x86, 0xFA, 0x87, 0xDF, 0xAE,
+            0x80, 0x22, 0x00, 0x10, 0x53, 0x54, 0x55, 0x4E, 0x20, 0x74, 0x65, 0x73, 0x74, 0x20, 0x63, 0x6C, 0x69, 0x65, 0x6E, 0x74,
+            0x00, 0x24, 0x00, 0x04, 0x6E, 0x00, 0x01, 0xFF, 0x80, 0x29, 0x00, 0x08, 0x93, 0x2F, 0xF9, 0xB1, 0x51, 0x26, 0x3B, 0x36,
+            0x00, 0x06, 0x00, 0x09, 0x65, 0x76, 0x74, 0x6A, 0x3A, 0x68, 0x36, 0x76, 0x59, 0x20, 0x20, 0x20, 0x00, 0x08, 0x00, 0x14,
+            0x9A, 0xEA, 0xA7, 0x0C, 0xBF, 0xD8, 0xCB, 0x56, 0x78, 0x1E, 0xF2, 0xB5, 0xB2, 0xD3, 0xF2, 0x49, 0xC1, 0xB5, 0x71, 0xA2,
+            0x80, 0x28, 0x00, 0x04, 0xE5, 0x7A, 0x3B, 0xCF,
+        ]
+        #expect(STUNMessage.bindingRequestTransactionID(request) == transaction)
+        var corrupted = request
+        corrupted[request.count - 1] ^= 1
+        #expect(STUNMessage.bindingRequestTransactionID(corrupted) == nil, "a wrong FINGERPRINT is ignored")
+    }
+
+    @Test("requests built here parse, with and without FINGERPRINT; malformed datagrams are ignored")
+    func malformed() {
+        #expect(STUNMessage.bindingRequestTransactionID(STUNMessage.bindingRequest(transactionID: transaction)) == transaction)
+        let withFingerprint = STUNMessage.bindingRequest(transactionID: transaction, withFingerprint: true)
+        #expect(STUNMessage.bindingRequestTransactionID(withFingerprint) == transaction)
+        let valid = STUNMessage.bindingRequest(transactionID: transaction)
+        var badCookie = valid; badCookie[4] = 0
+        var response = valid; response[1] = 0x01; response[0] = 0x01
+        var badLength = valid; badLength[3] = 4
+        var topBits = valid; topBits[0] = 0xC0
+        let truncatedAttribute = Array(valid[0..<2]) + [0, 8] + Array(valid[4..<20]) + [0x00, 0x06, 0x00, 0x08, 1, 2, 3, 4]
+        for datagram in [[], Array(valid.prefix(19)), badCookie, response, badLength, topBits, truncatedAttribute, valid + [0]] {
+            #expect(STUNMessage.bindingRequestTransactionID(datagram) == nil)
+        }
+    }
+}

@@ -1,0 +1,42 @@
+"""Fixtures for the hub integration tests: a running hub with a network and a token."""
+import os
+
+import pytest
+
+from hubharness import HUB_BIN, Hub
+
+
+def pytest_collection_modifyitems(config, items):
+    if not os.access(HUB_BIN, os.X_OK):
+        skip = pytest.mark.skip(reason=f"{HUB_BIN} not built (set RIFTGATE_BIN_DIR to the swift build output directory)")
+        for item in items:
+            if "hub" in item.fixturenames or "hub_factory" in item.fixturenames:
+                item.add_marker(skip)
+
+
+@pytest.fixture
+def hub_factory(tmp_path):
+    """Creates hubs (stopped at the end of the test): hub_factory(extra_args, state_dir=None)."""
+    hubs = []
+
+    def make(extra_args=(), state_dir=None, start=True):
+        hub = Hub(state_dir or tmp_path / f"state{len(hubs)}", extra_args)
+        hubs.append(hub)
+        if state_dir is None:
+            hub.create_network("home")
+        if start:
+            hub.start()
+        return hub
+
+    yield make
+    for hub in hubs:
+        hub.stop()
+
+
+@pytest.fixture
+def hub(hub_factory):
+    """A running hub with network `home`; `hub.token` is a valid token for it."""
+    hub = hub_factory(("--ping-interval", "1", "--pong-timeout", "3"), start=False)
+    hub.token_id, hub.token = hub.create_token("home", "fixture")
+    hub.start()
+    return hub

@@ -1,0 +1,88 @@
+"""Authentication: bearer tokens, networks and proof of possession, against the real hub."""
+import ipaddress
+
+import pytest
+from rgclient import Agent
+
+
+def test_auth_success_gets_challenge_and_welcome(hub):
+    agent = Agent(hub, "home", hub.token, name="laptop")
+    agent.connect()
+    challenge = agent.read_challenge()
+    assert challenge["versions"] == [1]
+    assert len(challenge["nonce"]) == 44 and len(challenge["hub_key"]) == 44
+    agent.hello()
+    welcome = agent.expect("welcome")
+    assert welcome["network"] == "home"
+    assert welcome["self"]["public_key"] == agent.public_key
+    assert welcome["self"]["name"] == "laptop"
+    assert ipaddress.ip_address(welcome["self"]["ipv4"]) in ipaddress.ip_network(welcome["ipv4_prefix"])
+    assert ipaddress.ip_address(welcome["self"]["ipv6"]) in ipaddress.ip_network(welcome["ipv6_prefix"])
+    assert welcome["ipv4_prefix"] == "100.64.0.0/10"
+    assert welcome["peers"] == []
+    assert welcome["heartbeat_seconds"] == 1
+    assert welcome["ice"]["stun"] == [f"stun:127.0.0.1:{hub.stun_port}"]
+    agent.close()
+
+
+@pytest.mark.parametrize("case", ["wrong_token", "unknown_network", "missing_header", "other_network_token"])
+def test_auth_failures_are_refused_alike(hub, case):
+    hub.create_network("work")
+    _, work_token = hub.create_token("work")
+    headers = {"Authorization": f"Bearer {hub.token}"}
+    network = "home"
+    if case == "wrong_token":
+        headers = {"Authorization": "Bearer rgt_" + "A" * 43}
+    elif case == "unknown_network":
+        network = "nowhere"
+    elif case == "missing_header":
+        headers = {}
+    elif case == "other_network_token":
+        headers = {"Authorization": f"Bearer {work_token}"}
+    agent = Agent(hub, network, hub.token).connect(headers=headers)
+    error = agent.expect_error("unauthorized")
+    assert error["message"] == "the bearer token is not valid for this network"
+    assert agent.expect_closed() == 4401
+
+
+def test_auth_failures_are_counted(hub):
+    for _ in range(2):
+        Agent(hub, "home", "rgt_" + "A" * 43).connect().expect_error("unauthorized")
+    metrics = hub.metrics()
+    assert metrics['riftgate_hub_auth_failures_total{reason="bad_token"}'] == 2
+    assert hub.wait_for_log(r"reason=bad_token .*authentication failed")
+    assert not any(hub.token in line for line in hub.log_lines), "the token must never be logged"
+
+
+def test_claiming_someone_elses_key_fails_the_proof(hub):
+    victim = Agent(hub, "home", hub.token, name="victim")
+    victim.join()
+    attacker = Agent(hub, "home", hub.token, name="attacker").connect()
+    attacker.read_challenge()
+    attacker.hello(claimed_key=victim.public_key)
+    attacker.expect_error("proof_failed")
+    assert attacker.expect_closed() == 4403
+    victim.assert_silent(0.5)  # the victim was neither replaced nor disturbed
+
+
+def test_proof_for_another_network_fails(hub):
+    agent = Agent(hub, "home", hub.token).connect()
+    agent.read_challenge()
+    agent.hello(proof_network="work")
+    agent.expect_error("proof_failed")
+
+
+def test_message_before_hello_is_not_authenticated(hub):
+    agent = Agent(hub, "home", hub.token).connect()
+    agent.read_challenge()
+    agent.signal("offer", agent.public_key, msg_id="early")
+    error = agent.expect_error("not_authenticated")
+    assert error["ref"] == "early"
+    assert agent.expect_closed() == 4400
+
+
+def test_unsupported_version(hub):
+    agent = Agent(hub, "home", hub.token).connect()
+    agent.read_challenge()
+    agent.hello(version=7)
+    agent.expect_error("unsupported_version")

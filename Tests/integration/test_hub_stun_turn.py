@@ -1,0 +1,166 @@
+"""NAT traversal support: the built-in STUN responder and TURN credentials accepted by a real coturn."""
+import hashlib
+import hmac
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import time
+import zlib
+
+import pytest
+from rgclient import Agent
+
+MAGIC = 0x2112A442
+
+
+def stun_request(transaction, attributes=b"", fingerprint=False, method=0x0001):
+    length = len(attributes) + (8 if fingerprint else 0)
+    message = struct.pack("!HHI", method, length, MAGIC) + transaction + attributes
+    if fingerprint:
+        message += struct.pack("!HHI", 0x8028, 4, (zlib.crc32(message) ^ 0x5354554E) & 0xFFFFFFFF)
+    return message
+
+
+def attributes_of(message):
+    result, offset = {}, 20
+    while offset + 4 <= len(message):
+        kind, length = struct.unpack("!HH", message[offset:offset + 4])
+        result[kind] = message[offset + 4:offset + 4 + length]
+        offset += 4 + (length + 3) // 4 * 4
+    return result
+
+
+def xor_address(value, transaction):
+    family, port = value[1], struct.unpack("!H", value[2:4])[0] ^ (MAGIC >> 16)
+    pad = struct.pack("!I", MAGIC) + transaction
+    address = bytes(b ^ pad[i] for i, b in enumerate(value[4:]))
+    return socket.inet_ntop(socket.AF_INET if family == 1 else socket.AF_INET6, address), port
+
+
+@pytest.mark.parametrize("fingerprint", [False, True])
+def test_stun_binding_request_is_answered_with_xor_mapped_address(hub, fingerprint):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(3)
+        sock.bind(("127.0.0.1", 0))
+        transaction = os.urandom(12)
+        sock.sendto(stun_request(transaction, fingerprint=fingerprint), ("127.0.0.1", hub.stun_port))
+        response, _ = sock.recvfrom(2048)
+        kind, length, cookie = struct.unpack("!HHI", response[:8])
+        assert (kind, cookie, response[8:20]) == (0x0101, MAGIC, transaction)
+        assert length == len(response) - 20
+        attributes = attributes_of(response)
+        assert xor_address(attributes[0x0020], transaction) == sock.getsockname()
+        # FINGERPRINT covers everything before it.
+        expected = (zlib.crc32(response[:-8]) ^ 0x5354554E) & 0xFFFFFFFF
+        assert struct.unpack("!I", attributes[0x8028])[0] == expected
+
+
+
+
+def test_stun_ignores_malformed_datagrams_and_keeps_answering(hub):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.5)
+        target = ("127.0.0.1", hub.stun_port)
+        transaction = os.urandom(12)
+        bad = [b"", b"\x00" * 19, stun_request(transaction)[:-1] + b"", stun_request(transaction, method=0x0101),
+               struct.pack("!HHI", 1, 0, 0xDEADBEEF) + transaction, stun_request(transaction, b"\x00\x06\x00\x08abc"),
+               stun_request(transaction, fingerprint=True)[:-1] + b"\x00"]
+        for datagram in bad:
+            sock.sendto(datagram, target)
+        with pytest.raises(socket.timeout):
+            sock.recvfrom(2048)
+        sock.settimeout(3)
+        sock.sendto(stun_request(transaction), target)
+        assert sock.recvfrom(2048)[0][8:20] == transaction
+
+
+def turn_allocate(port, username, password, timeout=3.0):
+    """A minimal TURN Allocate (RFC 5766) with long-term credentials; returns the final response type and attributes."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        transport = struct.pack("!HHI", 0x0019, 4, 17 << 24)
+        first = os.urandom(12)
+        sock.sendto(stun_request(first, transport, method=0x0003), ("127.0.0.1", port))
+        challenge, _ = sock.recvfrom(4096)
+        assert struct.unpack("!H", challenge[:2])[0] == 0x0113, "expected 401 to the unauthenticated allocate"
+        attributes = attributes_of(challenge)
+        realm, nonce = attributes[0x0014], attributes[0x0015]
+
+        def attribute(kind, value):
+            return struct.pack("!HH", kind, len(value)) + value + b"\x00" * ((4 - len(value) % 4) % 4)
+
+        body = transport + attribute(0x0006, username.encode()) + attribute(0x0014, realm) + attribute(0x0015, nonce)
+        transaction = os.urandom(12)
+        header = struct.pack("!HHI", 0x0003, len(body) + 24, MAGIC) + transaction
+        key = hashlib.md5(f"{username}:{realm.decode()}:{password}".encode()).digest()
+        integrity = hmac.new(key, header + body, hashlib.sha1).digest()
+        sock.sendto(header + body + attribute(0x0008, integrity), ("127.0.0.1", port))
+        response, _ = sock.recvfrom(4096)
+        return struct.unpack("!H", response[:2])[0], attributes_of(response)
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def coturn(tmp_path):
+    binary = shutil.which("turnserver")
+    if binary is None:
+        pytest.skip("coturn's turnserver is not installed (apt-get install coturn)")
+    secret = "integration-secret-" + os.urandom(8).hex()
+    port = free_udp_port()
+    relay_low = 49152 + (port % 8000)
+    process = subprocess.Popen(
+        [binary, "-n", "--use-auth-secret", f"--static-auth-secret={secret}", "--realm=riftgate", "--no-tls", "--no-dtls",
+         "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", f"--listening-port={port}", "--no-cli", "--no-tcp",
+         f"--min-port={relay_low}", f"--max-port={relay_low + 50}", "--log-file=stdout", "--simple-log",
+         f"--pidfile={tmp_path / 'turn.pid'}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Wait (bounded) until it answers a STUN binding request.
+    deadline = time.monotonic() + 10
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.2)
+        while True:
+            sock.sendto(stun_request(os.urandom(12)), ("127.0.0.1", port))
+            try:
+                sock.recvfrom(2048)
+                break
+            except socket.timeout:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()
+                    pytest.fail("turnserver did not start: " + (process.stdout.read() if process.stdout else ""))
+    secret_file = tmp_path / "turn-secret"
+    secret_file.write_text(secret + "\n")
+    secret_file.chmod(0o600)
+    yield port, secret_file
+    process.terminate()
+    try:
+        process.wait(5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+def test_turn_credentials_from_the_welcome_are_accepted_by_coturn(hub_factory, coturn):
+    port, secret_file = coturn
+    hub = hub_factory(("--turn-secret-file", str(secret_file), "--turn-url", f"turn:127.0.0.1:{port}", "--turn-ttl", "1h"),
+                      start=False)
+    _, token = hub.create_token("home")
+    hub.start()
+    agent = Agent(hub, "home", token)
+    welcome = agent.join()
+    (turn,) = welcome["ice"]["turn"]
+    assert turn["urls"] == [f"turn:127.0.0.1:{port}"]
+    assert turn["username"] == f"{turn['expires_at']}:{agent.public_key}"
+    assert 3500 <= turn["expires_at"] - time.time() <= 3700
+    kind, attributes = turn_allocate(port, turn["username"], turn["credential"])
+    assert kind == 0x0103, f"allocate failed: {attributes.get(0x0009)}"
+    assert 0x0016 in attributes, "XOR-RELAYED-ADDRESS"
+    # The check can fail: a wrong credential is refused.
+    kind, attributes = turn_allocate(port, turn["username"], "AAAA" + turn["credential"][4:])
+    assert kind == 0x0113
