@@ -133,9 +133,7 @@ extension HubRouter {
         var record = record
         let network = settings.name
         let key = info.publicKey
-        var previousInfo: PeerInfo?
         if let previous = index[network]?[key], previous != connection {
-            if case .authenticated(let old)? = connections[previous]?.phase { previousInfo = old.info }
             // The identity stays present: take the old connection out without announcing a departure.
             index[network]?[key] = nil
             connections[previous]?.phase = .ending
@@ -160,10 +158,9 @@ extension HubRouter {
             version: ProtocolVersion.v1, network: network, me: info, ipv4Prefix: settings.ipv4Prefix,
             ipv6Prefix: settings.ipv6Prefix, peers: listed, ice: ice, heartbeatSeconds: configuration.heartbeatSeconds)), to: connection))
         for peer in others.dropFirst(Self.peersPerWelcome) { actions.append(.send(.peerJoined(peer), to: connection)) }
-        // A replacement with unchanged details is invisible to the others; a changed name is re-announced.
-        if previousInfo != info {
-            broadcast(.peerJoined(info), in: network, except: connection, &actions)
-        }
+        // Announced also when it replaced a connection (PROTOCOL.md §5): a replacement usually means the agent
+        // restarted and lost its ICE state, so the others must negotiate afresh — never a peer_left, though.
+        broadcast(.peerJoined(info), in: network, except: connection, &actions)
         logger.info("peer joined", metadata: [
             "network": "\(network)", "peer": "\(key)", "name": "\(info.name)", "ipv4": "\(info.ipv4)", "from": "\(record.remoteAddress)",
         ])
