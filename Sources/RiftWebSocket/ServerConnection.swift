@@ -13,6 +13,10 @@ final class ServerConnection {
     var deliversInput = true
     /// Set when the connection should close once `outbound` is flushed.
     var pendingClose: CloseFrame?
+    /// When the client was last heard from (any frame, pongs included), to tell a heartbeat timeout apart.
+    var lastHeardFrom = ContinuousClock.now
+    /// Whether the client sent a close frame.
+    var closedByPeer = false
 
     init(id: ConnectionID, wsi: OpaquePointer, outbound: OutboundQueue, inbound: MessageAssembler) {
         self.id = id

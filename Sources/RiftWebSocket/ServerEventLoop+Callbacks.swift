@@ -21,6 +21,12 @@ func serverProtocolCallback(
     case LWS_CALLBACK_RECEIVE:
         loop.received(wsi, UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length))
         return 0
+    case LWS_CALLBACK_RECEIVE_PONG:
+        loop.heardFrom(wsi)
+        return 0
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        loop.heardFrom(wsi, closing: true)
+        return 0
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return loop.connectionWriteable(wsi)
     case LWS_CALLBACK_CLOSED, LWS_CALLBACK_WSI_DESTROY:
@@ -61,6 +67,7 @@ extension ServerEventLoop {
         guard let id = connectionIDs[wsi], let connection = connections[id] else { return }
         // Any frame from the peer proves the connection alive, not only a pong.
         lws_validity_confirmed(wsi)
+        connection.lastHeardFrom = .now
         guard connection.deliversInput else { return }
         let outcome = connection.inbound.receive(
             bytes, isFinal: lws_is_final_fragment(wsi) != 0, isBinary: lws_frame_is_binary(wsi) != 0,
@@ -87,11 +94,29 @@ extension ServerEventLoop {
         return writer.flush(&connection.outbound, thenClose: connection.pendingClose, on: wsi).callbackResult
     }
 
-    /// The connection is gone: tells the handler, exactly once per opened connection.
+    /// A pong or a close frame arrived.
+    func heardFrom(_ wsi: OpaquePointer, closing: Bool = false) {
+        guard let id = connectionIDs[wsi], let connection = connections[id] else { return }
+        connection.lastHeardFrom = .now
+        if closing { connection.closedByPeer = true }
+    }
+
+    /// The connection is gone: tells the handler, exactly once per opened connection, with the cause.
     func connectionEnded(_ wsi: OpaquePointer) {
-        guard let id = connectionIDs.removeValue(forKey: wsi) else { return }
-        connections[id] = nil
-        handler?.connectionClosed(id)
+        guard let id = connectionIDs.removeValue(forKey: wsi), let connection = connections.removeValue(forKey: id) else {
+            return
+        }
+        let cause: ConnectionCloseCause
+        if connection.closedByPeer {
+            cause = .closedByClient
+        } else if connection.pendingClose != nil || shutdownFrame != nil || !connection.deliversInput {
+            cause = .closedByServer
+        } else if ContinuousClock.now - connection.lastHeardFrom >= configuration.pongTimeout - .milliseconds(500) {
+            cause = .heartbeatTimeout
+        } else {
+            cause = .lost
+        }
+        handler?.connectionClosed(id, cause: cause)
         if shutdownFrame != nil && connections.isEmpty {
             stopRequested = true
         }

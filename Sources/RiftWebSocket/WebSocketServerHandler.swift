@@ -26,6 +26,10 @@ public protocol WebSocketServerHandler: AnyObject, Sendable {
     /// `send` to this id is ignored from now on.
     func connectionClosed(_ id: ConnectionID)
 
+    /// The same event with its cause, for handlers that report why peers left. Optional: the default
+    /// calls `connectionClosed(_:)`; implement one of the two.
+    func connectionClosed(_ id: ConnectionID, cause: ConnectionCloseCause)
+
     /// Answers a plain HTTP `GET` on the WebSocket port (e.g. `/healthz`, `/metrics`).
     /// `path` excludes the query string. Return nil for 404.
     func httpRequest(path: String) -> HTTPResponse?
@@ -34,7 +38,22 @@ public protocol WebSocketServerHandler: AnyObject, Sendable {
     func tick()
 }
 
+/// Why a server connection ended.
+public enum ConnectionCloseCause: String, Sendable, Hashable {
+    /// The client sent a close frame.
+    case closedByClient
+    /// The server closed it (`close`, an oversized or binary message, a full queue, shutdown).
+    case closedByServer
+    /// Nothing, not even a pong, arrived for `pongTimeout`: the heartbeat dropped it.
+    case heartbeatTimeout
+    /// The transport failed without a close frame (reset, network error).
+    case lost
+}
+
 extension WebSocketServerHandler {
+    /// Calls `connectionClosed(_:)`.
+    public func connectionClosed(_ id: ConnectionID, cause: ConnectionCloseCause) { connectionClosed(id) }
+
     /// Does nothing: `connectionClosed` still follows.
     public func connectionOverflowedOutboundQueue(_ id: ConnectionID) {}
 }

@@ -69,7 +69,7 @@ def test_heartbeat_timeout_drops_a_silent_peer(hub):
     left = watcher.expect("peer_left", timeout=12)
     elapsed = time.monotonic() - started
     assert left["public_key"] == base64.b64encode(bytes(silent_key.public_key)).decode()
-    assert left["reason"] in ("timeout", "disconnected")  # see README: the transport does not report the cause yet
+    assert left["reason"] == "timeout"
     assert 2 <= elapsed <= 10, elapsed
     raw.close()
 

@@ -45,9 +45,13 @@ final class HubSocketHandler: WebSocketServerHandler {
     }
 
     func connectionClosed(_ id: ConnectionID) {
-        // RiftWebSocket does not say why a connection ended, so heartbeat drops are reported as
-        // `disconnected` until it does (the router supports `.heartbeatTimeout`).
-        perform(router.withLock { $0.connectionClosed(id, cause: .closed) })
+        connectionClosed(id, cause: .lost)
+    }
+
+    func connectionClosed(_ id: ConnectionID, cause: ConnectionCloseCause) {
+        // A heartbeat drop is announced to the others as `peer_left` reason `timeout`.
+        let disconnect: DisconnectCause = cause == .heartbeatTimeout ? .heartbeatTimeout : .closed
+        perform(router.withLock { $0.connectionClosed(id, cause: disconnect) })
     }
 
     func httpRequest(path: String) -> HTTPResponse? {
