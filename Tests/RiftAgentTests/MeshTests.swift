@@ -19,7 +19,7 @@ struct MeshTests {
         let a = h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
         let b = h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
         #expect(a.contains { if case .startICE(_, _, true, false) = $0 { true } else { false } })
-        #expect(b.isEmpty)
+        #expect(!b.contains { if case .startICE = $0 { true } else { false } }, "the controlled side never starts first")
         h.settle()
         #expect(signals(h.all(1), .offer).count == 1 && signals(h.all(2), .offer).isEmpty)
         #expect(signals(h.all(2), .answer).count == 1)
@@ -170,6 +170,7 @@ struct MeshTests {
         h.send(.iceState(peer: MeshHarness.key(1), instance: instance, state: .failed), to: 2)
         let actions = h.send(.tick(nowMilliseconds: 50_000, handshakeAge: [:]), to: 2)
         #expect(signals(actions, .restart).count == 1 && signals(actions, .offer).isEmpty)
+        h.send(.tick(nowMilliseconds: 50_000, handshakeAge: [MeshHarness.key(2): 5]), to: 1)  // 1 sees no problem itself
         h.settle()
         #expect(signals(h.all(1), .offer).last?.generation == 1, "the controlling side answered with a new generation")
     }
@@ -200,5 +201,61 @@ struct BackoffTests {
         #expect(delays[0] <= 500)
         backoff.reset()
         #expect(backoff.stepMilliseconds == 500)
+    }
+}
+
+@Suite("Mesh reconvergence")
+struct MeshReconvergenceTests {
+    func offers(_ actions: [MeshAction]) -> [SignalPayload] {
+        actions.compactMap { if case .sendSignal(let p) = $0, p.kind == .offer { p } else { nil } }
+    }
+
+    /// Two agents negotiated and report a recent handshake with ICE ready.
+    func connectedPair() -> MeshHarness {
+        var h = MeshHarness()
+        h.add(1); h.add(2)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        h.settle()
+        h.send(.tick(nowMilliseconds: 60_000, handshakeAge: [MeshHarness.key(2): 3]), to: 1)
+        h.send(.tick(nowMilliseconds: 60_000, handshakeAge: [MeshHarness.key(1): 3]), to: 2)
+        h.actions = [:]
+        return h
+    }
+
+    @Test("after a hub restart, a healthy peer's re-join renegotiates nothing")
+    func hubRestartKeepsHealthyTunnels() {
+        var h = connectedPair()
+        h.send(.hubDisconnected, to: 1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [])), to: 1)
+        h.send(.peerJoined(MeshHarness.info(2)), to: 1)
+        h.send(.hubDisconnected, to: 2)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        h.settle()
+        #expect(h.all(1).isEmpty && h.all(2).isEmpty, "no ICE session closed, no offer, no restart")
+    }
+
+    @Test("a restarted controlled peer asks at once, and the controlling side re-offers without waiting for a timeout")
+    func restartedControlledPeer() {
+        var h = connectedPair()
+        h.add(2)  // agent 2 restarts: same key, no state
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        h.send(.peerJoined(MeshHarness.info(2)), to: 1)  // healthy from 1's view: no re-offer by itself
+        #expect(offers(h.all(1)).isEmpty)
+        h.settle()
+        let reoffers = offers(h.all(1))
+        #expect(reoffers.count == 1 && reoffers[0].generation == 1, "re-offered in answer to the restart request")
+        #expect(h.all(2).contains { if case .configureWireGuardPeer = $0 { true } else { false } })
+    }
+
+    @Test("a restarted controlling peer offers a new session, which the other side accepts")
+    func restartedControllingPeer() {
+        var h = connectedPair()
+        h.add(1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
+        h.send(.peerJoined(MeshHarness.info(1)), to: 2)
+        h.settle()
+        #expect(offers(h.all(1)).first?.generation == 0)
+        #expect(h.all(2).contains { if case .configureWireGuardPeer = $0 { true } else { false } })
     }
 }

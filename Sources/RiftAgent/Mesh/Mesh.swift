@@ -26,6 +26,9 @@ public struct Mesh: Sendable {
         self.makeSessionID = sessionID
     }
 
+    /// A generation younger than this already answers any restart request.
+    static let freshGenerationMilliseconds: Int64 = 5_000
+
     /// Whether TURN is configured, which allows relay-only recovery.
     var relayAvailable: Bool { !(welcome?.ice.turn.isEmpty ?? true) }
 
@@ -86,17 +89,24 @@ public struct Mesh: Sendable {
             if changed, let path = session.path, let instance = session.instance {
                 actions.append(.configureWireGuardPeer(info, path: path, instance: instance))
             }
-            // A peer that joins again restarted its agent and lost its ICE state: the controlling side re-offers.
-            if rejoined, session.controlling {
+            // A peer that joins again may have restarted its agent and lost its ICE state: the controlling side
+            // re-offers — unless the tunnel is healthy, which means the hub restarted, not the peer (a restarted
+            // peer that is controlled asks for a restart itself, see below).
+            if rejoined, session.controlling, !session.isHealthy {
                 let instance = allocateInstance()
-                actions += peers[info.publicKey]!.beginGeneration(instance: instance, sessionID: makeSessionID(), forceRelay: false)
+                actions += peers[info.publicKey]!.beginGeneration(instance: instance, sessionID: makeSessionID(),
+                                                                  forceRelay: false, now: now)
             }
             return actions
         }
         var session = PeerSession(info: info, me: me)
         var actions: [MeshAction] = []
         if session.controlling {
-            actions = session.beginGeneration(instance: allocateInstance(), sessionID: makeSessionID(), forceRelay: false)
+            actions = session.beginGeneration(instance: allocateInstance(), sessionID: makeSessionID(), forceRelay: false, now: now)
+        } else if !rejoined {
+            // We are new and the peer was already there: if it still holds ICE state from our previous run it would
+            // wait for a dead session to fail; ask it to offer afresh now. A fresh controlling peer ignores this.
+            actions = [.sendSignal(session.payload(.restart, session: "none", body: .restart(reason: "agent started")))]
         }
         peers[info.publicKey] = session
         return actions
@@ -119,11 +129,14 @@ public struct Mesh: Sendable {
         case .candidate, .endOfCandidates:
             return peers[payload.from]!.acceptTrickle(payload)
         case .restart:
-            guard peers[payload.from]!.controlling, now >= peers[payload.from]!.nextRecoveryAt else { return [] }
+            // Ignored while a fresh generation is under way (it already is the restart) or during backoff.
+            let peer = peers[payload.from]!
+            guard peer.controlling, now >= peer.nextRecoveryAt,
+                  now - peer.generationBeganAt >= Self.freshGenerationMilliseconds else { return [] }
             peers[payload.from]!.nextRecoveryAt = now + Int64(peers[payload.from]!.recovery.nextDelay())
             let instance = allocateInstance()
             return peers[payload.from]!.beginGeneration(
-                instance: instance, sessionID: makeSessionID(), forceRelay: peers[payload.from]!.wantsRelay)
+                instance: instance, sessionID: makeSessionID(), forceRelay: peers[payload.from]!.wantsRelay, now: now)
         }
     }
 

@@ -68,7 +68,7 @@ extension PeerSession {
         lastRecoveryReason = reason
         if controlling {
             pathSince = nil
-            return beginGeneration(instance: newInstance(), sessionID: sessionID(), forceRelay: wantsRelay)
+            return beginGeneration(instance: newInstance(), sessionID: sessionID(), forceRelay: wantsRelay, now: now)
         }
         return [.sendSignal(payload(.restart, session: session ?? "none", body: .restart(reason: reason)))]
     }

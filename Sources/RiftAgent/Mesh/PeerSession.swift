@@ -37,6 +37,8 @@ public struct PeerSession: Sendable {
     var pathSince: Int64?
     var wantsRelay = false
     var watchedInstance: UInt64 = .max
+    /// When the controlling side began the current generation (mesh clock).
+    var generationBeganAt: Int64 = .min
     var generationStartedAt: Int64 = 0
     /// Why the last recovery started, for status.
     public internal(set) var lastRecoveryReason: String?
@@ -55,13 +57,18 @@ public struct PeerSession: Sendable {
     /// Whether the WireGuard handshake is recent enough to call the peer connected.
     public var isConnected: Bool { handshakeAge.map { $0 < 180 } ?? false }
 
+    /// Connected, and ICE still holds its pair: nothing to renegotiate.
+    var isHealthy: Bool { isConnected && (connectivity == .ready || connectivity == .connected) }
+
     // MARK: Starting a generation
 
     /// Controlling side: start a new ICE generation (the first, or a restart) with a fresh ICE session.
-    mutating func beginGeneration(instance newInstance: UInt64, sessionID: @autoclosure () -> String, forceRelay: Bool) -> [MeshAction] {
+    mutating func beginGeneration(instance newInstance: UInt64, sessionID: @autoclosure () -> String, forceRelay: Bool,
+                                  now: Int64) -> [MeshAction] {
         precondition(controlling)
         var actions = closeCurrentICE()
         if session == nil { session = sessionID() } else { generation += 1 }
+        generationBeganAt = now
         instance = newInstance
         pathSince = nil
         connectivity = .gathering
