@@ -14,9 +14,12 @@ packages=(
   # run: WireGuard in userspace (the kernel module is used instead where present) and its tools
   wireguard-go wireguard-tools iproute2
   # tests, lab and demo: namespaces, NAT, TURN relay, throughput, certificates
-  coturn nftables iputils-ping iperf3 procps openssl ca-certificates
+  coturn nftables conntrack iputils-ping iperf3 procps openssl ca-certificates
   # Python for the independent protocol client used by the integration tests
   python3 python3-venv
+  # deploy tests: systemd-analyze for the units, the guide's backups (sqlite3) and health checks (curl), the
+  # reverse-proxy example (nginx), setpriv/nsenter/unshare/useradd for the simulated machines, cloud-init's YAML
+  systemd sqlite3 curl nginx-light util-linux passwd python3-yaml
 )
 
 missing=()
@@ -34,10 +37,14 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # coturn's package may start a system TURN server; the tests start their own on chosen ports.
-  if command -v systemctl >/dev/null && systemctl is-active --quiet coturn 2>/dev/null; then
-    systemctl disable --now coturn >/dev/null 2>&1 || true
-  fi
+  # coturn's and nginx's packages may start system services; the tests start their own on chosen ports.
+  for service in coturn nginx; do
+    if [[ -d /run/systemd/system ]]; then
+      systemctl disable --now "$service" >/dev/null 2>&1 || true
+    elif [[ -x /etc/init.d/$service ]]; then
+      /etc/init.d/"$service" stop >/dev/null 2>&1 || true
+    fi
+  done
 else
   echo "install-deps: Debian packages present"
 fi

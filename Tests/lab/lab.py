@@ -61,8 +61,17 @@ class Host:
     netns: str         # namespace name
     address: str = ""  # its address on the lab network
 
-    def exec(self, *args: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess:
-        return run("ip", "netns", "exec", self.netns, *args, check=check, timeout=timeout)
+    def exec(self, *args: str, check: bool = True, timeout: float = 30, input: str | None = None) -> subprocess.CompletedProcess:
+        """Runs a command in this namespace and waits for it (bounded by `timeout`)."""
+        return run("ip", "netns", "exec", self.netns, *args, check=check, timeout=timeout, input=input)
+
+    def nft(self, script: str) -> None:
+        """Loads an nftables script (`nft -f -`) into this namespace; rules and conntrack are per namespace."""
+        self.exec("nft", "-f", "-", input=script)
+
+    def sysctl(self, key: str, value: str) -> None:
+        """Sets a per-namespace sysctl such as net.ipv4.ip_forward."""
+        self.exec("sysctl", "-qw", f"{key}={value}")
 
     def spawn(self, *args: str, log: str, env: dict | None = None) -> subprocess.Popen:
         """Starts a long-running process in this namespace, logging to `log`; the lab stops it on close."""
@@ -89,6 +98,7 @@ class Lab:
     hosts: dict = field(default_factory=dict)
     namespaces: list = field(default_factory=list)
     processes: list = field(default_factory=list)
+    veths: int = 0
 
     def __enter__(self) -> "Lab":
         return self
@@ -117,11 +127,13 @@ class Lab:
 
     def plug(self, host: Host, switch: Host, address: str, device: str = "eth0") -> None:
         """Connects `host` to `switch`'s bridge with a veth pair and gives it `address` (CIDR)."""
-        outside = f"{self.prefix}{host.name}{device[-1]}"[:15]
-        run("ip", "link", "add", outside, "type", "veth", "peer", "name", f"{outside}p"[:15])
+        # veth pairs are created in the root namespace, so their names must be unique on the machine: prefix + counter.
+        self.veths += 1
+        outside, inside = f"{self.prefix}v{self.veths}", f"{self.prefix}v{self.veths}p"
+        run("ip", "link", "add", outside, "type", "veth", "peer", "name", inside)
         run("ip", "link", "set", outside, "netns", switch.netns)
-        run("ip", "link", "set", f"{outside}p"[:15], "netns", host.netns)
-        host.exec("ip", "link", "set", f"{outside}p"[:15], "name", device)
+        run("ip", "link", "set", inside, "netns", host.netns)
+        host.exec("ip", "link", "set", inside, "name", device)
         host.exec("ip", "addr", "add", address, "dev", device)
         host.exec("ip", "link", "set", device, "up")
         switch.exec("ip", "link", "set", outside, "master", "br0")
@@ -156,6 +168,11 @@ class Lab:
                 except (ProcessLookupError, ValueError):
                     pass
             run("ip", "netns", "del", name, check=False)
+        # A veth pair is created in the root namespace before it is moved: remove any a failure left there.
+        for line in run("ip", "-o", "link", "show", check=False).stdout.splitlines():
+            name = line.split(":")[1].strip().split("@")[0] if line.count(":") >= 2 else ""
+            if name.startswith(f"{self.prefix}v"):
+                run("ip", "link", "del", name, check=False)
         self.namespaces.clear()
         self.processes.clear()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import time
 from dataclasses import dataclass
 
@@ -69,14 +70,26 @@ class Hub:
         return self.host.exec("python3", "-c", probe, check=False, timeout=5).returncode == 0
 
     def stop(self) -> None:
-        """Kills the hub processes in its namespace (SIGTERM: graceful)."""
+        """Stops the hub processes in its namespace with SIGTERM (graceful) and waits until it stops answering."""
+        self._signal(signal.SIGTERM)
+        wait_for(lambda: not self.healthy(), timeout=10, what="the hub to stop")
+
+    def kill(self) -> None:
+        """SIGKILLs the hub: it says goodbye to nobody, as in a crash."""
+        self._signal(signal.SIGKILL)
+        wait_for(lambda: not self.healthy(), timeout=10, what="the hub to die")
+
+    def _signal(self, number: int) -> None:
         for pid in run("ip", "netns", "pids", self.host.netns, check=False).stdout.split():
             try:
                 if "riftgate-hub" in open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace"):
-                    os.kill(int(pid), 15)
+                    os.kill(int(pid), number)
             except (FileNotFoundError, ProcessLookupError):
                 pass
-        wait_for(lambda: not self.healthy(), timeout=10, what="the hub to stop")
+
+    def log(self) -> str:
+        path = os.path.join(self.workdir, "hub.log")
+        return open(path, errors="replace").read() if os.path.exists(path) else ""
 
 
 @dataclass
@@ -104,9 +117,21 @@ class Agent:
             handle.write(text)
 
     def start(self) -> None:
+        """Starts `riftgate up` and waits until its control socket answers (a stale socket left by a crash does not)."""
         self.process = self.host.spawn(binary("riftgate"), "up", "--verbose", "--config", self.config,
                                        log=os.path.join(self.workdir, f"agent-{self.host.name}.log"))
-        wait_for(lambda: os.path.exists(self.control_socket), timeout=15, what=f"agent {self.host.name}'s control socket")
+        wait_for(self.answers, timeout=15, what=f"agent {self.host.name}'s control socket")
+
+    def answers(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"agent {self.host.name} exited with {self.process.returncode}")
+        return run(binary("riftgate"), "status", "--json", "--config", self.config, check=False, timeout=10).returncode == 0
+
+    def kill(self) -> None:
+        """SIGKILLs the agent, as a crash would: no cleanup of its own (wireguard-go still gets its death signal)."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
 
     def status(self) -> dict:
         result = run(binary("riftgate"), "status", "--json", "--config", self.config, check=False, timeout=10)

@@ -54,8 +54,7 @@ public struct Mesh: Sendable {
         case .iceGatheringDone(let key, let instance):
             return peers[key]?.localGatheringDone(instance: instance) ?? []
         case .iceState(let key, let instance, let state):
-            peers[key]?.iceStateChanged(instance: instance, state, now: now)
-            return []
+            return peers[key]?.iceStateChanged(instance: instance, state, now: now) ?? []
         case .iceSelectedPair(let key, let instance, let local, let remote):
             return peers[key]?.pairSelected(instance: instance, local: local, remote: remote, now: now) ?? []
         case .tick(let nowMilliseconds, let ages):

@@ -6,11 +6,18 @@ extension PeerSession {
     /// A handshake older than this (seconds) means the peer is not connected (WireGuard's REJECT_AFTER_TIME).
     static let staleHandshakeSeconds: Int64 = 180
 
-    /// ICE changed state. Failure starts recovery at the next tick.
-    mutating func iceStateChanged(instance from: UInt64, _ state: ICEConnectivity, now: Int64) {
-        guard from == instance else { return }
+    /// ICE changed state. Failure starts recovery at the next tick, or, while a standby session still carries the
+    /// traffic, gives up the new generation at once and keeps the standby. A standby that fails is closed.
+    mutating func iceStateChanged(instance from: UInt64, _ state: ICEConnectivity, now: Int64) -> [MeshAction] {
+        if from == standby?.instance {
+            standby?.connectivity = state
+            return state == .failed ? closeStandby() : []
+        }
+        guard from == instance else { return [] }
         connectivity = state
+        if state == .failed, standby != nil { return revertToStandby() }
         if state == .failed { nextRecoveryAt = min(nextRecoveryAt, now) }
+        return []
     }
 
     /// ICE selected a pair: choose the data path. Host-to-host pairs go direct; everything else is forwarded.
@@ -25,10 +32,14 @@ extension PeerSession {
             mode = .forwarded
             pathReason = "\(local.kind.rawValue)-to-\(remote.kind.rawValue) pair: forwarded over the ICE component"
         }
-        guard mode != path || pathSince == nil else { return [] }
-        path = mode
-        pathSince = now
-        return [.configureWireGuardPeer(info, path: mode, instance: instance)]
+        var actions: [MeshAction] = []
+        if mode != path || pathSince == nil {
+            path = mode
+            pathSince = now
+            actions.append(.configureWireGuardPeer(info, path: mode, instance: instance))
+        }
+        // WireGuard now uses this generation's pair: the standby that carried the traffic until now can go.
+        return actions + closeStandby()
     }
 
     /// How long one negotiation may take before it is retried, in milliseconds.
@@ -44,10 +55,14 @@ extension PeerSession {
             watchedInstance = instance ?? 0
             generationStartedAt = now
         }
+        if standby != nil, selectedPair == nil, now - generationStartedAt > Self.negotiationDeadline {
+            return revertToStandby()  // the new generation found no pair in time; the standby never stopped working
+        }
         if let age, age < Self.staleHandshakeSeconds, connectivity != .failed {
             if recovery.attempts > 0 { recovery.reset() }
             nextRecoveryAt = 0
-            return []
+            wantsRelay = false
+            return considerUpgrade(now: now, newInstance: newInstance, sessionID: sessionID)
         }
         let reason: String
         if connectivity == .failed {

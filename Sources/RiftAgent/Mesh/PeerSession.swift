@@ -42,6 +42,11 @@ public struct PeerSession: Sendable {
     var generationStartedAt: Int64 = 0
     /// Why the last recovery started, for status.
     public internal(set) var lastRecoveryReason: String?
+    /// The previous generation's ICE session, still carrying traffic while a new generation negotiates.
+    public internal(set) var standby: StandbyLink?
+    /// Attempts to get off a relayed pair (see PeerSession+Upgrade).
+    var upgrade = Backoff(initialMilliseconds: 30_000, maximumMilliseconds: 300_000)
+    var nextUpgradeAt: Int64?
     /// The last WireGuard handshake age reported, in seconds.
     public internal(set) var handshakeAge: Int64?
 
@@ -62,11 +67,12 @@ public struct PeerSession: Sendable {
 
     // MARK: Starting a generation
 
-    /// Controlling side: start a new ICE generation (the first, or a restart) with a fresh ICE session.
+    /// Controlling side: start a new ICE generation (the first, or a restart) with a fresh ICE session. With
+    /// `keepWorkingPath` a session that still carries traffic stays open until the new one selects a pair.
     mutating func beginGeneration(instance newInstance: UInt64, sessionID: @autoclosure () -> String, forceRelay: Bool,
-                                  now: Int64) -> [MeshAction] {
+                                  now: Int64, keepWorkingPath: Bool = false) -> [MeshAction] {
         precondition(controlling)
-        var actions = closeCurrentICE()
+        var actions = keepWorkingPath ? retireCurrentICE() : closeCurrentICE()
         if session == nil { session = sessionID() } else { generation += 1 }
         generationBeganAt = now
         instance = newInstance
@@ -80,7 +86,8 @@ public struct PeerSession: Sendable {
     mutating func acceptOffer(_ payload: SignalPayload, instance newInstance: UInt64, forceRelay: Bool) -> [MeshAction] {
         guard !controlling, case .description(let ice, let wireguard) = payload.body else { return [] }
         if payload.session == session, payload.generation <= generation, instance != nil { return [] }
-        var actions = closeCurrentICE()
+        // Make before break: a path that works keeps carrying traffic until the new generation selects a pair.
+        var actions = retireCurrentICE()
         session = payload.session
         generation = payload.generation
         instance = newInstance
@@ -95,7 +102,7 @@ public struct PeerSession: Sendable {
         return actions
     }
 
-    private mutating func closeCurrentICE() -> [MeshAction] {
+    mutating func closeCurrentICE() -> [MeshAction] {
         defer {
             instance = nil
             localCredentials = nil
@@ -108,7 +115,7 @@ public struct PeerSession: Sendable {
     }
 
     /// Forget all ICE state (the peer left).
-    mutating func close() -> [MeshAction] { closeCurrentICE() }
+    mutating func close() -> [MeshAction] { closeCurrentICE() + closeStandby() }
 
     // MARK: Signaling
 

@@ -41,6 +41,7 @@ extension AgentRuntime {
         case .configureWireGuardPeer(let info, let path, let instance):
             configurePeer(info, path: path, instance: instance)
         case .removeWireGuardPeer(let key):
+            deferredKeepalives[key] = nil
             do { try device?.removePeer(key) } catch { logger.warning("cannot remove WireGuard peer \(key): \(error)") }
         }
         return []
@@ -90,6 +91,18 @@ extension AgentRuntime {
         CandidateEndpoint(kind: CandidateKind(rawValue: info.type.rawValue) ?? .host, address: info.address, port: info.port)
     }
 
+    /// WireGuard's persistent keepalive for every peer: keeps NAT mappings and TURN permissions open.
+    static let keepaliveSeconds: UInt16 = 25
+
+    /// Turns on keepalive for controlled-side peers configured since the last tick.
+    func applyDeferredKeepalives() {
+        guard let device, !deferredKeepalives.isEmpty else { return }
+        for (key, peer) in deferredKeepalives where mesh.peers[key] != nil {
+            do { try device.setPeer(peer) } catch { logger.warning("cannot enable keepalive for \(peer.publicKey): \(error)") }
+        }
+        deferredKeepalives.removeAll()
+    }
+
     private func configurePeer(_ info: PeerInfo, path: DataPathMode, instance: UInt64) {
         guard let device, let link = links[instance] else { return }
         let endpoint: WireGuardEndpoint?
@@ -116,8 +129,17 @@ extension AgentRuntime {
             logger.error("peer \(info.name): unusable endpoint address for \(path)")
             return
         }
-        let peer = WireGuardPeer(publicKey: info.publicKey, endpoint: endpoint,
-                                 allowedIPs: ["\(info.ipv4)/32", "\(info.ipv6)/128"], persistentKeepalive: 25)
+        var peer = WireGuardPeer(publicKey: info.publicKey, endpoint: endpoint,
+                                 allowedIPs: ["\(info.ipv4)/32", "\(info.ipv6)/128"], persistentKeepalive: Self.keepaliveSeconds)
+        // Turning keepalive on makes WireGuard send at once, which starts a handshake. If both sides did that at the
+        // same moment, each would answer the other's initiation and reject the answer to its own (WireGuard's
+        // handshake collision), and nothing would work until its 5-second retry. So only the controlling side starts
+        // at once; the controlled side turns keepalive on at the next tick (within a second), by which time the
+        // controlling side's handshake has normally completed — or, if it was lost, this side's starts it.
+        if mesh.peers[info.publicKey]?.controlling == false {
+            deferredKeepalives[info.publicKey] = peer
+            peer.persistentKeepalive = nil
+        }
         do {
             try device.setPeer(peer)
             logger.info("peer \(info.name): \(path == .forwarded ? "forwarded" : "direct") path via \(endpoint)")

@@ -71,6 +71,7 @@ extension AgentRuntime {
     }
 
     private func tick() {
+        applyDeferredKeepalives()
         var ages: [PublicKey: Int64] = [:]
         if let status = try? device?.status() {
             let now = Int64(Date().timeIntervalSince1970)

@@ -24,7 +24,7 @@ extension AgentRuntime {
     }
 
     static func peerStatus(_ session: PeerSession, wireguard: WireGuardPeerStatus?) -> AgentStatus.Peer {
-        let pair = session.selectedPair
+        let pair = session.activePair
         let pathType: String? = pair.map { pair in
             if pair.local.kind == .relayed || pair.remote.kind == .relayed { return "relayed" }
             if pair.local.kind == .host && pair.remote.kind == .host { return "host" }

@@ -35,6 +35,8 @@ public final class AgentRuntime: @unchecked Sendable {
     let snapshot = Mutex<AgentStatus?>(nil)
     var exitError: AgentError?
     var lastDeviceStatus: WireGuardDeviceStatus?
+    /// Controlled-side peers configured without keepalive; the next tick turns it on (see `configurePeer`).
+    var deferredKeepalives: [PublicKey: WireGuardPeer] = [:]
 
     /// Prepares the agent; nothing touches the system until `run()`.
     public init(configuration: AgentConfiguration, secrets: AgentSecrets, logger: Logger) {

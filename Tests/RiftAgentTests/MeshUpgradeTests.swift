@@ -1,0 +1,111 @@
+@testable import RiftAgent
+import RiftProtocol
+import Testing
+
+/// Getting off the relay: the controlling side retries a normal generation now and then, and both sides keep the
+/// relayed session carrying traffic until the new generation has selected a pair (make before break).
+@Suite("Mesh relay upgrade")
+struct MeshUpgradeTests {
+    static let a = MeshHarness.key(1)  // controlling (smaller key)
+    static let b = MeshHarness.key(2)
+
+    /// Two meshes connected over a relayed pair, both with a fresh handshake at `now`.
+    func relayedPair(now: Int64 = 1_000) -> MeshHarness {
+        var h = MeshHarness()
+        h.add(1); h.add(2)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2], turn: true)), to: 1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1], turn: true)), to: 2)
+        h.settle(pairKind: .relayed)
+        h.send(.tick(nowMilliseconds: now, handshakeAge: [Self.b: 1]), to: 1)
+        h.send(.tick(nowMilliseconds: now, handshakeAge: [Self.a: 1]), to: 2)
+        h.actions = [:]
+        return h
+    }
+
+    func session(_ h: MeshHarness, _ seed: UInt8, _ peer: PublicKey) -> PeerSession {
+        h.meshes[MeshHarness.key(seed)]!.peers[peer]!
+    }
+
+    /// Ticks A (healthy) until it starts an upgrade generation; returns that tick's actions and the time.
+    func tickUntilUpgrade(_ h: inout MeshHarness, from start: Int64) -> ([MeshAction], Int64) {
+        var now = start
+        for _ in 0..<400 {
+            now += 1_000
+            let actions = h.send(.tick(nowMilliseconds: now, handshakeAge: [Self.b: 1]), to: 1)
+            if !actions.isEmpty { return (actions, now) }
+        }
+        return ([], now)
+    }
+
+    @Test("on a relayed pair the controlling side tries a new generation within 30 s, without closing the relay")
+    func attemptsUpgrade() throws {
+        var h = relayedPair()
+        let relayed = try #require(session(h, 1, Self.b).instance)
+        let (actions, at) = tickUntilUpgrade(&h, from: 1_000)
+        #expect(at - 1_000 <= 31_000, "first attempt within about 30 s")
+        #expect(actions.contains { if case .startICE(_, _, true, false) = $0 { true } else { false } })
+        #expect(!actions.contains(.closeICE(peer: Self.b, instance: relayed)), "the relay keeps carrying traffic")
+        let upgrading = session(h, 1, Self.b)
+        #expect(upgrading.standby?.instance == relayed && upgrading.instance != relayed)
+        #expect(upgrading.activePair?.local.kind == .relayed, "status still shows the pair in use")
+    }
+
+    @Test("both sides switch WireGuard to the new pair first, then close the relayed session")
+    func makeBeforeBreak() throws {
+        var h = relayedPair()
+        let relayedA = try #require(session(h, 1, Self.b).instance)
+        let relayedB = try #require(session(h, 2, Self.a).instance)
+        _ = tickUntilUpgrade(&h, from: 1_000)
+        h.settle(pairKind: .serverReflexive)
+        for (seed, peer, old) in [(UInt8(1), Self.b, relayedA), (2, Self.a, relayedB)] {
+            let actions = h.all(seed)
+            let configured = try #require(actions.firstIndex { if case .configureWireGuardPeer = $0 { true } else { false } })
+            let closed = try #require(actions.firstIndex(of: .closeICE(peer: peer, instance: old)), "side \(seed) closes the relay")
+            #expect(configured < closed, "side \(seed) reconfigures WireGuard before closing the old session")
+            #expect(!actions.contains { if case .closeICE(_, let instance) = $0 { instance != old } else { false } })
+            let now = session(h, seed, peer)
+            #expect(now.standby == nil && now.activePair?.local.kind == .serverReflexive)
+        }
+    }
+
+    @Test("a failed attempt closes the new session and keeps the relay; the next attempt waits longer")
+    func failedAttemptKeepsRelay() throws {
+        var h = relayedPair()
+        let relayed = try #require(session(h, 1, Self.b).instance)
+        let (_, first) = tickUntilUpgrade(&h, from: 1_000)
+        let attempt = try #require(session(h, 1, Self.b).instance)
+        let reverted = h.send(.iceState(peer: Self.b, instance: attempt, state: .failed), to: 1)
+        #expect(reverted == [.closeICE(peer: Self.b, instance: attempt)])
+        let after = session(h, 1, Self.b)
+        #expect(after.instance == relayed && after.standby == nil && after.activePair?.local.kind == .relayed)
+        #expect(after.path == .forwarded)
+        let (again, second) = tickUntilUpgrade(&h, from: first)
+        #expect(!again.isEmpty && second - first > 15_000, "backoff: the second attempt comes later")
+    }
+
+    @Test("an attempt that selects no pair within the negotiation deadline is given up")
+    func attemptTimesOut() throws {
+        var h = relayedPair()
+        let relayed = try #require(session(h, 1, Self.b).instance)
+        let (_, start) = tickUntilUpgrade(&h, from: 1_000)
+        let attempt = try #require(session(h, 1, Self.b).instance)
+        var closed: [MeshAction] = []
+        for second in 1...20 {
+            closed += h.send(.tick(nowMilliseconds: start + Int64(second) * 1_000, handshakeAge: [Self.b: 1]), to: 1)
+        }
+        #expect(closed.contains(.closeICE(peer: Self.b, instance: attempt)))
+        #expect(session(h, 1, Self.b).instance == relayed)
+    }
+
+    @Test("off the relay nothing is retried")
+    func directIsLeftAlone() {
+        var h = MeshHarness()
+        h.add(1); h.add(2)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2], turn: true)), to: 1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1], turn: true)), to: 2)
+        h.settle(pairKind: .serverReflexive)
+        for second in 1...400 {
+            #expect(h.send(.tick(nowMilliseconds: Int64(second) * 1_000, handshakeAge: [Self.b: 1]), to: 1).isEmpty)
+        }
+    }
+}

@@ -1,0 +1,136 @@
+"""Faults on a working mesh, on the home-NAT topology (peers a and b on different private LANs, tunnel forwarded over
+a server-reflexive pair): the hub dies, the direct path is cut, an agent restarts, a NAT router forgets its
+mappings. Each test bounds the time recovery may take and records the time it took.
+"""
+import os
+import shutil
+import time
+
+import pytest
+from coturn import turnserver_missing
+from deployment import Deployment
+from lab import wait_for
+from pinger import Pinger
+from topologies import home_nats
+
+# Bounds, in seconds. ICE consent freshness declares a silent pair dead after about 30 s; the agent then restarts
+# ICE at its next one-second tick, and the new generation needs a few seconds more.
+FIRST_PING = 30
+HUB_RECONNECT = 40   # the agents' reconnect backoff is capped at 30 s (jittered)
+PATH_CUT_TO_RELAY = 60
+RELAY_SETTLE = 8
+RELAY_BACK_TO_DIRECT = 60  # the agent retries a non-relayed generation about 15-30 s after settling on the relay
+AGENT_RESTART = 30
+REBIND = 60
+
+
+@pytest.fixture
+def mesh(lab, workdir, did_fail):
+    """Hub, coturn and agents a (LAN 1) and b (LAN 2) up and pinging; c is on LAN 2, initialised but not started."""
+    reason = turnserver_missing()
+    if reason:
+        pytest.skip(reason)
+    deployment = Deployment(home_nats(lab, left=("a",), right=("b", "c")), workdir)
+    deployment.start_hub()
+    for role in ("a", "b"):
+        deployment.agent(role).start()
+    try:
+        deployment.wait_for_ping("a", "b", timeout=FIRST_PING)
+    except BaseException:
+        print(deployment.logs())
+        raise
+    yield deployment
+    if did_fail():
+        print(deployment.logs())
+
+
+def path_type(deployment: Deployment, viewer: str, peer: str) -> str | None:
+    entry = deployment.agents[viewer].peer(deployment.agents[peer].status()["public_key"])
+    return entry.get("path_type") if entry and entry["state"] == "connected" else None
+
+
+def test_tunnel_outlives_the_hub_and_a_third_agent_joins_after_it_restarts(mesh, workdir, timing):
+    before = mesh.peer_view("a", "b")
+    pinger = Pinger(mesh.topology.peers["a"], mesh.overlay("b")[0], os.path.join(workdir, "ping-hub.log"))
+    mesh.kill_hub()
+    killed = time.monotonic()
+    wait_for(lambda: all(agent.status()["hub"]["state"] != "connected" for agent in mesh.agents.values()),
+             timeout=10, what="both agents to notice the hub is gone")
+    time.sleep(5)  # the tunnel carries traffic with no hub at all
+    mesh.restart_hub()
+    restarted = time.monotonic()
+    wait_for(lambda: all(agent.status()["hub"]["state"] == "connected" for agent in mesh.agents.values()),
+             timeout=HUB_RECONNECT, what="both agents to reconnect to the restarted hub")
+    timing(f"hub down for {restarted - killed:.1f} s; agents reconnected {time.monotonic() - restarted:.1f} s "
+           f"after the restart (bound {HUB_RECONNECT} s)")
+    time.sleep(1)
+    summary = pinger.stop()
+    timing(f"ping a->b through the hub outage and reconnect: {summary}")
+    assert summary.lost == 0, f"the tunnel dropped traffic while the hub was away: {summary}"
+    after = mesh.peer_view("a", "b")
+    assert (after["local_candidate"], after["remote_candidate"]) == (before["local_candidate"], before["remote_candidate"]), \
+        "the reconnect tore down a working tunnel"
+
+    started = time.monotonic()
+    mesh.agent("c").start()
+    mesh.wait_for_ping("c", "a", timeout=FIRST_PING)
+    mesh.wait_for_ping("c", "b", timeout=FIRST_PING)
+    timing(f"third agent joined after the hub restart: pings a and b {time.monotonic() - started:.1f} s after start")
+    assert mesh.ping("a", "c", ipv6=True) and mesh.ping("b", "c", ipv6=True)
+    assert mesh.ping("a", "b")
+
+
+def test_cut_direct_path_moves_to_the_relay_and_back(mesh, workdir, timing):
+    mesh.peer_view("a", "b", condition=lambda entry: entry.get("path_type") == "server-reflexive")
+    router = mesh.topology.router_of("a")
+    peer_router = mesh.topology.router_of("b")
+    pinger = Pinger(mesh.topology.peers["a"], mesh.overlay("b")[0], os.path.join(workdir, "ping-cut.log"))
+    router.cut(peer_router.public)  # every packet between the two NATs dies; the hub and coturn stay reachable
+    cut = time.monotonic()
+    wait_for(lambda: path_type(mesh, "a", "b") == "relayed" and mesh.ping("a", "b"), timeout=PATH_CUT_TO_RELAY,
+             interval=0.5, what="the peers to move to the relay after the direct path was cut")
+    timing(f"direct path cut -> relayed path carrying pings in {time.monotonic() - cut:.1f} s "
+           f"(bound {PATH_CUT_TO_RELAY} s)")
+    assert mesh.ping("a", "b", full_size=True), "full-size packets cross the relay"
+    # Let the relayed generation finish its checks while the cut holds, so only a later retry can find the path again.
+    time.sleep(RELAY_SETTLE)
+    router.restore()
+    restored = time.monotonic()
+    wait_for(lambda: path_type(mesh, "a", "b") == "server-reflexive" and mesh.ping("a", "b"),
+             timeout=RELAY_BACK_TO_DIRECT, interval=0.5, what="the peers to move back off the relay")
+    timing(f"direct path restored -> back on a server-reflexive path in {time.monotonic() - restored:.1f} s "
+           f"(bound {RELAY_BACK_TO_DIRECT} s)")
+    summary = pinger.stop()
+    timing(f"ping a->b through cut and restore: {summary}")
+    assert path_type(mesh, "b", "a") == "server-reflexive"
+
+
+def test_restarted_agent_reconverges(mesh, timing):
+    b = mesh.agents["b"]
+    for how, stop in (("stopped with riftgate down", b.down), ("killed (SIGKILL)", b.kill)):
+        stop()
+        started = time.monotonic()
+        b.start()
+        mesh.wait_for_ping("a", "b", timeout=AGENT_RESTART)
+        timing(f"agent b {how} and started again: a pings it {time.monotonic() - started:.1f} s after the start "
+               f"(bound {AGENT_RESTART} s)")
+        assert mesh.ping("b", "a", ipv6=True)
+        mesh.peer_view("a", "b", condition=lambda entry: entry.get("path_type") == "server-reflexive")
+
+
+def test_nat_rebinding_recovers(mesh, workdir, timing):
+    if shutil.which("conntrack") is None:
+        pytest.skip("conntrack (Debian package conntrack) is needed to flush a NAT router's mappings")
+    router = mesh.topology.router_of("a")
+    before = mesh.peer_view("a", "b")["local_candidate"]
+    pinger = Pinger(mesh.topology.peers["a"], mesh.overlay("b")[0], os.path.join(workdir, "ping-rebind.log"))
+    router.rebind()
+    rebound = time.monotonic()
+    wait_for(lambda: mesh.ping("a", "b") and mesh.ping("b", "a"), timeout=REBIND, interval=0.2,
+             what="the tunnel to recover after the NAT rebinding")
+    timing(f"NAT mappings flushed and moved to new ports: tunnel back in {time.monotonic() - rebound:.1f} s "
+           f"(bound {REBIND} s)")
+    summary = pinger.stop()
+    timing(f"ping a->b through the rebinding: {summary}")
+    after = mesh.peer_view("a", "b", timeout=REBIND)
+    assert after["local_candidate"] != before, f"the router gave new ports, yet {before} is still in use"
