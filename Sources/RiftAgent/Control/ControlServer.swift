@@ -37,7 +37,7 @@ final class ControlServer: @unchecked Sendable {
             throw AgentError.system("cannot listen on \(path): \(reason)")
         }
         chmod(path, 0o660)
-        if let entry = getgrnam(group) { chown(path, 0, entry.pointee.gr_gid) }
+        if let entry = getgrnam(group) { chown(path, uid_t.max, entry.pointee.gr_gid) }  // uid -1: keep the owner
         descriptor = fd
         let thread = Thread { [self] in serve() }
         thread.name = "riftgate-control"
