@@ -13,6 +13,7 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("tls-cert"), help: "TLS certificate chain (PEM); without it the hub serves plain ws://.") var tlsCertificate: String?
     @Option(name: .customLong("tls-key"), help: "TLS private key (PEM).") var tlsKey: String?
     @Option(name: .customLong("stun-port"), help: "UDP port of the built-in STUN server (default 3478).") var stunPort: Int?
+    @Option(name: .customLong("stun-host"), help: "Address the STUN server binds (default: the --listen address), e.g. 0.0.0.0 when --listen is 127.0.0.1 behind a proxy.") var stunHost: String?
     @Flag(name: .customLong("no-stun"), help: "Do not run the built-in STUN server.") var noSTUN = false
     @Option(name: .customLong("turn-secret-file"), help: "File holding coturn's static-auth-secret.") var turnSecretFile: String?
     @Option(name: .customLong("turn-url"), help: "TURN URI handed out with credentials (repeatable), e.g. turn:relay.example:3478.") var turnURLs: [String] = []
@@ -28,7 +29,7 @@ struct ServeCommand: ParsableCommand {
         let texts: [(String, String?)] = [
             ("listen", listen), ("tls_cert", tlsCertificate), ("tls_key", tlsKey), ("turn_secret_file", turnSecretFile),
             ("turn_ttl", turnTTL), ("public_host", publicHost), ("admin_listen", adminListen), ("ping_interval", pingInterval),
-            ("pong_timeout", pongTimeout), ("log_level", logLevel),
+            ("pong_timeout", pongTimeout), ("log_level", logLevel), ("stun_host", stunHost),
         ]
         for (key, value) in texts { if let value { flags[key] = .text(value) } }
         if let stunPort { flags["stun_port"] = .integer(stunPort) }

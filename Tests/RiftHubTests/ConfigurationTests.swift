@@ -29,6 +29,7 @@ struct ConfigurationTests {
         let file = try temporaryFile("""
             listen = "127.0.0.1:9000"
             stun_port = 4000
+            stun_host = "0.0.0.0"
             public_host = "file.example"
             turn_urls = ["turn:a.example:3478", "turns:b.example:5349"]
             turn_secret_file = "/etc/secret"
@@ -41,6 +42,7 @@ struct ConfigurationTests {
         let configuration = try ConfigurationLayers.load(configFile: file, flags: ["stun_port": .integer(4002)], environment: environment)
         #expect(configuration.listen == ListenAddress(host: "127.0.0.1", port: 9000))
         #expect(configuration.stunPort == 4002)
+        #expect(configuration.stunHost == "0.0.0.0", "STUN can answer publicly while the WebSocket listens behind a proxy")
         #expect(configuration.publicHost == "env.example")
         #expect(configuration.turnURLs == ["turn:a.example:3478", "turns:b.example:5349"])
         #expect(configuration.turnTTL == 7200)

@@ -8,6 +8,7 @@ extension ConfigurationLayers {
         configuration.stateDirectory = try text("state_dir") ?? configuration.stateDirectory
         configuration.database = try text("database") ?? configuration.database
         if let port = try integer("stun_port", in: 0...65535) { configuration.stunPort = UInt16(port) }
+        configuration.stunHost = try text("stun_host") ?? configuration.stunHost
         if try boolean("no_stun") == true { configuration.stunPort = nil }
         configuration.turnSecretFile = try text("turn_secret_file") ?? configuration.turnSecretFile
         configuration.turnURLs = try list("turn_urls") ?? configuration.turnURLs

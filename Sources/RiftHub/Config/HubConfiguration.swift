@@ -12,6 +12,9 @@ public struct HubConfiguration: Sendable, Hashable {
     public var database: String?
     /// The UDP port of the STUN responder; nil disables it.
     public var stunPort: UInt16? = 3478
+    /// The address the STUN responder binds; nil = the `listen` host (a hub behind a local proxy listens on
+    /// 127.0.0.1 but must answer STUN on its public address).
+    public var stunHost: String?
     /// The file holding coturn's `static-auth-secret`.
     public var turnSecretFile: String?
     /// TURN URIs handed out with credentials, for example `turn:relay.example:3478`.

@@ -50,7 +50,7 @@ public final class HubService: Sendable {
         }
         if let stunPort = configuration.stunPort {
             do {
-                stun = try STUNResponder(host: configuration.listen.host, port: stunPort)
+                stun = try STUNResponder(host: configuration.stunHost ?? configuration.listen.host, port: stunPort)
             } catch {
                 throw HubServiceError("\(error.reason) (use --stun-port or --no-stun)")
             }
