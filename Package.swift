@@ -87,5 +87,7 @@ let package = Package(
             name: "RiftAgentTests",
             dependencies: ["RiftAgent", "RiftProtocol", "RiftNice", "RiftWireGuard", "RiftTestSupport"]),
         .testTarget(name: "RiftWireGuardTests", dependencies: ["RiftWireGuard", "RiftProtocol", "RiftSupport"]),
+        // Data-path harness: a functional test of the forwarding loop that `make bench` also runs under callgrind.
+        .testTarget(name: "DataPathHarnessTests", dependencies: ["RiftAgent"], path: "Tests/bench/DataPathHarness"),
     ]
 )

@@ -1,0 +1,151 @@
+"""riftgate benchmarks: `make bench`, or directly
+
+    .venv/bin/python Tests/bench/bench.py --bin-dir .build-bench-release/release --test-bin-dir .build-bench/release
+
+Writes bench-results/<UTC time>/results.json (everything, machine-readable) and results.md (a readable table), and
+copies both to bench-results/latest.{json,md}. Never asserts a figure: every number is reported next to its baseline
+measured in the same run, and a failed section is recorded as an error while the others still run.
+
+Sections (`--only` takes a comma-separated subset): tunnel, connect, hub, datapath. The tunnel and connect sections
+need root (network namespaces); the datapath section needs valgrind.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "Tests", "lab"))
+sys.path.insert(0, HERE)
+
+from procstats import machine  # noqa: E402
+from report import markdown_report  # noqa: E402
+
+SECTIONS = ("tunnel", "connect", "hub", "datapath")
+
+
+def log(text: str) -> None:
+    print(f"[bench] {text}", file=sys.stderr, flush=True)
+
+
+def absolute(path: str) -> str:
+    return path if os.path.isabs(path) else os.path.join(ROOT, path)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="riftgate benchmarks (figures are reported, never asserted)")
+    parser.add_argument("--bin-dir", default=".build-bench-release/release", help="release riftgate and riftgate-hub")
+    parser.add_argument("--test-bin-dir", default=".build-bench/release",
+                        help="release test bundle with testable imports (for the data-path harness)")
+    parser.add_argument("--out", default="bench-results", help="results directory (a subdirectory per run)")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections: {', '.join(SECTIONS)}")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and smaller N: checks the benchmark itself")
+    parser.add_argument("--topologies", default="lan,home-nats,hard-nats", help="lab topologies for tunnel and connect")
+    parser.add_argument("--connect-runs", type=int, default=20, help="cold connects per topology")
+    parser.add_argument("--hub-counts", default="1000,10000", help="agents held by the load generator, per run")
+    parser.add_argument("--hub-rates", default="1000,2000,5000,10000,20000", help="offered relay rates (msg/s)")
+    parser.add_argument("--no-profile", action="store_true",
+                        help="skip the extra perf-sampled passes (hub at the largest N, each tunnel under iperf3)")
+    options = parser.parse_args()
+
+    sections = [name.strip() for name in options.only.split(",") if name.strip()]
+    unknown = [name for name in sections if name not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section(s) {unknown}; known: {', '.join(SECTIONS)}")
+    bin_dir, test_bin_dir = absolute(options.bin_dir), absolute(options.test_bin_dir)
+    os.environ["RIFTGATE_BIN_DIR"] = bin_dir  # riftgate_lab finds the binaries here
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out_root = absolute(options.out)
+    out_dir = os.path.join(out_root, stamp)
+    os.makedirs(out_dir, exist_ok=True)
+    topologies = [name.strip() for name in options.topologies.split(",") if name.strip()]
+
+    results = {"started_utc": stamp, "machine": machine(), "source": source_revision(), "binaries": bin_dir,
+               "quick": options.quick, "sections": {}}
+    runners = {
+        "tunnel": lambda: run_section_tunnel(topologies, options, os.path.join(out_dir, "work")),
+        "connect": lambda: run_section_connect(topologies, options, os.path.join(out_dir, "work")),
+        "hub": lambda: run_section_hub(bin_dir, out_dir, out_root, options),
+        "datapath": lambda: run_section_datapath(test_bin_dir, out_dir, options),
+    }
+    for name in sections:
+        log(f"=== {name} ===")
+        started = time.monotonic()
+        try:
+            results["sections"][name] = runners[name]()
+        except Exception as error:  # keep the other sections' figures
+            traceback.print_exc()
+            results["sections"][name] = {"error": f"{type(error).__name__}: {error}"}
+        results["sections"][name]["duration_s"] = round(time.monotonic() - started, 1)
+        write(results, out_dir, out_root)
+    log(f"results: {os.path.join(out_dir, 'results.md')} (and latest.md / latest.json in {out_root})")
+    print(markdown_report(results))
+    return 0
+
+
+def run_section_tunnel(topologies, options, work_root) -> dict:
+    from lab import can_build_labs
+    reason = can_build_labs()
+    if reason:
+        return {"skipped": reason}
+    from tunnel_bench import run_tunnel
+    rounds, seconds = (1, 2) if options.quick else (5, 5)
+    return run_tunnel(work_root, topologies, rounds=rounds, seconds=seconds, profile=not options.no_profile)
+
+
+def run_section_connect(topologies, options, work_root) -> dict:
+    from lab import can_build_labs
+    reason = can_build_labs()
+    if reason:
+        return {"skipped": reason}
+    from connect_bench import run_connect
+    return run_connect(work_root, topologies, runs=3 if options.quick else options.connect_runs)
+
+
+def run_section_hub(bin_dir, out_dir, out_root, options) -> dict:
+    from hub_bench import run_hub_capacity
+    counts = [200] if options.quick else [int(count) for count in options.hub_counts.split(",")]
+    rates = [float(rate) for rate in options.hub_rates.split(",")]
+    if options.quick:
+        rates = rates[:2]
+    return run_hub_capacity(bin_dir, out_dir, os.path.join(out_root, "cache"), counts=counts, rates=rates,
+                            step_seconds=2 if options.quick else 5, idle_seconds=2 if options.quick else 20,
+                            profile=not options.no_profile and not options.quick)
+
+
+def run_section_datapath(test_bin_dir, out_dir, options) -> dict:
+    if shutil.which("valgrind") is None:
+        return {"skipped": "valgrind is not installed (apt-get install valgrind)"}
+    from datapath_bench import run_datapath
+    return run_datapath(test_bin_dir, out_dir, quick=options.quick)
+
+
+def source_revision() -> str:
+    """The commit measured, marked dirty when the working tree differs from it."""
+    try:
+        return subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True, text=True,
+                              timeout=10).stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def write(results: dict, out_dir: str, out_root: str) -> None:
+    text = json.dumps(results, indent=2)
+    table = markdown_report(results)
+    for directory, json_name, md_name in ((out_dir, "results.json", "results.md"), (out_root, "latest.json", "latest.md")):
+        with open(os.path.join(directory, json_name), "w") as handle:
+            handle.write(text + "\n")
+        with open(os.path.join(directory, md_name), "w") as handle:
+            handle.write(table)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Hub capacity: a real `riftgate-hub` on 127.0.0.1 driven by `hub_loadgen.py` with N = 1,000 and 10,000 agents.
+
+Networks and tokens are created with the hub's own CLI (`network create`, `token create`) once per population shape
+and cached under bench-results/cache; each run starts from a fresh copy of that state, so runs do not see each
+other's peers. With `profile=True` the hub is also sampled with `perf record` (software cpu-clock: this VM has no
+hardware counters) during the run, and the top symbols are reported.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import perf_profile
+from workdirs import work_directory
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOKEN = re.compile(r"rgt_[A-Za-z0-9_-]{43}")
+
+
+def log(text: str) -> None:
+    print(f"[hub] {text}", file=sys.stderr, flush=True)
+
+
+def prepare_state(hub_binary: str, cache_dir: str, networks: int) -> tuple[str, str]:
+    """A pristine state directory with `networks` networks and one token each (cached); returns (state, tokens.json)."""
+    state = os.path.join(cache_dir, f"hub-state-{networks}")
+    tokens_file = os.path.join(state, "tokens.json")
+    if os.path.exists(tokens_file):
+        return state, tokens_file
+    shutil.rmtree(state, ignore_errors=True)
+    os.makedirs(state)
+    log(f"creating {networks} networks and tokens with the hub CLI (cached in {state})")
+    started = time.monotonic()
+    tokens = []
+    for index in range(networks):
+        name = f"bench-{index:05d}"
+        subprocess.run([hub_binary, "network", "create", name, "--state-dir", state], check=True, capture_output=True)
+        output = subprocess.run([hub_binary, "token", "create", name, "--label", "bench", "--state-dir", state],
+                                check=True, capture_output=True, text=True).stdout
+        tokens.append({"network": name, "token": TOKEN.search(output).group(0)})
+    with open(tokens_file + ".tmp", "w") as handle:
+        json.dump(tokens, handle)
+    os.rename(tokens_file + ".tmp", tokens_file)
+    log(f"created in {time.monotonic() - started:.0f} s")
+    return state, tokens_file
+
+
+class HubProcess:
+    """`riftgate-hub serve` on ephemeral loopback ports, quiet logging (notice), no STUN."""
+
+    def __init__(self, hub_binary: str, state_dir: str, log_path: str):
+        self.log_path = log_path
+        self.port = self.admin_port = None
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [hub_binary, "serve", "--state-dir", state_dir, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+             "--no-stun", "--log-level", "notice"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        ready = threading.Event()
+
+        def pump():
+            with open(log_path, "a") as out:
+                for line in self.process.stderr:
+                    out.write(line)
+                    if "riftgate-hub listening" in line:
+                        self.port = int(re.search(r"url=ws://\S+?:(\d+)/", line).group(1))
+                        self.admin_port = int(re.search(r"admin=\S*?:(\d+)", line).group(1))
+                        ready.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        if not ready.wait(20):
+            self.stop()
+            raise RuntimeError(f"the hub did not start; see {log_path}")
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def metrics(self) -> dict:
+        import urllib.request
+        values = {}
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/metrics", timeout=10) as response:
+            for line in response.read().decode().splitlines():
+                if line and not line.startswith("#"):
+                    name, value = line.rsplit(" ", 1)
+                    values[name] = float(value)
+        return values
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def run_hub_capacity(bin_dir: str, out_dir: str, cache_dir: str, counts=(1000, 10000), network_size: int = 10,
+                     rates=(1000, 2000, 5000, 10000, 20000), step_seconds: float = 5, idle_seconds: float = 20,
+                     profile: bool = False) -> dict:
+    """One measured run per N; with `profile`, one more run at the largest N under perf (its figures are not used,
+    as sampling perturbs them), reporting the hub's top symbols at the two lowest rates."""
+    hub_binary = os.path.join(bin_dir, "riftgate-hub")
+    networks = (max(counts) + network_size - 1) // network_size
+    pristine, tokens_file = prepare_state(hub_binary, cache_dir, networks)
+    results = {"network_size": network_size, "runs": []}
+    for count in counts:
+        results["runs"].append(one_run(hub_binary, pristine, tokens_file, out_dir, count, network_size, rates,
+                                       step_seconds, idle_seconds, profile=False))
+    if profile and perf_profile.available():
+        profiled = one_run(hub_binary, pristine, tokens_file, out_dir, max(counts), network_size, sorted(rates)[:2],
+                           step_seconds, 5, profile=True)
+        results["profile"] = {"agents": max(counts), "rates": sorted(rates)[:2], "top": profiled.get("profile_top", []),
+                              "note": "perf record -e cpu-clock -g -p <hub> over the whole run (join storm, idle, relay)"}
+    return results
+
+
+def one_run(hub_binary: str, pristine: str, tokens_file: str, out_dir: str, count: int, network_size: int, rates,
+            step_seconds: float, idle_seconds: float, profile: bool) -> dict:
+    suffix = "-profile" if profile else ""
+    with work_directory(os.path.join(out_dir, "work"), f"hub-{count}{suffix}") as scratch:
+        state = os.path.join(scratch, "state")
+        shutil.copytree(pristine, state)
+        hub = HubProcess(hub_binary, state, os.path.join(out_dir, f"hub-{count}{suffix}.log"))
+        perf_data = os.path.join(out_dir, f"hub-{count}.perf.data")
+        perf = perf_profile.start(perf_data, pid=hub.pid) if profile else None
+        try:
+            log(f"N = {count}{' (profiled)' if profile else ''}: hub pid {hub.pid} on 127.0.0.1:{hub.port}")
+            command = [sys.executable, os.path.join(HERE, "hub_loadgen.py"), "--url", f"ws://127.0.0.1:{hub.port}",
+                       "--tokens", tokens_file, "--agents", str(count), "--network-size", str(network_size),
+                       "--hub-pid", str(hub.pid), "--rates", ",".join(str(r) for r in rates),
+                       "--step-seconds", str(step_seconds), "--idle-seconds", str(idle_seconds)]
+            completed = subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=1800)
+            if completed.returncode != 0:
+                raise RuntimeError(f"the load generator failed ({completed.returncode})")
+            run = json.loads(completed.stdout)
+            metrics = hub.metrics()
+            run["hub_metrics"] = {key: value for key, value in metrics.items()
+                                  if key.startswith(("riftgate_hub_messages_relayed_total", "riftgate_hub_connections_total",
+                                                     "riftgate_hub_slow_connections_closed_total"))
+                                  or (key.startswith("riftgate_hub_messages_rejected_total") and value)}
+            run["hub_rss_peak_kib"] = rss_peak(hub.pid)
+            run["command"] = " ".join(command)
+        finally:
+            if perf is not None:
+                perf_profile.finish(perf)
+            hub.stop()
+        if perf is not None:
+            run["profile_top"] = perf_profile.top(perf_data)
+        return run
+
+
+def rss_peak(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+if __name__ == "__main__":
+    import argparse
+    parser = argparse.ArgumentParser(description="hub capacity benchmark alone")
+    parser.add_argument("--bin-dir", required=True)
+    parser.add_argument("--out", default="bench-results")
+    parser.add_argument("--counts", default="1000,10000")
+    parser.add_argument("--rates", default="1000,2000,5000,10000,20000")
+    parser.add_argument("--idle-seconds", type=float, default=20)
+    parser.add_argument("--profile", action="store_true")
+    arguments = parser.parse_args()
+    os.makedirs(arguments.out, exist_ok=True)
+    print(json.dumps(run_hub_capacity(arguments.bin_dir, arguments.out, os.path.join(arguments.out, "cache"),
+                                      counts=[int(c) for c in arguments.counts.split(",")],
+                                      rates=[float(r) for r in arguments.rates.split(",")],
+                                      idle_seconds=arguments.idle_seconds, profile=arguments.profile), indent=2))

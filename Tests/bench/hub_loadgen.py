@@ -1,0 +1,146 @@
+"""Hub load generator: holds N authenticated agents across many networks and measures the hub.
+
+Run by `hub_bench.py`, one process per N so that its CPU time is its own. Phases:
+1. join storm: all N agents connect at once (at most `--connect-concurrency` TCP connects in flight), prove possession
+   of their keys and wait for `welcome`; the storm has converged when every agent knows every other peer of its
+   network (`loadgen_agents.py`);
+2. idle: the hub's resident memory with N idle agents, and its CPU over one heartbeat interval;
+3. relay steps at fixed offered rates (`loadgen_relay.py`), stopping once the hub saturates.
+
+Prints one JSON object on stdout; progress goes to stderr. Never asserts a figure.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import sys
+import time
+
+from loadgen_agents import AgentFleet
+from loadgen_relay import RelayMeasurement, own_cpu
+from procstats import ProcessSample, percentile
+
+
+def log(text: str) -> None:
+    print(f"[loadgen] {text}", file=sys.stderr, flush=True)
+
+
+def milliseconds(seconds) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 2)
+
+
+async def join_storm(fleet: AgentFleet, hub: ProcessSample, concurrency: int, timeout: float) -> dict:
+    fleet.all_converged = asyncio.get_running_loop().create_future()
+    gate = asyncio.Semaphore(concurrency)
+    before, mine = hub.sample(), own_cpu()
+    started = time.monotonic()
+    await asyncio.wait_for(asyncio.gather(*(fleet.join(agent, gate) for agent in fleet.agents)), timeout)
+    welcomed = time.monotonic()
+    failed = [agent for agent in fleet.agents if agent.phase != "member"]
+    converged_at = None
+    if not failed:
+        try:
+            converged_at = await asyncio.wait_for(asyncio.shield(fleet.all_converged), 60)
+        except asyncio.TimeoutError:
+            pass
+    after, mine_after = hub.sample(), own_cpu()
+    join_times = sorted(agent.welcomed_at - agent.started for agent in fleet.agents if agent.phase == "member")
+    reasons: dict[str, int] = {}
+    for agent in failed:
+        reasons[agent.error or "unknown"] = reasons.get(agent.error or "unknown", 0) + 1
+    joined = len(fleet.agents) - len(failed)
+    return {
+        "agents": len(fleet.agents), "joined": joined, "failed": len(failed), "failure_reasons": reasons,
+        "all_welcomed_s": round(welcomed - started, 3),
+        "converged_s": round(converged_at - started, 3) if converged_at else None,
+        "agents_converged": fleet.converged_count,
+        "join_latency_ms": {"p50": milliseconds(percentile(join_times, 50)), "p99": milliseconds(percentile(join_times, 99))},
+        "joins_per_s": round(joined / max(1e-9, welcomed - started), 1),
+        "hub_cpu_s": round(after.cpu - before.cpu, 2), "loadgen_cpu_s": round(mine_after - mine, 2),
+    }
+
+
+async def run(options, tokens: list[dict]) -> dict:
+    url = options.url.removeprefix("ws://").rstrip("/")
+    host, port = url.rsplit(":", 1)
+    hub = ProcessSample(options.hub_pid)
+    relay: RelayMeasurement | None = None
+    fleet = AgentFleet(host, int(port), on_signal=lambda *args: relay and relay.record(*args),
+                       on_error=lambda code: relay and relay.record_error(code))
+    started = time.monotonic()
+    fleet.populate(tokens, options.agents, options.network_size)
+    log(f"{len(fleet.agents)} keys generated in {time.monotonic() - started:.1f} s")
+    await fleet.fetch_hub_key()
+    await asyncio.sleep(1)
+    idle_before = hub.sample()
+    log(f"hub before the storm: {idle_before.rss_kib} KiB resident")
+    storm = await join_storm(fleet, hub, options.connect_concurrency, options.storm_timeout)
+    log(f"join storm: {storm}")
+    result = {"agents": options.agents, "network_size": options.network_size,
+              "networks": (options.agents + options.network_size - 1) // options.network_size,
+              "hub_rss_before_kib": idle_before.rss_kib, "join_storm": storm}
+    await asyncio.sleep(options.settle_seconds)
+    idle = hub.sample()
+    await asyncio.sleep(options.idle_seconds)
+    idle_after = hub.sample()
+    result["idle"] = {
+        "hub_rss_kib": idle.rss_kib,
+        "hub_rss_delta_kib": idle.rss_kib - idle_before.rss_kib,
+        "hub_kib_per_agent": round((idle.rss_kib - idle_before.rss_kib) / max(1, storm["joined"]), 2),
+        "hub_cpu_percent": round(100 * (idle_after.cpu - idle.cpu) / (idle_after.time - idle.time), 2),
+        "window_s": round(idle_after.time - idle.time, 1),
+        "loadgen_rss_kib": ProcessSample(os.getpid()).sample().rss_kib,
+    }
+    log(f"idle: {result['idle']}")
+    relay = RelayMeasurement(fleet.agents)
+    steps = []
+    for rate in options.rates:
+        if rate / max(1, len(relay.pairs)) > 90:
+            log(f"skipping {rate}/s: {len(relay.pairs)} senders would exceed the hub's 100 msg/s per-connection limit")
+            continue
+        step = await relay.step(rate, options.step_seconds, hub)
+        log(f"relay {rate}/s: {step['delivered_per_s']}/s delivered, latency {step['latency_ms']}, "
+            f"hub {step['hub_cpu_percent']}% loadgen {step['loadgen_cpu_percent']}%")
+        steps.append(step)
+        if step["delivered"] < 0.95 * step["sent"] or (step["latency_ms"]["p99"] or 0) > 250:
+            log("hub saturated: stopping the rate steps")
+            break
+    result["relay"] = steps
+    result["peer_left_seen"] = fleet.peer_left
+    result["hub_rss_end_kib"] = hub.sample().rss_kib
+    result["duration_s"] = round(time.monotonic() - started, 1)
+    fleet.close_all()
+    await asyncio.sleep(0.5)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--url", required=True, help="ws://127.0.0.1:PORT")
+    parser.add_argument("--tokens", required=True, help="JSON file: [{network, token}, ...]")
+    parser.add_argument("--agents", type=int, required=True)
+    parser.add_argument("--network-size", type=int, default=10)
+    parser.add_argument("--hub-pid", type=int, required=True)
+    parser.add_argument("--rates", type=lambda text: [float(x) for x in text.split(",")], default=[1000, 2000, 5000, 10000])
+    parser.add_argument("--step-seconds", type=float, default=5)
+    parser.add_argument("--settle-seconds", type=float, default=3)
+    parser.add_argument("--idle-seconds", type=float, default=20, help="one heartbeat interval by default")
+    parser.add_argument("--connect-concurrency", type=int, default=500)
+    parser.add_argument("--storm-timeout", type=float, default=300)
+    options = parser.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if hard < options.agents + 100:
+        raise SystemExit(f"RLIMIT_NOFILE hard limit {hard} is below {options.agents + 100}: raise it (ulimit -Hn)")
+    with open(options.tokens) as handle:
+        tokens = json.load(handle)
+    json.dump(asyncio.run(run(options, tokens)), sys.stdout)
+    print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""The load generator's relay measurement: offers and candidates at a fixed offered rate, latency per delivery.
+
+Messages go open-loop (the send schedule does not wait for deliveries) from agent 2k to agent 2k+1 of each network,
+round-robin over all pairs, kinds in the ratio 1 offer : 3 candidates. Sealed boxes are random bytes sized like the
+protocol vectors (the hub forwards them without opening them); the 24-byte nonce carries the send time
+(CLOCK_MONOTONIC ns) and a sequence number, so each delivery is one latency sample.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import random
+import resource
+import struct
+import time
+
+from procstats import ProcessSample, percentile
+
+# Sizes of real sealed boxes (Protocol/vectors/sealed): an offer with two candidates, one trickled candidate.
+SEALED_BYTES = {"offer": 494, "candidate": 285}
+KIND_CYCLE = ("offer", "candidate", "candidate", "candidate")
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def latency_summary(sorted_ns: list[int]) -> dict:
+    def at(p):
+        value = percentile(sorted_ns, p)
+        return None if value is None else round(value / 1e6, 3)
+    return {"count": len(sorted_ns), "p50": at(50), "p90": at(90), "p99": at(99), "max": at(100)}
+
+
+class RelayMeasurement:
+    """Sends at fixed rates over the fleet's pairs and records what the fleet hands back (`record`, `record_error`)."""
+
+    def __init__(self, agents):
+        self.pairs = self._pairs(agents)
+        self.latencies: dict[str, list[int]] = {kind: [] for kind in SEALED_BYTES}
+        self.received = 0
+        self.errors: dict[str, int] = {}
+
+    @staticmethod
+    def _pairs(agents) -> list:
+        """(sender, {kind: (prefix, suffix)}) for agent 2k -> 2k+1 of each network, both already welcomed."""
+        boxes = {kind: base64.b64encode(os.urandom(size)).decode() for kind, size in SEALED_BYTES.items()}
+        by_network: dict[str, list] = {}
+        for agent in agents:
+            by_network.setdefault(agent.network, []).append(agent)
+        pairs = []
+        for members in by_network.values():
+            for sender, recipient in zip(members[0::2], members[1::2]):
+                if sender.phase != "member" or recipient.phase != "member":
+                    continue
+                templates = {kind: (f'{{"type":"{kind}","to":"{recipient.public_key}","sealed":{{"nonce":"'.encode(),
+                                    f'","box":"{boxes[kind]}"}}}}'.encode()) for kind in SEALED_BYTES}
+                pairs.append((sender, templates))
+        random.Random(1).shuffle(pairs)
+        return pairs
+
+    def record(self, kind: str, nonce_base64: bytes, received_ns: int) -> None:
+        sent = struct.unpack_from("<Q", base64.b64decode(nonce_base64))[0]
+        self.latencies.setdefault(kind, []).append(received_ns - sent)
+        self.received += 1
+
+    def record_error(self, code: str) -> None:
+        self.errors[code] = self.errors.get(code, 0) + 1
+
+    async def step(self, rate: float, seconds: float, hub: ProcessSample) -> dict:
+        """`rate` messages/s for `seconds`, then up to 3 s for stragglers; latency and CPU of hub and generator."""
+        for samples in self.latencies.values():
+            samples.clear()
+        self.received, self.errors = 0, {}
+        before, mine = hub.sample(), own_cpu()
+        started = time.monotonic()
+        sent = cursor = 0
+        pairs, count = self.pairs, len(self.pairs)
+        while (elapsed := time.monotonic() - started) < seconds:
+            due = int(rate * elapsed) - sent
+            for _ in range(max(0, due)):
+                sender, templates = pairs[cursor]
+                cursor = cursor + 1 if cursor + 1 < count else 0
+                prefix, suffix = templates[KIND_CYCLE[sent & 3]]
+                sent += 1
+                sender.connection.send_text(prefix + base64.b64encode(struct.pack("<QQQ", time.monotonic_ns(), sent, 0))
+                                            + suffix)
+            await asyncio.sleep(0.001)
+        window = time.monotonic() - started
+        deadline = time.monotonic() + 3
+        while self.received + sum(self.errors.values()) < sent and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        after, mine_after = hub.sample(), own_cpu()
+        wall = time.monotonic() - started
+        everything = sorted(sample for samples in self.latencies.values() for sample in samples)
+        return {
+            "offered_per_s": rate, "sent": sent, "delivered": self.received, "errors": dict(self.errors),
+            "delivered_per_s": round(self.received / window, 1),
+            "latency_ms": latency_summary(everything),
+            "by_kind": {kind: latency_summary(sorted(samples)) for kind, samples in self.latencies.items()},
+            "hub_cpu_percent": round(100 * (after.cpu - before.cpu) / wall, 1),
+            "loadgen_cpu_percent": round(100 * (mine_after - mine) / wall, 1),
+            "sending_connections": min(count, sent),
+        }

@@ -1,0 +1,129 @@
+"""Renders benchmark results (the dict bench.py writes as JSON) as Markdown tables, with the issue's targets."""
+from __future__ import annotations
+
+TUNNEL_TARGETS = {"lan": 0.95, "home-nats": 0.75, "hard-nats": 0.6}
+CONNECT_TARGETS = {"lan": 1.0, "home-nats": 2.0, "hard-nats": 3.0}
+HUB_TARGET_P99_MS, HUB_TARGET_RATE, HUB_TARGET_KIB = 5.0, 5000.0, 10.0
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    def cell(value):
+        return "—" if value is None else str(value)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def verdict(value, target, higher_is_better: bool) -> str:
+    if value is None or target is None:
+        return ""
+    met = value >= target if higher_is_better else value <= target
+    return "meets" if met else "misses"
+
+
+def section_problem(section: dict) -> str | None:
+    if "error" in section:
+        return f"failed: {section['error']}\n"
+    if "skipped" in section:
+        return f"skipped: {section['skipped']}\n"
+    return None
+
+
+def tunnel(section: dict) -> str:
+    out = ""
+    for name, topology in section.get("topologies", {}).items():
+        out += f"\n**{name}**"
+        if "error" in topology:
+            out += f": failed: {topology['error']}\n"
+            continue
+        path = topology.get("riftgate_path", {})
+        out += (f" (riftgate path: {path.get('path_type')}/{path.get('path_mode')}, {path.get('local_candidate')} → "
+                f"{path.get('remote_candidate')}; MTU {topology.get('mtu')} on both tunnels)\n\n")
+        if topology.get("path_changed_during_run"):
+            after = topology.get("riftgate_path_after", {})
+            out += (f"WARNING: riftgate's path changed during the run, to {after.get('path_type')}/{after.get('path_mode')} "
+                    f"{after.get('local_candidate')} → {after.get('remote_candidate')}\n\n")
+        target = TUNNEL_TARGETS.get(name)
+        rows = []
+        for test, entry in topology.get("throughput", {}).items():
+            ratio = entry.get("ratio")
+            rows.append([test, entry.get("riftgate_mbit_s"), entry.get("wireguard_go_mbit_s"), ratio,
+                         f"≥ {target} {verdict(ratio, target, True)}" if target else ""])
+        out += table(["iperf3", "riftgate Mbit/s", "wireguard-go Mbit/s", "ratio", "target"], rows)
+        rtt = topology.get("rtt", {})
+        out += "\n" + table(["ping RTT", "p50 ms", "p90 ms", "min ms"],
+                            [[kind, rtt.get(kind, {}).get("p50_ms"), rtt.get(kind, {}).get("p90_ms"), rtt.get(kind, {}).get("min_ms")]
+                             for kind in ("underlay", "wireguard_go", "riftgate")])
+        out += f"\n(underlay: A → {topology.get('underlay_rtt_target')})\n"
+        profile = topology.get("profile")
+        if profile:
+            out += ("\nCPU by thread while riftgate carries one TCP stream (perf, all CPUs): " + ", ".join(
+                f"{row.get('comm')} {row['percent']} %" for row in profile.get("by_thread", [])[:8]) + "\n")
+    return out
+
+
+def connect(section: dict) -> str:
+    rows = []
+    for name, topology in section.get("topologies", {}).items():
+        if "error" in topology:
+            rows.append([name, "failed: " + topology["error"][:80]] + [None] * 6)
+            continue
+        target = CONNECT_TARGETS.get(name)
+        rows.append([name, topology["runs"], topology["failures"], topology["p50_s"], topology["p95_s"], topology["max_s"],
+                     ", ".join(f"{path} ×{count}" for path, count in topology.get("paths", {}).items()),
+                     f"≤ {target} s: p50 {verdict(topology['p50_s'], target, False)}, p95 {verdict(topology['p95_s'], target, False)}"
+                     if target else ""])
+    return table(["topology", "runs", "failed", "p50 s", "p95 s", "max s", "path", "target"], rows)
+
+
+def hub(section: dict) -> str:
+    out = ""
+    for run in section.get("runs", []):
+        storm, idle = run["join_storm"], run["idle"]
+        out += (f"\n**N = {run['agents']}** ({run['networks']} networks of {run['network_size']}): "
+                f"{storm['joined']} joined, {storm['failed']} failed; all welcomed in {storm['all_welcomed_s']} s, "
+                f"converged in {storm['converged_s']} s ({storm['joins_per_s']} joins/s; hub CPU {storm['hub_cpu_s']} s, "
+                f"load generator CPU {storm['loadgen_cpu_s']} s). Idle: {idle['hub_kib_per_agent']} KiB per agent "
+                f"(target ≤ {HUB_TARGET_KIB}: {verdict(idle['hub_kib_per_agent'], HUB_TARGET_KIB, False)}), hub RSS "
+                f"{idle['hub_rss_kib']} KiB, hub CPU {idle['hub_cpu_percent']} % over {idle['window_s']} s.\n\n")
+        rows = []
+        for step in run.get("relay", []):
+            latency = step["latency_ms"]
+            note = ""
+            if step["offered_per_s"] == HUB_TARGET_RATE:
+                note = f"p99 ≤ {HUB_TARGET_P99_MS} ms: {verdict(latency['p99'], HUB_TARGET_P99_MS, False)}"
+            rows.append([int(step["offered_per_s"]), step["delivered_per_s"], latency["p50"], latency["p99"], latency["max"],
+                         step["hub_cpu_percent"], step["loadgen_cpu_percent"], sum(step["errors"].values()), note])
+        out += table(["offered msg/s", "delivered msg/s", "p50 ms", "p99 ms", "max ms", "hub CPU %", "loadgen CPU %",
+                      "errors", "target"], rows)
+    profile = section.get("profile")
+    if profile:
+        out += (f"\nHub profile at N = {profile['agents']} (perf cpu-clock, self time, separate run): " + ", ".join(
+            f"{row.get('symbol')} ({row.get('dso')}) {row['percent']} %" for row in profile.get("top", [])[:8]) + "\n")
+    return out
+
+
+def datapath(section: dict) -> str:
+    rows = []
+    for load in section.get("loads", []):
+        top = ", ".join(f"{row['function'][:60]} {row['instructions']}" for row in load["top_per_packet"][:4])
+        rows.append([load["burst"], load["instructions_per_packet"], f"{load['range_per_packet'][0]}–{load['range_per_packet'][1]}",
+                     load["calls_per_packet"].get("CRiftLinux_recvmmsg"), top])
+    return table(["burst", "instructions/packet", "range", "recvmmsg calls/packet", "top per-packet costs"], rows)
+
+
+def markdown_report(results: dict) -> str:
+    machine = results.get("machine", {})
+    out = (f"# riftgate benchmark results ({results.get('started_utc')})\n\n"
+           f"Machine: {machine.get('cpu')}, {machine.get('nproc')} CPUs, {machine.get('memory_gib')} GiB, kernel "
+           f"{machine.get('kernel')}, {machine.get('virtualization')}. Source {results.get('source')}, binaries "
+           f"{results.get('binaries')}."
+           f"{' QUICK RUN (fewer rounds, small N): not figures to publish.' if results.get('quick') else ''}\n")
+    renderers = {"tunnel": ("Tunnel throughput and RTT", tunnel), "connect": ("Connect time", connect),
+                 "hub": ("Hub capacity", hub), "datapath": ("Data-path cost (callgrind)", datapath)}
+    for name, section in results.get("sections", {}).items():
+        title, render = renderers[name]
+        out += f"\n## {title}\n\n"
+        problem = section_problem(section)
+        out += problem if problem else render(section)
+    return out
