@@ -15,6 +15,8 @@ final class ServerConnection {
     var pendingClose: CloseFrame?
     /// When the client was last heard from (any frame, pongs included), to tell a heartbeat timeout apart.
     var lastHeardFrom = ContinuousClock.now
+    /// When lws was last told the connection is alive (rate-limited: each confirmation re-sorts a list).
+    var lastValidityConfirmed = ContinuousClock.now
     /// Whether the client sent a close frame.
     var closedByPeer = false
 

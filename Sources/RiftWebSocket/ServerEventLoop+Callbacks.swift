@@ -65,9 +65,14 @@ extension ServerEventLoop {
     /// A piece of a message arrived; whole messages go to the handler.
     func received(_ wsi: OpaquePointer, _ bytes: UnsafeRawBufferPointer) {
         guard let id = connectionIDs[wsi], let connection = connections[id] else { return }
-        // Any frame from the peer proves the connection alive, not only a pong.
-        lws_validity_confirmed(wsi)
-        connection.lastHeardFrom = .now
+        // Any frame from the peer proves the connection alive, not only a pong. lws re-sorts a list of every
+        // connection's timer on each confirmation, so confirm at most once a second: heartbeats work in seconds.
+        let now = ContinuousClock.now
+        if now - connection.lastValidityConfirmed >= .seconds(1) {
+            lws_validity_confirmed(wsi)
+            connection.lastValidityConfirmed = now
+        }
+        connection.lastHeardFrom = now
         guard connection.deliversInput else { return }
         let outcome = connection.inbound.receive(
             bytes, isFinal: lws_is_final_fragment(wsi) != 0, isBinary: lws_frame_is_binary(wsi) != 0,

@@ -94,7 +94,11 @@ extension AgentRuntime {
     /// WireGuard's persistent keepalive for every peer: keeps NAT mappings and TURN permissions open.
     static let keepaliveSeconds: UInt16 = 25
 
-    /// Turns on keepalive for controlled-side peers configured since the last tick.
+    /// How long the controlled side waits before its own keepalive (and so its own handshake) starts: long enough for
+    /// the controlling side's handshake on a LAN or through NAT, short enough that a lost one costs little.
+    static let keepaliveDeferral: Duration = .milliseconds(250)
+
+    /// Turns on keepalive for controlled-side peers configured since it was deferred (also run on every tick).
     func applyDeferredKeepalives() {
         guard let device, !deferredKeepalives.isEmpty else { return }
         for (key, peer) in deferredKeepalives where mesh.peers[key] != nil {
@@ -134,9 +138,15 @@ extension AgentRuntime {
         // Turning keepalive on makes WireGuard send at once, which starts a handshake. If both sides did that at the
         // same moment, each would answer the other's initiation and reject the answer to its own (WireGuard's
         // handshake collision), and nothing would work until its 5-second retry. So only the controlling side starts
-        // at once; the controlled side turns keepalive on at the next tick (within a second), by which time the
+        // at once; the controlled side turns keepalive on 250 ms later, by which time the
         // controlling side's handshake has normally completed — or, if it was lost, this side's starts it.
         if mesh.peers[info.publicKey]?.controlling == false {
+            if deferredKeepalives.isEmpty {
+                Task { [post] in
+                    try? await Task.sleep(for: Self.keepaliveDeferral)
+                    post.yield(.deferredKeepalives)
+                }
+            }
             deferredKeepalives[info.publicKey] = peer
             peer.persistentKeepalive = nil
         }

@@ -12,6 +12,7 @@ extension AgentRuntime {
             perform(mesh.handle(meshEvent))
             publishStatus()
         case .tick: tick()
+        case .deferredKeepalives: applyDeferredKeepalives()
         case .stop: break
         }
     }

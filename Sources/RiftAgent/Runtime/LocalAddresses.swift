@@ -1,3 +1,4 @@
+import Foundation
 import RiftProtocol
 #if canImport(Glibc)
 import Glibc
@@ -5,8 +6,9 @@ import Glibc
 
 /// The host's own addresses that ICE may gather candidates on.
 ///
-/// Excludes loopback, IPv6 link-local, the riftgate interface itself and anything inside the overlay prefixes:
-/// a candidate on the tunnel would route the tunnel through itself.
+/// Excludes loopback, IPv6 link-local, the riftgate interface itself, every other tunnel interface (WireGuard, TUN:
+/// no link-layer header) and anything inside the overlay prefixes: a candidate on a tunnel would route riftgate's
+/// tunnel through another VPN, or through itself.
 enum LocalAddresses {
     static func forICE(excludingInterface interface: String, overlay: IPv4Prefix?) -> [String] {
         var list: UnsafeMutablePointer<ifaddrs>?
@@ -18,7 +20,8 @@ enum LocalAddresses {
             defer { entry = current.pointee.ifa_next }
             let flags = Int32(current.pointee.ifa_flags)
             guard let address = current.pointee.ifa_addr, flags & Int32(IFF_UP) != 0, flags & Int32(IFF_LOOPBACK) == 0,
-                  String(cString: current.pointee.ifa_name) != interface else { continue }
+                  String(cString: current.pointee.ifa_name) != interface,
+                  !isTunnel(String(cString: current.pointee.ifa_name)) else { continue }
             let family = Int32(address.pointee.sa_family)
             guard family == AF_INET || family == AF_INET6 else { continue }
             var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
@@ -30,5 +33,12 @@ enum LocalAddresses {
             addresses.append(text)
         }
         return addresses
+    }
+
+    /// Whether the interface carries no link-layer header (ARPHRD_NONE, 65534): WireGuard and TUN devices.
+    /// PPP uplinks (ARPHRD_PPP) are kept.
+    static func isTunnel(_ name: String) -> Bool {
+        guard let text = try? String(contentsOfFile: "/sys/class/net/\(name)/type", encoding: .utf8) else { return false }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines) == "65534"
     }
 }

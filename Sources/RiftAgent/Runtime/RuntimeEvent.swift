@@ -5,5 +5,7 @@ enum RuntimeEvent: Sendable {
     case hub(HubLink.Event)
     case mesh(MeshEvent)
     case tick
+    /// Time to turn on the keepalives deferred on the controlled side (see `configurePeer`).
+    case deferredKeepalives
     case stop(reason: String)
 }
