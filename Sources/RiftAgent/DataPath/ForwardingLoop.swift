@@ -61,6 +61,14 @@ final class ForwardingLoop: @unchecked Sendable {
         let vectors = UnsafeMutablePointer<iovec>.allocate(capacity: Self.batchSize)
         let headers = UnsafeMutablePointer<CRiftLinux_mmsghdr>.allocate(capacity: Self.batchSize)
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: 16)
+        // Set up once: recvmmsg only writes msg_len and msg_flags (no names, no control data), so the headers and
+        // their buffer vectors stay valid for every batch.
+        for slot in 0..<Self.batchSize {
+            vectors[slot] = iovec(iov_base: buffers + slot * Self.bufferBytes, iov_len: Self.bufferBytes)
+            headers[slot] = CRiftLinux_mmsghdr()
+            headers[slot].msg_hdr.msg_iov = vectors + slot
+            headers[slot].msg_hdr.msg_iovlen = 1
+        }
         defer {
             buffers.deallocate(); vectors.deallocate(); headers.deallocate(); events.deallocate()
             for (fd, _) in routes.withLock({ $0 }) { close(fd) }
@@ -75,20 +83,14 @@ final class ForwardingLoop: @unchecked Sendable {
             for index in 0..<Int(ready) {
                 let fd = events[index].data.fd
                 guard let send = routes.withLock({ $0[fd]?.send }) else { continue }
-                drain(fd, send: send, buffers: buffers, vectors: vectors, headers: headers)
+                drain(fd, send: send, buffers: buffers, headers: headers)
             }
         }
     }
 
     private func drain(_ fd: Int32, send: Sender, buffers: UnsafeMutableRawPointer,
-                       vectors: UnsafeMutablePointer<iovec>, headers: UnsafeMutablePointer<CRiftLinux_mmsghdr>) {
+                       headers: UnsafeMutablePointer<CRiftLinux_mmsghdr>) {
         while true {
-            for slot in 0..<Self.batchSize {
-                vectors[slot] = iovec(iov_base: buffers + slot * Self.bufferBytes, iov_len: Self.bufferBytes)
-                headers[slot] = CRiftLinux_mmsghdr()
-                headers[slot].msg_hdr.msg_iov = vectors + slot
-                headers[slot].msg_hdr.msg_iovlen = 1
-            }
             let count = CRiftLinux_recvmmsg(fd, headers, UInt32(Self.batchSize), Int32(MSG_DONTWAIT))
             guard count > 0 else { return }
             var bytes: UInt64 = 0
