@@ -22,6 +22,8 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("admin-listen"), help: "Separate address for /healthz and /metrics, e.g. 127.0.0.1:9090.") var adminListen: String?
     @Option(name: .customLong("ping-interval"), help: "Seconds between WebSocket pings (default 20).") var pingInterval: String?
     @Option(name: .customLong("pong-timeout"), help: "Drop a connection silent for this long (default 60).") var pongTimeout: String?
+    @Option(name: .customLong("trusted-proxy"),
+            help: "A reverse proxy whose X-Forwarded-For is believed (repeatable; default 127.0.0.1 and ::1).") var trustedProxies: [String] = []
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).") var logLevel: String?
 
     func run() throws {
@@ -35,6 +37,7 @@ struct ServeCommand: ParsableCommand {
         if let stunPort { flags["stun_port"] = .integer(stunPort) }
         if noSTUN { flags["no_stun"] = .boolean(true) }
         if !turnURLs.isEmpty { flags["turn_urls"] = .list(turnURLs) }
+        if !trustedProxies.isEmpty { flags["trusted_proxies"] = .list(trustedProxies) }
         try HubServe.run(configFile: state.config, flags: flags)
     }
 }

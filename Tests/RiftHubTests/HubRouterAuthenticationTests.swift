@@ -138,24 +138,43 @@ struct HubRouterAuthenticationTests {
         #expect(hub.router.metrics.authFailures["peer_revoked"] == 1)
     }
 
-    @Test("an address with too many failures is throttled; others are not; it recovers with time")
+    @Test("an address with too many failures gets rate_limited for wrong tokens, but a valid token always gets in")
     func failureLimiter() throws {
         let hub = RouterHarness()
         hub.directory.addNetwork("home")
         let token = hub.directory.addToken(network: "home")
-        for _ in 0..<10 { _ = hub.open(network: "home", token: "rgt_bad", remote: "198.51.100.7") }
-        let throttled = hub.open(network: "home", token: token, remote: "198.51.100.7")
+        let wrong = "rgt_" + String(repeating: "A", count: 43)
+        for _ in 0..<10 { _ = hub.open(network: "home", token: wrong, remote: "198.51.100.7") }
+        let throttled = hub.open(network: "home", token: wrong, remote: "198.51.100.7")
         #expect(errorCodes(hub.take(throttled)) == ["rate_limited"])
         #expect(hub.closeCodes[throttled] == HubCloseCode.tooMany)
         #expect(hub.router.metrics.authFailures["throttled"] == 1)
-        let other = hub.open(network: "home", token: token, remote: "198.51.100.8")
-        #expect(hub.challenge(other) != nil)
+        // Everyone else behind the same CGNAT address still joins with a valid token.
+        let neighbour = hub.open(network: "home", token: token, remote: "198.51.100.7")
+        #expect(hub.challenge(neighbour) != nil)
+        let other = hub.open(network: "home", token: wrong, remote: "198.51.100.8")
+        #expect(errorCodes(hub.take(other)) == ["unauthorized"], "another address is not throttled")
         // IPv6 clients are limited by /64, IPv4-mapped addresses as IPv4.
-        let mapped = hub.open(network: "home", token: token, remote: "::ffff:198.51.100.7")
+        let mapped = hub.open(network: "home", token: wrong, remote: "::ffff:198.51.100.7")
         #expect(errorCodes(hub.take(mapped)) == ["rate_limited"])
         hub.clock.advance(7)
-        let later = hub.open(network: "home", token: token, remote: "198.51.100.7")
-        #expect(hub.challenge(later) != nil)
+        let later = hub.open(network: "home", token: wrong, remote: "198.51.100.7")
+        #expect(errorCodes(hub.take(later)) == ["unauthorized"], "the bucket refilled")
+    }
+
+    @Test("X-Forwarded-For is believed from trusted proxies only, and only its last entry")
+    func forwardedFor() {
+        let trusted = ClientAddress.defaultTrustedProxies
+        #expect(ClientAddress.resolve(remote: "127.0.0.1", forwardedFor: "203.0.113.9", trustedProxies: trusted) == "203.0.113.9")
+        #expect(ClientAddress.resolve(remote: "::1", forwardedFor: "2001:DB8::0:1", trustedProxies: trusted) == "2001:db8::1")
+        #expect(ClientAddress.resolve(remote: "127.0.0.1", forwardedFor: "10.0.0.1, 203.0.113.9", trustedProxies: trusted)
+                == "203.0.113.9", "earlier entries come from the client")
+        #expect(ClientAddress.resolve(remote: "198.51.100.7", forwardedFor: "127.0.0.1", trustedProxies: trusted)
+                == "198.51.100.7", "an untrusted peer cannot claim another address")
+        #expect(ClientAddress.resolve(remote: "127.0.0.1", forwardedFor: "not-an-address", trustedProxies: trusted) == "127.0.0.1")
+        #expect(ClientAddress.resolve(remote: "::ffff:192.0.2.1", forwardedFor: "203.0.113.9", trustedProxies: ["192.0.2.1"])
+                == "203.0.113.9")
+        #expect(ClientAddress.resolve(remote: "127.0.0.1", forwardedFor: nil, trustedProxies: trusted) == "127.0.0.1")
     }
 
     @Test("a connection that never says hello is closed after the hello timeout")

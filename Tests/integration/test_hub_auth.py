@@ -91,3 +91,25 @@ def test_unsupported_version(hub):
     agent.read_challenge()
     agent.hello(version=7)
     agent.expect_error("unsupported_version")
+
+
+def test_failed_logins_throttle_wrong_tokens_per_forwarded_client_but_never_a_valid_token(hub):
+    """Behind a same-host proxy (trusted by default) the limiter keys on the client in X-Forwarded-For; a client that
+    keeps failing gets rate_limited, while a valid token from the same address (a CGNAT, an office) still gets in."""
+    wrong = "rgt_" + "A" * 43
+
+    def attempt(token, client):
+        return Agent(hub, "home", token).connect(
+            headers={"Authorization": f"Bearer {token}", "X-Forwarded-For": f"192.0.2.250, {client}"})
+
+    for _ in range(10):
+        attempt(wrong, "198.51.100.7").expect_error("unauthorized")
+    throttled = attempt(wrong, "198.51.100.7")
+    throttled.expect_error("rate_limited")
+    assert throttled.expect_closed() == 4429
+    neighbour = attempt(hub.token, "198.51.100.7")
+    neighbour.read_challenge()
+    neighbour.hello()
+    assert neighbour.expect("welcome")["network"] == "home"
+    attempt(wrong, "198.51.100.8").expect_error("unauthorized")  # another client is not throttled
+    assert hub.wait_for_log(r"from=198\.51\.100\.7")

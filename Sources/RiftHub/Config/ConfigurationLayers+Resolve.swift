@@ -15,6 +15,7 @@ extension ConfigurationLayers {
         configuration.turnTTL = try duration("turn_ttl") ?? configuration.turnTTL
         configuration.publicHost = try text("public_host") ?? configuration.publicHost
         configuration.adminListen = try address("admin_listen") ?? configuration.adminListen
+        configuration.trustedProxies = try list("trusted_proxies") ?? configuration.trustedProxies
         configuration.pingInterval = try duration("ping_interval") ?? configuration.pingInterval
         configuration.pongTimeout = try duration("pong_timeout") ?? configuration.pongTimeout
         configuration.logLevel = try text("log_level") ?? configuration.logLevel

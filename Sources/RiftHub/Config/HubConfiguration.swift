@@ -25,6 +25,8 @@ public struct HubConfiguration: Sendable, Hashable {
     public var publicHost: String?
     /// A second listener for `/healthz` and `/metrics` only; nil = none.
     public var adminListen: ListenAddress?
+    /// Reverse proxies whose `X-Forwarded-For` names the real client (for the failed-login limiter and logs).
+    public var trustedProxies: [String] = ClientAddress.defaultTrustedProxies
     /// Seconds between WebSocket pings.
     public var pingInterval: Int64 = 20
     /// Seconds without a pong (or any traffic) after which a connection is dropped.
@@ -55,6 +57,9 @@ public struct HubConfiguration: Sendable, Hashable {
         guard turnTTL >= 60 else { throw ConfigurationError("turn_ttl must be at least 60 seconds") }
         if let publicHost, ICEServerPolicy.hostPart(publicHost) != publicHost {
             throw ConfigurationError("public_host \"\(publicHost)\" is not a host name or IP literal ([...] for IPv6)")
+        }
+        for proxy in trustedProxies where !ClientAddress.isIPAddress(proxy) {
+            throw ConfigurationError("trusted_proxies entry \"\(proxy)\" is not an IP address")
         }
         if !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) {
             throw ConfigurationError("log_level must be one of trace, debug, info, notice, warning, error, critical")

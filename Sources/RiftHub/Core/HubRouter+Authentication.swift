@@ -9,7 +9,9 @@ extension HubRouter {
     /// network, wrong token), so that a client without a valid token learns nothing about which networks
     /// exist. The hub's log says exactly what happened; the auth-failure metric counts an unknown network and
     /// a wrong token under one label (`bad_token`), so that not even a leaked metrics page tells them apart.
-    /// An address with too many recent failures is refused with `rate_limited` before any check.
+    /// An address with too many recent failures still gets its token checked — a valid token always gets in (tokens
+    /// are 256-bit: the limiter protects the hub's work, not a secret, and must not lock out everyone behind one CGNAT
+    /// or office NAT) — but a wrong one is refused with `rate_limited` and 4429 instead of `unauthorized`.
     public mutating func connectionOpened(_ connection: Connection, request: ConnectionRequest) -> [HubAction<Connection>] {
         var actions: [HubAction<Connection>] = []
         let now = clock.monotonicSeconds()
@@ -25,23 +27,23 @@ extension HubRouter {
             refuse(connection, ProtocolError(.shuttingDown, "the hub is shutting down"), &actions)
             return actions
         }
-        guard authLimiter.allows(remote, now: now) else {
+        let throttled = !authLimiter.allows(remote, now: now)
+        let grant: TokenGrant
+        switch authenticate(request) {
+        case .success(let found):
+            grant = found
+        case .failure(.rejected) where throttled:
             metrics.countAuthFailure("throttled")
             logger.notice("authentication refused: too many failures", metadata: ["from": "\(remote)"])
             metrics.countRejected(.rateLimited)
             actions.append(.send(.error(ErrorFrame(ProtocolError(.rateLimited, "too many failed attempts from this address; retry later"))), to: connection))
             actions.append(.close(connection, code: HubCloseCode.tooMany, reason: "rate_limited"))
             return actions
-        }
-        let grant: TokenGrant
-        switch authenticate(request) {
-        case .success(let found):
-            grant = found
-        case .failure(let failure):
-            switch failure {
-            case .rejected(let reason): failAuthentication(connection, reason: reason, .unauthorized, "the bearer token is not valid for this network", &actions)
-            case .storage(let error): failInternally(connection, error, &actions)
-            }
+        case .failure(.rejected(let reason)):
+            failAuthentication(connection, reason: reason, .unauthorized, "the bearer token is not valid for this network", &actions)
+            return actions
+        case .failure(.storage(let error)):
+            failInternally(connection, error, &actions)
             return actions
         }
         let nonce = SecureRandom.bytes(Challenge.nonceBytes)

@@ -63,7 +63,7 @@ public final class HubService: Sendable {
         var routerConfiguration = HubRouterConfiguration(hubKey: hubKey.key, ice: ice)
         routerConfiguration.heartbeatSeconds = configuration.pingInterval
         let router = HubRouter<ConnectionID>(configuration: routerConfiguration, directory: database, clock: SystemHubClock(), logger: logger)
-        handler = HubSocketHandler(router: router)
+        handler = HubSocketHandler(router: router, trustedProxies: configuration.trustedProxies)
         do {
             server = try WebSocketServer(configuration: Self.serverConfiguration(configuration), handler: handler)
             handler.attach(server)

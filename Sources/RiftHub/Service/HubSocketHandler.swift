@@ -17,8 +17,11 @@ final class HubSocketHandler: WebSocketServerHandler {
     /// A weak reference to the server, which keeps its handler alive until it stops.
     private struct ServerReference { weak var server: WebSocketServer? }
 
-    init(router: sending HubRouter<ConnectionID>) {
+    private let trustedProxies: [String]
+
+    init(router: sending HubRouter<ConnectionID>, trustedProxies: [String]) {
         self.router = Mutex(router)
+        self.trustedProxies = trustedProxies
     }
 
     /// Gives the handler the server its actions go to. Called once, before the server starts.
@@ -27,8 +30,10 @@ final class HubSocketHandler: WebSocketServerHandler {
     }
 
     func connectionOpened(_ id: ConnectionID, request: UpgradeRequest) {
+        let client = ClientAddress.resolve(remote: request.remoteAddress, forwardedFor: request.forwardedFor,
+                                           trustedProxies: trustedProxies)
         let request = ConnectionRequest(path: request.path, authorization: request.authorization, host: request.host,
-                                        remoteAddress: request.remoteAddress)
+                                        remoteAddress: client)
         perform(router.withLock { $0.connectionOpened(id, request: request) })
     }
 
