@@ -114,6 +114,15 @@ struct HubRouterAuthenticationTests {
         #expect(refused == [.error(ErrorFrame(code: "not_authenticated", message: "send hello before any other message", ref: "m1"))])
         #expect(hub.closeCodes[early] != nil)
 
+        // A frame that is not even a message, before hello, is no hello either: refused and closed the same way.
+        for garbage in ["{not json", "[]", #"{"type":"hello","id":"h0"}"#] {
+            let malformed = hub.open(network: "home", token: token)
+            _ = hub.take(malformed)
+            hub.send(malformed, text: garbage)
+            #expect(errorCodes(hub.take(malformed)) == ["not_authenticated"], "\(garbage)")
+            #expect(hub.closeCodes[malformed] == HubCloseCode.badSession)
+        }
+
         let key = PrivateKey.generate()
         let (connection, welcome) = hub.join(network: "home", token: token, key: key)
         #expect(welcome != nil)

@@ -86,6 +86,15 @@ def test_message_before_hello_is_not_authenticated(hub):
     assert agent.expect_closed() == 4400
 
 
+def test_malformed_frame_before_hello_is_not_authenticated(hub):
+    agent = Agent(hub, "home", hub.token).connect()
+    agent.read_challenge()
+    agent.ws.send('{"id": "broken", not json')
+    error = agent.expect_error("not_authenticated")
+    assert "malformed_json" in error["message"]
+    assert agent.expect_closed() == 4400
+
+
 def test_unsupported_version(hub):
     agent = Agent(hub, "home", hub.token).connect()
     agent.read_challenge()

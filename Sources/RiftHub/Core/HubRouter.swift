@@ -95,7 +95,8 @@ public struct HubRouter<Connection: Hashable & Sendable> {
 
     /// A text frame arrived on `connection`: rate-limit it, decode it and handle it. A frame that does not
     /// decode is answered with an `error` carrying the decoder's code (and the message `id` when one could be
-    /// read); the connection stays open unless the code says otherwise.
+    /// read); the connection stays open unless the code says otherwise. Before `welcome` anything but a valid
+    /// `hello` is `not_authenticated` and closes the connection (PROTOCOL.md §5), malformed frames included.
     public mutating func connection(_ connection: Connection, received text: String) -> [HubAction<Connection>] {
         var actions: [HubAction<Connection>] = []
         guard !isShuttingDown, var record = connections[connection] else { return actions }
@@ -121,7 +122,12 @@ public struct HubRouter<Connection: Hashable & Sendable> {
         do {
             message = try ClientMessage.decode(text)
         } catch {
-            refuse(connection, error, ref: Self.messageID(in: text), &actions)
+            if case .awaitingHello = record.phase {
+                let refusal = ProtocolError(.notAuthenticated, "send a valid hello first (\(error.code.rawValue): \(error.message))")
+                refuse(connection, refusal, ref: Self.messageID(in: text), &actions)
+            } else {
+                refuse(connection, error, ref: Self.messageID(in: text), &actions)
+            }
             return actions
         }
         switch message {
