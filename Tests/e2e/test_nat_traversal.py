@@ -28,8 +28,14 @@ def not_relayed(kind):
     return kind in ("host", "server-reflexive")
 
 
+# Second agent start to first ping when only relay-to-relay works. Each failing mixed generation takes about 7.5 s in
+# the lab; the agents go relay-only after two failed attempts, so an agreeing pair connects in about 16-24 s. Measured
+# with each side deciding alone (main at 1d216a5): 38-47 s, because the controlled side kept offering every
+# candidate for three more generations after the controlling side had gone relay-only.
+RELAY_ONLY_BOUND = 30
+
 # name: (topology builder, hub configured with TURN, check on the path type both sides report, expected data path
-# mode (None: either))
+# mode (None: either)[, bound on second agent start to first ping (default CONNECT_BOUND)])
 CASES = {
     # Endpoint-independent NATs: STUN-learned (or peer-reflexive, reported as server-reflexive) candidates connect.
     "home-nats": (home_nats, True, server_reflexive, "forwarded"),
@@ -53,7 +59,7 @@ CASES = {
     "turn-only-egress": (turn_only, True, relayed, "forwarded"),
     # Hard NATs and a TURN host without a route to private space: coturn's relay of a check to a LAN address fails, so
     # mixed attempts fail and only relay-to-relay can work; both sides must agree on relay-only.
-    "relay-to-relay-only": (hard_nats_unroutable_turn, True, relayed, "forwarded"),
+    "relay-to-relay-only": (hard_nats_unroutable_turn, True, relayed, "forwarded", RELAY_ONLY_BOUND),
 }
 
 
@@ -66,7 +72,8 @@ def coturn_available():
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_agents_connect_across_the_topology(lab, workdir, coturn_available, timing, name):
-    build, turn, path_ok, mode = CASES[name]
+    build, turn, path_ok, mode, *rest = CASES[name]
+    bound = rest[0] if rest else CONNECT_BOUND
     deployment = Deployment(build(lab), workdir, turn=turn)
     deployment.start_hub()
     a, b = deployment.agent("a"), deployment.agent("b")
@@ -76,13 +83,13 @@ def test_agents_connect_across_the_topology(lab, workdir, coturn_available, timi
     try:
         turn_text = "with TURN" if turn else "without TURN"
         try:
-            deployment.wait_for_ping("a", "b", timeout=45)
+            deployment.wait_for_ping("a", "b", timeout=max(45, bound + 20))
         except TimeoutError:
             timing(f"{turn_text}: no ping {time.monotonic() - started_b:.0f} s after the second agent started")
             raise
         connect = time.monotonic() - started_b
-        timing(f"{turn_text}: second agent start to first ping: {connect:.2f} s (bound {CONNECT_BOUND} s)")
-        assert connect < CONNECT_BOUND
+        timing(f"{turn_text}: second agent start to first ping: {connect:.2f} s (bound {bound} s)")
+        assert connect < bound
         assert deployment.ping("b", "a")
         assert deployment.ping("a", "b", ipv6=True) and deployment.ping("b", "a", ipv6=True)
 
