@@ -1,6 +1,7 @@
 """A NAT router namespace built with nftables: masquerade out of `wan0`, stateful firewall in front of `lan0`.
 
-What is modelled, exactly (the self-check in Tests/e2e/test_nat_matrix.py verifies each point):
+What is modelled, exactly (Tests/e2e/test_nat_routers.py checks mapping, filtering, the firewall and hairpinning
+with plain UDP sockets; the egress filter is exercised by the turn-only-egress row of test_nat_traversal.py):
 - Mapping. Endpoint-independent (a home router, an ISP's router, a carrier-grade NAT): plain `masquerade` keeps the
   inside source port when it is free, so the mapping STUN learns is the one every destination sees. Symmetric
   ("hard"): `masquerade fully-random` picks a new random port for every new destination, so a STUN-learned mapping
