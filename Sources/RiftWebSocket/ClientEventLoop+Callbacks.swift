@@ -109,6 +109,7 @@ extension ClientEventLoop {
         case .message(let text): deliver(text)
         case .oversized: beginClose(CloseFrame(code: 1009, reason: "message too big"))
         case .binary: beginClose(CloseFrame(code: 1003, reason: "binary messages are not supported"))
+        case .tooFragmented: beginClose(CloseFrame(code: 1008, reason: "message in too many fragments"))
         }
     }
 

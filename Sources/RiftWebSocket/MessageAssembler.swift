@@ -15,17 +15,24 @@ struct MessageAssembler {
         case oversized
         /// The message is binary, which riftgate does not use; it is being discarded (reported once).
         case binary
+        /// The message came in more pieces than `maximumPieces` (e.g. endless empty continuation frames, which
+        /// count toward no size limit); it is being discarded (reported once).
+        case tooFragmented
     }
 
     /// The largest message accepted, all fragments together.
     let maximumBytes: Int
+    /// The most pieces (frames, or parts of a frame larger than the receive buffer) one message may come in.
+    let maximumPieces: Int
+    private var pieces = 0
 
     private var buffer: [UInt8] = []
     /// True after `.oversized` or `.binary` until the rejected message's last piece has passed.
     private var discarding = false
 
-    init(maximumBytes: Int) {
+    init(maximumBytes: Int, maximumPieces: Int = 256) {
         self.maximumBytes = maximumBytes
+        self.maximumPieces = maximumPieces
     }
 
     /// Adds one piece of payload.
@@ -43,14 +50,18 @@ struct MessageAssembler {
             if isFinal { discarding = false }
             return .incomplete
         }
+        pieces += 1
         let rejection: Outcome?
         if isBinary {
             rejection = .binary
         } else if buffer.count + bytes.count + max(remainingInFrame, 0) > maximumBytes {
             rejection = .oversized
+        } else if pieces > maximumPieces {
+            rejection = .tooFragmented
         } else {
             rejection = nil
         }
+        if isFinal || rejection != nil { pieces = 0 }
         if let rejection {
             buffer = []
             discarding = !isFinal

@@ -8,6 +8,8 @@ final class ServerConnection {
     var outbound: OutboundQueue
     /// Reassembles incoming fragments.
     var inbound: MessageAssembler
+    /// Frames the client may still send (every payload piece counts, empty ones too).
+    var frameBudget: FrameBudget
     /// False once the connection was condemned (oversized or binary message, close requested):
     /// later input is dropped instead of reaching the handler.
     var deliversInput = true
@@ -20,10 +22,11 @@ final class ServerConnection {
     /// Whether the client sent a close frame.
     var closedByPeer = false
 
-    init(id: ConnectionID, wsi: OpaquePointer, outbound: OutboundQueue, inbound: MessageAssembler) {
+    init(id: ConnectionID, wsi: OpaquePointer, outbound: OutboundQueue, inbound: MessageAssembler, frameBudget: FrameBudget) {
         self.id = id
         self.wsi = wsi
         self.outbound = outbound
         self.inbound = inbound
+        self.frameBudget = frameBudget
     }
 }

@@ -55,7 +55,9 @@ extension ServerEventLoop {
             outbound: OutboundQueue(
                 maximumMessages: configuration.maximumQueuedMessagesPerConnection,
                 maximumBytes: configuration.maximumQueuedBytesPerConnection),
-            inbound: MessageAssembler(maximumBytes: configuration.maximumMessageBytes))
+            inbound: MessageAssembler(maximumBytes: configuration.maximumMessageBytes,
+                                      maximumPieces: configuration.maximumFragmentsPerMessage),
+            frameBudget: FrameBudget(burst: configuration.frameBurst, perSecond: configuration.framesPerSecond))
         connections[id] = connection
         connectionIDs[wsi] = id
         handler.connectionOpened(id, request: UpgradeRequest(readingFrom: wsi))
@@ -74,6 +76,11 @@ extension ServerEventLoop {
         }
         connection.lastHeardFrom = now
         guard connection.deliversInput else { return }
+        guard connection.frameBudget.take(now: now) else {
+            connection.deliversInput = false
+            submit(.close(id, CloseFrame(code: 1008, reason: "too many frames")))
+            return
+        }
         let outcome = connection.inbound.receive(
             bytes, isFinal: lws_is_final_fragment(wsi) != 0, isBinary: lws_frame_is_binary(wsi) != 0,
             remainingInFrame: Int(lws_remaining_packet_payload(wsi)))
@@ -90,6 +97,9 @@ extension ServerEventLoop {
         case .binary:
             connection.deliversInput = false
             submit(.close(id, CloseFrame(code: 1003, reason: "binary messages are not supported")))
+        case .tooFragmented:
+            connection.deliversInput = false
+            submit(.close(id, CloseFrame(code: 1008, reason: "message in too many fragments")))
         }
     }
 

@@ -16,6 +16,12 @@ extension WebSocketServer {
         public var subprotocol: String? = nil
         /// The largest message accepted from a client, all fragments together.
         public var maximumMessageBytes = 65_536
+        /// The most frames one message may come in; more closes the connection with 1008.
+        public var maximumFragmentsPerMessage = 256
+        /// Frames (every data frame, empty continuations included) a client may send at once, and per second
+        /// sustained; beyond, the connection is closed with 1008. Message rate limits count whole messages only.
+        public var frameBurst = 4_000
+        public var framesPerSecond = 1_000
         /// How long a connection may be silent before the server sends a ping
         /// (libwebsockets counts in whole seconds; shorter values round up).
         public var pingInterval: Duration = .seconds(20)
@@ -44,6 +50,8 @@ extension WebSocketServer {
                 if !condition { throw WebSocketError("invalid WebSocket server configuration: \(reason)") }
             }
             try require(maximumMessageBytes > 0, "maximumMessageBytes must be positive")
+            try require(maximumFragmentsPerMessage > 0, "maximumFragmentsPerMessage must be positive")
+            try require(frameBurst > 0 && framesPerSecond > 0, "frameBurst and framesPerSecond must be positive")
             try require(maximumQueuedMessagesPerConnection > 0, "maximumQueuedMessagesPerConnection must be positive")
             try require(maximumQueuedBytesPerConnection > 0, "maximumQueuedBytesPerConnection must be positive")
             try require(receiveBufferBytes >= 128 && receiveBufferBytes <= 1 << 20,

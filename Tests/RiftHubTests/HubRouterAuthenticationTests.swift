@@ -32,7 +32,7 @@ struct HubRouterAuthenticationTests {
         #expect(hub.directory.lastUsed["tok0"] != nil)
     }
 
-    @Test("every token failure gets the same unauthorized answer, and the metric says why",
+    @Test("every token failure gets the same unauthorized answer; the metric says why, but never that a network is unknown",
           arguments: [
               ("/v1/networks/home", "Bearer rgt_wrongwrongwrongwrongwrongwrongwrongwrongwro", "bad_token"),
               ("/v1/networks/nowhere", nil, "missing_token"),
@@ -40,7 +40,7 @@ struct HubRouterAuthenticationTests {
               ("/v1/networks/home", "Basic dXNlcjpwYXNz", "malformed_token"),
               ("/v1/networks/home", "Bearer rgt_short", "malformed_token"),
               ("/v2/somewhere", "VALID", "bad_path"),
-              ("/v1/networks/nowhere", "VALID", "unknown_network"),
+              ("/v1/networks/nowhere", "VALID", "bad_token"),
               ("/v1/networks/work", "VALID", "bad_token"),
           ] as [(String, String?, String)])
     func tokenFailures(path: String, authorization: String?, reason: String) {

@@ -67,4 +67,31 @@ struct MessageAssemblerTests {
             Self.text("t"))
         #expect(outcomes == [.binary, .incomplete, .message("t")])
     }
+
+    @Test("endless empty continuation frames are cut off: a message may come in at most maximumPieces pieces")
+    func tooFragmented() {
+        var assembler = MessageAssembler(maximumBytes: 65_536, maximumPieces: 4)
+        var outcomes: [MessageAssembler.Outcome] = []
+        for _ in 0..<6 { outcomes.append(assembler.receive([UInt8](), isFinal: false, isBinary: false, remainingInFrame: 0)) }
+        #expect(outcomes == [.incomplete, .incomplete, .incomplete, .incomplete, .tooFragmented, .incomplete])
+        // A message within the limit, after a final piece, starts counting afresh.
+        var fresh = MessageAssembler(maximumBytes: 100, maximumPieces: 2)
+        var results: [MessageAssembler.Outcome] = []
+        for (text, final) in [("a", false), ("b", true), ("c", false), ("d", true)] {
+            results.append(fresh.receive(Array(text.utf8), isFinal: final, isBinary: false, remainingInFrame: 0))
+        }
+        #expect(results == [.incomplete, .message("ab"), .incomplete, .message("cd")])
+    }
+
+    @Test("the frame budget allows a burst, then refills at its rate")
+    func frameBudget() {
+        let start = ContinuousClock.now
+        var budget = FrameBudget(burst: 3, perSecond: 10, now: start)
+        var taken: [Bool] = []
+        for offset in [0, 0, 0, 0, 50, 160, 10_000, 10_000, 10_000, 10_000] {
+            taken.append(budget.take(now: start + .milliseconds(offset)))
+        }
+        // A burst of 3, then nothing until a frame has refilled (100 ms at 10/s), never more than the burst.
+        #expect(taken == [true, true, true, false, false, true, true, true, true, false])
+    }
 }

@@ -117,8 +117,8 @@ class Hub:
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()
 
-    def metrics(self, admin=False):
-        """The /metrics page as {'name{labels}': value}."""
+    def metrics(self, admin=True):
+        """The /metrics page (served on the admin listener only) as {'name{labels}': value}."""
         status, body = self.http("/metrics", admin=admin)
         assert status == 200
         values = {}

@@ -10,8 +10,9 @@ public struct HubMetrics: Sendable, Hashable {
     public var connectedPeers = 0
     /// Networks in the directory (refreshed when the stored data changes).
     public var networks = 0
-    /// Failed authentications by reason (`bad_token`, `unknown_network`, `missing_token`, `malformed_token`, `bad_path`,
-    /// `proof_failed`, `peer_revoked`, `unsupported_version`, `throttled`, ...).
+    /// Failed authentications by reason (`bad_token` — which includes an unknown network, see
+    /// `HubRouter.authFailureLabel` —, `missing_token`, `malformed_token`, `bad_path`, `proof_failed`, `peer_revoked`,
+    /// `unsupported_version`, `throttled`, ...).
     public var authFailures: [String: UInt64] = [:]
     /// Signaling messages relayed, by kind.
     public var relayed: [SignalKind: UInt64] = [:]

@@ -7,7 +7,8 @@ extension HubRouter {
     ///
     /// Any failure gets the same `unauthorized` answer whatever went wrong (bad path, no token, unknown
     /// network, wrong token), so that a client without a valid token learns nothing about which networks
-    /// exist; the hub's log and the `reason` label of the auth-failure metric say exactly what happened.
+    /// exist. The hub's log says exactly what happened; the auth-failure metric counts an unknown network and
+    /// a wrong token under one label (`bad_token`), so that not even a leaked metrics page tells them apart.
     /// An address with too many recent failures is refused with `rate_limited` before any check.
     public mutating func connectionOpened(_ connection: Connection, request: ConnectionRequest) -> [HubAction<Connection>] {
         var actions: [HubAction<Connection>] = []
@@ -69,7 +70,7 @@ extension HubRouter {
             let network = try networkName.flatMap { name throws(DirectoryError) in try directory.network(named: name) }
             let grant = try directory.liveToken(hash: token.hash, now: clock.unixSeconds())
             guard networkName != nil else { return .failure(.rejected("bad_path")) }
-            guard let network else { return .failure(.rejected("unknown_network")) }
+            guard let network else { return .failure(.rejected("unknown_network")) }  // counted as bad_token
             guard let grant, grant.network == network.name else { return .failure(.rejected("bad_token")) }
             return .success(grant)
         } catch {
@@ -175,10 +176,14 @@ extension HubRouter {
                                      _ actions: inout [HubAction<Connection>]) {
         let remote = connections[connection]?.remoteAddress ?? "?"
         authLimiter.recordFailure(remote, now: clock.monotonicSeconds())
-        metrics.countAuthFailure(reason)
+        metrics.countAuthFailure(Self.authFailureLabel(reason))
         logger.notice("authentication failed", metadata: ["reason": "\(reason)", "from": "\(remote)"])
         refuse(connection, ProtocolError(code, message), &actions)
     }
+
+    /// The metric label of an authentication failure: the reason, except that an unknown network counts as a wrong
+    /// token (PROTOCOL.md §3: a stranger must not learn which networks exist, from the answer or from a metric).
+    static func authFailureLabel(_ reason: String) -> String { reason == "unknown_network" ? "bad_token" : reason }
 
     /// The directory failed: tell the client without details, log the reason, close.
     mutating func failInternally(_ connection: Connection, _ error: DirectoryError, _ actions: inout [HubAction<Connection>]) {

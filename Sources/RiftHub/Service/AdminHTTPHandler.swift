@@ -18,6 +18,6 @@ final class AdminHTTPHandler: WebSocketServerHandler {
     func connection(_ id: ConnectionID, received text: String) {}
     func connectionSentOversizedMessage(_ id: ConnectionID) {}
     func connectionClosed(_ id: ConnectionID) {}
-    func httpRequest(path: String) -> HTTPResponse? { hub.httpRequest(path: path) }
+    func httpRequest(path: String) -> HTTPResponse? { hub.adminHTTPRequest(path: path) }
     func tick() {}
 }

@@ -60,11 +60,16 @@ final class HubSocketHandler: WebSocketServerHandler {
             shuttingDown.load(ordering: .relaxed)
                 ? HTTPResponse(status: 503, contentType: "text/plain; charset=utf-8", body: "shutting down\n")
                 : HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: "ok\n")
-        case "/metrics":
-            HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metricsText())
         default:
             nil
         }
+    }
+
+    /// The admin listener's pages: `/healthz`, and `/metrics`, which is never served on the public port (its counters
+    /// are for the operator, not for whoever can reach the WebSocket listener).
+    func adminHTTPRequest(path: String) -> HTTPResponse? {
+        guard path == "/metrics" else { return httpRequest(path: path) }
+        return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metricsText())
     }
 
     func tick() {

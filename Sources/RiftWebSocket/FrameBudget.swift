@@ -1,0 +1,31 @@
+/// Limits how many frames a client may send, whatever they carry.
+///
+/// The hub's rate limit counts whole messages, and the size limit counts bytes; a message split into endless
+/// zero-length continuation frames escapes both while each frame still costs a callback on the service thread. This
+/// token bucket charges every payload piece: `burst` at once, refilled at `perSecond`. A signaling connection sends
+/// less than one frame a second, so the defaults are far above any honest client.
+struct FrameBudget {
+    let burst: Double
+    let perSecond: Double
+    private var tokens: Double
+    private var updated: ContinuousClock.Instant
+
+    init(burst: Int, perSecond: Int, now: ContinuousClock.Instant = .now) {
+        precondition(burst > 0 && perSecond > 0, "a frame budget needs a positive burst and rate")
+        self.burst = Double(burst)
+        self.perSecond = Double(perSecond)
+        tokens = Double(burst)
+        updated = now
+    }
+
+    /// Charges one frame; false when the budget is exhausted.
+    mutating func take(now: ContinuousClock.Instant) -> Bool {
+        let elapsed = now - updated
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        tokens = min(burst, tokens + seconds * perSecond)
+        updated = now
+        guard tokens >= 1 else { return false }
+        tokens -= 1
+        return true
+    }
+}
