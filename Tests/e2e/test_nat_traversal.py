@@ -29,9 +29,11 @@ def not_relayed(kind):
 
 
 # Second agent start to first ping when only relay-to-relay works. Each failing mixed generation takes about 7.5 s in
-# the lab; the agents go relay-only after two failed attempts, so an agreeing pair connects in about 16-24 s. Measured
-# with each side deciding alone (main at 1d216a5): 38-47 s, because the controlled side kept offering every
-# candidate for three more generations after the controlling side had gone relay-only.
+# the lab (ICE failure, then the recovery backoff of 1-2, 2-4, 4-8 s); the fourth generation is the first relay-only
+# one, so a pair that agrees on relay-only connects after about 23 s (measured 23.1 and 24.1 s with the controlling
+# side deciding, main at b88f22c). With each side deciding alone (main at 1d216a5) it took 38.8-46.5 s in five runs:
+# the controlling side went relay-only at the fourth generation, the controlled side kept offering every candidate
+# until the seventh, and a relayed check to its private host candidate spoiled the other side's TURN allocation.
 RELAY_ONLY_BOUND = 30
 
 # name: (topology builder, hub configured with TURN, check on the path type both sides report, expected data path
