@@ -1,4 +1,6 @@
-"""riftgate deployed on a lab topology: the hub (with coturn when the topology has a relay) and one agent per peer.
+"""riftgate deployed on a lab topology: the hub (with coturn when the topology has a relay and `turn` is true) and one
+agent per peer. With `turn=False` the hub gets no TURN settings at all, as in a deployment without coturn: the agents'
+only server-reflexive candidates then come from the hub's own STUN server.
 
 Tests and the demo use it the same way:
 
@@ -28,17 +30,17 @@ CONNECT_BOUND = 4
 class Deployment:
     """The hub, the relay and the agents of one topology."""
 
-    def __init__(self, topology: Topology, workdir: str):
+    def __init__(self, topology: Topology, workdir: str, turn: bool = True):
         self.topology = topology
         self.workdir = workdir
         self.hub = Hub(topology.hub, workdir)
-        self.coturn = Coturn(topology.relay, workdir) if topology.relay is not None else None
+        self.coturn = Coturn(topology.relay, workdir) if turn and topology.relay is not None else None
         self.agents: dict[str, Agent] = {}
         self.token = ""
         self.hub_arguments: tuple[str, ...] = ()
 
     def start_hub(self) -> None:
-        """Creates the network and a token, starts coturn (if any) and the hub with its TURN settings."""
+        """Creates the network and a token, starts coturn (if any) and the hub with its TURN settings (if any)."""
         self.hub.create_network(NETWORK)
         self.token = self.hub.create_token(NETWORK, "lab")
         if self.coturn is not None:

@@ -1,14 +1,24 @@
 """A NAT router namespace built with nftables: masquerade out of `wan0`, stateful firewall in front of `lan0`.
 
-Two behaviours, as users meet them:
-- endpoint-independent mapping (a home router): plain `masquerade` keeps the source port when it is free, so a
-  mapping learned through STUN is the one every destination sees, and hole punching works;
-- symmetric ("hard") NAT: `masquerade fully-random` picks a new random port for every new destination, so a
-  STUN-learned mapping is useless to the peer and only a TURN relay connects.
-Filtering is what Linux conntrack does: an inbound packet passes only if it answers a mapping made from inside.
-Unsolicited packets to the router itself are dropped (not answered), as home routers do; that also keeps a peer's
-early connectivity check from creating a conntrack entry that would steal the port of the mapping made a moment
-later from inside.
+What is modelled, exactly (Tests/e2e/test_nat_routers.py checks mapping, filtering, the firewall and hairpinning
+with plain UDP sockets; the egress filter is exercised by the turn-only-egress row of test_nat_traversal.py):
+- Mapping. Endpoint-independent (a home router, an ISP's router, a carrier-grade NAT): plain `masquerade` keeps the
+  inside source port when it is free, so the mapping STUN learns is the one every destination sees. Symmetric
+  ("hard"): `masquerade fully-random` picks a new random port for every new destination, so a STUN-learned mapping
+  is useless to the peer and only a TURN relay connects.
+- Filtering. Linux conntrack is address-and-port-dependent ("port-restricted"): an inbound packet passes only if it
+  answers a mapping made from inside to exactly that remote address and port. Hole punching works because both
+  sides send first; a symmetric NAT on either side breaks it.
+- Stateful firewall. Unsolicited inbound packets, to the router's own addresses or forwarded towards a LAN host,
+  are dropped silently (no ICMP), as home routers do. A dropped packet's conntrack entry is never confirmed, so it
+  leaves no state behind: a peer's early ICE check to the router cannot occupy the port tuple and make the router
+  hand the inside host's next outbound flow a fresh port (which would turn a cone NAT into a symmetric one).
+- No hairpinning. A packet from inside to the router's own public address is dropped, not looped back to the host
+  owning that mapping, so two hosts behind one (carrier-grade) NAT cannot reach each other through it.
+- Egress filter (optional, `egress`): only the listed flows may leave the LAN, as on a locked-down network that lets
+  out nothing but TCP to the hub and UDP to the TURN server.
+Not modelled: mapping timeouts shorter than conntrack's (30 s unreplied, 120 s assured UDP), port-preservation
+failures, ALGs, IPv6 (the lab's underlay is IPv4 only).
 
 Fault injection: `cut(addresses)` silently drops traffic between the LAN and some public addresses (a path that
 died), `restore()` undoes it, and `rebind()` makes the router forget all its mappings and hand out new ports (as
@@ -29,10 +39,17 @@ class NatRouter:
     host: Host
     public: str
     symmetric: bool = False
+    # nft match expressions for the only flows allowed out of the LAN (e.g. "ip daddr 203.0.113.3 udp dport 3478");
+    # empty: everything may leave.
+    egress: tuple[str, ...] = ()
 
     def install(self) -> None:
         """Enables forwarding and loads the NAT table (replacing an earlier one)."""
         self.host.sysctl("net.ipv4.ip_forward", "1")
+        if self.egress:
+            outbound = "".join(f'iifname "lan0" oifname "wan0" {match} accept\n        ' for match in self.egress)
+        else:
+            outbound = 'iifname "lan0" oifname "wan0" accept'
         self.host.nft(f"""
 table ip {TABLE}
 delete table ip {TABLE}
@@ -43,15 +60,16 @@ table ip {TABLE} {{
     }}
     chain input {{
         type filter hook input priority filter; policy accept;
-        iifname "wan0" ct state established,related accept
+        ct state established,related accept
         iifname "wan0" drop
+        ip daddr {self.public} drop
     }}
     chain cut {{
     }}
     chain forward {{
         type filter hook forward priority filter; policy drop;
         jump cut
-        iifname "lan0" oifname "wan0" accept
+        {outbound}
         iifname "wan0" oifname "lan0" ct state established,related accept
     }}
 }}
@@ -80,6 +98,6 @@ table ip {TABLE} {{
                       f"add rule ip {TABLE} postrouting {self._masquerade(ports)}\n")
         self.host.exec("conntrack", "-F")
 
-    def mappings(self) -> str:
-        """The router's conntrack table (for failure messages)."""
-        return self.host.exec("conntrack", "-L", check=False).stdout
+    def mappings(self, *filters: str) -> str:
+        """The router's confirmed conntrack entries (`conntrack -L`, with optional filters such as "-s", addr)."""
+        return self.host.exec("conntrack", "-L", *filters, check=False).stdout

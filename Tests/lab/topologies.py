@@ -1,4 +1,6 @@
-"""The lab's NAT topologies: home NATs, hard (symmetric) NATs and a mixed network, each built inside a `lab.Lab`.
+"""The lab's NAT topologies, each built inside a `lab.Lab`: home NATs, hard (symmetric) NATs, a mixed network, one
+symmetric and one cone NAT, a double NAT, two homes behind one carrier-grade NAT, a LAN that lets only UDP to the
+TURN server out, and hard NATs whose TURN server has no route to private space. See Tests/lab/README.md for sketches.
 
 Every topology has an "internet" segment, 203.0.113.0/24 on the bridge `net`, holding the hub (.1, which answers
 STUN on UDP 3478), a coturn TURN server (.3) and a "core" (.254) that silently drops whatever public hosts send to
@@ -6,6 +8,12 @@ private addresses. Peers sit either on the internet segment (.20, .21, ...) or o
 private LAN behind their own NAT router: LAN 1 is 198.51.100.0/25 behind router r1 (203.0.113.11), LAN 2 is
 198.51.100.128/25 behind router r2 (203.0.113.12). Private hosts only get a route to 203.0.113.0/24 through their
 router, so nothing can leave the lab, and the two LANs cannot reach each other except through the NATs.
+
+Nested NATs (`double_nat`, `carrier_nat`) put r1 (and r2) on a carrier segment, 192.0.2.0/24 (carrier router
+"isp" .1, r1 .11, r2 .12), behind the carrier's router at 203.0.113.13. Real carrier-grade NATs use 100.64.0.0/10
+(RFC 6598), but that is also riftgate's default overlay range: an agent routes the overlay's /10 into its tunnel,
+so carrier-segment addresses there would be swallowed by that route (and could equal a peer's overlay address). The
+lab keeps to documentation ranges, so 192.0.2.0/24 stands in for the carrier's inside range.
 
 The LAN topology (hub and peers on one bridge, 192.0.2.0/24, no NAT and no relay) is `lan_topology`.
 """
@@ -21,10 +29,17 @@ HUB_ADDRESS = "203.0.113.1"
 TURN_ADDRESS = "203.0.113.3"
 CORE_ADDRESS = "203.0.113.254"  # "the internet's core": drops whatever is sent to private addresses
 PRIVATE_SPACE = "198.51.100.0/24"
+CARRIER_PUBLIC = "203.0.113.13"
+CARRIER_INSIDE = "192.0.2.0/24"  # not 100.64.0.0/10: see the module docstring
+CARRIER_GATEWAY = "192.0.2.1"
 PRIVATE_LANS = (
-    # (router role, router public address, LAN prefix length, router LAN address, first host)
-    ("r1", "203.0.113.11", 25, "198.51.100.1", 10),
-    ("r2", "203.0.113.12", 25, "198.51.100.129", 138),
+    # (router role, router public address, LAN prefix length, router LAN address, first host, carrier-side address)
+    ("r1", "203.0.113.11", 25, "198.51.100.1", 10, "192.0.2.11"),
+    ("r2", "203.0.113.12", 25, "198.51.100.129", 138, "192.0.2.12"),
+)
+HUB_ONLY_AND_TURN_UDP = (  # egress of a LAN that lets out only signaling (TCP to the hub) and UDP to TURN
+    f"ip daddr {HUB_ADDRESS} meta l4proto tcp",
+    f"ip daddr {TURN_ADDRESS} udp dport 3478",
 )
 
 
@@ -36,6 +51,8 @@ class Topology:
     relay: Host | None
     peers: dict[str, Host] = field(default_factory=dict)
     routers: dict[str, NatRouter] = field(default_factory=dict)  # peer role -> its NAT router (absent: public)
+    internet_switch: Host | None = None  # the bridge of the internet segment (None in the LAN topology)
+    carrier: NatRouter | None = None  # the router in front of r1 (and r2) in nested topologies
 
     def router_of(self, role: str) -> NatRouter:
         return self.routers[role]
@@ -47,8 +64,12 @@ def lan_topology(lab: Lab, peers: tuple[str, ...] = ("a", "b")) -> Topology:
     return Topology("lan", hosts["hub"], None, {role: hosts[role] for role in peers})
 
 
-def internet(lab: Lab, name: str) -> tuple[Topology, Host]:
-    """The internet segment with the hub and the TURN server; returns the topology so far and the segment's switch."""
+def internet(lab: Lab, name: str, turn_routes_private_space: bool = True) -> tuple[Topology, Host]:
+    """The internet segment with the hub and the TURN server; returns the topology so far and the segment's switch.
+
+    With `turn_routes_private_space` false the TURN host gets no route to private addresses at all: coturn's sends
+    to a peer's LAN address then fail at once (ENETUNREACH), as on a TURN host without a default route.
+    """
     switch = lab.bridge("net")
     hub = lab.add_host("hub")
     lab.plug(hub, switch, f"{HUB_ADDRESS}/24")
@@ -64,9 +85,10 @@ table ip core {{
     }}
 }}
 """)
-    topology = Topology(name, hub, relay)
-    for host in (hub, relay):
-        route_private_space_to_core(host)
+    topology = Topology(name, hub, relay, internet_switch=switch)
+    route_private_space_to_core(hub)
+    if turn_routes_private_space:
+        route_private_space_to_core(relay)
     return topology, switch
 
 
@@ -80,14 +102,20 @@ def route_private_space_to_core(host: Host) -> None:
 
 
 def private_lan(lab: Lab, topology: Topology, internet_switch: Host, index: int, roles: tuple[str, ...],
-                symmetric: bool) -> NatRouter:
-    """LAN `index` (0 or 1) with `roles` on it, behind a NAT router on the internet segment."""
-    router_role, public, length, gateway, first = PRIVATE_LANS[index]
+                symmetric: bool, egress: tuple[str, ...] = (), carrier: Host | None = None) -> NatRouter:
+    """LAN `index` (0 or 1) with `roles` on it, behind a NAT router on the internet segment (or, given `carrier`,
+    the carrier segment's switch, on that segment behind the carrier's router)."""
+    router_role, public, length, gateway, first, carrier_side = PRIVATE_LANS[index]
     lan_switch = lab.bridge(f"lan{index + 1}")
     router_host = lab.add_host(router_role)
-    lab.plug(router_host, internet_switch, f"{public}/24", device="wan0")
+    if carrier is None:
+        lab.plug(router_host, internet_switch, f"{public}/24", device="wan0")
+    else:
+        public = carrier_side
+        lab.plug(router_host, carrier, f"{carrier_side}/24", device="wan0")
+        router_host.exec("ip", "route", "add", INTERNET, "via", CARRIER_GATEWAY)
     lab.plug(router_host, lan_switch, f"{gateway}/{length}", device="lan0")
-    router = NatRouter(router_host, public=public, symmetric=symmetric)
+    router = NatRouter(router_host, public=public, symmetric=symmetric, egress=egress)
     router.install()
     for offset, role in enumerate(roles):
         host = lab.add_host(role)
@@ -97,6 +125,19 @@ def private_lan(lab: Lab, topology: Topology, internet_switch: Host, index: int,
         topology.peers[role] = host
         topology.routers[role] = router
     return router
+
+
+def carrier_segment(lab: Lab, topology: Topology, internet_switch: Host) -> Host:
+    """A carrier's NAT (endpoint-independent, no hairpinning) at 203.0.113.13; returns its inside segment's switch,
+    192.0.2.0/24, on which `private_lan(..., carrier=switch)` puts home routers."""
+    inside = lab.bridge("carrier")
+    router_host = lab.add_host("isp")
+    lab.plug(router_host, internet_switch, f"{CARRIER_PUBLIC}/24", device="wan0")
+    lab.plug(router_host, inside, f"{CARRIER_GATEWAY}/24", device="lan0")
+    # The home LANs behind the carrier's customers are not routed here: customers' routers NAT them away.
+    topology.carrier = NatRouter(router_host, public=CARRIER_PUBLIC)
+    topology.carrier.install()
+    return inside
 
 
 def public_hosts(lab: Lab, topology: Topology, internet_switch: Host, roles: tuple[str, ...]) -> None:
@@ -129,4 +170,56 @@ def mixed(lab: Lab, public: tuple[str, ...] = ("a",), private: tuple[str, ...] =
     topology, switch = internet(lab, "mixed")
     public_hosts(lab, topology, switch, public)
     private_lan(lab, topology, switch, 1, private, symmetric=False)
+    return topology
+
+
+def symmetric_and_cone(lab: Lab) -> Topology:
+    """Peer a behind a symmetric NAT (r1), peer b behind an endpoint-independent one (r2).
+
+    b's router only lets in what answers b's own outbound flows (port-restricted filtering), and a's checks to b come
+    from a fresh port per destination, so no direct pair survives: only the relay connects.
+    """
+    topology, switch = internet(lab, "symmetric-and-cone")
+    private_lan(lab, topology, switch, 0, ("a",), symmetric=True)
+    private_lan(lab, topology, switch, 1, ("b",), symmetric=False)
+    return topology
+
+
+def double_nat(lab: Lab) -> Topology:
+    """Peer a behind its home router r1, which sits behind the ISP's router (both endpoint-independent); peer b
+    behind an ordinary home router r2. Hole punching works through both layers."""
+    topology, switch = internet(lab, "double-nat")
+    inside = carrier_segment(lab, topology, switch)
+    private_lan(lab, topology, switch, 0, ("a",), symmetric=False, carrier=inside)
+    private_lan(lab, topology, switch, 1, ("b",), symmetric=False)
+    return topology
+
+
+def carrier_nat(lab: Lab) -> Topology:
+    """Peers a and b, each on its own home LAN behind its own router (r1, r2), both routers behind ONE carrier-grade
+    NAT that does not hairpin. Both server-reflexive candidates carry the carrier's public address, which the other
+    peer cannot reach from inside, and neither knows the other router's carrier-side address: only the relay
+    connects."""
+    topology, switch = internet(lab, "carrier-nat")
+    inside = carrier_segment(lab, topology, switch)
+    private_lan(lab, topology, switch, 0, ("a",), symmetric=False, carrier=inside)
+    private_lan(lab, topology, switch, 1, ("b",), symmetric=False, carrier=inside)
+    return topology
+
+
+def turn_only(lab: Lab) -> Topology:
+    """Peer a on a LAN whose router lets out only TCP to the hub (signaling) and UDP to the TURN server's port;
+    peer b behind an ordinary home router. No STUN to the hub, no UDP to b: only the relay connects."""
+    topology, switch = internet(lab, "turn-only")
+    private_lan(lab, topology, switch, 0, ("a",), symmetric=False, egress=HUB_ONLY_AND_TURN_UDP)
+    private_lan(lab, topology, switch, 1, ("b",), symmetric=False)
+    return topology
+
+
+def hard_nats_unroutable_turn(lab: Lab) -> Topology:
+    """`hard_nats`, and the TURN host has no route to private space: coturn fails to relay a check to a peer's LAN
+    address (ENETUNREACH), which spoils mixed attempts, so only a relay-to-relay pair can work."""
+    topology, switch = internet(lab, "hard-nats-unroutable-turn", turn_routes_private_space=False)
+    private_lan(lab, topology, switch, 0, ("a",), symmetric=True)
+    private_lan(lab, topology, switch, 1, ("b",), symmetric=True)
     return topology
