@@ -54,6 +54,34 @@ def test_flood_is_rate_limited_then_closed_and_others_are_unaffected(hub):
     assert hub.metrics()['riftgate_hub_messages_rejected_total{code="rate_limited"}'] >= 1000
 
 
+def test_every_message_dropped_by_the_rate_limit_is_answered_with_its_ref(hub):
+    sender = joined(hub, "sender")
+    target = joined(hub, "target")
+    sent = [f"m-{index}" for index in range(450)]
+    for msg_id in sent:
+        sender.signal("candidate", target.public_key, msg_id=msg_id)
+    refused = []
+    try:
+        while True:
+            message = sender.recv(timeout=1.5)
+            if message["type"] == "error":
+                assert message["code"] == "rate_limited", message
+                refused.append(message["ref"])
+    except TimeoutError:
+        pass
+    assert refused, "a burst of 450 exceeds the limit of 400"
+    relayed = 0
+    try:
+        while True:
+            if target.recv(timeout=1)["type"] == "candidate":
+                relayed += 1
+    except TimeoutError:
+        pass
+    # Nothing is lost silently: each message was either relayed or answered with rate_limited and its id.
+    assert relayed + len(refused) == len(sent), (relayed, len(refused))
+    assert len(set(refused)) == len(refused) and set(refused) <= set(sent)
+
+
 def test_heartbeat_timeout_drops_a_silent_peer(hub):
     watcher = joined(hub, "watcher")
     silent_key = nacl.public.PrivateKey.generate()
