@@ -76,7 +76,13 @@ public struct PeerSession: Sendable {
                                   now: Int64, keepWorkingPath: Bool = false) -> [MeshAction] {
         precondition(controlling)
         var actions = keepWorkingPath ? retireCurrentICE() : closeCurrentICE()
-        if session == nil { session = sessionID() } else { generation += 1 }
+        // Generations are 0...2^32-1 on the wire (PROTOCOL.md §8); past the last one, a new session starts at 0.
+        if session == nil || generation >= Int64(UInt32.max) {
+            session = sessionID()
+            generation = 0
+        } else {
+            generation += 1
+        }
         generationBeganAt = now
         instance = newInstance
         pathSince = nil
