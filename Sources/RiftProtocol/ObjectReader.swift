@@ -47,6 +47,13 @@ public struct ObjectReader {
         return try checkString(key, value, maxLength: maxLength)
     }
 
+    /// An optional boolean field (absent: nil). `null` is a wrong type: a boolean is `true` or `false`.
+    public mutating func optionalBool(_ key: String) throws(ProtocolError) -> Bool? {
+        guard let value = optionalValue(key) else { return nil }
+        guard case .bool(let flag) = value else { throw wrongType(key, "a boolean", value) }
+        return flag
+    }
+
     private func checkString(_ key: String, _ value: JSONValue, maxLength: Int) throws(ProtocolError) -> String {
         guard case .string(let text) = value else { throw wrongType(key, "a string", value) }
         guard text.utf8.count <= maxLength else {

@@ -15,6 +15,9 @@ public struct SignalPayload: Sendable, Hashable {
     public var generation: Int64
     /// The kind-specific content.
     public var body: Body
+    /// Offers only: the controlling side decided that this generation gathers relayed candidates only, and the
+    /// controlled side must do the same (PROTOCOL.md §8). Encoded as `"relay_only": true`, omitted when false.
+    public var relayOnly: Bool
 
     /// Kind-specific content of a signaling payload.
     public enum Body: Sendable, Hashable {
@@ -28,14 +31,16 @@ public struct SignalPayload: Sendable, Hashable {
         case restart(reason: String)
     }
 
-    /// Creates a payload.
-    public init(kind: SignalKind, from: PublicKey, to: PublicKey, session: String, generation: Int64, body: Body) {
+    /// Creates a payload; `relayOnly` is meaningful (and encoded) for offers only.
+    public init(kind: SignalKind, from: PublicKey, to: PublicKey, session: String, generation: Int64, body: Body,
+                relayOnly: Bool = false) {
         self.kind = kind
         self.from = from
         self.to = to
         self.session = session
         self.generation = generation
         self.body = body
+        self.relayOnly = kind == .offer && relayOnly
     }
 }
 
@@ -71,7 +76,8 @@ public struct WireGuardParameters: Sendable, Hashable {
 }
 
 extension SignalPayload {
-    /// Decodes the opened plaintext, failing with `invalid_value`, `missing_field`, `wrong_type` or `unknown_field`.
+    /// Decodes the opened plaintext, failing with `invalid_value`, `missing_field`, `wrong_type` or `unknown_field`
+    /// (`relay_only` anywhere but in an offer is unknown).
     public static func decode(_ plaintext: [UInt8]) throws(ProtocolError) -> SignalPayload {
         let value = try JSONParser.parse(plaintext)
         var reader = try ObjectReader(value, context: "payload")
@@ -86,6 +92,8 @@ extension SignalPayload {
         }
         let generation = try reader.integer("generation", in: 0...Int64(UInt32.max))
         let body: Body
+        // Only an offer may carry `relay_only`; anywhere else `finish()` reports it as an unknown field.
+        let relayOnly = kind == .offer ? try reader.optionalBool("relay_only") ?? false : false
         switch kind {
         case .offer, .answer:
             let ice = try reader.object("ice") { nested throws(ProtocolError) in
@@ -108,7 +116,8 @@ extension SignalPayload {
             body = .restart(reason: try reader.string("reason", maxLength: 256))
         }
         try reader.finish()
-        return SignalPayload(kind: kind, from: from, to: to, session: session, generation: generation, body: body)
+        return SignalPayload(kind: kind, from: from, to: to, session: session, generation: generation, body: body,
+                             relayOnly: relayOnly)
     }
 
     /// An ICE ufrag or pwd as RFC 8839 §5.4 defines it: `minimumLength`–256 `ice-char`s (`A-Z a-z 0-9 + /`).
@@ -132,6 +141,7 @@ extension SignalPayload {
             "type": .string(kind.rawValue), "from": .string(from.base64), "to": .string(to.base64),
             "session": .string(session), "generation": .int(generation),
         ]
+        if relayOnly { fields["relay_only"] = .bool(true) }
         switch body {
         case .description(let ice, let wireguard):
             fields["ice"] = .object([

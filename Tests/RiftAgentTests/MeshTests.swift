@@ -224,6 +224,68 @@ struct MeshTests {
         #expect(relayOnly == [false, false, true])
     }
 
+    @Test("the controlling side alone decides relay-only and its offer carries it; the controlled side follows the offer")
+    func relayOnlyAgreement() throws {
+        var h = MeshHarness()
+        h.add(1); h.add(2)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2], turn: true)), to: 1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1], turn: true)), to: 2)
+        h.settle()
+        // Only the controlled side sees the failures: its restart requests start every new generation. The controlling
+        // side's own checks stay quiet (rounds of 19 s: its pair is younger than the 20 s handshake deadline).
+        var now: Int64 = 0
+        var offered: [Bool] = []
+        var controlledGathers: [Bool] = []
+        for _ in 0..<4 {
+            h.actions = [:]
+            now += 19_000
+            let instance = try #require(h.meshes[MeshHarness.key(2)]!.peers[MeshHarness.key(1)]!.instance)
+            h.send(.iceState(peer: MeshHarness.key(1), instance: instance, state: .failed), to: 2)
+            #expect(signals(h.send(.tick(nowMilliseconds: now, handshakeAge: [:]), to: 2), .restart).count == 1)
+            #expect(h.send(.tick(nowMilliseconds: now, handshakeAge: [:]), to: 1).isEmpty)
+            h.settle()
+            offered += signals(h.all(1), .offer).map(\.relayOnly)
+            controlledGathers += h.all(2).compactMap { if case .startICE(_, _, false, let relay) = $0 { relay } else { nil } }
+        }
+        // Each failure counted on the controlling side, whichever side saw it: relay-only from the third attempt on.
+        #expect(offered == [false, false, true, true])
+        #expect(controlledGathers == offered, "the controlled side gathers exactly as each offer says")
+    }
+
+    @Test("the controlled side never goes relay-only on its own, and a restart from a freshly started agent is no failure")
+    func controlledNeverDecidesRelay() throws {
+        var h = MeshHarness()
+        h.add(1); h.add(2)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2], turn: true)), to: 1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1], turn: true)), to: 2)
+        h.settle()
+        // A plain offer after many local failures on the controlled side: it still gathers everything.
+        var now: Int64 = 0
+        for _ in 0..<5 {
+            let instance = try #require(h.meshes[MeshHarness.key(2)]!.peers[MeshHarness.key(1)]!.instance)
+            h.send(.iceState(peer: MeshHarness.key(1), instance: instance, state: .failed), to: 2)
+            now += 100_000
+            h.send(.tick(nowMilliseconds: now, handshakeAge: [:]), to: 2)
+        }
+        let session = try #require(h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!.session)
+        let offer = SignalPayload(kind: .offer, from: MeshHarness.key(1), to: MeshHarness.key(2), session: session, generation: 9,
+                                  body: .description(ICEDescription(ufrag: "u", pwd: "p", candidates: []),
+                                                     WireGuardParameters(publicKey: MeshHarness.key(1), listenPort: 51_001)))
+        let actions = h.send(.signal(offer), to: 2)
+        #expect(actions.contains { if case .startICE(_, _, false, false) = $0 { true } else { false } })
+        // "none" restarts (an agent that just started) never push the controlling side towards relay-only.
+        var starts: [Bool] = []
+        for round in 1...4 {
+            let restart = SignalPayload(kind: .restart, from: MeshHarness.key(2), to: MeshHarness.key(1), session: "none",
+                                        generation: 0, body: .restart(reason: "agent started"))
+            let result = h.send(.signal(restart), to: 1)
+            _ = h.send(.tick(nowMilliseconds: now + Int64(round) * 10_000, handshakeAge: [:]), to: 1)
+            starts += result.compactMap { if case .startICE(_, _, true, let relay) = $0 { relay } else { nil } }
+            now += 10_000
+        }
+        #expect(!starts.isEmpty && starts.allSatisfy { !$0 }, "starts: \(starts)")
+    }
+
     @Test("the controlled side asks for a restart instead of offering")
     func controlledAsksRestart() throws {
         var h = MeshHarness()
@@ -266,6 +328,17 @@ struct BackoffTests {
         #expect(delays[0] <= 500)
         backoff.reset()
         #expect(backoff.stepMilliseconds == 500)
+    }
+
+    @Test("hub reconnects: however long the outage, the next attempt is at most 4 s away, and agents stay spread out")
+    func hubReconnect() {
+        var backoff = HubLink.reconnectBackoff()
+        var delays: [Int] = []
+        for _ in 0..<1_000 { delays.append(backoff.nextDelay()) }  // an outage of an hour or more
+        #expect(delays.allSatisfy { $0 >= 250 && $0 <= 4_000 })
+        let late = delays.suffix(500)
+        #expect(late.allSatisfy { $0 >= 2_000 }, "jitter spreads agents that lost the hub together over 2 s")
+        #expect(Set(late.map { $0 / 250 }).count >= 6, "the delays really vary")
     }
 }
 

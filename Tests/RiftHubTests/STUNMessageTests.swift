@@ -7,7 +7,7 @@ struct STUNMessageTests {
 
     @Test("RFC 5769 §2.2 IPv4 response: XOR-MAPPED-ADDRESS 192.0.2.1:32853 and FINGERPRINT")
     func rfc5769IPv4Vector() {
-        let response = STUNMessage.bindingSuccessResponse(transactionID: transaction,
+        let response = STUNMessage.bindingSuccessResponse(to: STUNBindingRequest(transactionID: transaction),
                                                           endpoint: STUNEndpoint(address: [192, 0, 2, 1], port: 32853))
         // Header, then XOR-MAPPED-ADDRESS exactly as in the RFC's test vector.
         #expect(Array(response[0..<4]) == [0x01, 0x01, 0x00, 0x14])
@@ -20,7 +20,7 @@ struct STUNMessageTests {
     @Test("RFC 5769 §2.3 IPv6 response: XOR-MAPPED-ADDRESS 2001:db8:1234:5678:11:2233:4455:6677 port 32853")
     func rfc5769IPv6Vector() {
         let address: [UInt8] = [0x20, 0x01, 0x0D, 0xB8, 0x12, 0x34, 0x56, 0x78, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77]
-        let response = STUNMessage.bindingSuccessResponse(transactionID: transaction, endpoint: STUNEndpoint(address: address, port: 32853))
+        let response = STUNMessage.bindingSuccessResponse(to: STUNBindingRequest(transactionID: transaction), endpoint: STUNEndpoint(address: address, port: 32853))
         #expect(Array(response[20..<44]) == [
             0x00, 0x20, 0x00, 0x14, 0x00, 0x02, 0xA1, 0x47, 0x01, 0x13, 0xA9, 0xFA, 0xA5, 0xD3, 0xF1, 0x79,
             0xBC, 0x25, 0xF4, 0xB5, 0xBE, 0xD2, 0xB9, 0xD9,
@@ -39,25 +39,44 @@ struct STUNMessageTests {
             0x9A, 0xEA, 0xA7, 0x0C, 0xBF, 0xD8, 0xCB, 0x56, 0x78, 0x1E, 0xF2, 0xB5, 0xB2, 0xD3, 0xF2, 0x49, 0xC1, 0xB5, 0x71, 0xA2,
             0x80, 0x28, 0x00, 0x04, 0xE5, 0x7A, 0x3B, 0xCF,
         ]
-        #expect(STUNMessage.bindingRequestTransactionID(request) == transaction)
+        #expect(STUNMessage.bindingRequest(in: request)?.transactionID == transaction)
         var corrupted = request
         corrupted[request.count - 1] ^= 1
-        #expect(STUNMessage.bindingRequestTransactionID(corrupted) == nil, "a wrong FINGERPRINT is ignored")
+        #expect(STUNMessage.bindingRequest(in: corrupted) == nil, "a wrong FINGERPRINT is ignored")
     }
 
     @Test("requests built here parse, with and without FINGERPRINT; malformed datagrams are ignored")
     func malformed() {
-        #expect(STUNMessage.bindingRequestTransactionID(STUNMessage.bindingRequest(transactionID: transaction)) == transaction)
+        #expect(STUNMessage.bindingRequest(in: STUNMessage.bindingRequest(transactionID: transaction))?.transactionID == transaction)
         let withFingerprint = STUNMessage.bindingRequest(transactionID: transaction, withFingerprint: true)
-        #expect(STUNMessage.bindingRequestTransactionID(withFingerprint) == transaction)
+        #expect(STUNMessage.bindingRequest(in: withFingerprint)?.transactionID == transaction)
         let valid = STUNMessage.bindingRequest(transactionID: transaction)
-        var badCookie = valid; badCookie[4] = 0
         var response = valid; response[1] = 0x01; response[0] = 0x01
         var badLength = valid; badLength[3] = 4
         var topBits = valid; topBits[0] = 0xC0
         let truncatedAttribute = Array(valid[0..<2]) + [0, 8] + Array(valid[4..<20]) + [0x00, 0x06, 0x00, 0x08, 1, 2, 3, 4]
-        for datagram in [[], Array(valid.prefix(19)), badCookie, response, badLength, topBits, truncatedAttribute, valid + [0]] {
-            #expect(STUNMessage.bindingRequestTransactionID(datagram) == nil)
+        for datagram in [[], Array(valid.prefix(19)), response, badLength, topBits, truncatedAttribute, valid + [0]] {
+            #expect(STUNMessage.bindingRequest(in: datagram) == nil)
         }
+    }
+
+    @Test("a classic RFC 3489 request (no magic cookie, as libnice sends for discovery) gets MAPPED-ADDRESS and its id back")
+    func classicRequest() throws {
+        // RFC 3489 §11.1: type, length, 16-byte transaction id; here without attributes.
+        let classicID: [UInt8] = [0xDE, 0xAD, 0xBE, 0xEF] + transaction
+        let request: [UInt8] = [0x00, 0x01, 0x00, 0x00] + classicID
+        let parsed = try #require(STUNMessage.bindingRequest(in: request))
+        #expect(parsed.isClassic && parsed.transactionID == classicID)
+        let response = STUNMessage.bindingSuccessResponse(to: parsed, endpoint: STUNEndpoint(address: [192, 0, 2, 1], port: 32853))
+        // Header with the id echoed, then MAPPED-ADDRESS 192.0.2.1:32853 in the clear, and nothing else (no FINGERPRINT).
+        #expect(response == [0x01, 0x01, 0x00, 0x0C] + classicID + [0x00, 0x01, 0x00, 0x08, 0x00, 0x01, 0x80, 0x55, 192, 0, 2, 1])
+        #expect(STUNMessage.mappedEndpoint(inResponse: response) == STUNEndpoint(address: [192, 0, 2, 1], port: 32853))
+        // IPv6 clients get family 2 and all 16 address bytes.
+        let v6: [UInt8] = [0x20, 0x01, 0x0D, 0xB8] + [UInt8](repeating: 0, count: 11) + [1]
+        let response6 = STUNMessage.bindingSuccessResponse(to: parsed, endpoint: STUNEndpoint(address: v6, port: 40000))
+        #expect(Array(response6[20..<26]) == [0x00, 0x01, 0x00, 0x14, 0x00, 0x02])
+        #expect(STUNMessage.mappedEndpoint(inResponse: response6) == STUNEndpoint(address: v6, port: 40000))
+        // A classic request with a truncated attribute is still ignored.
+        #expect(STUNMessage.bindingRequest(in: [0x00, 0x01, 0x00, 0x08] + classicID + [0x00, 0x06, 0x00, 0x08, 1, 2, 3, 4]) == nil)
     }
 }

@@ -56,6 +56,30 @@ struct RoundTripTests {
         #expect(throws: ProtocolError(.unknownField, "payload has an unknown field \"x\"")) { try SignalPayload.decode(extra) }
     }
 
+    @Test("relay_only: carried by offers when true, omitted when false, refused anywhere else or with a non-boolean")
+    func relayOnly() throws {
+        let description = SignalPayload.Body.description(ICEDescription(ufrag: "u", pwd: "p", candidates: []),
+                                                         WireGuardParameters(publicKey: keyA, listenPort: 51820))
+        let relayOffer = SignalPayload(kind: .offer, from: keyA, to: keyB, session: "s", generation: 2, body: description, relayOnly: true)
+        let text = String(decoding: relayOffer.encoded(), as: UTF8.self)
+        #expect(text.contains(#""relay_only":true"#))
+        #expect(try SignalPayload.decode(relayOffer.encoded()).relayOnly)
+        let plainOffer = SignalPayload(kind: .offer, from: keyA, to: keyB, session: "s", generation: 2, body: description)
+        #expect(!String(decoding: plainOffer.encoded(), as: UTF8.self).contains("relay_only"), "false is omitted")
+        #expect(try SignalPayload.decode(plainOffer.encoded()).relayOnly == false)
+        // An explicit false is accepted and means the same as absence.
+        let explicitFalse = text.replacing(#""relay_only":true"#, with: #""relay_only":false"#)
+        #expect(try SignalPayload.decode(Array(explicitFalse.utf8)) == plainOffer)
+        let notBoolean = text.replacing(#""relay_only":true"#, with: #""relay_only":1"#)
+        #expect(throws: ProtocolError(.wrongType, "payload.relay_only must be a boolean, not number")) {
+            try SignalPayload.decode(Array(notBoolean.utf8))
+        }
+        let answer = text.replacing(#""type":"offer""#, with: #""type":"answer""#)
+        #expect(throws: ProtocolError(.unknownField, "payload has an unknown field \"relay_only\"")) { try SignalPayload.decode(Array(answer.utf8)) }
+        let relayAnswer = SignalPayload(kind: .answer, from: keyB, to: keyA, session: "s", generation: 2, body: description, relayOnly: true)
+        #expect(!relayAnswer.relayOnly, "only offers carry the decision")
+    }
+
     @Test("every error code round-trips through its raw value")
     func errorCodes() {
         for code in ErrorCode.allCases { #expect(ErrorCode(rawValue: code.rawValue) == code) }

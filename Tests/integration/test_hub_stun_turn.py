@@ -59,13 +59,30 @@ def test_stun_binding_request_is_answered_with_xor_mapped_address(hub, fingerpri
 
 
 
+def test_stun_classic_rfc3489_request_is_answered_with_mapped_address(hub):
+    """libnice discovers server-reflexive candidates with classic requests (no magic cookie): RFC 5389 §12.2."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(3)
+        sock.bind(("127.0.0.1", 0))
+        transaction = os.urandom(16)
+        sock.sendto(struct.pack("!HH", 0x0001, 0) + transaction, ("127.0.0.1", hub.stun_port))
+        response, _ = sock.recvfrom(2048)
+        kind, length = struct.unpack("!HH", response[:4])
+        assert (kind, response[4:20]) == (0x0101, transaction)
+        attributes = attributes_of(response)
+        assert set(attributes) == {0x0001}, "MAPPED-ADDRESS only: a classic client knows no XOR-MAPPED-ADDRESS"
+        value = attributes[0x0001]
+        assert value[1] == 1 and (socket.inet_ntop(socket.AF_INET, value[4:8]), struct.unpack("!H", value[2:4])[0]) \
+            == sock.getsockname()
+
+
 def test_stun_ignores_malformed_datagrams_and_keeps_answering(hub):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(0.5)
         target = ("127.0.0.1", hub.stun_port)
         transaction = os.urandom(12)
         bad = [b"", b"\x00" * 19, stun_request(transaction)[:-1] + b"", stun_request(transaction, method=0x0101),
-               struct.pack("!HHI", 1, 0, 0xDEADBEEF) + transaction, stun_request(transaction, b"\x00\x06\x00\x08abc"),
+               stun_request(transaction, b"\x00\x06\x00\x08abc"),
                stun_request(transaction, fingerprint=True)[:-1] + b"\x00"]
         for datagram in bad:
             sock.sendto(datagram, target)

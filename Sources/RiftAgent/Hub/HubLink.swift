@@ -62,9 +62,15 @@ final class HubLink: Sendable {
         current.withLock { $0 }?.close(code: 1000, reason: "agent stopping")
     }
 
+    /// Reconnect delays: from 0.25–0.5 s after the first loss, doubling to a step of 4 s, drawn from the upper half of
+    /// the step. So an agent is back within about 5 s of the hub answering again, however long the outage was, while
+    /// agents that lost the hub together spread their attempts over a 2 s window instead of arriving in one burst.
+    /// (A dead hub costs each agent one connection attempt every 2–4 s; permanent refusals stop the loop instead.)
+    static func reconnectBackoff() -> Backoff { Backoff(initialMilliseconds: 500, maximumMilliseconds: 4_000) }
+
     /// Connects, and reconnects after every loss, until `stop()` or a permanent refusal.
     func run() async {
-        var backoff = Backoff(initialMilliseconds: 500, maximumMilliseconds: 30_000)
+        var backoff = Self.reconnectBackoff()
         defer { continuation.finish() }
         while !stopped.withLock({ $0 }) && !Task.isCancelled {
             let outcome = await connectOnce(onWelcome: { backoff.reset() })

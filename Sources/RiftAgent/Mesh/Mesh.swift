@@ -117,26 +117,34 @@ public struct Mesh: Sendable {
     }
 
     private mutating func signal(_ payload: SignalPayload) -> [MeshAction] {
-        guard payload.to == me, peers[payload.from] != nil else { return [] }
+        guard payload.to == me, var peer = peers[payload.from] else { return [] }
+        let actions: [MeshAction]
         switch payload.kind {
-        case .offer:
-            let forceRelay = peers[payload.from]!.wantsRelay
-            let instance = allocateInstance()
-            return peers[payload.from]!.acceptOffer(payload, instance: instance, forceRelay: forceRelay)
-        case .answer:
-            return peers[payload.from]!.acceptAnswer(payload)
-        case .candidate, .endOfCandidates:
-            return peers[payload.from]!.acceptTrickle(payload)
-        case .restart:
-            // Ignored while a fresh generation is under way (it already is the restart) or during backoff.
-            let peer = peers[payload.from]!
-            guard peer.controlling, now >= peer.nextRecoveryAt,
-                  now - peer.generationBeganAt >= Self.freshGenerationMilliseconds else { return [] }
-            peers[payload.from]!.nextRecoveryAt = now + Int64(peers[payload.from]!.recovery.nextDelay())
-            let instance = allocateInstance()
-            return peers[payload.from]!.beginGeneration(
-                instance: instance, sessionID: makeSessionID(), forceRelay: peers[payload.from]!.wantsRelay, now: now)
+        case .offer: actions = peer.acceptOffer(payload, instance: allocateInstance())
+        case .answer: actions = peer.acceptAnswer(payload)
+        case .candidate, .endOfCandidates: actions = peer.acceptTrickle(payload)
+        case .restart: actions = restartRequested(payload, of: &peer)
         }
+        peers[payload.from] = peer
+        return actions
+    }
+
+    /// The controlled side asked for a new generation. Ignored while a fresh generation is under way (it already is
+    /// the restart) or during backoff. A request with session "none" comes from an agent that just started: not a
+    /// failure, so it starts a normal generation at once; any other request counts as a failure like one seen here.
+    private mutating func restartRequested(_ payload: SignalPayload, of peer: inout PeerSession) -> [MeshAction] {
+        guard peer.controlling, now - peer.generationBeganAt >= Self.freshGenerationMilliseconds else { return [] }
+        let reason: String
+        if case .restart(let text) = payload.body { reason = text } else { reason = "restart" }
+        if payload.session == "none" {
+            peer.recovery.reset()
+            peer.nextRecoveryAt = 0
+            peer.lastRecoveryReason = "peer restarted: \(reason)"
+            return peer.beginGeneration(instance: allocateInstance(), sessionID: makeSessionID(), forceRelay: false, now: now)
+        }
+        guard now >= peer.nextRecoveryAt else { return [] }
+        return peer.restartAfterFailure(reason: "peer asked: \(reason)", now: now, relayAvailable: relayAvailable,
+                                        newInstance: { allocateInstance() }, sessionID: makeSessionID)
     }
 
     private mutating func tick(_ ages: [PublicKey: Int64]) -> [MeshAction] {

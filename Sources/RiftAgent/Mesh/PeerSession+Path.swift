@@ -52,8 +52,8 @@ extension PeerSession {
     static let negotiationDeadline: Int64 = 15_000
 
     /// Periodic liveness check. Returns recovery actions when the path is dead or negotiation is stuck: an ICE restart
-    /// from the controlling side, a restart request from the controlled side, with capped backoff; after two failed
-    /// attempts the next generation is relay-only when a TURN server is known.
+    /// from the controlling side (see `restartAfterFailure`), a restart request from the controlled side, with capped
+    /// backoff.
     mutating func checkLiveness(now: Int64, handshakeAge age: Int64?, newInstance: () -> UInt64, sessionID: () -> String,
                                 relayAvailable: Bool) -> [MeshAction] {
         handshakeAge = age
@@ -70,7 +70,6 @@ extension PeerSession {
         if let age, age < Self.staleHandshakeSeconds, connectivity != .failed || directStillWorks {
             if recovery.attempts > 0 { recovery.reset() }
             nextRecoveryAt = 0
-            wantsRelay = false
             return considerUpgrade(now: now, newInstance: newInstance, sessionID: sessionID)
         }
         let reason: String
@@ -86,15 +85,30 @@ extension PeerSession {
             return []
         }
         guard now >= nextRecoveryAt else { return [] }
-        wantsRelay = relayAvailable && recovery.attempts >= 2
+        if controlling {
+            return restartAfterFailure(reason: reason, now: now, relayAvailable: relayAvailable, newInstance: newInstance,
+                                       sessionID: sessionID)
+        }
         nextRecoveryAt = now + Int64(recovery.nextDelay())
         generationStartedAt = now
         lastRecoveryReason = reason
-        if controlling {
-            pathSince = nil
-            return beginGeneration(instance: newInstance(), sessionID: sessionID(), forceRelay: wantsRelay, now: now)
-        }
         return [.sendSignal(payload(.restart, session: session ?? "none", body: .restart(reason: reason)))]
+    }
+
+    /// Controlling side: the next generation after a failure, whether this side saw it (`checkLiveness`) or the
+    /// controlled side reported it with `restart`. Every failure counts toward the backoff; from the third attempt on
+    /// the generation is relay-only when a TURN server is known, and the offer carries that decision, so both sides
+    /// gather the same kinds of candidates (a pair where one side offers relays only and the other everything can
+    /// keep failing forever).
+    mutating func restartAfterFailure(reason: String, now: Int64, relayAvailable: Bool, newInstance: () -> UInt64,
+                                      sessionID: () -> String) -> [MeshAction] {
+        precondition(controlling)
+        let relayOnly = relayAvailable && recovery.attempts >= 2
+        nextRecoveryAt = now + Int64(recovery.nextDelay())
+        generationStartedAt = now
+        lastRecoveryReason = reason
+        pathSince = nil
+        return beginGeneration(instance: newInstance(), sessionID: sessionID(), forceRelay: relayOnly, now: now)
     }
 }
 

@@ -34,11 +34,13 @@ public struct PeerSession: Sendable {
     var remoteHostEndpoints: Set<HostEndpoint> = []
     /// Trickled messages that arrived before the description they belong to.
     var pendingTrickle: [SignalPayload] = []
-    /// Recovery bookkeeping (see PeerSession+Recovery).
+    /// Recovery bookkeeping (see PeerSession+Path): consecutive failures and when the next restart may start.
     var recovery = Backoff(initialMilliseconds: 2_000, maximumMilliseconds: 60_000)
     var nextRecoveryAt: Int64 = 0
     var pathSince: Int64?
-    var wantsRelay = false
+    /// Whether the current generation gathers relayed candidates only. The controlling side decides it (after repeated
+    /// failures) and says so in its offer; the controlled side takes it from the offer, never decides it alone.
+    public internal(set) var relayOnly = false
     var watchedInstance: UInt64 = .max
     /// When the controlling side began the current generation (mesh clock).
     var generationBeganAt: Int64 = .min
@@ -87,12 +89,14 @@ public struct PeerSession: Sendable {
         instance = newInstance
         pathSince = nil
         connectivity = .gathering
+        relayOnly = forceRelay
         actions.append(.startICE(peer: info.publicKey, instance: newInstance, controlling: true, forceRelay: forceRelay))
         return actions
     }
 
-    /// Controlled side: an offer arrived. Stale or duplicate offers are ignored (empty result).
-    mutating func acceptOffer(_ payload: SignalPayload, instance newInstance: UInt64, forceRelay: Bool) -> [MeshAction] {
+    /// Controlled side: an offer arrived. Stale or duplicate offers are ignored (empty result). The offer decides whether
+    /// this generation is relay-only: both sides must gather the same kinds of candidates.
+    mutating func acceptOffer(_ payload: SignalPayload, instance newInstance: UInt64) -> [MeshAction] {
         guard !controlling, case .description(let ice, let wireguard) = payload.body else { return [] }
         if payload.session == session, payload.generation <= generation, instance != nil { return [] }
         // Make before break: a path that works keeps carrying traffic until the new generation selects a pair.
@@ -104,7 +108,8 @@ public struct PeerSession: Sendable {
         connectivity = .gathering
         remoteListenPort = wireguard.listenPort
         remoteHostEndpoints = Set(ice.candidates.compactMap(HostEndpoint.init(hostCandidate:)))
-        actions.append(.startICE(peer: info.publicKey, instance: newInstance, controlling: false, forceRelay: forceRelay))
+        relayOnly = payload.relayOnly
+        actions.append(.startICE(peer: info.publicKey, instance: newInstance, controlling: false, forceRelay: payload.relayOnly))
         actions.append(.setRemoteDescription(peer: info.publicKey, instance: newInstance, ufrag: ice.ufrag, pwd: ice.pwd,
                                              candidates: ice.candidates))
         remoteDescriptionSet = true
@@ -137,7 +142,9 @@ public struct PeerSession: Sendable {
         localCredentials = (ufrag, pwd)
         let description = SignalPayload.Body.description(
             ICEDescription(ufrag: ufrag, pwd: pwd, candidates: []), WireGuardParameters(publicKey: me, listenPort: listenPort))
-        return [.sendSignal(payload(controlling ? .offer : .answer, session: session, body: description))]
+        var message = payload(controlling ? .offer : .answer, session: session, body: description)
+        message.relayOnly = controlling && relayOnly
+        return [.sendSignal(message)]
     }
 
     /// A local candidate was gathered: trickle it.

@@ -13,26 +13,46 @@ public struct STUNEndpoint: Sendable, Hashable {
     }
 }
 
-/// The subset of STUN (RFC 5389) the hub's responder speaks: Binding requests in, Binding success
-/// responses with XOR-MAPPED-ADDRESS and FINGERPRINT out.
+/// A Binding request the hub answers, in one of the two dialects a STUN server meets.
+public struct STUNBindingRequest: Sendable, Hashable {
+    /// What identifies the transaction, echoed in the response: the 12 bytes after the magic cookie for RFC 5389,
+    /// or the whole 16 bytes after the length for an RFC 3489 ("classic") request, which has no magic cookie.
+    public var transactionID: [UInt8]
+
+    /// Whether the client speaks RFC 3489: it understands MAPPED-ADDRESS only, not XOR-MAPPED-ADDRESS.
+    public var isClassic: Bool { transactionID.count == 16 }
+
+    /// Creates a request; `transactionID` must be 12 (RFC 5389) or 16 (RFC 3489) bytes.
+    public init(transactionID: [UInt8]) {
+        precondition(transactionID.count == 12 || transactionID.count == 16, "a STUN transaction id is 12 or 16 bytes")
+        self.transactionID = transactionID
+    }
+}
+
+/// The subset of STUN the hub's responder speaks: Binding requests in, Binding success responses out.
+///
+/// RFC 5389 requests (with the magic cookie) get XOR-MAPPED-ADDRESS and FINGERPRINT. Classic RFC 3489 requests get
+/// MAPPED-ADDRESS, as RFC 5389 §12.2 asks of a server: libnice sends its server-reflexive discovery requests in that
+/// form (it initialises the discovery `StunAgent` with `STUN_COMPATIBILITY_RFC3489`), so a hub that ignored them would
+/// give agents no server-reflexive candidate unless a TURN server happened to provide one.
 public enum STUNMessage {
     /// The fixed magic cookie of RFC 5389 messages.
     public static let magicCookie: UInt32 = 0x2112_A442
-    static let bindingRequest: UInt16 = 0x0001
+    static let bindingRequestType: UInt16 = 0x0001
     static let bindingSuccess: UInt16 = 0x0101
+    static let mappedAddress: UInt16 = 0x0001
     static let xorMappedAddress: UInt16 = 0x0020
     static let fingerprint: UInt16 = 0x8028
     static let fingerprintXOR: UInt32 = 0x5354_554E
 
-    /// The 12-byte transaction id of `datagram` when it is a well-formed RFC 5389 Binding request; nil for
-    /// anything else (other methods, responses, RFC 3489 messages without the cookie, bad lengths,
-    /// truncated attributes, a wrong FINGERPRINT), which the responder ignores.
-    public static func bindingRequestTransactionID(_ datagram: [UInt8]) -> [UInt8]? {
+    /// The Binding request in `datagram`, RFC 5389 or RFC 3489; nil for anything else (other methods, responses, bad
+    /// lengths, truncated attributes, a wrong FINGERPRINT), which the responder ignores.
+    public static func bindingRequest(in datagram: [UInt8]) -> STUNBindingRequest? {
         guard datagram.count >= 20, datagram.count <= 1280 else { return nil }
         let type = UInt16(datagram[0]) << 8 | UInt16(datagram[1])
         let length = Int(datagram[2]) << 8 | Int(datagram[3])
-        guard type == bindingRequest, length % 4 == 0, 20 + length == datagram.count,
-              readUInt32(datagram, at: 4) == magicCookie else { return nil }
+        guard type == bindingRequestType, length % 4 == 0, 20 + length == datagram.count else { return nil }
+        let classic = readUInt32(datagram, at: 4) != magicCookie
         var offset = 20
         while offset < datagram.count {
             guard offset + 4 <= datagram.count else { return nil }
@@ -40,27 +60,32 @@ public enum STUNMessage {
             let valueLength = Int(datagram[offset + 2]) << 8 | Int(datagram[offset + 3])
             let next = offset + 4 + (valueLength + 3) / 4 * 4
             guard next <= datagram.count else { return nil }
-            if attribute == fingerprint {
+            if attribute == fingerprint, !classic {
                 // FINGERPRINT must be last and must match.
                 guard valueLength == 4, next == datagram.count,
                       readUInt32(datagram, at: offset + 4) == CRC32.checksum(datagram[..<offset]) ^ fingerprintXOR else { return nil }
             }
             offset = next
         }
-        return Array(datagram[8..<20])
+        return STUNBindingRequest(transactionID: Array(datagram[(classic ? 4 : 8)..<20]))
     }
 
-    /// A Binding success response telling the client `endpoint`, its address as the hub saw it.
-    public static func bindingSuccessResponse(transactionID: [UInt8], endpoint: STUNEndpoint) -> [UInt8] {
-        precondition(transactionID.count == 12, "a STUN transaction id is 12 bytes")
-        let cookie = bytes(magicCookie)
-        let xorPad = cookie + transactionID
+    /// A Binding success response telling the client `endpoint`, its address as the hub saw it: XOR-MAPPED-ADDRESS and
+    /// FINGERPRINT for an RFC 5389 request; MAPPED-ADDRESS alone, with the request's 16-byte id echoed, for a classic one.
+    public static func bindingSuccessResponse(to request: STUNBindingRequest, endpoint: STUNEndpoint) -> [UInt8] {
         let family: UInt8 = endpoint.address.count == 4 ? 0x01 : 0x02
+        if request.isClassic {
+            let mapped = [0, family, UInt8(endpoint.port >> 8), UInt8(endpoint.port & 0xFF)] + endpoint.address
+            let attributes = attribute(mappedAddress, mapped)
+            return header(bindingSuccess, length: attributes.count, id16: request.transactionID) + attributes
+        }
+        let cookie = bytes(magicCookie)
+        let xorPad = cookie + request.transactionID
         let port = endpoint.port ^ UInt16(magicCookie >> 16)
         let address = endpoint.address.enumerated().map { $0.element ^ xorPad[$0.offset] }
         let mapped = [0, family, UInt8(port >> 8), UInt8(port & 0xFF)] + address
         let attributes = attribute(xorMappedAddress, mapped)
-        var message = header(bindingSuccess, length: attributes.count + 8, transactionID: transactionID) + attributes
+        var message = header(bindingSuccess, length: attributes.count + 8, id16: xorPad) + attributes
         let crc = CRC32.checksum(message) ^ fingerprintXOR
         message += attribute(fingerprint, bytes(crc))
         return message
@@ -68,12 +93,13 @@ public enum STUNMessage {
 
     /// A Binding request, for tests and clients: optionally with a FINGERPRINT.
     public static func bindingRequest(transactionID: [UInt8], withFingerprint: Bool = false) -> [UInt8] {
-        var message = header(bindingRequest, length: withFingerprint ? 8 : 0, transactionID: transactionID)
+        var message = header(bindingRequestType, length: withFingerprint ? 8 : 0, id16: bytes(magicCookie) + transactionID)
         if withFingerprint { message += attribute(fingerprint, bytes(CRC32.checksum(message) ^ fingerprintXOR)) }
         return message
     }
 
-    /// The XOR-MAPPED-ADDRESS of a Binding success response, for tests and clients; nil when absent.
+    /// The XOR-MAPPED-ADDRESS (or, in a classic response, the MAPPED-ADDRESS) of a Binding success response, for tests
+    /// and clients; nil when absent.
     public static func mappedEndpoint(inResponse message: [UInt8]) -> STUNEndpoint? {
         guard message.count >= 20, UInt16(message[0]) << 8 | UInt16(message[1]) == bindingSuccess else { return nil }
         let xorPad = Array(message[4..<20])
@@ -82,19 +108,22 @@ public enum STUNMessage {
             let attribute = UInt16(message[offset]) << 8 | UInt16(message[offset + 1])
             let length = Int(message[offset + 2]) << 8 | Int(message[offset + 3])
             guard offset + 4 + length <= message.count else { return nil }
-            if attribute == xorMappedAddress, length == 8 || length == 20 {
+            if attribute == xorMappedAddress || attribute == mappedAddress, length == 8 || length == 20 {
                 let value = Array(message[(offset + 4)..<(offset + 4 + length)])
-                let port = (UInt16(value[2]) << 8 | UInt16(value[3])) ^ UInt16(magicCookie >> 16)
+                let port = UInt16(value[2]) << 8 | UInt16(value[3])
+                if attribute == mappedAddress { return STUNEndpoint(address: Array(value[4...]), port: port) }
                 let address = value[4...].enumerated().map { $0.element ^ xorPad[$0.offset] }
-                return STUNEndpoint(address: address, port: port)
+                return STUNEndpoint(address: address, port: port ^ UInt16(magicCookie >> 16))
             }
             offset += 4 + (length + 3) / 4 * 4
         }
         return nil
     }
 
-    private static func header(_ type: UInt16, length: Int, transactionID: [UInt8]) -> [UInt8] {
-        [UInt8(type >> 8), UInt8(type & 0xFF), UInt8(length >> 8), UInt8(length & 0xFF)] + bytes(magicCookie) + transactionID
+    /// A message header: type, length, then `id16`, the 16 bytes that are cookie and transaction id (RFC 5389) or the
+    /// classic transaction id (RFC 3489).
+    private static func header(_ type: UInt16, length: Int, id16: [UInt8]) -> [UInt8] {
+        [UInt8(type >> 8), UInt8(type & 0xFF), UInt8(length >> 8), UInt8(length & 0xFF)] + id16
     }
 
     private static func attribute(_ type: UInt16, _ value: [UInt8]) -> [UInt8] {

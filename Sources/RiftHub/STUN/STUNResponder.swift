@@ -14,7 +14,8 @@ public struct STUNResponderError: Error, Sendable, CustomStringConvertible {
     public var description: String { reason }
 }
 
-/// The hub's STUN server: answers RFC 5389 Binding requests on one UDP socket, on a thread of its own.
+/// The hub's STUN server: answers Binding requests (RFC 5389, and classic RFC 3489 ones) on one UDP socket, on a
+/// thread of its own.
 ///
 /// Owns the socket (`init` binds it, `deinit` closes it) and the thread (`start` spawns it, `stop` ends
 /// and joins it). Malformed datagrams and anything but Binding requests are ignored. With host nil it
@@ -67,9 +68,9 @@ public final class STUNResponder: @unchecked Sendable {
                     }
                 }
             }
-            guard received > 0, let transactionID = STUNMessage.bindingRequestTransactionID(Array(buffer[..<received])),
+            guard received > 0, let request = STUNMessage.bindingRequest(in: Array(buffer[..<received])),
                   let endpoint = Self.endpoint(of: source) else { continue }
-            let response = STUNMessage.bindingSuccessResponse(transactionID: transactionID, endpoint: endpoint)
+            let response = STUNMessage.bindingSuccessResponse(to: request, endpoint: endpoint)
             _ = response.withUnsafeBytes { bytes in
                 withUnsafePointer(to: &source) { pointer in
                     pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
