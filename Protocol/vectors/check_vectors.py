@@ -207,6 +207,9 @@ def decode_payload(text):
             if not isinstance(value["relay_only"], bool):
                 raise Refused("wrong_type")
             seen.add("relay_only")
+            if value["relay_only"] is False:
+                seen.discard("relay_only")
+                value = {key: item for key, item in value.items() if key != "relay_only"}  # canonical: omitted
     elif kind == "candidate":
         if len(field(value, "candidate", str).encode()) > 512:
             raise Refused("invalid_value")

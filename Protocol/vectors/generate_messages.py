@@ -165,6 +165,15 @@ perr("candidates-65", payload("offer", **ice(candidates=["candidate:1 1 UDP 1 19
                                                          for i in range(1, 66)])), "invalid_value", "65 candidates")
 perr("candidate-513-bytes", payload("candidate", candidate="candidate:1 1 UDP 1 192.0.2.1 9 typ host" + " x" * 238),
      "invalid_value", "a candidate line over 512 bytes")
+pok("offer-relay-only", payload("offer", relay_only=True, **DESCRIPTION), "relay_only true: a relay-only generation")
+_false = payload("offer", relay_only=False, **DESCRIPTION)
+payloads["offer-relay-only-false"] = {
+    "description": "relay_only false is accepted and means the same as absent (senders omit it)",
+    "payload": json.dumps(_false, sort_keys=True, separators=(",", ":")),
+    "expect": {"ok": payload("offer", **DESCRIPTION)}}
+perr("offer-relay-only-null", payload("offer", relay_only=None, **DESCRIPTION), "wrong_type", "relay_only is a boolean")
+perr("offer-relay-only-string", payload("offer", relay_only="true", **DESCRIPTION), "wrong_type", "relay_only is a boolean")
+perr("restart-relay-only", payload("restart", relay_only=True, reason="x"), "unknown_field", "relay_only only in offers")
 perr("answer-relay-only", payload("answer", relay_only=True, **DESCRIPTION), "unknown_field",
      "relay_only is an offer field; an answer carrying it is refused")
 perr("candidate-with-ice", payload("candidate", candidate="candidate:1 1 UDP 1 192.0.2.1 9 typ host", **DESCRIPTION),
