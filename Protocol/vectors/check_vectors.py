@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Checks the cryptographic golden vectors with an implementation independent of RiftCrypto.
 
-PyNaCl (libsodium's crypto_box) for sealed/ and proof/, hmac/hashlib for turn/ and tokens/, X25519 for keys/.
+PyNaCl (libsodium's crypto_box) for sealed/ and proof/, hmac/hashlib for turn/ and tokens/, X25519 for keys/;
+the payload rules of PROTOCOL.md §7 for payloads/, and JSON syntax, depth, values and peer names for messages/.
 Format: sealed/README.md. Prints one line per failure and "N passed, M failed"; exits 1 when anything failed.
 Needs `pip install pynacl`.
 """
-import base64, binascii, glob, hashlib, hmac, json, os, re, sys
+import base64, binascii, glob, hashlib, hmac, json, os, re, sys, unicodedata
 
 from nacl.bindings import crypto_scalarmult_base
 from nacl.exceptions import CryptoError
@@ -36,6 +37,8 @@ def open_relayed(case):
         return "open_failed"
     payload = json.loads(plaintext.decode("utf-8"))
     if payload["type"] != relayed["type"] or payload["from"] != relayed["from"] or payload["to"] != public_of(opener):
+        return "mismatch"
+    if payload["type"] in ("offer", "answer") and payload["wireguard"]["public_key"] != payload["from"]:
         return "mismatch"
     return "ok"
 
@@ -93,7 +96,177 @@ def check_key(case):
     expect_equal("public_key", public_of(case["private_key"]), case["public_key"])
 
 
-CHECKS = {"sealed": check_sealed, "proof": check_proof, "turn": check_turn, "tokens": check_token, "keys": check_key}
+class Refused(Exception):
+    """A decode failure with the protocol's error code."""
+    def __init__(self, code):
+        super().__init__(code)
+        self.code = code
+
+
+def strict_json(text, max_depth=32):
+    """RFC 8259 JSON with the protocol's extra rules: no duplicate keys, depth <= 32 (top level is 1)."""
+    def no_duplicates(pairs):
+        keys = [key for key, _ in pairs]
+        if len(keys) != len(set(keys)):
+            raise Refused("malformed_json")
+        return dict(pairs)
+    def bad_constant(name):
+        raise Refused("malformed_json")
+    try:
+        value = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=bad_constant)
+    except ValueError:
+        raise Refused("malformed_json")
+    def strings(node):
+        if isinstance(node, dict):
+            for key, item in node.items():
+                yield key
+                yield from strings(item)
+        elif isinstance(node, list):
+            for item in node:
+                yield from strings(item)
+        elif isinstance(node, str):
+            yield node
+    if any(0xD800 <= ord(c) <= 0xDFFF for text in strings(value) for c in text):
+        raise Refused("malformed_json")  # an unpaired surrogate escape is not a Unicode scalar
+    def depth(node):
+        if isinstance(node, dict):
+            return 1 + max((depth(v) for v in node.values()), default=0)
+        if isinstance(node, list):
+            return 1 + max((depth(v) for v in node), default=0)
+        return 0
+    if depth(value) > max_depth:
+        raise Refused("malformed_json")
+    return value
+
+
+def is_key(text):
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except binascii.Error:
+        return False
+    return len(raw) == 32 and base64.b64encode(raw).decode() == text
+
+
+ICE_CHARS = re.compile(r"[A-Za-z0-9+/]*")
+
+
+def decode_payload(text):
+    """The rules of PROTOCOL.md §7 for an opened plaintext, written independently of RiftProtocol."""
+    value = strict_json(text)
+    if not isinstance(value, dict):
+        raise Refused("not_an_object")
+    seen = set()
+    def field(obj, key, kind):
+        seen_here = seen if obj is value else None
+        if key not in obj:
+            raise Refused("missing_field")
+        item = obj[key]
+        if seen_here is not None:
+            seen.add(key)
+        if kind == "int":
+            if isinstance(item, bool) or not isinstance(item, int):
+                raise Refused("wrong_type")
+        elif not isinstance(item, kind):
+            raise Refused("wrong_type")
+        return item
+    kind = field(value, "type", str)
+    if kind not in ("offer", "answer", "candidate", "end_of_candidates", "restart"):
+        raise Refused("unknown_type")
+    for key in ("from", "to"):
+        if not is_key(field(value, key, str)):
+            raise Refused("invalid_value")
+    session = field(value, "session", str)
+    if not 1 <= len(session) <= 64 or not all(0x21 <= ord(c) <= 0x7E for c in session):
+        raise Refused("invalid_value")
+    if not 0 <= field(value, "generation", "int") <= 2**32 - 1:
+        raise Refused("invalid_value")
+    if kind in ("offer", "answer"):
+        ice, wireguard = field(value, "ice", dict), field(value, "wireguard", dict)
+        for key, minimum in (("ufrag", 4), ("pwd", 22)):
+            credential = field(ice, key, str)
+            if not minimum <= len(credential) <= 256 or not ICE_CHARS.fullmatch(credential):
+                raise Refused("invalid_value")
+        candidates = field(ice, "candidates", list)
+        if len(candidates) > 64:
+            raise Refused("invalid_value")
+        for line in candidates:
+            if not isinstance(line, str):
+                raise Refused("wrong_type")
+            if len(line.encode()) > 512:
+                raise Refused("invalid_value")
+        if set(ice) - {"ufrag", "pwd", "candidates"}:
+            raise Refused("unknown_field")
+        if not is_key(field(wireguard, "public_key", str)):
+            raise Refused("invalid_value")
+        if not 1 <= field(wireguard, "listen_port", "int") <= 65535:
+            raise Refused("invalid_value")
+        if set(wireguard) - {"public_key", "listen_port"}:
+            raise Refused("unknown_field")
+        seen.update({"ice", "wireguard"})
+        if kind == "offer" and "relay_only" in value:
+            if not isinstance(value["relay_only"], bool):
+                raise Refused("wrong_type")
+            seen.add("relay_only")
+            if value["relay_only"] is False:
+                seen.discard("relay_only")
+                value = {key: item for key, item in value.items() if key != "relay_only"}  # canonical: omitted
+    elif kind == "candidate":
+        if len(field(value, "candidate", str).encode()) > 512:
+            raise Refused("invalid_value")
+    elif kind == "restart":
+        if len(field(value, "reason", str).encode()) > 256:
+            raise Refused("invalid_value")
+    if set(value) - seen:
+        raise Refused("unknown_field")
+    return value
+
+
+def check_payload(case):
+    try:
+        result = {"ok": decode_payload(case["payload"])}
+    except Refused as refused:
+        result = {"error": refused.code}
+    expect_equal("decoding the payload", result, case["expect"])
+
+
+def valid_peer_name(name):
+    """PROTOCOL.md §6: 1-63 scalars; no Cc, Cf, Zl, Zp; no Zs first or last."""
+    if not 1 <= len(name) <= 63:
+        return False
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+        return False
+    return unicodedata.category(name[0]) != "Zs" and unicodedata.category(name[-1]) != "Zs"
+
+
+def check_message(case):
+    """An independent look at the frame vectors: JSON syntax, depth and duplicate keys, `ok` values, and peer names.
+    (The full message rules are checked by the Swift decoder; these are the ones most easily got wrong.)"""
+    expected = case["expect"]
+    if len(case["frame"].encode()) > 65536:
+        expect_equal("oversized frame", expected, {"error": "frame_too_large"})
+        return
+    try:
+        value = strict_json(case["frame"])
+    except Refused:
+        expect_equal("malformed frame", expected, {"error": "malformed_json"})
+        return
+    if "ok" in expected:
+        expect_equal("frame value", value, expected["ok"])
+    else:
+        if expected["error"] == "malformed_json":
+            raise Mismatch("the frame parses as strict JSON, but the vector expects malformed_json")
+    names = []
+    if isinstance(value, dict):
+        if value.get("type") == "hello" and isinstance(value.get("name"), str):
+            names.append(value["name"])
+        for peer in [value.get("peer"), value.get("self")] + list(value.get("peers") or []):
+            if isinstance(peer, dict) and isinstance(peer.get("name"), str):
+                names.append(peer["name"])
+    if any(not valid_peer_name(name) for name in names):
+        expect_equal("a frame with an invalid peer name", expected, {"error": "invalid_value"})
+
+
+CHECKS = {"messages": check_message, "payloads": check_payload, "sealed": check_sealed, "proof": check_proof, "turn": check_turn, "tokens": check_token, "keys": check_key}
 
 
 def main():
@@ -109,7 +282,7 @@ def main():
                 with open(path, encoding="utf-8") as file:
                     check(json.load(file))
                 passed += 1
-            except (Mismatch, KeyError, ValueError, binascii.Error) as error:
+            except (Mismatch, KeyError, ValueError, TypeError, binascii.Error) as error:
                 print(f"FAIL {name}: {type(error).__name__}: {error}")
                 failed += 1
     print(f"{passed} passed, {failed} failed")

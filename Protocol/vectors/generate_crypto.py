@@ -110,6 +110,14 @@ write("sealed/reject-tampered.json", sealed(
     "one bit of the ciphertext (byte 40) flipped in transit", "offer", "alice", "bob", OFFER, flip_byte=40,
     expect="open_failed"))
 
+write("sealed/reject-foreign-wireguard-key.json", sealed(
+    "alice's offer names carol's key as its WireGuard key; it opens and its type/from/to match, but "
+    "wireguard.public_key must equal from", "offer", "alice", "bob",
+    payload_text("offer", "alice", "bob", 0,
+                 ice={"ufrag": "Xq7f", "pwd": "mB3+kLz/9QeR2uVt0wYpAs", "candidates": []},
+                 wireguard={"public_key": public("carol"), "listen_port": 51820}),
+    expect="mismatch"))
+
 def proof(name, description, expect_valid, **verify_changes):
     challenge, network = unb64(NONCES["challenge"]), "home-lab"
     statement = (b"riftgate-proof-v1\x00" + challenge + unb64(public("hub")) + unb64(public("agent"))

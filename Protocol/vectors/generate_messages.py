@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes Protocol/vectors/messages/*.json: frames and the decode result PROTOCOL.md specifies.
+"""Writes Protocol/vectors/messages/*.json (frames) and payloads/*.json (opened sealed plaintexts) with the decode
+result PROTOCOL.md specifies.
 
 Each file: {"description", "direction": "client"|"hub", "frame": <exact frame text>,
             "expect": {"ok": <JSON value of the frame>} | {"error": "<code>"}}.
@@ -57,6 +58,13 @@ err("malformed-truncated", "client", '{"type":"hello"', "malformed_json", "trunc
 err("malformed-trailing", "client", '{"type":"hello"} x', "malformed_json", "data after the value")
 err("malformed-duplicate-key", "client", '{"type":"offer","type":"answer"}', "malformed_json", "duplicate key")
 err("malformed-deep", "client", '{"type":' + "[" * 40 + "]" * 40 + "}", "malformed_json", "nesting deeper than 32")
+# Depth counts every object and array on the path, the top-level object being 1: 32 parses, 33 is malformed.
+err("depth-32-parses", "client", '{"type":"teleport","x":' + "[" * 31 + "]" * 31 + "}", "unknown_type",
+    "nesting of exactly 32 (top object + 31 arrays) parses; the unknown type is then refused")
+err("depth-33-malformed", "client", '{"type":"teleport","x":' + "[" * 32 + "]" * 32 + "}", "malformed_json",
+    "nesting of 33 (top object + 32 arrays) is malformed JSON")
+err("depth-33-objects-malformed", "client", '{"type":"teleport","x":' + '{"a":' * 32 + "1" + "}" * 32 + "}",
+    "malformed_json", "nesting of 33 objects is malformed JSON")
 err("malformed-not-utf8-escape", "client", '{"type":"\\ud800"}', "malformed_json", "unpaired surrogate")
 err("not-an-object", "client", "[1,2,3]", "not_an_object", "top-level array")
 err("missing-type", "client", {"to": KEY_B}, "missing_field", "no type")
@@ -72,6 +80,25 @@ err("hello-noncanonical-key", "client", dict(hello, public_key=KEY_A[:-2] + "Z="
     "base64 with non-zero padding bits")
 err("hello-empty-name", "client", dict(hello, name=""), "invalid_value", "empty name")
 err("hello-control-name", "client", dict(hello, name="a\u0007b"), "invalid_value", "control character in name")
+ok("client-hello-name-63-scalars", "client", dict(hello, name="é" * 63), "63 scalars (126 bytes) is the longest name")
+ok("client-hello-name-inner-space", "client", dict(hello, name="a\u00a0b c"), "spaces (Zs) inside a name are fine")
+ok("client-hello-name-private-use", "client", dict(hello, name="x\ue000"), "private-use scalars (Co) are allowed")
+ok("client-hello-name-emoji", "client", dict(hello, name="\U0001F4BB laptop"), "emoji (So) are fine; ZWJ sequences are not (U+200D is Cf)")
+# Every scalar of general category Cc, Cf, Zl or Zp is refused anywhere; Zs is refused first and last.
+for label, scalar, category in [("nul", "\u0000", "Cc"), ("tab", "\t", "Cc"), ("del", "\u007f", "Cc"),
+                                ("nel", "\u0085", "Cc"), ("c1", "\u009b", "Cc"), ("zwsp", "\u200b", "Cf"),
+                                ("zwj", "\u200d", "Cf"), ("soft-hyphen", "\u00ad", "Cf"), ("bom", "\ufeff", "Cf"),
+                                ("lre", "\u202a", "Cf"), ("rlo", "\u202e", "Cf"), ("lri", "\u2066", "Cf"),
+                                ("pdi", "\u2069", "Cf"), ("tag", "\U000E0041", "Cf"), ("line-sep", "\u2028", "Zl"),
+                                ("para-sep", "\u2029", "Zp")]:
+    err(f"hello-name-{label}", "client", dict(hello, name="a" + scalar + "b"), "invalid_value",
+        f"U+{ord(scalar):04X} (general category {category}) in a name")
+for label, name in [("leading-space", " laptop"), ("trailing-space", "laptop "), ("trailing-nbsp", "laptop\u00a0"),
+                    ("leading-ideographic-space", "\u3000laptop"), ("only-space", " ")]:
+    err(f"hello-name-{label}", "client", dict(hello, name=name), "invalid_value", "a name may not start or end with a space (Zs)")
+err("hello-name-64-scalars", "client", dict(hello, name="é" * 64), "invalid_value", "64 scalars")
+err("hub-peer-name-rlo", "hub", {"type": "peer_joined", "peer": dict(PEER_B, name="evil\u202etxt.exe")}, "invalid_value",
+    "receivers apply the name rule to PeerInfo too")
 err("hello-long-name", "client", dict(hello, name="x" * 64), "invalid_value", "64-character name")
 err("hello-unknown-field", "client", dict(hello, admin=True), "unknown_field", "extra field")
 err("hello-proof-unknown-field", "client", dict(hello, proof=dict(SEALED, extra=1)), "unknown_field", "extra nested field")
@@ -97,12 +124,73 @@ err("hub-peer-bad-ipv4", "hub", {"type": "peer_joined", "peer": dict(PEER_B, ipv
     "IPv4 with a leading zero")
 err("hub-signal-missing-from", "hub", {"type": "offer", "sealed": SEALED}, "missing_field", "relayed without sender")
 
-os.makedirs(OUT, exist_ok=True)
-for old in os.listdir(OUT):
-    if old.endswith(".json"):
-        os.remove(os.path.join(OUT, old))
-for name, case in sorted(cases.items()):
-    with open(os.path.join(OUT, name + ".json"), "w", encoding="utf-8") as f:
-        json.dump(case, f, indent=2, sort_keys=True, ensure_ascii=False)
-        f.write("\n")
-print(f"wrote {len(cases)} vectors to {OUT}")
+# --- payloads/: the opened plaintext of a sealed signal (PROTOCOL.md §7), decoded before the envelope checks ---
+# Each file: {"description", "payload": <exact plaintext>, "expect": {"ok": <JSON value>} | {"error": "<code>"}}.
+payloads = {}
+def payload(kind, generation=0, session="3f6c2a9e81d04b7c", **body):
+    return {"type": kind, "from": KEY_A, "to": KEY_B, "session": session, "generation": generation, **body}
+def pok(name, obj, description):
+    payloads[name] = {"description": description, "payload": json.dumps(obj, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False), "expect": {"ok": obj}}
+def perr(name, obj, code, description):
+    text = obj if isinstance(obj, str) else json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    payloads[name] = {"description": description, "payload": text, "expect": {"error": code}}
+DESCRIPTION = {"ice": {"ufrag": "Xq7f", "pwd": "mB3+kLz/9QeR2uVt0wYpAs",
+                       "candidates": ["candidate:1 1 UDP 2015363327 192.168.1.20 51820 typ host"]},
+               "wireguard": {"public_key": KEY_A, "listen_port": 51820}}
+def ice(**changes): return dict(DESCRIPTION, ice=dict(DESCRIPTION["ice"], **changes))
+pok("offer", payload("offer", **DESCRIPTION), "an offer")
+pok("answer-no-candidates", payload("answer", **ice(candidates=[])), "an answer whose candidates all trickle")
+pok("generation-max", payload("candidate", 4294967295, candidate="candidate:1 1 UDP 1 192.0.2.1 9 typ host"),
+    "generation 2^32-1 is the largest")
+perr("generation-too-large", payload("candidate", 4294967296, candidate="candidate:1 1 UDP 1 192.0.2.1 9 typ host"),
+     "invalid_value", "generation 2^32 is out of range")
+perr("generation-negative", payload("end_of_candidates", -1), "invalid_value", "generation below 0")
+perr("generation-fraction", '{"from":"%s","generation":1.0,"session":"s","to":"%s","type":"end_of_candidates"}'
+     % (KEY_A, KEY_B), "wrong_type", "1.0 is not an integer")
+pok("session-none", payload("restart", session="none", reason="agent started"), "restart with session none (§8)")
+pok("session-64", payload("end_of_candidates", session="~" * 64), "64 printable ASCII characters")
+perr("session-65", payload("end_of_candidates", session="s" * 65), "invalid_value", "65 characters")
+perr("session-space", payload("end_of_candidates", session="a b"), "invalid_value", "space is not printable ASCII here")
+perr("session-empty", payload("end_of_candidates", session=""), "invalid_value", "empty session")
+pok("ufrag-4-pwd-22", payload("offer", **ice(ufrag="ab+/", pwd="A" * 21 + "/")), "shortest ufrag and pwd")
+pok("ufrag-pwd-256", payload("offer", **ice(ufrag="u" * 256, pwd="p" * 256)), "longest ufrag and pwd")
+perr("ufrag-3", payload("offer", **ice(ufrag="abc")), "invalid_value", "ufrag shorter than 4")
+perr("pwd-21", payload("offer", **ice(pwd="p" * 21)), "invalid_value", "pwd shorter than 22")
+perr("ufrag-bad-char", payload("answer", **ice(ufrag="ab-cd")), "invalid_value", "'-' is not an ice-char")
+perr("pwd-257", payload("offer", **ice(pwd="p" * 257)), "invalid_value", "pwd longer than 256")
+perr("listen-port-0", payload("offer", **dict(DESCRIPTION, wireguard={"public_key": KEY_A, "listen_port": 0})),
+     "invalid_value", "listen_port 0")
+perr("candidates-65", payload("offer", **ice(candidates=["candidate:1 1 UDP 1 192.0.2.1 %d typ host" % i
+                                                         for i in range(1, 66)])), "invalid_value", "65 candidates")
+perr("candidate-513-bytes", payload("candidate", candidate="candidate:1 1 UDP 1 192.0.2.1 9 typ host" + " x" * 238),
+     "invalid_value", "a candidate line over 512 bytes")
+pok("offer-relay-only", payload("offer", relay_only=True, **DESCRIPTION), "relay_only true: a relay-only generation")
+_false = payload("offer", relay_only=False, **DESCRIPTION)
+payloads["offer-relay-only-false"] = {
+    "description": "relay_only false is accepted and means the same as absent (senders omit it)",
+    "payload": json.dumps(_false, sort_keys=True, separators=(",", ":")),
+    "expect": {"ok": payload("offer", **DESCRIPTION)}}
+perr("offer-relay-only-null", payload("offer", relay_only=None, **DESCRIPTION), "wrong_type", "relay_only is a boolean")
+perr("offer-relay-only-string", payload("offer", relay_only="true", **DESCRIPTION), "wrong_type", "relay_only is a boolean")
+perr("restart-relay-only", payload("restart", relay_only=True, reason="x"), "unknown_field", "relay_only only in offers")
+perr("answer-relay-only", payload("answer", relay_only=True, **DESCRIPTION), "unknown_field",
+     "relay_only is an offer field; an answer carrying it is refused")
+perr("candidate-with-ice", payload("candidate", candidate="candidate:1 1 UDP 1 192.0.2.1 9 typ host", **DESCRIPTION),
+     "unknown_field", "fields of another kind")
+perr("restart-missing-reason", payload("restart"), "missing_field", "restart needs a reason")
+perr("unknown-kind", payload("hello"), "unknown_type", "not a signal kind")
+
+def write_dir(directory, entries):
+    os.makedirs(directory, exist_ok=True)
+    for old in os.listdir(directory):
+        if old.endswith(".json"):
+            os.remove(os.path.join(directory, old))
+    for name, case in sorted(entries.items()):
+        with open(os.path.join(directory, name + ".json"), "w", encoding="utf-8") as f:
+            json.dump(case, f, indent=2, sort_keys=True, ensure_ascii=False)
+            f.write("\n")
+    print(f"wrote {len(entries)} vectors to {directory}")
+
+write_dir(OUT, cases)
+write_dir(os.path.join(os.path.dirname(OUT), "payloads"), payloads)

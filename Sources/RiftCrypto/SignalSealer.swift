@@ -32,8 +32,9 @@ public enum SignalSealer {
     ///
     /// Fails with `openFailed` when the box does not authenticate (not sealed by `signal.from` for `recipient`,
     /// or altered), `malformedPayload` when the plaintext is not a valid payload, and `mismatch` when
-    /// `payload.kind` is not `signal.kind`, `payload.from` is not `signal.from`, or `payload.to` is not the
-    /// recipient's own key. The checks stop a hub from relabelling a message (an offer as an answer) or
+    /// `payload.kind` is not `signal.kind`, `payload.from` is not `signal.from`, `payload.to` is not the
+    /// recipient's own key, or (offer, answer) `wireguard.public_key` is not `payload.from` (PROTOCOL.md §7: a peer's
+    /// WireGuard key is its identity). The checks stop a hub from relabelling a message (an offer as an answer) or
     /// reflecting a peer's own message back to it: `crypto_box` keys are symmetric, so a box that Alice sealed
     /// for Bob also opens for Alice when the hub claims it came from Bob.
     public static func open(_ signal: RelayedSignal, recipient: PrivateKey) throws(CryptoError) -> SignalPayload {
@@ -55,6 +56,9 @@ public enum SignalSealer {
         }
         guard payload.to == recipient.publicKey else {
             throw CryptoError(.mismatch, "the payload is addressed to \(payload.to), not to \(recipient.publicKey)")
+        }
+        if case .description(_, let wireguard) = payload.body, wireguard.publicKey != payload.from {
+            throw CryptoError(.mismatch, "the \(payload.kind.rawValue) from \(payload.from) names WireGuard key \(wireguard.publicKey)")
         }
         return payload
     }

@@ -10,7 +10,7 @@ extension ClientMessage {
             let key = try reader.publicKey("public_key")
             let name = try reader.string("name", maxLength: 4 * Limits.maximumPeerNameLength)
             guard Names.isValidPeerName(name) else {
-                throw ProtocolError(.invalidValue, "hello.name must be 1-63 printable characters")
+                throw ProtocolError(.invalidValue, "hello.name must be 1-63 Unicode scalars without control (Cc), format (Cf) or line/paragraph separator (Zl, Zp) characters, not starting or ending with a space (Zs)")
             }
             let proof = try SealedBox.read(&reader, "proof")
             message = .hello(Hello(version: version, publicKey: key, name: name, proof: proof, id: try MessageFrame.readID(&reader)))

@@ -11,11 +11,21 @@ public enum Names {
         return true
     }
 
-    /// Whether `name` is a valid peer name: 1–63 printable characters, no control characters.
+    /// Whether `name` is a valid peer name (PROTOCOL.md §6): 1–63 Unicode scalars, none of general category Cc
+    /// (controls, including U+0085), Cf (format characters: U+200B, U+FEFF, the bidi overrides U+202A–U+202E and
+    /// isolates U+2066–U+2069), Zl or Zp (line and paragraph separators), and neither first nor last of category Zs
+    /// (spaces). Names are shown in terminals and logs; these are the scalars that can hide or reorder text there.
     public static func isValidPeerName(_ name: String) -> Bool {
-        let scalars = name.unicodeScalars
+        let scalars = Array(name.unicodeScalars)
         guard (1...Limits.maximumPeerNameLength).contains(scalars.count) else { return false }
-        return scalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F && !(0x80...0x9F).contains($0.value) }
+        for scalar in scalars {
+            switch scalar.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator: return false
+            default: continue
+            }
+        }
+        return scalars.first!.properties.generalCategory != .spaceSeparator
+            && scalars.last!.properties.generalCategory != .spaceSeparator
     }
 
     /// Validates a network name, failing with `invalid_value`.

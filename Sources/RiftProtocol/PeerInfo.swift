@@ -27,7 +27,7 @@ public struct PeerInfo: Sendable, Hashable {
     static func read(_ reader: inout ObjectReader) throws(ProtocolError) -> PeerInfo {
         let key = try reader.publicKey("public_key")
         let name = try reader.string("name", maxLength: 4 * Limits.maximumPeerNameLength)
-        guard Names.isValidPeerName(name) else { throw ProtocolError(.invalidValue, "peer name is empty, too long or has control characters") }
+        guard Names.isValidPeerName(name) else { throw ProtocolError(.invalidValue, "peer names are 1-63 Unicode scalars without control, format or line-separator characters, not starting or ending with a space") }
         guard let ipv4 = IPv4Address(try reader.string("ipv4", maxLength: 15)) else {
             throw ProtocolError(.invalidValue, "ipv4 is not a dotted-quad IPv4 address")
         }

@@ -98,7 +98,8 @@ extension SignalPayload {
         case .offer, .answer:
             let ice = try reader.object("ice") { nested throws(ProtocolError) in
                 ICEDescription(
-                    ufrag: try nested.string("ufrag", maxLength: 256), pwd: try nested.string("pwd", maxLength: 256),
+                    ufrag: try Self.iceCredential(nested.string("ufrag", maxLength: 256), "ufrag", minimumLength: 4),
+                    pwd: try Self.iceCredential(nested.string("pwd", maxLength: 256), "pwd", minimumLength: 22),
                     candidates: try nested.strings("candidates", maxCount: Limits.maximumCandidatesPerDescription,
                                                    maxLength: Limits.maximumCandidateLength))
             }
@@ -117,6 +118,18 @@ extension SignalPayload {
         try reader.finish()
         return SignalPayload(kind: kind, from: from, to: to, session: session, generation: generation, body: body,
                              relayOnly: relayOnly)
+    }
+
+    /// An ICE ufrag or pwd as RFC 8839 §5.4 defines it: `minimumLength`–256 `ice-char`s (`A-Z a-z 0-9 + /`).
+    static func iceCredential(_ text: String, _ field: String, minimumLength: Int) throws(ProtocolError) -> String {
+        let isICEChar: (UInt8) -> Bool = { byte in
+            (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)
+                || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "/")
+        }
+        guard text.utf8.count >= minimumLength, text.utf8.allSatisfy(isICEChar) else {
+            throw ProtocolError(.invalidValue, "payload.ice.\(field) must be \(minimumLength)-256 characters of A-Z, a-z, 0-9, '+' and '/'")
+        }
+        return text
     }
 
     /// The plaintext bytes to seal: compact JSON with sorted keys.

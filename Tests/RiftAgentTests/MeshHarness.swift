@@ -61,8 +61,10 @@ struct MeshHarness {
                         if remoteSet.contains("\(peer.bytes[0])-\(seed)") {
                             for (a, b) in [(seed, peer.bytes[0]), (peer.bytes[0], seed)] {
                                 guard let inst = meshes[Self.key(a)]!.peers[Self.key(b)]?.instance else { continue }
-                                let local = CandidateEndpoint(kind: pairKind, address: "192.0.2.\(a)", port: 4000)
-                                let remote = CandidateEndpoint(kind: pairKind, address: "192.0.2.\(b)", port: 4000)
+                                // Host pairs use the gathered host candidates; other kinds have addresses of their own.
+                                let net = pairKind == .host ? "192.0.2" : "198.51.100"
+                                let local = CandidateEndpoint(kind: pairKind, address: "\(net).\(a)", port: 4000)
+                                let remote = CandidateEndpoint(kind: pairKind, address: "\(net).\(b)", port: 4000)
                                 queue.append((a, .iceState(peer: Self.key(b), instance: inst, state: .ready)))
                                 queue.append((a, .iceSelectedPair(peer: Self.key(b), instance: inst, local: local, remote: remote)))
                             }

@@ -51,6 +51,71 @@ struct MeshTests {
         #expect(try #require(configured(h.all(2)).last).1 == .forwarded)
     }
 
+    @Test("a pair counts as host-to-host by the candidates its owners signaled, not by the ICE library's label")
+    func hostByAddress() throws {
+        var h = MeshHarness()
+        h.add(1); h.add(2)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        h.settle()
+        // Peer 2's ICE agent saw peer 1's check before its trickled host candidate and calls that end peer-reflexive;
+        // peer 1 signaled 192.0.2.1:4000 as `typ host`, so the pair is host-to-host on both sides.
+        let onB = try #require(h.meshes[MeshHarness.key(2)]!.peers[MeshHarness.key(1)]!.instance)
+        let actions = h.send(.iceSelectedPair(peer: MeshHarness.key(1), instance: onB,
+                                              local: CandidateEndpoint(kind: .host, address: "192.0.2.2", port: 4000),
+                                              remote: CandidateEndpoint(kind: .peerReflexive, address: "192.0.2.1", port: 4000)), to: 2)
+        #expect(h.meshes[MeshHarness.key(2)]!.peers[MeshHarness.key(1)]!.path == .direct(address: "192.0.2.1", port: 51_001))
+        #expect(configured(actions).isEmpty, "already direct: nothing to reconfigure")
+        // An address nobody signaled as host stays peer-reflexive: forwarded.
+        let other = h.send(.iceSelectedPair(peer: MeshHarness.key(1), instance: onB,
+                                            local: CandidateEndpoint(kind: .host, address: "192.0.2.2", port: 4000),
+                                            remote: CandidateEndpoint(kind: .peerReflexive, address: "203.0.113.1", port: 4000)), to: 2)
+        #expect(configured(other).last?.1 == .forwarded)
+    }
+
+    @Test("a host candidate trickled after selection turns a peer-reflexive pair into a direct one")
+    func lateHostCandidate() throws {
+        var h = MeshHarness()
+        h.add(1); h.add(2)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        h.settle()
+        var peer = h.meshes[MeshHarness.key(2)]!.peers[MeshHarness.key(1)]!
+        let instance = try #require(peer.instance)
+        let session = try #require(peer.session)
+        let forwarded = peer.pairSelected(instance: instance, local: CandidateEndpoint(kind: .host, address: "192.0.2.2", port: 4000),
+                                          remote: CandidateEndpoint(kind: .peerReflexive, address: "10.9.9.9", port: 7000), now: 1)
+        #expect(configured(forwarded).last?.1 == .forwarded)
+        let late = SignalPayload(kind: .candidate, from: MeshHarness.key(1), to: MeshHarness.key(2), session: session,
+                                 generation: peer.generation, body: .candidate("candidate:9 1 UDP 5 10.9.9.9 7000 typ host"))
+        let actions = peer.acceptTrickle(late)
+        #expect(configured(actions).last?.1 == .direct(address: "10.9.9.9", port: 51_001))
+    }
+
+    @Test("consent lost on a direct path while WireGuard is healthy restarts nothing; on a forwarded path it restarts")
+    func consentLostOnDirectPath() throws {
+        for pairKind in [CandidateKind.host, .serverReflexive] {
+            var h = MeshHarness()
+            h.add(1); h.add(2)
+            h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
+            h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+            h.settle(pairKind: pairKind)
+            let instance = try #require(h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!.instance)
+            h.send(.iceState(peer: MeshHarness.key(2), instance: instance, state: .failed), to: 1)
+            var restarts = 0
+            for second in 1...60 {
+                let actions = h.send(.tick(nowMilliseconds: Int64(second) * 1_000, handshakeAge: [MeshHarness.key(2): 10]), to: 1)
+                restarts += actions.filter { if case .startICE = $0 { true } else { false } }.count
+            }
+            #expect(restarts == (pairKind == .host ? 0 : 1), "\(pairKind)")
+            // A stale handshake on the direct path does start recovery.
+            if pairKind == .host {
+                let actions = h.send(.tick(nowMilliseconds: 200_000, handshakeAge: [MeshHarness.key(2): 200]), to: 1)
+                #expect(actions.contains { if case .startICE = $0 { true } else { false } })
+            }
+        }
+    }
+
     @Test("candidates that arrive before the answer are buffered, then applied in order")
     func bufferedCandidates() throws {
         var h = MeshHarness()

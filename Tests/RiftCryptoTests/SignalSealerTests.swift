@@ -132,6 +132,27 @@ struct SignalSealerTests {
         #expect(error?.code == .mismatch)
     }
 
+    @Test("an offer or answer whose WireGuard key is not its sender's is refused", arguments: [SignalKind.offer, .answer])
+    func foreignWireGuardKey(kind: SignalKind) throws {
+        let alice = PrivateKey.generate(), bob = PrivateKey.generate(), carol = PrivateKey.generate()
+        let description = SignalPayload.Body.description(
+            ICEDescription(ufrag: "abcd", pwd: "0123456789abcdefghijkl", candidates: []),
+            WireGuardParameters(publicKey: carol.publicKey, listenPort: 51820))
+        let payload = SignalPayload(kind: kind, from: alice.publicKey, to: bob.publicKey, session: "s1", generation: 0,
+                                    body: description)
+        let sealed = try SignalSealer.seal(payload, sender: alice)
+        let error = #expect(throws: CryptoError.self) {
+            try SignalSealer.open(RelayedSignal(kind: kind, from: alice.publicKey, sealed: sealed), recipient: bob)
+        }
+        #expect(error?.code == .mismatch)
+        // The same description naming Alice's own key opens.
+        var own = payload
+        own.body = .description(ICEDescription(ufrag: "abcd", pwd: "0123456789abcdefghijkl", candidates: []),
+                                WireGuardParameters(publicKey: alice.publicKey, listenPort: 51820))
+        let good = try SignalSealer.seal(own, sender: alice)
+        #expect(try SignalSealer.open(RelayedSignal(kind: kind, from: alice.publicKey, sealed: good), recipient: bob) == own)
+    }
+
     @Test("plaintext that is not a payload is refused as malformed; a proof of possession is not a signal")
     func malformedPayload() throws {
         let (alice, bob, _) = try Self.offer()
@@ -183,7 +204,7 @@ struct SignalSealerTests {
         let alice = PrivateKey.generate(), bob = PrivateKey.generate()
         let offer = SignalPayload(
             kind: .offer, from: alice.publicKey, to: bob.publicKey, session: "a1b2", generation: 1,
-            body: .description(ICEDescription(ufrag: "uf", pwd: "pw/+", candidates: ["candidate:1 1 UDP 1 10.0.0.1 1 typ host"]),
+            body: .description(ICEDescription(ufrag: "ufAB", pwd: "pw/+0123456789abcdefghi", candidates: ["candidate:1 1 UDP 1 10.0.0.1 1 typ host"]),
                                WireGuardParameters(publicKey: alice.publicKey, listenPort: 51820)))
         return (alice, bob, offer)
     }

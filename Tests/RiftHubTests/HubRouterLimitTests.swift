@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Routing core: limits")
 struct HubRouterLimitTests {
-    @Test("a flood beyond the burst is dropped with rate_limited (at most once a second) and finally closed")
+    @Test("every message dropped by the rate limit is answered with rate_limited (and its ref); a flood is finally closed")
     func rateLimit() throws {
         let hub = RouterHarness()
         hub.directory.addNetwork("home")
@@ -21,8 +21,17 @@ struct HubRouterLimitTests {
         #expect(hub.take(target).count == Limits.messageBurst - 1)
         #expect(hub.take(flooder).isEmpty)
         for _ in 0..<10 { hub.send(flooder, signal) }
-        #expect(errorCodes(hub.take(flooder)) == ["rate_limited"], "one notice, not one per dropped message")
+        #expect(errorCodes(hub.take(flooder)) == Array(repeating: "rate_limited", count: 10), "every dropped message is answered")
         #expect(hub.take(target).isEmpty)
+        // A dropped message with an id is answered with that id as ref, so its sender knows exactly what was lost.
+        for index in 0..<3 {
+            hub.send(flooder, .signal(OutgoingSignal(kind: .offer, to: b.publicKey, sealed: RouterHarness.box(), id: "o-\(index)")))
+        }
+        let refs = hub.take(flooder).compactMap { message -> String? in
+            guard case .error(let frame) = message, frame.code == "rate_limited" else { return nil }
+            return frame.ref
+        }
+        #expect(refs == ["o-0", "o-1", "o-2"])
         // Others are unaffected.
         hub.send(bystander, .signal(OutgoingSignal(kind: .offer, to: b.publicKey, sealed: RouterHarness.box())))
         #expect(hub.take(target).count == 1)

@@ -44,7 +44,7 @@ struct RoundTripTests {
     func payloads() throws {
         let offer = SignalPayload(
             kind: .offer, from: keyA, to: keyB, session: "s1", generation: 3,
-            body: .description(ICEDescription(ufrag: "u", pwd: "p", candidates: ["candidate:1 1 UDP 1 192.0.2.1 5 typ host"]),
+            body: .description(ICEDescription(ufrag: "uf+/", pwd: "0123456789ABCDEFabcdef", candidates: ["candidate:1 1 UDP 1 192.0.2.1 5 typ host"]),
                                WireGuardParameters(publicKey: keyA, listenPort: 51820)))
         #expect(try SignalPayload.decode(offer.encoded()) == offer)
         for body in [SignalPayload.Body.candidate("candidate:x"), .endOfCandidates, .restart(reason: "consent lost")] {
@@ -58,7 +58,7 @@ struct RoundTripTests {
 
     @Test("relay_only: carried by offers when true, omitted when false, refused anywhere else or with a non-boolean")
     func relayOnly() throws {
-        let description = SignalPayload.Body.description(ICEDescription(ufrag: "u", pwd: "p", candidates: []),
+        let description = SignalPayload.Body.description(ICEDescription(ufrag: "uf+/", pwd: "0123456789ABCDEFabcdef", candidates: []),
                                                          WireGuardParameters(publicKey: keyA, listenPort: 51820))
         let relayOffer = SignalPayload(kind: .offer, from: keyA, to: keyB, session: "s", generation: 2, body: description, relayOnly: true)
         let text = String(decoding: relayOffer.encoded(), as: UTF8.self)

@@ -28,6 +28,7 @@ final class HubLink: Sendable {
     private let logger: Logger
     private let current = Mutex<WebSocketClient?>(nil)
     private let stopped = Mutex(false)
+    private let sentSignals = Atomic<UInt64>(0)
 
     init(configuration: AgentConfiguration, secrets: AgentSecrets, logger: Logger) {
         self.configuration = configuration
@@ -40,7 +41,11 @@ final class HubLink: Sendable {
     func send(_ payload: SignalPayload) {
         do {
             let sealed = try SignalSealer.seal(payload, sender: secrets.privateKey)
-            let message = ClientMessage.signal(OutgoingSignal(kind: payload.kind, to: payload.to, sealed: sealed))
+            // The id comes back as `ref` if the hub refuses the message (rate_limited, peer_not_found), naming what was
+            // lost: kind, recipient, generation and a counter, at most 60 bytes.
+            let number = sentSignals.add(1, ordering: .relaxed).newValue
+            let id = "\(payload.kind.rawValue):\(payload.to.base64.prefix(8)):g\(payload.generation):\(number)"
+            let message = ClientMessage.signal(OutgoingSignal(kind: payload.kind, to: payload.to, sealed: sealed, id: id))
             guard let client = current.withLock({ $0 }) else {
                 logger.debug("hub unreachable; \(payload.kind.rawValue) for \(payload.to) not sent")
                 return
@@ -147,7 +152,13 @@ final class HubLink: Sendable {
             }
         case .error(let frame):
             if frame.knownCode?.isPermanent == true { return (frame.code, frame.message) }
-            logger.warning("hub error \(frame.code): \(frame.message)")
+            if frame.knownCode == .rateLimited, let ref = frame.ref {
+                // PROTOCOL.md §6.10: the message is lost. Nothing is resent here: a lost description or candidate
+                // makes the negotiation miss its deadline, and recovery starts a new ICE generation.
+                logger.warning("the hub dropped signaling message \(ref) (rate_limited); the negotiation deadline will retry")
+            } else {
+                logger.warning("hub error \(frame.code): \(frame.message)\(frame.ref.map { " (about \($0))" } ?? "")")
+            }
         }
         return nil
     }

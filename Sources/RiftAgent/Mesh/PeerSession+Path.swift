@@ -21,11 +21,17 @@ extension PeerSession {
     }
 
     /// ICE selected a pair: choose the data path. Host-to-host pairs go direct; everything else is forwarded.
+    ///
+    /// An end counts as host when ICE labels it so *or* when its owner signaled that address and port as a `typ host`
+    /// candidate in this generation (PROTOCOL.md §9.2): a library labels a remote host candidate peer-reflexive when
+    /// its check arrived before the trickled candidate, and both sides must classify the same pair the same way.
     mutating func pairSelected(instance from: UInt64, local: CandidateEndpoint, remote: CandidateEndpoint, now: Int64) -> [MeshAction] {
         guard from == instance, let instance else { return [] }
         selectedPair = (local, remote)
         let mode: DataPathMode
-        if local.kind == .host, remote.kind == .host, let remoteListenPort {
+        let localIsHost = local.kind == .host || localHostEndpoints.contains(HostEndpoint(local))
+        let remoteIsHost = remote.kind == .host || remoteHostEndpoints.contains(HostEndpoint(remote))
+        if localIsHost, remoteIsHost, let remoteListenPort {
             mode = .direct(address: remote.address, port: remoteListenPort)
             pathReason = "host-to-host pair: WireGuard sends straight to the remote listen port"
         } else {
@@ -58,7 +64,10 @@ extension PeerSession {
         if standby != nil, selectedPair == nil, now - generationStartedAt > Self.negotiationDeadline {
             return revertToStandby()  // the new generation found no pair in time; the standby never stopped working
         }
-        if let age, age < Self.staleHandshakeSeconds, connectivity != .failed {
+        // Consent lost on a direct path while WireGuard's handshake is fresh: the peer stopped answering ICE (which
+        // §10.1 forbids) but the tunnel works, and restarting would only repeat. WireGuard's handshake age decides.
+        let directStillWorks = connectivity == .failed && path.map { if case .direct = $0 { true } else { false } } == true
+        if let age, age < Self.staleHandshakeSeconds, connectivity != .failed || directStillWorks {
             if recovery.attempts > 0 { recovery.reset() }
             nextRecoveryAt = 0
             return considerUpgrade(now: now, newInstance: newInstance, sessionID: sessionID)
@@ -100,5 +109,26 @@ extension PeerSession {
         lastRecoveryReason = reason
         pathSince = nil
         return beginGeneration(instance: newInstance(), sessionID: sessionID(), forceRelay: relayOnly, now: now)
+    }
+}
+
+/// A candidate's transport address, compared without its ICE label.
+struct HostEndpoint: Hashable, Sendable {
+    var address: String
+    var port: UInt16
+
+    init(_ endpoint: CandidateEndpoint) {
+        address = endpoint.address
+        port = endpoint.port
+    }
+
+    /// The address of a `typ host` candidate line (RFC 8839 `candidate-attribute`, with or without `a=`), or nil for
+    /// any other type or a line that does not parse.
+    init?(hostCandidate line: String) {
+        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+        guard fields.count >= 8, fields[0].hasPrefix("candidate:") || fields[0].hasPrefix("a=candidate:"),
+              fields[6] == "typ", fields[7] == "host", let port = UInt16(fields[5]) else { return nil }
+        address = String(fields[4])
+        self.port = port
     }
 }

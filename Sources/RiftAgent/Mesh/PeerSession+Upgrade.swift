@@ -36,6 +36,8 @@ extension PeerSession {
         self.instance = nil
         localCredentials = nil
         remoteDescriptionSet = false
+        localHostEndpoints = []
+        remoteHostEndpoints = []
         self.selectedPair = nil
         connectivity = .idle
         return []

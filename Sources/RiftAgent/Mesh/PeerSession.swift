@@ -29,6 +29,9 @@ public struct PeerSession: Sendable {
     var remoteListenPort: UInt16?
     var localCredentials: (ufrag: String, pwd: String)?
     var remoteDescriptionSet = false
+    /// This generation's host candidates: ours as gathered, the peer's as signaled (see `pairSelected`).
+    var localHostEndpoints: Set<HostEndpoint> = []
+    var remoteHostEndpoints: Set<HostEndpoint> = []
     /// Trickled messages that arrived before the description they belong to.
     var pendingTrickle: [SignalPayload] = []
     /// Recovery bookkeeping (see PeerSession+Path): consecutive failures and when the next restart may start.
@@ -75,7 +78,13 @@ public struct PeerSession: Sendable {
                                   now: Int64, keepWorkingPath: Bool = false) -> [MeshAction] {
         precondition(controlling)
         var actions = keepWorkingPath ? retireCurrentICE() : closeCurrentICE()
-        if session == nil { session = sessionID() } else { generation += 1 }
+        // Generations are 0...2^32-1 on the wire (PROTOCOL.md §8); past the last one, a new session starts at 0.
+        if session == nil || generation >= Int64(UInt32.max) {
+            session = sessionID()
+            generation = 0
+        } else {
+            generation += 1
+        }
         generationBeganAt = now
         instance = newInstance
         pathSince = nil
@@ -98,6 +107,7 @@ public struct PeerSession: Sendable {
         pathSince = nil
         connectivity = .gathering
         remoteListenPort = wireguard.listenPort
+        remoteHostEndpoints = Set(ice.candidates.compactMap(HostEndpoint.init(hostCandidate:)))
         relayOnly = payload.relayOnly
         actions.append(.startICE(peer: info.publicKey, instance: newInstance, controlling: false, forceRelay: payload.relayOnly))
         actions.append(.setRemoteDescription(peer: info.publicKey, instance: newInstance, ufrag: ice.ufrag, pwd: ice.pwd,
@@ -112,6 +122,8 @@ public struct PeerSession: Sendable {
             instance = nil
             localCredentials = nil
             remoteDescriptionSet = false
+            localHostEndpoints = []
+            remoteHostEndpoints = []
             selectedPair = nil
             connectivity = .idle
         }
@@ -136,8 +148,9 @@ public struct PeerSession: Sendable {
     }
 
     /// A local candidate was gathered: trickle it.
-    func localCandidate(instance from: UInt64, _ candidate: String) -> [MeshAction] {
+    mutating func localCandidate(instance from: UInt64, _ candidate: String) -> [MeshAction] {
         guard from == instance, let session, localCredentials != nil else { return [] }
+        if let host = HostEndpoint(hostCandidate: candidate) { localHostEndpoints.insert(host) }
         return [.sendSignal(payload(.candidate, session: session, body: .candidate(candidate)))]
     }
 
@@ -153,6 +166,7 @@ public struct PeerSession: Sendable {
               case .description(let ice, let wireguard) = payload.body else { return [] }
         remoteListenPort = wireguard.listenPort
         remoteDescriptionSet = true
+        remoteHostEndpoints.formUnion(ice.candidates.compactMap(HostEndpoint.init(hostCandidate:)))
         return [.setRemoteDescription(peer: info.publicKey, instance: instance, ufrag: ice.ufrag, pwd: ice.pwd,
                                       candidates: ice.candidates)] + flushPending()
     }
@@ -160,13 +174,22 @@ public struct PeerSession: Sendable {
     /// A trickled remote candidate or end-of-candidates: applied, buffered until its description, or dropped as stale.
     mutating func acceptTrickle(_ payload: SignalPayload) -> [MeshAction] {
         let isCurrent = payload.session == session && payload.generation == generation && instance != nil
-        if isCurrent, remoteDescriptionSet { return apply(payload) }
+        if isCurrent, remoteDescriptionSet { return apply(payload) + reclassifyPath(after: payload) }
         // Buffer what belongs to the current generation, or (controlled side) to an offer not seen yet.
         let isAhead = !controlling && (payload.session != session || payload.generation > generation)
         if (isCurrent || isAhead), pendingTrickle.count < Self.maximumPendingCandidates {
             pendingTrickle.append(payload)
         }
         return []
+    }
+
+    /// A trickled host candidate may name the remote end of the selected pair, which ICE labelled peer-reflexive
+    /// because the peer's check came first: the pair is host-to-host after all, so choose the path again.
+    private mutating func reclassifyPath(after payload: SignalPayload) -> [MeshAction] {
+        guard case .candidate(let line) = payload.body, let host = HostEndpoint(hostCandidate: line) else { return [] }
+        guard remoteHostEndpoints.insert(host).inserted, let pair = selectedPair, let instance,
+              HostEndpoint(pair.remote) == host else { return [] }
+        return pairSelected(instance: instance, local: pair.local, remote: pair.remote, now: pathSince ?? 0)
     }
 
     private func apply(_ payload: SignalPayload) -> [MeshAction] {
@@ -186,6 +209,9 @@ public struct PeerSession: Sendable {
         for payload in buffered {
             if payload.session == session, payload.generation == generation {
                 actions += apply(payload)
+                if case .candidate(let line) = payload.body, let host = HostEndpoint(hostCandidate: line) {
+                    remoteHostEndpoints.insert(host)
+                }
             } else if payload.session == session, payload.generation > generation {
                 pendingTrickle.append(payload)
             }

@@ -39,8 +39,6 @@ struct ConnectionRecord {
     var bucket: TokenBucket
     /// Messages dropped by the rate limit since it opened.
     var droppedMessages = 0
-    /// When it was last told `rate_limited` (monotonic seconds).
-    var lastRateLimitNotice: Double?
 }
 
 /// The phases of a connection. Only `authenticated` connections are in the network index.

@@ -103,12 +103,13 @@ public struct HubRouter<Connection: Hashable & Sendable> {
         if case .ending = record.phase { return actions }
         let now = clock.monotonicSeconds()
         guard record.bucket.take(now: now) else {
+            // Every dropped message is answered, with its `id` as `ref` when it had one, so that a sender knows which
+            // message was lost (PROTOCOL.md §6.10). The replies are bounded: after `droppedMessagesBeforeClose` drops
+            // the connection is closed, and the transport's outbound queue limit closes a client that does not read.
             record.droppedMessages += 1
             metrics.countRejected(.rateLimited)
-            if record.lastRateLimitNotice.map({ now - $0 >= 1 }) ?? true {
-                record.lastRateLimitNotice = now
-                actions.append(.send(.error(ErrorFrame(ProtocolError(.rateLimited, "more than \(Int(configuration.messagesPerSecond)) messages per second; message dropped"))), to: connection))
-            }
+            let notice = ProtocolError(.rateLimited, "more than \(Int(configuration.messagesPerSecond)) messages per second; message dropped")
+            actions.append(.send(.error(ErrorFrame(notice, ref: Self.messageID(in: text))), to: connection))
             connections[connection] = record
             if record.droppedMessages >= configuration.droppedMessagesBeforeClose {
                 logger.notice("closing flooding connection", metadata: ["connection": "\(connection)", "from": "\(record.remoteAddress)"])
