@@ -57,7 +57,8 @@ def main() -> int:
     parser.add_argument("--reconnect-policies", default="new,old",
                         help="reconnect policies simulated: new (4 s step cap), old (30 s cap), one storm each")
     parser.add_argument("--no-profile", action="store_true",
-                        help="skip the extra perf-sampled passes (hub at the largest N, each tunnel under iperf3)")
+                        help="skip the extra perf-sampled passes (hub at the largest N, reconnect storms, each tunnel "
+                             "under iperf3)")
     options = parser.parse_args()
 
     sections = [name.strip() for name in options.only.split(",") if name.strip()]
@@ -131,7 +132,7 @@ def run_section_reconnect(bin_dir, out_dir, out_root, options) -> dict:
     agents, outage = (200, 5) if options.quick else (options.reconnect_agents, options.outage_seconds)
     policies = [name.strip() for name in options.reconnect_policies.split(",") if name.strip()]
     return run_reconnect(bin_dir, out_dir, os.path.join(out_root, "cache"), agents=agents, outage_s=outage,
-                         policies=policies)
+                         policies=policies, profile=not options.no_profile and not options.quick)
 
 
 def run_section_datapath(test_bin_dir, out_dir, options) -> dict:

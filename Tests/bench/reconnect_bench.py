@@ -5,12 +5,17 @@ cached state: a release hub listens on a fixed loopback port below the ephemeral
 connection attempts can take it, by TCP self-connect, while the hub is down); `hub_loadgen.py --reconnect-policy`
 joins N agents and arms the policy; the hub is killed with SIGKILL, kept down for `outage_s`, and restarted on the
 same port and state directory. Its CPU and resident memory are sampled every 250 ms from the moment it listens again
-until the load generator reports every agent back. Figures are reported, never asserted.
+until the load generator reports every agent back, and the kernel's TCP counters (listen-queue overflows, SYN
+retransmissions; machine-wide) are read before the restart and after. With `profile`, one more storm per policy runs
+with `perf record` on the restarted hub (its figures are not used, as sampling perturbs them). Figures are reported,
+never asserted.
 """
 from __future__ import annotations
 
 import json
 import os
+
+import perf_profile
 import queue
 import random
 import shutil
@@ -34,8 +39,8 @@ def log(text: str) -> None:
 
 def run_reconnect(bin_dir: str, out_dir: str, cache_dir: str, agents: int = 10_000, network_size: int = 10,
                   outage_s: float = 30, policies=("new", "old"), relay_rate: float = 1000, relay_after_s: float = 5,
-                  reconnect_timeout_s: float = 120) -> dict:
-    """One storm per policy, in the order given; returns {"agents", "outage_s", "runs": [...]}."""
+                  reconnect_timeout_s: float = 120, profile: bool = False) -> dict:
+    """One storm per policy, in the order given; returns {"agents", "outage_s", "runs": [...], "profiles"}."""
     hub_binary = os.path.join(bin_dir, "riftgate-hub")
     pristine, tokens_file = prepare_state(hub_binary, cache_dir, (agents + network_size - 1) // network_size)
     results = {"agents": agents, "network_size": network_size, "outage_s": outage_s, "relay_rate": relay_rate,
@@ -43,7 +48,27 @@ def run_reconnect(bin_dir: str, out_dir: str, cache_dir: str, agents: int = 10_0
     for policy in policies:
         results["runs"].append(one_storm(hub_binary, pristine, tokens_file, out_dir, agents, network_size, outage_s,
                                          policy, relay_rate, relay_after_s, reconnect_timeout_s))
+    if profile and perf_profile.available():
+        results["profiles"] = {}
+        for policy in policies:
+            profiled = one_storm(hub_binary, pristine, tokens_file, out_dir, agents, network_size, outage_s, policy,
+                                 relay_rate, relay_after_s, reconnect_timeout_s, profile=True)
+            results["profiles"][policy] = profiled["reconnect"].get("profile_top", [])
     return results
+
+
+TCP_COUNTERS = ("ListenOverflows", "ListenDrops", "TCPReqQFullDrop", "TCPSynRetrans")
+
+
+def tcp_counters() -> dict[str, int]:
+    """The machine's TcpExt counters that show a listen queue overflowing (from /proc/net/netstat)."""
+    with open("/proc/net/netstat") as handle:
+        lines = handle.read().splitlines()
+    for names, values in zip(lines[0::2], lines[1::2]):
+        if names.startswith("TcpExt:"):
+            table = dict(zip(names.split()[1:], (int(value) for value in values.split()[1:])))
+            return {name: table.get(name, 0) for name in TCP_COUNTERS}
+    return {}
 
 
 def fixed_port() -> int:
@@ -128,12 +153,14 @@ class HubSampler:
 
 
 def one_storm(hub_binary, pristine, tokens_file, out_dir, agents, network_size, outage_s, policy, relay_rate,
-              relay_after_s, reconnect_timeout_s) -> dict:
-    with work_directory(os.path.join(out_dir, "work"), f"reconnect-{policy}") as scratch:
+              relay_after_s, reconnect_timeout_s, profile: bool = False) -> dict:
+    suffix = "-profile" if profile else ""
+    with work_directory(os.path.join(out_dir, "work"), f"reconnect-{policy}{suffix}") as scratch:
         state = os.path.join(scratch, "state")
         shutil.copytree(pristine, state)
         port = fixed_port()
-        log_path = os.path.join(out_dir, f"hub-reconnect-{policy}.log")
+        log_path = os.path.join(out_dir, f"hub-reconnect-{policy}{suffix}.log")
+        perf_data = os.path.join(out_dir, f"hub-reconnect-{policy}.perf.data")
         hub = HubProcess(hub_binary, state, log_path, listen=f"127.0.0.1:{port}")
         command = [sys.executable, os.path.join(HERE, "hub_loadgen.py"), "--url", f"ws://127.0.0.1:{port}",
                    "--tokens", tokens_file, "--agents", str(agents), "--network-size", str(network_size),
@@ -141,10 +168,10 @@ def one_storm(hub_binary, pristine, tokens_file, out_dir, agents, network_size, 
                    "--reconnect-relay-rate", str(relay_rate), "--reconnect-relay-after", str(relay_after_s),
                    "--reconnect-timeout", str(reconnect_timeout_s)]
         loadgen = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        restarted, sampler = None, None
+        restarted, sampler, perf = None, None, None
         try:
             reader = LineReader(loadgen.stdout)
-            log(f"{policy} policy, N = {agents}: hub pid {hub.pid} on 127.0.0.1:{port}; joining")
+            log(f"{policy} policy{' (profiled)' if profile else ''}, N = {agents}: hub pid {hub.pid} on 127.0.0.1:{port}; joining")
             ready = reader.json_line(900)
             rss_before_kill = ProcessSample(hub.pid).sample().rss_kib
             killed_at = hub.kill()
@@ -152,6 +179,7 @@ def one_storm(hub_binary, pristine, tokens_file, out_dir, agents, network_size, 
             loadgen.stdin.flush()
             log(f"{ready['agents']} agents welcomed; hub killed, down for {outage_s} s")
             time.sleep(max(0.0, outage_s - (time.monotonic() - killed_at)))
+            tcp_before = tcp_counters()
             restarted, restart_failures = None, []
             while restarted is None:
                 try:
@@ -162,17 +190,24 @@ def one_storm(hub_binary, pristine, tokens_file, out_dir, agents, network_size, 
                         raise
                     time.sleep(0.5)
             sampler = HubSampler(restarted.pid, restarted.listening_at)
+            perf = perf_profile.start(perf_data, pid=restarted.pid) if profile else None
             loadgen.stdin.write(f"answered {restarted.listening_at} {restarted.pid}\n")
             loadgen.stdin.flush()
             log(f"hub restarted (pid {restarted.pid}) {restarted.listening_at - killed_at:.1f} s after the kill")
             run = reader.json_line(reconnect_timeout_s + relay_after_s + 120)
+            tcp_after = tcp_counters()
             sampler.stop()
+            if perf is not None:
+                perf_profile.finish(perf)
+                perf = None
+                run["reconnect"]["profile_top"] = perf_profile.top(perf_data)
             loadgen.wait(30)
             storm = run["reconnect"]
             storm["hub"] = sampler.summary(storm["last_welcome_after_listening_s"])
             storm["hub"]["rss_before_kill_kib"] = rss_before_kill
             storm["hub"]["rss_peak_kib"] = rss_peak(restarted.pid)
             storm["hub"]["restart_failures"] = restart_failures
+            storm["tcp_counters"] = {name: tcp_after.get(name, 0) - tcp_before.get(name, 0) for name in tcp_after}
             metrics = restarted.metrics()
             storm["hub_metrics"] = {key: value for key, value in metrics.items()
                                     if key.startswith(("riftgate_hub_connections_total", "riftgate_hub_messages_relayed_total",
@@ -182,6 +217,8 @@ def one_storm(hub_binary, pristine, tokens_file, out_dir, agents, network_size, 
             run["command"] = " ".join(command)
             return run
         finally:
+            if perf is not None:
+                perf_profile.finish(perf)
             if sampler is not None:
                 sampler.stop()
             if loadgen.poll() is None:
@@ -215,8 +252,9 @@ if __name__ == "__main__":
     parser.add_argument("--agents", type=int, default=10_000)
     parser.add_argument("--outage-seconds", type=float, default=30)
     parser.add_argument("--policies", default="new,old")
+    parser.add_argument("--profile", action="store_true", help="one more storm per policy under perf")
     arguments = parser.parse_args()
     os.makedirs(arguments.out, exist_ok=True)
     print(json.dumps(run_reconnect(arguments.bin_dir, arguments.out, os.path.join(arguments.out, "cache"),
                                    agents=arguments.agents, outage_s=arguments.outage_seconds,
-                                   policies=arguments.policies.split(",")), indent=2))
+                                   policies=arguments.policies.split(","), profile=arguments.profile), indent=2))

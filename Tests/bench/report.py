@@ -142,7 +142,10 @@ def reconnect(section: dict) -> str:
         ["connect attempts per s against the dead hub", *(r["attempts_during_outage_per_s"] for r in runs)],
         ["hub CPU until every agent was back: s (% of one CPU)",
          *(f"{r['hub'].get('cpu_s_until_all_back')} ({r['hub'].get('cpu_percent_until_all_back')} %)" for r in runs)],
-        ["hub CPU, busiest second", *(f"{r['hub'].get('peak_cpu_percent_1s')} %" for r in runs)],
+        ["hub CPU per second after the restart, %", *(", ".join(str(v) for v in r["hub"].get("cpu_percent_per_s", [])[:10])
+                                                     for r in runs)],
+        ["TCP listen overflows / SYN retransmissions (machine)", *(
+            f"{r.get('tcp_counters', {}).get('ListenOverflows')} / {r.get('tcp_counters', {}).get('TCPSynRetrans')}" for r in runs)],
         ["hub RSS, KiB: before the kill / restart / peak after", *(
             f"{r['hub'].get('rss_before_kill_kib')} / {r['hub'].get('rss_at_restart_kib')} / {r['hub'].get('rss_peak_kib')}" for r in runs)],
         ["load generator CPU until every agent was back", *(f"{r['loadgen_cpu_percent_until_all_back']} %" for r in runs)],
@@ -158,6 +161,9 @@ def reconnect(section: dict) -> str:
     for r in runs:
         for problem in r.get("hub_log_problems", {}).get("top", []):
             out += f"\n{r['policy']}: hub logged ×{problem['count']}: {problem['message']}"
+    for policy, top in section.get("profiles", {}).items():
+        out += (f"\n\nRestarted hub's profile, {policy} policy (perf cpu-clock, self time, separate run): " + ", ".join(
+            f"{row.get('symbol')} ({row.get('dso')}) {row['percent']} %" for row in top[:8]))
     return out + "\n"
 
 
