@@ -51,6 +51,7 @@ class ReconnectStorm:
         self.accepted: list[float] = []      # TCP connects the hub accepted
         self.lost_at: dict[int, float] = {}  # agent index -> first loss after `arm()`
         self.back_at: dict[int, float] = {}  # agent index -> first welcome after that loss
+        self.served: list[float] = []        # that successful attempt: its start to the welcome, seconds
         self.failures: list[tuple[float, str]] = []  # (when, why) of every failed attempt
         self.everyone_back: asyncio.Future | None = None
         self.tasks: list[asyncio.Task] = []
@@ -78,6 +79,7 @@ class ReconnectStorm:
                     backoff.reset()
                     if agent.index not in self.back_at:
                         self.back_at[agent.index] = agent.welcomed_at
+                        self.served.append(agent.welcomed_at - agent.started)
                         if len(self.back_at) == len(self.tasks) and not self.everyone_back.done():
                             self.everyone_back.set_result(time.monotonic())
                     break
@@ -121,6 +123,7 @@ class ReconnectStorm:
     def summary(self, killed_at: float, answered_at: float, bin_ms: int = 250, window_s: float = 5.0) -> dict:
         """Everything relative to `answered_at` (the restarted hub's listening line)."""
         delays = sorted(back - answered_at for back in self.back_at.values())
+        served = sorted(self.served)
         first_accept = min((t for t in self.accepted if t >= answered_at - 0.5), default=None)
         bins = int(window_s * 1000 // bin_ms)
         accepted_bins, welcomed_bins = [0] * bins, [0] * bins
@@ -154,6 +157,8 @@ class ReconnectStorm:
             "reconnect_delay_ms": {p: ms(percentile(delays, q)) for p, q in
                                    (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100))},
             "back_within_5s": sum(1 for delay in delays if delay <= 5.0),
+            "successful_attempt_ms": {p: ms(percentile(served, q)) for p, q in
+                                      (("p50", 50), ("p95", 95), ("p99", 99), ("max", 100))},
             "attempts_during_outage_per_s": round(refused / outage, 1),
             "attempts_total": len(self.attempts),
             "failed_attempts_during_outage": by_reason(False), "failed_attempts_after_restart": by_reason(True),

@@ -136,6 +136,8 @@ def reconnect(section: dict) -> str:
            for r in runs)],
         ["reconnect delay p50 / p95 / p99 / max, ms", *(delays(r, "p50", "p95", "p99", "max") for r in runs)],
         ["agents back within 5 s", *(r["back_within_5s"] for r in runs)],
+        ["the successful attempt, connect to welcome, p50 / p95 / p99 / max, ms", *(
+            " / ".join(str(r.get("successful_attempt_ms", {}).get(key)) for key in ("p50", "p95", "p99", "max")) for r in runs)],
         ["first connection accepted after listening, ms", *(r["first_accept_after_listening_ms"] for r in runs)],
         ["connections accepted per s, first 5 s: mean / peak 250 ms", *(f"{r['accepted_per_s_first_5s']} / {r['peak_accepted_per_s']}" for r in runs)],
         ["failed attempts after the restart", *(failures(r["failed_attempts_after_restart"]) for r in runs)],
