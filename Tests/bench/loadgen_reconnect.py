@@ -48,7 +48,7 @@ class ReconnectStorm:
         self.attempt_timeout = attempt_timeout
         self.random = random.Random(seed)
         self.attempts: list[float] = []      # every attempt's start
-        self.accepted: list[float] = []      # TCP connects the hub accepted
+        self.accepted: list[float] = []      # TCP connects completed (the kernel's handshake, before accept())
         self.lost_at: dict[int, float] = {}  # agent index -> first loss after `arm()`
         self.back_at: dict[int, float] = {}  # agent index -> first welcome after that loss
         self.served: list[float] = []        # that successful attempt: its start to the welcome, seconds
