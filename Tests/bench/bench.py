@@ -6,8 +6,8 @@ Writes bench-results/<UTC time>/results.json (everything, machine-readable) and 
 copies both to bench-results/latest.{json,md}. Never asserts a figure: every number is reported next to its baseline
 measured in the same run, and a failed section is recorded as an error while the others still run.
 
-Sections (`--only` takes a comma-separated subset): tunnel, connect, hub, datapath. The tunnel and connect sections
-need root (network namespaces); the datapath section needs valgrind.
+Sections (`--only` takes a comma-separated subset): tunnel, connect, hub, reconnect, datapath. The tunnel and connect
+sections need root (network namespaces); the datapath section needs valgrind.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ sys.path.insert(0, HERE)
 from procstats import machine  # noqa: E402
 from report import markdown_report  # noqa: E402
 
-SECTIONS = ("tunnel", "connect", "hub", "datapath")
+SECTIONS = ("tunnel", "connect", "hub", "reconnect", "datapath")
 
 
 def log(text: str) -> None:
@@ -52,8 +52,13 @@ def main() -> int:
     parser.add_argument("--connect-runs", type=int, default=20, help="cold connects per topology")
     parser.add_argument("--hub-counts", default="1000,10000", help="agents held by the load generator, per run")
     parser.add_argument("--hub-rates", default="1000,2000,5000,10000,20000", help="offered relay rates (msg/s)")
+    parser.add_argument("--reconnect-agents", type=int, default=10_000, help="agents in the reconnect storm")
+    parser.add_argument("--outage-seconds", type=float, default=30, help="how long the hub stays down (reconnect)")
+    parser.add_argument("--reconnect-policies", default="new,old",
+                        help="reconnect policies simulated: new (4 s step cap), old (30 s cap), one storm each")
     parser.add_argument("--no-profile", action="store_true",
-                        help="skip the extra perf-sampled passes (hub at the largest N, each tunnel under iperf3)")
+                        help="skip the extra perf-sampled passes (hub at the largest N, reconnect storms, each tunnel "
+                             "under iperf3)")
     options = parser.parse_args()
 
     sections = [name.strip() for name in options.only.split(",") if name.strip()]
@@ -74,6 +79,7 @@ def main() -> int:
         "tunnel": lambda: run_section_tunnel(topologies, options, os.path.join(out_dir, "work")),
         "connect": lambda: run_section_connect(topologies, options, os.path.join(out_dir, "work")),
         "hub": lambda: run_section_hub(bin_dir, out_dir, out_root, options),
+        "reconnect": lambda: run_section_reconnect(bin_dir, out_dir, out_root, options),
         "datapath": lambda: run_section_datapath(test_bin_dir, out_dir, options),
     }
     for name in sections:
@@ -119,6 +125,14 @@ def run_section_hub(bin_dir, out_dir, out_root, options) -> dict:
     return run_hub_capacity(bin_dir, out_dir, os.path.join(out_root, "cache"), counts=counts, rates=rates,
                             step_seconds=2 if options.quick else 5, idle_seconds=2 if options.quick else 20,
                             profile=not options.no_profile and not options.quick)
+
+
+def run_section_reconnect(bin_dir, out_dir, out_root, options) -> dict:
+    from reconnect_bench import run_reconnect
+    agents, outage = (200, 5) if options.quick else (options.reconnect_agents, options.outage_seconds)
+    policies = [name.strip() for name in options.reconnect_policies.split(",") if name.strip()]
+    return run_reconnect(bin_dir, out_dir, os.path.join(out_root, "cache"), agents=agents, outage_s=outage,
+                         policies=policies, profile=not options.no_profile and not options.quick)
 
 
 def run_section_datapath(test_bin_dir, out_dir, options) -> dict:

@@ -53,14 +53,18 @@ def prepare_state(hub_binary: str, cache_dir: str, networks: int) -> tuple[str, 
 
 
 class HubProcess:
-    """`riftgate-hub serve` on ephemeral loopback ports, quiet logging (notice), no STUN."""
+    """`riftgate-hub serve` on loopback (ephemeral ports unless `listen` names one), quiet logging (notice), no STUN.
 
-    def __init__(self, hub_binary: str, state_dir: str, log_path: str):
+    `listening_at` is when its "listening" line was read (CLOCK_MONOTONIC); fails when the hub exits or does not
+    listen within 20 s.
+    """
+
+    def __init__(self, hub_binary: str, state_dir: str, log_path: str, listen: str = "127.0.0.1:0"):
         self.log_path = log_path
-        self.port = self.admin_port = None
+        self.port = self.admin_port = self.listening_at = None
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [hub_binary, "serve", "--state-dir", state_dir, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+            [hub_binary, "serve", "--state-dir", state_dir, "--listen", listen, "--admin-listen", "127.0.0.1:0",
              "--no-stun", "--log-level", "notice"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         ready = threading.Event()
 
@@ -69,12 +73,14 @@ class HubProcess:
                 for line in self.process.stderr:
                     out.write(line)
                     if "riftgate-hub listening" in line:
+                        self.listening_at = time.monotonic()
                         self.port = int(re.search(r"url=ws://\S+?:(\d+)/", line).group(1))
                         self.admin_port = int(re.search(r"admin=\S*?:(\d+)", line).group(1))
                         ready.set()
+            ready.set()  # exited
 
         threading.Thread(target=pump, daemon=True).start()
-        if not ready.wait(20):
+        if not ready.wait(20) or self.port is None:
             self.stop()
             raise RuntimeError(f"the hub did not start; see {log_path}")
 
@@ -91,6 +97,13 @@ class HubProcess:
                     name, value = line.rsplit(" ", 1)
                     values[name] = float(value)
         return values
+
+    def kill(self) -> float:
+        """SIGKILL, as a crash or a power cut would; returns when it was sent (CLOCK_MONOTONIC)."""
+        killed_at = time.monotonic()
+        self.process.kill()
+        self.process.wait(10)
+        return killed_at
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -7,7 +7,14 @@ Run by `hub_bench.py`, one process per N so that its CPU time is its own. Phases
 2. idle: the hub's resident memory with N idle agents, and its CPU over one heartbeat interval;
 3. relay steps at fixed offered rates (`loadgen_relay.py`), stopping once the hub saturates.
 
-Prints one JSON object on stdout; progress goes to stderr. Never asserts a figure.
+With `--reconnect-policy new|old` phases 2 and 3 are replaced by a reconnect storm (`loadgen_reconnect.py`, driven by
+`reconnect_bench.py`): every agent follows that reconnect policy; the load generator prints `{"event": "ready"}` on
+stdout, the orchestrator kills the hub and answers on stdin with `killed <monotonic s>` and, once the restarted hub
+listens, `answered <monotonic s> <hub pid>`; one relay step (`--reconnect-relay-rate`) starts
+`--reconnect-relay-after` seconds after that, and the phase ends when every agent is back (or after
+`--reconnect-timeout`).
+
+Prints one JSON object on stdout (its last line); progress goes to stderr. Never asserts a figure.
 """
 from __future__ import annotations
 
@@ -20,6 +27,7 @@ import sys
 import time
 
 from loadgen_agents import AgentFleet
+from loadgen_reconnect import ReconnectStorm
 from loadgen_relay import RelayMeasurement, own_cpu
 from procstats import ProcessSample, percentile
 
@@ -82,6 +90,17 @@ async def run(options, tokens: list[dict]) -> dict:
     result = {"agents": options.agents, "network_size": options.network_size,
               "networks": (options.agents + options.network_size - 1) // options.network_size,
               "hub_rss_before_kib": idle_before.rss_kib, "join_storm": storm}
+    if options.reconnect_policy:
+        def start_relay() -> RelayMeasurement:
+            nonlocal relay
+            relay = RelayMeasurement(fleet.agents)
+            return relay
+        await asyncio.sleep(options.settle_seconds)
+        result["reconnect"] = await reconnect_storm(fleet, options, start_relay)
+        result["duration_s"] = round(time.monotonic() - started, 1)
+        fleet.close_all()
+        await asyncio.sleep(0.5)
+        return result
     await asyncio.sleep(options.settle_seconds)
     idle = hub.sample()
     await asyncio.sleep(options.idle_seconds)
@@ -117,6 +136,57 @@ async def run(options, tokens: list[dict]) -> dict:
     return result
 
 
+async def read_command(expected: str, timeout: float) -> list[str]:
+    """The orchestrator's next line on stdin, which must start with `expected`."""
+    line = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline), timeout)
+    words = line.split()
+    if not words or words[0] != expected:
+        raise SystemExit(f"expected '{expected}' from the orchestrator, got {line!r}")
+    return words[1:]
+
+
+async def reconnect_storm(fleet: AgentFleet, options, start_relay) -> dict:
+    """Arms the agents' reconnect policy, waits for the orchestrator's kill and restart, measures the way back."""
+    storm = ReconnectStorm(fleet, options.reconnect_policy, attempt_timeout=options.attempt_timeout)
+    storm.arm()
+    print(json.dumps({"event": "ready", "agents": len(storm.tasks)}), flush=True)
+    killed_at = float((await read_command("killed", 60))[0])
+    log(f"hub killed; {options.reconnect_policy} policy {storm.initial_ms}-{storm.maximum_ms} ms")
+    answered_at, hub_pid = (await read_command("answered", options.reconnect_timeout + 120))[:2]
+    answered_at, hub = float(answered_at), ProcessSample(int(hub_pid))
+    log(f"hub answering again (pid {hub_pid}), {time.monotonic() - answered_at:.2f} s ago")
+    mine = own_cpu()
+
+    async def relay_step() -> dict:
+        await asyncio.sleep(max(0.0, answered_at + options.reconnect_relay_after - time.monotonic()))
+        relay = start_relay()
+        rate = options.reconnect_relay_rate
+        if not relay.pairs or rate / len(relay.pairs) > 90:
+            return {"skipped": f"{len(relay.pairs)} welcomed sender pairs at +{options.reconnect_relay_after} s: "
+                               f"{rate}/s would exceed the hub's 100 msg/s per-connection limit"}
+        step = await relay.step(rate, options.step_seconds, hub)
+        step["started_after_listening_s"] = options.reconnect_relay_after
+        step["pairs"] = len(relay.pairs)
+        return step
+
+    relay_task = asyncio.create_task(relay_step()) if options.reconnect_relay_rate > 0 else None
+    try:
+        back_at = await asyncio.wait_for(asyncio.shield(storm.everyone_back),
+                                         max(1.0, answered_at + options.reconnect_timeout - time.monotonic()))
+        log(f"every agent back {back_at - answered_at:.2f} s after the hub answered")
+    except asyncio.TimeoutError:
+        log(f"{len(storm.tasks) - len(storm.back_at)} agents still not back after {options.reconnect_timeout} s")
+    loadgen_cpu = own_cpu() - mine
+    window = time.monotonic() - answered_at
+    relay_result = await relay_task if relay_task else None
+    storm.stop()
+    summary = storm.summary(killed_at, answered_at)
+    summary["loadgen_cpu_percent_until_all_back"] = round(100 * loadgen_cpu / max(1e-9, window), 1)
+    summary["relay"] = relay_result
+    log(f"reconnect storm: { {key: value for key, value in summary.items() if not key.endswith('_bin')} }")
+    return summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--url", required=True, help="ws://127.0.0.1:PORT")
@@ -130,6 +200,11 @@ def main() -> None:
     parser.add_argument("--idle-seconds", type=float, default=20, help="one heartbeat interval by default")
     parser.add_argument("--connect-concurrency", type=int, default=500)
     parser.add_argument("--storm-timeout", type=float, default=300)
+    parser.add_argument("--reconnect-policy", choices=("new", "old"), help="run the reconnect storm with this policy")
+    parser.add_argument("--attempt-timeout", type=float, default=10, help="one reconnect attempt (the agent's 10 s)")
+    parser.add_argument("--reconnect-timeout", type=float, default=120, help="give up waiting this long after restart")
+    parser.add_argument("--reconnect-relay-rate", type=float, default=1000, help="msg/s of the relay step; 0: none")
+    parser.add_argument("--reconnect-relay-after", type=float, default=5, help="seconds after the hub answered")
     options = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:

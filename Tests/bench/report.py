@@ -4,6 +4,7 @@ from __future__ import annotations
 TUNNEL_TARGETS = {"lan": 0.95, "home-nats": 0.75, "hard-nats": 0.6}
 CONNECT_TARGETS = {"lan": 1.0, "home-nats": 2.0, "hard-nats": 3.0}
 HUB_TARGET_P99_MS, HUB_TARGET_RATE, HUB_TARGET_KIB = 5.0, 5000.0, 10.0
+RECONNECT_TARGET_S = 5.0
 
 
 def table(header: list[str], rows: list[list]) -> str:
@@ -103,6 +104,71 @@ def hub(section: dict) -> str:
     return out
 
 
+def reconnect(section: dict) -> str:
+    runs = [run["reconnect"] for run in section.get("runs", [])]
+    if not runs:
+        return "no runs\n"
+    out = (f"N = {section['agents']} agents ({section['agents'] // section['network_size']} networks of "
+           f"{section['network_size']}), hub SIGKILLed, down for {section['outage_s']} s, restarted on the same port and "
+           f"state; every agent follows the policy below. Times from the restarted hub's listening line.\n\n")
+
+    def delays(run, *keys):
+        return " / ".join(str(run["reconnect_delay_ms"][key]) for key in keys)
+
+    def relay(run):
+        step = run.get("relay")
+        if not step:
+            return None
+        if "skipped" in step:
+            return "skipped: " + step["skipped"]
+        latency = step["latency_ms"]
+        return (f"{latency['p50']} / {latency['p99']} ms ({step['delivered']}/{step['sent']} delivered, "
+                f"{step['pairs']} pairs, hub CPU {step['hub_cpu_percent']} %)")
+
+    def failures(counts):
+        return ", ".join(f"{reason} ×{count}" for reason, count in counts.items()) or "none"
+
+    rows = [
+        ["reconnect step (initial → cap, ms)", *(f"{r['backoff_ms']['initial']} → {r['backoff_ms']['maximum_step']}" for r in runs)],
+        ["agents back / not back", *(f"{r['back']} / {r['not_back']}" for r in runs)],
+        [f"last agent welcomed after the hub answered (target ≤ {RECONNECT_TARGET_S} s)",
+         *(f"**{r['last_welcome_after_listening_s']} s** {verdict(r['last_welcome_after_listening_s'], RECONNECT_TARGET_S, False)}"
+           for r in runs)],
+        ["reconnect delay p50 / p95 / p99 / max, ms", *(delays(r, "p50", "p95", "p99", "max") for r in runs)],
+        ["agents back within 5 s", *(r["back_within_5s"] for r in runs)],
+        ["the successful attempt, connect to welcome, p50 / p95 / p99 / max, ms", *(
+            " / ".join(str(r.get("successful_attempt_ms", {}).get(key)) for key in ("p50", "p95", "p99", "max")) for r in runs)],
+        ["first connection accepted after listening, ms", *(r["first_accept_after_listening_ms"] for r in runs)],
+        ["connections accepted per s, first 5 s: mean / peak 250 ms", *(f"{r['accepted_per_s_first_5s']} / {r['peak_accepted_per_s']}" for r in runs)],
+        ["failed attempts after the restart", *(failures(r["failed_attempts_after_restart"]) for r in runs)],
+        ["connect attempts per s against the dead hub", *(r["attempts_during_outage_per_s"] for r in runs)],
+        ["hub CPU until every agent was back: s (% of one CPU)",
+         *(f"{r['hub'].get('cpu_s_until_all_back')} ({r['hub'].get('cpu_percent_until_all_back')} %)" for r in runs)],
+        ["hub CPU per second after the restart, %", *(", ".join(str(v) for v in r["hub"].get("cpu_percent_per_s", [])[:10])
+                                                     for r in runs)],
+        ["TCP listen overflows / SYN retransmissions (machine)", *(
+            f"{r.get('tcp_counters', {}).get('ListenOverflows')} / {r.get('tcp_counters', {}).get('TCPSynRetrans')}" for r in runs)],
+        ["hub RSS, KiB: before the kill / restart / peak after", *(
+            f"{r['hub'].get('rss_before_kill_kib')} / {r['hub'].get('rss_at_restart_kib')} / {r['hub'].get('rss_peak_kib')}" for r in runs)],
+        ["load generator CPU until every agent was back", *(f"{r['loadgen_cpu_percent_until_all_back']} %" for r in runs)],
+        [f"relay p50 / p99 at {section.get('relay_rate')} msg/s from +{section.get('relay_after_s')} s", *(relay(r) for r in runs)],
+        ["hub warnings/errors logged", *(r.get("hub_log_problems", {}).get("lines") for r in runs)],
+    ]
+    out += table(["", *(f"{r['policy']} policy" for r in runs)], rows)
+    bin_ms = runs[0]["bin_ms"]
+    histogram = [[f"{index * bin_ms / 1000:.2f}", *(f"{r['accepted_per_bin'][index]} / {r['welcomed_per_bin'][index]}" for r in runs)]
+                 for index in range(len(runs[0]["accepted_per_bin"]))]
+    out += (f"\nConnections accepted / agents welcomed per {bin_ms} ms after the hub answered:\n\n"
+            + table(["from s", *(f"{r['policy']}" for r in runs)], histogram))
+    for r in runs:
+        for problem in r.get("hub_log_problems", {}).get("top", []):
+            out += f"\n{r['policy']}: hub logged ×{problem['count']}: {problem['message']}"
+    for policy, top in section.get("profiles", {}).items():
+        out += (f"\n\nRestarted hub's profile, {policy} policy (perf cpu-clock, self time, separate run): " + ", ".join(
+            f"{row.get('symbol')} ({row.get('dso')}) {row['percent']} %" for row in top[:8]))
+    return out + "\n"
+
+
 def datapath(section: dict) -> str:
     rows = []
     for load in section.get("loads", []):
@@ -120,7 +186,8 @@ def markdown_report(results: dict) -> str:
            f"{results.get('binaries')}."
            f"{' QUICK RUN (fewer rounds, small N): not figures to publish.' if results.get('quick') else ''}\n")
     renderers = {"tunnel": ("Tunnel throughput and RTT", tunnel), "connect": ("Connect time", connect),
-                 "hub": ("Hub capacity", hub), "datapath": ("Data-path cost (callgrind)", datapath)}
+                 "hub": ("Hub capacity", hub), "reconnect": ("Reconnect after a hub outage", reconnect),
+                 "datapath": ("Data-path cost (callgrind)", datapath)}
     for name, section in results.get("sections", {}).items():
         title, render = renderers[name]
         out += f"\n## {title}\n\n"
