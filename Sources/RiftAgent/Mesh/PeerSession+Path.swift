@@ -64,10 +64,11 @@ extension PeerSession {
         if standby != nil, selectedPair == nil, now - generationStartedAt > Self.negotiationDeadline {
             return revertToStandby()  // the new generation found no pair in time; the standby never stopped working
         }
-        // Consent lost on a direct path while WireGuard's handshake is fresh: the peer stopped answering ICE (which
-        // §10.1 forbids) but the tunnel works, and restarting would only repeat. WireGuard's handshake age decides.
-        let directStillWorks = connectivity == .failed && path.map { if case .direct = $0 { true } else { false } } == true
-        if let age, age < Self.staleHandshakeSeconds, connectivity != .failed || directStillWorks {
+        // Lost consent restarts ICE on every path, direct ones included: WireGuard renews its handshake only every two
+        // minutes, so a fresh-looking handshake says little about a path that died seconds ago, and waiting for it to
+        // go stale would leave a dead direct path in place for up to three minutes. The restart does not interrupt a
+        // direct tunnel that still works: WireGuard keeps its endpoint until the new generation selects a pair.
+        if let age, age < Self.staleHandshakeSeconds, connectivity != .failed {
             if recovery.attempts > 0 { recovery.reset() }
             nextRecoveryAt = 0
             return considerUpgrade(now: now, newInstance: newInstance, sessionID: sessionID)
