@@ -27,7 +27,9 @@ while [[ $# -gt 0 ]]; do
     --from) from=${2:?--from needs a directory}; shift 2 ;;
     --hub) hub=${2:?--hub needs a URL}; shift 2 ;;
     --network) network=${2:?--network needs a name}; shift 2 ;;
-    --token) token=${2:?--token needs a token or -}; shift 2 ;;
+    --token) token=${2:?--token needs a token or -}; shift 2
+             [[ $token == - ]] || say "warning: a token given as an argument is visible to every local user in the" \
+               "process list while this runs; prefer --token - and paste it or pipe it in" ;;
     --name) name=${2:?--name needs a name}; shift 2 ;;
     --interface) interface=${2:?--interface needs a name}; shift 2 ;;
     --ca-file) ca_file=${2:?--ca-file needs a file}; shift 2 ;;
@@ -76,7 +78,8 @@ fi
 
 # 4. Configuration and key (riftgate init), readable by the service user only.
 if [[ -n $hub ]]; then
-  init=(--config "$config" --hub "$hub" --network "$network" --token "$token")
+  # The token reaches riftgate on standard input, never as an argument (arguments are visible in /proc/PID/cmdline).
+  init=(--config "$config" --hub "$hub" --network "$network" --token -)
   [[ -n $name ]] && init+=(--name "$name")
   [[ -n $interface ]] && init+=(--interface "$interface")
   if [[ -n $ca_file ]]; then
@@ -88,7 +91,11 @@ if [[ -n $hub ]]; then
     say "$config exists: keeping it and its key (pass --force to replace them)"
   else
     [[ $force == yes ]] && init+=(--force)
-    /usr/local/bin/riftgate init "${init[@]}" >&2
+    if [[ $token == - ]]; then
+      /usr/local/bin/riftgate init "${init[@]}" >&2
+    else
+      printf '%s\n' "$token" | /usr/local/bin/riftgate init "${init[@]}" >&2
+    fi
   fi
   secrets=$(sed -n 's/^secrets_file = "\(.*\)"$/\1/p' "$config")
   chown riftgate:riftgate "${secrets:?no secrets_file in $config}"

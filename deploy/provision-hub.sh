@@ -188,6 +188,6 @@ else
   else
     echo "$token"
   fi
-  say "join a machine: deploy/install-agent.sh --from DIR --hub $url --network $network --token TOKEN"
+  say "join a machine: deploy/install-agent.sh --from DIR --hub $url --network $network --token - (then paste the token)"
 fi
 say "hub running: $url"

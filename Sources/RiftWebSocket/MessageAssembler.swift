@@ -30,6 +30,9 @@ struct MessageAssembler {
     /// True after `.oversized` or `.binary` until the rejected message's last piece has passed.
     private var discarding = false
 
+    /// Whether the pieces of a rejected message are still being discarded (its final piece has not arrived).
+    var isDiscarding: Bool { discarding }
+
     init(maximumBytes: Int, maximumPieces: Int = 256) {
         self.maximumBytes = maximumBytes
         self.maximumPieces = maximumPieces

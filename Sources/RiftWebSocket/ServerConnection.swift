@@ -15,6 +15,11 @@ final class ServerConnection {
     var deliversInput = true
     /// Set when the connection should close once `outbound` is flushed.
     var pendingClose: CloseFrame?
+    /// An oversized message is being read to its end before the connection is closed with this frame: closing while
+    /// the client is still writing makes the kernel reset the connection, and the reset can destroy the error frame.
+    var closeAfterDiscarding: CloseFrame?
+    /// Bytes of the rejected message read so far; past a limit the connection closes at once.
+    var discardedBytes = 0
     /// When the client was last heard from (any frame, pongs included), to tell a heartbeat timeout apart.
     var lastHeardFrom = ContinuousClock.now
     /// When lws was last told the connection is alive (rate-limited: each confirmation re-sorts a list).

@@ -75,6 +75,10 @@ extension ServerEventLoop {
             connection.lastValidityConfirmed = now
         }
         connection.lastHeardFrom = now
+        if let close = connection.closeAfterDiscarding {
+            finishDiscarding(connection, bytes: bytes.count, close: close)
+            return
+        }
         guard connection.deliversInput else { return }
         guard connection.frameBudget.take(now: now) else {
             connection.deliversInput = false
@@ -92,14 +96,38 @@ extension ServerEventLoop {
         case .oversized:
             connection.deliversInput = false
             handler?.connectionSentOversizedMessage(id)
-            // Through the inbox, so that whatever the handler just sent is queued before the close.
-            submit(.close(id, CloseFrame(code: 1009, reason: "message too big")))
+            let close = CloseFrame(code: 1009, reason: "message too big")
+            if connection.inbound.isDiscarding {
+                // Read the rest of the message first (bounded in bytes, frames and time), then close; see
+                // `closeAfterDiscarding`. A client that stops sending is dropped when the close timeout fires.
+                connection.closeAfterDiscarding = close
+                lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, Int32(configuration.closeTimeout.wholeSecondsRoundedUp))
+            } else {
+                // Through the inbox, so that whatever the handler just sent is queued before the close.
+                submit(.close(id, close))
+            }
         case .binary:
             connection.deliversInput = false
             submit(.close(id, CloseFrame(code: 1003, reason: "binary messages are not supported")))
         case .tooFragmented:
             connection.deliversInput = false
             submit(.close(id, CloseFrame(code: 1008, reason: "message in too many fragments")))
+        }
+    }
+
+    /// The most bytes of a rejected message read before closing anyway.
+    static let maximumDiscardedBytes = 1 << 20
+
+    /// One more piece of a rejected message: close once its last piece has passed, or at once past the limit (the
+    /// frame budget bounds the pieces).
+    private func finishDiscarding(_ connection: ServerConnection, bytes: Int, close: CloseFrame) {
+        connection.discardedBytes += bytes
+        _ = connection.inbound.receive(EmptyCollection<UInt8>(), isFinal: lws_is_final_fragment(connection.wsi) != 0,
+                                       isBinary: false, remainingInFrame: 0)
+        let withinBudget = connection.frameBudget.take(now: .now)
+        if !connection.inbound.isDiscarding || connection.discardedBytes > Self.maximumDiscardedBytes || !withinBudget {
+            connection.closeAfterDiscarding = nil
+            submit(.close(connection.id, close))
         }
     }
 

@@ -35,6 +35,13 @@ struct Init: ParsableCommand {
     @Flag(help: "Replace an existing configuration and key.") var force = false
 
     func run() {
+        if token != "-" {
+            FileHandle.standardError.write(Data("""
+                warning: a token given as an argument is visible to every local user in the process list \
+                (/proc/PID/cmdline); prefer --token - and paste it or pipe it in
+
+                """.utf8))
+        }
         let tokenText = token == "-" ? (readLine() ?? "") : token
         do {
             let key = try AgentSetup.initialize(configPath: options.config, hub: hub, network: network, token: tokenText, name: name,

@@ -1,4 +1,5 @@
 import Foundation
+import RiftSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,13 +23,13 @@ public enum ControlClient {
         }
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let line = Array((request + "\n").utf8)
-        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        do { try SystemCall.sendAll(fd, Array((request + "\n").utf8)) } catch {
+            throw AgentError.system("cannot send the request to the agent: \(error)")
+        }
         var reply = Data()
         var buffer = [UInt8](repeating: 0, count: 16_384)
         while true {
-            let count = read(fd, &buffer, buffer.count)
-            if count <= 0 { break }
+            guard let count = try? SystemCall.retrying("read", { read(fd, &buffer, buffer.count) }), count > 0 else { break }
             reply.append(contentsOf: buffer[0..<count])
         }
         guard !reply.isEmpty else { throw AgentError.system("the agent closed the control socket without answering") }

@@ -1,0 +1,65 @@
+import Foundation
+@testable import RiftAgent
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Control socket")
+struct ControlServerTests {
+    private func socketPath() -> String {
+        NSTemporaryDirectory() + "riftgate-control-\(UInt32.random(in: 0...UInt32.max)).sock"
+    }
+
+    /// A connected client that sends nothing.
+    private func idleClient(_ path: String) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = UnixAddress(path)
+        let length = try #require(address.length)
+        #expect(address.withSockaddr { connect(fd, $0, length) } == 0)
+        return fd
+    }
+
+    @Test("idle clients delay nobody: status answers at once with three silent connections open")
+    func idleClientsDoNotBlock() throws {
+        let path = socketPath()
+        let server = try ControlServer(path: path, group: "nonexistent-group", status: { AgentStatus.placeholder }, onDown: {})
+        defer { server.shutdown() }
+        let idle = try (0..<3).map { _ in try idleClient(path) }
+        defer { idle.forEach { close($0) } }
+        let started = ContinuousClock.now
+        let status = try ControlClient.status(socketPath: path)
+        #expect(ContinuousClock.now - started < .milliseconds(500), "no waiting behind the idle clients")
+        #expect(status.name == AgentStatus.placeholder.name)
+    }
+
+    @Test("down from root stops the agent; unknown requests get an error")
+    func down() throws {
+        let path = socketPath()
+        let stopped = Atomic<Int>(0)
+        let server = try ControlServer(path: path, group: "nonexistent-group", status: { AgentStatus.placeholder },
+                                       onDown: { stopped.add(1, ordering: .relaxed) })
+        defer { server.shutdown() }
+        let unknown = String(decoding: try ControlClient.request("reboot", socketPath: path), as: UTF8.self)
+        #expect(unknown.contains("unknown request"))
+        let reply = String(decoding: try ControlClient.request("down", socketPath: path), as: UTF8.self)
+        // Tests run as root or as the same user as the server: both may stop it.
+        #expect(reply.contains("stopping"))
+        #expect(stopped.load(ordering: .relaxed) == 1)
+    }
+
+    @Test("shutdown waits for the serving thread, removes the socket, and is safe while clients connect")
+    func shutdownRace() throws {
+        for _ in 0..<50 {
+            let path = socketPath()
+            let server = try ControlServer(path: path, group: "nonexistent-group", status: { AgentStatus.placeholder }, onDown: {})
+            let client = Thread { _ = try? ControlClient.request("status", socketPath: path) }
+            client.start()
+            server.shutdown()
+            server.shutdown()  // idempotent
+            #expect(access(path, F_OK) != 0, "the socket file is gone")
+            #expect(throws: AgentError.self) { try ControlClient.request("status", socketPath: path) }
+        }
+    }
+}
