@@ -80,3 +80,40 @@ struct STUNMessageTests {
         #expect(STUNMessage.bindingRequest(in: [0x00, 0x01, 0x00, 0x08] + classicID + [0x00, 0x06, 0x00, 0x08, 1, 2, 3, 4]) == nil)
     }
 }
+
+@Suite("STUN rate limit")
+struct STUNRateLimiterTests {
+    @Test("one source gets its burst, then its rate; other sources are unaffected; IPv6 counts per /64")
+    func perSource() {
+        var limiter = STUNRateLimiter(burst: 3, perSecond: 2, maximumTracked: 100)
+        let victim = STUNEndpoint(address: [192, 0, 2, 1], port: 1)
+        var answered = 0
+        for _ in 0..<10 where limiter.allows(victim, now: 0) { answered += 1 }
+        #expect(answered == 3)
+        let other = limiter.allows(STUNEndpoint(address: [192, 0, 2, 2], port: 1), now: 0)
+        let early = limiter.allows(victim, now: 0.4)
+        let refilled = limiter.allows(victim, now: 0.6)
+        #expect(other && !early)
+        #expect(refilled, "one answer refilled after 0.5 s at 2/s")
+        let prefix: [UInt8] = [0x20, 0x01, 0x0D, 0xB8, 0, 0, 0, 1]
+        var v6Answered = 0
+        for host in 0..<5 where limiter.allows(STUNEndpoint(address: prefix + [0, 0, 0, 0, 0, 0, 0, UInt8(host)], port: 9), now: 1) {
+            v6Answered += 1
+        }
+        #expect(v6Answered == 3, "addresses of one /64 share a bucket")
+    }
+
+    @Test("a full table answers no new source until refilled buckets can be forgotten")
+    func boundedTable() {
+        var limiter = STUNRateLimiter(burst: 2, perSecond: 1, maximumTracked: 4)
+        var first: [Bool] = []
+        for host in 1...4 { first.append(limiter.allows(STUNEndpoint(address: [198, 51, 100, UInt8(host)], port: 1), now: 0)) }
+        #expect(first == [true, true, true, true])
+        let newcomer = STUNEndpoint(address: [198, 51, 100, 99], port: 1)
+        let whileFull = limiter.allows(newcomer, now: 0)
+        #expect(!whileFull, "forged sources cannot turn the limit off")
+        let later = limiter.allows(newcomer, now: 5)
+        #expect(later, "after refilling, old sources are forgotten")
+        #expect(limiter.trackedCount == 1)
+    }
+}

@@ -181,3 +181,25 @@ def test_turn_credentials_from_the_welcome_are_accepted_by_coturn(hub_factory, c
     # The check can fail: a wrong credential is refused.
     kind, attributes = turn_allocate(port, turn["username"], "AAAA" + turn["credential"][4:])
     assert kind == 0x0113
+
+
+def test_stun_answers_one_source_at_a_bounded_rate(hub):
+    """STUN answers are larger than requests and UDP sources can be forged: one source gets a burst, then a trickle."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as flood, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:
+        flood.bind(("127.0.0.2", 0))
+        other.bind(("127.0.0.3", 0))
+        for _ in range(200):
+            flood.sendto(stun_request(os.urandom(12)), ("127.0.0.1", hub.stun_port))
+        flood.settimeout(0.5)
+        answers = 0
+        try:
+            while True:
+                flood.recvfrom(2048)
+                answers += 1
+        except socket.timeout:
+            pass
+        assert 1 <= answers <= 30, answers  # a burst of 20, plus what refilled at 10/s meanwhile
+        other.settimeout(3)
+        transaction = os.urandom(12)
+        other.sendto(stun_request(transaction), ("127.0.0.1", hub.stun_port))
+        assert other.recvfrom(2048)[0][8:20] == transaction, "another source is still answered"

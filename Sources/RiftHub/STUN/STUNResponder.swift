@@ -18,7 +18,8 @@ public struct STUNResponderError: Error, Sendable, CustomStringConvertible {
 /// thread of its own.
 ///
 /// Owns the socket (`init` binds it, `deinit` closes it) and the thread (`start` spawns it, `stop` ends
-/// and joins it). Malformed datagrams and anything but Binding requests are ignored. With host nil it
+/// and joins it). Malformed datagrams and anything but Binding requests are ignored, and each source gets at most a
+/// burst of 20 answers and 10 a second (`STUNRateLimiter`). With host nil it
 /// binds `[::]` dual-stack (IPv4 clients appear IPv4-mapped and are answered with an IPv4 address),
 /// falling back to `0.0.0.0` when IPv6 is unavailable.
 public final class STUNResponder: @unchecked Sendable {
@@ -56,6 +57,7 @@ public final class STUNResponder: @unchecked Sendable {
 
     private func serve() {
         var buffer = [UInt8](repeating: 0, count: 1500)
+        var limiter = STUNRateLimiter()
         while !stopRequested.load(ordering: .acquiring) {
             var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
             guard poll(&descriptor, 1, 200) > 0 else { continue }
@@ -69,7 +71,8 @@ public final class STUNResponder: @unchecked Sendable {
                 }
             }
             guard received > 0, let request = STUNMessage.bindingRequest(in: Array(buffer[..<received])),
-                  let endpoint = Self.endpoint(of: source) else { continue }
+                  let endpoint = Self.endpoint(of: source),
+                  limiter.allows(endpoint, now: Self.monotonicSeconds()) else { continue }
             let response = STUNMessage.bindingSuccessResponse(to: request, endpoint: endpoint)
             _ = response.withUnsafeBytes { bytes in
                 withUnsafePointer(to: &source) { pointer in
@@ -80,6 +83,12 @@ public final class STUNResponder: @unchecked Sendable {
             }
         }
         finished.signal()
+    }
+
+    private static func monotonicSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     /// The client's address; an IPv4-mapped IPv6 address is reported as the IPv4 address it maps.
