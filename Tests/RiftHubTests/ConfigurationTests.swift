@@ -108,4 +108,21 @@ struct ConfigurationTests {
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: state.hubKeyPath)
         #expect(throws: ConfigurationError.self) { try state.loadOrCreateHubKey() }
     }
+
+    /// (The same under umask 000 is checked by an integration test on the real binary: umask is per process, and
+    /// Swift Testing runs other tests concurrently.)
+    @Test("the state directory is 0700 and the parents it creates are 0755; a file in the way is a clear error")
+    func stateDirectoryModesIgnoreUmask() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("umask-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let state = StateDirectory(path: root + "/a/b/riftgate-hub")
+        try state.prepare()
+        try state.prepare()  // idempotent
+        let mode = { (path: String) in (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) }
+        #expect(try mode(root) == 0o755 && mode(root + "/a") == 0o755 && mode(root + "/a/b") == 0o755)
+        #expect(try mode(state.path) == 0o700)
+        let file = root + "/a/file"
+        FileManager.default.createFile(atPath: file, contents: Data())
+        #expect(throws: ConfigurationError.self) { try StateDirectory(path: file + "/state").prepare() }
+    }
 }

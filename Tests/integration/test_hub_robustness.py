@@ -237,3 +237,18 @@ def test_metrics_on_the_admin_port_only(hub):
     assert hub.http("/healthz") == (200, "ok\n")
     assert hub.http("/healthz", admin=True) == (200, "ok\n")
     assert hub.http("/nope")[0] == 404
+
+
+def test_state_directory_modes_do_not_depend_on_the_umask(tmp_path):
+    """Under umask 000 a recursive create used to leave the parents of the state directory world-writable."""
+    import os
+    import stat
+    import subprocess
+    from hubharness import HUB_BIN
+    state = tmp_path / "srv" / "riftgate" / "hub-state"
+    result = subprocess.run([HUB_BIN, "network", "create", "home", "--state-dir", str(state)], capture_output=True,
+                            text=True, timeout=30, preexec_fn=lambda: os.umask(0))
+    assert result.returncode == 0, result.stderr
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in (state.parent.parent, state.parent, state)}
+    assert modes == {"srv": 0o755, "riftgate": 0o755, "hub-state": 0o700}, modes
+    assert stat.S_IMODE((state / "hub.db").stat().st_mode) & 0o077 == 0, "the database is private too"

@@ -25,12 +25,24 @@ public struct StateDirectory: Sendable, Hashable {
     /// The hub key file.
     public var hubKeyPath: String { path + "/hub.key" }
 
-    /// Creates the directory (and missing parents) with mode 0700. Fails with the system's reason.
+    /// Creates the directory with mode 0700 and missing parents with mode 0755, whatever the umask (with umask 000 a
+    /// plain recursive create would leave parents writable by everyone). Fails with the system's reason.
     public func prepare() throws(ConfigurationError) {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw ConfigurationError("cannot create state directory \(path): \(error.localizedDescription)")
+        var prefix = path.hasPrefix("/") ? "" : "."
+        let components = path.split(separator: "/", omittingEmptySubsequences: true)
+        for (index, component) in components.enumerated() {
+            prefix += "/" + component
+            let isLast = index == components.count - 1
+            let mode: mode_t = isLast ? 0o700 : 0o755
+            if mkdir(prefix, mode) == 0 {
+                chmod(prefix, mode)  // mkdir applies the umask, which may have removed bits we want (never added any)
+                continue
+            }
+            let code = errno
+            var status = stat()
+            guard code == EEXIST, stat(prefix, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+                throw ConfigurationError("cannot create state directory \(path): \(String(cString: strerror(code))) (at \(prefix))")
+            }
         }
     }
 
