@@ -91,3 +91,22 @@ let package = Package(
         .testTarget(name: "DataPathHarnessTests", dependencies: ["RiftAgent"], path: "Tests/bench/DataPathHarness"),
     ]
 )
+
+// MARK: Fuzz targets (`make fuzz`; see Tests/fuzz/README.md)
+// Only with RIFTGATE_FUZZ=1, in their own scratch path, built with `-sanitize=fuzzer,address`: each is a libFuzzer
+// entry point (`LLVMFuzzerTestOneInput`) with no `main`, so a plain `swift build` must not see them.
+if Context.environment["RIFTGATE_FUZZ"] != nil {
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzJSON", ["RiftProtocol"]),
+        ("FuzzClientMessage", ["RiftProtocol"]),
+        ("FuzzHubMessage", ["RiftProtocol"]),
+        ("FuzzSealed", ["RiftProtocol", "RiftCrypto"]),
+        ("FuzzSTUN", ["RiftHub"]),
+        ("FuzzWireGuard", ["RiftProtocol", "RiftWireGuard"]),
+        ("FuzzConfiguration", ["RiftHub", "RiftAgent"]),
+    ]
+    for target in fuzzTargets {
+        package.targets.append(.executableTarget(
+            name: target.name, dependencies: target.dependencies, path: "Tests/fuzz/\(target.name)"))
+    }
+}

@@ -52,6 +52,11 @@ public struct AgentConfiguration: Sendable, Equatable {
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw AgentError.configuration("cannot read \(path): \(error.localizedDescription). Run `riftgate init` first.")
         }
+        return try parse(text, path: path)
+    }
+
+    /// Reads and validates `text`, the contents of the configuration file at `path` (used only to name it in errors).
+    static func parse(_ text: String, path: String) throws(AgentError) -> AgentConfiguration {
         let table: TOMLTable
         do { table = try TOMLTable(string: text) } catch {
             throw AgentError.configuration("\(path) is not valid TOML: \(error)")

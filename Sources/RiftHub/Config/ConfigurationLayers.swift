@@ -43,6 +43,12 @@ public struct ConfigurationLayers: Sendable {
         } catch {
             throw ConfigurationError("cannot read config file \(path): \(error.localizedDescription)")
         }
+        try addTOML(text, path: path)
+    }
+
+    /// Adds the settings of `text`, the contents of the TOML file at `path` (used only to name it in errors).
+    /// Fails when it does not parse, or has an unknown key or a value of an unusable type.
+    mutating func addTOML(_ text: String, path: String) throws(ConfigurationError) {
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
