@@ -93,8 +93,8 @@ let package = Package(
 )
 
 // MARK: Fuzz targets (`make fuzz`; see Tests/fuzz/README.md)
-// Only with RIFTGATE_FUZZ=1, in their own scratch path, built with `-sanitize=fuzzer,address`: each is a libFuzzer
-// entry point (`LLVMFuzzerTestOneInput`) with no `main`, so a plain `swift build` must not see them.
+// Only with RIFTGATE_FUZZ=1, in their own scratch path, built with `-sanitize=fuzzer,address`: each links libFuzzer's
+// driver, which a plain `swift build` must not try to link.
 if Context.environment["RIFTGATE_FUZZ"] != nil {
     let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
         ("FuzzJSON", ["RiftProtocol"]),
@@ -105,8 +105,9 @@ if Context.environment["RIFTGATE_FUZZ"] != nil {
         ("FuzzWireGuard", ["RiftProtocol", "RiftWireGuard"]),
         ("FuzzConfiguration", ["RiftHub", "RiftAgent"]),
     ]
+    package.targets.append(.target(name: "CRiftFuzz", path: "Tests/fuzz/CRiftFuzz"))
     for target in fuzzTargets {
         package.targets.append(.executableTarget(
-            name: target.name, dependencies: target.dependencies, path: "Tests/fuzz/\(target.name)"))
+            name: target.name, dependencies: target.dependencies + ["CRiftFuzz"], path: "Tests/fuzz/\(target.name)"))
     }
 }

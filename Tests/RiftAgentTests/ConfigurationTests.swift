@@ -63,6 +63,15 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("the TOML that init writes loads back unchanged, wireguard_go included (found by FuzzConfiguration)")
+    func tomlTextRoundTrip() throws {
+        let text = "hub = 'ws://127.0.0.1:8080/'\nnetwork = \"lab\"\nname = \"Zo\\u00eb \\\"q\\\" \\t\"\nsecrets_file = \"s\"\n"
+            + "ca_file = \"/ca.pem\"\nmtu = 1420\nlisten_port = 51820\nwireguard_go = \"/usr/bin/wireguard-go\"\n"
+        let configuration = try AgentConfiguration.parse(text, path: "riftgate.toml")
+        #expect(configuration.wireguardGo == "/usr/bin/wireguard-go" && configuration.name == "Zo\u{EB} \"q\" \t")
+        #expect(try AgentConfiguration.parse(configuration.tomlText, path: "written") == configuration)
+    }
+
     @Test("STUN and TURN URIs parse; TCP TURN is skipped")
     func iceURIs() {
         #expect(ICEServerList.parse("stun:hub.example:3478") == .init(scheme: "stun", host: "hub.example", port: 3478))

@@ -14,7 +14,7 @@ for target in "$@"; do
   mkdir -p "$results/corpus/$target" "$results/artifacts/$target"
   log=$results/$target.log
   # A Swift trap is SIGILL/SIGTRAP; ASan turns those and memory errors into a report and a crash-* artifact.
-  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:handle_sigill=1:handle_sigtrap=1} \
+  SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:handle_sigill=1:handle_sigtrap=1} \
     "$bin_dir/$target" "$results/corpus/$target" -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$results/artifacts/$target/" >"$log" 2>&1
   status=$?

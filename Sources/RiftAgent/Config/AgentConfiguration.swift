@@ -27,7 +27,10 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// The group allowed to use the control socket besides root (if it exists).
     public var controlGroup = "riftgate"
     /// The wireguard-go binary, when the kernel has no WireGuard.
-    public var wireguardGo = "wireguard-go"
+    public var wireguardGo = AgentConfiguration.defaultWireGuardGo
+
+    /// The wireguard-go binary looked up in `PATH` unless the file names another.
+    public static let defaultWireGuardGo = "wireguard-go"
 
     /// The default configuration path.
     public static let defaultPath = "/etc/riftgate/riftgate.toml"
@@ -120,6 +123,8 @@ public struct AgentConfiguration: Sendable, Equatable {
             "control_group = \(quoted(controlGroup))",
         ]
         if let caFile { lines.append("ca_file = \(quoted(caFile))") }
+        // Written only when set, so that a config rewritten by `riftgate init --force` keeps a custom wireguard-go.
+        if wireguardGo != AgentConfiguration.defaultWireGuardGo { lines.append("wireguard_go = \(quoted(wireguardGo))") }
         return lines.joined(separator: "\n") + "\n"
     }
 

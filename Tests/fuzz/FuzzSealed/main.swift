@@ -1,5 +1,12 @@
 import RiftProtocol
 @testable import RiftCrypto
+import CRiftFuzz
+import Glibc
+
+// libFuzzer runs the loop; the arguments are its own (`-help=1`).
+var argumentCount = CommandLine.argc
+var arguments: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argumentCount, &arguments, fuzzSealed))
 
 /// libFuzzer entry point for opening sealed signaling payloads (`SignalSealer.open`), with the keys of
 /// `Protocol/vectors/sealed`. The first byte picks what the rest is:
@@ -8,7 +15,7 @@ import RiftProtocol
 ///   and open again to the same payload.
 /// - odd: a box (with the vectors' nonce) as a hub would relay it; it must open or fail with a `CryptoError`.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzSealed(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+func fuzzSealed(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     guard let mode = bytes.first else { return 0 }
     let rest = Array(bytes.dropFirst())

@@ -1,11 +1,18 @@
 import RiftHub
+import CRiftFuzz
+import Glibc
+
+// libFuzzer runs the loop; the arguments are its own (`-help=1`).
+var argumentCount = CommandLine.argc
+var arguments: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argumentCount, &arguments, fuzzSTUN))
 
 /// libFuzzer entry point for the hub's STUN parser (`STUNMessage.bindingRequest(in:)`), which reads every datagram
 /// that reaches the STUN port, and for the client-side `mappedEndpoint(inResponse:)`. A request that parses is
 /// answered, and the answer must report exactly the endpoint it was built for (derived here from the request's
 /// bytes: IPv4 or IPv6, any address and port) and must not itself parse as a request.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzSTUN(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+func fuzzSTUN(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let datagram = Array(UnsafeBufferPointer(start: data, count: size))
     _ = STUNMessage.mappedEndpoint(inResponse: datagram)
     guard let request = STUNMessage.bindingRequest(in: datagram) else { return 0 }

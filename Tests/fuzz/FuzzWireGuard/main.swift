@@ -1,5 +1,12 @@
 import RiftProtocol
 @testable import RiftWireGuard
+import CRiftFuzz
+import Glibc
+
+// libFuzzer runs the loop; the arguments are its own (`-help=1`).
+var argumentCount = CommandLine.argc
+var arguments: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argumentCount, &arguments, fuzzWireGuard))
 
 /// libFuzzer entry point for the parsers of what WireGuard reports. The first byte picks the mode:
 /// - 0: the rest is `wg show <name> dump` output (`WireGuardTool.parseDump`);
@@ -8,7 +15,7 @@ import RiftProtocol
 ///   and both parsers must read back exactly that status (valid output never fails to parse).
 /// Malformed input must fail with a `WireGuardError`, never crash.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzWireGuard(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+func fuzzWireGuard(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     guard let mode = bytes.first else { return 0 }
     let rest = Array(bytes.dropFirst())

@@ -1,5 +1,12 @@
 @testable import RiftAgent
 @testable import RiftHub
+import CRiftFuzz
+import Glibc
+
+// libFuzzer runs the loop; the arguments are its own (`-help=1`).
+var argumentCount = CommandLine.argc
+var arguments: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argumentCount, &arguments, fuzzConfiguration))
 
 /// libFuzzer entry point for the TOML configuration loaders (TOMLKit's parser and our checks behind it). Only valid
 /// UTF-8 is a config file (`String(contentsOfFile:encoding: .utf8)` refuses the rest). The first byte picks the file:
@@ -8,7 +15,7 @@
 ///   unchanged, from the `tomlText` that `riftgate init` writes.
 /// Malformed files must fail with the loader's error, never crash.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzConfiguration(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+func fuzzConfiguration(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard size > 0, let text = String(validating: UnsafeBufferPointer(start: data! + 1, count: size - 1), as: UTF8.self) else {
         return 0
     }
