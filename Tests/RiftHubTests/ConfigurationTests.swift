@@ -65,6 +65,9 @@ struct ConfigurationTests {
               ("public_host = \"bad host\"", "public_host"),
               ("log_level = \"loud\"", "log_level"),
               ("listen = [", "config file"),
+              // toml++ aborted on an assertion for table headers like these (found by FuzzConfiguration).
+              ("listen = \":443\"\n[=]", "line 2: settings are plain key = value lines"),
+              ("[.a]", "[tables]"), (" [\u{1D}]", "[tables]"), ("[[{]]", "[tables]"),
           ])
     func refusals(toml: String, expected: String) throws {
         let file = try temporaryFile(toml)

@@ -13,12 +13,12 @@ while ((total < goal)); do
   round=$((round + 1))
   log=$results/long/$target-$round.log
   ${LOCK:+flock "$LOCK"} env SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0:handle_sigill=1:handle_sigtrap=1 \
-    "$bin_dir/$target" "$results/corpus/$target" -max_total_time="$chunk" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+    "$bin_dir/$target" "$results/corpus/$target" -max_total_time="$chunk" -runs=$((goal - total)) -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$results/artifacts/$target/" >"$log" 2>&1
   status=$?
   executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   total=$((total + ${executions:-0}))
-  line=$(grep -E '#[0-9]+ .*cov: ' "$log" | tail -1)
+  line=$(grep -E 'cov: ' "$log" | tail -1)
   echo "$target round $round: +${executions:-0} = $total executions; ${line#*cov: }" | tee -a "$results/long/$target.summary"
   if ((status != 0)); then
     echo "$target: crashed in round $round (log $log)" | tee -a "$results/long/$target.summary"

@@ -1,5 +1,6 @@
 import Foundation
 import RiftProtocol
+import RiftSupport
 import TOMLKit
 
 /// The agent's settings, read from a TOML file (default `/etc/riftgate/riftgate.toml`).
@@ -60,6 +61,9 @@ public struct AgentConfiguration: Sendable, Equatable {
 
     /// Reads and validates `text`, the contents of the configuration file at `path` (used only to name it in errors).
     static func parse(_ text: String, path: String) throws(AgentError) -> AgentConfiguration {
+        if let line = FlatTOML.tableLine(in: text) {
+            throw AgentError.configuration("\(path): line \(line): settings are plain key = value lines, without [tables]")
+        }
         let table: TOMLTable
         do { table = try TOMLTable(string: text) } catch {
             throw AgentError.configuration("\(path) is not valid TOML: \(error)")
