@@ -7,12 +7,26 @@ public enum FlatTOML {
     /// character) as an error: it fails an `assert` and aborts the process (found by `Tests/fuzz` FuzzConfiguration).
     /// Any line starting with `[` is refused, which also refuses a nested array or a multi-line string line starting
     /// with `[`: neither is a valid value of any setting.
+    ///
+    /// Works on Unicode scalars, not `Character`s: `[` followed by a combining mark is one grapheme cluster that is not
+    /// equal to "[", yet toml++ sees a `[` (the fuzzer found that too).
     public static func tableLine(in text: String) -> Int? {
-        var line = 0
-        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
-            line += 1
-            let content = rawLine.drop { $0.isWhitespace || $0 == "\u{FEFF}" }
-            if content.first == "[" { return line }
+        var line = 1
+        var atLineStart = true
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n":
+                line += 1
+                atLineStart = true
+            case "\r", "\u{0B}", "\u{0C}", "\u{85}", "\u{2028}", "\u{2029}":
+                atLineStart = true
+            case "[" where atLineStart:
+                return line
+            case _ where scalar.properties.isWhitespace || scalar == "\u{FEFF}":
+                continue
+            default:
+                atLineStart = false
+            }
         }
         return nil
     }

@@ -67,7 +67,7 @@ struct ConfigurationTests {
               ("listen = [", "config file"),
               // toml++ aborted on an assertion for table headers like these (found by FuzzConfiguration).
               ("listen = \":443\"\n[=]", "line 2: settings are plain key = value lines"),
-              ("[.a]", "[tables]"), (" [\u{1D}]", "[tables]"), ("[[{]]", "[tables]"),
+              ("[.a]", "[tables]"), (" [\u{1D}]", "[tables]"), ("[[{]]", "[tables]"), ("[\u{711}\u{A4} ", "[tables]"),
           ])
     func refusals(toml: String, expected: String) throws {
         let file = try temporaryFile(toml)
