@@ -62,7 +62,7 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// Reads and validates `text`, the contents of the configuration file at `path` (used only to name it in errors).
     static func parse(_ text: String, path: String) throws(AgentError) -> AgentConfiguration {
         if let line = FlatTOML.tableLine(in: text) {
-            throw AgentError.configuration("\(path): line \(line): settings are plain key = value lines, without [tables]")
+            throw AgentError.configuration("\(path): line \(line): settings are plain key = value lines, without [tables] or {inline tables}")
         }
         let table: TOMLTable
         do { table = try TOMLTable(string: text) } catch {

@@ -51,7 +51,7 @@ public struct ConfigurationLayers: Sendable {
     /// Fails when it does not parse, or has an unknown key or a value of an unusable type.
     mutating func addTOML(_ text: String, path: String) throws(ConfigurationError) {
         if let line = FlatTOML.tableLine(in: text) {
-            throw ConfigurationError("config file \(path): line \(line): settings are plain key = value lines, without [tables]")
+            throw ConfigurationError("config file \(path): line \(line): settings are plain key = value lines, without [tables] or {inline tables}")
         }
         let table: TOMLTable
         do {
