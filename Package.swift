@@ -91,3 +91,23 @@ let package = Package(
         .testTarget(name: "DataPathHarnessTests", dependencies: ["RiftAgent"], path: "Tests/bench/DataPathHarness"),
     ]
 )
+
+// MARK: Fuzz targets (`make fuzz`; see Tests/fuzz/README.md)
+// Only with RIFTGATE_FUZZ=1, in their own scratch path, built with `-sanitize=fuzzer,address`: each links libFuzzer's
+// driver, which a plain `swift build` must not try to link.
+if Context.environment["RIFTGATE_FUZZ"] != nil {
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzJSON", ["RiftProtocol"]),
+        ("FuzzClientMessage", ["RiftProtocol"]),
+        ("FuzzHubMessage", ["RiftProtocol"]),
+        ("FuzzSealed", ["RiftProtocol", "RiftCrypto"]),
+        ("FuzzSTUN", ["RiftHub"]),
+        ("FuzzWireGuard", ["RiftProtocol", "RiftWireGuard"]),
+        ("FuzzConfiguration", ["RiftHub", "RiftAgent"]),
+    ]
+    package.targets.append(.target(name: "CRiftFuzz", path: "Tests/fuzz/CRiftFuzz"))
+    for target in fuzzTargets {
+        package.targets.append(.executableTarget(
+            name: target.name, dependencies: target.dependencies + ["CRiftFuzz"], path: "Tests/fuzz/\(target.name)"))
+    }
+}

@@ -36,7 +36,8 @@ struct UAPILine: Sendable, Equatable {
             throw WireGuardError(.controlFailed, "answer from \(source) does not end with errno=")
         }
         guard number == 0 else {
-            throw WireGuardError(.controlFailed, "WireGuard refused the request on \(source)", errno: number < 0 ? -number : number)
+            // `magnitude`, not `-number`: negating errno=-2147483648 would trap.
+            throw WireGuardError(.controlFailed, "WireGuard refused the request on \(source)", errno: Int32(clamping: number.magnitude))
         }
         return lines
     }

@@ -51,6 +51,9 @@ struct ConfigurationTests {
         ("hub = \"wss://x\"\nnetwork = \"home\"\nsecrets_file = \"/s\"\nmtu = 100\n", "mtu"),
         ("hub = \"wss://x\"\nnetwork = \"home\"\n", "secrets_file"),
         ("hub = [\n", "TOML"),
+        // toml++ aborted on an assertion for a table header like these (found by FuzzConfiguration).
+        ("hub = \"wss://x\"\n[=]\n", "line 2"), ("[.a]\n", "[tables]"), ("  [[\u{1D}]]\n", "[tables]"),
+        ("_=[}", "{inline tables}"),
     ])
     func badSettings(_ text: String, _ mentioned: String) throws {
         let path = directory + "/bad-\(UUID().uuidString).toml"
@@ -61,6 +64,15 @@ struct ConfigurationTests {
         } catch {
             #expect("\(error)".contains(mentioned), "\(error)")
         }
+    }
+
+    @Test("the TOML that init writes loads back unchanged, wireguard_go included (found by FuzzConfiguration)")
+    func tomlTextRoundTrip() throws {
+        let text = "hub = 'ws://127.0.0.1:8080/'\nnetwork = \"lab\"\nname = \"Zo\\u00eb \\\"q\\\" {x} [y]\"\n# [not a table] {x}\nsecrets_file = \"s\"\n"
+            + "ca_file = \"/ca.pem\"\nmtu = 1420\nlisten_port = 51820\nwireguard_go = \"/usr/bin/wireguard-go\"\n"
+        let configuration = try AgentConfiguration.parse(text, path: "riftgate.toml")
+        #expect(configuration.wireguardGo == "/usr/bin/wireguard-go" && configuration.name == "Zo\u{EB} \"q\" {x} [y]")
+        #expect(try AgentConfiguration.parse(configuration.tomlText, path: "written") == configuration)
     }
 
     @Test("STUN and TURN URIs parse; TCP TURN is skipped")

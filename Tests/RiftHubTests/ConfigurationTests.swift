@@ -65,6 +65,11 @@ struct ConfigurationTests {
               ("public_host = \"bad host\"", "public_host"),
               ("log_level = \"loud\"", "log_level"),
               ("listen = [", "config file"),
+              // toml++ aborted on an assertion for table headers like these (found by FuzzConfiguration).
+              ("listen = \":443\"\n[=]", "line 2: settings are plain key = value lines"),
+              ("[.a]", "[tables]"), (" [\u{1D}]", "[tables]"), ("[[{]]", "[tables]"), ("[\u{711}\u{A4} ", "[tables]"),
+              ("turn_urls = [}", "{inline tables}"), ("turn_urls = [\"a\",\n# c\n}", "line 3"),
+              ("log_level = \"\"\"x\"\"\"\"\n[=]", "line 2"),
           ])
     func refusals(toml: String, expected: String) throws {
         let file = try temporaryFile(toml)

@@ -88,6 +88,13 @@ struct ParserTests {
         } throws: { ($0 as? WireGuardError)?.errno == 98 && ($0 as? WireGuardError)?.code == .controlFailed }
     }
 
+    @Test("UAPI answer: the most negative errno is an error, not a trap (negating Int32.min overflowed)")
+    func uapiErrnoMinimum() {
+        #expect {
+            try UAPILine.parseResponse(Array("errno=-2147483648\n\n".utf8), from: "test")
+        } throws: { ($0 as? WireGuardError)?.errno == Int32.max && ($0 as? WireGuardError)?.code == .controlFailed }
+    }
+
     @Test("UAPI answer: missing errno or a line without = is rejected", arguments: ["listen_port=1\n\n", "garbage\nerrno=0\n\n", ""])
     func uapiMalformed(_ text: String) {
         #expect(throws: WireGuardError.self) { try UAPILine.parseResponse(Array(text.utf8), from: "test") }

@@ -1,5 +1,6 @@
 import Foundation
 import RiftProtocol
+import RiftSupport
 import TOMLKit
 
 /// The agent's settings, read from a TOML file (default `/etc/riftgate/riftgate.toml`).
@@ -27,7 +28,10 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// The group allowed to use the control socket besides root (if it exists).
     public var controlGroup = "riftgate"
     /// The wireguard-go binary, when the kernel has no WireGuard.
-    public var wireguardGo = "wireguard-go"
+    public var wireguardGo = AgentConfiguration.defaultWireGuardGo
+
+    /// The wireguard-go binary looked up in `PATH` unless the file names another.
+    public static let defaultWireGuardGo = "wireguard-go"
 
     /// The default configuration path.
     public static let defaultPath = "/etc/riftgate/riftgate.toml"
@@ -51,6 +55,14 @@ public struct AgentConfiguration: Sendable, Equatable {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw AgentError.configuration("cannot read \(path): \(error.localizedDescription). Run `riftgate init` first.")
+        }
+        return try parse(text, path: path)
+    }
+
+    /// Reads and validates `text`, the contents of the configuration file at `path` (used only to name it in errors).
+    static func parse(_ text: String, path: String) throws(AgentError) -> AgentConfiguration {
+        if let line = FlatTOML.tableLine(in: text) {
+            throw AgentError.configuration("\(path): line \(line): settings are plain key = value lines, without [tables] or {inline tables}")
         }
         let table: TOMLTable
         do { table = try TOMLTable(string: text) } catch {
@@ -115,6 +127,8 @@ public struct AgentConfiguration: Sendable, Equatable {
             "control_group = \(quoted(controlGroup))",
         ]
         if let caFile { lines.append("ca_file = \(quoted(caFile))") }
+        // Written only when set, so that a config rewritten by `riftgate init --force` keeps a custom wireguard-go.
+        if wireguardGo != AgentConfiguration.defaultWireGuardGo { lines.append("wireguard_go = \(quoted(wireguardGo))") }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import RiftSupport
 import TOMLKit
 
 /// One setting's raw value before it is checked: from a TOML file (typed) or from the environment or a
@@ -42,6 +43,15 @@ public struct ConfigurationLayers: Sendable {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw ConfigurationError("cannot read config file \(path): \(error.localizedDescription)")
+        }
+        try addTOML(text, path: path)
+    }
+
+    /// Adds the settings of `text`, the contents of the TOML file at `path` (used only to name it in errors).
+    /// Fails when it does not parse, or has an unknown key or a value of an unusable type.
+    mutating func addTOML(_ text: String, path: String) throws(ConfigurationError) {
+        if let line = FlatTOML.tableLine(in: text) {
+            throw ConfigurationError("config file \(path): line \(line): settings are plain key = value lines, without [tables] or {inline tables}")
         }
         let table: TOMLTable
         do {

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Writes the fuzz targets' seed inputs into <out>/<Target>/ from Protocol/vectors and small built-in examples.
+
+Usage: seed_corpus.py OUT_DIR. Seeds are named seed-*; the fuzzer's own corpus files sit beside them and are kept
+between runs (make fuzz resumes from them). Nothing here is committed output: the directory is created at run time.
+"""
+import base64, glob, hashlib, json, os, struct, sys, zlib
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+VECTORS = os.path.join(ROOT, "Protocol", "vectors")
+
+
+def write(out, target, data):
+    if isinstance(data, str):
+        data = data.encode()
+    folder = os.path.join(out, target)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "seed-" + hashlib.sha1(data).hexdigest()[:16]), "wb") as f:
+        f.write(data)
+
+
+def protocol(out):
+    for path in sorted(glob.glob(os.path.join(VECTORS, "messages", "*.json"))):
+        case = json.load(open(path, encoding="utf-8"))
+        frame = case["frame"]
+        if len(frame.encode()) > 4096:
+            continue  # the size-limit vectors only teach the fuzzer to make huge inputs
+        write(out, "FuzzJSON", frame)
+        write(out, "FuzzClientMessage" if case["direction"] == "client" else "FuzzHubMessage", frame)
+    for path in sorted(glob.glob(os.path.join(VECTORS, "sealed", "*.json"))):
+        case = json.load(open(path, encoding="utf-8"))
+        write(out, "FuzzJSON", case["payload"])
+        kinds = ["offer", "answer", "candidate", "end_of_candidates", "restart"]
+        kind = json.loads(case["payload"]).get("type")
+        if kind in kinds:
+            # Even first byte: plaintext sealed by the target as that kind; odd: the relayed box itself.
+            write(out, "FuzzSealed", bytes([2 * kinds.index(kind)]) + case["payload"].encode())
+            write(out, "FuzzSealed", bytes([2 * kinds.index(kind) + 1]) + base64.b64decode(case["sealed_box"]))
+
+
+def stun(out):
+    cookie = struct.pack(">I", 0x2112A442)
+    tid = bytes(range(1, 13))
+    plain = struct.pack(">HH", 1, 0) + cookie + tid
+    write(out, "FuzzSTUN", plain)
+    head = struct.pack(">HH", 1, 8) + cookie + tid
+    write(out, "FuzzSTUN", head + struct.pack(">HHI", 0x8028, 4, zlib.crc32(head) ^ 0x5354554E))
+    # libnice's classic RFC 3489 request: no cookie, a 16-byte transaction id, and a SOFTWARE-like attribute.
+    write(out, "FuzzSTUN", struct.pack(">HH", 1, 0) + bytes(range(16)))
+    write(out, "FuzzSTUN", struct.pack(">HH", 1, 12) + bytes(range(16)) + struct.pack(">HH", 0x8022, 7) + b"libnice\0")
+    # A success response (XOR-MAPPED-ADDRESS of 192.0.2.1:3478) for the client-side reader.
+    xport = 3478 ^ 0x2112
+    xaddr = bytes(a ^ b for a, b in zip(bytes([192, 0, 2, 1]), cookie))
+    attr = struct.pack(">HHBBH", 0x0020, 8, 0, 1, xport) + xaddr
+    write(out, "FuzzSTUN", struct.pack(">HH", 0x0101, len(attr)) + cookie + tid + attr)
+
+
+def wireguard(out):
+    our, peer_a, peer_b = ("yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=", "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=",
+                           "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=")
+    dump = (f"{our}\tHIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=\t51820\toff\n"
+            f"{peer_a}\t(none)\t192.0.2.7:51821\t100.64.0.3/32,fd7a:115c:a1e0::3/128\t1700000000\t2048\t4096\t25\n"
+            f"{peer_b}\t(none)\t(none)\t(none)\t0\t0\t0\toff\n")
+    write(out, "FuzzWireGuard", b"\0" + dump.encode())
+    write(out, "FuzzWireGuard", b"\0(none)\t(none)\t0\toff\n")
+    hex_a = base64.b64decode(peer_a).hex()
+    uapi = (f"private_key={'ab' * 32}\nlisten_port=40000\npublic_key={hex_a}\npreshared_key={'00' * 32}\n"
+            "protocol_version=1\nendpoint=[2001:db8::1]:51820\nlast_handshake_time_sec=1700000001\n"
+            "last_handshake_time_nsec=5\ntx_bytes=92\nrx_bytes=180\npersistent_keepalive_interval=25\n"
+            "allowed_ip=100.64.0.3/32\nallowed_ip=fd7a:115c:a1e0::3/128\nerrno=0\n\n")
+    write(out, "FuzzWireGuard", b"\1" + uapi.encode())
+    write(out, "FuzzWireGuard", b"\1errno=-98\n\n")
+    write(out, "FuzzWireGuard", b"\2" + bytes(range(256)))
+
+
+def configuration(out):
+    hub = """listen = ":443"
+public_host = "hub.example.org"
+state_dir = "/var/lib/riftgate-hub"
+stun_port = 3478
+admin_listen = "127.0.0.1:9090"
+tls_cert = "/etc/riftgate-hub/tls/fullchain.pem"
+tls_key = "/etc/riftgate-hub/tls/privkey.pem"
+turn_secret_file = "/etc/riftgate-hub/turn-secret"
+turn_urls = ["turn:hub.example.org:3479?transport=udp"]
+turn_ttl = "12h"
+ping_interval = 20
+pong_timeout = "30s"
+no_stun = false
+log_level = "info"
+"""
+    write(out, "FuzzConfiguration", b"\0" + hub.encode())
+    write(out, "FuzzConfiguration", b"\0listen = \"[::1]:0\"\nno_stun = true\n")
+    agent = """# riftgate agent configuration (written by `riftgate init`)
+hub = "wss://hub.example.org"
+network = "home"
+name = "laptop-a"
+interface = "riftgate0"
+listen_port = 51820
+mtu = 1380
+secrets_file = "/etc/riftgate/secrets.toml"
+control_socket = "/run/riftgate/riftgate0.sock"
+control_group = "riftgate"
+ca_file = "/etc/riftgate/ca.pem"
+"""
+    write(out, "FuzzConfiguration", b"\1" + agent.encode())
+    write(out, "FuzzConfiguration", b"\1hub = 'ws://127.0.0.1:8080/'\nnetwork = \"lab\"\nname = \"Zo\\u00eb\"\n"
+                                    b"secrets_file = \"s\"\nwireguard_go = \"/usr/bin/wireguard-go\"\n")
+
+
+if __name__ == "__main__":
+    out = sys.argv[1]
+    protocol(out)
+    stun(out)
+    wireguard(out)
+    configuration(out)
+    for target in sorted(os.listdir(out)):
+        print(f"seeds: {target}: {len(glob.glob(os.path.join(out, target, 'seed-*')))}")
