@@ -99,6 +99,13 @@ struct HubDatabaseTests {
         #expect(listed[1].revokedAt == now + 6)
         try reopened.recordLastSeen([PeerAddress(network: "home", publicKey: keys[0])], now: now + 60)
         #expect(try reopened.peers(network: "home")[0].lastSeenAt == now + 60)
+        // A rejoin that changes nothing within a minute writes nothing; a rename, or a later rejoin, does.
+        _ = try reopened.admitPeer(publicKey: keys[0], name: "renamed", network: network, tokenID: tokenID, now: now + 65)
+        #expect(try reopened.peers(network: "home")[0].lastSeenAt == now + 60, "unchanged rejoin: no write")
+        _ = try reopened.admitPeer(publicKey: keys[0], name: "laptop", network: network, tokenID: tokenID, now: now + 66)
+        #expect(try reopened.peers(network: "home")[0].lastSeenAt == now + 66 && reopened.peers(network: "home")[0].info.name == "laptop")
+        _ = try reopened.admitPeer(publicKey: keys[0], name: "laptop", network: network, tokenID: tokenID, now: now + 200)
+        #expect(try reopened.peers(network: "home")[0].lastSeenAt == now + 200, "a minute later the sighting is recorded")
     }
 
     @Test("a /30 network runs out of addresses after two peers")

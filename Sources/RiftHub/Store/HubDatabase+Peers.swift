@@ -43,15 +43,23 @@ extension HubDatabase {
     }
 
     /// Admits a peer (see `HubDirectory.admitPeer`), in one transaction.
+    /// A rejoin within this many seconds of the last recorded sighting, with the same name, writes nothing: last-seen
+    /// and token last-used times are kept to the minute (the hub refreshes last-seen once a minute anyway), and a
+    /// client cycling joins must not cost a disk write per cycle.
+    static let unchangedJoinWindowSeconds: Int64 = 60
+
     func admit(publicKey: PublicKey, name: String, network: NetworkSettings, tokenID: String, now: Int64) throws(HubStoreError) -> PeerAdmission {
         let key = SQLiteValue.text(publicKey.base64), networkName = SQLiteValue.text(network.name)
         return try write { () throws -> PeerAdmission in
             let existing = try database.query(
-                "SELECT public_key, name, ipv4, ipv6, revoked_at FROM peers WHERE network = ? AND public_key = ?", [networkName, key]).first
+                "SELECT public_key, name, ipv4, ipv6, revoked_at, last_seen_at FROM peers WHERE network = ? AND public_key = ?",
+                [networkName, key]).first
             var info: PeerInfo
             if let existing {
                 guard existing.integer(4) == nil else { return .revoked }
                 info = try Self.peerInfo(existing)
+                let seenRecently = now - (existing.integer(5) ?? 0) < Self.unchangedJoinWindowSeconds
+                if info.name == name, seenRecently, try tokenUsedRecently(tokenID, now: now) { return .admitted(info) }
                 info.name = name
                 try database.run("UPDATE peers SET name = ?, last_seen_at = ? WHERE network = ? AND public_key = ?",
                                  [.text(name), .integer(now), networkName, key])
@@ -72,6 +80,12 @@ extension HubDatabase {
             try database.run("UPDATE tokens SET last_used_at = ? WHERE id = ?", [.integer(now), .text(tokenID)])
             return .admitted(info)
         }
+    }
+
+    /// Whether the token's last use is recorded within `unchangedJoinWindowSeconds` of `now`.
+    private func tokenUsedRecently(_ tokenID: String, now: Int64) throws(SQLiteError) -> Bool {
+        let used = try database.query("SELECT last_used_at FROM tokens WHERE id = ?", [.text(tokenID)]).first?.integer(0)
+        return used.map { now - $0 < Self.unchangedJoinWindowSeconds } ?? false
     }
 
     /// Writes `now` as the last-seen time of `peers`, in one transaction.
