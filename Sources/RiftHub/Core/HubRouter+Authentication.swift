@@ -114,6 +114,16 @@ extension HubRouter {
                 failAuthentication(connection, reason: "unknown_network", .unauthorized, "the bearer token is not valid for this network", &actions)
                 return
             }
+            switch joinLimiter.admit(key: hello.publicKey.base64, network: network, tokenID: record.grant.tokenID,
+                                     maximumPeers: settings.maximumPeers, now: clock.monotonicSeconds()) {
+            case .allowed: break
+            case .keyTooFast:
+                refuseJoin(connection, "this key joins too often; retry later", &actions)
+                return
+            case .tokenTooFast:
+                refuseJoin(connection, "too many joins with this token; retry later", &actions)
+                return
+            }
             admission = try directory.admitPeer(publicKey: hello.publicKey, name: hello.name, network: settings,
                                                 tokenID: record.grant.tokenID, now: clock.unixSeconds())
             record.grant.publicKey = hello.publicKey
@@ -181,6 +191,15 @@ extension HubRouter {
         metrics.countAuthFailure(Self.authFailureLabel(reason))
         logger.notice("authentication failed", metadata: ["reason": "\(reason)", "from": "\(remote)"])
         refuse(connection, ProtocolError(code, message), &actions)
+    }
+
+    /// A join over its rate: `rate_limited` and close 4429 (not permanent: the agent's backoff retries), no write.
+    mutating func refuseJoin(_ connection: Connection, _ message: String, _ actions: inout [HubAction<Connection>]) {
+        metrics.countRejected(.rateLimited)
+        logger.notice("join refused: \(message)", metadata: ["from": "\(connections[connection]?.remoteAddress ?? "?")"])
+        actions.append(.send(.error(ErrorFrame(ProtocolError(.rateLimited, message))), to: connection))
+        end(connection, announce: "disconnected", &actions)
+        actions.append(.close(connection, code: HubCloseCode.tooMany, reason: "rate_limited"))
     }
 
     /// The metric label of an authentication failure: the reason, except that an unknown network counts as a wrong

@@ -15,6 +15,7 @@ extension HubRouter {
             nextLastSeenFlush = now + configuration.lastSeenFlushSeconds
             flushLastSeen()
             authLimiter.prune(now: now)
+            joinLimiter.prune(now: now)
         }
         return actions
     }

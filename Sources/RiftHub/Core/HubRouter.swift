@@ -60,6 +60,7 @@ public struct HubRouter<Connection: Hashable & Sendable> {
     /// Authenticated connections by network and key.
     var index: [String: [PublicKey: Connection]] = [:]
     var authLimiter: AuthFailureLimiter
+    var joinLimiter = JoinRateLimiter()
     var lastChangeMarker: Int64?
     var nextRecheck: Double
     var nextLastSeenFlush: Double
