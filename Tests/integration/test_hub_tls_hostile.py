@@ -1,0 +1,104 @@
+"""Hostile clients on the TLS listener (`wss://`): handshakes that never finish, bytes that are not TLS, and the
+malformed-input cases of the plain listener, repeated over TLS. The hub must drop them within a bound and keep
+serving everyone else."""
+import socket
+import ssl
+import time
+
+import pytest
+from rgclient import Agent
+from test_hub_robustness import raw_frame
+from test_hub_transport import certificate  # noqa: F401 (fixture)
+
+
+@pytest.fixture
+def tls_hub(hub_factory, certificate):  # noqa: F811
+    cert, key = certificate
+    hub = hub_factory(("--tls-cert", str(cert), "--tls-key", str(key)), start=False)
+    _, hub.token = hub.create_token("home")
+    hub.ssl_context = ssl.create_default_context(cafile=str(cert))
+    hub.start()
+    assert hub.scheme == "wss"
+    return hub
+
+
+def joined(hub, name):
+    agent = Agent(hub, "home", hub.token, name=name)
+    agent.welcome = agent.join()
+    return agent
+
+
+def closed_by_hub(sock, timeout):
+    """Waits until the hub closes the TCP connection; returns the seconds it took, or None."""
+    started = time.monotonic()
+    sock.settimeout(timeout)
+    try:
+        while sock.recv(4096):
+            pass
+    except (socket.timeout, TimeoutError):
+        return None
+    except OSError:
+        pass
+    return time.monotonic() - started
+
+
+def test_handshakes_that_never_finish_are_dropped_and_others_are_served(tls_hub):
+    """Slowloris on TLS: 50 connections that send half a ClientHello (or nothing) and stall."""
+    a = joined(tls_hub, "a")
+    stalled = []
+    for index in range(50):
+        sock = socket.create_connection(("127.0.0.1", tls_hub.port), timeout=5)
+        if index % 2:
+            sock.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")  # the start of a ClientHello, then nothing
+        stalled.append(sock)
+    # Meanwhile a real agent still joins and relays.
+    b = joined(tls_hub, "b")
+    a.signal("offer", b.public_key)
+    assert b.expect("offer", skip=("peer_joined",))["from"] == a.public_key
+    # The stalled ones are dropped by the hub (bounded), not kept forever.
+    waits = [closed_by_hub(sock, timeout=30) for sock in stalled[:4]]
+    for sock in stalled:
+        sock.close()
+    assert all(wait is not None for wait in waits), f"stalled TLS handshakes were never dropped: {waits}"
+    print(f"stalled TLS handshakes dropped after {max(waits):.1f} s")
+
+
+def test_bytes_that_are_not_tls_are_refused_and_the_hub_stays_up(tls_hub):
+    for garbage in (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"\x00" * 512, b"\x16\x03\x03\xff\xff" + b"A" * 2000):
+        with socket.create_connection(("127.0.0.1", tls_hub.port), timeout=5) as sock:
+            sock.sendall(garbage)
+            assert closed_by_hub(sock, timeout=10) is not None
+    assert joined(tls_hub, "after-garbage").welcome["network"] == "home"
+
+
+def test_malformed_input_over_tls_gets_the_same_answers(tls_hub):
+    """The plain listener's refusals hold over TLS: malformed JSON before hello, oversized frames, endless
+    continuations."""
+    early = Agent(tls_hub, "home", tls_hub.token).connect()
+    early.read_challenge()
+    early.ws.send("{not json")
+    early.expect_error("not_authenticated")
+    assert early.expect_closed() == 4400
+
+    big = joined(tls_hub, "big")
+    big.ws.send("x" * 65_537)
+    big.expect_error("frame_too_large", skip=("peer_joined",))
+    assert big.expect_closed() == 1009
+
+    context = tls_hub.ssl_context
+    raw = context.wrap_socket(socket.create_connection(("127.0.0.1", tls_hub.port), timeout=5), server_hostname="127.0.0.1")
+    raw.sendall(("GET /v1/networks/home HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                 f"Authorization: Bearer {tls_hub.token}\r\n\r\n").encode())
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += raw.recv(4096)
+    assert response.startswith(b"HTTP/1.1 101")
+    started = time.monotonic()
+    try:
+        raw.sendall(raw_frame(0x1, b"{", final=False) + raw_frame(0x0, final=False) * 2_000)
+    except OSError:
+        pass
+    assert closed_by_hub(raw, timeout=10) is not None
+    assert time.monotonic() - started < 10
+    assert joined(tls_hub, "still-served").welcome["network"] == "home"
