@@ -9,9 +9,6 @@ int CRiftLinux_recvmmsg(int fd, CRiftLinux_mmsghdr *messages, unsigned int vlen,
     return recvmmsg(fd, (struct mmsghdr *)messages, vlen, flags, NULL);
 }
 
-int CRiftLinux_sendmmsg(int fd, CRiftLinux_mmsghdr *messages, unsigned int vlen, int flags) {
-    return sendmmsg(fd, (struct mmsghdr *)messages, vlen, flags);
-}
 
 int CRiftLinux_peer_uid(int fd, unsigned int *uid) {
     struct ucred credentials;

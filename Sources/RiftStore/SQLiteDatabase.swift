@@ -74,9 +74,6 @@ public final class SQLiteDatabase {
         return Int(sqlite3_changes64(handle))
     }
 
-    /// The rowid of the last inserted row on this connection.
-    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
-
     /// Runs `body` inside `BEGIN IMMEDIATE` … `COMMIT`, rolling back when it throws.
     ///
     /// IMMEDIATE takes the write lock up front, so two processes never deadlock upgrading read locks.

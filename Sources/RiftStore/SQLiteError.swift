@@ -21,8 +21,6 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
     /// Whether the error is a constraint violation (unique key, foreign key, not null, check).
     public var isConstraintViolation: Bool { code & 0xFF == 19 }  // SQLITE_CONSTRAINT
 
-    /// Whether the database was locked by another connection for longer than the busy timeout.
-    public var isBusy: Bool { code & 0xFF == 5 || code & 0xFF == 6 }  // SQLITE_BUSY, SQLITE_LOCKED
 
     public var description: String { "SQLite error \(code): \(reason)" }
 }

@@ -1,7 +1,7 @@
 /// Capped exponential backoff with jitter, in whole milliseconds.
 ///
-/// Integer arithmetic with a capped exponent: it can neither overflow to zero (the reconnect storm recorded in
-/// LESSONS.md) nor grow past `maximum`. Each delay is drawn uniformly from the upper half of the current step, so
+/// Integer arithmetic with a capped exponent: it can neither overflow to zero (an earlier agent's floating-point
+/// backoff did, and produced tens of thousands of reconnects) nor grow past `maximum`. Each delay is drawn uniformly from the upper half of the current step, so
 /// many agents restarted together spread out.
 public struct Backoff: Sendable {
     /// The first delay step.

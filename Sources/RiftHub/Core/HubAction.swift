@@ -25,8 +25,6 @@ public enum HubCloseCode {
     public static let forbidden: UInt16 = 4403
     /// The network was deleted.
     public static let networkGone: UInt16 = 4404
-    /// No hello within the allowed time.
-    public static let helloTimeout: UInt16 = 4408
     /// Replaced by a newer connection with the same key.
     public static let replaced: UInt16 = 4409
     /// Too many failed attempts from this address, or the network is full.

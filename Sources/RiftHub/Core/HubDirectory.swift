@@ -4,7 +4,7 @@ public import RiftCrypto
 /// The hub's view of its persistent state: networks, tokens and peers.
 ///
 /// The routing core reads and writes state only through this protocol, so it runs against SQLite in the
-/// real hub (`SQLiteHubDirectory`), an in-memory fake in tests, or another engine shared by several hubs.
+/// real hub (`HubDatabase`, on SQLite), an in-memory fake in tests, or another engine shared by several hubs.
 /// Every method is called on the hub's service thread. Failures throw `DirectoryError`; the router then
 /// answers `internal_error` and keeps serving other connections.
 public protocol HubDirectory: AnyObject {

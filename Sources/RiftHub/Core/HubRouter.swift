@@ -41,7 +41,8 @@ public struct HubRouterConfiguration: Sendable {
 /// `HubDirectory` and time only through `HubClock`, so it is tested without sockets, and it has no locks:
 /// its owner calls it from one thread (the WebSocket service thread) or under one lock.
 ///
-/// Invariants that keep presence honest (see LESSONS.md § Hub):
+/// Invariants that keep presence honest (earlier mesh hubs broke each of them: a replaced connection's cleanup
+/// deleted its successor and announced a false departure; a client-supplied `from` was relayed as is):
 /// - `index` maps (network, key) to the one authenticated connection holding that identity; an entry is
 ///   removed only by the connection it points at, so a replaced connection's cleanup cannot remove the
 ///   entry of the connection that replaced it.

@@ -113,8 +113,6 @@ public final class HubService: Sendable {
     public var boundPort: UInt16 { server.boundPort }
     /// The STUN port in use, or nil when STUN is off.
     public var stunPort: UInt16? { stun?.boundPort }
-    /// The admin port in use, or nil.
-    public var adminPort: UInt16? { admin?.boundPort }
 
     /// Graceful shutdown: every peer is told `shutting_down` and closed with 1001, queues are flushed
     /// (bounded by two seconds), threads are joined and the database is left consistent. Idempotent.
