@@ -5,10 +5,6 @@ import Testing
 
 @Suite("Routing core: join rate")
 struct HubRouterJoinRateTests {
-    private func errorCodes(_ messages: [HubMessage]) -> [String] {
-        messages.compactMap { if case .error(let frame) = $0 { frame.code } else { nil } }
-    }
-
     @Test("one key cycling joins gets rate_limited after its burst, other keys of the token still join, time heals")
     func perKey() {
         let hub = RouterHarness()

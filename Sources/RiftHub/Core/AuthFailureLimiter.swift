@@ -46,10 +46,7 @@ public struct AuthFailureLimiter: Sendable {
 
     /// Forgets addresses whose buckets have refilled.
     public mutating func prune(now: Double) {
-        buckets = buckets.filter { _, bucket in
-            var bucket = bucket
-            return !bucket.isFull(now: now)
-        }
+        buckets.removeRefilled(now: now)
     }
 
     /// How many addresses are tracked.

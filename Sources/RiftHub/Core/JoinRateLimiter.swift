@@ -36,7 +36,7 @@ struct JoinRateLimiter: Sendable {
 
     /// Forgets buckets that have refilled.
     mutating func prune(now: Double) {
-        keys = keys.filter { _, bucket in var bucket = bucket; return !bucket.isFull(now: now) }
-        tokens = tokens.filter { _, bucket in var bucket = bucket; return !bucket.isFull(now: now) }
+        keys.removeRefilled(now: now)
+        tokens.removeRefilled(now: now)
     }
 }

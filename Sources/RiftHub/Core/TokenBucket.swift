@@ -42,3 +42,14 @@ public struct TokenBucket: Sendable, Hashable {
         updatedAt = max(updatedAt, now)
     }
 }
+
+extension Dictionary where Value == TokenBucket {
+    /// Forgets the buckets that have refilled completely: forgetting them changes nothing, and it keeps a limiter's
+    /// table as small as its recent offenders.
+    mutating func removeRefilled(now: Double) {
+        self = filter { _, bucket in
+            var bucket = bucket
+            return !bucket.isFull(now: now)
+        }
+    }
+}

@@ -40,9 +40,6 @@ public struct STUNRateLimiter: Sendable {
 
     private mutating func prune(now: Double) {
         lastPrune = now
-        buckets = buckets.filter { _, bucket in
-            var bucket = bucket
-            return !bucket.isFull(now: now)
-        }
+        buckets.removeRefilled(now: now)
     }
 }
