@@ -30,7 +30,7 @@ struct ControlServerTests {
         defer { idle.forEach { close($0) } }
         let started = ContinuousClock.now
         let status = try ControlClient.status(socketPath: path)
-        #expect(ContinuousClock.now - started < .milliseconds(500), "no waiting behind the idle clients")
+        #expect(ContinuousClock.now - started < .seconds(4), "no waiting behind the idle clients (2 s each if served one by one)")
         #expect(status.name == AgentStatus.placeholder.name)
     }
 

@@ -7,11 +7,10 @@ extension LoopbackTests {
         @Test("connecting to a closed port fails fast as refused")
         func closedPort() async throws {
             let port = try RawSocket.listen().1  // the listener is closed again at once
-            let clock = ContinuousClock()
-            let start = clock.now
-            let probe = try ClientProbe(port: port) { $0.connectTimeout = .seconds(3) }
-            let closed = try await probe.waitClosed(timeout: .seconds(5))
-            #expect(clock.now - start < .seconds(3))
+            // A connect timeout far longer than the wait: only a refusal can end the connection in time.
+            // (No bound on the elapsed time: a CI machine busy with other suites may take seconds.)
+            let probe = try ClientProbe(port: port) { $0.connectTimeout = .seconds(60) }
+            let closed = try await probe.waitClosed(timeout: .seconds(30))
             #expect(closed.code == nil)
             #expect(closed.reason == "cannot connect to 127.0.0.1:\(port): connection refused or host unreachable")
             #expect(probe.events.count == 1)
@@ -23,9 +22,9 @@ extension LoopbackTests {
             let clock = ContinuousClock()
             let start = clock.now
             let probe = try ClientProbe(port: port) { $0.connectTimeout = .seconds(1) }
-            let closed = try await probe.waitClosed(timeout: .seconds(5))
+            let closed = try await probe.waitClosed(timeout: .seconds(15))
             let elapsed = clock.now - start
-            #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(3), "timed out after \(elapsed)")
+            #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(12), "timed out after \(elapsed)")
             #expect(closed.code == nil)
             #expect(closed.reason == "timed out after 1 s connecting to 127.0.0.1:\(port)")
             _ = listener
@@ -92,9 +91,9 @@ extension LoopbackTests {
             try await probe.waitConnected()
             let clock = ContinuousClock()
             let start = clock.now
-            let closed = try await probe.waitClosed(timeout: .seconds(6))
+            let closed = try await probe.waitClosed(timeout: .seconds(15))
             let elapsed = clock.now - start
-            #expect(elapsed >= .milliseconds(1_500) && elapsed < .seconds(5), "dropped after \(elapsed)")
+            #expect(elapsed >= .milliseconds(1_500) && elapsed < .seconds(12), "dropped after \(elapsed)")
             #expect(closed.code == nil)
             #expect(closed.reason.contains("was lost"))
         }

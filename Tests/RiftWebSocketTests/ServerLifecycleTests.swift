@@ -39,7 +39,7 @@ extension LoopbackTests {
             let clock = ContinuousClock()
             let start = clock.now
             server.shutdown()
-            #expect(clock.now - start < .seconds(2))
+            #expect(clock.now - start < .seconds(10))
             // Joined: every close was reported before shutdown returned, and nothing runs after it.
             #expect(Set(handler.closedIDs) == Set(handler.openedIDs))
             #expect(handler.closedIDs.count == 3)
@@ -71,7 +71,7 @@ extension LoopbackTests {
             let start = clock.now
             server.shutdown(timeout: .milliseconds(300))
             let elapsed = clock.now - start
-            #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(2), "shutdown took \(elapsed)")
+            #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(10), "shutdown took \(elapsed)")
             #expect(handler.closedIDs == handler.openedIDs)
             #expect(handler.events.contains(.overflowed(handler.openedIDs[0])) == false)
             _ = stuck
@@ -86,7 +86,7 @@ extension LoopbackTests {
             let clock = ContinuousClock()
             let start = clock.now
             server.shutdown(timeout: .seconds(2))
-            #expect(clock.now - start < .seconds(3))
+            #expect(clock.now - start < .seconds(10))
             #expect(handler.closedIDs == handler.openedIDs)
             #expect(try silent.receiveCloseCode() == 1001)
         }

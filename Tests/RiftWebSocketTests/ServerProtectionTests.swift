@@ -87,10 +87,10 @@ extension LoopbackTests {
             try await waitUntil("both connections to open") { handler.openedIDs.count == 2 }
             let silentID = handler.openedIDs[1]
 
-            try await waitUntil("the silent client to be dropped", timeout: .seconds(6)) { handler.closedIDs.contains(silentID) }
+            try await waitUntil("the silent client to be dropped", timeout: .seconds(15)) { handler.closedIDs.contains(silentID) }
             let elapsed = clock.now - start
             #expect(elapsed >= .milliseconds(1_500), "dropped before the pong timeout: \(elapsed)")
-            #expect(elapsed <= .seconds(5), "dropped too late: \(elapsed)")
+            #expect(elapsed <= .seconds(12), "dropped too late: \(elapsed)")
             #expect(try silent.socket.waitForEnd(timeout: .seconds(2)))
             // The client that answers pings outlives several pong timeouts, and is still served.
             try await Task.sleep(for: .milliseconds(1_500))

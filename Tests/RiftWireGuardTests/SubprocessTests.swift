@@ -23,7 +23,7 @@ struct SubprocessTests {
         #expect { try Subprocess.run(["sleep", "30"], timeout: .milliseconds(300)) } throws: {
             ($0 as? SubprocessError)?.kind == .timedOut
         }
-        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(ContinuousClock.now - start < .seconds(15))
     }
 
     @Test("a supervised process stops on SIGTERM, or on SIGKILL when it ignores SIGTERM", .timeLimit(.minutes(1)))
