@@ -27,9 +27,31 @@ public struct CandidateEndpoint: Sendable, Hashable {
     public var description: String { "\(kind.rawValue) \(address):\(port)" }
 }
 
-/// ICE connectivity of one session, as the mesh logic needs it.
-public enum ICEConnectivity: String, Sendable, Hashable {
-    case idle, gathering, connecting, connected, ready, failed
+/// ICE connectivity of one session, as the mesh logic needs it (the runtime maps libnice's states onto it with an
+/// exhaustive `switch`, so a new state cannot slip through unmapped). The raw values are what `riftgate status` shows.
+public enum ICEConnectivity: String, Sendable, Hashable, Codable {
+    /// No session for this generation (yet).
+    case idle
+    /// Local candidates are being gathered.
+    case gathering
+    /// Connectivity checks are running.
+    case connecting
+    /// At least one pair works.
+    case connected
+    /// A pair is nominated and carries data.
+    case ready
+    /// No pair worked, or consent freshness expired.
+    case failed
+    /// The session stopped all activity (no checks, no consent): its path is gone as surely as after `failed`.
+    case disconnected
+
+    /// Whether the session can no longer carry traffic by itself, so recovery must start a new generation.
+    public var isLost: Bool {
+        switch self {
+        case .failed, .disconnected: true
+        case .idle, .gathering, .connecting, .connected, .ready: false
+        }
+    }
 }
 
 /// Where WireGuard sends a peer's tunnel packets.

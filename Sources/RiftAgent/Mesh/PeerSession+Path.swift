@@ -6,17 +6,18 @@ extension PeerSession {
     /// A handshake older than this (seconds) means the peer is not connected (WireGuard's REJECT_AFTER_TIME).
     static let staleHandshakeSeconds: Int64 = 180
 
-    /// ICE changed state. Failure starts recovery at the next tick, or, while a standby session still carries the
-    /// traffic, gives up the new generation at once and keeps the standby. A standby that fails is closed.
+    /// ICE changed state. Failure (or a session that lost all activity) starts recovery at the next tick, or, while a
+    /// standby session still carries the traffic, gives up the new generation at once and keeps the standby. A standby
+    /// that fails is closed.
     mutating func iceStateChanged(instance from: UInt64, _ state: ICEConnectivity, now: Int64) -> [MeshAction] {
         if from == standby?.instance {
             standby?.connectivity = state
-            return state == .failed ? closeStandby() : []
+            return state.isLost ? closeStandby() : []
         }
         guard from == instance else { return [] }
         connectivity = state
-        if state == .failed, standby != nil { return revertToStandby() }
-        if state == .failed { nextRecoveryAt = min(nextRecoveryAt, now) }
+        if state.isLost, standby != nil { return revertToStandby() }
+        if state.isLost { nextRecoveryAt = min(nextRecoveryAt, now) }
         return []
     }
 
@@ -68,7 +69,7 @@ extension PeerSession {
         // minutes, so a fresh-looking handshake says little about a path that died seconds ago, and waiting for it to
         // go stale would leave a dead direct path in place for up to three minutes. The restart does not interrupt a
         // direct tunnel that still works: WireGuard keeps its endpoint until the new generation selects a pair.
-        if let age, age < Self.staleHandshakeSeconds, connectivity != .failed {
+        if let age, age < Self.staleHandshakeSeconds, !connectivity.isLost {
             if recovery.attempts > 0 { recovery.reset() }
             nextRecoveryAt = 0
             return considerUpgrade(now: now, newInstance: newInstance, sessionID: sessionID)
@@ -76,6 +77,8 @@ extension PeerSession {
         let reason: String
         if connectivity == .failed {
             reason = "ICE failed or consent lost"
+        } else if connectivity == .disconnected {
+            reason = "ICE session stopped (disconnected)"
         } else if let age, age >= Self.staleHandshakeSeconds {
             reason = "WireGuard handshake is stale"
         } else if path != nil, let pathSince, now - pathSince > Self.firstHandshakeDeadline {

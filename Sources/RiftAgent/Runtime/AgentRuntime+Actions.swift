@@ -81,14 +81,10 @@ extension AgentRuntime {
         case .localCandidate(let line): return .iceCandidate(peer: peer, instance: instance, candidate: line)
         case .gatheringDone: return .iceGatheringDone(peer: peer, instance: instance)
         case .stateChanged(let state):
-            return .iceState(peer: peer, instance: instance, state: ICEConnectivity(rawValue: state.rawValue) ?? .connecting)
+            return .iceState(peer: peer, instance: instance, state: ICEConnectivity(state))
         case .selectedPair(let local, let remote):
-            return .iceSelectedPair(peer: peer, instance: instance, local: endpoint(local), remote: endpoint(remote))
+            return .iceSelectedPair(peer: peer, instance: instance, local: CandidateEndpoint(local), remote: CandidateEndpoint(remote))
         }
-    }
-
-    static func endpoint(_ info: ICECandidateInfo) -> CandidateEndpoint {
-        CandidateEndpoint(kind: CandidateKind(rawValue: info.type.rawValue) ?? .host, address: info.address, port: info.port)
     }
 
     /// WireGuard's persistent keepalive for every peer: keeps NAT mappings and TURN permissions open.

@@ -20,7 +20,7 @@ extension AgentRuntime {
     private func handleHub(_ event: HubLink.Event) {
         switch event {
         case .welcome(let welcome):
-            hubState = "connected"
+            hubState = .connected
             hubError = nil
             iceServers = welcome.ice
             if device == nil {
@@ -42,7 +42,7 @@ extension AgentRuntime {
         case .iceServers(let ice):
             iceServers = ice
         case .disconnected(let reason, _):
-            hubState = "disconnected"
+            hubState = .disconnected
             hubError = reason
             perform(mesh.handle(.hubDisconnected))
         case .refused(let code, let message):

@@ -27,7 +27,7 @@ public final class AgentRuntime: @unchecked Sendable {
     var links: [UInt64: ICEPeerLink] = [:]
     var linkOfPeer: [PublicKey: UInt64] = [:]
     var iceServers = ICEServers()
-    var hubState = "connecting"
+    var hubState = AgentStatus.HubState.connecting
     var hubError: String?
     let startedAt = ContinuousClock.now
     let hub: HubLink
