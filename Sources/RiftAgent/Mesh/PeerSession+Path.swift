@@ -14,8 +14,8 @@ extension PeerSession {
             standby?.connectivity = state
             return state.isLost ? closeStandby() : []
         }
-        guard from == instance else { return [] }
-        connectivity = state
+        guard from == current?.instance else { return [] }
+        current?.connectivity = state
         if state.isLost, standby != nil { return revertToStandby() }
         if state.isLost { nextRecoveryAt = min(nextRecoveryAt, now) }
         return []
@@ -27,12 +27,12 @@ extension PeerSession {
     /// candidate in this generation (PROTOCOL.md §9.2): a library labels a remote host candidate peer-reflexive when
     /// its check arrived before the trickled candidate, and both sides must classify the same pair the same way.
     mutating func pairSelected(instance from: UInt64, local: CandidateEndpoint, remote: CandidateEndpoint, now: Int64) -> [MeshAction] {
-        guard from == instance, let instance else { return [] }
-        selectedPair = (local, remote)
+        guard var selecting = current, selecting.instance == from else { return [] }
+        selecting.selectedPair = (local, remote)
         let mode: DataPathMode
-        let localIsHost = local.kind == .host || localHostEndpoints.contains(HostEndpoint(local))
-        let remoteIsHost = remote.kind == .host || remoteHostEndpoints.contains(HostEndpoint(remote))
-        if localIsHost, remoteIsHost, let remoteListenPort {
+        let localIsHost = local.kind == .host || selecting.localHostEndpoints.contains(HostEndpoint(local))
+        let remoteIsHost = remote.kind == .host || selecting.remoteHostEndpoints.contains(HostEndpoint(remote))
+        if localIsHost, remoteIsHost, let remoteListenPort = selecting.remoteListenPort {
             mode = .direct(address: remote.address, port: remoteListenPort)
             pathReason = "host-to-host pair: WireGuard sends straight to the remote listen port"
         } else {
@@ -40,11 +40,12 @@ extension PeerSession {
             pathReason = "\(local.kind.rawValue)-to-\(remote.kind.rawValue) pair: forwarded over the ICE component"
         }
         var actions: [MeshAction] = []
-        if mode != path || pathSince == nil {
+        if mode != path || selecting.pathSince == nil {
             path = mode
-            pathSince = now
-            actions.append(.configureWireGuardPeer(info, path: mode, instance: instance))
+            selecting.pathSince = now
+            actions.append(configureWireGuard(path: mode, instance: selecting.instance))
         }
+        current = selecting
         // WireGuard now uses this generation's pair: the standby that carried the traffic until now can go.
         return actions + closeStandby()
     }
@@ -55,14 +56,11 @@ extension PeerSession {
     /// Periodic liveness check. Returns recovery actions when the path is dead or negotiation is stuck: an ICE restart
     /// from the controlling side (see `restartAfterFailure`), a restart request from the controlled side, with capped
     /// backoff.
-    mutating func checkLiveness(now: Int64, handshakeAge age: Int64?, newInstance: () -> UInt64, sessionID: () -> String,
+    mutating func checkLiveness(now: Int64, handshakeAge age: Int64?, ids: inout GenerationIDs,
                                 relayAvailable: Bool) -> [MeshAction] {
         handshakeAge = age
-        if (instance ?? 0) != watchedInstance {
-            watchedInstance = instance ?? 0
-            generationStartedAt = now
-        }
-        if standby != nil, selectedPair == nil, now - generationStartedAt > Self.negotiationDeadline {
+        let pathSince = current?.pathSince
+        if standby != nil, current?.selectedPair == nil, now - attemptStartedAt > Self.negotiationDeadline {
             return revertToStandby()  // the new generation found no pair in time; the standby never stopped working
         }
         // Lost consent restarts ICE on every path, direct ones included: WireGuard renews its handshake only every two
@@ -72,7 +70,7 @@ extension PeerSession {
         if let age, age < Self.staleHandshakeSeconds, !connectivity.isLost {
             if recovery.attempts > 0 { recovery.reset() }
             nextRecoveryAt = 0
-            return considerUpgrade(now: now, newInstance: newInstance, sessionID: sessionID)
+            return considerUpgrade(now: now, ids: &ids)
         }
         let reason: String
         if connectivity == .failed {
@@ -83,18 +81,19 @@ extension PeerSession {
             reason = "WireGuard handshake is stale"
         } else if path != nil, let pathSince, now - pathSince > Self.firstHandshakeDeadline {
             reason = "no WireGuard handshake over the selected path"
-        } else if path == nil, now - generationStartedAt > Self.negotiationDeadline {
+        } else if path == nil, now - attemptStartedAt > Self.negotiationDeadline {
+            // Only while no path exists. A later generation that stalls while WireGuard keeps an older path is retried
+            // when ICE fails or the handshake goes stale — never, if that path had no handshake at all (a known gap).
             reason = "negotiation did not finish"
         } else {
             return []
         }
         guard now >= nextRecoveryAt else { return [] }
         if controlling {
-            return restartAfterFailure(reason: reason, now: now, relayAvailable: relayAvailable, newInstance: newInstance,
-                                       sessionID: sessionID)
+            return restartAfterFailure(reason: reason, now: now, relayAvailable: relayAvailable, ids: &ids)
         }
         nextRecoveryAt = now + Int64(recovery.nextDelay())
-        generationStartedAt = now
+        attemptStartedAt = now
         lastRecoveryReason = reason
         return [.sendSignal(payload(.restart, session: session ?? "none", body: .restart(reason: reason)))]
     }
@@ -104,15 +103,13 @@ extension PeerSession {
     /// the generation is relay-only when a TURN server is known, and the offer carries that decision, so both sides
     /// gather the same kinds of candidates (a pair where one side offers relays only and the other everything can
     /// keep failing forever).
-    mutating func restartAfterFailure(reason: String, now: Int64, relayAvailable: Bool, newInstance: () -> UInt64,
-                                      sessionID: () -> String) -> [MeshAction] {
+    mutating func restartAfterFailure(reason: String, now: Int64, relayAvailable: Bool,
+                                      ids: inout GenerationIDs) -> [MeshAction] {
         precondition(controlling)
         let relayOnly = relayAvailable && recovery.attempts >= 2
         nextRecoveryAt = now + Int64(recovery.nextDelay())
-        generationStartedAt = now
         lastRecoveryReason = reason
-        pathSince = nil
-        return beginGeneration(instance: newInstance(), sessionID: sessionID(), forceRelay: relayOnly, now: now)
+        return beginGeneration(ids: &ids, forceRelay: relayOnly, now: now)
     }
 }
 
@@ -134,5 +131,12 @@ struct HostEndpoint: Hashable, Sendable {
               fields[6] == "typ", fields[7] == "host", let port = UInt16(fields[5]) else { return nil }
         address = String(fields[4])
         self.port = port
+    }
+}
+
+extension PeerSession {
+    /// The action that points WireGuard at the peer over `path`, carried by ICE session `instance`.
+    func configureWireGuard(path: DataPathMode, instance: UInt64) -> MeshAction {
+        .configureWireGuardPeer(info, path: path, instance: instance)
     }
 }
