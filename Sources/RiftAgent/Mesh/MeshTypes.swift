@@ -62,6 +62,14 @@ public enum DataPathMode: Sendable, Hashable {
     case forwarded
 }
 
+/// When WireGuard's persistent keepalive starts for a peer just configured.
+public enum KeepaliveStart: Sendable, Hashable {
+    /// At once: WireGuard sends, and so starts a handshake, immediately.
+    case now
+    /// Configured without keepalive; the runtime turns it on after the delay.
+    case after(Duration)
+}
+
 /// An instruction from the mesh logic to the runtime, which performs the I/O.
 public enum MeshAction: Sendable, Equatable {
     /// Seal `payload` for `payload.to` and send it through the hub.
@@ -76,8 +84,9 @@ public enum MeshAction: Sendable, Equatable {
     case remoteGatheringDone(peer: PublicKey, instance: UInt64)
     /// Close ICE session `instance` (and any forwarding bound to it).
     case closeICE(peer: PublicKey, instance: UInt64)
-    /// Add or update the WireGuard peer with its overlay addresses as allowed IPs, reached through `path`.
-    case configureWireGuardPeer(PeerInfo, path: DataPathMode, instance: UInt64)
+    /// Add or update the WireGuard peer with its overlay addresses as allowed IPs, reached through `path` (for a
+    /// forwarded path, through ICE session `instance`); its persistent keepalive starts as `keepalive` says.
+    case configureWireGuardPeer(PeerInfo, path: DataPathMode, instance: UInt64, keepalive: KeepaliveStart)
     /// Remove the WireGuard peer.
     case removeWireGuardPeer(PublicKey)
 }

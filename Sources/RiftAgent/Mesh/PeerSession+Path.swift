@@ -135,8 +135,20 @@ struct HostEndpoint: Hashable, Sendable {
 }
 
 extension PeerSession {
+    /// How long the controlled side waits before its own keepalive (and so its own handshake) starts: long enough for
+    /// the controlling side's handshake on a LAN or through NAT, short enough that a lost one costs little
+    /// (PROTOCOL.md §9.5).
+    static let keepaliveDeferral: Duration = .milliseconds(250)
+
     /// The action that points WireGuard at the peer over `path`, carried by ICE session `instance`.
+    ///
+    /// Turning keepalive on makes WireGuard send at once, which starts a handshake. If both sides did that at the same
+    /// moment, each would answer the other's initiation and reject the answer to its own (WireGuard's handshake
+    /// collision), and nothing would work until its 5-second retry. So only the controlling side starts at once; the
+    /// controlled side turns keepalive on 250 ms later, by which time the controlling side's handshake has normally
+    /// completed — or, if it was lost, this side's starts it.
     func configureWireGuard(path: DataPathMode, instance: UInt64) -> MeshAction {
-        .configureWireGuardPeer(info, path: path, instance: instance)
+        .configureWireGuardPeer(info, path: path, instance: instance,
+                                keepalive: controlling ? .now : .after(Self.keepaliveDeferral))
     }
 }

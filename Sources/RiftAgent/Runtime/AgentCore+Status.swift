@@ -8,7 +8,7 @@ extension AgentStatus {
         hub: Hub(url: "", state: .starting, lastError: nil), peers: [])
 }
 
-extension AgentRuntime {
+extension AgentCore {
     /// Rebuilds the status snapshot the control socket serves.
     func publishStatus() {
         let wireguard = Dictionary((lastDeviceStatus?.peers ?? []).map { ($0.publicKey, $0) }, uniquingKeysWith: { a, _ in a })
