@@ -42,7 +42,7 @@ public final class AgentLab {
     public func start(_ name: String, host: String, seed: UInt8) throws -> Agent {
         let privateKey = try PrivateKey(base64: Data(repeating: seed, count: 32).base64EncodedString())
         let forwarder = FakeForwarder()
-        var agent = Agent(name: name, host: host, privateKey: privateKey, forwarder: forwarder,
+        let agent = Agent(name: name, host: host, privateKey: privateKey, forwarder: forwarder,
                           core: makeCore(name, host: host, key: privateKey, forwarder: forwarder))
         agent.core.start()
         agents[name] = agent
