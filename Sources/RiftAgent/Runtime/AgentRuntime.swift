@@ -25,11 +25,12 @@ public final class AgentRuntime: Sendable {
     /// interface, wireguard-go, forwarding sockets and the control socket. Throws the reason for a non-zero exit.
     public func run() async throws(AgentError) {
         try Privileges.requireNetworkAdministration(interface: configuration.interface)
+        let forwarder = try SocketForwarder()
         let environment = AgentEnvironment(
             transport: HubLink(configuration: configuration, secrets: secrets, logger: logger),
             ice: NiceICELinkFactory(),
             openDevice: { settings throws(WireGuardError) in try openWireGuardDevice(settings) },
-            forwarder: try SocketForwarder(), clock: SystemAgentClock(),
+            forwarder: forwarder, clock: SystemAgentClock(),
             localAddresses: { LocalAddresses.forICE(excludingInterface: $0, overlay: $1) })
         let core = AgentCore(configuration: configuration, secrets: secrets, environment: environment, logger: logger)
         let control: ControlServer
