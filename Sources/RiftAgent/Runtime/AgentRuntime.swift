@@ -50,12 +50,12 @@ public final class AgentRuntime: Sendable {
                 core.start()
                 core.runUntilFinished()
                 core.shutdown()
+                control.shutdown()  // waits for the control thread: here, not on Swift's cooperative pool
                 done.resume()
             }
             thread.name = "riftgate-runtime"
             thread.start()
         }
-        control.shutdown()
         logger.info("stopped; interface \(configuration.interface) removed")
         if let exitError = core.exitError { throw exitError }
     }
