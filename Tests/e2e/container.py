@@ -99,16 +99,28 @@ class Container:
             f"systemd did not finish booting: {state.stdout}\n{self.sh('systemctl --failed --no-pager', check=False).stdout}"
 
     def _find_init(self) -> int | None:
-        """PID 1 of the container: the process whose root directory is ours and which is named systemd."""
+        """PID 1 of the container: the descendant of our systemd-nspawn that is PID 1 in its own PID namespace."""
+        parents = {}
         for entry in os.listdir("/proc"):
-            if not entry.isdigit():
+            if entry.isdigit():
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                    parents[int(entry)] = int(stat[stat.rindex(")") + 2:].split()[1])
+                except (OSError, ValueError):
+                    continue
+        for pid in parents:
+            ancestor = parents.get(pid)
+            while ancestor and ancestor != self.nspawn.pid:
+                ancestor = parents.get(ancestor)
+            if ancestor != self.nspawn.pid:
                 continue
             try:
-                if os.readlink(f"/proc/{entry}/root") == str(self.root) and \
-                        Path(f"/proc/{entry}/comm").read_text().strip() == "systemd":
-                    return int(entry)
+                status = Path(f"/proc/{pid}/status").read_text()
             except OSError:
                 continue
+            nspid = next((line.split()[1:] for line in status.splitlines() if line.startswith("NSpid:")), [])
+            if len(nspid) > 1 and nspid[-1] == "1":
+                return pid
         return None
 
     def sh(self, script: str, timeout: float = 60, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:

@@ -9,6 +9,7 @@
 #   --version V       the package version (default: 0.1.0~git<commit date>.<commit>, from git)
 #   --output DIR      where the .deb files go (default: dist)
 #   --maintainer M    the Maintainer field (default: $DEB_MAINTAINER, else riftgate maintainers <maintainers@riftgate.invalid>)
+#   --compression C   xz (default), gzip (faster; the tests use it) or none
 #   --no-lintian      do not run lintian on the result
 # Depends: is computed by dpkg-shlibdeps from the binaries' ELF NEEDED entries, so it names exactly the Debian 12
 # library packages (and minimum versions) the binaries were linked against. Prints the two paths.
@@ -16,7 +17,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-bin_dir="" version="" output=dist lintian=yes
+bin_dir="" version="" output=dist lintian=yes compression=xz
 maintainer=${DEB_MAINTAINER:-"riftgate maintainers <maintainers@riftgate.invalid>"}
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -24,6 +25,7 @@ while [[ $# -gt 0 ]]; do
     --version) version=${2:?--version needs a version}; shift 2 ;;
     --output) output=${2:?--output needs a directory}; shift 2 ;;
     --maintainer) maintainer=${2:?--maintainer needs "Name <address>"}; shift 2 ;;
+    --compression) compression=${2:?--compression needs xz, gzip or none}; shift 2 ;;
     --no-lintian) lintian=no; shift ;;
     -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     *) echo "build-packages: unknown option $1" >&2; exit 1 ;;
@@ -103,7 +105,7 @@ build_package() {
   } >"$root/DEBIAN/control"
   find "$root" -exec touch --no-dereference -d "@$SOURCE_DATE_EPOCH" {} +
   local deb=$output/${name}_${version}_${arch}.deb
-  dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
+  dpkg-deb --root-owner-group -Z"$compression" --build "$root" "$deb" >/dev/null
   echo "$deb"
 }
 
