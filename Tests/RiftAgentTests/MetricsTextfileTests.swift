@@ -56,6 +56,7 @@ struct MetricsTextfileTests {
     @Test("written atomically with mode 0644, at most once per interval")
     func writesAtomicallyAndThrottles() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rg-textfile-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/riftgate.prom"
         let writer = MetricsTextfile(path: path, interval: .seconds(5))

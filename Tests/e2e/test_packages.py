@@ -9,6 +9,7 @@ Needs root, debootstrap, systemd-container and the Debian mirror the first time 
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import time
 import uuid
@@ -162,6 +163,19 @@ def test_install_run_upgrade_purge_under_systemd(debian, timing):
     assert box.sh("ps -o user= -C wireguard-go").stdout.split() == ["riftgate"]
     box.wait_for("riftgate status | grep -q '^  hub .*: connected$'", "the agent's hub session is not up")
     hub_key, secrets = sha256(box, "/var/lib/riftgate-hub/hub.key"), sha256(box, "/etc/riftgate/secrets.toml")
+
+    # The guide's drop-in for node_exporter's textfile collector works inside the unit's sandbox.
+    textfile = "/var/lib/prometheus/node-exporter/riftgate.prom"
+    box.sh("mkdir -p /var/lib/prometheus/node-exporter /etc/systemd/system/riftgate.service.d && "
+           "printf '[Service]\\nReadWritePaths=/var/lib/prometheus/node-exporter\\nExecStart=\\n"
+           f"ExecStart=/usr/bin/riftgate up --config /etc/riftgate/riftgate.toml --metrics-textfile {textfile}\\n' "
+           "> /etc/systemd/system/riftgate.service.d/metrics.conf && systemctl daemon-reload && systemctl restart riftgate")
+    box.wait_for(f"grep -q '^riftgate_agent_hub_connected{{interface=\"riftgate0\"}} 1$' {textfile}",
+                 "the agent wrote no metrics textfile saying its hub session is up", timeout=60)
+    assert box.sh(f"stat -c '%a %U' {textfile}").stdout.split() == ["644", "riftgate"]
+    promtool = subprocess.run(["promtool", "check", "metrics"], input=box.sh(f"cat {textfile}").stdout,
+                              capture_output=True, text=True, timeout=60) if shutil.which("promtool") else None
+    assert promtool is None or promtool.returncode == 0, promtool.stdout + promtool.stderr
     timing(f"install, boot and join: {time.monotonic() - started:.0f} s")
 
     # 5. Upgrade both to a newer version: services restarted, key, database, token and address kept.

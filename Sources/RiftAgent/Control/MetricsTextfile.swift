@@ -1,13 +1,18 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// Writes the agent's metrics for node_exporter's textfile collector (`riftgate up --metrics-textfile PATH`).
 ///
 /// The runtime hands it every status snapshot it builds; it writes at most once per `interval` (the collector reads
-/// the file at each scrape, so more often would only cost disk writes), atomically (temporary file and rename, so a
-/// scrape never sees half a file) and with mode 0644 whatever the service's umask, because node_exporter runs as
-/// another user. A failed write is reported once, then retried at the next interval; it never stops the agent.
+/// the file at each scrape, so more often would only cost disk writes), atomically (`PATH.tmp` then rename, so a
+/// scrape never sees half a file; node_exporter reads only `*.prom`) and with mode 0644 whatever the service's umask,
+/// because node_exporter runs as another user. A failed write is reported once, then retried at the next interval; it never stops the agent.
 public final class MetricsTextfile: Sendable {
-    /// The file; node_exporter reads `*.prom` files in its `--collector.textfile.directory`.
+    /// The file; node_exporter reads `*.prom` files in its `--collector.textfile.directory`. Its directory must exist
+    /// (it is not created, so a mistyped path is reported rather than written somewhere nobody reads).
     public let path: String
     let interval: Duration
     private let state = Mutex<(lastWrite: ContinuousClock.Instant?, failing: Bool)>((nil, false))
@@ -29,7 +34,7 @@ public final class MetricsTextfile: Sendable {
         }
         guard due else { return nil }
         do {
-            try SecureFile.write(status.prometheusTextfile, to: path, mode: 0o644)
+            try write(status.prometheusTextfile)
             state.withLock { $0.failing = false }
             return nil
         } catch {
@@ -40,4 +45,28 @@ public final class MetricsTextfile: Sendable {
             return firstFailure ? "cannot write metrics to \(path): \(error)" : nil
         }
     }
+
+    /// A temporary file next to `path`, then rename(2). No fsync: a reader only needs a whole file, not a durable
+    /// one, and the write runs on the agent's event loop, which must not wait for the disk.
+    private func write(_ text: String) throws {
+        let temporary = path + ".tmp"
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: temporary)
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw MetricsTextfileError(reason: reason)
+        }
+    }
+}
+
+/// Why the metrics file could not be put in place.
+struct MetricsTextfileError: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { "rename: \(reason)" }
 }
