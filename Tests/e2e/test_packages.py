@@ -167,6 +167,7 @@ def test_install_run_upgrade_purge_under_systemd(debian, timing):
     # The guide's drop-in for node_exporter's textfile collector works inside the unit's sandbox.
     textfile = "/var/lib/prometheus/node-exporter/riftgate.prom"
     box.sh("mkdir -p /var/lib/prometheus/node-exporter /etc/systemd/system/riftgate.service.d && "
+           "chgrp riftgate /var/lib/prometheus/node-exporter && chmod g+w /var/lib/prometheus/node-exporter && "
            "printf '[Service]\\nReadWritePaths=/var/lib/prometheus/node-exporter\\nExecStart=\\n"
            f"ExecStart=/usr/bin/riftgate up --config /etc/riftgate/riftgate.toml --metrics-textfile {textfile}\\n' "
            "> /etc/systemd/system/riftgate.service.d/metrics.conf && systemctl daemon-reload && systemctl restart riftgate")
