@@ -6,7 +6,6 @@ Needs root, debootstrap, systemd-container and the Debian mirror the first time 
 --static-swift-stdlib (`make integration-test` builds debug ones; `make deb` release ones).
 """
 
-import hashlib
 import os
 import re
 import shutil
