@@ -37,6 +37,7 @@ public final class AgentRuntime: @unchecked Sendable {
     var lastDeviceStatus: WireGuardDeviceStatus?
     /// Controlled-side peers configured without keepalive; the next tick turns it on (see `configurePeer`).
     var deferredKeepalives: [PublicKey: WireGuardPeer] = [:]
+    lazy var metricsTextfile = configuration.metricsTextfile.map { MetricsTextfile(path: $0) }
 
     /// Prepares the agent; nothing touches the system until `run()`.
     public init(configuration: AgentConfiguration, secrets: AgentSecrets, logger: Logger) {
