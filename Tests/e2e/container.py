@@ -91,7 +91,9 @@ class Container:
         deadline = time.monotonic() + timeout
         while self.init_pid is None:
             if self.nspawn.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the container did not boot:\n{self.console.read_text()[-3000:]}")
+                # No PID 1 at all: this machine cannot run a booted container (no cgroup delegation, no namespaces:
+                # e.g. CI inside an unprivileged container). Nothing of riftgate's has run yet, so this is a skip.
+                raise Unavailable(f"systemd-nspawn cannot boot a container here:\n{self.console.read_text()[-1500:]}")
             self.init_pid = self._find_init()
             time.sleep(0.2)
         state = self.sh("systemctl is-system-running --wait", timeout=max(1, deadline - time.monotonic()), check=False)
