@@ -53,7 +53,7 @@ public struct AgentStatus: Codable, Sendable, Equatable {
     }
 
     /// What kind of pair carries a peer's traffic.
-    public enum PathType: String, Codable, Sendable, Equatable {
+    public enum PathType: String, Codable, Sendable, Equatable, CaseIterable {
         /// Host candidates on both ends.
         case host
         /// At least one server- or peer-reflexive end, no relay.
@@ -91,6 +91,8 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         public var txBytes: UInt64
         public var iceState: ICEConnectivity
         public var lastRecoveryReason: String?
+        /// ICE restarts with this peer in the current session (the session's generation); nil from older agents.
+        public var iceRestarts: Int64? = nil
     }
 
     public var name: String

@@ -21,6 +21,7 @@ extension AgentCore {
             listenPort: device?.listenPort ?? 0, backend: device.map { "\($0.backend)" } ?? "-",
             hub: .init(url: configuration.hubURL, state: hubState, lastError: hubError), peers: peers)
         snapshot.withLock { $0 = status }
+        if let failure = metricsTextfile?.update(status) { logger.warning("\(failure)") }
     }
 
     static func peerStatus(_ session: PeerSession, wireguard: WireGuardPeerStatus?) -> AgentStatus.Peer {
@@ -43,6 +44,7 @@ extension AgentCore {
             localCandidate: pair?.local.description, remoteCandidate: pair?.remote.description,
             endpoint: wireguard?.endpoint, lastHandshakeSecondsAgo: session.handshakeAge,
             rxBytes: wireguard?.rxBytes ?? 0, txBytes: wireguard?.txBytes ?? 0,
-            iceState: session.connectivity, lastRecoveryReason: session.lastRecoveryReason)
+            iceState: session.connectivity, lastRecoveryReason: session.lastRecoveryReason,
+            iceRestarts: session.generation)
     }
 }

@@ -27,6 +27,8 @@ public final class AgentCore: @unchecked Sendable {
     var hubState = AgentStatus.HubState.connecting
     var hubError: String?
     var lastDeviceStatus: WireGuardDeviceStatus?
+    /// Metrics for node_exporter, written from `publishStatus` (on the runtime thread), when configured.
+    lazy var metricsTextfile = configuration.metricsTextfile.map { MetricsTextfile(path: $0) }
     /// Why the agent must exit with an error (a permanent refusal, a device that cannot open).
     public private(set) var exitError: AgentError?
     /// Set once a stop was handled.
