@@ -6,20 +6,21 @@ import Testing
 struct MetricsTextfileTests {
     static let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    static func peer(_ name: String, state: String, pathType: String?, handshake: Int64?, restarts: Int64?) -> AgentStatus.Peer {
+    static func peer(_ name: String, state: AgentStatus.PeerState, pathType: AgentStatus.PathType?, handshake: Int64?,
+                     restarts: Int64?) -> AgentStatus.Peer {
         AgentStatus.Peer(
             name: name, publicKey: "key-\(name)=", ipv4: "100.64.0.9", ipv6: "fd00::9", state: state, pathType: pathType,
-            pathMode: pathType == nil ? nil : "forwarded", pathReason: "test", localCandidate: nil, remoteCandidate: nil,
-            endpoint: nil, lastHandshakeSecondsAgo: handshake, rxBytes: 1234, txBytes: 5678, iceState: "ready",
+            pathMode: pathType == nil ? nil : .forwarded, pathReason: "test", localCandidate: nil, remoteCandidate: nil,
+            endpoint: nil, lastHandshakeSecondsAgo: handshake, rxBytes: 1234, txBytes: 5678, iceState: .ready,
             lastRecoveryReason: nil, iceRestarts: restarts)
     }
 
     static let status = AgentStatus(
         name: "laptop", publicKey: "self=", network: "home", interface: "riftgate0", ipv4: "100.64.0.1", ipv6: nil,
-        listenPort: 51820, backend: "wireguard-go", hub: .init(url: "wss://hub.example", state: "connected", lastError: nil),
+        listenPort: 51820, backend: "wireguard-go", hub: .init(url: "wss://hub.example", state: .connected, lastError: nil),
         peers: [
-            peer("server", state: "connected", pathType: "relayed", handshake: 12, restarts: 3),
-            peer("new \"one\"", state: "checking", pathType: nil, handshake: nil, restarts: nil),
+            peer("server", state: .connected, pathType: .relayed, handshake: 12, restarts: 3),
+            peer("new \"one\"", state: .ice(.connecting), pathType: nil, handshake: nil, restarts: nil),
         ])
 
     func lines(_ text: String) -> Set<String> { Set(text.split(separator: "\n").map(String.init)) }

@@ -1,6 +1,6 @@
 extension AgentStatus {
     /// The path types a peer's selected ICE pair can have, each exported as one series of `riftgate_peer_path_type`.
-    static let pathTypes = ["host", "server-reflexive", "relayed"]
+    static let pathTypes = PathType.allCases
 
     /// The status as Prometheus metrics in node_exporter's textfile-collector format (the text exposition format,
     /// without timestamps): per-peer connectivity, path type, WireGuard handshake age, bytes and ICE restarts, so the
@@ -24,14 +24,14 @@ extension AgentStatus {
         family("riftgate_agent_info", "gauge", "The agent: its name, network, public key and WireGuard backend.",
                [(agent + [("name", name), ("network", network), ("public_key", publicKey), ("backend", backend)], "1")])
         family("riftgate_agent_hub_connected", "gauge", "1 while the agent's session with the hub is up.",
-               [(agent, hub.state == "connected" ? "1" : "0")])
+               [(agent, hub.state == .connected ? "1" : "0")])
         family("riftgate_agent_peers", "gauge", "Other peers in the network.", [(agent, "\(peers.count)")])
         family("riftgate_peer_connected", "gauge", "1 while the WireGuard handshake with the peer is recent (under 180 s).",
-               perPeer { $0.state == "connected" ? "1" : "0" })
+               perPeer { $0.state == .connected ? "1" : "0" })
         family("riftgate_peer_path_type", "gauge",
                "1 for the type of the peer's selected ICE pair (host, server-reflexive or relayed through TURN); all 0 before one is selected.",
                zip(peers, peerLabels).flatMap { peer, labels in
-                   Self.pathTypes.map { type in (labels + [("type", type)], peer.pathType == type ? "1" : "0") }
+                   Self.pathTypes.map { type in (labels + [("type", type.rawValue)], peer.pathType == type ? "1" : "0") }
                })
         family("riftgate_peer_last_handshake_age_seconds", "gauge", "Seconds since the last WireGuard handshake with the peer.",
                perPeer { $0.lastHandshakeSecondsAgo.map { "\($0)" } })
