@@ -9,8 +9,8 @@ import Glibc
 /// second (it polls SQLite's `data_version`) and closes the sessions a revocation affects. Every failure
 /// throws `HubStoreError` with a message meant for the person at the terminal.
 public struct HubAdministration {
-    private let database: HubDatabase
-    private let now: () -> Int64
+    let database: HubDatabase
+    let now: () -> Int64
 
     /// Opens (creating if needed) the database at `databasePath`.
     public init(databasePath: String, now: @escaping () -> Int64 = { Int64(time(nil)) }) throws(HubStoreError) {
@@ -51,8 +51,10 @@ public struct HubAdministration {
         return "Deleted network \(name) with its tokens and peers.\n"
     }
 
-    /// `token create`: `expires` as a duration (`30d`) or nil for a token that does not expire.
-    public func createToken(network: String, label: String, expires: String?) throws(HubStoreError) -> String {
+    /// `token create`: `expires` as a duration (`30d`) or nil for a token that does not expire; `tags` are given to
+    /// the peers it admits (access policy).
+    public func createToken(network: String, label: String, expires: String?, tags: [String] = []) throws(HubStoreError) -> String {
+        try HubDatabase.checkTags(Set(tags))
         let issuedAt = now()
         let expiresAt = try expires.map { text throws(HubStoreError) in
             guard let seconds = DurationText.seconds(text) else {
@@ -61,8 +63,10 @@ public struct HubAdministration {
             return issuedAt + seconds
         }
         let (id, token) = try database.createToken(network: network, label: label, expiresAt: expiresAt, now: issuedAt)
+        if !tags.isEmpty { try database.setTokenTags(network: network, id: id, tags: Set(tags)) }
+        let tagText = tags.isEmpty ? "" : ", tags: \(HubDatabase.tagText(Set(tags)))"
         return """
-            Created token \(id) for network \(network) (label: \(label), expires: \(TimeText.format(expiresAt))).
+            Created token \(id) for network \(network) (label: \(label), expires: \(TimeText.format(expiresAt))\(tagText)).
             It is shown only this once; store it now:
 
             \(token.revealedText)
