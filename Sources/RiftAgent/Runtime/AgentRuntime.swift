@@ -37,6 +37,8 @@ public final class AgentRuntime: @unchecked Sendable {
     var lastDeviceStatus: WireGuardDeviceStatus?
     /// Controlled-side peers configured without keepalive; the next tick turns it on (see `configurePeer`).
     var deferredKeepalives: [PublicKey: WireGuardPeer] = [:]
+    /// nftables rules enforcing the access policy's port rules (Policy/InboundFilter.swift).
+    lazy var inboundFilter = InboundFilter(interface: configuration.interface, logger: logger)
 
     /// Prepares the agent; nothing touches the system until `run()`.
     public init(configuration: AgentConfiguration, secrets: AgentSecrets, logger: Logger) {
@@ -115,6 +117,7 @@ public final class AgentRuntime: @unchecked Sendable {
         links.removeAll()
         forwarding?.shutdown()
         forwarding = nil
+        inboundFilter.removeAll()
         device?.shutdown()
         device = nil
         control?.shutdown()
