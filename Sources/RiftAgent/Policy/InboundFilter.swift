@@ -58,6 +58,10 @@ final class InboundFilter {
             _ = try Subprocess.run(["nft", "-f", path], timeout: .seconds(10))
             mayExist = restricted
             logger.info(restricted ? "inbound filter on \(ruleset.interface): \(ruleset.restrictions.count) restricted peer(s)" : "inbound filter removed")
+        } catch where !restricted {
+            // Only cleaning up (nothing to enforce): an agent without the right to run nft has nothing to remove either.
+            logger.debug("cannot remove a stale inbound filter: \(error)")
+            mayExist = false
         } catch {
             logger.error("cannot load the inbound filter (access policy port rules are not enforced): \(error)")
         }
