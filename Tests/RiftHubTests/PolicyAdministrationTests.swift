@@ -38,6 +38,8 @@ struct PolicyAdministrationTests {
             let runner = try admit(database, name: "runner", tokenID: ci)
             let store = try admit(database, name: "store", tokenID: cache)
             #expect(try database.accessControl(network: "home").tags == [runner: ["ci"], store: ["cache"]])
+            #expect(try admin.listTokens(network: "home").split(separator: "\n").contains { $0.hasPrefix(ci) && $0.hasSuffix("  ci") })
+            #expect(try admin.listPeers(network: "home").split(separator: "\n").contains { $0.contains("store") && $0.hasSuffix("  cache") })
 
             #expect(try admin.showPolicy(network: "home").contains("no policy"))
             do {

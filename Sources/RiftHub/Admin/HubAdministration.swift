@@ -78,12 +78,13 @@ public struct HubAdministration {
     public func listTokens(network: String) throws(HubStoreError) -> String {
         let tokens = try database.tokens(network: network)
         guard !tokens.isEmpty else { return "No tokens in network \(network).\n" }
-        var table = TextTable(header: ["ID", "LABEL", "CREATED", "EXPIRES", "LAST USED", "STATE"])
+        var table = TextTable(header: ["ID", "LABEL", "CREATED", "EXPIRES", "LAST USED", "STATE", "TAGS"])
         let current = now()
+        let tags = try database.tokenTags(network: network)
         for token in tokens {
             let state = token.revokedAt != nil ? "revoked" : (token.expiresAt.map { $0 <= current } == true ? "expired" : "active")
             table.rows.append([token.id, token.label, TimeText.format(token.createdAt), TimeText.format(token.expiresAt),
-                               TimeText.format(token.lastUsedAt), state])
+                               TimeText.format(token.lastUsedAt), state, tags[token.id].map(HubDatabase.tagText) ?? "-"])
         }
         return table.render()
     }
@@ -99,10 +100,12 @@ public struct HubAdministration {
     public func listPeers(network: String) throws(HubStoreError) -> String {
         let peers = try database.peers(network: network)
         guard !peers.isEmpty else { return "No peers in network \(network) yet.\n" }
-        var table = TextTable(header: ["PUBLIC KEY", "NAME", "IPV4", "IPV6", "LAST SEEN", "STATE"])
+        var table = TextTable(header: ["PUBLIC KEY", "NAME", "IPV4", "IPV6", "LAST SEEN", "STATE", "TAGS"])
+        let tags = (try? database.accessControl(network: network).tags) ?? [:]
         for peer in peers {
             table.rows.append([peer.info.publicKey.base64, peer.info.name, "\(peer.info.ipv4)", "\(peer.info.ipv6)",
-                               TimeText.format(peer.lastSeenAt), peer.revokedAt == nil ? "active" : "revoked"])
+                               TimeText.format(peer.lastSeenAt), peer.revokedAt == nil ? "active" : "revoked",
+                               tags[peer.info.publicKey].map(HubDatabase.tagText) ?? "-"])
         }
         return table.render()
     }
