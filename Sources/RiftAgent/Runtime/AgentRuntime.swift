@@ -39,6 +39,7 @@ public final class AgentRuntime: @unchecked Sendable {
     var deferredKeepalives: [PublicKey: WireGuardPeer] = [:]
     /// nftables rules enforcing the access policy's port rules (Policy/InboundFilter.swift).
     lazy var inboundFilter = InboundFilter(interface: configuration.interface, logger: logger)
+    lazy var metricsTextfile = configuration.metricsTextfile.map { MetricsTextfile(path: $0) }
 
     /// Prepares the agent; nothing touches the system until `run()`.
     public init(configuration: AgentConfiguration, secrets: AgentSecrets, logger: Logger) {
