@@ -238,6 +238,29 @@ def valid_peer_name(name):
     return unicodedata.category(name[0]) != "Zs" and unicodedata.category(name[-1]) != "Zs"
 
 
+PORT_RULE = re.compile(r"^(tcp|udp)/([1-9][0-9]{0,4})(?:-([1-9][0-9]{0,4}))?$")
+
+
+def allow_in_error(peer):
+    """PROTOCOL.md §6.11: the error code an `allow_in` earns, None when it is absent or valid."""
+    if "allow_in" not in peer:
+        return None
+    rules = peer["allow_in"]
+    if not isinstance(rules, list) or not all(isinstance(rule, str) for rule in rules):
+        return "wrong_type"
+    if len(rules) > 64:
+        return "invalid_value"
+    for rule in rules:
+        match = PORT_RULE.match(rule)
+        if not match:
+            return "invalid_value"
+        low = int(match.group(2))
+        high = int(match.group(3) or low)
+        if not (1 <= low <= high <= 65535):
+            return "invalid_value"
+    return None
+
+
 def check_message(case):
     """An independent look at the frame vectors: JSON syntax, depth and duplicate keys, `ok` values, and peer names.
     (The full message rules are checked by the Swift decoder; these are the ones most easily got wrong.)"""
@@ -264,6 +287,11 @@ def check_message(case):
                 names.append(peer["name"])
     if any(not valid_peer_name(name) for name in names):
         expect_equal("a frame with an invalid peer name", expected, {"error": "invalid_value"})
+    if isinstance(value, dict):
+        for peer in [value.get("peer"), value.get("self")] + list(value.get("peers") or []):
+            code = allow_in_error(peer) if isinstance(peer, dict) else None
+            if code:
+                expect_equal("a frame with an invalid allow_in", expected, {"error": code})
 
 
 CHECKS = {"messages": check_message, "payloads": check_payload, "sealed": check_sealed, "proof": check_proof, "turn": check_turn, "tokens": check_token, "keys": check_key}

@@ -124,6 +124,31 @@ err("hub-peer-bad-ipv4", "hub", {"type": "peer_joined", "peer": dict(PEER_B, ipv
     "IPv4 with a leading zero")
 err("hub-signal-missing-from", "hub", {"type": "offer", "sealed": SEALED}, "missing_field", "relayed without sender")
 
+# --- version 2: access policy (PROTOCOL.md §6.11) ---
+ok("hub-challenge-v2", "hub", {"type": "challenge", "versions": [1, 2], "hub_key": HUB, "nonce": NONCE32},
+   "a hub speaking versions 1 and 2")
+ok("client-hello-v2", "client", dict(hello, version=2), "hello choosing version 2")
+ok("hub-peer-joined-allow-in", "hub", {"type": "peer_joined", "peer": dict(PEER_B, allow_in=["tcp/8080", "udp/5000-5010"])},
+   "v2: the peer may open tcp/8080 and udp/5000-5010 on the recipient, nothing else")
+ok("hub-peer-joined-allow-in-empty", "hub", {"type": "peer_joined", "peer": dict(PEER_B, allow_in=[])},
+   "v2: the peer may open nothing on the recipient (introduced because the recipient may reach it)")
+ok("hub-welcome-v2", "hub", {"type": "welcome", "version": 2, "network": "home", "self": PEER_A,
+                             "ipv4_prefix": "100.64.0.0/10", "ipv6_prefix": "fd7a:115c:a1e0::/64",
+                             "peers": [dict(PEER_B, allow_in=["tcp/22"])], "ice": {"stun": [], "turn": []},
+                             "heartbeat_seconds": 20}, "v2 welcome: a listed peer with allow_in")
+ok("hub-peer-left-policy", "hub", {"type": "peer_left", "public_key": KEY_B, "reason": "policy"},
+   "the access policy no longer introduces the two peers")
+ok("hub-error-policy-denied", "hub", {"type": "error", "code": "policy_denied", "message": "the policy keeps you apart",
+                                      "ref": "offer:abcdefgh:g0:1"}, "a signal to a peer the policy keeps apart")
+for name, rule in [("port-zero", "tcp/0"), ("port-too-big", "udp/65536"), ("uppercase", "TCP/22"), ("icmp", "icmp/8"),
+                   ("leading-zero", "tcp/022"), ("reversed-range", "tcp/9-8"), ("no-port", "tcp"), ("space", "tcp/ 22")]:
+    err(f"hub-allow-in-{name}", "hub", {"type": "peer_joined", "peer": dict(PEER_B, allow_in=[rule])}, "invalid_value",
+        f"allow_in entry {rule!r} is not a port rule")
+err("hub-allow-in-not-array", "hub", {"type": "peer_joined", "peer": dict(PEER_B, allow_in="tcp/22")}, "wrong_type",
+    "allow_in is an array of strings")
+err("hub-allow-in-65-rules", "hub", {"type": "peer_joined", "peer": dict(PEER_B, allow_in=[f"tcp/{p}" for p in range(1, 66)])},
+    "invalid_value", "at most 64 port rules")
+
 # --- payloads/: the opened plaintext of a sealed signal (PROTOCOL.md §7), decoded before the envelope checks ---
 # Each file: {"description", "payload": <exact plaintext>, "expect": {"ok": <JSON value>} | {"error": "<code>"}}.
 payloads = {}

@@ -26,6 +26,8 @@ public enum ErrorCode: String, Sendable, CaseIterable, Hashable {
     // Relay
     case peerNotFound = "peer_not_found"
     case rateLimited = "rate_limited"
+    /// Version-independent: the network's access policy lets neither peer reach the other (PROTOCOL.md §6.11).
+    case policyDenied = "policy_denied"
     // Hub
     case shuttingDown = "shutting_down"
     case internalError = "internal_error"

@@ -8,19 +8,28 @@ public struct PeerInfo: Sendable, Hashable {
     public var ipv4: IPv4Address
     /// Its overlay IPv6 address, stable for its key.
     public var ipv6: IPv6Address
+    /// Protocol version 2: what this peer may open towards the recipient of the message, by the network's access
+    /// policy (PROTOCOL.md §6.11). nil (the field absent) means everything; an empty list means nothing but replies
+    /// to connections the recipient opened. The recipient enforces it on its own WireGuard interface.
+    public var allowIn: [PortRule]?
+
+    /// The most port rules one `allow_in` may hold.
+    public static let maximumAllowInRules = 64
 
     /// Creates a peer description.
-    public init(publicKey: PublicKey, name: String, ipv4: IPv4Address, ipv6: IPv6Address) {
+    public init(publicKey: PublicKey, name: String, ipv4: IPv4Address, ipv6: IPv6Address, allowIn: [PortRule]? = nil) {
         self.publicKey = publicKey
         self.name = name
         self.ipv4 = ipv4
         self.ipv6 = ipv6
+        self.allowIn = allowIn
     }
 
     var json: JSONValue {
-        .object([
-            "public_key": .string(publicKey.base64), "name": .string(name),
-            "ipv4": .string(ipv4.description), "ipv6": .string(ipv6.description),
+        .fields([
+            ("allow_in", allowIn.map { rules in .array(rules.map { .string($0.description) }) }),
+            ("ipv4", .string(ipv4.description)), ("ipv6", .string(ipv6.description)),
+            ("name", .string(name)), ("public_key", .string(publicKey.base64)),
         ])
     }
 
@@ -34,6 +43,14 @@ public struct PeerInfo: Sendable, Hashable {
         guard let ipv6 = IPv6Address(try reader.string("ipv6", maxLength: 39)) else {
             throw ProtocolError(.invalidValue, "ipv6 is not an IPv6 address")
         }
-        return PeerInfo(publicKey: key, name: name, ipv4: ipv4, ipv6: ipv6)
+        var allowIn: [PortRule]?
+        if reader.optionalValue("allow_in") != nil {
+            let texts = try reader.strings("allow_in", maxCount: maximumAllowInRules, maxLength: 16)
+            allowIn = try texts.map { text throws(ProtocolError) in
+                guard let rule = PortRule(text) else { throw ProtocolError(.invalidValue, "allow_in holds \"\(text)\", not a port rule such as tcp/22 or udp/5000-5010") }
+                return rule
+            }
+        }
+        return PeerInfo(publicKey: key, name: name, ipv4: ipv4, ipv6: ipv6, allowIn: allowIn)
     }
 }

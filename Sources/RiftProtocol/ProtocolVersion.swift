@@ -1,9 +1,16 @@
 /// Protocol versions this implementation speaks.
 public enum ProtocolVersion {
-    /// The only version defined so far.
+    /// The first version.
     public static let v1: Int64 = 1
+    /// Version 1 plus `PeerInfo.allow_in` (access policy port rules, PROTOCOL.md §6.11).
+    public static let v2: Int64 = 2
     /// Every version this build supports, newest last.
-    public static let supported: [Int64] = [v1]
+    public static let supported: [Int64] = [v1, v2]
+
+    /// The newest version both this build and a hub offering `offered` speak, nil when there is none.
+    public static func highestCommon(with offered: [Int64]) -> Int64? {
+        supported.filter(offered.contains).max()
+    }
     /// The WebSocket path prefix: agents connect to `/v1/networks/<network>`.
     public static let pathPrefix = "/v1/networks/"
     /// The WebSocket subprotocol name agents offer.

@@ -14,6 +14,7 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("tls-key"), help: "TLS private key (PEM).") var tlsKey: String?
     @Option(name: .customLong("stun-port"), help: "UDP port of the built-in STUN server (default 3478).") var stunPort: Int?
     @Option(name: .customLong("stun-host"), help: "Address the STUN server binds (default: the --listen address), e.g. 0.0.0.0 when --listen is 127.0.0.1 behind a proxy.") var stunHost: String?
+    @Option(name: .customLong("stun-alt-port"), help: "A second UDP port answering STUN, for riftgate netcheck's NAT mapping test (default: none), e.g. 3479.") var stunAltPort: Int?
     @Flag(name: .customLong("no-stun"), help: "Do not run the built-in STUN server.") var noSTUN = false
     @Option(name: .customLong("turn-secret-file"), help: "File holding coturn's static-auth-secret.") var turnSecretFile: String?
     @Option(name: .customLong("turn-url"), help: "TURN URI handed out with credentials (repeatable), e.g. turn:relay.example:3478.") var turnURLs: [String] = []
@@ -35,6 +36,7 @@ struct ServeCommand: ParsableCommand {
         ]
         for (key, value) in texts { if let value { flags[key] = .text(value) } }
         if let stunPort { flags["stun_port"] = .integer(stunPort) }
+        if let stunAltPort { flags["stun_alt_port"] = .integer(stunAltPort) }
         if noSTUN { flags["no_stun"] = .boolean(true) }
         if !turnURLs.isEmpty { flags["turn_urls"] = .list(turnURLs) }
         if !trustedProxies.isEmpty { flags["trusted_proxies"] = .list(trustedProxies) }

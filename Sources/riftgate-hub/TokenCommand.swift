@@ -13,8 +13,11 @@ struct TokenCommand: ParsableCommand {
         @Argument(help: "Network name.") var network: String
         @Option(help: "Whose token it is, e.g. laptop.") var label: String
         @Option(help: "Lifetime, e.g. 12h or 30d (default: no expiry).") var expires: String?
+        @Option(name: .customLong("tag"), help: "A tag the peers it admits get, for the access policy (repeatable).") var tags: [String] = []
 
-        func run() throws { print(try state.administration().createToken(network: network, label: label, expires: expires), terminator: "") }
+        func run() throws {
+            print(try state.administration().createToken(network: network, label: label, expires: expires, tags: tags), terminator: "")
+        }
     }
 
     struct List: ParsableCommand {

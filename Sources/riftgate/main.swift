@@ -9,7 +9,7 @@ struct Riftgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "riftgate",
         abstract: "Join a riftgate mesh: WireGuard tunnels to every peer, negotiated with ICE through a hub.",
-        subcommands: [Init.self, Up.self, Down.self, Status.self, GenKey.self, PubKey.self])
+        subcommands: [Init.self, Up.self, Down.self, Status.self, Netcheck.self, GenKey.self, PubKey.self])
 }
 
 struct ConfigOption: ParsableArguments {
@@ -99,6 +99,35 @@ struct Status: ParsableCommand {
                 FileHandle.standardOutput.write(data)
             } else {
                 print(try ControlClient.status(socketPath: configuration.controlSocket).text)
+            }
+        } catch { fail(error) }
+    }
+}
+
+struct Netcheck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Report what this machine's network allows (UDP, NAT mapping, latency to the hub) without joining.")
+    @OptionGroup var options: ConfigOption
+    @Option(help: "Hub URL or host (default: the hub of the configuration file).") var hub: String?
+    @Option(name: .customLong("stun-port"), help: "The hub's STUN port.") var stunPort: UInt16 = 3478
+    @Option(name: .customLong("stun-alt-port"), help: "The hub's second STUN port (riftgate-hub --stun-alt-port).") var stunAltPort: UInt16 = 3479
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() {
+        do {
+            let url: String
+            if let hub { url = hub } else { url = try AgentConfiguration.load(path: options.config).hub }
+            var check = try NetworkCheck(hubURL: url)
+            check.stunPort = stunPort
+            check.alternatePort = stunAltPort
+            let report = check.run()
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+                FileHandle.standardOutput.write((try? encoder.encode(report)) ?? Data())
+                print()
+            } else {
+                print(report.text)
             }
         } catch { fail(error) }
     }

@@ -14,6 +14,22 @@ final class InMemoryDirectory: HubDirectory {
     var marker: Int64 = 0
     var failing = false
     var lastUsed: [String: Int64] = [:]
+    /// Access policy texts by network, tags by token id and by network and peer (HubAccessDirectory).
+    var policies: [String: String] = [:]
+    var tokenTags: [String: Set<String>] = [:]
+    var peerTags: [String: [PublicKey: Set<String>]] = [:]
+
+    /// Sets or removes a network's policy, as `riftgate-hub policy set` would from another process.
+    func setPolicy(_ text: String?, in network: String) {
+        policies[network] = text
+        marker += 1
+    }
+
+    /// Replaces a peer's tags, as `riftgate-hub peer tag` would.
+    func tag(_ key: PublicKey, in network: String, _ tags: Set<String>) {
+        peerTags[network, default: [:]][key] = tags
+        marker += 1
+    }
 
     @discardableResult
     func addNetwork(_ name: String, maximumPeers: Int = 100, ipv4: String = "100.64.0.0/10", ipv6: String = "fd00:1:2::/64") -> NetworkSettings {
@@ -24,9 +40,11 @@ final class InMemoryDirectory: HubDirectory {
     }
 
     /// Creates a token and returns its text.
-    func addToken(network: String, id: String? = nil, expiresAt: Int64? = nil) -> String {
+    func addToken(network: String, id: String? = nil, expiresAt: Int64? = nil, tags: Set<String> = []) -> String {
         let token = BearerToken.generate()
-        tokens.append(Token(id: id ?? "tok\(tokens.count)", network: network, hash: token.hash, expiresAt: expiresAt))
+        let tokenID = id ?? "tok\(tokens.count)"
+        tokens.append(Token(id: tokenID, network: network, hash: token.hash, expiresAt: expiresAt))
+        if !tags.isEmpty { tokenTags[tokenID] = tags }
         return token.revealedText
     }
 
@@ -47,7 +65,7 @@ final class InMemoryDirectory: HubDirectory {
         marker += 1
     }
 
-    private func check() throws(DirectoryError) {
+    fileprivate func check() throws(DirectoryError) {
         if failing { throw DirectoryError(reason: "simulated storage failure") }
     }
 
@@ -111,6 +129,21 @@ final class InMemoryDirectory: HubDirectory {
     func networkCount() throws(DirectoryError) -> Int {
         try check()
         return networks.count
+    }
+}
+
+extension InMemoryDirectory: HubAccessDirectory {
+    func accessControl(network: String) throws(DirectoryError) -> StoredAccessControl {
+        try check()
+        return StoredAccessControl(policyText: policies[network], tags: peerTags[network] ?? [:])
+    }
+
+    func peerTags(network: String, publicKey: PublicKey, tokenID: String) throws(DirectoryError) -> Set<String> {
+        try check()
+        if let tags = peerTags[network]?[publicKey] { return tags }
+        guard let tags = tokenTags[tokenID] else { return [] }
+        peerTags[network, default: [:]][publicKey] = tags
+        return tags
     }
 }
 

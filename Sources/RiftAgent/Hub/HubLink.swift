@@ -128,13 +128,13 @@ final class HubLink: SignalingTransport {
         }
         switch message {
         case .challenge(let challenge):
-            guard challenge.versions.contains(ProtocolVersion.v1) else {
+            guard let version = ProtocolVersion.highestCommon(with: challenge.versions) else {
                 client.close(code: 1002, reason: "no common protocol version")
                 return ("unsupported_version", "the hub speaks versions \(challenge.versions), this agent speaks \(ProtocolVersion.supported)")
             }
             do {
                 let proof = try PossessionProof.make(challenge: challenge, network: configuration.network, key: secrets.privateKey)
-                let hello = Hello(version: ProtocolVersion.v1, publicKey: secrets.privateKey.publicKey, name: configuration.name, proof: proof)
+                let hello = Hello(version: version, publicKey: secrets.privateKey.publicKey, name: configuration.name, proof: proof)
                 client.send(ClientMessage.hello(hello).encoded())
             } catch {
                 logger.error("cannot build the proof of possession: \(error)")

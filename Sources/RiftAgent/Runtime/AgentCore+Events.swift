@@ -32,12 +32,15 @@ extension AgentCore {
                     return
                 }
             }
+            environment.inboundFilter.welcome(welcome.peers)
             perform(mesh.handle(.hubWelcome(welcome)))
         case .peerJoined(let peer):
             logger.info("peer \(peer.name) joined (\(peer.ipv4))")
+            environment.inboundFilter.joined(peer)
             perform(mesh.handle(.peerJoined(peer)))
         case .peerLeft(let left):
             logger.info("peer \(left.publicKey) left (\(left.reason))")
+            environment.inboundFilter.left(left.publicKey)
             perform(mesh.handle(.peerLeft(left.publicKey)))
         case .signal(let payload):
             perform(mesh.handle(.signal(payload)))

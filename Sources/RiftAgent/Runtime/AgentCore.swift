@@ -103,6 +103,7 @@ public final class AgentCore: @unchecked Sendable {
         }
         links.removeAll()
         environment.forwarder.shutdown()
+        environment.inboundFilter.removeAll()
         device?.shutdown()
         device = nil
         environment.ice.shutdown()

@@ -85,6 +85,28 @@ public protocol AgentClock: Sendable {
     func epochSeconds() -> Int64
 }
 
+/// Enforces the access policy's port rules for inbound traffic on the WireGuard interface (nftables in the real
+/// program, `InboundFilter`); follows presence as the hub reports it.
+public protocol InboundFiltering: AnyObject, Sendable {
+    /// A welcome: every peer's restriction replaced (and a table left by a crashed run removed).
+    func welcome(_ peers: [PeerInfo])
+    /// A peer joined or changed: its restriction set or lifted.
+    func joined(_ peer: PeerInfo)
+    /// A peer left.
+    func left(_ key: PublicKey)
+    /// Removes every rule (shutdown). Safe when there is none.
+    func removeAll()
+}
+
+/// No filtering: for tests, and for networks without port rules nothing else is needed.
+public final class NoInboundFilter: InboundFiltering {
+    public init() {}
+    public func welcome(_ peers: [PeerInfo]) {}
+    public func joined(_ peer: PeerInfo) {}
+    public func left(_ key: PublicKey) {}
+    public func removeAll() {}
+}
+
 /// Everything the runtime does to the world, in one value.
 public struct AgentEnvironment: Sendable {
     /// The hub session.
@@ -99,17 +121,21 @@ public struct AgentEnvironment: Sendable {
     public var clock: any AgentClock
     /// The addresses ICE may gather host candidates on (the real program lists the machine's interfaces).
     public var localAddresses: @Sendable (_ excludingInterface: String, _ overlay: IPv4Prefix?) -> [String]
+    /// The access policy's inbound port rules.
+    public var inboundFilter: any InboundFiltering
 
     /// Collects the effects.
     public init(transport: any SignalingTransport, ice: any ICELinkFactory,
                 openDevice: @escaping @Sendable (InterfaceConfiguration) throws(WireGuardError) -> any WireGuardDevice,
                 forwarder: any PacketForwarder, clock: any AgentClock,
-                localAddresses: @escaping @Sendable (String, IPv4Prefix?) -> [String]) {
+                localAddresses: @escaping @Sendable (String, IPv4Prefix?) -> [String],
+                inboundFilter: any InboundFiltering = NoInboundFilter()) {
         self.transport = transport
         self.ice = ice
         self.openDevice = openDevice
         self.forwarder = forwarder
         self.clock = clock
         self.localAddresses = localAddresses
+        self.inboundFilter = inboundFilter
     }
 }

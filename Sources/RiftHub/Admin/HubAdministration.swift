@@ -9,8 +9,8 @@ import Glibc
 /// second (it polls SQLite's `data_version`) and closes the sessions a revocation affects. Every failure
 /// throws `HubStoreError` with a message meant for the person at the terminal.
 public struct HubAdministration {
-    private let database: HubDatabase
-    private let now: () -> Int64
+    let database: HubDatabase
+    let now: () -> Int64
 
     /// Opens (creating if needed) the database at `databasePath`.
     public init(databasePath: String, now: @escaping () -> Int64 = { Int64(time(nil)) }) throws(HubStoreError) {
@@ -51,8 +51,10 @@ public struct HubAdministration {
         return "Deleted network \(name) with its tokens and peers.\n"
     }
 
-    /// `token create`: `expires` as a duration (`30d`) or nil for a token that does not expire.
-    public func createToken(network: String, label: String, expires: String?) throws(HubStoreError) -> String {
+    /// `token create`: `expires` as a duration (`30d`) or nil for a token that does not expire; `tags` are given to
+    /// the peers it admits (access policy).
+    public func createToken(network: String, label: String, expires: String?, tags: [String] = []) throws(HubStoreError) -> String {
+        try HubDatabase.checkTags(Set(tags))
         let issuedAt = now()
         let expiresAt = try expires.map { text throws(HubStoreError) in
             guard let seconds = DurationText.seconds(text) else {
@@ -61,8 +63,10 @@ public struct HubAdministration {
             return issuedAt + seconds
         }
         let (id, token) = try database.createToken(network: network, label: label, expiresAt: expiresAt, now: issuedAt)
+        if !tags.isEmpty { try database.setTokenTags(network: network, id: id, tags: Set(tags)) }
+        let tagText = tags.isEmpty ? "" : ", tags: \(HubDatabase.tagText(Set(tags)))"
         return """
-            Created token \(id) for network \(network) (label: \(label), expires: \(TimeText.format(expiresAt))).
+            Created token \(id) for network \(network) (label: \(label), expires: \(TimeText.format(expiresAt))\(tagText)).
             It is shown only this once; store it now:
 
             \(token.revealedText)
@@ -74,12 +78,13 @@ public struct HubAdministration {
     public func listTokens(network: String) throws(HubStoreError) -> String {
         let tokens = try database.tokens(network: network)
         guard !tokens.isEmpty else { return "No tokens in network \(network).\n" }
-        var table = TextTable(header: ["ID", "LABEL", "CREATED", "EXPIRES", "LAST USED", "STATE"])
+        var table = TextTable(header: ["ID", "LABEL", "CREATED", "EXPIRES", "LAST USED", "STATE", "TAGS"])
         let current = now()
+        let tags = try database.tokenTags(network: network)
         for token in tokens {
             let state = token.revokedAt != nil ? "revoked" : (token.expiresAt.map { $0 <= current } == true ? "expired" : "active")
             table.rows.append([token.id, token.label, TimeText.format(token.createdAt), TimeText.format(token.expiresAt),
-                               TimeText.format(token.lastUsedAt), state])
+                               TimeText.format(token.lastUsedAt), state, tags[token.id].map(HubDatabase.tagText) ?? "-"])
         }
         return table.render()
     }
@@ -95,10 +100,12 @@ public struct HubAdministration {
     public func listPeers(network: String) throws(HubStoreError) -> String {
         let peers = try database.peers(network: network)
         guard !peers.isEmpty else { return "No peers in network \(network) yet.\n" }
-        var table = TextTable(header: ["PUBLIC KEY", "NAME", "IPV4", "IPV6", "LAST SEEN", "STATE"])
+        var table = TextTable(header: ["PUBLIC KEY", "NAME", "IPV4", "IPV6", "LAST SEEN", "STATE", "TAGS"])
+        let tags = (try? database.accessControl(network: network).tags) ?? [:]
         for peer in peers {
             table.rows.append([peer.info.publicKey.base64, peer.info.name, "\(peer.info.ipv4)", "\(peer.info.ipv6)",
-                               TimeText.format(peer.lastSeenAt), peer.revokedAt == nil ? "active" : "revoked"])
+                               TimeText.format(peer.lastSeenAt), peer.revokedAt == nil ? "active" : "revoked",
+                               tags[peer.info.publicKey].map(HubDatabase.tagText) ?? "-"])
         }
         return table.render()
     }

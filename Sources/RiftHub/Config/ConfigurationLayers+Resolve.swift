@@ -9,7 +9,8 @@ extension ConfigurationLayers {
         configuration.database = try text("database") ?? configuration.database
         if let port = try integer("stun_port", in: 0...65535) { configuration.stunPort = UInt16(port) }
         configuration.stunHost = try text("stun_host") ?? configuration.stunHost
-        if try boolean("no_stun") == true { configuration.stunPort = nil }
+        if let port = try integer("stun_alt_port", in: 1...65535) { configuration.stunAltPort = UInt16(port) }
+        if try boolean("no_stun") == true { configuration.stunPort = nil; configuration.stunAltPort = nil }
         configuration.turnSecretFile = try text("turn_secret_file") ?? configuration.turnSecretFile
         configuration.turnURLs = try list("turn_urls") ?? configuration.turnURLs
         configuration.turnTTL = try duration("turn_ttl") ?? configuration.turnTTL

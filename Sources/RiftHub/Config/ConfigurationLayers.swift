@@ -24,7 +24,7 @@ public enum ConfigurationValue: Sendable, Hashable {
 public struct ConfigurationLayers: Sendable {
     /// The keys this version understands.
     public static let keys: Set<String> = [
-        "listen", "tls_cert", "tls_key", "state_dir", "database", "stun_port", "stun_host", "no_stun", "turn_secret_file", "turn_urls",
+        "listen", "tls_cert", "tls_key", "state_dir", "database", "stun_port", "stun_host", "stun_alt_port", "no_stun", "turn_secret_file", "turn_urls",
         "turn_ttl", "public_host", "admin_listen", "trusted_proxies", "ping_interval", "pong_timeout", "log_level",
     ]
     /// The environment variable prefix.

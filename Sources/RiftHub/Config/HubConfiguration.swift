@@ -15,6 +15,9 @@ public struct HubConfiguration: Sendable, Hashable {
     /// The address the STUN responder binds; nil = the `listen` host (a hub behind a local proxy listens on
     /// 127.0.0.1 but must answer STUN on its public address).
     public var stunHost: String?
+    /// A second UDP port answering STUN, on the same address, for `riftgate netcheck`: a client that sees a different
+    /// mapping for each port is behind an address-and-port-dependent ("symmetric") NAT. nil (the default) = none.
+    public var stunAltPort: UInt16?
     /// The file holding coturn's `static-auth-secret`.
     public var turnSecretFile: String?
     /// TURN URIs handed out with credentials, for example `turn:relay.example:3478`.

@@ -58,4 +58,17 @@ struct PeerSession {
     var info: PeerInfo
     /// When its TURN credentials expire (Unix seconds); nil without TURN.
     var turnExpiresAt: Int64?
+    /// The protocol version it speaks; `allow_in` is sent from version 2 on.
+    var version: Int64 = ProtocolVersion.v1
+    /// Its tags in the network's access policy.
+    var tags: Set<String> = []
+    /// The peers it has been told about, with the `allow_in` it was told; nil while the network has no policy
+    /// (it is told about every connected peer, unrestricted).
+    var introduced: [PublicKey: Introduction]?
+}
+
+/// What a session was told about one peer.
+struct Introduction: Hashable {
+    /// The `allow_in` sent (nil: everything).
+    var allowIn: [PortRule]?
 }

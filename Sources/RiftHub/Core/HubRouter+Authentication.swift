@@ -134,7 +134,7 @@ extension HubRouter {
                 failAuthentication(connection, reason: "network_full", .networkFull,
                                    "network \(network) already has its maximum of \(settings.maximumPeers) peers", &actions)
             case .admitted(let info):
-                join(connection, record: record, info: info, settings: settings, &actions)
+                try join(connection, record: record, info: info, settings: settings, version: hello.version, &actions)
             }
         } catch {
             failInternally(connection, error, &actions)
@@ -142,7 +142,7 @@ extension HubRouter {
     }
 
     private mutating func join(_ connection: Connection, record: ConnectionRecord, info: PeerInfo, settings: NetworkSettings,
-                               _ actions: inout [HubAction<Connection>]) {
+                               version: Int64, _ actions: inout [HubAction<Connection>]) throws(DirectoryError) {
         var record = record
         let network = settings.name
         let key = info.publicKey
@@ -159,8 +159,16 @@ extension HubRouter {
         }
         let now = clock.unixSeconds()
         let (ice, turnExpiry) = configuration.ice.servers(for: key, requestHost: record.requestHost, now: now)
-        let others = connectedPeers(in: network)
-        record.phase = .authenticated(PeerSession(info: info, turnExpiresAt: turnExpiry))
+        let tags = try directory.joiningPeerTags(network: network, publicKey: key, tokenID: record.grant.tokenID)
+        var access = networkAccess(network)
+        if access.tags[key] ?? [] != tags {
+            access.tags[key] = tags.isEmpty ? nil : tags
+            self.access[network] = access
+        }
+        let view = introductions(for: key, version: version, in: network, access)
+        let others = view.map { Array($0.values).sorted { $0.publicKey < $1.publicKey } } ?? connectedPeers(in: network).filter { $0.publicKey != key }
+        record.phase = .authenticated(PeerSession(info: info, turnExpiresAt: turnExpiry, version: version, tags: tags,
+                                                  introduced: view?.mapValues { Introduction(allowIn: $0.allowIn) }))
         connections[connection] = record
         index[network, default: [:]][key] = connection
         metrics.connectedPeers += 1
@@ -168,12 +176,12 @@ extension HubRouter {
         // peers and the rest follow as peer_joined, which agents handle the same way.
         let listed = Array(others.prefix(Self.peersPerWelcome))
         actions.append(.send(.welcome(Welcome(
-            version: ProtocolVersion.v1, network: network, me: info, ipv4Prefix: settings.ipv4Prefix,
+            version: version, network: network, me: info, ipv4Prefix: settings.ipv4Prefix,
             ipv6Prefix: settings.ipv6Prefix, peers: listed, ice: ice, heartbeatSeconds: configuration.heartbeatSeconds)), to: connection))
         for peer in others.dropFirst(Self.peersPerWelcome) { actions.append(.send(.peerJoined(peer), to: connection)) }
         // Announced also when it replaced a connection (PROTOCOL.md §5): a replacement usually means the agent
         // restarted and lost its ICE state, so the others must negotiate afresh — never a peer_left, though.
-        broadcast(.peerJoined(info), in: network, except: connection, &actions)
+        announceJoin(info, in: network, except: connection, &actions)
         logger.info("peer joined", metadata: [
             "network": "\(network)", "peer": "\(key)", "name": "\(info.name)", "ipv4": "\(info.ipv4)", "from": "\(record.remoteAddress)",
         ])

@@ -11,6 +11,7 @@ extension HubRouter {
         expireHellos(now: now, &actions)
         refreshTURNCredentials(&actions)
         recheckGrants(now: now, &actions)
+        refreshAccess(&actions)
         if now >= nextLastSeenFlush {
             nextLastSeenFlush = now + configuration.lastSeenFlushSeconds
             flushLastSeen()

@@ -15,6 +15,10 @@ extension HubRouter {
             refuse(connection, ProtocolError(.invalidValue, "a peer cannot send signaling messages to itself"), ref: signal.id, &actions)
             return
         }
+        guard networkAccess(record.grant.network).introduces(sender, signal.to) else {
+            refuse(connection, ProtocolError(.policyDenied, "the network's access policy keeps you and \(signal.to) apart"), ref: signal.id, &actions)
+            return
+        }
         guard let recipient = index[record.grant.network]?[signal.to] else {
             refuse(connection, ProtocolError(.peerNotFound, "no peer \(signal.to) is connected in this network"), ref: signal.id, &actions)
             return

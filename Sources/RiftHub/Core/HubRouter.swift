@@ -66,6 +66,10 @@ public struct HubRouter<Connection: Hashable & Sendable> {
     var nextRecheck: Double
     var nextLastSeenFlush: Double
     var isShuttingDown = false
+    /// Access control of the networks with live sessions (HubRouter+Access.swift).
+    var access: [String: NetworkAccess] = [:]
+    /// The change marker access control was last loaded at.
+    var accessMarker: Int64?
 
     /// Creates a router with no connections.
     public init(configuration: HubRouterConfiguration, directory: any HubDirectory, clock: any HubClock, logger: Logger) {
@@ -79,6 +83,7 @@ public struct HubRouter<Connection: Hashable & Sendable> {
         self.nextRecheck = now + configuration.recheckSeconds
         self.nextLastSeenFlush = now + configuration.lastSeenFlushSeconds
         self.lastChangeMarker = try? directory.changeMarker()
+        self.accessMarker = lastChangeMarker
         self.metrics.networks = (try? directory.networkCount()) ?? 0
     }
 
@@ -188,7 +193,7 @@ public struct HubRouter<Connection: Hashable & Sendable> {
             if index[network]?[key] == connection {
                 index[network]?[key] = nil
                 if index[network]?.isEmpty == true { index[network] = nil }
-                broadcast(.peerLeft(PeerLeft(publicKey: key, reason: reason)), in: network, except: connection, &actions)
+                announceLeave(key, reason: reason, in: network, except: connection, &actions)
                 try? directory.recordLastSeen([PeerAddress(network: network, publicKey: key)], now: clock.unixSeconds())
                 metrics.connectedPeers -= 1
                 metrics.countSessionEnded(reason)

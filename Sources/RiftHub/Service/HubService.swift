@@ -25,6 +25,8 @@ public final class HubService: Sendable {
     private let server: WebSocketServer
     private let admin: WebSocketServer?
     private let stun: STUNResponder?
+    /// The second STUN port for `riftgate netcheck` (`stun_alt_port`), nil when not configured.
+    private let stunAlternate: STUNResponder?
     private let logger: Logger
     private let configuration: HubConfiguration
 
@@ -56,6 +58,13 @@ public final class HubService: Sendable {
             }
         } else {
             stun = nil
+        }
+        do {
+            stunAlternate = try configuration.stunAltPort.map { port throws(STUNResponderError) in
+                try STUNResponder(host: configuration.stunHost ?? configuration.listen.host, port: port)
+            }
+        } catch {
+            throw HubServiceError("\(error.reason) (stun_alt_port)")
         }
         // Bound first, so that an ephemeral STUN port (0) is announced as the port actually in use.
         var ice = try Self.icePolicy(configuration, logger: logger)
@@ -94,6 +103,7 @@ public final class HubService: Sendable {
             throw HubServiceError(error.description)
         }
         stun?.start()
+        stunAlternate?.start()
         let scheme = configuration.tlsCertificate == nil ? "ws" : "wss"
         logger.notice("riftgate-hub listening", metadata: [
             "url": "\(scheme)://\(ListenAddress(host: configuration.listen.host, port: server.boundPort))\(ProtocolVersion.pathPrefix)<network>",
@@ -122,6 +132,7 @@ public final class HubService: Sendable {
         server.shutdown(code: HubCloseCode.goingAway, reason: "hub shutting down", timeout: .seconds(2))
         admin?.shutdown(timeout: .milliseconds(200))
         stun?.stop()
+        stunAlternate?.stop()
         logger.notice("stopped")
     }
 

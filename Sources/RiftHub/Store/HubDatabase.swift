@@ -77,5 +77,24 @@ public final class HubDatabase {
                 UNIQUE (network, host_offset)
             ) STRICT;
             """),
+        // Access policy (issue 17): tags of tokens and peers (comma-separated, sorted) and one policy text per network.
+        SQLiteMigration(version: 2, sql: """
+            CREATE TABLE token_tags (
+                token_id TEXT PRIMARY KEY REFERENCES tokens(id) ON DELETE CASCADE,
+                tags TEXT NOT NULL
+            ) STRICT;
+            CREATE TABLE peer_tags (
+                network TEXT NOT NULL,
+                public_key TEXT NOT NULL,
+                tags TEXT NOT NULL,
+                PRIMARY KEY (network, public_key),
+                FOREIGN KEY (network, public_key) REFERENCES peers(network, public_key) ON DELETE CASCADE
+            ) STRICT;
+            CREATE TABLE policies (
+                network TEXT PRIMARY KEY REFERENCES networks(name) ON DELETE CASCADE,
+                text TEXT NOT NULL,
+                updated_at INTEGER NOT NULL
+            ) STRICT;
+            """),
     ]
 }

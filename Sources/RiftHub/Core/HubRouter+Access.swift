@@ -1,0 +1,119 @@
+import Logging
+import RiftProtocol
+
+extension HubRouter {
+    /// The access control of `network`, loaded from the directory the first time and after every change.
+    /// A policy that fails to parse (the admin CLI validates it, so only a hand-edited database) closes the
+    /// network: nobody is introduced, which fails safe.
+    mutating func networkAccess(_ network: String) -> NetworkAccess {
+        if let cached = access[network] { return cached }
+        let loaded = loadAccess(network) ?? .open
+        access[network] = loaded
+        return loaded
+    }
+
+    private func loadAccess(_ network: String) -> NetworkAccess? {
+        do {
+            let stored = try directory.storedAccessControl(network: network)
+            guard let text = stored.policyText else { return NetworkAccess(policy: nil, tags: stored.tags) }
+            do {
+                return NetworkAccess(policy: try AccessPolicy(parsing: text), tags: stored.tags)
+            } catch {
+                logger.error("stored access policy does not parse; nobody is introduced", metadata: ["network": "\(network)", "error": "\(error)"])
+                return NetworkAccess(policy: AccessPolicy(rules: []), tags: stored.tags)
+            }
+        } catch {
+            logger.error("cannot load access policy", metadata: ["network": "\(network)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// What `recipient` (a session speaking `version`) is told about `peer`: nil when the policy keeps them apart.
+    func introduction(of peer: PeerInfo, to recipient: PublicKey, version: Int64, _ access: NetworkAccess) -> PeerInfo? {
+        guard access.introduces(peer.publicKey, recipient) else { return nil }
+        var told = peer
+        told.allowIn = version >= ProtocolVersion.v2 ? access.decision(from: peer.publicKey, to: recipient).allowIn : nil
+        return told
+    }
+
+    /// Everything `recipient` is told about the connected peers of `network`, keyed by peer; nil when the network has
+    /// no policy.
+    func introductions(for recipient: PublicKey, version: Int64, in network: String, _ access: NetworkAccess) -> [PublicKey: PeerInfo]? {
+        guard access.policy != nil else { return nil }
+        var result: [PublicKey: PeerInfo] = [:]
+        for peer in connectedPeers(in: network) where peer.publicKey != recipient {
+            if let told = introduction(of: peer, to: recipient, version: version, access) { result[peer.publicKey] = told }
+        }
+        return result
+    }
+
+    /// Announces a joined peer to the sessions of its network the policy introduces it to, each with its own
+    /// `allow_in`, and records what each was told.
+    mutating func announceJoin(_ info: PeerInfo, in network: String, except excluded: Connection, _ actions: inout [HubAction<Connection>]) {
+        let access = networkAccess(network)
+        for (key, connection) in index[network] ?? [:] where connection != excluded {
+            guard case .authenticated(var session)? = connections[connection]?.phase else { continue }
+            guard let told = introduction(of: info, to: key, version: session.version, access) else { continue }
+            if session.introduced != nil {
+                session.introduced?[info.publicKey] = Introduction(allowIn: told.allowIn)
+                connections[connection]?.phase = .authenticated(session)
+            }
+            actions.append(.send(.peerJoined(told), to: connection))
+        }
+    }
+
+    /// Announces a departure to the sessions that were told about the peer.
+    mutating func announceLeave(_ key: PublicKey, reason: String, in network: String, except excluded: Connection,
+                                _ actions: inout [HubAction<Connection>]) {
+        for connection in (index[network] ?? [:]).values where connection != excluded {
+            guard case .authenticated(var session)? = connections[connection]?.phase else { continue }
+            if session.introduced != nil {
+                guard session.introduced?.removeValue(forKey: key) != nil else { continue }
+                connections[connection]?.phase = .authenticated(session)
+            }
+            actions.append(.send(.peerLeft(PeerLeft(publicKey: key, reason: reason)), to: connection))
+        }
+    }
+
+    /// Rereads every live network's policy and tags when the stored data changed, and brings each session's view in
+    /// line: peers it may no longer see leave with reason `policy`, peers it may now see (or whose `allow_in` changed)
+    /// are announced with `peer_joined`. Called once per tick, so a change takes effect within about a second.
+    mutating func refreshAccess(_ actions: inout [HubAction<Connection>]) {
+        guard let marker = try? directory.changeMarker(), marker != accessMarker else { return }
+        accessMarker = marker
+        let networks = Array(index.keys).sorted()
+        access = access.filter { index[$0.key] != nil }
+        for network in networks {
+            guard let loaded = loadAccess(network) else { continue }
+            let previous = access[network]
+            access[network] = loaded
+            guard previous != loaded else { continue }
+            reconcile(network, loaded, &actions)
+        }
+    }
+
+    private mutating func reconcile(_ network: String, _ access: NetworkAccess, _ actions: inout [HubAction<Connection>]) {
+        let everyone = connectedPeers(in: network)
+        for (key, connection) in (index[network] ?? [:]).sorted(by: { $0.key < $1.key }) {
+            guard case .authenticated(var session)? = connections[connection]?.phase else { continue }
+            session.tags = access.tags[key] ?? []
+            let before = session.introduced ?? Dictionary(uniqueKeysWithValues: everyone.filter { $0.publicKey != key }.map { ($0.publicKey, Introduction(allowIn: nil)) })
+            let wanted = introductions(for: key, version: session.version, in: network, access)
+            let after = wanted ?? Dictionary(uniqueKeysWithValues: everyone.filter { $0.publicKey != key }.map { ($0.publicKey, PeerInfo(publicKey: $0.publicKey, name: $0.name, ipv4: $0.ipv4, ipv6: $0.ipv6)) })
+            for gone in before.keys.sorted() where after[gone] == nil {
+                actions.append(.send(.peerLeft(PeerLeft(publicKey: gone, reason: PeerLeft.policyReason)), to: connection))
+            }
+            for (peer, told) in after.sorted(by: { $0.key < $1.key }) where before[peer] != Introduction(allowIn: told.allowIn) {
+                actions.append(.send(.peerJoined(told), to: connection))
+            }
+            session.introduced = wanted?.mapValues { Introduction(allowIn: $0.allowIn) }
+            connections[connection]?.phase = .authenticated(session)
+        }
+        logger.info("access policy applied", metadata: ["network": "\(network)", "policy": "\(access.policy == nil ? "none" : "\(access.policy!.rules.count) rules")"])
+    }
+}
+
+extension PeerLeft {
+    /// The reason of a `peer_left` sent because the access policy no longer introduces the two peers.
+    public static let policyReason = "policy"
+}
