@@ -130,10 +130,8 @@ struct UnderlayTests {
         let name = "rgmon\(getpid() % 10_000)"
         let seen = Mutex<[[UnderlayChange]]>([])
         let monitor = try UnderlayMonitor(
-            relevance: UnderlayRelevance(ownInterface: "rift-none", overlay: nil, interfaceName: { index in
-                var buffer = [CChar](repeating: 0, count: Int(IF_NAMESIZE))
-                return if_indextoname(UInt32(index), &buffer) == nil ? nil : String(cString: buffer)
-            }, isTunnel: { _ in false }),
+            relevance: UnderlayRelevance(ownInterface: "rift-none", overlay: nil,
+                                         interfaceName: UnderlayRelevance.kernelInterfaceName, isTunnel: { _ in false }),
             quiet: .milliseconds(100), longest: .milliseconds(500)
         ) { batch in seen.withLock { $0.append(batch) } }
         defer { monitor.shutdown() }

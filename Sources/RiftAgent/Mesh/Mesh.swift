@@ -12,12 +12,14 @@ public struct Mesh: Sendable {
     /// The latest welcome, or nil before the first.
     public private(set) var welcome: Welcome?
     /// Whether the hub session is open now.
-    public private(set) var hubConnected = false
+    public internal(set) var hubConnected = false
     /// The remote peers, by key.
-    public private(set) var peers: [PublicKey: PeerSession] = [:]
+    public internal(set) var peers: [PublicKey: PeerSession] = [:]
+    /// Peers to start afresh once the hub is back (see `underlayChanged`), with the reason.
+    var freshStartsAwaitingHub: [PublicKey: String] = [:]
     private var nextInstance: UInt64 = 1
-    private var now: Int64 = 0
-    private var makeSessionID: @Sendable () -> String
+    private(set) var now: Int64 = 0
+    let makeSessionID: @Sendable () -> String
 
     /// Creates the mesh for `me`; `sessionID` makes random session ids (injected so tests are deterministic).
     public init(me: PublicKey, listenPort: UInt16, sessionID: @escaping @Sendable () -> String) {
@@ -32,7 +34,7 @@ public struct Mesh: Sendable {
     /// Whether TURN is configured, which allows relay-only recovery.
     var relayAvailable: Bool { !(welcome?.ice.turn.isEmpty ?? true) }
 
-    private mutating func allocateInstance() -> UInt64 {
+    mutating func allocateInstance() -> UInt64 {
         defer { nextInstance += 1 }
         return nextInstance
     }
@@ -60,6 +62,10 @@ public struct Mesh: Sendable {
         case .tick(let nowMilliseconds, let ages):
             now = nowMilliseconds
             return tick(ages)
+        case .underlayChanged(let vanished, let appeared, let routeChanged):
+            return underlayChanged(vanished: vanished, appeared: appeared, routeChanged: routeChanged)
+        case .resumed(let reason):
+            return startAfresh(Set(peers.keys), reason: reason)
         }
     }
 
@@ -75,7 +81,7 @@ public struct Mesh: Sendable {
         for info in welcome.peers where info.publicKey != me {
             actions += peerPresent(info, rejoined: false)
         }
-        return actions
+        return actions + freshStartsAfterReconnect()
     }
 
     private mutating func peerPresent(_ info: PeerInfo, rejoined: Bool) -> [MeshAction] {

@@ -13,6 +13,7 @@ extension AgentRuntime {
             publishStatus()
         case .tick: tick()
         case .deferredKeepalives: applyDeferredKeepalives()
+        case .underlay(let changes): underlayChanged(changes)
         case .stop: break
         }
     }
@@ -72,6 +73,7 @@ extension AgentRuntime {
     }
 
     private func tick() {
+        checkForResume()
         applyDeferredKeepalives()
         var ages: [PublicKey: Int64] = [:]
         if let status = try? device?.status() {

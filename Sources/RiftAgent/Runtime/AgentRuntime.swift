@@ -37,6 +37,10 @@ public final class AgentRuntime: @unchecked Sendable {
     var lastDeviceStatus: WireGuardDeviceStatus?
     /// Controlled-side peers configured without keepalive; the next tick turns it on (see `configurePeer`).
     var deferredKeepalives: [PublicKey: WireGuardPeer] = [:]
+    /// Roaming (see AgentRuntime+Underlay): the watcher, the underlay addresses last seen, and the resume detector.
+    var underlay: UnderlayMonitor?
+    var knownAddresses: Set<String> = []
+    var resumeDetector = ResumeDetector()
 
     /// Prepares the agent; nothing touches the system until `run()`.
     public init(configuration: AgentConfiguration, secrets: AgentSecrets, logger: Logger) {
@@ -95,6 +99,7 @@ public final class AgentRuntime: @unchecked Sendable {
             path: configuration.controlSocket, group: configuration.controlGroup,
             status: { [weak self] in self?.snapshot.withLock { $0 } ?? AgentStatus.placeholder },
             onDown: { [post] in post.yield(.stop(reason: "riftgate down")) })
+        startWatchingUnderlay()
         publishStatus()
         logger.info("riftgate \(configuration.name) (\(secrets.privateKey.publicKey)) joining \(configuration.network) at \(configuration.hub)")
     }
@@ -111,6 +116,8 @@ public final class AgentRuntime: @unchecked Sendable {
 
     /// Tears everything down in reverse order. Safe to call more than once.
     func shutdown() {
+        underlay?.shutdown()
+        underlay = nil
         for link in links.values { link.close() }
         links.removeAll()
         forwarding?.shutdown()

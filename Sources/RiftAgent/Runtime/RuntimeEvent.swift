@@ -7,5 +7,7 @@ enum RuntimeEvent: Sendable {
     case tick
     /// Time to turn on the keepalives deferred on the controlled side (see `configurePeer`).
     case deferredKeepalives
+    /// A debounced batch of changes to the host's network (see `UnderlayMonitor`).
+    case underlay([UnderlayChange])
     case stop(reason: String)
 }

@@ -1,4 +1,7 @@
 import RiftProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Which underlay changes matter to the agent: not those on its own interface, on other tunnels or on loopback, not
 /// IPv6 link-local or overlay addresses, and among route changes only default routes — the same criteria as the
@@ -12,6 +15,13 @@ struct UnderlayRelevance: Sendable {
     let interfaceName: @Sendable (Int32) -> String?
     /// Whether a named interface is a tunnel (no link-layer header).
     let isTunnel: @Sendable (String) -> Bool
+
+    /// The kernel's name for an interface index (if_indextoname), nil when there is no such interface any more.
+    static func kernelInterfaceName(_ index: Int32) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(IF_NAMESIZE))
+        guard if_indextoname(UInt32(bitPattern: index), &buffer) != nil else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 
     func matters(_ change: UnderlayChange) -> Bool {
         switch change {
