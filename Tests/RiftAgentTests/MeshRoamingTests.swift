@@ -69,4 +69,22 @@ struct MeshRoamingTests {
         h.settle()
         #expect(reconfigured(h.all(2)))
     }
+
+    @Test("a flapping link starts each peer afresh at most once per two seconds; the last change is not lost")
+    func flappingIsBounded() {
+        var h = MeshHarness.connectedPair()
+        var starts = 0
+        for step in 0..<10 {  // a change every 400 ms for 4 s
+            let now: Int64 = 60_000 + Int64(step) * 400
+            let changed = h.send(.underlayChanged(vanished: step % 2 == 0 ? ["192.0.2.1"] : [], appeared: step % 2 == 0 ? [] : ["192.0.2.1"],
+                                                  routeChanged: false), to: 1)
+            let ticked = h.send(.tick(nowMilliseconds: now, handshakeAge: [MeshHarness.key(2): 3]), to: 1)
+            starts += (changed + ticked).filter { if case .startICE = $0 { true } else { false } }.count
+        }
+        #expect(starts == 2, "\(starts) new generations in 4 s")
+        #expect(!h.meshes[MeshHarness.key(1)]!.freshStartsAwaitingWindow.isEmpty, "the last changes wait for the window")
+        let later = h.send(.tick(nowMilliseconds: 70_000, handshakeAge: [MeshHarness.key(2): 3]), to: 1)
+        #expect(later.contains { if case .startICE = $0 { true } else { false } })
+        #expect(h.meshes[MeshHarness.key(1)]!.freshStartsAwaitingWindow.isEmpty)
+    }
 }

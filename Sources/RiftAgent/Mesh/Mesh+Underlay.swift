@@ -10,7 +10,11 @@ import RiftProtocol
 /// - a peer without a working path when anything changed (the new network may be the one that works).
 /// A peer on an untouched host pair keeps its path. While the hub is away (the runtime reconnects it when the change
 /// took its connection's address), the fresh starts wait for the next welcome, so no offer or restart is lost.
+/// A peer starts afresh at most once per `freshStartInterval`; a change inside that window waits for its end (the
+/// next tick after it), so a flapping link costs each peer at most one new generation every two seconds.
 extension Mesh {
+    static let freshStartInterval: Int64 = 2_000
+
     mutating func underlayChanged(vanished: Set<String>, appeared: Set<String>, routeChanged: Bool) -> [MeshAction] {
         var touched: Set<PublicKey> = []
         for (key, peer) in peers {
@@ -35,9 +39,26 @@ extension Mesh {
         }
         var actions: [MeshAction] = []
         for key in keys.sorted() where peers[key] != nil {
+            if let last = freshStartedAt[key], now - last < Self.freshStartInterval {
+                freshStartsAwaitingWindow[key] = reason
+                continue
+            }
+            freshStartedAt[key] = now
+            freshStartsAwaitingWindow[key] = nil
             var peer = peers[key]!
             actions += startAfresh(&peer, reason: reason)
             peers[key] = peer
+        }
+        return actions
+    }
+
+    /// The fresh starts that waited for their peer's window (called on every tick).
+    mutating func freshStartsAfterWindow() -> [MeshAction] {
+        let due = freshStartsAwaitingWindow.filter { key, _ in now - (freshStartedAt[key] ?? 0) >= Self.freshStartInterval }
+        guard !due.isEmpty, hubConnected else { return [] }
+        var actions: [MeshAction] = []
+        for (reason, keys) in Dictionary(grouping: due.keys, by: { due[$0]! }) {
+            actions += startAfresh(Set(keys), reason: reason)
         }
         return actions
     }

@@ -17,6 +17,9 @@ public struct Mesh: Sendable {
     public internal(set) var peers: [PublicKey: PeerSession] = [:]
     /// Peers to start afresh once the hub is back (see `underlayChanged`), with the reason.
     var freshStartsAwaitingHub: [PublicKey: String] = [:]
+    /// When each peer last started afresh after a network change, and the fresh starts waiting for that window to end.
+    var freshStartedAt: [PublicKey: Int64] = [:]
+    var freshStartsAwaitingWindow: [PublicKey: String] = [:]
     private var nextInstance: UInt64 = 1
     private(set) var now: Int64 = 0
     let makeSessionID: @Sendable () -> String
@@ -61,7 +64,7 @@ public struct Mesh: Sendable {
             return peers[key]?.pairSelected(instance: instance, local: local, remote: remote, now: now) ?? []
         case .tick(let nowMilliseconds, let ages):
             now = nowMilliseconds
-            return tick(ages)
+            return tick(ages) + freshStartsAfterWindow()
         case .underlayChanged(let vanished, let appeared, let routeChanged):
             return underlayChanged(vanished: vanished, appeared: appeared, routeChanged: routeChanged)
         case .resumed(let reason):
@@ -118,6 +121,9 @@ public struct Mesh: Sendable {
     }
 
     private mutating func removePeer(_ key: PublicKey) -> [MeshAction] {
+        freshStartedAt[key] = nil
+        freshStartsAwaitingWindow[key] = nil
+        freshStartsAwaitingHub[key] = nil
         guard var session = peers.removeValue(forKey: key) else { return [] }
         return session.close() + [.removeWireGuardPeer(key)]
     }

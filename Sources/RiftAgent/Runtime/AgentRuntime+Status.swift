@@ -13,7 +13,7 @@ extension AgentRuntime {
     func publishStatus() {
         let wireguard = Dictionary((lastDeviceStatus?.peers ?? []).map { ($0.publicKey, $0) }, uniquingKeysWith: { a, _ in a })
         let peers = mesh.peers.values.sorted { $0.info.name < $1.info.name }.map { session in
-            Self.peerStatus(session, wireguard: wireguard[session.info.publicKey])
+            Self.peerStatus(session, wireguard: wireguard[session.info.publicKey], underlay: knownAddresses)
         }
         let status = AgentStatus(
             name: configuration.name, publicKey: secrets.privateKey.publicKey.base64, network: configuration.network,
@@ -23,8 +23,16 @@ extension AgentRuntime {
         snapshot.withLock { $0 = status }
     }
 
-    static func peerStatus(_ session: PeerSession, wireguard: WireGuardPeerStatus?) -> AgentStatus.Peer {
-        let pair = session.activePair
+    /// One peer's line. A host pair whose local address is no longer among the `underlay` addresses (the network
+    /// changed and the new generation has not selected a pair yet) is not shown as current: the peer is
+    /// "re-establishing".
+    static func peerStatus(_ session: PeerSession, wireguard: WireGuardPeerStatus?, underlay: Set<String>) -> AgentStatus.Peer {
+        var pair = session.activePair
+        var state = session.isConnected ? "connected" : session.connectivity.rawValue
+        if let local = pair?.local, local.kind == .host, !underlay.contains(local.address) {
+            pair = nil
+            state = "re-establishing"
+        }
         let pathType: String? = pair.map { pair in
             if pair.local.kind == .relayed || pair.remote.kind == .relayed { return "relayed" }
             if pair.local.kind == .host && pair.remote.kind == .host { return "host" }
@@ -38,7 +46,7 @@ extension AgentRuntime {
         return AgentStatus.Peer(
             name: session.info.name, publicKey: session.info.publicKey.base64, ipv4: session.info.ipv4.description,
             ipv6: session.info.ipv6.description,
-            state: session.isConnected ? "connected" : session.connectivity.rawValue,
+            state: state,
             pathType: pathType, pathMode: mode, pathReason: session.pathReason,
             localCandidate: pair.map { "\($0.local.kind.rawValue) \($0.local.address):\($0.local.port)" },
             remoteCandidate: pair.map { "\($0.remote.kind.rawValue) \($0.remote.address):\($0.remote.port)" },
