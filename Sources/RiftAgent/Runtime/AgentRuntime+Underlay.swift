@@ -5,6 +5,7 @@ import RiftProtocol
 extension AgentRuntime {
     /// Starts watching the underlay; a host where rtnetlink cannot be watched still runs, recovering by timeouts only.
     func startWatchingUnderlay() {
+        _ = resumeDetector.observe(ResumeDetector.bootClock())  // a stop before the first tick counts too
         knownAddresses = currentUnderlayAddresses()
         let relevance = UnderlayRelevance(
             ownInterface: configuration.interface, overlay: mesh.welcome?.ipv4Prefix,
