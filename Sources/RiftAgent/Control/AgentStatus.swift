@@ -30,6 +30,8 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         public var txBytes: UInt64
         public var iceState: String
         public var lastRecoveryReason: String?
+        /// ICE restarts with this peer in the current session (the session's generation); nil from older agents.
+        public var iceRestarts: Int64? = nil
     }
 
     public var name: String

@@ -21,6 +21,7 @@ extension AgentRuntime {
             listenPort: device?.listenPort ?? 0, backend: device.map { "\($0.backend)" } ?? "-",
             hub: .init(url: configuration.hubURL, state: hubState, lastError: hubError), peers: peers)
         snapshot.withLock { $0 = status }
+        if let failure = metricsTextfile?.update(status) { logger.warning("\(failure)") }
     }
 
     /// One peer's line. A host pair whose local address is no longer among the `underlay` addresses (the network
@@ -52,6 +53,7 @@ extension AgentRuntime {
             remoteCandidate: pair.map { "\($0.remote.kind.rawValue) \($0.remote.address):\($0.remote.port)" },
             endpoint: wireguard?.endpoint, lastHandshakeSecondsAgo: session.handshakeAge,
             rxBytes: wireguard?.rxBytes ?? 0, txBytes: wireguard?.txBytes ?? 0,
-            iceState: session.connectivity.rawValue, lastRecoveryReason: session.lastRecoveryReason)
+            iceState: session.connectivity.rawValue, lastRecoveryReason: session.lastRecoveryReason,
+            iceRestarts: session.generation)
     }
 }

@@ -41,6 +41,7 @@ public final class AgentRuntime: @unchecked Sendable {
     var underlay: UnderlayMonitor?
     var knownAddresses: Set<String> = []
     var resumeDetector = ResumeDetector()
+    lazy var metricsTextfile = configuration.metricsTextfile.map { MetricsTextfile(path: $0) }
 
     /// Prepares the agent; nothing touches the system until `run()`.
     public init(configuration: AgentConfiguration, secrets: AgentSecrets, logger: Logger) {
