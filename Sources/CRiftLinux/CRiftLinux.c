@@ -1,6 +1,11 @@
 #define _GNU_SOURCE
 #include "CRiftLinux.h"
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <errno.h>
 #include <stddef.h>
+#include <string.h>
+#include <unistd.h>
 
 _Static_assert(sizeof(CRiftLinux_mmsghdr) == sizeof(struct mmsghdr), "CRiftLinux_mmsghdr size differs from mmsghdr");
 _Static_assert(offsetof(CRiftLinux_mmsghdr, msg_len) == offsetof(struct mmsghdr, msg_len), "msg_len offset differs");
@@ -16,4 +21,22 @@ int CRiftLinux_peer_uid(int fd, unsigned int *uid) {
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -1;
     *uid = credentials.uid;
     return 0;
+}
+
+int CRiftLinux_route_monitor_socket(void) {
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+    if (fd < 0) return -1;
+    int size = 1 << 20;
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    struct sockaddr_nl address;
+    memset(&address, 0, sizeof(address));
+    address.nl_family = AF_NETLINK;
+    address.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE;
+    if (bind(fd, (struct sockaddr *)&address, sizeof(address)) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
 }

@@ -17,6 +17,8 @@ final class ClientEventLoop: @unchecked Sendable {
     private let continuation: AsyncStream<WebSocketClientEvent>.Continuation
 
     private let shared = Mutex<SharedState>(SharedState())
+    /// Both ends of the connection, read once the handshake completed (any thread may read them).
+    let endpoints = Mutex<SocketEndpoints?>(nil)
 
     private struct SharedState: @unchecked Sendable {
         var commands: [ClientCommand] = []
@@ -161,6 +163,8 @@ final class ClientEventLoop: @unchecked Sendable {
         self.wsi = wsi
         phase = .open
         connectTimer.cancel()
+        let descriptor = lws_get_socket_fd(wsi)
+        endpoints.withLock { $0 = descriptor >= 0 ? SocketEndpoints.of(descriptor: descriptor) : nil }
         continuation.yield(.connected)
         if !outbound.isEmpty || pendingClose != nil { lws_callback_on_writable(wsi) }
     }

@@ -50,6 +50,10 @@ public final class WebSocketClient: @unchecked Sendable {
         }
     }
 
+    /// The connection's local and remote addresses, once `.connected` arrived (nil before, or if they could not be
+    /// read). A client that watches the network compares `localAddress` with the addresses that remain.
+    public var endpoints: SocketEndpoints? { loop.endpoints.withLock { $0 } }
+
     /// Queues `text` for the server; written once connected. Thread-safe and non-blocking;
     /// ignored after `close()` or the end of the connection. If the queue overflows its limits
     /// the client closes with 1008.

@@ -346,17 +346,7 @@ struct MeshReconvergenceTests {
     }
 
     /// Two agents negotiated and report a recent handshake with ICE ready.
-    func connectedPair() -> MeshHarness {
-        var h = MeshHarness()
-        h.add(1); h.add(2)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
-        h.settle()
-        h.send(.tick(nowMilliseconds: 60_000, handshakeAge: [MeshHarness.key(2): 3]), to: 1)
-        h.send(.tick(nowMilliseconds: 60_000, handshakeAge: [MeshHarness.key(1): 3]), to: 2)
-        h.actions = [:]
-        return h
-    }
+    func connectedPair() -> MeshHarness { MeshHarness.connectedPair() }
 
     @Test("after a hub restart, a healthy peer's re-join renegotiates nothing")
     func hubRestartKeepsHealthyTunnels() {

@@ -14,6 +14,9 @@ extension LoopbackTests {
             }
             probe.client.send("hello")  // queued until the handshake completes
             try await probe.waitConnected()
+            let endpoints = try #require(probe.client.endpoints)
+            #expect(endpoints.localAddress == "127.0.0.1" && endpoints.remoteAddress == "127.0.0.1")
+            #expect(endpoints.remotePort == UInt16(server.boundPort))
             #expect(try await probe.waitTexts(1) == ["hello"])
 
             let (id, request) = try #require(handler.opened.first)

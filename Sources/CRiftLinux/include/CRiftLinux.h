@@ -2,7 +2,8 @@
 #define CRIFT_LINUX_H
 /* Linux system calls the agent's data path uses that Swift's Glibc module does not expose:
  * epoll (not in the Glibc module map) and recvmmsg (its struct mmsghdr needs _GNU_SOURCE,
- * which Swift's Glibc is not built with), and SO_PEERCRED's struct ucred (same reason). Imported only by RiftAgent's
+ * which Swift's Glibc is not built with), SO_PEERCRED's struct ucred (same reason), and rtnetlink's struct
+ * sockaddr_nl (linux/netlink.h is not in the Glibc module). Imported only by RiftAgent's
  * DataPath files and its control socket. */
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -16,6 +17,10 @@ typedef struct {
 
 /* recvmmsg(2): receive up to vlen datagrams in one call. */
 int CRiftLinux_recvmmsg(int fd, CRiftLinux_mmsghdr *messages, unsigned int vlen, int flags);
+/* A NETLINK_ROUTE socket (close-on-exec, non-blocking) subscribed to link, IPv4/IPv6 address and IPv4/IPv6 route
+ * changes (RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE), with a
+ * 1 MiB receive buffer. Returns the descriptor, or -1 with errno set. Used by the agent's underlay monitor. */
+int CRiftLinux_route_monitor_socket(void);
 /* The user id of the process at the other end of a Unix socket (SO_PEERCRED; struct ucred needs _GNU_SOURCE).
  * Returns 0 and sets *uid, or -1 with errno set. Used by the agent's control socket. */
 int CRiftLinux_peer_uid(int fd, unsigned int *uid);

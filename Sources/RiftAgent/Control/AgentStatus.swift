@@ -17,6 +17,8 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         case connected
         /// Lost; the agent is reconnecting with backoff.
         case disconnected
+        /// The network changed under the connection (or the machine resumed): reconnecting at once.
+        case reconnecting
     }
 
     /// A peer's overall state: `connected` only while the WireGuard handshake is recent; otherwise the ICE state.
@@ -26,11 +28,15 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         case connected
         /// No recent handshake: what ICE is doing.
         case ice(ICEConnectivity)
+        /// The local address of its pair is gone (the network changed); a new generation is on its way.
+        case reestablishing
 
         public init(from decoder: any Decoder) throws {
             let text = try decoder.singleValueContainer().decode(String.self)
             if text == "connected" {
                 self = .connected
+            } else if text == "re-establishing" {
+                self = .reestablishing
             } else if let state = ICEConnectivity(rawValue: text) {
                 self = .ice(state)
             } else {
@@ -47,6 +53,7 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         public var description: String {
             switch self {
             case .connected: "connected"
+            case .reestablishing: "re-establishing"
             case .ice(let state): state.rawValue
             }
         }

@@ -1,6 +1,7 @@
 import Logging
 import RiftCrypto
 import RiftProtocol
+import RiftSupport
 import RiftWebSocket
 import Synchronization
 
@@ -21,6 +22,12 @@ final class HubLink: SignalingTransport {
     private let stopped = Mutex(false)
     private let sentSignals = Atomic<UInt64>(0)
     private let session = Mutex<Task<Void, Never>?>(nil)
+    /// Triggered by `reconnectNow`: ends the current connection (or the wait before the next attempt) at once.
+    private let reconnect = Wakeup()
+    private let welcomed = Atomic<Bool>(false)
+    /// Immediate reconnects allowed: a burst of 3, then one per 5 s; beyond that the ordinary backoff applies, so a
+    /// flapping link cannot turn into a reconnect storm.
+    private let immediateReconnects = Mutex(TokenBucket(capacity: 3, ratePerSecond: 0.2, now: HubLink.seconds()))
 
     init(configuration: AgentConfiguration, secrets: AgentSecrets, logger: Logger) {
         self.configuration = configuration
@@ -65,6 +72,43 @@ final class HubLink: SignalingTransport {
         session.withLock { $0 }?.cancel()
     }
 
+    /// The local address the current hub connection leaves from, and the hub's address; nil while not connected.
+    var endpoints: SocketEndpoints? { current.withLock { $0 }?.endpoints }
+
+    func connectionLostToNetworkChange() -> String? {
+        guard let endpoints else { return nil }
+        if !RouteProbe.hostAddresses().contains(endpoints.localAddress) {
+            return "the hub connection's address \(endpoints.localAddress) is gone"
+        }
+        let source = RouteProbe.sourceAddress(toward: endpoints.remoteAddress)
+        if source != endpoints.localAddress {
+            return "the route to the hub now leaves from \(source ?? "nowhere"), not \(endpoints.localAddress)"
+        }
+        return nil
+    }
+
+    /// Drops the current connection (or cuts the wait before the next attempt) and connects again at once: the network
+    /// changed under it (its local address or route is gone) or the machine resumed. Rate-limited (see
+    /// `immediateReconnects`); returns whether it acted.
+    @discardableResult
+    func reconnectNow(because reason: String) -> Bool {
+        guard !stopped.withLock({ $0 }) else { return false }
+        guard immediateReconnects.withLock({ $0.take(now: Self.seconds()) }) else {
+            logger.info("\(reason); not reconnecting to the hub again so soon (the heartbeat and backoff still apply)")
+            return false
+        }
+        logger.info("\(reason): reconnecting to the hub now")
+        reconnect.trigger()
+        return true
+    }
+
+    private static func seconds() -> Double {
+        let elapsed = ContinuousClock.now - processStart
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    }
+
+    private static let processStart = ContinuousClock.now
+
     /// Reconnect delays: from 0.25–0.5 s after the first loss, doubling to a step of 4 s, drawn from the upper half of
     /// the step. So an agent is back within about 5 s of the hub answering again, however long the outage was, while
     /// agents that lost the hub together spread their attempts over a 2 s window instead of arriving in one burst.
@@ -76,24 +120,47 @@ final class HubLink: SignalingTransport {
         var backoff = Self.reconnectBackoff()
         defer { continuation.finish() }
         while !stopped.withLock({ $0 }) && !Task.isCancelled {
-            let outcome = await connectOnce(onWelcome: { backoff.reset() })
+            reconnect.reset()
+            welcomed.store(false, ordering: .relaxed)
+            let outcome = await connectOnce()
+            if welcomed.load(ordering: .relaxed) { backoff.reset() }
             switch outcome {
             case .refused(let code, let message):
                 continuation.yield(.refused(code: code, message: message))
                 return
-            case .lost(let reason):
+            case .lost(let reason), .abandoned(let reason):
                 if stopped.withLock({ $0 }) { return }
+                if case .abandoned = outcome {
+                    continuation.yield(.disconnected(reason: reason, retryInMilliseconds: 0))
+                    continue
+                }
                 let delay = backoff.nextDelay()
                 logger.warning("hub connection lost: \(reason); retrying in \(delay) ms")
                 continuation.yield(.disconnected(reason: reason, retryInMilliseconds: delay))
-                try? await Task.sleep(for: .milliseconds(delay))
+                if await firstOf({ try? await Task.sleep(for: .milliseconds(delay)); return false }, { [reconnect] in await reconnect.wait(); return true }) {
+                    continue  // reconnectNow cut the wait short
+                }
             }
         }
     }
 
-    private enum Outcome { case lost(String), refused(String, String) }
+    private enum Outcome: Sendable { case lost(String), refused(String, String), abandoned(String) }
 
-    private func connectOnce(onWelcome: () -> Void) async -> Outcome {
+    /// Runs both and returns the result of the first to finish; the other is cancelled.
+    private func firstOf<Result: Sendable>(_ one: @escaping @Sendable () async -> Result,
+                                           _ other: @escaping @Sendable () async -> Result) async -> Result {
+        await withTaskGroup(of: Result.self) { group in
+            group.addTask(operation: one)
+            group.addTask(operation: other)
+            let first = await group.next()!
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// One connection, until it is lost, refused, or abandoned by `reconnectNow` (then closed in the background
+    /// while the next attempt starts: a connection whose address vanished may take its close timeout to end).
+    private func connectOnce() async -> Outcome {
         var settings = WebSocketClientConfiguration(url: configuration.hubURL)
         settings.headers = [(name: "Authorization", value: "Bearer " + secrets.token.revealedText)]
         settings.caFile = configuration.caFile
@@ -104,23 +171,33 @@ final class HubLink: SignalingTransport {
         defer { current.withLock { $0 = nil } }
         client.connect()
         logger.info("connecting to \(configuration.hubURL)")
+        let outcome = await firstOf({ [self] in await consume(client) }, { [reconnect] in
+            await reconnect.wait()
+            return .abandoned("network changed")
+        })
+        if case .abandoned = outcome { client.close(code: 1001, reason: "network changed") }
+        return outcome
+    }
+
+    private func consume(_ client: WebSocketClient) async -> Outcome {
         var refusal: (String, String)?
         for await event in client.events {
             switch event {
             case .connected:
                 logger.debug("WebSocket open; waiting for the challenge")
             case .text(let text):
-                if let stop = handle(text, client: client, onWelcome: onWelcome) { refusal = stop }
+                if let stop = handle(text, client: client) { refusal = stop }
             case .closed(let code, let reason):
                 if let refusal { return .refused(refusal.0, refusal.1) }
                 return .lost(code.map { "closed with \($0) \(reason)" } ?? reason)
             }
         }
+        if Task.isCancelled { return .abandoned("network changed") }
         return refusal.map { .refused($0.0, $0.1) } ?? .lost("connection ended")
     }
 
     /// Handles one frame; returns a permanent refusal if the hub sent one.
-    private func handle(_ text: String, client: WebSocketClient, onWelcome: () -> Void) -> (String, String)? {
+    private func handle(_ text: String, client: WebSocketClient) -> (String, String)? {
         let message: HubMessage
         do { message = try HubMessage.decode(text) } catch {
             logger.error("undecodable frame from the hub: \(error)")
@@ -141,7 +218,7 @@ final class HubLink: SignalingTransport {
                 client.close(code: 1011, reason: "proof failed")
             }
         case .welcome(let welcome):
-            onWelcome()
+            welcomed.store(true, ordering: .relaxed)
             logger.info("joined \(welcome.network) as \(welcome.me.ipv4) / \(welcome.me.ipv6) with \(welcome.peers.count) other peer(s)")
             continuation.yield(.welcome(welcome))
         case .peerJoined(let peer): continuation.yield(.peerJoined(peer))

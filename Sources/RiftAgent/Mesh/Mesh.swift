@@ -12,11 +12,16 @@ public struct Mesh: Sendable {
     /// The latest welcome, or nil before the first.
     public private(set) var welcome: Welcome?
     /// Whether the hub session is open now.
-    public private(set) var hubConnected = false
+    public internal(set) var hubConnected = false
     /// The remote peers, by key.
-    public private(set) var peers: [PublicKey: PeerSession] = [:]
-    private var ids: GenerationIDs
-    private var now: Int64 = 0
+    public internal(set) var peers: [PublicKey: PeerSession] = [:]
+    var ids: GenerationIDs
+    private(set) var now: Int64 = 0
+    /// Peers to start afresh once the hub is back (see `underlayChanged`), with the reason.
+    var freshStartsAwaitingHub: [PublicKey: String] = [:]
+    /// When each peer last started afresh after a network change, and the fresh starts waiting for that window to end.
+    var freshStartedAt: [PublicKey: Int64] = [:]
+    var freshStartsAwaitingWindow: [PublicKey: String] = [:]
 
     /// Creates the mesh for `me`; `sessionID` makes random session ids (injected so tests are deterministic).
     public init(me: PublicKey, listenPort: UInt16, sessionID: @escaping @Sendable () -> String) {
@@ -53,7 +58,11 @@ public struct Mesh: Sendable {
             return peers[key]?.pairSelected(instance: instance, local: local, remote: remote, now: now) ?? []
         case .tick(let nowMilliseconds, let ages):
             now = nowMilliseconds
-            return tick(ages)
+            return tick(ages) + freshStartsAfterWindow()
+        case .underlayChanged(let vanished, let appeared, let routeChanged):
+            return underlayChanged(vanished: vanished, appeared: appeared, routeChanged: routeChanged)
+        case .resumed(let reason):
+            return startAfresh(Set(peers.keys), reason: reason)
         }
     }
 
@@ -69,7 +78,7 @@ public struct Mesh: Sendable {
         for info in welcome.peers where info.publicKey != me {
             actions += peerPresent(info, rejoined: false)
         }
-        return actions
+        return actions + freshStartsAfterReconnect()
     }
 
     private mutating func peerPresent(_ info: PeerInfo, rejoined: Bool) -> [MeshAction] {
@@ -104,6 +113,9 @@ public struct Mesh: Sendable {
     }
 
     private mutating func removePeer(_ key: PublicKey) -> [MeshAction] {
+        freshStartedAt[key] = nil
+        freshStartsAwaitingWindow[key] = nil
+        freshStartsAwaitingHub[key] = nil
         guard var session = peers.removeValue(forKey: key) else { return [] }
         return session.close() + [.removeWireGuardPeer(key)]
     }

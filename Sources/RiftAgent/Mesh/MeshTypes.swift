@@ -115,4 +115,9 @@ public enum MeshEvent: Sendable {
     case iceSelectedPair(peer: PublicKey, instance: UInt64, local: CandidateEndpoint, remote: CandidateEndpoint)
     /// Periodic check with the WireGuard handshake age of each peer (nil: never).
     case tick(nowMilliseconds: Int64, handshakeAge: [PublicKey: Int64])
+    /// The host's network changed: local addresses `vanished` or `appeared` (numeric text), or a default route
+    /// changed. Peers whose path may have used what changed start a fresh ICE generation.
+    case underlayChanged(vanished: Set<String>, appeared: Set<String>, routeChanged: Bool)
+    /// The agent did not run for a while (suspend, or a stopped process): every path may be stale.
+    case resumed(reason: String)
 }

@@ -10,9 +10,11 @@ extension AgentCore {
             perform(mesh.handle(meshEvent))
             publishStatus()
         case .tick:
+            checkForResume()
             tick()
             inbox.post(.tick, at: now + Self.tickMilliseconds)
         case .enableKeepalive(let key): enableKeepalive(key)
+        case .underlay(let changes): underlayChanged(changes)
         case .stop(let reason):
             logger.info("stopping: \(reason)")
             stopped(reason)

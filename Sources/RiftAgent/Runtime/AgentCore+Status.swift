@@ -13,7 +13,7 @@ extension AgentCore {
     func publishStatus() {
         let wireguard = Dictionary((lastDeviceStatus?.peers ?? []).map { ($0.publicKey, $0) }, uniquingKeysWith: { a, _ in a })
         let peers = mesh.peers.values.sorted { $0.info.name < $1.info.name }.map { session in
-            Self.peerStatus(session, wireguard: wireguard[session.info.publicKey])
+            Self.peerStatus(session, wireguard: wireguard[session.info.publicKey], underlay: knownAddresses)
         }
         let status = AgentStatus(
             name: configuration.name, publicKey: secrets.privateKey.publicKey.base64, network: configuration.network,
@@ -24,8 +24,16 @@ extension AgentCore {
         if let failure = metricsTextfile?.update(status) { logger.warning("\(failure)") }
     }
 
-    static func peerStatus(_ session: PeerSession, wireguard: WireGuardPeerStatus?) -> AgentStatus.Peer {
-        let pair = session.activePair
+    /// One peer's line. A host pair whose local address is no longer among the `underlay` addresses (the network
+    /// changed and the new generation has not selected a pair yet) is not shown as current: the peer is
+    /// "re-establishing".
+    static func peerStatus(_ session: PeerSession, wireguard: WireGuardPeerStatus?, underlay: Set<String>) -> AgentStatus.Peer {
+        var pair = session.activePair
+        var state: AgentStatus.PeerState = session.isConnected ? .connected : .ice(session.connectivity)
+        if let local = pair?.local, local.kind == .host, !underlay.isEmpty, !underlay.contains(local.address) {
+            pair = nil
+            state = .reestablishing
+        }
         let pathType: AgentStatus.PathType? = pair.map { pair in
             if pair.local.kind == .relayed || pair.remote.kind == .relayed { return .relayed }
             if pair.local.kind == .host && pair.remote.kind == .host { return .host }
@@ -39,7 +47,7 @@ extension AgentCore {
         return AgentStatus.Peer(
             name: session.info.name, publicKey: session.info.publicKey.base64, ipv4: session.info.ipv4.description,
             ipv6: session.info.ipv6.description,
-            state: session.isConnected ? .connected : .ice(session.connectivity),
+            state: state,
             pathType: pathType, pathMode: mode, pathReason: session.pathReason,
             localCandidate: pair?.local.description, remoteCandidate: pair?.remote.description,
             endpoint: wireguard?.endpoint, lastHandshakeSecondsAgo: session.handshakeAge,

@@ -29,6 +29,9 @@ public final class AgentCore: @unchecked Sendable {
     var lastDeviceStatus: WireGuardDeviceStatus?
     /// Metrics for node_exporter, written from `publishStatus` (on the runtime thread), when configured.
     lazy var metricsTextfile = configuration.metricsTextfile.map { MetricsTextfile(path: $0) }
+    /// Roaming (AgentCore+Underlay): the underlay addresses last seen, and the resume detector.
+    var knownAddresses: Set<String> = []
+    var resumeDetector = ResumeDetector()
     /// Why the agent must exit with an error (a permanent refusal, a device that cannot open).
     public private(set) var exitError: AgentError?
     /// Set once a stop was handled.
@@ -60,6 +63,8 @@ public final class AgentCore: @unchecked Sendable {
     public func start() {
         guard !started else { return }
         started = true
+        _ = resumeDetector.observe(ResumeDetector.bootClock())  // a stop before the first tick counts too
+        knownAddresses = currentUnderlayAddresses()
         environment.transport.start { [inbox] event in inbox.post(.hub(event)) }
         inbox.post(.tick, at: now + Self.tickMilliseconds)
         publishStatus()

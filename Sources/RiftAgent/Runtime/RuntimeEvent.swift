@@ -8,5 +8,7 @@ enum RuntimeEvent: Sendable {
     case tick
     /// A controlled-side peer's deferred keepalive is due (see `KeepaliveStart`).
     case enableKeepalive(PublicKey)
+    /// A debounced batch of changes to the host's network (see `UnderlayMonitor`).
+    case underlay([UnderlayChange])
     case stop(reason: String)
 }

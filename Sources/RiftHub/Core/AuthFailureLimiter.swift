@@ -1,4 +1,5 @@
 import RiftProtocol
+import RiftSupport
 
 /// Limits failed authentication attempts per client address, so one host cannot try tokens or proofs
 /// without bound.

@@ -1,4 +1,5 @@
 import RiftProtocol
+import RiftSupport
 
 /// What the transport tells the core about a WebSocket upgrade request. Holds the bearer token, so its
 /// `description` redacts the `Authorization` header.

@@ -1,6 +1,7 @@
 import Logging
 import RiftCrypto
 import RiftProtocol
+import RiftSupport
 
 extension HubRouter {
     /// A WebSocket upgrade was accepted: check the network and bearer token, then send the challenge.

@@ -1,3 +1,5 @@
+import RiftSupport
+
 /// Bounds how often a key, and a token, may join, so one token holder cannot load the hub (and every network's relay
 /// latency) with join/leave cycles.
 ///

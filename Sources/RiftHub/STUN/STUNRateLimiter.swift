@@ -1,3 +1,5 @@
+import RiftSupport
+
 /// Limits how many STUN answers one source gets, so the hub cannot be used to reflect traffic at a victim.
 ///
 /// A Binding response is about twice the size of the request (more for IPv6), and the source address of a UDP request

@@ -46,7 +46,7 @@ public struct TokenBucket: Sendable, Hashable {
 extension Dictionary where Value == TokenBucket {
     /// Forgets the buckets that have refilled completely: forgetting them changes nothing, and it keeps a limiter's
     /// table as small as its recent offenders.
-    mutating func removeRefilled(now: Double) {
+    public mutating func removeRefilled(now: Double) {
         self = filter { _, bucket in
             var bucket = bucket
             return !bucket.isFull(now: now)
