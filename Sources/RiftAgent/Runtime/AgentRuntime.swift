@@ -43,6 +43,7 @@ public final class AgentRuntime: Sendable {
             core.shutdown()
             throw error
         }
+        let underlay = watchUnderlay { changes in core.inbox.post(.underlay(changes)) }
         let signals = Self.installSignalHandlers { core.requestStop(reason: $0) }
         defer { signals.forEach { $0.cancel() } }
         logger.info("riftgate \(configuration.name) (\(secrets.privateKey.publicKey)) joining \(configuration.network) at \(configuration.hub)")
@@ -50,6 +51,7 @@ public final class AgentRuntime: Sendable {
             let thread = Thread {
                 core.start()
                 core.runUntilFinished()
+                underlay?.shutdown()
                 core.shutdown()
                 control.shutdown()  // waits for the control thread: here, not on Swift's cooperative pool
                 done.resume()
@@ -59,6 +61,19 @@ public final class AgentRuntime: Sendable {
         }
         logger.info("stopped; interface \(configuration.interface) removed")
         if let exitError = core.exitError { throw exitError }
+    }
+
+    /// Starts watching the host's network for the core (roaming); a host where rtnetlink cannot be watched still runs,
+    /// recovering by timeouts only.
+    private func watchUnderlay(_ deliver: @escaping @Sendable ([UnderlayChange]) -> Void) -> UnderlayMonitor? {
+        let relevance = UnderlayRelevance(ownInterface: configuration.interface, overlay: nil,
+                                          interfaceName: UnderlayRelevance.kernelInterfaceName, isTunnel: LocalAddresses.isTunnel)
+        do {
+            return try UnderlayMonitor(relevance: relevance, onChanges: deliver)
+        } catch {
+            logger.warning("\(error); network changes will be noticed by timeouts only")
+            return nil
+        }
     }
 
     private static func installSignalHandlers(_ stop: @escaping @Sendable (String) -> Void) -> [DispatchSourceSignal] {
