@@ -15,6 +15,8 @@ final class ServiceInbox<Command>: @unchecked Sendable {
         var acceptsCommands: Bool
         /// The `lws_context *` to pass to `lws_cancel_service`; nil before `attach` and after `detach`.
         var wakeTarget: OpaquePointer?
+        /// Set by `detach`, for good.
+        var detached = false
     }
 
     private let state: Mutex<State>
@@ -24,9 +26,10 @@ final class ServiceInbox<Command>: @unchecked Sendable {
         state = Mutex(State(acceptsCommands: acceptsCommandsBeforeAttach))
     }
 
-    /// Makes `context` the target of wake-ups; called before the service thread starts.
+    /// Makes `context` the target of wake-ups; called before the service thread starts. Ignored after `detach`.
     func attach(to context: LWSContext) {
         state.withLock { state in
+            guard !state.detached else { return }
             state.wakeTarget = context.pointer
             state.acceptsCommands = true
         }
@@ -35,6 +38,7 @@ final class ServiceInbox<Command>: @unchecked Sendable {
     /// Stops wake-ups and commands for good, dropping pending ones; called before the context is destroyed.
     func detach() {
         state.withLock { state in
+            state.detached = true
             state.acceptsCommands = false
             state.wakeTarget = nil
             state.commands = []
