@@ -99,7 +99,7 @@ extension ServerEventLoop {
                 connection.closeAfterDiscarding = close
                 lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, Int32(configuration.closeTimeout.wholeSecondsRoundedUp))
             } else {
-                // Through the inbox, so that whatever the handler just sent is queued before the close.
+                // After whatever the handler just sent (its sends on this thread are applied at once), so the reply goes first.
                 submit(.close(id, close))
             }
         case .binary:

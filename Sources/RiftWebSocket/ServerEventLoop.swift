@@ -1,4 +1,10 @@
 internal import CRiftWebSockets
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// Work other threads hand to a server's service thread.
 enum ServerCommand {
@@ -18,6 +24,10 @@ final class ServerEventLoop: @unchecked Sendable {
 
     /// What other threads hand to the service thread.
     let inbox = ServiceInbox<ServerCommand>(acceptsCommandsBeforeAttach: false)
+    /// The service thread's `pthread_t` while it serves (0 otherwise): commands it submits itself (a handler replying
+    /// or relaying) are applied at once, without the inbox's lock and the wake-up (a pipe write and one more loop
+    /// iteration per batch). Written only by that thread; another thread can never see its own id here.
+    private let servingThread = Atomic<UInt>(0)
 
     // MARK: Service-thread state
 
@@ -58,9 +68,14 @@ final class ServerEventLoop: @unchecked Sendable {
         inbox.detach()
     }
 
-    /// Queues `command` for the service thread and wakes it. Dropped when the loop is not running.
+    /// Queues `command` for the service thread and wakes it, or applies it at once when called on that thread while
+    /// it serves. Dropped when the loop is not running.
     func submit(_ command: ServerCommand) {
-        inbox.submit(command)
+        if servingThread.load(ordering: .relaxed) == UInt(pthread_self()) {
+            apply(command)
+        } else {
+            inbox.submit(command)
+        }
     }
 
     // MARK: Service thread
@@ -71,6 +86,7 @@ final class ServerEventLoop: @unchecked Sendable {
         contextPointer = context.pointer
         tickTimer.schedule(on: context.pointer, after: configuration.tickInterval)
         heartbeatTimer.schedule(on: context.pointer, after: .seconds(1))
+        servingThread.store(UInt(pthread_self()), ordering: .relaxed)
         if let eventLoop = context.eventLoop {
             // lws 4.1 arms its libev timer for its timer list only after an I/O event or a timer fired, not when a
             // timer is scheduled: this wake-up is the first event, so the timers above start running.
@@ -81,6 +97,8 @@ final class ServerEventLoop: @unchecked Sendable {
                 if lws_service(context.pointer, 0) < 0 { break }
             }
         }
+        // From here on (context destruction reports closed connections) the handler's sends are dropped again.
+        servingThread.store(0, ordering: .relaxed)
         detach()
         tickTimer.cancel()
         shutdownTimer.cancel()
@@ -92,12 +110,14 @@ final class ServerEventLoop: @unchecked Sendable {
 
     /// Applies every queued command, in submission order.
     func drainInbox() {
-        for command in inbox.takeAll() {
-            switch command {
-            case .send(let id, let text): enqueue(text, for: id)
-            case .close(let id, let frame): beginClose(id, frame)
-            case .shutdown(let frame, let timeout): beginShutdown(frame, timeout: timeout)
-            }
+        for command in inbox.takeAll() { apply(command) }
+    }
+
+    private func apply(_ command: ServerCommand) {
+        switch command {
+        case .send(let id, let text): enqueue(text, for: id)
+        case .close(let id, let frame): beginClose(id, frame)
+        case .shutdown(let frame, let timeout): beginShutdown(frame, timeout: timeout)
         }
     }
 
