@@ -47,13 +47,15 @@ final class ServerEventLoop: @unchecked Sendable {
     private(set) lazy var heartbeatTimer = LWSTimer(owner: self, callback: serverHeartbeatFired)
     /// Connections by the second their silence is next looked at (see `ServerEventLoop+Heartbeats`).
     var heartbeats: HeartbeatWheel<ConnectionID>
-    /// Second 0 of `heartbeats`.
+    /// Slot 0 of `heartbeats`.
     let heartbeatEpoch = ContinuousClock.now
 
     init(configuration: WebSocketServer.Configuration, handler: any WebSocketServerHandler) {
         self.configuration = configuration
         self.handler = handler
-        heartbeats = HeartbeatWheel(horizon: configuration.pongTimeout.wholeSecondsRoundedUp + 1, startingAt: 0)
+        let slotsPerSecond = Int(Duration.seconds(1) / Self.heartbeatSlot)
+        heartbeats = HeartbeatWheel(horizon: (configuration.pongTimeout.wholeSecondsRoundedUp + 1) * slotsPerSecond,
+                                    startingAt: 0)
     }
 
     // MARK: Any thread
@@ -85,7 +87,7 @@ final class ServerEventLoop: @unchecked Sendable {
     func run(_ context: LWSContext) {
         contextPointer = context.pointer
         tickTimer.schedule(on: context.pointer, after: configuration.tickInterval)
-        heartbeatTimer.schedule(on: context.pointer, after: .seconds(1))
+        heartbeatTimer.schedule(on: context.pointer, after: Self.heartbeatSlot)
         servingThread.store(UInt(pthread_self()), ordering: .relaxed)
         if let eventLoop = context.eventLoop {
             // lws 4.1 arms its libev timer for its timer list only after an I/O event or a timer fired, not when a

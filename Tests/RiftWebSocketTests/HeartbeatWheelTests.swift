@@ -3,7 +3,7 @@ import Testing
 
 @Suite("the heartbeat wheel buckets connections by second")
 struct HeartbeatWheelTests {
-    @Test("ids come out in the second they were scheduled for, once")
+    @Test("ids come out in the slot they were scheduled for, once")
     func dueInTheirSecond() {
         var wheel = HeartbeatWheel<Int>(horizon: 5, startingAt: 0)
         wheel.schedule(1, at: 2)
@@ -16,17 +16,17 @@ struct HeartbeatWheelTests {
         #expect(wheel.advance(to: 10) == [])
     }
 
-    @Test("a late advance returns everything that came due meanwhile, oldest second first")
+    @Test("a late advance returns everything that came due meanwhile, oldest slot first")
     func lateAdvance() {
         var wheel = HeartbeatWheel<Int>(horizon: 4, startingAt: 10)
         wheel.schedule(1, at: 14)
         wheel.schedule(2, at: 11)
         wheel.schedule(3, at: 12)
         #expect(wheel.advance(to: 40) == [2, 3, 1])
-        #expect(wheel.currentSecond == 40)
+        #expect(wheel.currentSlot == 40)
     }
 
-    @Test("the past becomes the next second and the far future the horizon, never later")
+    @Test("the past becomes the next slot and the far future the horizon, never later")
     func clamped() {
         var wheel = HeartbeatWheel<Int>(horizon: 3, startingAt: 5)
         wheel.schedule(1, at: 0)
