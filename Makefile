@@ -4,6 +4,7 @@
 #   sudo make bench  build release binaries and run the benchmarks (results in bench-results/; see docs/performance.md)
 #   make fuzz        build the libFuzzer targets and run each for FUZZ_SECONDS (results in fuzz-results/; Tests/fuzz/README.md)
 #   make sanitize    swift test under AddressSanitizer and under ThreadSanitizer (make test runs the ASan pass)
+#   make deb         riftgate_<version>_<arch>.deb and riftgate-hub_<version>_<arch>.deb in dist/ (deploy/debian/)
 SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
@@ -11,7 +12,7 @@ SWIFT_BUILD_FLAGS ?=
 BIN_DIR := $(shell swift build $(SWIFT_BUILD_FLAGS) --show-bin-path 2>/dev/null || echo .build/debug)
 PYTEST := .venv/bin/python -m pytest
 
-.PHONY: deps build test unit-test integration-test e2e-test demo bench fuzz fuzz-build sanitize asan-test tsan-test clean
+.PHONY: deb deb-binaries deps build test unit-test integration-test e2e-test demo bench fuzz fuzz-build sanitize asan-test tsan-test clean
 
 deps:
 	@bash deploy/install-deps.sh
@@ -24,11 +25,15 @@ unit-test: build
 	@echo "==> Swift tests"
 	swift test $(SWIFT_BUILD_FLAGS)
 
+# The package test (Tests/e2e/test_packages.py) packs a debug build with the Swift standard library linked in: the
+# test binaries in BIN_DIR link the Swift runtime dynamically, which a Debian machine does not have, and a static
+# debug build costs far less than a release one (about 40 s here against 2.5 min).
 integration-test: build
+	@$(MAKE) --no-print-directory deb-binaries DEB_CONFIG=debug
 	@echo "==> protocol vectors checked by an independent implementation (PyNaCl)"
 	.venv/bin/python Protocol/vectors/check_vectors.py
 	@echo "==> integration and end-to-end tests (real processes; the namespace tests need root)"
-	RIFTGATE_BIN_DIR=$(BIN_DIR) $(PYTEST) -q -rs Tests/integration Tests/e2e
+	RIFTGATE_BIN_DIR=$(BIN_DIR) RIFTGATE_DEB_BIN_DIR=.build-deb-debug/debug $(PYTEST) -q -rs Tests/integration Tests/e2e
 
 test: unit-test integration-test asan-test
 
@@ -80,8 +85,25 @@ bench: deps
 	ulimit -n 65536 2>/dev/null || true; \
 	.venv/bin/python Tests/bench/bench.py --bin-dir $(BENCH_SCRATCH)/release --test-bin-dir $(BENCH_TEST_SCRATCH)/release $(BENCH_ARGS)
 
+# Debian packages: a static-stdlib build of the two programs (no Swift runtime to depend on), packed with dpkg-deb
+# and checked with lintian. DEB_CONFIG=debug packs a debug build instead (quicker to build; make integration-test
+# builds one for the package test); DEB_VERSION overrides the version derived from git.
+DEB_CONFIG ?= release
+DEB_SCRATCH ?= $(if $(filter release,$(DEB_CONFIG)),.build-release,.build-deb-$(DEB_CONFIG))
+DEB_VERSION ?=
+DEB_OUTPUT ?= dist
+
+deb-binaries: deps
+	@echo "==> $(DEB_CONFIG) build with the Swift standard library linked in ($(DEB_SCRATCH))"
+	swift build -c $(DEB_CONFIG) --static-swift-stdlib --scratch-path $(DEB_SCRATCH)
+
+deb: deb-binaries
+	@echo "==> Debian packages"
+	deploy/debian/build-packages.sh --bin-dir $(DEB_SCRATCH)/$(DEB_CONFIG) --output $(DEB_OUTPUT) \
+	  $(if $(DEB_VERSION),--version $(DEB_VERSION))
+
 demo: build
 	RIFTGATE_BIN_DIR=$(BIN_DIR) .venv/bin/python Tests/lab/demo.py
 
 clean:
-	rm -rf .build .build-asan .build-tsan .build-fuzz .venv
+	rm -rf .build .build-asan .build-tsan .build-fuzz .build-deb-* dist .venv

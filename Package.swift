@@ -77,7 +77,13 @@ let package = Package(
             dependencies: ["RiftAgent", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: Tests
-        .target(name: "RiftTestSupport", dependencies: ["RiftProtocol"], path: "Tests/RiftTestSupport"),
+        .target(
+            name: "RiftTestSupport",
+            dependencies: [
+                "RiftProtocol", "RiftAgent", "RiftNice", "RiftWireGuard", "RiftCrypto",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/RiftTestSupport"),
         .testTarget(name: "RiftProtocolTests", dependencies: ["RiftProtocol", "RiftTestSupport"]),
         .testTarget(name: "RiftCryptoTests", dependencies: ["RiftCrypto", "RiftProtocol", "RiftTestSupport"]),
         .testTarget(name: "RiftWebSocketTests", dependencies: ["RiftWebSocket"]),

@@ -24,6 +24,9 @@ packages=(
   systemd sqlite3 curl nginx-light util-linux passwd python3-yaml
   # benchmarks (make bench): instruction counts of the forwarding loop, and strip for the bundle callgrind reads
   valgrind binutils
+  # Debian packages (make deb) and their test: dpkg-shlibdeps, lintian, a Debian 12 root file system booted with
+  # systemd-nspawn; promtool (from prometheus) checks the alert rules and the metrics pages
+  dpkg-dev lintian debootstrap systemd-container prometheus
 )
 
 missing=()
@@ -41,8 +44,8 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # coturn's and nginx's packages may start system services; the tests start their own on chosen ports.
-  for service in coturn nginx; do
+  # coturn's, nginx's and prometheus' packages may start system services; the tests start their own on chosen ports.
+  for service in coturn nginx prometheus; do
     if [[ -d /run/systemd/system ]]; then
       systemctl disable --now "$service" >/dev/null 2>&1 || true
     elif [[ -x /etc/init.d/$service ]]; then

@@ -55,6 +55,8 @@ struct Up: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Join the network and keep the tunnels up until stopped.")
     @OptionGroup var options: ConfigOption
     @Flag(help: "Log debug detail.") var verbose = false
+    @Option(help: "Write per-peer metrics to this file every 5 s, for node_exporter's textfile collector (e.g. /var/lib/prometheus/node-exporter/riftgate.prom).")
+    var metricsTextfile: String?
 
     func run() async {
         LoggingSystem.bootstrap { label in
@@ -63,7 +65,8 @@ struct Up: AsyncParsableCommand {
             return handler
         }
         do {
-            let configuration = try AgentConfiguration.load(path: options.config)
+            var configuration = try AgentConfiguration.load(path: options.config)
+            configuration.metricsTextfile = metricsTextfile
             let secrets = try AgentSecrets.load(path: configuration.secretsFile)
             try await AgentRuntime(configuration: configuration, secrets: secrets, logger: Logger(label: "riftgate")).run()
         } catch { fail(error) }

@@ -9,7 +9,7 @@ struct MeshTests {
     }
 
     func configured(_ actions: [MeshAction]) -> [(PeerInfo, DataPathMode)] {
-        actions.compactMap { if case .configureWireGuardPeer(let info, let path, _) = $0 { (info, path) } else { nil } }
+        actions.compactMap { if case .configureWireGuardPeer(let info, let path, _, _) = $0 { (info, path) } else { nil } }
     }
 
     @Test("only the peer with the smaller key offers, so there is no glare")

@@ -29,6 +29,8 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var controlGroup = "riftgate"
     /// The wireguard-go binary, when the kernel has no WireGuard.
     public var wireguardGo = AgentConfiguration.defaultWireGuardGo
+    /// Where `riftgate up --metrics-textfile` writes metrics for node_exporter's textfile collector; nil = nowhere.
+    public var metricsTextfile: String?
 
     /// The wireguard-go binary looked up in `PATH` unless the file names another.
     public static let defaultWireGuardGo = "wireguard-go"

@@ -3,9 +3,71 @@ public struct AgentStatus: Codable, Sendable, Equatable {
     /// The hub session.
     public struct Hub: Codable, Sendable, Equatable {
         public var url: String
-        /// `connected`, `connecting` or `disconnected`.
-        public var state: String
+        public var state: HubState
         public var lastError: String?
+    }
+
+    /// The hub session's state, as `riftgate status --json` spells it.
+    public enum HubState: String, Codable, Sendable, Equatable {
+        /// Nothing published yet.
+        case starting
+        /// The first connection is under way.
+        case connecting
+        /// Welcomed by the hub.
+        case connected
+        /// Lost; the agent is reconnecting with backoff.
+        case disconnected
+    }
+
+    /// A peer's overall state: `connected` only while the WireGuard handshake is recent; otherwise the ICE state.
+    /// Encoded as one string (`connected`, `gathering`, `failed`…), the JSON that scripts read.
+    public enum PeerState: Codable, Sendable, Equatable {
+        /// The WireGuard handshake is recent.
+        case connected
+        /// No recent handshake: what ICE is doing.
+        case ice(ICEConnectivity)
+
+        public init(from decoder: any Decoder) throws {
+            let text = try decoder.singleValueContainer().decode(String.self)
+            if text == "connected" {
+                self = .connected
+            } else if let state = ICEConnectivity(rawValue: text) {
+                self = .ice(state)
+            } else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown peer state \(text)"))
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(description)
+        }
+
+        /// The string shown and encoded.
+        public var description: String {
+            switch self {
+            case .connected: "connected"
+            case .ice(let state): state.rawValue
+            }
+        }
+    }
+
+    /// What kind of pair carries a peer's traffic.
+    public enum PathType: String, Codable, Sendable, Equatable, CaseIterable {
+        /// Host candidates on both ends.
+        case host
+        /// At least one server- or peer-reflexive end, no relay.
+        case serverReflexive = "server-reflexive"
+        /// Through a TURN relay.
+        case relayed
+    }
+
+    /// How WireGuard reaches a peer.
+    public enum PathMode: String, Codable, Sendable, Equatable {
+        /// WireGuard straight to the peer's listen port.
+        case direct
+        /// Through the agent, over the ICE component.
+        case forwarded
     }
 
     /// One remote peer.
@@ -14,12 +76,11 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         public var publicKey: String
         public var ipv4: String
         public var ipv6: String
-        /// `connected` only while the WireGuard handshake is recent; otherwise the ICE state.
-        public var state: String
-        /// `host`, `server-reflexive` or `relayed` (nil before a pair is selected).
-        public var pathType: String?
-        /// `direct` (WireGuard straight to the peer) or `forwarded` (through the agent over ICE).
-        public var pathMode: String?
+        public var state: PeerState
+        /// Nil before a pair is selected.
+        public var pathType: PathType?
+        /// Nil before a path is configured.
+        public var pathMode: PathMode?
         public var pathReason: String
         public var localCandidate: String?
         public var remoteCandidate: String?
@@ -28,8 +89,10 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         public var lastHandshakeSecondsAgo: Int64?
         public var rxBytes: UInt64
         public var txBytes: UInt64
-        public var iceState: String
+        public var iceState: ICEConnectivity
         public var lastRecoveryReason: String?
+        /// ICE restarts with this peer in the current session (the session's generation); nil from older agents.
+        public var iceRestarts: Int64? = nil
     }
 
     public var name: String
@@ -50,14 +113,14 @@ extension AgentStatus {
         var lines = [
             "riftgate \(name) (\(publicKey))",
             "  network \(network) on \(interface) [\(backend)]: \(ipv4 ?? "-") \(ipv6 ?? "-"), WireGuard port \(listenPort)",
-            "  hub \(hub.url): \(hub.state)" + (hub.lastError.map { " (\($0))" } ?? ""),
+            "  hub \(hub.url): \(hub.state.rawValue)" + (hub.lastError.map { " (\($0))" } ?? ""),
         ]
         if peers.isEmpty { lines.append("  no other peers") }
         for peer in peers {
             let handshake = peer.lastHandshakeSecondsAgo.map { "\($0)s ago" } ?? "never"
             lines.append("  peer \(peer.name) \(peer.ipv4) \(peer.ipv6)")
             lines.append("    key \(peer.publicKey)")
-            lines.append("    state \(peer.state), path \(peer.pathType ?? "-") \(peer.pathMode ?? "") — \(peer.pathReason)")
+            lines.append("    state \(peer.state.description), path \(peer.pathType?.rawValue ?? "-") \(peer.pathMode?.rawValue ?? "") — \(peer.pathReason)")
             if let local = peer.localCandidate, let remote = peer.remoteCandidate {
                 lines.append("    candidates local \(local) ⇄ remote \(remote)")
             }

@@ -10,7 +10,7 @@ import Glibc
 /// One thread for all peers: `epoll` tells which sockets are readable and `recvmmsg` drains up to `batchSize`
 /// datagrams per system call into buffers allocated once, so the hot path does no allocation. The ICE → WireGuard
 /// direction runs on the ICE thread (see `ForwardingSocket.deliverToWireGuard`).
-final class ForwardingLoop: @unchecked Sendable {
+final class ForwardingLoop: Sendable {
     typealias Sender = @Sendable (UnsafeRawBufferPointer) -> Bool
 
     static let batchSize = 32

@@ -9,7 +9,7 @@ import Glibc
 /// WireGuard's endpoint for the peer is this socket's address; the socket is connected to WireGuard's listen port,
 /// so only WireGuard's datagrams reach it. Buffers are sized for throughput: with the kernel's ~208 KiB default a
 /// burst from WireGuard overflows the queue before the forwarding thread drains it.
-final class ForwardingSocket: @unchecked Sendable {
+final class ForwardingSocket: Sendable {
     /// The socket descriptor, owned by this object and closed by the forwarding loop.
     let descriptor: Int32
     /// The loopback port WireGuard sends this peer's packets to.

@@ -9,17 +9,8 @@ import Synchronization
 ///
 /// Events arrive in order on `events`. A permanent refusal (revoked token or key, unknown network, unsupported version)
 /// ends the stream with `.refused`; the agent then exits instead of retrying forever.
-final class HubLink: Sendable {
-    /// What the hub session reports to the agent.
-    enum Event: Sendable {
-        case welcome(Welcome)
-        case peerJoined(PeerInfo)
-        case peerLeft(PeerLeft)
-        case signal(SignalPayload)
-        case iceServers(ICEServers)
-        case disconnected(reason: String, retryInMilliseconds: Int)
-        case refused(code: String, message: String)
-    }
+final class HubLink: SignalingTransport {
+    typealias Event = SignalingEvent
 
     let events: AsyncStream<Event>
     private let continuation: AsyncStream<Event>.Continuation
@@ -29,6 +20,7 @@ final class HubLink: Sendable {
     private let current = Mutex<WebSocketClient?>(nil)
     private let stopped = Mutex(false)
     private let sentSignals = Atomic<UInt64>(0)
+    private let session = Mutex<Task<Void, Never>?>(nil)
 
     init(configuration: AgentConfiguration, secrets: AgentSecrets, logger: Logger) {
         self.configuration = configuration
@@ -56,10 +48,21 @@ final class HubLink: Sendable {
         }
     }
 
+    /// Runs the session (`run()`) in a task and passes its events to `deliver`, in order.
+    func start(deliver: @escaping @Sendable (SignalingEvent) -> Void) {
+        let task = Task { [self] in
+            let pump = Task { for await event in events { deliver(event) } }
+            await run()
+            await pump.value
+        }
+        session.withLock { $0 = task }
+    }
+
     /// Stops reconnecting and closes the current connection.
     func stop() {
         stopped.withLock { $0 = true }
         current.withLock { $0 }?.close(code: 1000, reason: "agent stopping")
+        session.withLock { $0 }?.cancel()
     }
 
     /// Reconnect delays: from 0.25–0.5 s after the first loss, doubling to a step of 4 s, drawn from the upper half of

@@ -15,15 +15,14 @@ public struct Mesh: Sendable {
     public private(set) var hubConnected = false
     /// The remote peers, by key.
     public private(set) var peers: [PublicKey: PeerSession] = [:]
-    private var nextInstance: UInt64 = 1
+    private var ids: GenerationIDs
     private var now: Int64 = 0
-    private var makeSessionID: @Sendable () -> String
 
     /// Creates the mesh for `me`; `sessionID` makes random session ids (injected so tests are deterministic).
     public init(me: PublicKey, listenPort: UInt16, sessionID: @escaping @Sendable () -> String) {
         self.me = me
         self.listenPort = listenPort
-        self.makeSessionID = sessionID
+        self.ids = GenerationIDs(sessionID: sessionID)
     }
 
     /// A generation younger than this already answers any restart request.
@@ -31,11 +30,6 @@ public struct Mesh: Sendable {
 
     /// Whether TURN is configured, which allows relay-only recovery.
     var relayAvailable: Bool { !(welcome?.ice.turn.isEmpty ?? true) }
-
-    private mutating func allocateInstance() -> UInt64 {
-        defer { nextInstance += 1 }
-        return nextInstance
-    }
 
     /// Applies one event and returns what to do.
     public mutating func handle(_ event: MeshEvent) -> [MeshAction] {
@@ -83,25 +77,23 @@ public struct Mesh: Sendable {
         if var session = peers[info.publicKey] {
             let changed = session.info != info
             session.info = info
-            peers[info.publicKey] = session
             var actions: [MeshAction] = []
             if changed, let path = session.path, let instance = session.instance {
-                actions.append(.configureWireGuardPeer(info, path: path, instance: instance))
+                actions.append(session.configureWireGuard(path: path, instance: instance))
             }
             // A peer that joins again may have restarted its agent and lost its ICE state: the controlling side
             // re-offers — unless the tunnel is healthy, which means the hub restarted, not the peer (a restarted
             // peer that is controlled asks for a restart itself, see below).
             if rejoined, session.controlling, !session.isHealthy {
-                let instance = allocateInstance()
-                actions += peers[info.publicKey]!.beginGeneration(instance: instance, sessionID: makeSessionID(),
-                                                                  forceRelay: false, now: now)
+                actions += session.beginGeneration(ids: &ids, forceRelay: false, now: now)
             }
+            peers[info.publicKey] = session
             return actions
         }
-        var session = PeerSession(info: info, me: me)
+        var session = PeerSession(info: info, me: me, now: now)
         var actions: [MeshAction] = []
         if session.controlling {
-            actions = session.beginGeneration(instance: allocateInstance(), sessionID: makeSessionID(), forceRelay: false, now: now)
+            actions = session.beginGeneration(ids: &ids, forceRelay: false, now: now)
         } else if !rejoined {
             // We are new and the peer was already there: if it still holds ICE state from our previous run it would
             // wait for a dead session to fail; ask it to offer afresh now. A fresh controlling peer ignores this.
@@ -120,7 +112,7 @@ public struct Mesh: Sendable {
         guard payload.to == me, var peer = peers[payload.from] else { return [] }
         let actions: [MeshAction]
         switch payload.kind {
-        case .offer: actions = peer.acceptOffer(payload, instance: allocateInstance())
+        case .offer: actions = peer.acceptOffer(payload, ids: &ids, now: now)
         case .answer: actions = peer.acceptAnswer(payload)
         case .candidate, .endOfCandidates: actions = peer.acceptTrickle(payload)
         case .restart: actions = restartRequested(payload, of: &peer)
@@ -133,32 +125,47 @@ public struct Mesh: Sendable {
     /// the restart) or during backoff. A request with session "none" comes from an agent that just started: not a
     /// failure, so it starts a normal generation at once; any other request counts as a failure like one seen here.
     private mutating func restartRequested(_ payload: SignalPayload, of peer: inout PeerSession) -> [MeshAction] {
-        guard peer.controlling, now - peer.generationBeganAt >= Self.freshGenerationMilliseconds else { return [] }
+        guard peer.controlling, peer.current == nil || now - peer.attemptStartedAt >= Self.freshGenerationMilliseconds else {
+            return []
+        }
         let reason: String
         if case .restart(let text) = payload.body { reason = text } else { reason = "restart" }
         if payload.session == "none" {
             peer.recovery.reset()
             peer.nextRecoveryAt = 0
             peer.lastRecoveryReason = "peer restarted: \(reason)"
-            return peer.beginGeneration(instance: allocateInstance(), sessionID: makeSessionID(), forceRelay: false, now: now)
+            return peer.beginGeneration(ids: &ids, forceRelay: false, now: now)
         }
         guard now >= peer.nextRecoveryAt else { return [] }
-        return peer.restartAfterFailure(reason: "peer asked: \(reason)", now: now, relayAvailable: relayAvailable,
-                                        newInstance: { allocateInstance() }, sessionID: makeSessionID)
+        return peer.restartAfterFailure(reason: "peer asked: \(reason)", now: now, relayAvailable: relayAvailable, ids: &ids)
     }
 
     private mutating func tick(_ ages: [PublicKey: Int64]) -> [MeshAction] {
         var actions: [MeshAction] = []
+        let relay = relayAvailable
         for key in peers.keys.sorted() {
-            var instanceSource = nextInstance
-            let relay = relayAvailable
-            let idMaker = makeSessionID
-            actions += peers[key]!.checkLiveness(
-                now: now, handshakeAge: ages[key],
-                newInstance: { defer { instanceSource += 1 }; return instanceSource },
-                sessionID: idMaker, relayAvailable: relay)
-            nextInstance = instanceSource
+            guard var peer = peers[key] else { continue }
+            actions += peer.checkLiveness(now: now, handshakeAge: ages[key], ids: &ids, relayAvailable: relay)
+            peers[key] = peer
         }
         return actions
     }
+}
+
+/// Where new generations get their identifiers: runtime ICE instance numbers (never reused in one run) and random
+/// session ids (injected so tests are deterministic).
+struct GenerationIDs: Sendable {
+    private var nextInstance: UInt64 = 1
+    private let makeSessionID: @Sendable () -> String
+
+    init(sessionID: @escaping @Sendable () -> String) { makeSessionID = sessionID }
+
+    /// A fresh instance number.
+    mutating func instance() -> UInt64 {
+        defer { nextInstance += 1 }
+        return nextInstance
+    }
+
+    /// A fresh random session id.
+    func sessionID() -> String { makeSessionID() }
 }

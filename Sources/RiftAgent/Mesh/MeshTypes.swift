@@ -27,9 +27,31 @@ public struct CandidateEndpoint: Sendable, Hashable {
     public var description: String { "\(kind.rawValue) \(address):\(port)" }
 }
 
-/// ICE connectivity of one session, as the mesh logic needs it.
-public enum ICEConnectivity: String, Sendable, Hashable {
-    case idle, gathering, connecting, connected, ready, failed
+/// ICE connectivity of one session, as the mesh logic needs it (the runtime maps libnice's states onto it with an
+/// exhaustive `switch`, so a new state cannot slip through unmapped). The raw values are what `riftgate status` shows.
+public enum ICEConnectivity: String, Sendable, Hashable, Codable {
+    /// No session for this generation (yet).
+    case idle
+    /// Local candidates are being gathered.
+    case gathering
+    /// Connectivity checks are running.
+    case connecting
+    /// At least one pair works.
+    case connected
+    /// A pair is nominated and carries data.
+    case ready
+    /// No pair worked, or consent freshness expired.
+    case failed
+    /// The session stopped all activity (no checks, no consent): its path is gone as surely as after `failed`.
+    case disconnected
+
+    /// Whether the session can no longer carry traffic by itself, so recovery must start a new generation.
+    public var isLost: Bool {
+        switch self {
+        case .failed, .disconnected: true
+        case .idle, .gathering, .connecting, .connected, .ready: false
+        }
+    }
 }
 
 /// Where WireGuard sends a peer's tunnel packets.
@@ -38,6 +60,14 @@ public enum DataPathMode: Sendable, Hashable {
     case direct(address: String, port: UInt16)
     /// Through the agent, over the libnice component (server-reflexive, peer-reflexive and relayed pairs).
     case forwarded
+}
+
+/// When WireGuard's persistent keepalive starts for a peer just configured.
+public enum KeepaliveStart: Sendable, Hashable {
+    /// At once: WireGuard sends, and so starts a handshake, immediately.
+    case now
+    /// Configured without keepalive; the runtime turns it on after the delay.
+    case after(Duration)
 }
 
 /// An instruction from the mesh logic to the runtime, which performs the I/O.
@@ -54,8 +84,9 @@ public enum MeshAction: Sendable, Equatable {
     case remoteGatheringDone(peer: PublicKey, instance: UInt64)
     /// Close ICE session `instance` (and any forwarding bound to it).
     case closeICE(peer: PublicKey, instance: UInt64)
-    /// Add or update the WireGuard peer with its overlay addresses as allowed IPs, reached through `path`.
-    case configureWireGuardPeer(PeerInfo, path: DataPathMode, instance: UInt64)
+    /// Add or update the WireGuard peer with its overlay addresses as allowed IPs, reached through `path` (for a
+    /// forwarded path, through ICE session `instance`); its persistent keepalive starts as `keepalive` says.
+    case configureWireGuardPeer(PeerInfo, path: DataPathMode, instance: UInt64, keepalive: KeepaliveStart)
     /// Remove the WireGuard peer.
     case removeWireGuardPeer(PublicKey)
 }

@@ -6,17 +6,18 @@ extension PeerSession {
     /// A handshake older than this (seconds) means the peer is not connected (WireGuard's REJECT_AFTER_TIME).
     static let staleHandshakeSeconds: Int64 = 180
 
-    /// ICE changed state. Failure starts recovery at the next tick, or, while a standby session still carries the
-    /// traffic, gives up the new generation at once and keeps the standby. A standby that fails is closed.
+    /// ICE changed state. Failure (or a session that lost all activity) starts recovery at the next tick, or, while a
+    /// standby session still carries the traffic, gives up the new generation at once and keeps the standby. A standby
+    /// that fails is closed.
     mutating func iceStateChanged(instance from: UInt64, _ state: ICEConnectivity, now: Int64) -> [MeshAction] {
         if from == standby?.instance {
             standby?.connectivity = state
-            return state == .failed ? closeStandby() : []
+            return state.isLost ? closeStandby() : []
         }
-        guard from == instance else { return [] }
-        connectivity = state
-        if state == .failed, standby != nil { return revertToStandby() }
-        if state == .failed { nextRecoveryAt = min(nextRecoveryAt, now) }
+        guard from == current?.instance else { return [] }
+        current?.connectivity = state
+        if state.isLost, standby != nil { return revertToStandby() }
+        if state.isLost { nextRecoveryAt = min(nextRecoveryAt, now) }
         return []
     }
 
@@ -26,12 +27,12 @@ extension PeerSession {
     /// candidate in this generation (PROTOCOL.md §9.2): a library labels a remote host candidate peer-reflexive when
     /// its check arrived before the trickled candidate, and both sides must classify the same pair the same way.
     mutating func pairSelected(instance from: UInt64, local: CandidateEndpoint, remote: CandidateEndpoint, now: Int64) -> [MeshAction] {
-        guard from == instance, let instance else { return [] }
-        selectedPair = (local, remote)
+        guard var selecting = current, selecting.instance == from else { return [] }
+        selecting.selectedPair = (local, remote)
         let mode: DataPathMode
-        let localIsHost = local.kind == .host || localHostEndpoints.contains(HostEndpoint(local))
-        let remoteIsHost = remote.kind == .host || remoteHostEndpoints.contains(HostEndpoint(remote))
-        if localIsHost, remoteIsHost, let remoteListenPort {
+        let localIsHost = local.kind == .host || selecting.localHostEndpoints.contains(HostEndpoint(local))
+        let remoteIsHost = remote.kind == .host || selecting.remoteHostEndpoints.contains(HostEndpoint(remote))
+        if localIsHost, remoteIsHost, let remoteListenPort = selecting.remoteListenPort {
             mode = .direct(address: remote.address, port: remoteListenPort)
             pathReason = "host-to-host pair: WireGuard sends straight to the remote listen port"
         } else {
@@ -39,11 +40,12 @@ extension PeerSession {
             pathReason = "\(local.kind.rawValue)-to-\(remote.kind.rawValue) pair: forwarded over the ICE component"
         }
         var actions: [MeshAction] = []
-        if mode != path || pathSince == nil {
+        if mode != path || selecting.pathSince == nil {
             path = mode
-            pathSince = now
-            actions.append(.configureWireGuardPeer(info, path: mode, instance: instance))
+            selecting.pathSince = now
+            actions.append(configureWireGuard(path: mode, instance: selecting.instance))
         }
+        current = selecting
         // WireGuard now uses this generation's pair: the standby that carried the traffic until now can go.
         return actions + closeStandby()
     }
@@ -54,44 +56,44 @@ extension PeerSession {
     /// Periodic liveness check. Returns recovery actions when the path is dead or negotiation is stuck: an ICE restart
     /// from the controlling side (see `restartAfterFailure`), a restart request from the controlled side, with capped
     /// backoff.
-    mutating func checkLiveness(now: Int64, handshakeAge age: Int64?, newInstance: () -> UInt64, sessionID: () -> String,
+    mutating func checkLiveness(now: Int64, handshakeAge age: Int64?, ids: inout GenerationIDs,
                                 relayAvailable: Bool) -> [MeshAction] {
         handshakeAge = age
-        if (instance ?? 0) != watchedInstance {
-            watchedInstance = instance ?? 0
-            generationStartedAt = now
-        }
-        if standby != nil, selectedPair == nil, now - generationStartedAt > Self.negotiationDeadline {
+        let pathSince = current?.pathSince
+        if standby != nil, current?.selectedPair == nil, now - attemptStartedAt > Self.negotiationDeadline {
             return revertToStandby()  // the new generation found no pair in time; the standby never stopped working
         }
         // Lost consent restarts ICE on every path, direct ones included: WireGuard renews its handshake only every two
         // minutes, so a fresh-looking handshake says little about a path that died seconds ago, and waiting for it to
         // go stale would leave a dead direct path in place for up to three minutes. The restart does not interrupt a
         // direct tunnel that still works: WireGuard keeps its endpoint until the new generation selects a pair.
-        if let age, age < Self.staleHandshakeSeconds, connectivity != .failed {
+        if let age, age < Self.staleHandshakeSeconds, !connectivity.isLost {
             if recovery.attempts > 0 { recovery.reset() }
             nextRecoveryAt = 0
-            return considerUpgrade(now: now, newInstance: newInstance, sessionID: sessionID)
+            return considerUpgrade(now: now, ids: &ids)
         }
         let reason: String
         if connectivity == .failed {
             reason = "ICE failed or consent lost"
+        } else if connectivity == .disconnected {
+            reason = "ICE session stopped (disconnected)"
         } else if let age, age >= Self.staleHandshakeSeconds {
             reason = "WireGuard handshake is stale"
         } else if path != nil, let pathSince, now - pathSince > Self.firstHandshakeDeadline {
             reason = "no WireGuard handshake over the selected path"
-        } else if path == nil, now - generationStartedAt > Self.negotiationDeadline {
+        } else if path == nil, now - attemptStartedAt > Self.negotiationDeadline {
+            // Only while no path exists. A later generation that stalls while WireGuard keeps an older path is retried
+            // when ICE fails or the handshake goes stale — never, if that path had no handshake at all (a known gap).
             reason = "negotiation did not finish"
         } else {
             return []
         }
         guard now >= nextRecoveryAt else { return [] }
         if controlling {
-            return restartAfterFailure(reason: reason, now: now, relayAvailable: relayAvailable, newInstance: newInstance,
-                                       sessionID: sessionID)
+            return restartAfterFailure(reason: reason, now: now, relayAvailable: relayAvailable, ids: &ids)
         }
         nextRecoveryAt = now + Int64(recovery.nextDelay())
-        generationStartedAt = now
+        attemptStartedAt = now
         lastRecoveryReason = reason
         return [.sendSignal(payload(.restart, session: session ?? "none", body: .restart(reason: reason)))]
     }
@@ -101,15 +103,13 @@ extension PeerSession {
     /// the generation is relay-only when a TURN server is known, and the offer carries that decision, so both sides
     /// gather the same kinds of candidates (a pair where one side offers relays only and the other everything can
     /// keep failing forever).
-    mutating func restartAfterFailure(reason: String, now: Int64, relayAvailable: Bool, newInstance: () -> UInt64,
-                                      sessionID: () -> String) -> [MeshAction] {
+    mutating func restartAfterFailure(reason: String, now: Int64, relayAvailable: Bool,
+                                      ids: inout GenerationIDs) -> [MeshAction] {
         precondition(controlling)
         let relayOnly = relayAvailable && recovery.attempts >= 2
         nextRecoveryAt = now + Int64(recovery.nextDelay())
-        generationStartedAt = now
         lastRecoveryReason = reason
-        pathSince = nil
-        return beginGeneration(instance: newInstance(), sessionID: sessionID(), forceRelay: relayOnly, now: now)
+        return beginGeneration(ids: &ids, forceRelay: relayOnly, now: now)
     }
 }
 
@@ -131,5 +131,24 @@ struct HostEndpoint: Hashable, Sendable {
               fields[6] == "typ", fields[7] == "host", let port = UInt16(fields[5]) else { return nil }
         address = String(fields[4])
         self.port = port
+    }
+}
+
+extension PeerSession {
+    /// How long the controlled side waits before its own keepalive (and so its own handshake) starts: long enough for
+    /// the controlling side's handshake on a LAN or through NAT, short enough that a lost one costs little
+    /// (PROTOCOL.md §9.5).
+    static let keepaliveDeferral: Duration = .milliseconds(250)
+
+    /// The action that points WireGuard at the peer over `path`, carried by ICE session `instance`.
+    ///
+    /// Turning keepalive on makes WireGuard send at once, which starts a handshake. If both sides did that at the same
+    /// moment, each would answer the other's initiation and reject the answer to its own (WireGuard's handshake
+    /// collision), and nothing would work until its 5-second retry. So only the controlling side starts at once; the
+    /// controlled side turns keepalive on 250 ms later, by which time the controlling side's handshake has normally
+    /// completed — or, if it was lost, this side's starts it.
+    func configureWireGuard(path: DataPathMode, instance: UInt64) -> MeshAction {
+        .configureWireGuardPeer(info, path: path, instance: instance,
+                                keepalive: controlling ? .now : .after(Self.keepaliveDeferral))
     }
 }

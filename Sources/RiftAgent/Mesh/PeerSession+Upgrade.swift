@@ -1,25 +1,13 @@
 import RiftProtocol
 
-/// An ICE session of an earlier generation that keeps carrying a peer's traffic while a newer generation negotiates.
-///
-/// Make before break: WireGuard stays pointed at this session's path until the new generation selects a pair; then
-/// this session is closed. If the new generation fails, this one becomes current again and nothing was interrupted.
-public struct StandbyLink: Sendable {
-    /// The runtime's ICE session of the earlier generation.
-    public var instance: UInt64
-    /// Its ICE connectivity (a failure drops it).
-    public var connectivity: ICEConnectivity
-    /// The pair that carries the traffic.
-    public var pair: (local: CandidateEndpoint, remote: CandidateEndpoint)
-    /// How WireGuard reaches the peer over it.
-    public var path: DataPathMode
-    var pathReason: String
-    var pathSince: Int64?
-}
-
+// Make before break: WireGuard stays pointed at the standby generation's path until the new generation selects a pair;
+// then the standby is closed. If the new generation fails, the standby becomes current again and nothing was
+// interrupted.
 extension PeerSession {
     /// The pair carrying traffic now: the current generation's, or the standby's while a new one negotiates.
-    public var activePair: (local: CandidateEndpoint, remote: CandidateEndpoint)? { selectedPair ?? standby?.pair }
+    public var activePair: (local: CandidateEndpoint, remote: CandidateEndpoint)? {
+        current?.selectedPair ?? standby?.selectedPair
+    }
 
     /// Whether the pair in use goes through a TURN relay.
     var isRelayed: Bool {
@@ -27,62 +15,51 @@ extension PeerSession {
         return pair.local.kind == .relayed || pair.remote.kind == .relayed
     }
 
-    /// Ends the current generation before a new one starts: a session that carries traffic (healthy, with a path)
+    /// Ends the current generation before a new one starts: a generation that carries traffic (healthy, with a path)
     /// becomes the standby; anything else is closed.
     mutating func retireCurrentICE() -> [MeshAction] {
-        guard isHealthy, standby == nil, let instance, let selectedPair, let path else { return closeCurrentICE() }
-        standby = StandbyLink(instance: instance, connectivity: connectivity, pair: selectedPair, path: path,
-                              pathReason: pathReason, pathSince: pathSince)
-        self.instance = nil
-        localCredentials = nil
-        remoteDescriptionSet = false
-        localHostEndpoints = []
-        remoteHostEndpoints = []
-        self.selectedPair = nil
-        connectivity = .idle
+        guard isHealthy, standby == nil, path != nil, let retiring = current, retiring.selectedPair != nil else {
+            return closeCurrentICE()
+        }
+        standby = retiring
+        current = nil
         return []
     }
 
     /// Closes the standby session, if any (the new generation took over, or the standby itself failed).
     mutating func closeStandby() -> [MeshAction] {
-        guard let standby else { return [] }
-        self.standby = nil
-        return [.closeICE(peer: info.publicKey, instance: standby.instance)]
+        guard let closing = standby else { return [] }
+        standby = nil
+        return [.closeICE(peer: info.publicKey, instance: closing.instance)]
     }
 
     /// The new generation failed or did not finish in time: close it and make the standby current again. WireGuard
-    /// never left the standby's path, so nothing needs reconfiguring.
+    /// never left the standby's path (only a selected pair moves it, and that closes the standby), so nothing needs
+    /// reconfiguring.
     mutating func revertToStandby() -> [MeshAction] {
-        guard let standby else { return [] }
+        guard let restored = standby else { return [] }
         let actions = closeCurrentICE()
-        instance = standby.instance
-        connectivity = standby.connectivity
-        selectedPair = standby.pair
-        path = standby.path
-        pathReason = standby.pathReason
-        pathSince = standby.pathSince
-        remoteDescriptionSet = true
-        self.standby = nil
+        current = restored
+        standby = nil
         return actions
     }
 
     /// Controlling side, healthy tunnel: while the pair goes through the relay, now and then try a new generation
     /// (make before break) in case a direct or server-reflexive path works again, with backoff (about 30 s, then
     /// doubling up to 5 min). Off the relay, the backoff resets.
-    mutating func considerUpgrade(now: Int64, newInstance: () -> UInt64, sessionID: () -> String) -> [MeshAction] {
+    mutating func considerUpgrade(now: Int64, ids: inout GenerationIDs) -> [MeshAction] {
         guard isRelayed else {
             upgrade.reset()
             nextUpgradeAt = nil
             return []
         }
-        guard controlling, standby == nil, selectedPair != nil, isHealthy else { return [] }
+        guard controlling, standby == nil, current?.selectedPair != nil, isHealthy else { return [] }
         guard let due = nextUpgradeAt else {
             nextUpgradeAt = now + Int64(upgrade.nextDelay())
             return []
         }
         guard now >= due else { return [] }
         nextUpgradeAt = nil
-        return beginGeneration(instance: newInstance(), sessionID: sessionID(), forceRelay: false, now: now,
-                               keepWorkingPath: true)
+        return beginGeneration(ids: &ids, forceRelay: false, now: now, keepWorkingPath: true)
     }
 }

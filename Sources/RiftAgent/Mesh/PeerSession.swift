@@ -1,6 +1,6 @@
 import RiftProtocol
 
-/// The negotiation with one remote peer: ICE session, generations, buffered candidates and the chosen data path.
+/// The negotiation with one remote peer: its ICE generations, buffered candidates and the chosen data path.
 ///
 /// A plain value whose mutating methods return `MeshAction`s; it performs no I/O. The peer whose key sorts first is
 /// controlling and the only one that offers (PROTOCOL.md §8), so two agents never both restart at once.
@@ -13,42 +13,27 @@ public struct PeerSession: Sendable {
     let me: PublicKey
     /// The pair's session id: ours when controlling, the remote's when controlled.
     public internal(set) var session: String?
-    /// The ICE generation in use.
+    /// The number of the latest generation (on the wire).
     public internal(set) var generation: Int64 = 0
-    /// The runtime's ICE session for the current generation.
-    public internal(set) var instance: UInt64?
-    /// ICE connectivity of the current generation.
-    public internal(set) var connectivity: ICEConnectivity = .idle
-    /// The selected candidate pair, once ICE chose one.
-    public internal(set) var selectedPair: (local: CandidateEndpoint, remote: CandidateEndpoint)?
-    /// How WireGuard reaches the peer now, or nil before a path exists.
+    /// The generation negotiating or in use, nil between generations.
+    public internal(set) var current: Generation?
+    /// An earlier generation still carrying traffic while `current` negotiates (see PeerSession+Upgrade).
+    public internal(set) var standby: Generation?
+    /// How WireGuard reaches the peer now, or nil before a path exists. It outlives generations: WireGuard keeps its
+    /// endpoint until a new generation selects a pair.
     public internal(set) var path: DataPathMode?
     /// Why the path was chosen, for status.
     public internal(set) var pathReason = "negotiating"
-    /// The remote WireGuard listen port from its description.
-    var remoteListenPort: UInt16?
-    var localCredentials: (ufrag: String, pwd: String)?
-    var remoteDescriptionSet = false
-    /// This generation's host candidates: ours as gathered, the peer's as signaled (see `pairSelected`).
-    var localHostEndpoints: Set<HostEndpoint> = []
-    var remoteHostEndpoints: Set<HostEndpoint> = []
+    /// When the current attempt to reach the peer began (mesh clock): a generation started, or the controlled side
+    /// asked for one. Negotiation deadlines and the freshness of restart requests count from here.
+    var attemptStartedAt: Int64
     /// Trickled messages that arrived before the description they belong to.
     var pendingTrickle: [SignalPayload] = []
     /// Recovery bookkeeping (see PeerSession+Path): consecutive failures and when the next restart may start.
     var recovery = Backoff(initialMilliseconds: 2_000, maximumMilliseconds: 60_000)
     var nextRecoveryAt: Int64 = 0
-    var pathSince: Int64?
-    /// Whether the current generation gathers relayed candidates only. The controlling side decides it (after repeated
-    /// failures) and says so in its offer; the controlled side takes it from the offer, never decides it alone.
-    public internal(set) var relayOnly = false
-    var watchedInstance: UInt64 = .max
-    /// When the controlling side began the current generation (mesh clock).
-    var generationBeganAt: Int64 = .min
-    var generationStartedAt: Int64 = 0
     /// Why the last recovery started, for status.
     public internal(set) var lastRecoveryReason: String?
-    /// The previous generation's ICE session, still carrying traffic while a new generation negotiates.
-    public internal(set) var standby: StandbyLink?
     /// Attempts to get off a relayed pair (see PeerSession+Upgrade).
     var upgrade = Backoff(initialMilliseconds: 30_000, maximumMilliseconds: 300_000)
     var nextUpgradeAt: Int64?
@@ -58,14 +43,22 @@ public struct PeerSession: Sendable {
     /// The most candidates buffered before their description arrives.
     static let maximumPendingCandidates = 64
 
-    init(info: PeerInfo, me: PublicKey) {
+    init(info: PeerInfo, me: PublicKey, now: Int64) {
         self.info = info
         self.me = me
         self.controlling = me < info.publicKey
+        self.attemptStartedAt = now
     }
 
+    /// The runtime's ICE session for the current generation.
+    public var instance: UInt64? { current?.instance }
+    /// ICE connectivity of the current generation (`idle` between generations).
+    public var connectivity: ICEConnectivity { current?.connectivity ?? .idle }
+    /// Whether the current generation gathers relayed candidates only.
+    public var relayOnly: Bool { current?.relayOnly ?? false }
+
     /// Whether the WireGuard handshake is recent enough to call the peer connected.
-    public var isConnected: Bool { handshakeAge.map { $0 < 180 } ?? false }
+    public var isConnected: Bool { handshakeAge.map { $0 < Self.staleHandshakeSeconds } ?? false }
 
     /// Connected, and ICE still holds its pair: nothing to renegotiate.
     var isHealthy: Bool { isConnected && (connectivity == .ready || connectivity == .connected) }
@@ -74,61 +67,51 @@ public struct PeerSession: Sendable {
 
     /// Controlling side: start a new ICE generation (the first, or a restart) with a fresh ICE session. With
     /// `keepWorkingPath` a session that still carries traffic stays open until the new one selects a pair.
-    mutating func beginGeneration(instance newInstance: UInt64, sessionID: @autoclosure () -> String, forceRelay: Bool,
-                                  now: Int64, keepWorkingPath: Bool = false) -> [MeshAction] {
+    mutating func beginGeneration(ids: inout GenerationIDs, forceRelay: Bool, now: Int64,
+                                  keepWorkingPath: Bool = false) -> [MeshAction] {
         precondition(controlling)
         var actions = keepWorkingPath ? retireCurrentICE() : closeCurrentICE()
         // Generations are 0...2^32-1 on the wire (PROTOCOL.md §8); past the last one, a new session starts at 0.
         if session == nil || generation >= Int64(UInt32.max) {
-            session = sessionID()
+            session = ids.sessionID()
             generation = 0
         } else {
             generation += 1
         }
-        generationBeganAt = now
-        instance = newInstance
-        pathSince = nil
-        connectivity = .gathering
-        relayOnly = forceRelay
-        actions.append(.startICE(peer: info.publicKey, instance: newInstance, controlling: true, forceRelay: forceRelay))
+        attemptStartedAt = now
+        let started = Generation(instance: ids.instance(), relayOnly: forceRelay)
+        current = started
+        actions.append(.startICE(peer: info.publicKey, instance: started.instance, controlling: true, forceRelay: forceRelay))
         return actions
     }
 
     /// Controlled side: an offer arrived. Stale or duplicate offers are ignored (empty result). The offer decides whether
     /// this generation is relay-only: both sides must gather the same kinds of candidates.
-    mutating func acceptOffer(_ payload: SignalPayload, instance newInstance: UInt64) -> [MeshAction] {
+    mutating func acceptOffer(_ payload: SignalPayload, ids: inout GenerationIDs, now: Int64) -> [MeshAction] {
         guard !controlling, case .description(let ice, let wireguard) = payload.body else { return [] }
-        if payload.session == session, payload.generation <= generation, instance != nil { return [] }
+        if payload.session == session, payload.generation <= generation, current != nil { return [] }
         // Make before break: a path that works keeps carrying traffic until the new generation selects a pair.
         var actions = retireCurrentICE()
         session = payload.session
         generation = payload.generation
-        instance = newInstance
-        pathSince = nil
-        connectivity = .gathering
-        remoteListenPort = wireguard.listenPort
-        remoteHostEndpoints = Set(ice.candidates.compactMap(HostEndpoint.init(hostCandidate:)))
-        relayOnly = payload.relayOnly
-        actions.append(.startICE(peer: info.publicKey, instance: newInstance, controlling: false, forceRelay: payload.relayOnly))
-        actions.append(.setRemoteDescription(peer: info.publicKey, instance: newInstance, ufrag: ice.ufrag, pwd: ice.pwd,
-                                             candidates: ice.candidates))
-        remoteDescriptionSet = true
+        attemptStartedAt = now
+        var started = Generation(instance: ids.instance(), relayOnly: payload.relayOnly)
+        started.remoteListenPort = wireguard.listenPort
+        started.remoteHostEndpoints = Set(ice.candidates.compactMap(HostEndpoint.init(hostCandidate:)))
+        current = started
+        actions.append(.startICE(peer: info.publicKey, instance: started.instance, controlling: false,
+                                 forceRelay: payload.relayOnly))
+        actions.append(.setRemoteDescription(peer: info.publicKey, instance: started.instance, ufrag: ice.ufrag,
+                                             pwd: ice.pwd, candidates: ice.candidates))
         actions += flushPending()
         return actions
     }
 
+    /// Closes the current generation's ICE session, if any.
     mutating func closeCurrentICE() -> [MeshAction] {
-        defer {
-            instance = nil
-            localCredentials = nil
-            remoteDescriptionSet = false
-            localHostEndpoints = []
-            remoteHostEndpoints = []
-            selectedPair = nil
-            connectivity = .idle
-        }
-        guard let instance else { return [] }
-        return [.closeICE(peer: info.publicKey, instance: instance)]
+        guard let closing = current else { return [] }
+        current = nil
+        return [.closeICE(peer: info.publicKey, instance: closing.instance)]
     }
 
     /// Forget all ICE state (the peer left).
@@ -138,8 +121,8 @@ public struct PeerSession: Sendable {
 
     /// The runtime created the ICE session: send our description (empty candidate list; candidates trickle).
     mutating func iceStarted(instance started: UInt64, ufrag: String, pwd: String, listenPort: UInt16) -> [MeshAction] {
-        guard started == instance, let session else { return [] }
-        localCredentials = (ufrag, pwd)
+        guard started == current?.instance, let session else { return [] }
+        current?.localCredentials = (ufrag, pwd)
         let description = SignalPayload.Body.description(
             ICEDescription(ufrag: ufrag, pwd: pwd, candidates: []), WireGuardParameters(publicKey: me, listenPort: listenPort))
         var message = payload(controlling ? .offer : .answer, session: session, body: description)
@@ -149,32 +132,32 @@ public struct PeerSession: Sendable {
 
     /// A local candidate was gathered: trickle it.
     mutating func localCandidate(instance from: UInt64, _ candidate: String) -> [MeshAction] {
-        guard from == instance, let session, localCredentials != nil else { return [] }
-        if let host = HostEndpoint(hostCandidate: candidate) { localHostEndpoints.insert(host) }
+        guard from == current?.instance, current?.localCredentials != nil, let session else { return [] }
+        if let host = HostEndpoint(hostCandidate: candidate) { current?.localHostEndpoints.insert(host) }
         return [.sendSignal(payload(.candidate, session: session, body: .candidate(candidate)))]
     }
 
     /// Local gathering finished.
     func localGatheringDone(instance from: UInt64) -> [MeshAction] {
-        guard from == instance, let session, localCredentials != nil else { return [] }
+        guard from == current?.instance, current?.localCredentials != nil, let session else { return [] }
         return [.sendSignal(payload(.endOfCandidates, session: session, body: .endOfCandidates))]
     }
 
     /// Controlling side: the answer to our current generation arrived.
     mutating func acceptAnswer(_ payload: SignalPayload) -> [MeshAction] {
-        guard controlling, payload.session == session, payload.generation == generation, let instance, !remoteDescriptionSet,
-              case .description(let ice, let wireguard) = payload.body else { return [] }
-        remoteListenPort = wireguard.listenPort
-        remoteDescriptionSet = true
-        remoteHostEndpoints.formUnion(ice.candidates.compactMap(HostEndpoint.init(hostCandidate:)))
-        return [.setRemoteDescription(peer: info.publicKey, instance: instance, ufrag: ice.ufrag, pwd: ice.pwd,
+        guard controlling, payload.session == session, payload.generation == generation, var answered = current,
+              !answered.hasRemoteDescription, case .description(let ice, let wireguard) = payload.body else { return [] }
+        answered.remoteListenPort = wireguard.listenPort
+        answered.remoteHostEndpoints.formUnion(ice.candidates.compactMap(HostEndpoint.init(hostCandidate:)))
+        current = answered
+        return [.setRemoteDescription(peer: info.publicKey, instance: answered.instance, ufrag: ice.ufrag, pwd: ice.pwd,
                                       candidates: ice.candidates)] + flushPending()
     }
 
     /// A trickled remote candidate or end-of-candidates: applied, buffered until its description, or dropped as stale.
     mutating func acceptTrickle(_ payload: SignalPayload) -> [MeshAction] {
-        let isCurrent = payload.session == session && payload.generation == generation && instance != nil
-        if isCurrent, remoteDescriptionSet { return apply(payload) + reclassifyPath(after: payload) }
+        let isCurrent = payload.session == session && payload.generation == generation && current != nil
+        if isCurrent, current?.hasRemoteDescription == true { return apply(payload) + reclassifyPath(after: payload) }
         // Buffer what belongs to the current generation, or (controlled side) to an offer not seen yet.
         let isAhead = !controlling && (payload.session != session || payload.generation > generation)
         if (isCurrent || isAhead), pendingTrickle.count < Self.maximumPendingCandidates {
@@ -186,10 +169,11 @@ public struct PeerSession: Sendable {
     /// A trickled host candidate may name the remote end of the selected pair, which ICE labelled peer-reflexive
     /// because the peer's check came first: the pair is host-to-host after all, so choose the path again.
     private mutating func reclassifyPath(after payload: SignalPayload) -> [MeshAction] {
-        guard case .candidate(let line) = payload.body, let host = HostEndpoint(hostCandidate: line) else { return [] }
-        guard remoteHostEndpoints.insert(host).inserted, let pair = selectedPair, let instance,
-              HostEndpoint(pair.remote) == host else { return [] }
-        return pairSelected(instance: instance, local: pair.local, remote: pair.remote, now: pathSince ?? 0)
+        guard case .candidate(let line) = payload.body, let host = HostEndpoint(hostCandidate: line),
+              current?.remoteHostEndpoints.insert(host).inserted == true,
+              let generation = current, let pair = generation.selectedPair, HostEndpoint(pair.remote) == host else { return [] }
+        return pairSelected(instance: generation.instance, local: pair.local, remote: pair.remote,
+                            now: generation.pathSince ?? 0)
     }
 
     private func apply(_ payload: SignalPayload) -> [MeshAction] {
@@ -210,7 +194,7 @@ public struct PeerSession: Sendable {
             if payload.session == session, payload.generation == generation {
                 actions += apply(payload)
                 if case .candidate(let line) = payload.body, let host = HostEndpoint(hostCandidate: line) {
-                    remoteHostEndpoints.insert(host)
+                    current?.remoteHostEndpoints.insert(host)
                 }
             } else if payload.session == session, payload.generation > generation {
                 pendingTrickle.append(payload)

@@ -1,11 +1,12 @@
 import RiftProtocol
 
-/// Everything the agent's main loop reacts to, merged into one ordered stream.
+/// Everything the agent's runtime reacts to, merged into one ordered inbox.
 enum RuntimeEvent: Sendable {
-    case hub(HubLink.Event)
+    case hub(SignalingEvent)
     case mesh(MeshEvent)
+    /// The one-second liveness check (it schedules the next one).
     case tick
-    /// Time to turn on the keepalives deferred on the controlled side (see `configurePeer`).
-    case deferredKeepalives
+    /// A controlled-side peer's deferred keepalive is due (see `KeepaliveStart`).
+    case enableKeepalive(PublicKey)
     case stop(reason: String)
 }

@@ -86,7 +86,7 @@ final class HubSocketHandler: WebSocketServerHandler {
 
     /// The metrics page; callable from any thread.
     func metricsText() -> String {
-        router.withLock { $0.metrics.prometheusText() }
+        router.withLock { $0.metrics.prometheusText() } + ProcessMetrics.current().prometheusText()
     }
 
     /// Tells every connection that the hub is going away and closes it with 1001; later connections are

@@ -5,10 +5,10 @@ extension AgentStatus {
     /// Shown if status is asked before the agent has published anything.
     static let placeholder = AgentStatus(
         name: "", publicKey: "", network: "", interface: "", ipv4: nil, ipv6: nil, listenPort: 0, backend: "",
-        hub: Hub(url: "", state: "starting", lastError: nil), peers: [])
+        hub: Hub(url: "", state: .starting, lastError: nil), peers: [])
 }
 
-extension AgentRuntime {
+extension AgentCore {
     /// Rebuilds the status snapshot the control socket serves.
     func publishStatus() {
         let wireguard = Dictionary((lastDeviceStatus?.peers ?? []).map { ($0.publicKey, $0) }, uniquingKeysWith: { a, _ in a })
@@ -21,29 +21,30 @@ extension AgentRuntime {
             listenPort: device?.listenPort ?? 0, backend: device.map { "\($0.backend)" } ?? "-",
             hub: .init(url: configuration.hubURL, state: hubState, lastError: hubError), peers: peers)
         snapshot.withLock { $0 = status }
+        if let failure = metricsTextfile?.update(status) { logger.warning("\(failure)") }
     }
 
     static func peerStatus(_ session: PeerSession, wireguard: WireGuardPeerStatus?) -> AgentStatus.Peer {
         let pair = session.activePair
-        let pathType: String? = pair.map { pair in
-            if pair.local.kind == .relayed || pair.remote.kind == .relayed { return "relayed" }
-            if pair.local.kind == .host && pair.remote.kind == .host { return "host" }
-            return "server-reflexive"
+        let pathType: AgentStatus.PathType? = pair.map { pair in
+            if pair.local.kind == .relayed || pair.remote.kind == .relayed { return .relayed }
+            if pair.local.kind == .host && pair.remote.kind == .host { return .host }
+            return .serverReflexive
         }
-        let mode: String? = switch session.path {
-        case .direct?: "direct"
-        case .forwarded?: "forwarded"
+        let mode: AgentStatus.PathMode? = switch session.path {
+        case .direct?: .direct
+        case .forwarded?: .forwarded
         case nil: nil
         }
         return AgentStatus.Peer(
             name: session.info.name, publicKey: session.info.publicKey.base64, ipv4: session.info.ipv4.description,
             ipv6: session.info.ipv6.description,
-            state: session.isConnected ? "connected" : session.connectivity.rawValue,
+            state: session.isConnected ? .connected : .ice(session.connectivity),
             pathType: pathType, pathMode: mode, pathReason: session.pathReason,
-            localCandidate: pair.map { "\($0.local.kind.rawValue) \($0.local.address):\($0.local.port)" },
-            remoteCandidate: pair.map { "\($0.remote.kind.rawValue) \($0.remote.address):\($0.remote.port)" },
+            localCandidate: pair?.local.description, remoteCandidate: pair?.remote.description,
             endpoint: wireguard?.endpoint, lastHandshakeSecondsAgo: session.handshakeAge,
             rxBytes: wireguard?.rxBytes ?? 0, txBytes: wireguard?.txBytes ?? 0,
-            iceState: session.connectivity.rawValue, lastRecoveryReason: session.lastRecoveryReason)
+            iceState: session.connectivity, lastRecoveryReason: session.lastRecoveryReason,
+            iceRestarts: session.generation)
     }
 }

@@ -1,32 +1,34 @@
-import Foundation
-import RiftNice
 import RiftProtocol
 import RiftWireGuard
 
-extension AgentRuntime {
-    /// Applies one event from the merged stream.
+extension AgentCore {
+    /// Applies one event from the inbox.
     func handle(_ event: RuntimeEvent) {
         switch event {
         case .hub(let hubEvent): handleHub(hubEvent)
         case .mesh(let meshEvent):
             perform(mesh.handle(meshEvent))
             publishStatus()
-        case .tick: tick()
-        case .deferredKeepalives: applyDeferredKeepalives()
-        case .stop: break
+        case .tick:
+            tick()
+            inbox.post(.tick, at: now + Self.tickMilliseconds)
+        case .enableKeepalive(let key): enableKeepalive(key)
+        case .stop(let reason):
+            logger.info("stopping: \(reason)")
+            stopped(reason)
         }
     }
 
-    private func handleHub(_ event: HubLink.Event) {
+    private func handleHub(_ event: SignalingEvent) {
         switch event {
         case .welcome(let welcome):
-            hubState = "connected"
+            hubState = .connected
             hubError = nil
             iceServers = welcome.ice
             if device == nil {
                 do { try openDevice(welcome) } catch {
                     logger.critical("\(error)")
-                    exitError = error
+                    fail(error)
                     return
                 }
             }
@@ -42,12 +44,12 @@ extension AgentRuntime {
         case .iceServers(let ice):
             iceServers = ice
         case .disconnected(let reason, _):
-            hubState = "disconnected"
+            hubState = .disconnected
             hubError = reason
             perform(mesh.handle(.hubDisconnected))
         case .refused(let code, let message):
             logger.critical("the hub refused this agent (\(code)): \(message); not retrying")
-            exitError = .permanentRefusal(code: code, message: message)
+            fail(.permanentRefusal(code: code, message: message))
         }
         publishStatus()
     }
@@ -62,7 +64,7 @@ extension AgentRuntime {
         settings.mtu = configuration.mtu
         settings.wireguardGoPath = configuration.wireguardGo
         do {
-            let opened = try openWireGuardDevice(settings)
+            let opened = try environment.openDevice(settings)
             device = opened
             mesh.listenPort = opened.listenPort
             logger.info("\(opened.interfaceName) up: \(welcome.me.ipv4)/\(welcome.ipv4Prefix.length) \(welcome.me.ipv6)/\(welcome.ipv6Prefix.length), WireGuard port \(opened.listenPort)")
@@ -72,16 +74,15 @@ extension AgentRuntime {
     }
 
     private func tick() {
-        applyDeferredKeepalives()
         var ages: [PublicKey: Int64] = [:]
         if let status = try? device?.status() {
-            let now = Int64(Date().timeIntervalSince1970)
+            let now = environment.clock.epochSeconds()
             for peer in status.peers {
                 if let last = peer.lastHandshake { ages[peer.publicKey] = max(0, now - last) }
             }
             lastDeviceStatus = status
         }
-        perform(mesh.handle(.tick(nowMilliseconds: nowMilliseconds, handshakeAge: ages)))
+        perform(mesh.handle(.tick(nowMilliseconds: now, handshakeAge: ages)))
         publishStatus()
     }
 }

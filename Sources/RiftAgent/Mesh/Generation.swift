@@ -1,0 +1,33 @@
+/// One ICE generation with one peer: the runtime's ICE session for it and everything learned during it.
+///
+/// A `PeerSession` holds at most two: `current`, the one negotiating or in use, and `standby`, an earlier one that keeps
+/// carrying traffic while a newer one negotiates (make before break). Retiring, reverting and closing move whole values,
+/// so no field can be forgotten on the way.
+public struct Generation: Sendable {
+    /// The runtime's ICE session.
+    public let instance: UInt64
+    /// Whether it gathers relayed candidates only (decided by the controlling side, carried by its offer).
+    public let relayOnly: Bool
+    /// ICE connectivity.
+    public internal(set) var connectivity: ICEConnectivity = .gathering
+    /// The selected candidate pair, once ICE chose one.
+    public internal(set) var selectedPair: (local: CandidateEndpoint, remote: CandidateEndpoint)?
+    /// When this generation pointed WireGuard at its pair (mesh clock); nil until it did.
+    var pathSince: Int64?
+    /// Our ICE credentials, once the session exists; candidates are signaled only after the description that holds them.
+    var localCredentials: (ufrag: String, pwd: String)?
+    /// The remote description: its WireGuard listen port, nil until it arrived.
+    var remoteListenPort: UInt16?
+    /// Host candidates: ours as gathered, the peer's as signaled (see `PeerSession.pairSelected`).
+    var localHostEndpoints: Set<HostEndpoint> = []
+    var remoteHostEndpoints: Set<HostEndpoint> = []
+
+    /// A new generation on ICE session `instance`.
+    init(instance: UInt64, relayOnly: Bool) {
+        self.instance = instance
+        self.relayOnly = relayOnly
+    }
+
+    /// Whether the peer's description of this generation arrived.
+    var hasRemoteDescription: Bool { remoteListenPort != nil }
+}

@@ -1,0 +1,127 @@
+import RiftNice
+import RiftProtocol
+import RiftWireGuard
+
+extension AgentCore {
+    /// WireGuard's persistent keepalive for every peer: keeps NAT mappings and TURN permissions open.
+    static let keepaliveSeconds: UInt16 = 25
+
+    /// Performs the mesh's actions in order; ICE session starts feed their credentials straight back.
+    func perform(_ initial: [MeshAction]) {
+        var queue = initial[...]
+        while let action = queue.popFirst() {
+            queue.append(contentsOf: perform(action))
+        }
+    }
+
+    private func perform(_ action: MeshAction) -> [MeshAction] {
+        switch action {
+        case .sendSignal(let payload):
+            environment.transport.send(payload)
+        case .startICE(let peer, let instance, let controlling, let forceRelay):
+            return startICE(peer: peer, instance: instance, controlling: controlling, forceRelay: forceRelay)
+        case .setRemoteDescription(_, let instance, let ufrag, let pwd, let candidates):
+            guard let link = links[instance] else { break }
+            do {
+                try link.setRemoteCredentials(ufrag: ufrag, pwd: pwd)
+                for candidate in candidates { try link.addRemoteCandidate(candidate) }
+            } catch {
+                logger.warning("ICE remote description rejected: \(error)")
+            }
+        case .addRemoteCandidate(_, let instance, let candidate):
+            do { try links[instance]?.addRemoteCandidate(candidate) } catch {
+                logger.debug("remote candidate rejected: \(error)")
+            }
+        case .remoteGatheringDone(_, let instance):
+            links[instance]?.remoteGatheringDone()
+        case .closeICE(_, let instance):
+            if let link = links.removeValue(forKey: instance) {
+                environment.forwarder.stopForwarding(instance: instance)
+                link.close()
+            }
+        case .configureWireGuardPeer(let info, let path, let instance, let keepalive):
+            configurePeer(info, path: path, instance: instance, keepalive: keepalive)
+        case .removeWireGuardPeer(let key):
+            do { try device?.removePeer(key) } catch { logger.warning("cannot remove WireGuard peer \(key): \(error)") }
+        }
+        return []
+    }
+
+    private func startICE(peer: PublicKey, instance: UInt64, controlling: Bool, forceRelay: Bool) -> [MeshAction] {
+        var settings = ICESessionConfiguration(
+            controlling: controlling, servers: ICEServerList.configuration(for: iceServers, forceRelay: forceRelay))
+        settings.consentFreshness = true
+        settings.localAddresses = environment.localAddresses(configuration.interface, mesh.welcome?.ipv4Prefix)
+        let link: any ICELink
+        do {
+            link = try environment.ice.makeLink(settings) { [inbox] event in
+                inbox.post(.mesh(Self.meshEvent(event, peer: peer, instance: instance)))
+            }
+        } catch {
+            logger.error("cannot create an ICE session for \(peer): \(error)")
+            return []
+        }
+        links[instance] = link
+        let credentials = link.localCredentials
+        do { try link.startGathering() } catch {
+            logger.error("ICE gathering failed for \(peer): \(error)")
+        }
+        return mesh.handle(.iceStarted(peer: peer, instance: instance, ufrag: credentials.ufrag, pwd: credentials.pwd))
+    }
+
+    static func meshEvent(_ event: ICEEvent, peer: PublicKey, instance: UInt64) -> MeshEvent {
+        switch event {
+        case .localCandidate(let line): .iceCandidate(peer: peer, instance: instance, candidate: line)
+        case .gatheringDone: .iceGatheringDone(peer: peer, instance: instance)
+        case .stateChanged(let state): .iceState(peer: peer, instance: instance, state: ICEConnectivity(state))
+        case .selectedPair(let local, let remote):
+            .iceSelectedPair(peer: peer, instance: instance, local: CandidateEndpoint(local), remote: CandidateEndpoint(remote))
+        }
+    }
+
+    /// A controlled-side peer's keepalive is due: turn it on, unless the peer is gone. Without an endpoint, WireGuard
+    /// keeps the one it has.
+    func enableKeepalive(_ key: PublicKey) {
+        guard let device, let info = mesh.peers[key]?.info else { return }
+        let peer = WireGuardPeer(publicKey: key, endpoint: nil, allowedIPs: Self.allowedIPs(info),
+                                 persistentKeepalive: Self.keepaliveSeconds)
+        do { try device.setPeer(peer) } catch { logger.warning("cannot enable keepalive for \(key): \(error)") }
+    }
+
+    static func allowedIPs(_ info: PeerInfo) -> [String] { ["\(info.ipv4)/32", "\(info.ipv6)/128"] }
+
+    private func configurePeer(_ info: PeerInfo, path: DataPathMode, instance: UInt64, keepalive: KeepaliveStart) {
+        guard let device, let link = links[instance] else { return }
+        let endpoint: WireGuardEndpoint?
+        switch path {
+        case .direct(let address, let port):
+            environment.forwarder.stopForwarding(instance: instance)
+            endpoint = WireGuardEndpoint(address: address, port: port)
+        case .forwarded:
+            do {
+                let port = try environment.forwarder.forward(instance: instance, link: link, wireGuardPort: device.listenPort)
+                endpoint = WireGuardEndpoint(address: "127.0.0.1", port: port)
+            } catch {
+                logger.error("cannot forward for \(info.name): \(error)")
+                return
+            }
+        }
+        guard let endpoint else {
+            logger.error("peer \(info.name): unusable endpoint address for \(path)")
+            return
+        }
+        var peer = WireGuardPeer(publicKey: info.publicKey, endpoint: endpoint, allowedIPs: Self.allowedIPs(info),
+                                 persistentKeepalive: Self.keepaliveSeconds)
+        if case .after(let delay) = keepalive {
+            peer.persistentKeepalive = nil
+            let milliseconds = delay.components.seconds * 1_000 + delay.components.attoseconds / 1_000_000_000_000_000
+            inbox.post(.enableKeepalive(info.publicKey), at: now + milliseconds)
+        }
+        do {
+            try device.setPeer(peer)
+            logger.info("peer \(info.name): \(path == .forwarded ? "forwarded" : "direct") path via \(endpoint)")
+        } catch {
+            logger.error("cannot configure WireGuard peer \(info.name): \(error)")
+        }
+    }
+}

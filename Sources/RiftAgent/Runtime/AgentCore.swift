@@ -1,0 +1,114 @@
+import Logging
+import RiftCrypto
+import RiftProtocol
+import RiftWireGuard
+import Synchronization
+
+/// The agent's runtime without its threads: one inbox of events (hub, ICE, timers, stop) fed to `Mesh`, whose actions
+/// it performs through the effects of an `AgentEnvironment`.
+///
+/// `AgentRuntime` runs one on a thread of its own, where the effects may block (ICE hops onto its loop thread, `wg`
+/// runs, name resolution); tests run several with fakes and drain them with `runReady()` on a manual clock.
+public final class AgentCore: @unchecked Sendable {
+    // @unchecked: everything but `inbox` and `snapshot` (which lock) is confined to one thread at a time: the runtime
+    // thread, which receives the object before it starts and is the only one to touch it until it ends (or, in tests,
+    // the test's own thread). Other threads only post to the inbox or read the snapshot.
+    let configuration: AgentConfiguration
+    let secrets: AgentSecrets
+    let logger: Logger
+    let environment: AgentEnvironment
+    let inbox = EventInbox()
+    let snapshot = Mutex<AgentStatus?>(nil)
+
+    var mesh: Mesh
+    var device: (any WireGuardDevice)?
+    var links: [UInt64: any ICELink] = [:]
+    var iceServers = ICEServers()
+    var hubState = AgentStatus.HubState.connecting
+    var hubError: String?
+    var lastDeviceStatus: WireGuardDeviceStatus?
+    /// Metrics for node_exporter, written from `publishStatus` (on the runtime thread), when configured.
+    lazy var metricsTextfile = configuration.metricsTextfile.map { MetricsTextfile(path: $0) }
+    /// Why the agent must exit with an error (a permanent refusal, a device that cannot open).
+    public private(set) var exitError: AgentError?
+    /// Set once a stop was handled.
+    public private(set) var stopReason: String?
+    private var started = false
+
+    /// How often liveness is checked.
+    static let tickMilliseconds: Int64 = 1_000
+
+    /// Prepares the agent; nothing touches the world until `start()`.
+    public init(configuration: AgentConfiguration, secrets: AgentSecrets, environment: AgentEnvironment, logger: Logger,
+                sessionID: @escaping @Sendable () -> String = AgentCore.randomSessionID) {
+        self.configuration = configuration
+        self.secrets = secrets
+        self.environment = environment
+        self.logger = logger
+        mesh = Mesh(me: secrets.privateKey.publicKey, listenPort: configuration.listenPort, sessionID: sessionID)
+    }
+
+    /// 96 random bits in hex.
+    public static let randomSessionID: @Sendable () -> String = {
+        SecureRandom.bytes(12).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+
+    /// The runtime's clock, in milliseconds.
+    var now: Int64 { environment.clock.milliseconds() }
+
+    /// Starts the hub session and the liveness timer.
+    public func start() {
+        guard !started else { return }
+        started = true
+        environment.transport.start { [inbox] event in inbox.post(.hub(event)) }
+        inbox.post(.tick, at: now + Self.tickMilliseconds)
+        publishStatus()
+    }
+
+    /// Asks the runtime to stop (from any thread).
+    public func requestStop(reason: String) { inbox.post(.stop(reason: reason)) }
+
+    /// Whether the runtime is done: stopped, or failed for good.
+    public var isFinished: Bool { stopReason != nil || exitError != nil }
+
+    /// Handles every event ready now (posted ones, and timers due by the clock) until none is left or the runtime is
+    /// finished. Returns how many it handled.
+    @discardableResult
+    public func runReady() -> Int {
+        var count = 0
+        while !isFinished, let event = inbox.take(now: now) {
+            handle(event)
+            count += 1
+        }
+        return count
+    }
+
+    /// Handles events as they come, blocking between them, until finished. For the runtime's own thread.
+    func runUntilFinished() {
+        while !isFinished {
+            runReady()
+            if !isFinished { inbox.waitForWork(clock: environment.clock) }
+        }
+    }
+
+    /// The latest status snapshot (any thread).
+    public var status: AgentStatus { snapshot.withLock { $0 } ?? .placeholder }
+
+    /// Tears everything down in reverse order. Safe to call more than once.
+    public func shutdown() {
+        environment.transport.stop()
+        for (instance, link) in links {
+            environment.forwarder.stopForwarding(instance: instance)
+            link.close()
+        }
+        links.removeAll()
+        environment.forwarder.shutdown()
+        device?.shutdown()
+        device = nil
+        environment.ice.shutdown()
+        inbox.close()
+    }
+
+    func fail(_ error: AgentError) { exitError = error }
+    func stopped(_ reason: String) { stopReason = reason }
+}

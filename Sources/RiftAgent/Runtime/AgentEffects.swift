@@ -1,0 +1,115 @@
+public import RiftNice
+public import RiftProtocol
+public import RiftWireGuard
+
+// The runtime's effects, each behind a small protocol: the real program plugs in the hub's WebSocket session, libnice,
+// the kernel or wireguard-go and the forwarding thread; tests plug in fakes (Tests/RiftTestSupport) and run whole
+// agents without root, sockets or C libraries.
+
+/// What the hub session reports to the agent.
+public enum SignalingEvent: Sendable {
+    /// Joined (first time or after a reconnect).
+    case welcome(Welcome)
+    /// A peer authenticated in the network.
+    case peerJoined(PeerInfo)
+    /// A peer left.
+    case peerLeft(PeerLeft)
+    /// A signal from a peer, already opened and checked against its envelope.
+    case signal(SignalPayload)
+    /// New STUN/TURN servers (TURN credentials are renewed).
+    case iceServers(ICEServers)
+    /// The connection dropped; the transport reconnects by itself after the delay.
+    case disconnected(reason: String, retryInMilliseconds: Int)
+    /// Refused for good (revoked token or key, unknown network, unsupported version): the agent exits.
+    case refused(code: String, message: String)
+}
+
+/// The agent's signaling channel: the hub session (`HubLink`), or an in-memory hub in tests.
+public protocol SignalingTransport: AnyObject, Sendable {
+    /// Connects, reconnecting after every loss until `stop()` or a permanent refusal; reports through `deliver`, in
+    /// order, from any thread. Returns at once.
+    func start(deliver: @escaping @Sendable (SignalingEvent) -> Void)
+    /// Seals `payload` for its recipient and sends it; dropped (and logged) while the hub is unreachable.
+    func send(_ payload: SignalPayload)
+    /// Stops reconnecting and closes the connection. Idempotent.
+    func stop()
+}
+
+/// One ICE session with one peer, as the runtime uses it (`ICESession` in the real program).
+public protocol ICELink: AnyObject, Sendable {
+    /// This side's credentials for the description.
+    var localCredentials: (ufrag: String, pwd: String) { get }
+    /// Starts gathering; candidates and the end of gathering arrive as events.
+    func startGathering() throws(ICEError)
+    /// The peer's credentials.
+    func setRemoteCredentials(ufrag: String, pwd: String) throws(ICEError)
+    /// One of the peer's candidates.
+    func addRemoteCandidate(_ sdp: String) throws(ICEError)
+    /// The peer gathered everything.
+    func remoteGatheringDone()
+    /// Sends one datagram over the selected pair; false when it was dropped.
+    @discardableResult func send(_ bytes: UnsafeRawBufferPointer) -> Bool
+    /// The function that receives each datagram from the peer (see `ICESession.setReceiveHandler`).
+    func setReceiveHandler(_ handler: @escaping @Sendable (UnsafeRawBufferPointer) -> Void)
+    /// Closes the session; no event is delivered after it returns. Idempotent.
+    func close()
+}
+
+/// Creates ICE sessions.
+public protocol ICELinkFactory: Sendable {
+    /// A new session configured by `configuration`, reporting its events through `deliver` in order. Fails when the
+    /// session cannot be created (the runtime logs it; recovery retries later).
+    func makeLink(_ configuration: ICESessionConfiguration,
+                  deliver: @escaping @Sendable (ICEEvent) -> Void) throws(ICEError) -> any ICELink
+    /// Releases what the factory holds (the ICE thread). Idempotent.
+    func shutdown()
+}
+
+/// Carries WireGuard's packets for a forwarded path: WireGuard sends to a loopback port, the forwarder hands each
+/// datagram to the ICE link, and the link's received datagrams go back to WireGuard.
+public protocol PacketForwarder: AnyObject, Sendable {
+    /// Starts forwarding between WireGuard (listening on `wireGuardPort`) and `link`, for ICE session `instance`; returns
+    /// the loopback port WireGuard must send to. Forwarding an instance already forwarded returns its port again.
+    func forward(instance: UInt64, link: any ICELink, wireGuardPort: UInt16) throws(AgentError) -> UInt16
+    /// Stops forwarding for `instance`; nothing when it is not forwarded.
+    func stopForwarding(instance: UInt64)
+    /// Stops everything. Idempotent.
+    func shutdown()
+}
+
+/// Time as the runtime sees it: a monotonic clock for deadlines and the wall clock WireGuard's handshake times use.
+public protocol AgentClock: Sendable {
+    /// Milliseconds on a monotonic clock.
+    func milliseconds() -> Int64
+    /// Seconds since the Unix epoch.
+    func epochSeconds() -> Int64
+}
+
+/// Everything the runtime does to the world, in one value.
+public struct AgentEnvironment: Sendable {
+    /// The hub session.
+    public var transport: any SignalingTransport
+    /// ICE sessions.
+    public var ice: any ICELinkFactory
+    /// Opens the WireGuard interface once the first welcome gives it its addresses.
+    public var openDevice: @Sendable (InterfaceConfiguration) throws(WireGuardError) -> any WireGuardDevice
+    /// Forwarded paths.
+    public var forwarder: any PacketForwarder
+    /// Time.
+    public var clock: any AgentClock
+    /// The addresses ICE may gather host candidates on (the real program lists the machine's interfaces).
+    public var localAddresses: @Sendable (_ excludingInterface: String, _ overlay: IPv4Prefix?) -> [String]
+
+    /// Collects the effects.
+    public init(transport: any SignalingTransport, ice: any ICELinkFactory,
+                openDevice: @escaping @Sendable (InterfaceConfiguration) throws(WireGuardError) -> any WireGuardDevice,
+                forwarder: any PacketForwarder, clock: any AgentClock,
+                localAddresses: @escaping @Sendable (String, IPv4Prefix?) -> [String]) {
+        self.transport = transport
+        self.ice = ice
+        self.openDevice = openDevice
+        self.forwarder = forwarder
+        self.clock = clock
+        self.localAddresses = localAddresses
+    }
+}

@@ -1,0 +1,152 @@
+import RiftAgent
+import RiftProtocol
+import RiftTestSupport
+import RiftWireGuard
+import Testing
+
+/// Whole agents — runtime, mesh, status — with a fake hub, fake ICE, fake WireGuard and a manual clock: no root, no
+/// sockets, no threads.
+@Suite("Agents in the lab")
+struct AgentLabTests {
+    /// Two agents on one LAN, connected.
+    func connectedPair(turn: Bool = false) throws -> AgentLab {
+        let lab = AgentLab(turn: turn)
+        try lab.start("a", host: "192.0.2.1", seed: 1)
+        try lab.start("b", host: "192.0.2.2", seed: 2)
+        lab.advance(by: 2_000)
+        return lab
+    }
+
+    func expectConnected(_ lab: AgentLab, _ me: String, _ other: String, pathType: AgentStatus.PathType,
+                         pathMode: AgentStatus.PathMode, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let peer = try #require(lab.peerStatus(me, of: other), sourceLocation: sourceLocation)
+        #expect(peer.state == .connected, "\(me) -> \(other)", sourceLocation: sourceLocation)
+        #expect(peer.pathType == pathType && peer.pathMode == pathMode, "\(me) -> \(other): \(peer)",
+                sourceLocation: sourceLocation)
+    }
+
+    @Test("two agents join, the controlling side offers, the other answers, and both point WireGuard straight at each other")
+    func joinAndDirectPath() throws {
+        let lab = try connectedPair()
+        let (a, b) = (lab.agents["a"]!, lab.agents["b"]!)
+        for (me, other) in [(a, b), (b, a)] {
+            try expectConnected(lab, me.name, other.name, pathType: .host, pathMode: .direct)
+            let configured = try #require(lab.device(me.name)?.peers[other.key])
+            #expect(configured.endpoint?.description == "\(other.host):51820")
+            #expect(configured.allowedIPs.count == 2 && configured.persistentKeepalive == 25)
+            #expect(me.core.status.hub.state == .connected)
+        }
+        let signals = lab.hub.relayed.withLock { $0 }
+        let controlling = a.key < b.key ? a : b
+        #expect(signals.filter { $0.kind == .offer }.map(\.from) == [controlling.key], "one offer, from the smaller key")
+        #expect(signals.filter { $0.kind == .answer }.count == 1)
+        #expect(lab.ice.sessionsCreated == 2)
+        #expect(a.forwarder.instances.isEmpty && b.forwarder.instances.isEmpty, "a direct path forwards nothing")
+    }
+
+    @Test("the controlled side turns its keepalive on 250 ms after the controlling side, never at the same moment")
+    func deferredKeepalive() throws {
+        let lab = AgentLab()
+        let a = try lab.start("a", host: "192.0.2.1", seed: 1)
+        let b = try lab.start("b", host: "192.0.2.2", seed: 2)
+        lab.settle()  // the whole negotiation happens at time 0
+        let (controlling, controlled) = a.key < b.key ? (a, b) : (b, a)
+        #expect(lab.device(controlling.name)?.peers[controlled.key]?.persistentKeepalive == 25)
+        #expect(lab.device(controlled.name)?.peers[controlling.key]?.persistentKeepalive == nil)
+        #expect(lab.device(controlled.name)?.peers[controlling.key]?.endpoint != nil)
+        lab.advance(by: 249, step: 249)
+        #expect(lab.device(controlled.name)?.peers[controlling.key]?.persistentKeepalive == nil)
+        lab.advance(by: 1, step: 1)
+        #expect(lab.device(controlled.name)?.peers[controlling.key]?.persistentKeepalive == 25)
+        #expect(lab.device(controlled.name)?.peers[controlling.key]?.endpoint != nil, "enabling keepalive kept the endpoint")
+    }
+
+    @Test("with no direct path but a TURN server, the pair is relayed and WireGuard goes through the forwarder")
+    func relayedPath() throws {
+        let lab = AgentLab(turn: true)
+        try lab.start("a", host: "192.0.2.1", seed: 1)
+        try lab.start("b", host: "192.0.2.2", seed: 2)
+        lab.cutDirectPath("a", "b")
+        lab.advance(by: 2_000)
+        for (me, other) in [("a", "b"), ("b", "a")] {
+            try expectConnected(lab, me, other, pathType: .relayed, pathMode: .forwarded)
+            let endpoint = try #require(lab.device(me)?.peers[lab.agents[other]!.key]?.endpoint)
+            #expect(endpoint.description.hasPrefix("127.0.0.1:"))
+        }
+        #expect(lab.agents["a"]!.forwarder.instances.count == 1 && lab.agents["b"]!.forwarder.instances.count == 1)
+    }
+
+    @Test("a hub outage keeps the tunnel and renegotiates nothing; the agents rejoin when it is back")
+    func hubOutage() throws {
+        let lab = try connectedPair()
+        let sessions = lab.ice.sessionsCreated
+        lab.hub.goDown()
+        lab.advance(by: 10_000)
+        for (me, other) in [("a", "b"), ("b", "a")] {
+            #expect(lab.agents[me]!.core.status.hub.state == .disconnected)
+            try expectConnected(lab, me, other, pathType: .host, pathMode: .direct)
+        }
+        lab.hub.comeUp()
+        lab.advance(by: 2_000)
+        for (me, other) in [("a", "b"), ("b", "a")] {
+            #expect(lab.agents[me]!.core.status.hub.state == .connected)
+            try expectConnected(lab, me, other, pathType: .host, pathMode: .direct)
+        }
+        #expect(lab.ice.sessionsCreated == sessions, "a healthy tunnel is not renegotiated after the hub restarts")
+    }
+
+    @Test("an agent that restarts is reconnected, whichever side it is")
+    func agentRestart() throws {
+        for restarted in ["a", "b"] {
+            let lab = try connectedPair()
+            lab.restart(restarted)
+            lab.advance(by: 3_000)
+            try expectConnected(lab, "a", "b", pathType: .host, pathMode: .direct)
+            try expectConnected(lab, "b", "a", pathType: .host, pathMode: .direct)
+            #expect(lab.device(restarted)?.peers.count == 1, "the restarted agent configured its peer again")
+        }
+    }
+
+    @Test("ICE failure on the direct path restarts ICE, and with TURN the pair moves to the relay")
+    func failureFallsBackToRelay() throws {
+        let lab = try connectedPair(turn: true)
+        try expectConnected(lab, "a", "b", pathType: .host, pathMode: .direct)
+        lab.cutDirectPath("a", "b")
+        lab.advance(by: 15_000)
+        for (me, other) in [("a", "b"), ("b", "a")] {
+            try expectConnected(lab, me, other, pathType: .relayed, pathMode: .forwarded)
+        }
+        let recovering = [lab.peerStatus("a", of: "b"), lab.peerStatus("b", of: "a")].compactMap { $0?.lastRecoveryReason }
+        #expect(recovering.contains { $0.contains("ICE failed") }, "\(recovering)")
+    }
+
+    @Test("without TURN a cut direct path keeps failing and says so; restored, it connects again")
+    func failureWithoutRelay() throws {
+        let lab = try connectedPair()
+        lab.cutDirectPath("a", "b")
+        lab.advance(by: 10_000)
+        let during = try #require(lab.peerStatus("a", of: "b"))
+        #expect(during.lastRecoveryReason != nil)
+        #expect(during.pathType == nil || during.iceState != .ready, "\(during)")
+        lab.restoreDirectPath("a", "b")
+        lab.advance(by: 70_000)
+        try expectConnected(lab, "a", "b", pathType: .host, pathMode: .direct)
+        try expectConnected(lab, "b", "a", pathType: .host, pathMode: .direct)
+    }
+
+    @Test("three agents form a full mesh")
+    func threeAgents() throws {
+        let lab = AgentLab()
+        try lab.start("a", host: "192.0.2.1", seed: 1)
+        try lab.start("b", host: "192.0.2.2", seed: 2)
+        lab.advance(by: 1_000)
+        try lab.start("c", host: "192.0.2.3", seed: 3)
+        lab.advance(by: 2_000)
+        for me in ["a", "b", "c"] {
+            for other in ["a", "b", "c"] where other != me {
+                try expectConnected(lab, me, other, pathType: .host, pathMode: .direct)
+            }
+            #expect(lab.device(me)?.peers.count == 2)
+        }
+    }
+}

@@ -1,0 +1,21 @@
+import RiftAgent
+import Synchronization
+
+/// Records which ICE sessions are forwarded; each gets loopback port 30000 + its instance. No packet moves.
+public final class FakeForwarder: PacketForwarder {
+    private let forwarded = Mutex<Set<UInt64>>([])
+
+    /// No session forwarded.
+    public init() {}
+
+    /// The ICE sessions forwarded now.
+    public var instances: Set<UInt64> { forwarded.withLock { $0 } }
+
+    public func forward(instance: UInt64, link: any ICELink, wireGuardPort: UInt16) throws(AgentError) -> UInt16 {
+        forwarded.withLock { _ = $0.insert(instance) }
+        return UInt16(30_000 + instance % 30_000)
+    }
+
+    public func stopForwarding(instance: UInt64) { forwarded.withLock { _ = $0.remove(instance) } }
+    public func shutdown() { forwarded.withLock { $0.removeAll() } }
+}

@@ -1,0 +1,193 @@
+import RiftAgent
+import RiftNice
+import Synchronization
+
+/// A scripted ICE world: sessions "gather" a host candidate on their machine's address (and a relayed one when TURN
+/// is configured), and once both ends have each other's credentials and end of candidates, they connect over a host
+/// pair — or, when the test cut the direct path between the two machines, over the TURN relay if both have one, and
+/// otherwise fail. Cutting a path also fails the host-pair sessions already using it (lost consent).
+public final class FakeICENetwork: Sendable {
+    /// The TURN relay's address in candidates.
+    public static let relayAddress = "192.0.2.254"
+
+    private struct State {
+        var links: [String: FakeICELink] = [:]  // by local ufrag
+        var cut: Set<Set<String>> = []
+        var nextID = 1
+        var created = 0
+    }
+
+    private let state = Mutex(State())
+
+    /// An empty network.
+    public init() {}
+
+    /// The factory for sessions on a machine with address `host`.
+    public func factory(host: String) -> Factory { Factory(network: self, host: host) }
+
+    /// How many sessions were created so far.
+    public var sessionsCreated: Int { state.withLock { $0.created } }
+
+    /// Direct traffic between `a` and `b` stops (relays still work); sessions on host pairs between them fail.
+    public func cut(_ a: String, _ b: String) {
+        let failing: [FakeICELink] = state.withLock { state in
+            state.cut.insert([a, b])
+            return state.links.values.filter { link in
+                guard let pair = link.selected, pair.local.type == .host else { return false }
+                return Set([pair.local.address, pair.remote.address]) == [a, b]
+            }
+        }
+        for link in failing { link.fail() }
+    }
+
+    /// Direct traffic between `a` and `b` works again.
+    public func restore(_ a: String, _ b: String) { state.withLock { _ = $0.cut.remove([a, b]) } }
+
+    fileprivate func register(_ configuration: ICESessionConfiguration, host: String,
+                              deliver: @escaping @Sendable (ICEEvent) -> Void) -> FakeICELink {
+        state.withLock { state in
+            let id = state.nextID
+            state.nextID += 1
+            state.created += 1
+            let link = FakeICELink(network: self, id: id, host: host, configuration: configuration, deliver: deliver)
+            state.links[link.localCredentials.ufrag] = link
+            return link
+        }
+    }
+
+    fileprivate func unregister(_ link: FakeICELink) {
+        state.withLock { _ = $0.links.removeValue(forKey: link.localCredentials.ufrag) }
+    }
+
+    /// Connects `link` with its peer once both are ready for checks.
+    fileprivate func check(_ link: FakeICELink) {
+        let outcome: (FakeICELink, FakeICELink, ICECandidateType?)? = state.withLock { state in
+            guard let remoteUfrag = link.remoteUfrag, let other = state.links[remoteUfrag],
+                  other.remoteUfrag == link.localCredentials.ufrag, link.readyForChecks, other.readyForChecks,
+                  link.selected == nil, other.selected == nil, !link.concluded, !other.concluded else { return nil }
+            let relays = link.hasTURN && other.hasTURN
+            if link.relayOnly || other.relayOnly { return (link, other, relays ? .relayed : nil) }
+            if state.cut.contains([link.host, other.host]) { return (link, other, relays ? .relayed : nil) }
+            return (link, other, .host)
+        }
+        guard let (a, b, kind) = outcome else { return }
+        guard let kind else {
+            a.fail()
+            b.fail()
+            return
+        }
+        let endA = a.endpoint(kind)
+        let endB = b.endpoint(kind)
+        a.select(local: endA, remote: endB)
+        b.select(local: endB, remote: endA)
+    }
+
+    /// Creates sessions for one machine.
+    public struct Factory: ICELinkFactory {
+        let network: FakeICENetwork
+        let host: String
+
+        public func makeLink(_ configuration: ICESessionConfiguration,
+                             deliver: @escaping @Sendable (ICEEvent) -> Void) throws(ICEError) -> any ICELink {
+            network.register(configuration, host: host, deliver: deliver)
+        }
+
+        public func shutdown() {}
+    }
+}
+
+/// One scripted ICE session (see `FakeICENetwork`).
+public final class FakeICELink: ICELink {
+    private struct State {
+        var remoteUfrag: String?
+        var remoteDone = false
+        var gathered = false
+        var selected: (local: ICECandidateInfo, remote: ICECandidateInfo)?
+        var concluded = false
+        var closed = false
+    }
+
+    let network: FakeICENetwork
+    let id: Int
+    let host: String
+    let hasTURN: Bool
+    let relayOnly: Bool
+    private let deliver: @Sendable (ICEEvent) -> Void
+    private let state = Mutex(State())
+    public let localCredentials: (ufrag: String, pwd: String)
+
+    init(network: FakeICENetwork, id: Int, host: String, configuration: ICESessionConfiguration,
+         deliver: @escaping @Sendable (ICEEvent) -> Void) {
+        self.network = network
+        self.id = id
+        self.host = host
+        hasTURN = !configuration.servers.turn.isEmpty
+        relayOnly = configuration.servers.forceRelay
+        self.deliver = deliver
+        localCredentials = (ufrag: "fake\(id)", pwd: "fakepassword\(id)padding00")
+    }
+
+    var remoteUfrag: String? { state.withLock { $0.remoteUfrag } }
+    var readyForChecks: Bool { state.withLock { $0.remoteUfrag != nil && $0.remoteDone && $0.gathered && !$0.closed } }
+    var selected: (local: ICECandidateInfo, remote: ICECandidateInfo)? { state.withLock { $0.selected } }
+    var concluded: Bool { state.withLock { $0.concluded } }
+
+    func endpoint(_ kind: ICECandidateType) -> ICECandidateInfo {
+        kind == .relayed ? ICECandidateInfo(type: .relayed, address: FakeICENetwork.relayAddress, port: UInt16(50_000 + id))
+            : ICECandidateInfo(type: .host, address: host, port: UInt16(40_000 + id))
+    }
+
+    public func startGathering() throws(ICEError) {
+        emit(.stateChanged(.gathering))
+        if !relayOnly { emit(.localCandidate("candidate:1 1 UDP 2130706431 \(host) \(40_000 + id) typ host")) }
+        if hasTURN {
+            emit(.localCandidate("candidate:2 1 UDP 16777215 \(FakeICENetwork.relayAddress) \(50_000 + id) typ relay raddr \(host) rport \(40_000 + id)"))
+        }
+        emit(.gatheringDone)
+        state.withLock { $0.gathered = true }
+        network.check(self)
+    }
+
+    public func setRemoteCredentials(ufrag: String, pwd: String) throws(ICEError) {
+        state.withLock { $0.remoteUfrag = ufrag }
+        network.check(self)
+    }
+
+    public func addRemoteCandidate(_ sdp: String) throws(ICEError) {}
+
+    public func remoteGatheringDone() {
+        state.withLock { $0.remoteDone = true }
+        network.check(self)
+    }
+
+    @discardableResult public func send(_ bytes: UnsafeRawBufferPointer) -> Bool { selected != nil }
+    public func setReceiveHandler(_ handler: @escaping @Sendable (UnsafeRawBufferPointer) -> Void) {}
+
+    public func close() {
+        state.withLock { $0.closed = true }
+        network.unregister(self)
+    }
+
+    func select(local: ICECandidateInfo, remote: ICECandidateInfo) {
+        state.withLock {
+            $0.selected = (local, remote)
+            $0.concluded = true
+        }
+        emit(.stateChanged(.connecting))
+        emit(.stateChanged(.ready))
+        emit(.selectedPair(local: local, remote: remote))
+    }
+
+    func fail() {
+        state.withLock {
+            $0.selected = nil
+            $0.concluded = true
+        }
+        emit(.stateChanged(.failed))
+    }
+
+    private func emit(_ event: ICEEvent) {
+        guard !state.withLock({ $0.closed }) else { return }
+        deliver(event)
+    }
+}
