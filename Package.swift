@@ -36,6 +36,9 @@ let package = Package(
             name: "CRiftOpenSSL", path: "Sources/CRiftOpenSSL", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]),
 
+        // libev has no pkg-config file; the WebSocket server runs libwebsockets on a libev loop (epoll).
+        .systemLibrary(name: "CRiftEv", path: "Sources/CRiftEv", providers: [.apt(["libev-dev"])]),
+
         .target(name: "CRiftLinux"),
 
         // MARK: Shared protocol (no dependencies)
@@ -43,7 +46,7 @@ let package = Package(
 
         // MARK: Wrappers, one per C library
         .target(name: "RiftCrypto", dependencies: ["RiftProtocol", "CRiftSodium", "CRiftOpenSSL"]),
-        .target(name: "RiftWebSocket", dependencies: ["CRiftWebSockets"]),
+        .target(name: "RiftWebSocket", dependencies: ["CRiftWebSockets", "CRiftEv"]),
         .target(name: "RiftNice", dependencies: ["CRiftNice"]),
         .target(name: "RiftStore", dependencies: ["CRiftSQLite"]),
 

@@ -9,24 +9,17 @@ enum ClientCommand {
 
 /// The state a `WebSocketClient`'s service thread works on, and the inbox other threads feed it.
 ///
-/// Everything except `shared` belongs to the service thread (lws callbacks and `run`), except
+/// Everything except `inbox` belongs to the service thread (lws callbacks and `run`), except
 /// before the thread exists, when `finishWithoutConnecting` may end the client instead.
 final class ClientEventLoop: @unchecked Sendable {
     let configuration: WebSocketClientConfiguration
     let url: WebSocketURL
     private let continuation: AsyncStream<WebSocketClientEvent>.Continuation
 
-    private let shared = Mutex<SharedState>(SharedState())
+    /// What other threads hand to the service thread; commands given before `connect()` wait for the thread.
+    let inbox = ServiceInbox<ClientCommand>(acceptsCommandsBeforeAttach: true)
     /// Both ends of the connection, read once the handshake completed (any thread may read them).
     let endpoints = Mutex<SocketEndpoints?>(nil)
-
-    private struct SharedState: @unchecked Sendable {
-        var commands: [ClientCommand] = []
-        /// Cleared once the client finished; later commands are dropped.
-        var acceptsCommands = true
-        /// The `lws_context *` to pass to `lws_cancel_service` while the thread runs.
-        var wakeTarget: OpaquePointer?
-    }
 
     // MARK: Service-thread state
 
@@ -66,28 +59,18 @@ final class ClientEventLoop: @unchecked Sendable {
 
     /// Makes `context` the target of wake-ups; called before the service thread starts.
     func attach(to context: LWSContext) {
-        shared.withLock { $0.wakeTarget = context.pointer }
+        inbox.attach(to: context)
     }
 
     /// Queues `command` for the service thread, waking it if it runs. Commands given before
     /// `connect()` wait for the thread; commands after the client finished are dropped.
     func submit(_ command: ClientCommand) {
-        shared.withLock { state in
-            guard state.acceptsCommands else { return }
-            state.commands.append(command)
-            if state.commands.count == 1, let context = state.wakeTarget {
-                lws_cancel_service(context)
-            }
-        }
+        inbox.submit(command)
     }
 
     /// Stops wake-ups and commands for good, before the context is destroyed.
     func detach() {
-        shared.withLock { state in
-            state.acceptsCommands = false
-            state.wakeTarget = nil
-            state.commands = []
-        }
+        inbox.detach()
     }
 
     /// Ends a client whose thread never started (closed before `connect()`, or no context or
@@ -122,9 +105,7 @@ final class ClientEventLoop: @unchecked Sendable {
 
     /// Applies every queued command, in submission order.
     func drainInbox() {
-        var commands: [ClientCommand] = []
-        shared.withLock { swap(&commands, &$0.commands) }
-        for command in commands {
+        for command in inbox.takeAll() {
             switch command {
             case .send(let text): enqueue(text)
             case .close(let frame): beginClose(frame)

@@ -3,23 +3,26 @@ internal import CRiftWebSockets
 extension LWSContext {
     /// A listening context for `loop`'s configuration, its callbacks going to `loop`.
     ///
-    /// Heartbeats use lws' idle policy on the vhost: after `pingInterval` without traffic lws
-    /// sends a ping, and after `pongTimeout` without a pong (or any frame, see
-    /// `ServerEventLoop.received`) it drops the connection.
+    /// lws runs on a libev loop (epoll), so that a wake-up costs O(ready connections). lws' own
+    /// heartbeat (its per-connection validity timers, kept in one sorted list) is switched off:
+    /// `ServerEventLoop+Heartbeats` pings and drops silent connections itself.
     static func server(for loop: ServerEventLoop, fileDescriptorLimit: Int) throws(WebSocketError) -> LWSContext {
         let configuration = loop.configuration
         let host = configuration.host ?? "*"
         let listening = host.contains(":") ? "[\(host)]:\(configuration.port)" : "\(host):\(configuration.port)"
-        return try LWSContext(owner: loop, failure: "cannot listen for WebSockets on \(listening)") { info, memory in
+        guard let eventLoop = EVLoop() else {
+            throw WebSocketError("cannot listen for WebSockets on \(listening): libev could not create an event loop")
+        }
+        return try LWSContext(owner: loop, failure: "cannot listen for WebSockets on \(listening)",
+                              eventLoop: eventLoop) { info, memory in
             let protocols = memory.zeroed(lws_protocols.self, count: 2)  // second entry: terminator
             protocols[0].name = UnsafePointer(memory.string(configuration.subprotocol ?? "riftgate"))
             protocols[0].callback = serverProtocolCallback
             protocols[0].rx_buffer_size = configuration.receiveBufferBytes
             info.protocols = UnsafePointer(protocols)
 
+            // All zero: no validity timers (lws' default policy would ping after 300 s and arm one per connection).
             let policy = memory.zeroed(lws_retry_bo_t.self)
-            policy.pointee.secs_since_valid_ping = UInt16(configuration.pingInterval.wholeSecondsRoundedUp)
-            policy.pointee.secs_since_valid_hangup = UInt16(configuration.pongTimeout.wholeSecondsRoundedUp)
             info.retry_and_idle_policy = UnsafePointer(policy)
 
             info.port = Int32(configuration.port)

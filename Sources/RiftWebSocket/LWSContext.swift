@@ -11,13 +11,17 @@ final class LWSContext: @unchecked Sendable {
     let pointer: OpaquePointer
     /// C memory the context points into, freed after the context.
     private let memory: CAllocations
+    /// The libev loop lws runs on (`LWS_SERVER_OPTION_LIBEV` with a foreign loop), or nil for lws' own `poll()`
+    /// loop; run by the service thread, destroyed after the context.
+    let eventLoop: EVLoop?
     private var retainedOwner: Unmanaged<AnyObject>?
 
     /// Creates a context from `info`, which `configure` fills using `memory` for anything lws
-    /// keeps pointing at. Throws with the error lines lws logged while failing (port in use,
-    /// unreadable certificate …), prefixed by `failure`.
+    /// keeps pointing at; with `eventLoop` lws runs on that libev loop instead of its own `poll()` loop.
+    /// Throws with the error lines lws logged while failing (port in use, unreadable certificate,
+    /// lws' libev plugin missing …), prefixed by `failure`.
     init(
-        owner: AnyObject, failure: String,
+        owner: AnyObject, failure: String, eventLoop: EVLoop? = nil,
         configure: (inout lws_context_creation_info, CAllocations) -> Void
     ) throws(WebSocketError) {
         let memory = CAllocations()
@@ -25,6 +29,13 @@ final class LWSContext: @unchecked Sendable {
         info.gid = -1
         info.uid = -1
         configure(&info, memory)
+        if let eventLoop {
+            // One service thread, so one loop; lws reads `foreign_loops[0]` while creating the context only.
+            let loops = memory.zeroed(UnsafeMutableRawPointer?.self, count: 1)
+            loops[0] = UnsafeMutableRawPointer(eventLoop.pointer)
+            info.foreign_loops = loops
+            info.options |= UInt64(LWS_SERVER_OPTION_LIBEV)
+        }
         let owner = Unmanaged.passRetained(owner)
         info.user = owner.toOpaque()
         let (created, errorLines) = LibraryLog.capturingErrors { lws_create_context(&info) }
@@ -35,6 +46,7 @@ final class LWSContext: @unchecked Sendable {
         }
         self.pointer = created
         self.memory = memory
+        self.eventLoop = eventLoop
         self.retainedOwner = owner
     }
 
@@ -57,5 +69,6 @@ final class LWSContext: @unchecked Sendable {
     deinit {
         destroy()
         withExtendedLifetime(memory) {}
+        withExtendedLifetime(eventLoop) {}
     }
 }

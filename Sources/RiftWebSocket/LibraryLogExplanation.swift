@@ -7,11 +7,15 @@ import Musl
 /// Turns the lines libwebsockets logged during a failure into a short explanation for people.
 enum LibraryLogExplanation {
     /// For a failed context creation: the system error of a failed `bind` ("Address already in
-    /// use", with its errno), or else lws' own lines joined, or a fallback.
+    /// use", with its errno), the package to install when lws' libev plugin is missing, or else
+    /// lws' own lines joined, or a fallback.
     static func contextFailure(_ lines: [String]) -> (text: String, code: Int32?) {
         if let bindLine = lines.first(where: { $0.contains("ERROR on binding") }),
            let code = lastNumberInParentheses(bindLine) {
             return (String(cString: strerror(code)), code)
+        }
+        if lines.contains(where: { $0.contains("evlib_ev") }) {
+            return ("libwebsockets could not load its libev plugin (install the Debian package libwebsockets-evlib-ev)", nil)
         }
         if lines.isEmpty { return ("libwebsockets gave no reason", nil) }
         return (lines.joined(separator: "; "), nil)

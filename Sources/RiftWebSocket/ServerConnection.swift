@@ -22,8 +22,12 @@ final class ServerConnection {
     var discardedBytes = 0
     /// When the client was last heard from (any frame, pongs included), to tell a heartbeat timeout apart.
     var lastHeardFrom = ContinuousClock.now
-    /// When lws was last told the connection is alive (rate-limited: each confirmation re-sorts a list).
-    var lastValidityConfirmed = ContinuousClock.now
+    /// A heartbeat ping should be written at the next WRITEABLE callback.
+    var pingDue = false
+    /// When the heartbeat last sent a ping.
+    var lastPingSent: ContinuousClock.Instant?
+    /// The heartbeat gave up on the connection (silent for the pong timeout); it is being dropped.
+    var droppedSilent = false
     /// Whether the client sent a close frame.
     var closedByPeer = false
 

@@ -60,6 +60,7 @@ extension ServerEventLoop {
             frameBudget: FrameBudget(burst: configuration.frameBurst, perSecond: configuration.framesPerSecond))
         connections[id] = connection
         connectionIDs[wsi] = id
+        watchHeartbeat(of: connection)
         handler.connectionOpened(id, request: UpgradeRequest(readingFrom: wsi))
         return 0
     }
@@ -67,13 +68,8 @@ extension ServerEventLoop {
     /// A piece of a message arrived; whole messages go to the handler.
     func received(_ wsi: OpaquePointer, _ bytes: UnsafeRawBufferPointer) {
         guard let id = connectionIDs[wsi], let connection = connections[id] else { return }
-        // Any frame from the peer proves the connection alive, not only a pong. lws re-sorts a list of every
-        // connection's timer on each confirmation, so confirm at most once a second: heartbeats work in seconds.
+        // Any frame from the peer proves the connection alive, not only a pong (see `ServerEventLoop+Heartbeats`).
         let now = ContinuousClock.now
-        if now - connection.lastValidityConfirmed >= .seconds(1) {
-            lws_validity_confirmed(wsi)
-            connection.lastValidityConfirmed = now
-        }
         connection.lastHeardFrom = now
         if let close = connection.closeAfterDiscarding {
             finishDiscarding(connection, bytes: bytes.count, close: close)
@@ -103,7 +99,7 @@ extension ServerEventLoop {
                 connection.closeAfterDiscarding = close
                 lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, Int32(configuration.closeTimeout.wholeSecondsRoundedUp))
             } else {
-                // Through the inbox, so that whatever the handler just sent is queued before the close.
+                // After whatever the handler just sent (its sends on this thread are applied at once), so the reply goes first.
                 submit(.close(id, close))
             }
         case .binary:
@@ -134,6 +130,17 @@ extension ServerEventLoop {
     /// Writes queued messages while the socket takes them, then the pending close, if any.
     func connectionWriteable(_ wsi: OpaquePointer) -> Int32 {
         guard let id = connectionIDs[wsi], let connection = connections[id] else { return 0 }
+        if connection.pingDue {
+            connection.pingDue = false
+            if connection.pendingClose == nil && !connection.droppedSilent {
+                // Not empty: lws 4.1 reports only a pong with a payload (LWS_CALLBACK_RECEIVE_PONG).
+                guard writer.write("hb", to: wsi, as: LWS_WRITE_PING) else { return -1 }
+                if lws_send_pipe_choked(wsi) != 0 {
+                    lws_callback_on_writable(wsi)
+                    return 0
+                }
+            }
+        }
         return writer.flush(&connection.outbound, thenClose: connection.pendingClose, on: wsi).callbackResult
     }
 
@@ -152,10 +159,10 @@ extension ServerEventLoop {
         let cause: ConnectionCloseCause
         if connection.closedByPeer {
             cause = .closedByClient
+        } else if connection.droppedSilent {
+            cause = .heartbeatTimeout
         } else if connection.pendingClose != nil || shutdownFrame != nil || !connection.deliversInput {
             cause = .closedByServer
-        } else if ContinuousClock.now - connection.lastHeardFrom >= configuration.pongTimeout - .milliseconds(500) {
-            cause = .heartbeatTimeout
         } else {
             cause = .lost
         }

@@ -1,5 +1,10 @@
 internal import CRiftWebSockets
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// Work other threads hand to a server's service thread.
 enum ServerCommand {
@@ -10,21 +15,19 @@ enum ServerCommand {
 
 /// The state a `WebSocketServer`'s service thread works on, and the inbox other threads feed it.
 ///
-/// Everything except `shared` belongs to the service thread: it is touched only from lws
+/// Everything except `inbox` belongs to the service thread: it is touched only from lws
 /// callbacks and `run`, which all execute on that thread. Other threads only call `submit`.
 final class ServerEventLoop: @unchecked Sendable {
     let configuration: WebSocketServer.Configuration
     /// Released when the loop ends, which breaks the cycle through a handler owning the server.
     var handler: (any WebSocketServerHandler)?
 
-    /// Guarded by its lock: pending commands and the context to wake (nil when not running).
-    private let shared = Mutex<SharedState>(SharedState())
-
-    private struct SharedState: @unchecked Sendable {
-        var commands: [ServerCommand] = []
-        /// The `lws_context *` to pass to `lws_cancel_service`; cleared before it is destroyed.
-        var wakeTarget: OpaquePointer?
-    }
+    /// What other threads hand to the service thread.
+    let inbox = ServiceInbox<ServerCommand>(acceptsCommandsBeforeAttach: false)
+    /// The service thread's `pthread_t` while it serves (0 otherwise): commands it submits itself (a handler replying
+    /// or relaying) are applied at once, without the inbox's lock and the wake-up (a pipe write and one more loop
+    /// iteration per batch). Written only by that thread; another thread can never see its own id here.
+    private let servingThread = Atomic<UInt>(0)
 
     // MARK: Service-thread state
 
@@ -41,38 +44,39 @@ final class ServerEventLoop: @unchecked Sendable {
     private(set) var contextPointer: OpaquePointer?
     private(set) lazy var tickTimer = LWSTimer(owner: self, callback: serverTickFired)
     private(set) lazy var shutdownTimer = LWSTimer(owner: self, callback: serverShutdownDeadlinePassed)
+    private(set) lazy var heartbeatTimer = LWSTimer(owner: self, callback: serverHeartbeatFired)
+    /// Connections by the second their silence is next looked at (see `ServerEventLoop+Heartbeats`).
+    var heartbeats: HeartbeatWheel<ConnectionID>
+    /// Slot 0 of `heartbeats`.
+    let heartbeatEpoch = ContinuousClock.now
 
     init(configuration: WebSocketServer.Configuration, handler: any WebSocketServerHandler) {
         self.configuration = configuration
         self.handler = handler
+        let slotsPerSecond = Int(Duration.seconds(1) / Self.heartbeatSlot)
+        heartbeats = HeartbeatWheel(horizon: (configuration.pongTimeout.wholeSecondsRoundedUp + 1) * slotsPerSecond,
+                                    startingAt: 0)
     }
 
     // MARK: Any thread
 
     /// Makes `context` the target of wake-ups; called before the service thread starts.
     func attach(to context: LWSContext) {
-        shared.withLock { $0.wakeTarget = context.pointer }
+        inbox.attach(to: context)
     }
 
     /// Stops wake-ups before the context is destroyed, dropping pending commands.
     func detach() {
-        shared.withLock { state in
-            state.wakeTarget = nil
-            state.commands = []
-        }
+        inbox.detach()
     }
 
-    /// Queues `command` for the service thread and wakes it. Dropped when the loop is not running.
-    ///
-    /// Wakes only when the inbox was empty: a non-empty inbox already has a wake-up pending, and
-    /// the service thread takes the whole inbox at once.
+    /// Queues `command` for the service thread and wakes it, or applies it at once when called on that thread while
+    /// it serves. Dropped when the loop is not running.
     func submit(_ command: ServerCommand) {
-        shared.withLock { state in
-            guard let context = state.wakeTarget else { return }
-            state.commands.append(command)
-            if state.commands.count == 1 {
-                lws_cancel_service(context)
-            }
+        if servingThread.load(ordering: .relaxed) == UInt(pthread_self()) {
+            apply(command)
+        } else {
+            inbox.submit(command)
         }
     }
 
@@ -83,12 +87,24 @@ final class ServerEventLoop: @unchecked Sendable {
     func run(_ context: LWSContext) {
         contextPointer = context.pointer
         tickTimer.schedule(on: context.pointer, after: configuration.tickInterval)
-        while !stopRequested {
-            if lws_service(context.pointer, 0) < 0 { break }
+        heartbeatTimer.schedule(on: context.pointer, after: Self.heartbeatSlot)
+        servingThread.store(UInt(pthread_self()), ordering: .relaxed)
+        if let eventLoop = context.eventLoop {
+            // lws 4.1 arms its libev timer for its timer list only after an I/O event or a timer fired, not when a
+            // timer is scheduled: this wake-up is the first event, so the timers above start running.
+            lws_cancel_service(context.pointer)
+            while !stopRequested { eventLoop.runOnce() }
+        } else {
+            while !stopRequested {
+                if lws_service(context.pointer, 0) < 0 { break }
+            }
         }
+        // From here on (context destruction reports closed connections) the handler's sends are dropped again.
+        servingThread.store(0, ordering: .relaxed)
         detach()
         tickTimer.cancel()
         shutdownTimer.cancel()
+        heartbeatTimer.cancel()
         context.destroy()
         contextPointer = nil
         handler = nil
@@ -96,14 +112,14 @@ final class ServerEventLoop: @unchecked Sendable {
 
     /// Applies every queued command, in submission order.
     func drainInbox() {
-        var commands: [ServerCommand] = []
-        shared.withLock { swap(&commands, &$0.commands) }
-        for command in commands {
-            switch command {
-            case .send(let id, let text): enqueue(text, for: id)
-            case .close(let id, let frame): beginClose(id, frame)
-            case .shutdown(let frame, let timeout): beginShutdown(frame, timeout: timeout)
-            }
+        for command in inbox.takeAll() { apply(command) }
+    }
+
+    private func apply(_ command: ServerCommand) {
+        switch command {
+        case .send(let id, let text): enqueue(text, for: id)
+        case .close(let id, let frame): beginClose(id, frame)
+        case .shutdown(let frame, let timeout): beginShutdown(frame, timeout: timeout)
         }
     }
 
@@ -147,6 +163,11 @@ final class ServerEventLoop: @unchecked Sendable {
 /// `tickTimer`'s C callback.
 private func serverTickFired(_ entry: UnsafeMutablePointer<lws_sorted_usec_list_t>?) {
     LWSTimer.owner(of: entry, as: ServerEventLoop.self).tick()
+}
+
+/// `heartbeatTimer`'s C callback.
+private func serverHeartbeatFired(_ entry: UnsafeMutablePointer<lws_sorted_usec_list_t>?) {
+    LWSTimer.owner(of: entry, as: ServerEventLoop.self).heartbeatTick()
 }
 
 /// `shutdownTimer`'s C callback: connections that did not close in time are dropped when the

@@ -12,7 +12,8 @@
 #   --compression C   xz (default), gzip (faster; the tests use it) or none
 #   --no-lintian      do not run lintian on the result
 # Depends: is computed by dpkg-shlibdeps from the binaries' ELF NEEDED entries, so it names exactly the Debian 12
-# library packages (and minimum versions) the binaries were linked against. Prints the two paths.
+# library packages (and minimum versions) the binaries were linked against; the hub also needs libwebsockets-evlib-ev,
+# the lws plugin it loads with dlopen (its WebSocket server runs on libev), which no NEEDED entry names. Prints the two paths.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -111,7 +112,7 @@ build_package() {
 
 agent=$(build_package riftgate riftgate "adduser, iproute2, wireguard-tools" "wireguard-go" "" \
   "WireGuard mesh over ICE (agent)")
-hub=$(build_package riftgate-hub riftgate-hub "adduser" "" "coturn, nginx | caddy" \
+hub=$(build_package riftgate-hub riftgate-hub "adduser, libwebsockets-evlib-ev" "" "coturn, nginx | caddy" \
   "rendezvous hub of a riftgate WireGuard mesh")
 
 if [[ $lintian == yes ]]; then
