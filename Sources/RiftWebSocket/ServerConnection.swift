@@ -26,6 +26,9 @@ final class ServerConnection {
     var pingDue = false
     /// When the heartbeat last sent a ping.
     var lastPingSent: ContinuousClock.Instant?
+    /// The first ping sent since the peer was last heard from: the time it has had to answer (re-pings every
+    /// `pingInterval` must not restart that clock).
+    var firstUnansweredPing: ContinuousClock.Instant?
     /// The heartbeat gave up on the connection (silent for the pong timeout); it is being dropped.
     var droppedSilent = false
     /// Whether the client sent a close frame.

@@ -49,8 +49,10 @@ extension ServerEventLoop {
         // The time a peer gets to answer a ping: the last ping must be at least that old before a drop, because the
         // wheel looks up to a slot late and the first ping may go out close to `pongTimeout` already.
         let answerTime = configuration.pongTimeout - configuration.pingInterval
-        if let ping = connection.lastPingSent, ping > heard {
-            if now - heard >= configuration.pongTimeout && now - ping >= answerTime {
+        if let ping = connection.lastPingSent, ping > heard, let first = connection.firstUnansweredPing, first > heard {
+            // Measured from the first unanswered ping: the re-pings sent every `pingInterval` while the peer stays
+            // silent must not postpone the drop forever (they would whenever pongTimeout > 2 × pingInterval).
+            if now - heard >= configuration.pongTimeout && now - first >= answerTime {
                 drop(connection)
                 return
             }
@@ -59,11 +61,13 @@ extension ServerEventLoop {
             sendPing(connection, now: now)
         }
         let ping = connection.lastPingSent ?? now
-        let next = min(ping + configuration.pingInterval, max(heard + configuration.pongTimeout, ping + answerTime))
+        let first = connection.firstUnansweredPing ?? ping
+        let next = min(ping + configuration.pingInterval, max(heard + configuration.pongTimeout, first + answerTime))
         heartbeats.schedule(connection.id, at: heartbeatSlotIndex(next))
     }
 
     private func sendPing(_ connection: ServerConnection, now: ContinuousClock.Instant) {
+        if connection.firstUnansweredPing.map({ $0 <= connection.lastHeardFrom }) ?? true { connection.firstUnansweredPing = now }
         connection.lastPingSent = now
         connection.pingDue = true
         lws_callback_on_writable(connection.wsi)

@@ -67,12 +67,15 @@ extension LoopbackTests {
             try await waitUntil("the server to drop the connection") { handler.closedIDs.count == 1 }
         }
 
-        @Test("a client that completes the handshake and then stays silent is dropped by the heartbeat")
-        func silentClientDropped() async throws {
+        /// The hub's proportions (defaults 20 s / 60 s, tests 1 s / 3 s) have pongTimeout > 2 × pingInterval: the re-pings
+        /// sent while a peer stays silent must not postpone its drop.
+        @Test("a client that completes the handshake and then stays silent is dropped by the heartbeat",
+              arguments: [2, 3])
+        func silentClientDropped(pongTimeoutSeconds: Int) async throws {
             let handler = RecordingHandler()
             let server = try startServer(handler) {
                 $0.pingInterval = .seconds(1)
-                $0.pongTimeout = .seconds(2)
+                $0.pongTimeout = .seconds(pongTimeoutSeconds)
             }
             defer { server.shutdown() }
             // Pings both ways: the server's are answered by the client, the client's by the server.
@@ -89,7 +92,7 @@ extension LoopbackTests {
 
             try await waitUntil("the silent client to be dropped", timeout: .seconds(15)) { handler.closedIDs.contains(silentID) }
             let elapsed = clock.now - start
-            #expect(elapsed >= .milliseconds(1_500), "dropped before the pong timeout: \(elapsed)")
+            #expect(elapsed >= .milliseconds(pongTimeoutSeconds * 1_000 - 500), "dropped before the pong timeout: \(elapsed)")
             #expect(elapsed <= .seconds(12), "dropped too late: \(elapsed)")
             #expect(try silent.socket.waitForEnd(timeout: .seconds(2)))
             // The client that answers pings outlives several pong timeouts, and is still served.

@@ -178,6 +178,23 @@ def datapath(section: dict) -> str:
     return table(["burst", "instructions/packet", "range", "recvmmsg calls/packet", "top per-packet costs"], rows)
 
 
+def roaming(section: dict) -> str:
+    targets = section.get("targets", {})
+    rows = []
+    for name, entry in section.get("scenarios", {}).items():
+        rows.append([name, entry["hub_median_s"], f"{min(entry['hub_s'])}–{max(entry['hub_s'])}",
+                     verdict(entry["hub_median_s"], targets.get("hub_s"), False), entry["tunnel_median_s"],
+                     f"{min(entry['tunnel_s'])}–{max(entry['tunnel_s'])}",
+                     verdict(entry["tunnel_median_s"], targets.get("tunnel_s"), False)])
+    out = table(["scenario", "hub back (median s)", "range", "vs 1 s", "tunnel back (median s)", "range", "vs 2 s"], rows)
+    for flap in section.get("flapping", []):
+        out += (f"\nFlapping link (30 s): {flap['immediate_reconnects']} immediate hub reconnects (bound 9), "
+                f"{flap['connection_attempts']} connection attempts.")
+    for failure in section.get("failures", []):
+        out += f"\n\nA run failed: {failure[-400:]}"
+    return out + "\n"
+
+
 def markdown_report(results: dict) -> str:
     machine = results.get("machine", {})
     out = (f"# riftgate benchmark results ({results.get('started_utc')})\n\n"
@@ -187,7 +204,8 @@ def markdown_report(results: dict) -> str:
            f"{' QUICK RUN (fewer rounds, small N): not figures to publish.' if results.get('quick') else ''}\n")
     renderers = {"tunnel": ("Tunnel throughput and RTT", tunnel), "connect": ("Connect time", connect),
                  "hub": ("Hub capacity", hub), "reconnect": ("Reconnect after a hub outage", reconnect),
-                 "datapath": ("Data-path cost (callgrind)", datapath)}
+                 "datapath": ("Data-path cost (callgrind)", datapath),
+                 "roaming": ("Roaming: network changes and resume (issue 19)", roaming)}
     for name, section in results.get("sections", {}).items():
         title, render = renderers[name]
         out += f"\n## {title}\n\n"
