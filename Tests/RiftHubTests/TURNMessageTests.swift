@@ -29,7 +29,7 @@ struct TURNMessageTests {
         // A wrong password gives a different integrity, the rest unchanged.
         let wrongKey = try STUNMessageIntegrity.longTermKey(username: "マトリックス", realm: "example.org", password: "TheMatrix")
         let wrong = try request.encoded(integrityKey: wrongKey)
-        #expect(wrong.count == Self.rfc5769Request.count && wrong.prefix(100) == Self.rfc5769Request.prefix(100) && wrong != Self.rfc5769Request)
+        #expect(wrong.count == Self.rfc5769Request.count && wrong.prefix(96) == Self.rfc5769Request.prefix(96) && wrong != Self.rfc5769Request)
     }
 
     @Test("decoding the vector yields its attributes; the unauthenticated encoding has no MESSAGE-INTEGRITY")
