@@ -8,7 +8,9 @@ import Synchronization
 /// records the outcome for /metrics, so that a secret differing from coturn's, or coturn being down, is seen by the hub
 /// itself (alert `RiftgateTURNCredentialsFailing`).
 ///
-/// `start` spawns the thread, `stop` wakes, ends and joins it (waiting at most for a probe in progress, a few seconds).
+/// `start` spawns the thread; `stop` wakes it and waits at most a second for it to end: a probe in progress (up to a few
+/// seconds, or longer while a slow DNS server answers `getaddrinfo`) must not hold up the hub's shutdown, and it touches
+/// nothing but its own socket and this object, which the thread keeps alive.
 /// A change of result is logged with the server and the result, never the credential.
 final class TURNCheck: @unchecked Sendable {
     private let servers: [TURNServerAddress]
@@ -47,11 +49,13 @@ final class TURNCheck: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops the thread and waits for it to end. Idempotent.
+    /// Stops the thread and waits (at most a second) for it to end. Idempotent.
     func stop() {
         guard thread != nil, !stopRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
         wake.signal()
-        finished.wait()
+        if finished.wait(timeout: .now() + 1) == .timedOut {
+            logger.debug("TURN check still probing at shutdown; not waiting for it")
+        }
     }
 
     private func run() {
