@@ -19,6 +19,7 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("turn-secret-file"), help: "File holding coturn's static-auth-secret.") var turnSecretFile: String?
     @Option(name: .customLong("turn-url"), help: "TURN URI handed out with credentials (repeatable), e.g. turn:relay.example:3478.") var turnURLs: [String] = []
     @Option(name: .customLong("turn-ttl"), help: "Lifetime of TURN credentials (default 12h).") var turnTTL: String?
+    @Option(name: .customLong("turn-check-interval"), help: "How often the hub checks its TURN credentials with an allocation (default 60s).") var turnCheckInterval: String?
     @Option(name: .customLong("public-host"), help: "Host name agents use for STUN (default: the Host header of each request).") var publicHost: String?
     @Option(name: .customLong("admin-listen"), help: "Separate address for /healthz and /metrics, e.g. 127.0.0.1:9090.") var adminListen: String?
     @Option(name: .customLong("ping-interval"), help: "Seconds between WebSocket pings (default 20).") var pingInterval: String?
@@ -31,7 +32,7 @@ struct ServeCommand: ParsableCommand {
         var flags = state.flags
         let texts: [(String, String?)] = [
             ("listen", listen), ("tls_cert", tlsCertificate), ("tls_key", tlsKey), ("turn_secret_file", turnSecretFile),
-            ("turn_ttl", turnTTL), ("public_host", publicHost), ("admin_listen", adminListen), ("ping_interval", pingInterval),
+            ("turn_ttl", turnTTL), ("turn_check_interval", turnCheckInterval), ("public_host", publicHost), ("admin_listen", adminListen), ("ping_interval", pingInterval),
             ("pong_timeout", pongTimeout), ("log_level", logLevel), ("stun_host", stunHost),
         ]
         for (key, value) in texts { if let value { flags[key] = .text(value) } }

@@ -34,6 +34,7 @@ struct ConfigurationTests {
             turn_urls = ["turn:a.example:3478", "turns:b.example:5349"]
             turn_secret_file = "/etc/secret"
             turn_ttl = "2h"
+            turn_check_interval = "2m"
             ping_interval = 5
             pong_timeout = "15s"
             """)
@@ -46,6 +47,7 @@ struct ConfigurationTests {
         #expect(configuration.publicHost == "env.example")
         #expect(configuration.turnURLs == ["turn:a.example:3478", "turns:b.example:5349"])
         #expect(configuration.turnTTL == 7200)
+        #expect(configuration.turnCheckInterval == 120 && HubConfiguration().turnCheckInterval == 60)
         #expect(configuration.pingInterval == 5 && configuration.pongTimeout == 15)
         let noSTUN = try ConfigurationLayers.load(configFile: file, flags: [:], environment: ["RIFTGATE_HUB_NO_STUN": "true"])
         #expect(noSTUN.stunPort == nil)
@@ -64,6 +66,7 @@ struct ConfigurationTests {
               ("ping_interval = 10\npong_timeout = 5", "pong_timeout"),
               ("public_host = \"bad host\"", "public_host"),
               ("log_level = \"loud\"", "log_level"),
+              ("turn_check_interval = 0", "turn_check_interval"),
               ("listen = [", "config file"),
               // toml++ aborted on an assertion for table headers like these (found by FuzzConfiguration).
               ("listen = \":443\"\n[=]", "line 2: settings are plain key = value lines"),

@@ -2,10 +2,12 @@
 scrape of a running hub, which must pass `promtool check metrics` and carry every series the rules use."""
 import re
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
 import pytest
+from hubharness import eventually
 from rgclient import Agent
 
 RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
@@ -30,8 +32,18 @@ def test_rules_unit_tests_pass():
 
 
 @needs_promtool
-def test_a_real_scrape_passes_promtool_and_has_what_the_rules_use(hub):
+def test_a_real_scrape_passes_promtool_and_has_what_the_rules_use(hub_factory, tmp_path):
+    # With TURN configured, so that the TURN check's series are there too: nothing listens on the port, so the check
+    # reports the server unreachable, promptly (ICMP port unreachable on loopback).
+    secret = tmp_path / "turn-secret"
+    secret.write_text("not-coturns-secret\n")
+    secret.chmod(0o600)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as unused:
+        unused.bind(("127.0.0.1", 0))
+        turn_port = unused.getsockname()[1]
+    hub = hub_factory(("--turn-secret-file", str(secret), "--turn-url", f"turn:127.0.0.1:{turn_port}"))
     Agent(hub, "home", "rgt_" + "A" * 43).connect().expect_error("unauthorized")
+    assert eventually(lambda: "riftgate_hub_turn_check_ok{" in hub.http("/metrics", admin=True)[1], timeout=60)
     status, body = hub.http("/metrics", admin=True)
     assert status == 200
     result = promtool("check", "metrics", input=body)

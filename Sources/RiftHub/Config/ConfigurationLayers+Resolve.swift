@@ -14,6 +14,7 @@ extension ConfigurationLayers {
         configuration.turnSecretFile = try text("turn_secret_file") ?? configuration.turnSecretFile
         configuration.turnURLs = try list("turn_urls") ?? configuration.turnURLs
         configuration.turnTTL = try duration("turn_ttl") ?? configuration.turnTTL
+        configuration.turnCheckInterval = try duration("turn_check_interval") ?? configuration.turnCheckInterval
         configuration.publicHost = try text("public_host") ?? configuration.publicHost
         configuration.adminListen = try address("admin_listen") ?? configuration.adminListen
         configuration.trustedProxies = try list("trusted_proxies") ?? configuration.trustedProxies

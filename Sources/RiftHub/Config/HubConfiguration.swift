@@ -24,6 +24,8 @@ public struct HubConfiguration: Sendable, Hashable {
     public var turnURLs: [String] = []
     /// How long TURN credentials stay valid, in seconds.
     public var turnTTL: Int64 = 12 * 3600
+    /// Seconds between the hub's own TURN allocation checks (`TURNCheck`).
+    public var turnCheckInterval: Int64 = 60
     /// The host name agents use for the hub's STUN server; nil = each request's `Host`.
     public var publicHost: String?
     /// A second listener for `/healthz` and `/metrics` only; nil = none.
@@ -57,6 +59,7 @@ public struct HubConfiguration: Sendable, Hashable {
         guard pingInterval >= 1, pongTimeout > pingInterval, pongTimeout <= 3600 else {
             throw ConfigurationError("ping_interval must be at least 1 s and pong_timeout longer than it (at most 3600 s)")
         }
+        guard turnCheckInterval >= 1 else { throw ConfigurationError("turn_check_interval must be at least 1 second") }
         guard turnTTL >= 60 else { throw ConfigurationError("turn_ttl must be at least 60 seconds") }
         if let publicHost, ICEServerPolicy.hostPart(publicHost) != publicHost {
             throw ConfigurationError("public_host \"\(publicHost)\" is not a host name or IP literal ([...] for IPv6)")

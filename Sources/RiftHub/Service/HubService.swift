@@ -18,7 +18,7 @@ public struct HubServiceError: Error, Sendable, CustomStringConvertible {
 /// The running hub: WebSocket server, routing core, database, STUN responder and optional admin listener.
 ///
 /// Threads: the WebSocket server's service thread runs the routing core and owns the database connection
-/// (through the router); the STUN responder and the admin listener have a thread each; `shutdown` may be
+/// (through the router); the STUN responder, the admin listener and the TURN check have a thread each; `shutdown` may be
 /// called from any other thread (the one waiting for SIGTERM).
 public final class HubService: Sendable {
     private let handler: HubSocketHandler
@@ -27,6 +27,8 @@ public final class HubService: Sendable {
     private let stun: STUNResponder?
     /// The second STUN port for `riftgate netcheck` (`stun_alt_port`), nil when not configured.
     private let stunAlternate: STUNResponder?
+    /// The TURN credential check, nil without TURN (or with only `turns:`/TCP URIs).
+    private let turnCheck: TURNCheck?
     private let logger: Logger
     private let configuration: HubConfiguration
 
@@ -72,7 +74,10 @@ public final class HubService: Sendable {
         var routerConfiguration = HubRouterConfiguration(hubKey: hubKey.key, ice: ice)
         routerConfiguration.heartbeatSeconds = configuration.pingInterval
         let router = HubRouter<ConnectionID>(configuration: routerConfiguration, directory: database, clock: SystemHubClock(), logger: logger)
-        handler = HubSocketHandler(router: router, trustedProxies: configuration.trustedProxies)
+        turnCheck = ice.turnSecret.flatMap { secret in
+            TURNCheck(urls: ice.turnURLs, secret: secret, interval: Double(configuration.turnCheckInterval), logger: logger)
+        }
+        handler = HubSocketHandler(router: router, trustedProxies: configuration.trustedProxies, turnCheck: turnCheck)
         do {
             server = try WebSocketServer(configuration: Self.serverConfiguration(configuration), handler: handler)
             handler.attach(server)
@@ -104,6 +109,7 @@ public final class HubService: Sendable {
         }
         stun?.start()
         stunAlternate?.start()
+        turnCheck?.start()
         let scheme = configuration.tlsCertificate == nil ? "ws" : "wss"
         logger.notice("riftgate-hub listening", metadata: [
             "url": "\(scheme)://\(ListenAddress(host: configuration.listen.host, port: server.boundPort))\(ProtocolVersion.pathPrefix)<network>",
@@ -133,6 +139,7 @@ public final class HubService: Sendable {
         admin?.shutdown(timeout: .milliseconds(200))
         stun?.stop()
         stunAlternate?.stop()
+        turnCheck?.stop()
         logger.notice("stopped")
     }
 

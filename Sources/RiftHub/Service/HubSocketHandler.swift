@@ -18,10 +18,13 @@ final class HubSocketHandler: WebSocketServerHandler {
     private struct ServerReference { weak var server: WebSocketServer? }
 
     private let trustedProxies: [String]
+    /// The TURN credential check whose figures /metrics adds; nil without TURN.
+    private let turnCheck: TURNCheck?
 
-    init(router: sending HubRouter<ConnectionID>, trustedProxies: [String]) {
+    init(router: sending HubRouter<ConnectionID>, trustedProxies: [String], turnCheck: TURNCheck? = nil) {
         self.router = Mutex(router)
         self.trustedProxies = trustedProxies
+        self.turnCheck = turnCheck
     }
 
     /// Gives the handler the server its actions go to. Called once, before the server starts.
@@ -86,7 +89,7 @@ final class HubSocketHandler: WebSocketServerHandler {
 
     /// The metrics page; callable from any thread.
     func metricsText() -> String {
-        router.withLock { $0.metrics.prometheusText() } + ProcessMetrics.current().prometheusText()
+        router.withLock { $0.metrics.prometheusText() } + (turnCheck?.prometheusText() ?? "") + ProcessMetrics.current().prometheusText()
     }
 
     /// Tells every connection that the hub is going away and closes it with 1001; later connections are
