@@ -1,14 +1,14 @@
 """`riftgate ping` and the compact `riftgate status` end to end: on a LAN the echo is answered over a direct host pair;
-between two symmetric NATs with TURN it is answered over a relay, and the report says why."""
+across two home (cone) NATs over a server-reflexive pair; between two symmetric NATs with TURN over a relay, and the
+report says why."""
 import json
 
 import pytest
 
 from coturn import turnserver_missing
 from deployment import Deployment
-from lab import wait_for
 from riftgate_lab import binary
-from topologies import hard_nats, lan_topology
+from topologies import hard_nats, home_nats, lan_topology
 
 
 def riftgate_ping(agent, target: str, *extra: str):
@@ -63,6 +63,21 @@ def test_ping_reports_a_direct_path_on_a_lan(lab, workdir, timing):
         raise
 
 
+def test_ping_reports_a_server_reflexive_path_across_home_nats(lab, workdir, timing):
+    deployment = connected_pair(lab, workdir, home_nats, turn=False)
+    a, b = deployment.agents["a"], deployment.agents["b"]
+    try:
+        name_b = b.status()["name"]
+        result = riftgate_ping(a, name_b)
+        assert result.returncode == 0, result.stderr
+        timing(f"riftgate ping across home NATs: {result.stdout.strip()}")
+        assert f" via server-reflexive (local " in result.stdout, result.stdout
+        assert "relayed because" not in result.stdout
+    except Exception:
+        print(deployment.logs())
+        raise
+
+
 def test_ping_reports_a_relayed_path_and_why(lab, workdir, timing):
     reason = turnserver_missing()
     if reason:
@@ -71,8 +86,7 @@ def test_ping_reports_a_relayed_path_and_why(lab, workdir, timing):
     a, b = deployment.agents["a"], deployment.agents["b"]
     try:
         name_b = b.status()["name"]
-        wait_for(lambda: deployment.peer_view("a", "b").get("path_type") == "relayed", timeout=20,
-                 what="a's status to show b relayed")
+        deployment.peer_view("a", "b", condition=lambda entry: entry.get("path_type") == "relayed")
         result = riftgate_ping(a, name_b, "--json")
         assert result.returncode == 0, result.stderr
         report = json.loads(result.stdout)
