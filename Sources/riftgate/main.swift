@@ -9,7 +9,7 @@ struct Riftgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "riftgate",
         abstract: "Join a riftgate mesh: WireGuard tunnels to every peer, negotiated with ICE through a hub.",
-        subcommands: [Init.self, Up.self, Down.self, Status.self, Netcheck.self, GenKey.self, PubKey.self])
+        subcommands: [Init.self, Up.self, Down.self, Status.self, Ping.self, Netcheck.self, GenKey.self, PubKey.self])
 }
 
 struct ConfigOption: ParsableArguments {
@@ -89,7 +89,8 @@ struct Down: ParsableCommand {
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show the hub connection and every peer's path.")
     @OptionGroup var options: ConfigOption
-    @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "Print JSON (schema: docs/troubleshooting.md, \"Reading status\").") var json = false
+    @Flag(name: .shortAndLong, help: "The long form: keys, candidate pairs, endpoints, recovery reasons.") var verbose = false
 
     func run() {
         do {
@@ -98,8 +99,44 @@ struct Status: ParsableCommand {
                 let data = try ControlClient.request("status", socketPath: configuration.controlSocket)
                 FileHandle.standardOutput.write(data)
             } else {
-                print(try ControlClient.status(socketPath: configuration.controlSocket).text)
+                let status = try ControlClient.status(socketPath: configuration.controlSocket)
+                print(verbose ? status.text : status.compactText)
             }
+        } catch { fail(error) }
+    }
+}
+
+struct Ping: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ping a peer through the tunnel (ICMP echo) and say which path answered: direct, server-reflexive or relayed.")
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The peer's name or overlay address.") var peer: String
+    @Option(help: "Echoes to send, one a second.") var count = 1
+    @Option(help: "Seconds to wait for each reply.") var timeout = 2.0
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+    }
+
+    func run() {
+        do {
+            let configuration = try AgentConfiguration.load(path: options.config)
+            var ping = PeerPing(socketPath: configuration.controlSocket, target: peer)
+            ping.count = count
+            ping.timeout = timeout
+            let report = try ping.run()
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+                encoder.keyEncodingStrategy = .convertToSnakeCase
+                FileHandle.standardOutput.write((try? encoder.encode(report)) ?? Data())
+                print()
+            } else {
+                print(report.text)
+            }
+            if !report.answered { Foundation.exit(1) }
         } catch { fail(error) }
     }
 }

@@ -34,11 +34,11 @@ def test_two_laptops_guide_hub_on_the_first_laptop(lab, workdir, machines):  # n
                    "--interface", f"{lab.prefix}{suffix}", input=tokens[name] + "\n")
         laptop.spawn("riftgate", "up", log=os.path.join(workdir, f"agent-{name}.log"))
 
-    # 4. Check: status as the guide shows it, then pings over IPv4 and IPv6.
+    # 4. Check: status (--verbose) as the guide shows it, then pings over IPv4 and IPv6.
     try:
         self1, self2 = joined(laptop1), joined(laptop2)
         wait_for(lambda: ping(laptop2, self1["ipv4"]), 40, what="laptop 2 to ping laptop 1 through the tunnel")
-        text = wait_for(lambda: (t := status(laptop2).stdout) and "state connected" in t and t, 20,
+        text = wait_for(lambda: (t := status(laptop2, "--verbose").stdout) and "state connected" in t and t, 20,
                         what="laptop 2's status to show laptop 1 connected")
         assert f"hub {HUB}/v1/networks/home: connected" in text, text
         assert "peer laptop1 " in text and "path host direct" in text, text

@@ -107,9 +107,9 @@ def test_self_hosting_guide_from_an_empty_machine_to_two_connected_agents(lab, w
         assert ping(b, a_self["ipv4"]) and ping(a, b_self["ipv6"]) and ping(b, a_self["ipv6"])
         peer_b = wait_for(lambda: connected_peer(a, b_self["public_key"]), 20, what="A to call B connected")
         assert peer_b["name"] == "server-b" and peer_b.get("path_mode") == "direct", peer_b
-        # What the guide says `riftgate status` shows once connected.
+        # What the guide says `riftgate status --verbose` shows once connected.
         for machine in (a, b):
-            text = wait_for(lambda: (t := status(machine).stdout) and "state connected" in t and t, 20,
+            text = wait_for(lambda: (t := status(machine, "--verbose").stdout) and "state connected" in t and t, 20,
                             what=f"{machine.host.name}'s status to show its peer connected")
             assert f"hub {HUB_URL}/v1/networks/home: connected" in text and "path host direct" in text, text
         # wireguard-go (when the kernel has no WireGuard) runs as the agent's user: nothing of B's agent is root.

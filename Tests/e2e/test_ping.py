@@ -1,0 +1,105 @@
+"""`riftgate ping` and the compact `riftgate status` end to end: on a LAN the echo is answered over a direct host pair;
+across two home (cone) NATs over a server-reflexive pair; between two symmetric NATs with TURN over a relay, and the
+report says why."""
+import json
+
+import pytest
+
+from coturn import turnserver_missing
+from deployment import Deployment
+from riftgate_lab import binary
+from topologies import hard_nats, home_nats, lan_topology
+
+
+def riftgate_ping(agent, target: str, *extra: str):
+    return agent.host.exec(binary("riftgate"), "ping", target, "--config", agent.config, *extra, check=False, timeout=30)
+
+
+def connected_pair(lab, workdir, build, turn: bool) -> Deployment:
+    deployment = Deployment(build(lab), workdir, turn=turn)
+    deployment.start_hub()
+    a, b = deployment.agent("a"), deployment.agent("b")
+    a.start()
+    b.start()
+    deployment.wait_for_ping("a", "b", timeout=45)
+    deployment.peer_view("a", "b")
+    return deployment
+
+
+def test_ping_reports_a_direct_path_on_a_lan(lab, workdir, timing):
+    deployment = connected_pair(lab, workdir, lan_topology, turn=False)
+    a, b = deployment.agents["a"], deployment.agents["b"]
+    try:
+        name_b, ip_b = b.status()["name"], deployment.overlay("b")[0]
+        result = riftgate_ping(a, name_b, "--count", "2", "--json")
+        assert result.returncode == 0, result.stderr
+        report = json.loads(result.stdout)
+        timing(f"riftgate ping on a LAN: {report['path_type']} rtt {[p['rtt_ms'] for p in report['probes']]} ms")
+        assert report["peer"] == name_b and report["address"] == ip_b
+        assert report["path_type"] == "host" and report["path_mode"] == "direct", report
+        assert len(report["probes"]) == 2 and all(p["rtt_ms"] is not None for p in report["probes"]), report
+
+        text = riftgate_ping(a, ip_b)
+        assert text.returncode == 0, text.stderr
+        assert text.stdout.startswith(f"pong from {name_b} ({ip_b}) via direct (local "), text.stdout
+        assert "relayed because" not in text.stdout
+
+        unknown = riftgate_ping(a, "no-such-peer")
+        assert unknown.returncode != 0 and "unknown peer no-such-peer" in unknown.stderr, unknown
+
+        # The compact status: one line per peer with its address, state and path; the long form behind --verbose.
+        compact = a.status_text()
+        line = next(line for line in compact.splitlines() if line.startswith(name_b + " "))
+        assert ip_b in line and "connected" in line and "host/direct" in line, compact
+        assert b.status()["public_key"] not in compact
+        verbose = a.host.exec(binary("riftgate"), "status", "--verbose", "--config", a.config, timeout=15).stdout
+        assert b.status()["public_key"] in verbose and "candidates local" in verbose, verbose
+
+        a.down()
+        stopped = riftgate_ping(a, name_b)
+        assert stopped.returncode != 0 and "riftgate is not running" in stopped.stderr, stopped
+    except Exception:
+        print(deployment.logs())
+        raise
+
+
+def test_ping_reports_a_server_reflexive_path_across_home_nats(lab, workdir, timing):
+    deployment = connected_pair(lab, workdir, home_nats, turn=False)
+    a, b = deployment.agents["a"], deployment.agents["b"]
+    try:
+        name_b = b.status()["name"]
+        result = riftgate_ping(a, name_b)
+        assert result.returncode == 0, result.stderr
+        timing(f"riftgate ping across home NATs: {result.stdout.strip()}")
+        assert f" via server-reflexive (local " in result.stdout, result.stdout
+        assert "relayed because" not in result.stdout
+    except Exception:
+        print(deployment.logs())
+        raise
+
+
+def test_ping_reports_a_relayed_path_and_why(lab, workdir, timing):
+    reason = turnserver_missing()
+    if reason:
+        pytest.skip(reason)
+    deployment = connected_pair(lab, workdir, hard_nats, turn=True)
+    a, b = deployment.agents["a"], deployment.agents["b"]
+    try:
+        name_b = b.status()["name"]
+        deployment.peer_view("a", "b", condition=lambda entry: entry.get("path_type") == "relayed")
+        result = riftgate_ping(a, name_b, "--json")
+        assert result.returncode == 0, result.stderr
+        report = json.loads(result.stdout)
+        timing(f"riftgate ping between hard NATs: {report['path_type']} {report['local_candidate']} "
+               f"-> {report['remote_candidate']} rtt {report['probes'][0]['rtt_ms']} ms; reason {report['path_reason']}")
+        assert report["path_type"] == "relayed", report
+        assert report["local_candidate"] and report["remote_candidate"], report
+
+        text = riftgate_ping(a, name_b)
+        assert text.returncode == 0, text.stderr
+        lines = text.stdout.splitlines()
+        assert lines[0].startswith(f"pong from {name_b} (") and " via relayed (local " in lines[0], text.stdout
+        assert lines[1].startswith("relayed because: ") and len(lines[1]) > len("relayed because: "), text.stdout
+    except Exception:
+        print(deployment.logs())
+        raise
