@@ -163,9 +163,9 @@ def test_install_run_upgrade_purge_under_systemd(debian, timing):
     assert int(capabilities["CapBnd"], 16) == CAP_NET_ADMIN, capabilities["CapBnd"]
     assert box.sh(f"stat -c %U /proc/{pid}").stdout.strip() == "riftgate"
     # No WireGuard kernel module here: the agent's user runs wireguard-go, which inherits CAP_NET_ADMIN.
-    assert "[userspace]" in box.sh("riftgate status").stdout
+    assert "[userspace]" in box.sh("riftgate status --verbose").stdout
     assert box.sh("ps -o user= -C wireguard-go").stdout.split() == ["riftgate"]
-    box.wait_for("riftgate status | grep -q '^  hub .*: connected$'", "the agent's hub session is not up")
+    box.wait_for("riftgate status --verbose | grep -q '^  hub .*: connected$'", "the agent's hub session is not up")
     hub_key, secrets = sha256(box, "/var/lib/riftgate-hub/hub.key"), sha256(box, "/etc/riftgate/secrets.toml")
 
     # The guide's drop-in for node_exporter's textfile collector works inside the unit's sandbox.

@@ -1,3 +1,4 @@
+import RiftSupport
 extension AgentStatus {
     /// The path types a peer's selected ICE pair can have, each exported as one series of `riftgate_peer_path_type`.
     static let pathTypes = PathType.allCases
@@ -45,20 +46,6 @@ extension AgentStatus {
     }
 
     private static func labelSet(_ labels: [(String, String)]) -> String {
-        "{" + labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",") + "}"
-    }
-
-    /// Label-value escaping of the exposition format: backslash, double quote and line feed.
-    static func escape(_ value: String) -> String {
-        var result = ""
-        for character in value {
-            switch character {
-            case "\\": result += "\\\\"
-            case "\"": result += "\\\""
-            case "\n": result += "\\n"
-            default: result.append(character)
-            }
-        }
-        return result
+        "{" + labels.map { "\($0.0)=\"\(PrometheusText.escapeLabelValue($0.1))\"" }.joined(separator: ",") + "}"
     }
 }

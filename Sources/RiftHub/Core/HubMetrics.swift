@@ -1,4 +1,5 @@
 public import RiftProtocol
+import RiftSupport
 
 /// The hub's counters and gauges, updated by the routing core and rendered by `prometheusText()`.
 public struct HubMetrics: Sendable, Hashable {
@@ -44,7 +45,7 @@ extension HubMetrics {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
             for sample in samples { out += "\(name)\(sample.labels) \(sample.value)\n" }
         }
-        func label(_ key: String, _ value: String) -> String { "{\(key)=\"\(Self.escape(value))\"}" }
+        func label(_ key: String, _ value: String) -> String { "{\(key)=\"\(PrometheusText.escapeLabelValue(value))\"}" }
         family("riftgate_hub_connected_peers", "gauge", "Authenticated peers connected now.", [("", "\(connectedPeers)")])
         family("riftgate_hub_open_connections", "gauge", "WebSocket connections open now.", [("", "\(openConnections)")])
         family("riftgate_hub_networks", "gauge", "Networks configured on this hub.", [("", "\(networks)")])
@@ -62,16 +63,4 @@ extension HubMetrics {
         return out
     }
 
-    private static func escape(_ value: String) -> String {
-        var result = ""
-        for character in value {
-            switch character {
-            case "\\": result += "\\\\"
-            case "\"": result += "\\\""
-            case "\n": result += "\\n"
-            default: result.append(character)
-            }
-        }
-        return result
-    }
 }

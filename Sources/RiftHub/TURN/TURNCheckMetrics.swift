@@ -1,3 +1,5 @@
+import RiftSupport
+
 /// What the TURN check has seen per server, rendered into the hub's /metrics.
 struct TURNCheckMetrics: Sendable, Equatable {
     /// The servers checked, in configuration order.
@@ -20,13 +22,13 @@ struct TURNCheckMetrics: Sendable, Equatable {
         out += "# TYPE riftgate_hub_turn_check_ok gauge\n"
         for server in servers {
             guard let result = latest[server] else { continue }
-            out += "riftgate_hub_turn_check_ok{server=\"\(server)\"} \(result == .ok ? 1 : 0)\n"
+            out += "riftgate_hub_turn_check_ok{server=\"\(PrometheusText.escapeLabelValue("\(server)"))\"} \(result == .ok ? 1 : 0)\n"
         }
         out += "# HELP riftgate_hub_turn_checks_total TURN allocation checks by server and result.\n"
         out += "# TYPE riftgate_hub_turn_checks_total counter\n"
         for server in servers {
             for result in TURNCheckResult.allCases {
-                out += "riftgate_hub_turn_checks_total{server=\"\(server)\",result=\"\(result.rawValue)\"} \(counts[server]?[result] ?? 0)\n"
+                out += "riftgate_hub_turn_checks_total{server=\"\(PrometheusText.escapeLabelValue("\(server)"))\",result=\"\(result.rawValue)\"} \(counts[server]?[result] ?? 0)\n"
             }
         }
         return out
