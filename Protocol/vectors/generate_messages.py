@@ -140,6 +140,9 @@ ok("hub-peer-left-policy", "hub", {"type": "peer_left", "public_key": KEY_B, "re
    "the access policy no longer introduces the two peers")
 ok("hub-error-policy-denied", "hub", {"type": "error", "code": "policy_denied", "message": "the policy keeps you apart",
                                       "ref": "offer:abcdefgh:g0:1"}, "a signal to a peer the policy keeps apart")
+ok("hub-error-token-exhausted", "hub", {"type": "error", "code": "token_exhausted",
+                                        "message": "this token admits only one key and has admitted another"},
+   "a single-use token presented with a second key (permanent; the connection is closed with 4403)")
 for name, rule in [("port-zero", "tcp/0"), ("port-too-big", "udp/65536"), ("uppercase", "TCP/22"), ("icmp", "icmp/8"),
                    ("leading-zero", "tcp/022"), ("reversed-range", "tcp/9-8"), ("no-port", "tcp"), ("space", "tcp/ 22")]:
     err(f"hub-allow-in-{name}", "hub", {"type": "peer_joined", "peer": dict(PEER_B, allow_in=[rule])}, "invalid_value",

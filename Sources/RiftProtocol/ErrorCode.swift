@@ -23,6 +23,8 @@ public enum ErrorCode: String, Sendable, CaseIterable, Hashable {
     case peerRevoked = "peer_revoked"
     case replaced = "replaced"
     case networkFull = "network_full"
+    /// The token admits a limited number of keys (single-use or per-device) and has admitted as many others.
+    case tokenExhausted = "token_exhausted"
     // Relay
     case peerNotFound = "peer_not_found"
     case rateLimited = "rate_limited"
@@ -36,7 +38,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Hashable {
     /// changes something (a new token, a re-admitted key, a newer client).
     public var isPermanent: Bool {
         switch self {
-        case .unauthorized, .unknownNetwork, .peerRevoked, .unsupportedVersion, .proofFailed: true
+        case .unauthorized, .unknownNetwork, .peerRevoked, .unsupportedVersion, .proofFailed, .tokenExhausted: true
         default: false
         }
     }
@@ -44,7 +46,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Hashable {
     /// Whether the hub closes the connection after sending this error.
     public var closesConnection: Bool {
         switch self {
-        case .unauthorized, .unknownNetwork, .peerRevoked, .unsupportedVersion, .proofFailed,
+        case .unauthorized, .unknownNetwork, .peerRevoked, .unsupportedVersion, .proofFailed, .tokenExhausted,
             .replaced, .networkFull, .shuttingDown, .notAuthenticated, .frameTooLarge:
             true
         default: false

@@ -24,6 +24,8 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("admin-listen"), help: "Separate address for /healthz and /metrics, e.g. 127.0.0.1:9090.") var adminListen: String?
     @Option(name: .customLong("ping-interval"), help: "Seconds between WebSocket pings (default 20).") var pingInterval: String?
     @Option(name: .customLong("pong-timeout"), help: "Drop a connection silent for this long (default 60).") var pongTimeout: String?
+    @Option(name: .customLong("ephemeral-grace"), help: "Remove a peer admitted by an ephemeral token once it has been gone this long (default 5m).")
+    var ephemeralGrace: String?
     @Option(name: .customLong("trusted-proxy"),
             help: "A reverse proxy whose X-Forwarded-For is believed (repeatable; default 127.0.0.1 and ::1).") var trustedProxies: [String] = []
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).") var logLevel: String?
@@ -33,7 +35,7 @@ struct ServeCommand: ParsableCommand {
         let texts: [(String, String?)] = [
             ("listen", listen), ("tls_cert", tlsCertificate), ("tls_key", tlsKey), ("turn_secret_file", turnSecretFile),
             ("turn_ttl", turnTTL), ("turn_check_interval", turnCheckInterval), ("public_host", publicHost), ("admin_listen", adminListen), ("ping_interval", pingInterval),
-            ("pong_timeout", pongTimeout), ("log_level", logLevel), ("stun_host", stunHost),
+            ("pong_timeout", pongTimeout), ("ephemeral_grace", ephemeralGrace), ("log_level", logLevel), ("stun_host", stunHost),
         ]
         for (key, value) in texts { if let value { flags[key] = .text(value) } }
         if let stunPort { flags["stun_port"] = .integer(stunPort) }

@@ -14,9 +14,22 @@ struct TokenCommand: ParsableCommand {
         @Option(help: "Whose token it is, e.g. laptop.") var label: String
         @Option(help: "Lifetime, e.g. 12h or 30d (default: no expiry).") var expires: String?
         @Option(name: .customLong("tag"), help: "A tag the peers it admits get, for the access policy (repeatable).") var tags: [String] = []
+        @Option(name: .customLong("max-keys"), help: "Admit at most this many distinct keys (devices); each may rejoin any time.")
+        var maximumKeys: Int?
+        @Flag(name: .customLong("single-use"), help: "Admit one key only (the same as --max-keys 1).") var singleUse = false
+        @Flag(help: "Peers it admits are removed from the network once gone longer than the hub's ephemeral grace (CI runners, containers).")
+        var ephemeral = false
+
+        func validate() throws {
+            if singleUse, let maximumKeys, maximumKeys != 1 {
+                throw ValidationError("--single-use admits one key; it cannot be combined with --max-keys \(maximumKeys)")
+            }
+        }
 
         func run() throws {
-            print(try state.administration().createToken(network: network, label: label, expires: expires, tags: tags), terminator: "")
+            let limits = TokenLimits(maximumKeys: singleUse ? 1 : maximumKeys, ephemeral: ephemeral)
+            print(try state.administration().createToken(network: network, label: label, expires: expires, tags: tags, limits: limits),
+                  terminator: "")
         }
     }
 

@@ -18,6 +18,9 @@ final class InMemoryDirectory: HubDirectory {
     var policies: [String: String] = [:]
     var tokenTags: [String: Set<String>] = [:]
     var peerTags: [String: [PublicKey: Set<String>]] = [:]
+    var tokenLimits: [String: TokenLimits] = [:]
+    var tokenKeys: [String: Set<PublicKey>] = [:]
+    var ephemeralPeers: [String: Set<PublicKey>] = [:]
 
     /// Sets or removes a network's policy, as `riftgate-hub policy set` would from another process.
     func setPolicy(_ text: String?, in network: String) {
@@ -82,6 +85,11 @@ final class InMemoryDirectory: HubDirectory {
 
     func admitPeer(publicKey: PublicKey, name: String, network: NetworkSettings, tokenID: String, now: Int64) throws(DirectoryError) -> PeerAdmission {
         try check()
+        let limits = tokenLimits[tokenID] ?? .none
+        if let maximum = limits.maximumKeys, !(tokenKeys[tokenID]?.contains(publicKey) ?? false) {
+            guard (tokenKeys[tokenID]?.count ?? 0) < maximum else { return .tokenExhausted(maximumKeys: maximum) }
+            tokenKeys[tokenID, default: []].insert(publicKey)
+        }
         lastUsed[tokenID] = now
         if var peer = peers[network.name]?[publicKey] {
             guard !peer.revoked else { return .revoked }
@@ -98,6 +106,7 @@ final class InMemoryDirectory: HubDirectory {
         }
         let info = PeerInfo(publicKey: publicKey, name: name, ipv4: ipv4, ipv6: ipv6)
         peers[network.name, default: [:]][publicKey] = Peer(info: info, offset: offset, lastSeen: now)
+        if limits.ephemeral { ephemeralPeers[network.name, default: []].insert(publicKey) }
         return .admitted(info)
     }
 
@@ -129,6 +138,22 @@ final class InMemoryDirectory: HubDirectory {
     func networkCount() throws(DirectoryError) -> Int {
         try check()
         return networks.count
+    }
+
+    func removeStaleEphemeralPeers(lastSeenBefore cutoff: Int64,
+                                   unlessConnected isConnected: (PeerAddress) -> Bool) throws(DirectoryError) -> [PeerAddress] {
+        try check()
+        var removed: [PeerAddress] = []
+        for (network, keys) in ephemeralPeers {
+            for key in keys {
+                guard let peer = peers[network]?[key], !peer.revoked, peer.lastSeen < cutoff,
+                      !isConnected(PeerAddress(network: network, publicKey: key)) else { continue }
+                peers[network]?[key] = nil
+                ephemeralPeers[network]?.remove(key)
+                removed.append(PeerAddress(network: network, publicKey: key))
+            }
+        }
+        return removed
     }
 }
 

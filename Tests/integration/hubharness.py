@@ -50,9 +50,9 @@ class Hub:
     def create_network(self, name, *args):
         self.cli("network", "create", name, *args)
 
-    def create_token(self, network, label="test"):
-        """Creates a token and returns (id, token text)."""
-        out = self.cli("token", "create", network, "--label", label).stdout
+    def create_token(self, network, label="test", *options):
+        """Creates a token (with extra `token create` options, e.g. "--single-use") and returns (id, token text)."""
+        out = self.cli("token", "create", network, "--label", label, *options).stdout
         token = re.search(r"^(rgt_\S+)$", out, re.M).group(1)
         token_id = re.search(r"Created token (\S+) ", out).group(1)
         return token_id, token

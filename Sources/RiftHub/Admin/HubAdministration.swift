@@ -52,9 +52,14 @@ public struct HubAdministration {
     }
 
     /// `token create`: `expires` as a duration (`30d`) or nil for a token that does not expire; `tags` are given to
-    /// the peers it admits (access policy).
-    public func createToken(network: String, label: String, expires: String?, tags: [String] = []) throws(HubStoreError) -> String {
+    /// the peers it admits (access policy); `limits` make it a per-device (`--max-keys`, `--single-use`) or an
+    /// ephemeral token.
+    public func createToken(network: String, label: String, expires: String?, tags: [String] = [],
+                            limits: TokenLimits = .none) throws(HubStoreError) -> String {
         try HubDatabase.checkTags(Set(tags))
+        if let maximum = limits.maximumKeys, !(1...HubDatabase.maximumKeysLimit).contains(maximum) {
+            throw HubStoreError(.invalidInput, "--max-keys takes 1 to \(HubDatabase.maximumKeysLimit)")
+        }
         let issuedAt = now()
         let expiresAt = try expires.map { text throws(HubStoreError) in
             guard let seconds = DurationText.seconds(text) else {
@@ -64,9 +69,11 @@ public struct HubAdministration {
         }
         let (id, token) = try database.createToken(network: network, label: label, expiresAt: expiresAt, now: issuedAt)
         if !tags.isEmpty { try database.setTokenTags(network: network, id: id, tags: Set(tags)) }
+        try database.setTokenLimits(id: id, limits)
         let tagText = tags.isEmpty ? "" : ", tags: \(HubDatabase.tagText(Set(tags)))"
+        let limitText = limits.isUnlimited ? "" : ", \(Self.limitText(limits))"
         return """
-            Created token \(id) for network \(network) (label: \(label), expires: \(TimeText.format(expiresAt))\(tagText)).
+            Created token \(id) for network \(network) (label: \(label), expires: \(TimeText.format(expiresAt))\(tagText)\(limitText)).
             It is shown only this once; store it now:
 
             \(token.revealedText)
@@ -78,15 +85,32 @@ public struct HubAdministration {
     public func listTokens(network: String) throws(HubStoreError) -> String {
         let tokens = try database.tokens(network: network)
         guard !tokens.isEmpty else { return "No tokens in network \(network).\n" }
-        var table = TextTable(header: ["ID", "LABEL", "CREATED", "EXPIRES", "LAST USED", "STATE", "TAGS"])
+        var table = TextTable(header: ["ID", "LABEL", "CREATED", "EXPIRES", "LAST USED", "STATE", "KEYS", "TAGS"])
         let current = now()
         let tags = try database.tokenTags(network: network)
+        let limits = try database.tokenLimits(network: network)
         for token in tokens {
-            let state = token.revokedAt != nil ? "revoked" : (token.expiresAt.map { $0 <= current } == true ? "expired" : "active")
+            var state = token.revokedAt != nil ? "revoked" : (token.expiresAt.map { $0 <= current } == true ? "expired" : "active")
+            var keys = "any"
+            if let (limit, admitted) = limits[token.id] {
+                if let maximum = limit.maximumKeys {
+                    keys = "\(admitted)/\(maximum)"
+                    if admitted >= maximum, state == "active" { state = "used up" }
+                }
+                if limit.ephemeral { keys += ", ephemeral" }
+            }
             table.rows.append([token.id, token.label, TimeText.format(token.createdAt), TimeText.format(token.expiresAt),
-                               TimeText.format(token.lastUsedAt), state, tags[token.id].map(HubDatabase.tagText) ?? "-"])
+                               TimeText.format(token.lastUsedAt), state, keys, tags[token.id].map(HubDatabase.tagText) ?? "-"])
         }
         return table.render()
+    }
+
+    /// How `token create` describes a limited token.
+    static func limitText(_ limits: TokenLimits) -> String {
+        var parts: [String] = []
+        if let maximum = limits.maximumKeys { parts.append(maximum == 1 ? "single-use: admits one key" : "admits at most \(maximum) keys") }
+        if limits.ephemeral { parts.append("ephemeral: its peers are removed once gone for the hub's ephemeral grace") }
+        return parts.joined(separator: ", ")
     }
 
     /// `token revoke`.

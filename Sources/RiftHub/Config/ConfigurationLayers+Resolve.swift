@@ -20,6 +20,7 @@ extension ConfigurationLayers {
         configuration.trustedProxies = try list("trusted_proxies") ?? configuration.trustedProxies
         configuration.pingInterval = try duration("ping_interval") ?? configuration.pingInterval
         configuration.pongTimeout = try duration("pong_timeout") ?? configuration.pongTimeout
+        configuration.ephemeralGrace = try duration("ephemeral_grace") ?? configuration.ephemeralGrace
         configuration.logLevel = try text("log_level") ?? configuration.logLevel
         try configuration.validate()
         return configuration

@@ -36,6 +36,8 @@ public struct HubConfiguration: Sendable, Hashable {
     public var pingInterval: Int64 = 20
     /// Seconds without a pong (or any traffic) after which a connection is dropped.
     public var pongTimeout: Int64 = 60
+    /// Seconds an ephemeral peer may be gone before it is removed from its network (`token create --ephemeral`).
+    public var ephemeralGrace: Int64 = 300
     /// The log level: trace, debug, info, notice, warning, error, critical.
     public var logLevel = "info"
 
@@ -59,6 +61,7 @@ public struct HubConfiguration: Sendable, Hashable {
         guard pingInterval >= 1, pongTimeout > pingInterval, pongTimeout <= 3600 else {
             throw ConfigurationError("ping_interval must be at least 1 s and pong_timeout longer than it (at most 3600 s)")
         }
+        guard ephemeralGrace >= 1 else { throw ConfigurationError("ephemeral_grace must be at least 1 second") }
         guard turnCheckInterval >= 1 else { throw ConfigurationError("turn_check_interval must be at least 1 second") }
         guard turnTTL >= 60 else { throw ConfigurationError("turn_ttl must be at least 60 seconds") }
         if let publicHost, ICEServerPolicy.hostPart(publicHost) != publicHost {

@@ -34,6 +34,11 @@ public protocol HubDirectory: AnyObject {
 
     /// How many networks exist, for the metrics page.
     func networkCount() throws(DirectoryError) -> Int
+
+    /// Removes the ephemeral peers (admitted by an ephemeral token) last seen before `cutoff` that are not connected
+    /// now, and returns them: their addresses and slots become free.
+    func removeStaleEphemeralPeers(lastSeenBefore cutoff: Int64,
+                                   unlessConnected isConnected: (PeerAddress) -> Bool) throws(DirectoryError) -> [PeerAddress]
 }
 
 /// A network's addressing and limits.
@@ -78,6 +83,8 @@ public enum PeerAdmission: Sendable, Hashable {
     case revoked
     /// The key is new and the network already holds its maximum number of peers.
     case networkFull
+    /// The token is limited to `maximumKeys` keys (single-use or per-device) and has admitted that many others.
+    case tokenExhausted(maximumKeys: Int)
 }
 
 /// A peer identified within its network.

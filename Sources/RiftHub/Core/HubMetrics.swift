@@ -24,6 +24,8 @@ public struct HubMetrics: Sendable, Hashable {
 
     /// Connections closed because they read too slowly (their outbound queue overflowed).
     public var slowConnectionsClosed: UInt64 = 0
+    /// Ephemeral peers removed from their network after being gone longer than the grace.
+    public var ephemeralPeersRemoved: UInt64 = 0
 
     /// Empty metrics.
     public init() {}
@@ -58,6 +60,8 @@ extension HubMetrics {
                ErrorCode.allCases.map { (label("code", $0.rawValue), "\(rejected[$0, default: 0])") })
         family("riftgate_hub_slow_connections_closed_total", "counter", "Connections closed because they read too slowly.",
                [("", "\(slowConnectionsClosed)")])
+        family("riftgate_hub_ephemeral_peers_removed_total", "counter", "Ephemeral peers removed after being gone longer than the grace.",
+               [("", "\(ephemeralPeersRemoved)")])
         family("riftgate_hub_sessions_ended_total", "counter", "Peer sessions ended, by reason.",
                sessionsEnded.sorted { $0.key < $1.key }.map { (label("reason", $0.key), "\($0.value)") })
         return out

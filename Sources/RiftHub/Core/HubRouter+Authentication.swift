@@ -134,6 +134,10 @@ extension HubRouter {
             case .networkFull:
                 failAuthentication(connection, reason: "network_full", .networkFull,
                                    "network \(network) already has its maximum of \(settings.maximumPeers) peers", &actions)
+            case .tokenExhausted(let maximum):
+                let keys = maximum == 1 ? "one key and has admitted another" : "\(maximum) keys and has admitted \(maximum) others"
+                failAuthentication(connection, reason: "token_exhausted", .tokenExhausted,
+                                   "this token admits only \(keys); ask the hub's administrator for a new token", &actions)
             case .admitted(let info):
                 try join(connection, record: record, info: info, settings: settings, version: hello.version, &actions)
             }

@@ -12,6 +12,10 @@ extension HubRouter {
         refreshTURNCredentials(&actions)
         recheckGrants(now: now, &actions)
         refreshAccess(&actions)
+        if now >= nextEphemeralSweep {
+            nextEphemeralSweep = now + Self.ephemeralSweepSeconds(grace: configuration.ephemeralGraceSeconds)
+            removeStaleEphemeralPeers()
+        }
         if now >= nextLastSeenFlush {
             nextLastSeenFlush = now + configuration.lastSeenFlushSeconds
             flushLastSeen()
@@ -38,6 +42,27 @@ extension HubRouter {
         index = [:]
         metrics.connectedPeers = 0
         return actions
+    }
+
+    /// How often ephemeral peers are looked for: a tenth of the grace, between one and thirty seconds.
+    static func ephemeralSweepSeconds(grace: Int64) -> Double { min(30, max(1, Double(grace) / 10)) }
+
+    /// Removes ephemeral peers gone longer than the grace. A peer's last-seen time is written when it leaves, so the
+    /// grace counts from its departure; one connected now is never removed, whatever its last-seen time says.
+    private mutating func removeStaleEphemeralPeers() {
+        let cutoff = clock.unixSeconds() - configuration.ephemeralGraceSeconds
+        let index = self.index
+        do {
+            let removed = try directory.removeStaleEphemeralPeers(lastSeenBefore: cutoff) { peer in
+                index[peer.network]?[peer.publicKey] != nil
+            }
+            for peer in removed {
+                metrics.ephemeralPeersRemoved += 1
+                logger.info("ephemeral peer removed", metadata: ["network": "\(peer.network)", "peer": "\(peer.publicKey)"])
+            }
+        } catch {
+            logger.error("removing ephemeral peers failed", metadata: ["error": "\(error)"])
+        }
     }
 
     private mutating func expireHellos(now: Double, _ actions: inout [HubAction<Connection>]) {

@@ -22,6 +22,8 @@ public struct HubRouterConfiguration: Sendable {
     public var recheckSeconds: Double = 60
     /// How often connected peers' last-seen times are written.
     public var lastSeenFlushSeconds: Double = 60
+    /// How long an ephemeral peer (admitted by an ephemeral token) may be gone before it is removed from its network.
+    public var ephemeralGraceSeconds: Int64 = 300
     /// Failed authentications one address may make at once.
     public var authFailureBurst = 10
     /// Failed authentications one address may make per minute once its burst is spent.
@@ -65,6 +67,7 @@ public struct HubRouter<Connection: Hashable & Sendable> {
     var lastChangeMarker: Int64?
     var nextRecheck: Double
     var nextLastSeenFlush: Double
+    var nextEphemeralSweep: Double
     var isShuttingDown = false
     /// Access control of the networks with live sessions (HubRouter+Access.swift).
     var access: [String: NetworkAccess] = [:]
@@ -82,6 +85,7 @@ public struct HubRouter<Connection: Hashable & Sendable> {
         let now = clock.monotonicSeconds()
         self.nextRecheck = now + configuration.recheckSeconds
         self.nextLastSeenFlush = now + configuration.lastSeenFlushSeconds
+        self.nextEphemeralSweep = now
         self.lastChangeMarker = try? directory.changeMarker()
         self.accessMarker = lastChangeMarker
         self.metrics.networks = (try? directory.networkCount()) ?? 0
@@ -215,7 +219,7 @@ public struct HubRouter<Connection: Hashable & Sendable> {
         switch code {
         case .unauthorized: HubCloseCode.unauthorized
         case .unknownNetwork: HubCloseCode.networkGone
-        case .proofFailed, .peerRevoked: HubCloseCode.forbidden
+        case .proofFailed, .peerRevoked, .tokenExhausted: HubCloseCode.forbidden
         case .replaced: HubCloseCode.replaced
         case .networkFull, .rateLimited: HubCloseCode.tooMany
         case .shuttingDown: HubCloseCode.goingAway

@@ -73,6 +73,7 @@ public final class HubService: Sendable {
         ice.stunPort = stun?.boundPort
         var routerConfiguration = HubRouterConfiguration(hubKey: hubKey.key, ice: ice)
         routerConfiguration.heartbeatSeconds = configuration.pingInterval
+        routerConfiguration.ephemeralGraceSeconds = configuration.ephemeralGrace
         let router = HubRouter<ConnectionID>(configuration: routerConfiguration, directory: database, clock: SystemHubClock(), logger: logger)
         turnCheck = ice.turnSecret.flatMap { secret in
             TURNCheck(urls: ice.turnURLs, secret: secret, interval: Double(configuration.turnCheckInterval), logger: logger)

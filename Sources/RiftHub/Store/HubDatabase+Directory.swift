@@ -31,6 +31,11 @@ extension HubDatabase: HubDirectory {
         }
     }
 
+    public func removeStaleEphemeralPeers(lastSeenBefore cutoff: Int64,
+                                          unlessConnected isConnected: (PeerAddress) -> Bool) throws(DirectoryError) -> [PeerAddress] {
+        try directory { () throws(HubStoreError) in try deleteStaleEphemeralPeers(lastSeenBefore: cutoff, unlessConnected: isConnected) }
+    }
+
     /// Three small queries (existing networks, live tokens, revoked peers) answer any number of grants.
     public func withdrawnGrants(_ grants: Set<SessionGrant>, now: Int64) throws(DirectoryError) -> [SessionGrant: GrantWithdrawal] {
         try directory { () throws(HubStoreError) in

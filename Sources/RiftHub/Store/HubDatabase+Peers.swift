@@ -55,31 +55,62 @@ extension HubDatabase {
                 "SELECT public_key, name, ipv4, ipv6, revoked_at, last_seen_at FROM peers WHERE network = ? AND public_key = ?",
                 [networkName, key]).first
             var info: PeerInfo
+            var allocated: (offset: UInt64, ipv4: IPv4Address, ipv6: IPv6Address)?
             if let existing {
                 guard existing.integer(4) == nil else { return .revoked }
                 info = try Self.peerInfo(existing)
+            } else {
+                let active = try database.query("SELECT COUNT(*) FROM peers WHERE network = ? AND revoked_at IS NULL", [networkName])
+                guard try active.first?.requiredInteger(0) ?? 0 < Int64(network.maximumPeers) else { return .networkFull }
+                guard let free = try freeAddresses(in: network) else { return .networkFull }
+                allocated = free
+                info = PeerInfo(publicKey: publicKey, name: name, ipv4: free.ipv4, ipv6: free.ipv6)
+            }
+            // Checked for every join, the unchanged fast path included: a key the token never admitted must not get in
+            // on the strength of an earlier join made with another token.
+            let limits: TokenLimits
+            switch try applyTokenLimits(tokenID: tokenID, key: key, now: now) {
+            case .failure(let exhausted): return .tokenExhausted(maximumKeys: exhausted.maximumKeys)
+            case .success(let granted): limits = granted
+            }
+            if let existing {
                 let seenRecently = now - (existing.integer(5) ?? 0) < Self.unchangedJoinWindowSeconds
                 if info.name == name, seenRecently, try tokenUsedRecently(tokenID, now: now) { return .admitted(info) }
                 info.name = name
                 try database.run("UPDATE peers SET name = ?, last_seen_at = ? WHERE network = ? AND public_key = ?",
                                  [.text(name), .integer(now), networkName, key])
-            } else {
-                let active = try database.query("SELECT COUNT(*) FROM peers WHERE network = ? AND revoked_at IS NULL", [networkName])
-                guard try active.first?.requiredInteger(0) ?? 0 < Int64(network.maximumPeers) else { return .networkFull }
-                let highest = try database.query("SELECT MAX(host_offset) FROM peers WHERE network = ?", [networkName]).first?.integer(0)
-                let offset = UInt64(highest ?? 0) + 1
-                guard let (ipv4, ipv6) = OverlayAddressing.addresses(offset: offset, ipv4Prefix: network.ipv4Prefix,
-                                                                     ipv6Prefix: network.ipv6Prefix) else { return .networkFull }
-                info = PeerInfo(publicKey: publicKey, name: name, ipv4: ipv4, ipv6: ipv6)
+            } else if let allocated {
                 try database.run("""
                     INSERT INTO peers (network, public_key, name, host_offset, ipv4, ipv6, first_seen_at, last_seen_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """, [networkName, key, .text(name), .integer(Int64(offset)), .text(ipv4.description), .text(ipv6.description),
-                          .integer(now), .integer(now)])
+                    """, [networkName, key, .text(name), .integer(Int64(allocated.offset)), .text(allocated.ipv4.description),
+                          .text(allocated.ipv6.description), .integer(now), .integer(now)])
+                if limits.ephemeral {
+                    try database.run("INSERT INTO ephemeral_peers (network, public_key) VALUES (?, ?)", [networkName, key])
+                }
             }
             try database.run("UPDATE tokens SET last_used_at = ? WHERE id = ?", [.integer(now), .text(tokenID)])
             return .admitted(info)
         }
+    }
+
+    /// The addresses for a new peer: the offset after the highest in use, or, once that runs past the prefix (only
+    /// after many peers were removed, e.g. ephemeral ones), the lowest free offset. Nil when the prefix is full.
+    private func freeAddresses(in network: NetworkSettings) throws(SQLiteError) -> (offset: UInt64, ipv4: IPv4Address, ipv6: IPv6Address)? {
+        let name = SQLiteValue.text(network.name)
+        let highest = try database.query("SELECT MAX(host_offset) FROM peers WHERE network = ?", [name]).first?.integer(0)
+        var offset = UInt64(highest ?? 0) + 1
+        if OverlayAddressing.addresses(offset: offset, ipv4Prefix: network.ipv4Prefix, ipv6Prefix: network.ipv6Prefix) == nil {
+            let gap = try database.query("""
+                SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM peers WHERE network = ?1 AND host_offset = 1) THEN 1
+                ELSE (SELECT MIN(p.host_offset) + 1 FROM peers p WHERE p.network = ?1 AND NOT EXISTS
+                      (SELECT 1 FROM peers q WHERE q.network = ?1 AND q.host_offset = p.host_offset + 1)) END
+                """, [name]).first?.integer(0)
+            offset = UInt64(gap ?? 1)
+        }
+        guard let (ipv4, ipv6) = OverlayAddressing.addresses(offset: offset, ipv4Prefix: network.ipv4Prefix,
+                                                             ipv6Prefix: network.ipv6Prefix) else { return nil }
+        return (offset, ipv4, ipv6)
     }
 
     /// Whether the token's last use is recorded within `unchangedJoinWindowSeconds` of `now`.

@@ -96,5 +96,26 @@ public final class HubDatabase {
                 updated_at INTEGER NOT NULL
             ) STRICT;
             """),
+        // Per-device tokens (issue 15): how many keys a token may admit, whether its peers are ephemeral, the keys a
+        // limited token admitted, and which peers are ephemeral (removed once they have been gone for a while).
+        SQLiteMigration(version: 3, sql: """
+            CREATE TABLE token_limits (
+                token_id TEXT PRIMARY KEY REFERENCES tokens(id) ON DELETE CASCADE,
+                max_keys INTEGER,
+                ephemeral INTEGER NOT NULL
+            ) STRICT;
+            CREATE TABLE token_keys (
+                token_id TEXT NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+                public_key TEXT NOT NULL,
+                admitted_at INTEGER NOT NULL,
+                PRIMARY KEY (token_id, public_key)
+            ) STRICT;
+            CREATE TABLE ephemeral_peers (
+                network TEXT NOT NULL,
+                public_key TEXT NOT NULL,
+                PRIMARY KEY (network, public_key),
+                FOREIGN KEY (network, public_key) REFERENCES peers(network, public_key) ON DELETE CASCADE
+            ) STRICT;
+            """),
     ]
 }
