@@ -2,6 +2,7 @@
 malformed-input cases of the plain listener, repeated over TLS. The hub must drop them within a bound and keep
 serving everyone else."""
 import socket
+import subprocess
 import ssl
 import time
 
@@ -120,3 +121,18 @@ def test_malformed_input_over_tls_gets_the_same_answers(tls_hub):
     assert closed_by_hub(raw, timeout=10) is not None
     assert time.monotonic() - started < 10
     assert joined(tls_hub, "still-served").welcome["network"] == "home"
+
+
+def test_client_initiated_renegotiation_is_refused(tls_hub):
+    """TLS 1.2 lets a client ask for a new handshake at any time, which costs the server a full handshake each time
+    (a CPU-exhaustion lever, and the old CVE-2009-3555 class). TLS 1.3 has no renegotiation; over TLS 1.2 the hub
+    (OpenSSL 3's default) must answer with a `no_renegotiation` alert, and keep serving."""
+    request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    script = f"printf '{request}'; sleep 1; printf 'R\\n'; sleep 2"
+    result = subprocess.run(f"({script}) | openssl s_client -connect 127.0.0.1:{tls_hub.port} -tls1_2",
+                            shell=True, capture_output=True, text=True, timeout=30)
+    output = result.stdout + result.stderr
+    assert "Protocol  : TLSv1.2" in output, output[-2000:]
+    assert "RENEGOTIATING" in output, "openssl s_client did not try to renegotiate"
+    assert "no renegotiation" in output, f"the hub did not refuse the renegotiation: {output[-2000:]}"
+    assert joined(tls_hub, "after-renegotiation").welcome["network"] == "home"
