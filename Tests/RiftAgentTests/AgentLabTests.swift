@@ -76,6 +76,22 @@ struct AgentLabTests {
         #expect(lab.agents["a"]!.forwarder.instances.count == 1 && lab.agents["b"]!.forwarder.instances.count == 1)
     }
 
+    @Test("a relayed pair that gets its direct path back goes direct and releases both forwarding sockets")
+    func relayedThenDirect() throws {
+        let lab = AgentLab(turn: true)
+        try lab.start("a", host: "192.0.2.1", seed: 1)
+        try lab.start("b", host: "192.0.2.2", seed: 2)
+        lab.cutDirectPath("a", "b")
+        lab.advance(by: 2_000)
+        #expect(lab.agents["a"]!.forwarder.instances.count == 1 && lab.agents["b"]!.forwarder.instances.count == 1)
+        lab.restoreDirectPath("a", "b")
+        lab.advance(by: 120_000)  // the controlling side retries off the relay within 30 s, then backs off
+        try expectConnected(lab, "a", "b", pathType: .host, pathMode: .direct)
+        try expectConnected(lab, "b", "a", pathType: .host, pathMode: .direct)
+        #expect(lab.agents["a"]!.forwarder.instances.isEmpty && lab.agents["b"]!.forwarder.instances.isEmpty,
+                "a direct path forwards nothing")
+    }
+
     @Test("a hub outage keeps the tunnel and renegotiates nothing; the agents rejoin when it is back")
     func hubOutage() throws {
         let lab = try connectedPair()
