@@ -67,7 +67,7 @@ class Churner:
         self.agents = [SoakAgent(index, tokens[index // per_network % len(tokens)]["network"],
                                  tokens[index // per_network % len(tokens)]["token"]) for index in range(options.agents)]
         self.by_key: dict[str, SoakAgent] = {}
-        self.events: dict[str, float] = {}  # key -> monotonic time of its last departure, replacement or revocation
+        self.events: dict[str, list[float]] = {}  # key -> monotonic times of its departures, replacements, revocations
         self.departed: dict[str, float] = {}  # key -> time of its last real departure (closed or revoked)
         self.outstanding: dict[int, tuple[str, str, float]] = {}  # seq -> (sender key, recipient key, sent at)
         self.sequence = 0
@@ -156,7 +156,7 @@ class Churner:
             entry = self.outstanding.pop(seq, None)
             if entry is not None:
                 recipient = entry[1]
-                if time.monotonic() - self.events.get(recipient, -1e9) <= SETTLE_SECONDS + 5:
+                if self.moved(recipient, time.monotonic() - SETTLE_SECONDS - 5, time.monotonic()):
                     self.counts["signals_refused_recipient_gone"] += 1
                 else:
                     self.problems["lost_signals"].append({"seq": seq, "why": "peer_not_found for a present recipient"})
@@ -166,9 +166,13 @@ class Churner:
         self.problems["unexpected_errors"].append({"agent": agent.index, "code": code, "message": message.get("message")})
 
     # --- actions --------------------------------------------------------------------------------------------------
+    def moved(self, key: str, start: float, end: float) -> bool:
+        """Whether `key` left, was replaced or revoked between `start` and `end`."""
+        return any(start <= at <= end for at in self.events.get(key, ()))
+
     def mark(self, key: str, departed: bool) -> None:
         now = time.monotonic()
-        self.events[key] = now
+        self.events.setdefault(key, []).append(now)
         if departed:
             self.departed[key] = now
 
@@ -245,14 +249,13 @@ class Churner:
             if now - sent < older_than:
                 continue
             del self.outstanding[seq]
-            moved = max(self.events.get(sender, -1e9), self.events.get(recipient, -1e9))
-            if moved >= sent - 1 and moved <= sent + older_than:
+            if self.moved(sender, sent - 1, sent + SETTLE_SECONDS) or self.moved(recipient, sent - 1, sent + SETTLE_SECONDS):
                 continue
             recipient_agent = self.by_key.get(recipient)
             self.problems["lost_signals"].append({
                 "seq": seq, "why": f"not delivered within {older_than:.0f} s", "age_s": round(now - sent, 1),
-                "sender_last_event_s": round(sent - self.events[sender], 1) if sender in self.events else None,
-                "recipient_last_event_s": round(sent - self.events[recipient], 1) if recipient in self.events else None,
+                "sender_events_s": [round(at - sent, 1) for at in self.events.get(sender, ())][-5:],
+                "recipient_events_s": [round(at - sent, 1) for at in self.events.get(recipient, ())][-5:],
                 "recipient_member_now": bool(recipient_agent and recipient_agent.member),
                 "recipient_index": recipient_agent.index if recipient_agent else None})
 
