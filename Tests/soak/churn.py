@@ -26,10 +26,11 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.join(HERE, "..", "bench"), os.path.join(HERE, "..", "integration")]
+# The load generator's WebSocket transport, and the protocol encoding shared with the integration tests.
+sys.path[:0] = [os.path.join(HERE, "..", "bench"), os.path.join(HERE, "..", "protoclient")]
 
 import nacl.public  # noqa: E402
-from rgclient import make_proof  # noqa: E402
+import riftproto  # noqa: E402
 from wsclient import WebSocketConnection  # noqa: E402
 
 # How long after an event on a key a signal to or from it may fail, or a presence message about it may arrive.
@@ -79,8 +80,8 @@ class Churner:
 
     # --- connections ----------------------------------------------------------------------------------------------
     def request(self, agent: SoakAgent) -> bytes:
-        return WebSocketConnection.upgrade_request(self.host, self.port, f"/v1/networks/{agent.network}", {
-            "Authorization": f"Bearer {agent.token}", "Sec-WebSocket-Protocol": "riftgate.v1"})
+        return riftproto.upgrade_request(self.host, self.port, riftproto.network_path(agent.network), {
+            **riftproto.bearer(agent.token), "Sec-WebSocket-Protocol": riftproto.SUBPROTOCOL})
 
     async def connect(self, agent: SoakAgent) -> bool:
         """Opens a connection for `agent`'s current key and waits for its welcome; True when welcomed."""
@@ -107,10 +108,9 @@ class Churner:
         message = json.loads(payload)
         kind = message.get("type")
         if kind == "challenge":
-            proof = make_proof(agent.key, base64.b64decode(message["hub_key"]), base64.b64decode(message["nonce"]),
-                               agent.network)
-            connection.send_text(json.dumps({"type": "hello", "version": 1, "public_key": agent.public_key,
-                                             "name": f"soak-{agent.index}", "proof": proof}).encode())
+            hub_key, nonce = riftproto.challenge_keys(message)
+            proof = riftproto.make_proof(agent.key, hub_key, nonce, agent.network)
+            connection.send_text(riftproto.encode(riftproto.hello(agent.public_key, f"soak-{agent.index}", proof)))
         elif kind == "welcome":
             previous = agent.connection
             agent.connection, agent.member = connection, True
@@ -238,8 +238,8 @@ class Churner:
         self.sequence += 1
         nonce = base64.b64encode(struct.pack("<QQQ", time.monotonic_ns(), self.sequence, 0)).decode()
         self.outstanding[self.sequence] = (sender.public_key, recipient.public_key, time.monotonic())
-        sender.connection.send_text((f'{{"type":"offer","id":"s{self.sequence}","to":"{recipient.public_key}",'
-                                     f'"sealed":{{"nonce":"{nonce}","box":"{box}"}}}}').encode())
+        sender.connection.send_text(riftproto.encode(riftproto.signal("offer", recipient.public_key,
+                                                                      {"nonce": nonce, "box": box}, f"s{self.sequence}")))
         self.counts["signals_sent"] += 1
 
     def settle_outstanding(self, older_than: float) -> None:
