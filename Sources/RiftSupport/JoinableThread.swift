@@ -1,3 +1,4 @@
+internal import CRiftLinux
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -23,7 +24,7 @@ public final class JoinableThread: @unchecked Sendable {  // immutable: the hand
         var handle = pthread_t()
         let status = pthread_create(&handle, nil, { raw in
             let start = Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue()
-            _ = pthread_setname_np(pthread_self(), String(decoding: start.name.utf8.prefix(15), as: UTF8.self))
+            _ = CRiftLinux_name_this_thread(start.name)
             start.body()
             return nil
         }, box.toOpaque())
