@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "RiftStore", dependencies: ["CRiftSQLite"]),
 
         // MARK: Shared pieces without C
-        .target(name: "RiftSupport", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "RiftSupport", dependencies: ["CRiftLinux", .product(name: "Logging", package: "swift-log")]),
         .target(name: "RiftWireGuard", dependencies: ["RiftSupport", "RiftProtocol"]),
 
         // MARK: The two programs' behaviour

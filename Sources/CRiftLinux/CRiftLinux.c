@@ -49,3 +49,12 @@ int CRiftLinux_route_monitor_socket(void) {
 int CRiftLinux_limit_malloc_arenas(int count) {
     return mallopt(M_ARENA_MAX, count);
 }
+
+#include <pthread.h>
+
+int CRiftLinux_name_this_thread(const char *name) {
+    char shortened[16];
+    strncpy(shortened, name, sizeof(shortened) - 1);
+    shortened[sizeof(shortened) - 1] = 0;
+    return pthread_setname_np(pthread_self(), shortened);
+}

@@ -31,19 +31,13 @@ public final class SupervisedProcess: Sendable {
         let outputPipe = try ChildPipe.make(for: fullCommand)
         let shared = SupervisedProcessState()
         let supervisor = ProcessSupervisor(command: fullCommand, environment: environment, pipe: outputPipe, shared: shared)
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(supervisor).toOpaque()
-        let created = pthread_create(&thread, nil, { context in
-            Unmanaged<ProcessSupervisor>.fromOpaque(context!).takeRetainedValue().run()
-            return nil
-        }, context)
-        guard created == 0 else {
-            Unmanaged<ProcessSupervisor>.fromOpaque(context).release()
+        do {
+            try JoinableThread.spawn(name: "riftgate-child") { supervisor.run() }.detach()
+        } catch {
             outputPipe.closeReadEnd()
             outputPipe.closeWriteEnd()
-            throw SubprocessError(.spawnFailed, command: fullCommand, errno: created, reason: "could not create its supervising thread")
+            throw SubprocessError(.spawnFailed, command: fullCommand, errno: error.code, reason: "could not create its supervising thread")
         }
-        pthread_detach(thread)
         shared.started.wait()
         switch shared.startResult {
         case .success(let processID):
@@ -118,7 +112,7 @@ final class SupervisedProcessState: Sendable {
 }
 
 /// The body of the supervising thread; retained once for the thread and released when it ends.
-private final class ProcessSupervisor {
+private final class ProcessSupervisor: @unchecked Sendable {  // handed to its own thread once; only that thread uses it
     let command: [String]
     let environment: [String: String]
     let pipe: ChildPipe

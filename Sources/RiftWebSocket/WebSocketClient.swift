@@ -44,7 +44,7 @@ public final class WebSocketClient: @unchecked Sendable {
         loop.attach(to: context)
         let loop = self.loop
         do {
-            try ServiceThread.spawn(name: "WebSocket client") { loop.run(context) }.detach()
+            try ServiceThread.spawnService(name: "riftgate-ws-cli") { loop.run(context) }.detach()
         } catch {
             loop.finishWithoutConnecting(reason: error.reason)  // before `context` is destroyed
         }

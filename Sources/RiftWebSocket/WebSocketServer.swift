@@ -41,7 +41,7 @@ public final class WebSocketServer: @unchecked Sendable {
             loop.attach(to: context)
             let thread: ServiceThread
             do throws(WebSocketError) {
-                thread = try ServiceThread.spawn(name: "WebSocket server") { loop.run(context) }
+                thread = try ServiceThread.spawnService(name: "riftgate-ws-srv") { loop.run(context) }
             } catch {
                 loop.detach()  // before `context` goes out of scope and is destroyed
                 throw error

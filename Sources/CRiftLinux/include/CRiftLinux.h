@@ -30,4 +30,7 @@ int CRiftLinux_peer_uid(int fd, unsigned int *uid);
  * per thread that contends, up to 8 per core, each keeping its own free memory resident). Effective when called
  * before the process has 8 arenas; returns mallopt's result (1 on success). Used by the agent at start-up. */
 int CRiftLinux_limit_malloc_arenas(int count);
+/// Names the calling thread (first 15 bytes: the kernel's limit), as `top -H` and `ps -L` show it. 0 or an errno.
+int CRiftLinux_name_this_thread(const char *name);
+
 #endif

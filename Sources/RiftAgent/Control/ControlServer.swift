@@ -64,12 +64,16 @@ final class ControlServer: @unchecked Sendable {  // immutable after init; the t
         listener = fd
         wake = ends[0]
         wakeWriter = ends[1]
-        let thread = Thread { [self] in
-            serve()
-            finished.signal()
+        do {
+            try JoinableThread.spawn(name: "riftgate-control") { [self] in
+                serve()
+                finished.signal()
+            }.detach()
+        } catch {
+            for descriptor in [fd, ends[0], ends[1]] { close(descriptor) }
+            unlink(path)
+            throw AgentError.system("control socket thread: \(error)")
         }
-        thread.name = "riftgate-control"
-        thread.start()
     }
 
     /// Stops answering, waits for the serving thread to end, then closes the socket and removes its file. Idempotent;

@@ -1,4 +1,5 @@
 import Foundation
+import RiftSupport
 import Synchronization
 internal import CRiftLinux
 #if canImport(Glibc)
@@ -35,9 +36,12 @@ final class ForwardingLoop: Sendable {
     init() throws(AgentError) {
         epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epoll >= 0 else { throw AgentError.system("epoll_create1: \(String(cString: strerror(errno)))") }
-        let thread = Thread { [self] in loop() }
-        thread.name = "riftgate-forward"
-        thread.start()
+        do {
+            try JoinableThread.spawn(name: "riftgate-forward") { [self] in loop() }.detach()
+        } catch {
+            close(epoll)
+            throw AgentError.system("forwarding thread: \(error)")
+        }
     }
 
     /// Starts forwarding `socket`'s datagrams with `send`.

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import RiftSupport
 import RiftProtocol
 import RiftWireGuard
 
@@ -48,17 +49,25 @@ public final class AgentRuntime: Sendable {
         let signals = Self.installSignalHandlers { core.requestStop(reason: $0) }
         defer { signals.forEach { $0.cancel() } }
         logger.info("riftgate \(configuration.name) (\(secrets.privateKey.publicKey)) joining \(configuration.network) at \(configuration.hub)")
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            let thread = Thread {
-                core.start()
-                core.runUntilFinished()
-                underlay?.shutdown()
-                core.shutdown()
-                control.shutdown()  // waits for the control thread: here, not on Swift's cooperative pool
-                done.resume()
+        let finished: Void? = await withCheckedContinuation { (done: CheckedContinuation<Void?, Never>) in
+            do {
+                try JoinableThread.spawn(name: "riftgate-runtime") {
+                    core.start()
+                    core.runUntilFinished()
+                    underlay?.shutdown()
+                    core.shutdown()
+                    control.shutdown()  // waits for the control thread: here, not on Swift's cooperative pool
+                    done.resume(returning: ())
+                }.detach()
+            } catch {
+                done.resume(returning: nil)
             }
-            thread.name = "riftgate-runtime"
-            thread.start()
+        }
+        guard finished != nil else {
+            underlay?.shutdown()
+            core.shutdown()
+            control.shutdown()
+            throw AgentError.system("cannot start the runtime thread")
         }
         logger.info("stopped; interface \(configuration.interface) removed")
         if let exitError = core.exitError { throw exitError }

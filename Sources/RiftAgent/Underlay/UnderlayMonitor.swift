@@ -42,12 +42,15 @@ final class UnderlayMonitor: @unchecked Sendable {  // immutable after init; the
         socket = fd
         wake = ends[0]
         wakeWriter = ends[1]
-        let thread = Thread { [self] in
-            watch()
-            finished.signal()
+        do {
+            try JoinableThread.spawn(name: "riftgate-underlay") { [self] in
+                watch()
+                finished.signal()
+            }.detach()
+        } catch {
+            for descriptor in [fd, ends[0], ends[1]] { close(descriptor) }
+            throw AgentError.system("network monitor thread: \(error)")
         }
-        thread.name = "riftgate-underlay"
-        thread.start()
     }
 
     /// Stops watching and waits for the thread to end. Idempotent; never call it from `onChanges`.

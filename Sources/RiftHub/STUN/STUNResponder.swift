@@ -1,4 +1,5 @@
 import Foundation
+import RiftSupport
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -26,7 +27,7 @@ public final class STUNResponder: @unchecked Sendable {
     private let socket: Int32
     private let stopRequested = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
-    private var thread: Thread?
+    private var thread: JoinableThread?
     /// The UDP port bound (useful when 0 was requested).
     public let boundPort: UInt16
 
@@ -40,13 +41,10 @@ public final class STUNResponder: @unchecked Sendable {
         close(socket)
     }
 
-    /// Starts answering on a dedicated thread.
-    public func start() {
+    /// Starts answering on a dedicated thread; fails when the system refuses a new thread.
+    public func start() throws(SystemCallError) {
         guard thread == nil else { return }
-        let thread = Thread { [self] in serve() }
-        thread.name = "riftgate-stun"
-        self.thread = thread
-        thread.start()
+        thread = try JoinableThread.spawn(name: "riftgate-stun") { [self] in serve() }
     }
 
     /// Stops the thread and waits (at most about 250 ms) for it to end. Idempotent.

@@ -108,9 +108,16 @@ public final class HubService: Sendable {
             server.shutdown(timeout: .milliseconds(100))
             throw HubServiceError(error.description)
         }
-        stun?.start()
-        stunAlternate?.start()
-        turnCheck?.start()
+        do {
+            try stun?.start()
+            try stunAlternate?.start()
+            try turnCheck?.start()
+        } catch {
+            stun?.stop()
+            stunAlternate?.stop()
+            server.shutdown(timeout: .milliseconds(100))
+            throw HubServiceError("cannot start the STUN or TURN check thread: \(error)")
+        }
         let scheme = configuration.tlsCertificate == nil ? "ws" : "wss"
         logger.notice("riftgate-hub listening", metadata: [
             "url": "\(scheme)://\(ListenAddress(host: configuration.listen.host, port: server.boundPort))\(ProtocolVersion.pathPrefix)<network>",

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RiftCrypto
+import RiftSupport
 import Synchronization
 
 /// The hub checking its own TURN credentials: on a thread of its own, at start and then every `interval` seconds, it
@@ -21,7 +22,7 @@ final class TURNCheck: @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
-    private var thread: Thread?
+    private var thread: JoinableThread?
 
     /// A check of the UDP servers among `urls`; nil when there is none (`turns:` and TCP-only URIs are not probed).
     init?(urls: [String], secret: TURNSecret, interval: Double, logger: Logger) {
@@ -41,12 +42,9 @@ final class TURNCheck: @unchecked Sendable {
     func prometheusText() -> String { state.withLock { $0 }.prometheusText() }
 
     /// Starts checking on a dedicated thread.
-    func start() {
+    func start() throws(SystemCallError) {
         guard thread == nil else { return }
-        let thread = Thread { [self] in run() }
-        thread.name = "riftgate-turncheck"
-        self.thread = thread
-        thread.start()
+        thread = try JoinableThread.spawn(name: "riftgate-turncheck") { [self] in run() }
     }
 
     /// Stops the thread and waits (at most a second) for it to end. Idempotent.
