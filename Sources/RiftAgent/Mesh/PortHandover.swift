@@ -1,0 +1,103 @@
+import RiftProtocol
+
+/// A reflexive pair carried by WireGuard itself, without the agent's forwarding hop: WireGuard sends to the remote
+/// candidate's address, and two stateless nftables rules (`HandoverRuleset`) make its datagrams leave from the local
+/// ICE socket's port, whose NAT mapping ICE's checks proved, and hand the peer's non-STUN datagrams arriving on that
+/// port to WireGuard's (docs/architecture.md, "Port hand-over").
+public struct PortHandover: Sendable, Hashable, CustomStringConvertible {
+    /// The local candidate's base: the host socket libnice sends the checks from (address L, port P).
+    public var local: TransportAddress
+    /// The remote candidate: where the peer's checks came from and go to (address R, port Rp).
+    public var remote: TransportAddress
+
+    /// Creates a hand-over.
+    public init(local: TransportAddress, remote: TransportAddress) {
+        self.local = local
+        self.remote = remote
+    }
+
+    /// The hand-over for a selected pair, or nil when the pair needs another path: a relayed end (the relay speaks
+    /// TURN, which WireGuard does not), two host ends (WireGuard goes direct, listen port to listen port), an unknown
+    /// local base, or ends of different address families.
+    public init?(local: CandidateEndpoint, remote: CandidateEndpoint, localIsHost: Bool, remoteIsHost: Bool) {
+        guard local.kind != .relayed, remote.kind != .relayed, !(localIsHost && remoteIsHost) else { return nil }
+        let base = local.base ?? (local.kind == .host ? TransportAddress(address: local.address, port: local.port) : nil)
+        guard let base, base.port != 0, remote.port != 0 else { return nil }
+        let remoteAddress = TransportAddress(address: remote.address, port: remote.port)
+        guard base.isIPv6 == remoteAddress.isIPv6 else { return nil }
+        self.init(local: base, remote: remoteAddress)
+    }
+
+    public var description: String { "\(local) -> \(remote)" }
+}
+
+extension PeerSession {
+    /// How long a hand-over may go without evidence that WireGuard's traffic passes (a handshake completed after it,
+    /// or received bytes) before the peer falls back to forwarding, in milliseconds, when WireGuard had no session
+    /// with the peer before: the first handshake normally completes in a round trip, and WireGuard retries a lost one
+    /// after 5 s.
+    static let handoverHandshakeDeadline: Int64 = 8_000
+    /// The same when WireGuard already had a session (an upgrade from another path): no handshake is due then, so
+    /// the evidence is received bytes, which the peer's persistent keepalive (25 s) guarantees.
+    static let handoverTrafficDeadline: Int64 = 32_000
+
+    /// The hand-over for the selected pair, unless this peer's hand-over failed before in this run.
+    func handover(local: CandidateEndpoint, remote: CandidateEndpoint, localIsHost: Bool, remoteIsHost: Bool) -> PortHandover? {
+        guard !handoverFailed else { return nil }
+        return PortHandover(local: local, remote: remote, localIsHost: localIsHost, remoteIsHost: remoteIsHost)
+    }
+
+    /// Periodic check of a hand-over in trial: confirmed by a handshake younger than the hand-over or by received
+    /// bytes; reverted to forwarding when neither came in time. Returns the reconfiguration, if any.
+    mutating func checkHandover(now: Int64, handshakeAge age: Int64?, received: UInt64?) -> [MeshAction] {
+        guard case .handedOver(let handover)? = path, var trial = handoverTrial, let generation = current,
+              let since = generation.pathSince else { return [] }
+        if trial.receivedAtStart == nil { trial.receivedAtStart = received ?? 0 }
+        let handshakeSince = age.map { $0 * 1_000 <= now - since } ?? false
+        let receivedSince = received.map { $0 > trial.receivedAtStart ?? $0 } ?? false
+        if handshakeSince || receivedSince {
+            handoverTrial = nil
+            return []
+        }
+        handoverTrial = trial
+        let deadline = trial.hadSession ? Self.handoverTrafficDeadline : Self.handoverHandshakeDeadline
+        guard now - since > deadline else { return [] }
+        handoverTrial = nil
+        handoverFailed = true
+        path = .forwarded
+        current?.pathSince = now
+        pathReason = "hand-over \(handover) carried no WireGuard traffic in \(deadline / 1_000) s (host firewall, or nft "
+            + "cannot rewrite ports here): forwarded over the ICE component for the rest of this run"
+        return [configureWireGuard(path: .forwarded, instance: generation.instance)]
+    }
+}
+
+/// A hand-over not yet confirmed by WireGuard traffic (see `PeerSession.checkHandover`).
+struct HandoverTrial: Sendable, Hashable {
+    /// Whether WireGuard had a live session with the peer when the hand-over began.
+    var hadSession: Bool
+    /// The peer's receive counter at the first check after the hand-over.
+    var receivedAtStart: UInt64?
+}
+
+extension PeerSession {
+    /// The runtime could not install the hand-over's rules: forward the pair instead, for the rest of the run.
+    mutating func handoverUnavailable() -> [MeshAction] {
+        guard case .handedOver? = path, let generation = current else { return [] }
+        handoverTrial = nil
+        handoverFailed = true
+        path = .forwarded
+        pathReason = "port hand-over unavailable (nft missing or refused the rules): forwarded over the ICE component"
+        return [configureWireGuard(path: .forwarded, instance: generation.instance)]
+    }
+}
+
+extension Mesh {
+    /// The runtime could not install `peer`'s port hand-over (see `PeerSession.handoverUnavailable`).
+    public mutating func handoverUnavailable(_ peer: PublicKey) -> [MeshAction] {
+        guard var session = peers[peer] else { return [] }
+        let actions = session.handoverUnavailable()
+        peers[peer] = session
+        return actions
+    }
+}
