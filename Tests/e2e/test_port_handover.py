@@ -62,3 +62,37 @@ def test_reflexive_pair_is_handed_over_and_cleaned_up(lab, workdir, timing):
     except Exception:
         print(deployment.logs())
         raise
+
+
+def test_hand_over_blocked_by_a_host_firewall_falls_back_to_forwarding(lab, workdir, timing):
+    """B's host firewall drops UDP from outside to WireGuard's port (a firewall rule at input, after the rewrite): B's
+    hand-over carries nothing, so B falls back to forwarding through libnice, and the tunnel works — with A handed over
+    or forwarding, whichever it ends with (each side decides alone; the datagrams on the wire are the same)."""
+    deployment = Deployment(home_nats(lab), workdir, turn=False)
+    deployment.start_hub()
+    a, b = deployment.agent("a"), deployment.agent("b")
+    listen_port = 51999
+    with open(b.config) as handle:
+        text = handle.read()
+    with open(b.config, "w") as handle:
+        handle.write(re.sub(r"listen_port = \d+", f"listen_port = {listen_port}", text))
+    host_b = deployment.topology.peers["b"]
+    host_b.exec("nft", "-f", "-", input=(
+        "table inet hostfw {\n  chain input {\n    type filter hook input priority filter; policy accept;\n"
+        f"    ip saddr != 127.0.0.0/8 udp dport {listen_port} drop\n  }}\n}}\n"))
+    a.start()
+    b.start()
+    try:
+        deployment.wait_for_ping("a", "b", timeout=45)
+        assert deployment.ping("b", "a")
+        entry = deployment.peer_view("b", "a", condition=lambda e: e.get("path_mode") == "forwarded" and e.get("endpoint"))
+        other = deployment.peer_view("a", "b")
+        timing(f"b -> a: {entry['path_type']}/{entry['path_mode']} ({entry['path_reason']}); "
+               f"a -> b: {other['path_type']}/{other.get('path_mode')}")
+        assert entry["path_type"] == "server-reflexive"
+        assert "no WireGuard traffic" in entry["path_reason"], entry
+        assert entry["endpoint"].startswith("127.0.0.1:"), entry
+        assert handover_tables(host_b) == [], "the failed hand-over's rules are gone"
+    except Exception:
+        print(deployment.logs())
+        raise

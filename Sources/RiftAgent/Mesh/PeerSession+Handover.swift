@@ -16,14 +16,16 @@ extension PeerSession {
         return PortHandover(local: local, remote: remote, localIsHost: localIsHost, remoteIsHost: remoteIsHost)
     }
 
-    /// Periodic check of a hand-over in trial: confirmed by a handshake younger than the hand-over or by received
-    /// bytes; reverted to forwarding when neither came in time. Returns the reconfiguration, if any.
+    /// Periodic check of a hand-over in trial: confirmed by a handshake younger than the hand-over (it needs both
+    /// directions), or — only when WireGuard already had a session, so no handshake is due — by received bytes;
+    /// reverted to forwarding when the evidence did not come in time. Received bytes alone do not confirm a fresh
+    /// hand-over: the peer's handshake initiations arrive even when ours are dropped. Returns the reconfiguration, if any.
     mutating func checkHandover(now: Int64, handshakeAge age: Int64?, received: UInt64?) -> [MeshAction] {
         guard case .handedOver(let handover)? = path, var trial = handoverTrial, let generation = current,
               let since = generation.pathSince else { return [] }
         if trial.receivedAtStart == nil { trial.receivedAtStart = received ?? 0 }
         let handshakeSince = age.map { $0 * 1_000 <= now - since } ?? false
-        let receivedSince = received.map { $0 > trial.receivedAtStart ?? $0 } ?? false
+        let receivedSince = trial.hadSession && (received.map { $0 > trial.receivedAtStart ?? $0 } ?? false)
         if handshakeSince || receivedSince {
             handoverTrial = nil
             return []
