@@ -20,13 +20,21 @@ public struct ICECandidateInfo: Sendable, Hashable, CustomStringConvertible {
     public var port: UInt16
     /// The SDP attribute (`candidate:...`), when libnice could produce it.
     public var sdp: String?
+    /// For a local candidate, the address of the host socket that sends and receives for it (RFC 8445 "base": a host
+    /// candidate is its own base, a server- or peer-reflexive one has the host socket behind the NAT); nil when unknown.
+    public var baseAddress: String?
+    /// The base's UDP port; nil when unknown.
+    public var basePort: UInt16?
 
     /// Creates a candidate description.
-    public init(type: ICECandidateType, address: String, port: UInt16, sdp: String? = nil) {
+    public init(type: ICECandidateType, address: String, port: UInt16, sdp: String? = nil,
+                baseAddress: String? = nil, basePort: UInt16? = nil) {
         self.type = type
         self.address = address
         self.port = port
         self.sdp = sdp
+        self.baseAddress = baseAddress
+        self.basePort = basePort
     }
 
     public var description: String {

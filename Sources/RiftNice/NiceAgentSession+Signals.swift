@@ -66,15 +66,27 @@ extension NiceAgentSession {
         return CandidateAttribute.exchangeForm(String(cString: text))
     }
 
-    /// The public description of `candidate`: kind, numeric address, port and SDP line.
+    /// The public description of `candidate`: kind, numeric address, port, SDP line and base (`base_addr`, which
+    /// libnice fills for local candidates; left nil when it holds no valid address, as for remote ones).
     static func info(of candidate: UnsafeMutablePointer<NiceCandidate>, agent: OpaquePointer) -> ICECandidateInfo? {
-        guard let type = ICECandidateType(niceType: candidate.pointee.type) else { return nil }
-        var address = candidate.pointee.addr
+        guard let type = ICECandidateType(niceType: candidate.pointee.type),
+              let (numeric, port) = numericAddress(candidate.pointee.addr) else { return nil }
+        var info = ICECandidateInfo(type: type, address: numeric, port: port, sdp: attribute(of: candidate, agent: agent))
+        if let (base, basePort) = numericAddress(candidate.pointee.base_addr), basePort != 0 {
+            info.baseAddress = base
+            info.basePort = basePort
+        }
+        return info
+    }
+
+    /// `address` as numeric text and port; nil when it holds no IPv4 or IPv6 address.
+    private static func numericAddress(_ address: NiceAddress) -> (String, UInt16)? {
+        var address = address
+        guard nice_address_is_valid(&address) != 0 else { return nil }
         var text = [CChar](repeating: 0, count: Int(NICE_ADDRESS_STRING_LEN))
         nice_address_to_string(&address, &text)
         let port = UInt16(truncatingIfNeeded: nice_address_get_port(&address))
-        let numeric = text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        return ICECandidateInfo(type: type, address: numeric, port: port, sdp: attribute(of: candidate, agent: agent))
+        return (text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }, port)
     }
 }
 

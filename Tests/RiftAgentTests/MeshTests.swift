@@ -40,7 +40,7 @@ struct MeshTests {
         #expect(h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!.pathReason.contains("host-to-host"))
     }
 
-    @Test("server-reflexive or relayed pairs are forwarded through the agent")
+    @Test("relayed pairs are forwarded through the agent")
     func forwardedPath() throws {
         var h = MeshHarness()
         h.add(1); h.add(2)
@@ -66,14 +66,15 @@ struct MeshTests {
                                               remote: CandidateEndpoint(kind: .peerReflexive, address: "192.0.2.1", port: 4000)), to: 2)
         #expect(h.meshes[MeshHarness.key(2)]!.peers[MeshHarness.key(1)]!.path == .direct(address: "192.0.2.1", port: 51_001))
         #expect(configured(actions).isEmpty, "already direct: nothing to reconfigure")
-        // An address nobody signaled as host stays peer-reflexive: forwarded.
+        // An address nobody signaled as host stays peer-reflexive: handed over from the local host socket.
         let other = h.send(.iceSelectedPair(peer: MeshHarness.key(1), instance: onB,
                                             local: CandidateEndpoint(kind: .host, address: "192.0.2.2", port: 4000),
                                             remote: CandidateEndpoint(kind: .peerReflexive, address: "203.0.113.1", port: 4000)), to: 2)
-        #expect(configured(other).last?.1 == .forwarded)
+        #expect(configured(other).last?.1 == .handedOver(PortHandover(local: TransportAddress(address: "192.0.2.2", port: 4000),
+                                                                      remote: TransportAddress(address: "203.0.113.1", port: 4000))))
     }
 
-    @Test("a late host candidate turns a peer-reflexive pair direct; forwarding is bound before and released with it")
+    @Test("a late host candidate turns a handed-over peer-reflexive pair direct; neither path has a forwarding socket")
     func lateHostCandidate() throws {
         var h = MeshHarness()
         h.add(1); h.add(2)
@@ -83,10 +84,12 @@ struct MeshTests {
         var peer = h.meshes[MeshHarness.key(2)]!.peers[MeshHarness.key(1)]!
         let instance = try #require(peer.instance)
         let session = try #require(peer.session)
-        let forwarded = peer.pairSelected(instance: instance, local: CandidateEndpoint(kind: .host, address: "192.0.2.2", port: 4000),
+        let reflexive = peer.pairSelected(instance: instance, local: CandidateEndpoint(kind: .host, address: "192.0.2.2", port: 4000),
                                           remote: CandidateEndpoint(kind: .peerReflexive, address: "10.9.9.9", port: 7000), now: 1)
-        #expect(configured(forwarded).last?.1 == .forwarded)
-        #expect(forwardingBefore(forwarded) == .bindForwarding(peer: MeshHarness.key(1), instance: instance))
+        #expect(configured(reflexive).last?.1 == .handedOver(PortHandover(local: TransportAddress(address: "192.0.2.2", port: 4000),
+                                                                          remote: TransportAddress(address: "10.9.9.9", port: 7000))))
+        #expect(forwardingBefore(reflexive) == .releaseForwarding(peer: MeshHarness.key(1), instance: instance),
+                "a handed-over path needs no forwarding socket")
         let late = SignalPayload(kind: .candidate, from: MeshHarness.key(1), to: MeshHarness.key(2), session: session,
                                  generation: peer.generation, body: .candidate("candidate:9 1 UDP 5 10.9.9.9 7000 typ host"))
         let actions = peer.acceptTrickle(late)

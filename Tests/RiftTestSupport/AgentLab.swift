@@ -19,6 +19,8 @@ public final class AgentLab {
         public let privateKey: PrivateKey
         /// Its forwarding (which ICE sessions carry WireGuard's packets).
         public let forwarder: FakeForwarder
+        /// Its port hand-overs' rules.
+        public let handover: FakePortHandover
         /// The running core.
         public internal(set) var core: AgentCore
         /// The public key.
@@ -42,8 +44,9 @@ public final class AgentLab {
     public func start(_ name: String, host: String, seed: UInt8) throws -> Agent {
         let privateKey = try PrivateKey(base64: Data(repeating: seed, count: 32).base64EncodedString())
         let forwarder = FakeForwarder()
-        let agent = Agent(name: name, host: host, privateKey: privateKey, forwarder: forwarder,
-                          core: makeCore(name, host: host, key: privateKey, forwarder: forwarder))
+        let handover = FakePortHandover()
+        let agent = Agent(name: name, host: host, privateKey: privateKey, forwarder: forwarder, handover: handover,
+                          core: makeCore(name, host: host, key: privateKey, forwarder: forwarder, handover: handover))
         agent.core.start()
         agents[name] = agent
         return agent
@@ -56,17 +59,19 @@ public final class AgentLab {
         agent.core.runReady()
         agent.core.shutdown()
         settle()
-        agent.core = makeCore(name, host: agent.host, key: agent.privateKey, forwarder: agent.forwarder)
+        agent.core = makeCore(name, host: agent.host, key: agent.privateKey, forwarder: agent.forwarder,
+                              handover: agent.handover)
         agent.core.start()
         agents[name] = agent
     }
 
-    private func makeCore(_ name: String, host: String, key: PrivateKey, forwarder: FakeForwarder) -> AgentCore {
+    private func makeCore(_ name: String, host: String, key: PrivateKey, forwarder: FakeForwarder,
+                          handover: FakePortHandover) -> AgentCore {
         let publicKey = key.publicKey
         let environment = AgentEnvironment(
             transport: hub.transport(for: publicKey, name: name), ice: ice.factory(host: host),
             openDevice: { [wireguard] settings in wireguard.open(key: publicKey, host: host, configuration: settings) },
-            forwarder: forwarder, clock: clock, localAddresses: { _, _ in [host] })
+            forwarder: forwarder, clock: clock, localAddresses: { _, _ in [host] }, portHandover: handover)
         var configuration = AgentConfiguration(hub: "wss://hub.test", network: "lab", name: name, secretsFile: "/nonexistent",
                                                controlSocket: "/nonexistent")
         configuration.interface = "rg-\(name)"

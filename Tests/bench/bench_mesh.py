@@ -3,8 +3,8 @@
 Built from the lab's own pieces (`Tests/lab/topologies.py`, `deployment.py`): the hub (answering STUN), coturn where
 the topology has a relay, and agents A and B.
 - `lan`: one bridge; ICE picks the host pair, so WireGuard sends straight to the peer (riftgate's direct path).
-- `home-nats`: A and B behind two endpoint-independent NATs; a server-reflexive pair, forwarded by the agents over
-  libnice.
+- `home-nats`: A and B behind two endpoint-independent NATs; a server-reflexive pair, handed over to WireGuard (no
+  hop through the agents; docs/architecture.md "Port hand-over").
 - `hard-nats`: A and B behind two symmetric NATs; only the TURN relay connects, forwarded by the agents and relayed by
   coturn.
 

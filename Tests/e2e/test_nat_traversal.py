@@ -40,9 +40,9 @@ RELAY_ONLY_BOUND = 30
 # mode (None: either)[, bound on second agent start to first ping (default CONNECT_BOUND)])
 CASES = {
     # Endpoint-independent NATs: STUN-learned (or peer-reflexive, reported as server-reflexive) candidates connect.
-    "home-nats": (home_nats, True, server_reflexive, "forwarded"),
+    "home-nats": (home_nats, True, server_reflexive, "hand-over"),
     # The same without TURN: the only server-reflexive candidates are the ones the hub's own STUN server teaches.
-    "home-nats-no-turn": (home_nats, False, server_reflexive, "forwarded"),
+    "home-nats-no-turn": (home_nats, False, server_reflexive, "hand-over"),
     # Symmetric NATs: every destination gets a new port, so only the TURN relay connects.
     "hard-nats": (hard_nats, True, relayed, "forwarded"),
     # One public peer, one behind NAT: whatever ICE picks, never the relay.
@@ -52,8 +52,8 @@ CASES = {
     # side sends from its per-destination ports, so only the relay connects.
     "symmetric-and-cone": (symmetric_and_cone, True, relayed, "forwarded"),
     # Home router behind the ISP's router, both endpoint-independent: hole punching works through both layers.
-    "double-nat": (double_nat, True, server_reflexive, "forwarded"),
-    "double-nat-no-turn": (double_nat, False, server_reflexive, "forwarded"),
+    "double-nat": (double_nat, True, server_reflexive, "hand-over"),
+    "double-nat-no-turn": (double_nat, False, server_reflexive, "hand-over"),
     # Two homes behind one carrier-grade NAT that does not hairpin: each peer's srflx address is the carrier's, which
     # the other cannot reach from inside, so only the relay connects.
     "carrier-nat": (carrier_nat, True, relayed, "forwarded"),

@@ -73,6 +73,8 @@ public struct AgentStatus: Codable, Sendable, Equatable {
     public enum PathMode: String, Codable, Sendable, Equatable {
         /// WireGuard straight to the peer's listen port.
         case direct
+        /// WireGuard straight to the remote candidate, from the ICE socket's port (nftables port hand-over).
+        case handedOver = "hand-over"
         /// Through the agent, over the ICE component.
         case forwarded
     }

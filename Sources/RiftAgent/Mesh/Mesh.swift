@@ -56,9 +56,9 @@ public struct Mesh: Sendable {
             return peers[key]?.iceStateChanged(instance: instance, state, now: now) ?? []
         case .iceSelectedPair(let key, let instance, let local, let remote):
             return peers[key]?.pairSelected(instance: instance, local: local, remote: remote, now: now) ?? []
-        case .tick(let nowMilliseconds, let ages):
+        case .tick(let nowMilliseconds, let ages, let received):
             now = nowMilliseconds
-            return tick(ages) + freshStartsAfterWindow()
+            return tick(ages, received: received) + freshStartsAfterWindow()
         case .underlayChanged(let vanished, let appeared, let routeChanged):
             return underlayChanged(vanished: vanished, appeared: appeared, routeChanged: routeChanged)
         case .resumed(let reason):
@@ -152,12 +152,13 @@ public struct Mesh: Sendable {
         return peer.restartAfterFailure(reason: "peer asked: \(reason)", now: now, relayAvailable: relayAvailable, ids: &ids)
     }
 
-    private mutating func tick(_ ages: [PublicKey: Int64]) -> [MeshAction] {
+    private mutating func tick(_ ages: [PublicKey: Int64], received: [PublicKey: UInt64]) -> [MeshAction] {
         var actions: [MeshAction] = []
         let relay = relayAvailable
         for key in peers.keys.sorted() {
             guard var peer = peers[key] else { continue }
-            actions += peer.checkLiveness(now: now, handshakeAge: ages[key], ids: &ids, relayAvailable: relay)
+            actions += peer.checkLiveness(now: now, handshakeAge: ages[key], received: received[key], ids: &ids,
+                                          relayAvailable: relay)
             peers[key] = peer
         }
         return actions

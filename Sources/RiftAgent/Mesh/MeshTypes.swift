@@ -16,12 +16,16 @@ public struct CandidateEndpoint: Sendable, Hashable {
     public var address: String
     /// Its UDP port.
     public var port: UInt16
+    /// For a local end, the host socket (address and port) that sends for it: the candidate itself for a host
+    /// candidate, the socket behind the NAT for a server- or peer-reflexive one. Nil for remote ends, and when unknown.
+    public var base: TransportAddress?
 
     /// Creates an endpoint.
-    public init(kind: CandidateKind, address: String, port: UInt16) {
+    public init(kind: CandidateKind, address: String, port: UInt16, base: TransportAddress? = nil) {
         self.kind = kind
         self.address = address
         self.port = port
+        self.base = base
     }
 
     public var description: String { "\(kind.rawValue) \(address):\(port)" }
@@ -58,8 +62,30 @@ public enum ICEConnectivity: String, Sendable, Hashable, Codable {
 public enum DataPathMode: Sendable, Hashable {
     /// Straight to the remote WireGuard listen port: no hop through the agent (host-to-host pairs).
     case direct(address: String, port: UInt16)
-    /// Through the agent, over the libnice component (server-reflexive, peer-reflexive and relayed pairs).
+    /// Straight to the remote candidate's address, with WireGuard's port handed over to the local ICE socket's port
+    /// by stateless nftables rewriting (server- and peer-reflexive pairs; see `PortHandover`).
+    case handedOver(PortHandover)
+    /// Through the agent, over the libnice component (relayed pairs, and reflexive ones whose hand-over failed).
     case forwarded
+}
+
+/// A UDP transport address.
+public struct TransportAddress: Sendable, Hashable, CustomStringConvertible {
+    /// The IP address, numeric.
+    public var address: String
+    /// The UDP port.
+    public var port: UInt16
+
+    /// Creates a transport address.
+    public init(address: String, port: UInt16) {
+        self.address = address
+        self.port = port
+    }
+
+    /// Whether the address is IPv6.
+    public var isIPv6: Bool { address.contains(":") }
+
+    public var description: String { isIPv6 ? "[\(address)]:\(port)" : "\(address):\(port)" }
 }
 
 /// When WireGuard's persistent keepalive starts for a peer just configured.
@@ -119,7 +145,8 @@ public enum MeshEvent: Sendable {
     /// ICE session `instance` selected (or changed) its pair.
     case iceSelectedPair(peer: PublicKey, instance: UInt64, local: CandidateEndpoint, remote: CandidateEndpoint)
     /// Periodic check with the WireGuard handshake age of each peer (nil: never).
-    case tick(nowMilliseconds: Int64, handshakeAge: [PublicKey: Int64])
+    /// `received` is each peer's WireGuard receive counter (bytes), when the device reports it.
+    case tick(nowMilliseconds: Int64, handshakeAge: [PublicKey: Int64], received: [PublicKey: UInt64] = [:])
     /// The host's network changed: local addresses `vanished` or `appeared` (numeric text), or a default route
     /// changed. Peers whose path may have used what changed start a fresh ICE generation.
     case underlayChanged(vanished: Set<String>, appeared: Set<String>, routeChanged: Bool)

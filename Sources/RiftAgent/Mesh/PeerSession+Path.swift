@@ -21,7 +21,8 @@ extension PeerSession {
         return []
     }
 
-    /// ICE selected a pair: choose the data path. Host-to-host pairs go direct; everything else is forwarded.
+    /// ICE selected a pair: choose the data path. Host-to-host pairs go direct; server- and peer-reflexive pairs are
+    /// handed over (`PortHandover`) unless a hand-over with this peer failed before; relayed pairs are forwarded.
     ///
     /// An end counts as host when ICE labels it so *or* when its owner signaled that address and port as a `typ host`
     /// candidate in this generation (PROTOCOL.md §9.2): a library labels a remote host candidate peer-reflexive when
@@ -32,15 +33,25 @@ extension PeerSession {
         let mode: DataPathMode
         let localIsHost = local.kind == .host || selecting.localHostEndpoints.contains(HostEndpoint(local))
         let remoteIsHost = remote.kind == .host || selecting.remoteHostEndpoints.contains(HostEndpoint(remote))
+        let pairName = "\(local.kind.rawValue)-to-\(remote.kind.rawValue) pair"
         if localIsHost, remoteIsHost, let remoteListenPort = selecting.remoteListenPort {
             mode = .direct(address: remote.address, port: remoteListenPort)
             pathReason = "host-to-host pair: WireGuard sends straight to the remote listen port"
+        } else if let handover = handover(local: local, remote: remote, localIsHost: localIsHost, remoteIsHost: remoteIsHost) {
+            mode = .handedOver(handover)
+            pathReason = "\(pairName): WireGuard sends to the remote candidate from the ICE socket's port \(handover.local.port) (port hand-over, no userspace hop)"
         } else {
             mode = .forwarded
-            pathReason = "\(local.kind.rawValue)-to-\(remote.kind.rawValue) pair: forwarded over the ICE component"
+            pathReason = "\(pairName): forwarded over the ICE component"
+                + (handoverFailed && local.kind != .relayed && remote.kind != .relayed ? " (an earlier port hand-over carried no traffic)" : "")
         }
         var actions: [MeshAction] = []
         if mode != path || selecting.pathSince == nil {
+            if case .handedOver = mode {
+                handoverTrial = HandoverTrial(hadSession: isConnected)
+            } else {
+                handoverTrial = nil
+            }
             path = mode
             selecting.pathSince = now
             actions += configureWireGuard(path: mode, instance: selecting.instance)
@@ -56,8 +67,13 @@ extension PeerSession {
     /// Periodic liveness check. Returns recovery actions when the path is dead or negotiation is stuck: an ICE restart
     /// from the controlling side (see `restartAfterFailure`), a restart request from the controlled side, with capped
     /// backoff.
-    mutating func checkLiveness(now: Int64, handshakeAge age: Int64?, ids: inout GenerationIDs,
+    mutating func checkLiveness(now: Int64, handshakeAge age: Int64?, received: UInt64? = nil, ids: inout GenerationIDs,
                                 relayAvailable: Bool) -> [MeshAction] {
+        let handoverActions = checkHandover(now: now, handshakeAge: age, received: received)
+        if !handoverActions.isEmpty {
+            handshakeAge = age
+            return handoverActions
+        }
         handshakeAge = age
         let pathSince = current?.pathSince
         if standby != nil, current?.selectedPair == nil, now - attemptStartedAt > Self.negotiationDeadline {

@@ -39,6 +39,11 @@ public struct PeerSession: Sendable {
     var nextUpgradeAt: Int64?
     /// The last WireGuard handshake age reported, in seconds.
     public internal(set) var handshakeAge: Int64?
+    /// A port hand-over not yet confirmed by WireGuard traffic (see PortHandover.swift).
+    var handoverTrial: HandoverTrial?
+    /// Set when a hand-over carried no traffic: this peer's reflexive pairs are forwarded for the rest of the run, so
+    /// the path does not flap between the two.
+    public internal(set) var handoverFailed = false
 
     /// The most candidates buffered before their description arrives.
     static let maximumPendingCandidates = 64

@@ -46,6 +46,7 @@ extension AgentCore {
         case .configureWireGuardPeer(let info, let path, let instance, let keepalive):
             configurePeer(info, path: path, instance: instance, keepalive: keepalive)
         case .removeWireGuardPeer(let key):
+            environment.portHandover.remove(key)
             do { try device?.removePeer(key) } catch { logger.warning("cannot remove WireGuard peer \(key): \(error)") }
         }
         return []
@@ -114,9 +115,17 @@ extension AgentCore {
     private func configurePeer(_ info: PeerInfo, path: DataPathMode, instance: UInt64, keepalive: KeepaliveStart) {
         guard let device, links[instance] != nil else { return }
         let endpoint: WireGuardEndpoint?
+        if case .handedOver = path {} else { environment.portHandover.remove(info.publicKey) }
         switch path {
         case .direct(let address, let port):
             endpoint = WireGuardEndpoint(address: address, port: port)
+        case .handedOver(let handover):
+            guard environment.portHandover.install(handover, for: info.publicKey, wireGuardPort: device.listenPort) else {
+                // No rules, no hand-over: the mesh forwards this peer from now on (and says why in status).
+                perform(mesh.handoverUnavailable(info.publicKey))
+                return
+            }
+            endpoint = WireGuardEndpoint(address: handover.remote.address, port: handover.remote.port)
         case .forwarded:
             guard let port = forwardingPorts[instance] else {
                 logger.error("peer \(info.name): no forwarding socket for the forwarded path")
@@ -137,9 +146,17 @@ extension AgentCore {
         }
         do {
             try device.setPeer(peer)
-            logger.info("peer \(info.name): \(path == .forwarded ? "forwarded" : "direct") path via \(endpoint)")
+            logger.info("peer \(info.name): \(Self.pathName(path)) path via \(endpoint)")
         } catch {
             logger.error("cannot configure WireGuard peer \(info.name): \(error)")
+        }
+    }
+
+    static func pathName(_ path: DataPathMode) -> String {
+        switch path {
+        case .direct: "direct"
+        case .handedOver(let handover): "hand-over (\(handover))"
+        case .forwarded: "forwarded"
         }
     }
 }

@@ -41,6 +41,7 @@ extension AgentCore {
         }
         let mode: AgentStatus.PathMode? = switch session.path {
         case .direct?: .direct
+        case .handedOver?: .handedOver
         case .forwarded?: .forwarded
         case nil: nil
         }

@@ -67,6 +67,7 @@ public final class AgentCore: @unchecked Sendable {
         started = true
         _ = resumeDetector.observe(ResumeDetector.bootClock())  // a stop before the first tick counts too
         knownAddresses = currentUnderlayAddresses()
+        environment.portHandover.removeAll()  // rules a crashed run left behind
         environment.transport.start { [inbox] event in inbox.post(.hub(event)) }
         inbox.post(.tick, at: now + Self.tickMilliseconds)
         publishStatus()
@@ -112,6 +113,7 @@ public final class AgentCore: @unchecked Sendable {
         forwardingPorts.removeAll()
         environment.forwarder.shutdown()
         environment.inboundFilter.removeAll()
+        environment.portHandover.removeAll()
         device?.shutdown()
         device = nil
         environment.ice.shutdown()

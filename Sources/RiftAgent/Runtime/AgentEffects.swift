@@ -142,6 +142,25 @@ public final class NoInboundFilter: InboundFiltering {
     public func removeAll() {}
 }
 
+/// Installs the packet rewriting of port hand-overs (`PortHandover`; nftables in the real program, `HandoverTable`).
+public protocol PortHandoverRules: AnyObject, Sendable {
+    /// Hands `peer`'s pair over as `handover` says, WireGuard listening on `wireGuardPort`, replacing the peer's earlier
+    /// hand-over. Returns false when the rules could not be installed (the runtime forwards the peer instead).
+    func install(_ handover: PortHandover, for peer: PublicKey, wireGuardPort: UInt16) -> Bool
+    /// Removes `peer`'s rules; nothing when it has none.
+    func remove(_ peer: PublicKey)
+    /// Removes every rule (startup, after a crashed run; shutdown). Safe when there is none.
+    func removeAll()
+}
+
+/// No hand-over possible: every reflexive pair is forwarded (tests that do not exercise hand-overs).
+public final class NoPortHandover: PortHandoverRules {
+    public init() {}
+    public func install(_ handover: PortHandover, for peer: PublicKey, wireGuardPort: UInt16) -> Bool { false }
+    public func remove(_ peer: PublicKey) {}
+    public func removeAll() {}
+}
+
 /// Everything the runtime does to the world, in one value.
 public struct AgentEnvironment: Sendable {
     /// The hub session.
@@ -158,13 +177,16 @@ public struct AgentEnvironment: Sendable {
     public var localAddresses: @Sendable (_ excludingInterface: String, _ overlay: IPv4Prefix?) -> [String]
     /// The access policy's inbound port rules.
     public var inboundFilter: any InboundFiltering
+    /// The port hand-overs' packet rewriting.
+    public var portHandover: any PortHandoverRules
 
     /// Collects the effects.
     public init(transport: any SignalingTransport, ice: any ICELinkFactory,
                 openDevice: @escaping @Sendable (InterfaceConfiguration) throws(WireGuardError) -> any WireGuardDevice,
                 forwarder: any PacketForwarder, clock: any AgentClock,
                 localAddresses: @escaping @Sendable (String, IPv4Prefix?) -> [String],
-                inboundFilter: any InboundFiltering = NoInboundFilter()) {
+                inboundFilter: any InboundFiltering = NoInboundFilter(),
+                portHandover: any PortHandoverRules = NoPortHandover()) {
         self.transport = transport
         self.ice = ice
         self.openDevice = openDevice
@@ -172,5 +194,6 @@ public struct AgentEnvironment: Sendable {
         self.clock = clock
         self.localAddresses = localAddresses
         self.inboundFilter = inboundFilter
+        self.portHandover = portHandover
     }
 }

@@ -34,7 +34,8 @@ public final class AgentRuntime: Sendable {
             openDevice: { settings throws(WireGuardError) in try openWireGuardDevice(settings) },
             forwarder: forwarder, clock: SystemAgentClock(),
             localAddresses: { LocalAddresses.forICE(excludingInterface: $0, overlay: $1) },
-            inboundFilter: InboundFilter(interface: configuration.interface, logger: logger))
+            inboundFilter: InboundFilter(interface: configuration.interface, logger: logger),
+            portHandover: HandoverTable(interface: configuration.interface, logger: logger))
         let core = AgentCore(configuration: configuration, secrets: secrets, environment: environment, logger: logger)
         let control: ControlServer
         do {

@@ -33,6 +33,7 @@ extension CandidateKind {
 extension CandidateEndpoint {
     /// The mesh's view of one end of a selected pair.
     init(_ info: ICECandidateInfo) {
-        self.init(kind: CandidateKind(info.type), address: info.address, port: info.port)
+        let base = info.baseAddress.flatMap { address in info.basePort.map { TransportAddress(address: address, port: $0) } }
+        self.init(kind: CandidateKind(info.type), address: info.address, port: info.port, base: base)
     }
 }

@@ -13,6 +13,7 @@ public final class FakeICENetwork: Sendable {
     private struct State {
         var links: [String: FakeICELink] = [:]  // by local ufrag
         var cut: Set<Set<String>> = []
+        var mapped: [String: String] = [:]  // machine behind a NAT -> its public address
         var nextID = 1
         var created = 0
     }
@@ -38,6 +39,12 @@ public final class FakeICENetwork: Sendable {
             }
         }
         for link in failing { link.fail() }
+    }
+
+    /// Puts machine `host` behind a NAT whose public address is `publicAddress`: its sessions connect over a
+    /// server-reflexive candidate (port 60000 + session id, based on the host candidate) instead of the host one.
+    public func putBehindNAT(_ host: String, publicAddress: String) {
+        state.withLock { $0.mapped[host] = publicAddress }
     }
 
     /// Direct traffic between `a` and `b` works again.
@@ -76,10 +83,16 @@ public final class FakeICENetwork: Sendable {
             b.fail()
             return
         }
-        let endA = a.endpoint(kind)
-        let endB = b.endpoint(kind)
-        a.select(local: endA, remote: endB)
-        b.select(local: endB, remote: endA)
+        let (mappedA, mappedB) = state.withLock { ($0.mapped[a.host], $0.mapped[b.host]) }
+        let endA = a.endpoint(kind, mapped: mappedA)
+        let endB = b.endpoint(kind, mapped: mappedB)
+        a.select(local: endA, remote: Self.remoteView(endB))
+        b.select(local: endB, remote: Self.remoteView(endA))
+    }
+
+    /// A candidate as the other end sees it: no base.
+    static func remoteView(_ info: ICECandidateInfo) -> ICECandidateInfo {
+        ICECandidateInfo(type: info.type, address: info.address, port: info.port, sdp: info.sdp)
     }
 
     /// Creates sessions for one machine.
@@ -132,9 +145,17 @@ public final class FakeICELink: ICELink {
     var selected: (local: ICECandidateInfo, remote: ICECandidateInfo)? { state.withLock { $0.selected } }
     var concluded: Bool { state.withLock { $0.concluded } }
 
-    func endpoint(_ kind: ICECandidateType) -> ICECandidateInfo {
-        kind == .relayed ? ICECandidateInfo(type: .relayed, address: FakeICENetwork.relayAddress, port: UInt16(50_000 + id))
-            : ICECandidateInfo(type: .host, address: host, port: UInt16(40_000 + id))
+    func endpoint(_ kind: ICECandidateType, mapped: String? = nil) -> ICECandidateInfo {
+        let hostPort = UInt16(40_000 + id)
+        if kind == .relayed {
+            return ICECandidateInfo(type: .relayed, address: FakeICENetwork.relayAddress, port: UInt16(50_000 + id),
+                                    baseAddress: host, basePort: hostPort)
+        }
+        if let mapped {
+            return ICECandidateInfo(type: .serverReflexive, address: mapped, port: UInt16(60_000 + id),
+                                    baseAddress: host, basePort: hostPort)
+        }
+        return ICECandidateInfo(type: .host, address: host, port: hostPort, baseAddress: host, basePort: hostPort)
     }
 
     public func startGathering() throws(ICEError) {

@@ -1,0 +1,71 @@
+@testable import RiftAgent
+import RiftProtocol
+import Testing
+
+/// The hand-over's trial in one `PeerSession`: what confirms it, and when it falls back to forwarding.
+@Suite("Mesh port hand-over trial")
+struct MeshHandoverTests {
+    /// Peer 1's session with peer 2, with a reflexive pair selected at time 0 (after an earlier session if `hadSession`).
+    func handedOver(hadSession: Bool = false) throws -> (PeerSession, GenerationIDs) {
+        var h = MeshHarness()
+        h.add(1); h.add(2)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        h.settle()
+        var peer = h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!
+        if hadSession { peer.handshakeAge = 30 }
+        let instance = try #require(peer.instance)
+        let actions = peer.pairSelected(
+            instance: instance,
+            local: CandidateEndpoint(kind: .serverReflexive, address: "198.51.100.1", port: 61_000,
+                                     base: TransportAddress(address: "10.0.1.2", port: 45_000)),
+            remote: CandidateEndpoint(kind: .serverReflexive, address: "198.51.100.2", port: 62_000), now: 0)
+        guard case .configureWireGuardPeer(_, .handedOver(let handover), _, _)? = actions.last else {
+            Issue.record("not handed over: \(actions)")
+            throw CancellationError()
+        }
+        #expect(handover.local == TransportAddress(address: "10.0.1.2", port: 45_000))
+        return (peer, GenerationIDs(sessionID: { "s" }))
+    }
+
+    func path(after ticks: [(now: Int64, age: Int64?, received: UInt64)], _ start: (PeerSession, GenerationIDs)) -> PeerSession {
+        var (peer, ids) = start
+        for tick in ticks {
+            _ = peer.checkLiveness(now: tick.now, handshakeAge: tick.age, received: tick.received, ids: &ids, relayAvailable: false)
+        }
+        return peer
+    }
+
+    @Test("a handshake after the hand-over confirms it; it then stays handed over")
+    func confirmedByHandshake() throws {
+        let peer = path(after: [(1_000, nil, 0), (2_000, 0, 300), (20_000, 18, 300)], try handedOver())
+        #expect(peer.path.map { if case .handedOver = $0 { true } else { false } } == true)
+        #expect(!peer.handoverFailed)
+    }
+
+    @Test("received bytes without a handshake do not confirm a fresh hand-over: it falls back after 8 s, for good")
+    func receivedAloneIsNotEnough() throws {
+        let ticks: [(now: Int64, age: Int64?, received: UInt64)] = (1...9).map { (Int64($0) * 1_000, nil, UInt64($0) * 148) }
+        var peer = path(after: Array(ticks.prefix(7)), try handedOver())
+        #expect(peer.path.map { if case .handedOver = $0 { true } else { false } } == true, "still within 8 s")
+        peer = path(after: ticks, try handedOver())
+        #expect(peer.path == .forwarded && peer.handoverFailed)
+        #expect(peer.pathReason.contains("no WireGuard traffic in 8 s"))
+        // The next pair of this peer is forwarded too, saying why.
+        let instance = try #require(peer.instance)
+        let again = peer.pairSelected(
+            instance: instance,
+            local: CandidateEndpoint(kind: .serverReflexive, address: "198.51.100.1", port: 61_001,
+                                     base: TransportAddress(address: "10.0.1.2", port: 45_001)),
+            remote: CandidateEndpoint(kind: .serverReflexive, address: "198.51.100.2", port: 62_001), now: 10_000)
+        #expect(peer.path == .forwarded && peer.pathReason.contains("earlier port hand-over"), "\(again)")
+    }
+
+    @Test("after an earlier session (an upgrade), received bytes confirm the hand-over; silence falls back after 32 s")
+    func upgradeConfirmedByTraffic() throws {
+        let confirmed = path(after: [(1_000, 31, 5_000), (26_000, 56, 5_032)], try handedOver(hadSession: true))
+        #expect(confirmed.path.map { if case .handedOver = $0 { true } else { false } } == true && !confirmed.handoverFailed)
+        let silent = path(after: (1...33).map { (Int64($0) * 1_000, 30 + Int64($0), 5_000) }, try handedOver(hadSession: true))
+        #expect(silent.path == .forwarded && silent.handoverFailed)
+    }
+}
