@@ -39,7 +39,7 @@ extension PeerSession {
         current?.pathSince = now
         pathReason = "hand-over \(handover) carried no WireGuard traffic in \(deadline / 1_000) s (host firewall, or nft "
             + "cannot rewrite ports here): forwarded over the ICE component for the rest of this run"
-        return [configureWireGuard(path: .forwarded, instance: generation.instance)]
+        return configureWireGuard(path: .forwarded, instance: generation.instance)
     }
 }
 
@@ -59,7 +59,7 @@ extension PeerSession {
         handoverFailed = true
         path = .forwarded
         pathReason = "port hand-over unavailable (nft missing or refused the rules): forwarded over the ICE component"
-        return [configureWireGuard(path: .forwarded, instance: generation.instance)]
+        return configureWireGuard(path: .forwarded, instance: generation.instance)
     }
 }
 
