@@ -39,6 +39,8 @@ public struct PeerSession: Sendable {
     var nextUpgradeAt: Int64?
     /// The last WireGuard handshake age reported, in seconds.
     public internal(set) var handshakeAge: Int64?
+    /// Whether WireGuard still receives over the path in use (see `ReceiveWatch`).
+    var receiveWatch: ReceiveWatch
 
     /// The most candidates buffered before their description arrives.
     static let maximumPendingCandidates = 64
@@ -48,6 +50,7 @@ public struct PeerSession: Sendable {
         self.me = me
         self.controlling = me < info.publicKey
         self.attemptStartedAt = now
+        self.receiveWatch = ReceiveWatch(now: now)
     }
 
     /// The runtime's ICE session for the current generation.
