@@ -6,8 +6,8 @@ Writes bench-results/<UTC time>/results.json (everything, machine-readable) and 
 copies both to bench-results/latest.{json,md}. Never asserts a figure: every number is reported next to its baseline
 measured in the same run, and a failed section is recorded as an error while the others still run.
 
-Sections (`--only` takes a comma-separated subset): tunnel, connect, hub, reconnect, datapath, roaming. The tunnel,
-connect and roaming sections need root (network namespaces); the datapath section needs valgrind.
+Sections (`--only` takes a comma-separated subset): tunnel, connect, hub, reconnect, datapath, roaming, failover. The
+tunnel, connect, roaming and failover sections need root (network namespaces); the datapath section needs valgrind.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ sys.path.insert(0, HERE)
 from procstats import machine  # noqa: E402
 from report import markdown_report  # noqa: E402
 
-SECTIONS = ("tunnel", "connect", "hub", "reconnect", "datapath", "roaming")
+SECTIONS = ("tunnel", "connect", "hub", "reconnect", "datapath", "roaming", "failover")
 
 
 def log(text: str) -> None:
@@ -82,6 +82,7 @@ def main() -> int:
         "reconnect": lambda: run_section_reconnect(bin_dir, out_dir, out_root, options),
         "datapath": lambda: run_section_datapath(test_bin_dir, out_dir, options),
         "roaming": lambda: run_section_roaming(options),
+        "failover": lambda: run_section_failover(options),
     }
     for name in sections:
         log(f"=== {name} ===")
@@ -105,6 +106,15 @@ def run_section_roaming(options) -> dict:
         return {"skipped": reason}
     from roaming_bench import run_roaming
     return run_roaming(runs=1 if options.quick else 3, suspend_seconds=10 if options.quick else 60)
+
+
+def run_section_failover(options) -> dict:
+    from lab import can_build_labs
+    reason = can_build_labs()
+    if reason:
+        return {"skipped": reason}
+    from failover_bench import run_failover
+    return run_failover(runs=1 if options.quick else 3)
 
 
 def run_section_tunnel(topologies, options, work_root) -> dict:
