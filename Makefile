@@ -4,6 +4,7 @@
 #   sudo make bench  build release binaries and run the benchmarks (results in bench-results/; see docs/performance.md)
 #   make fuzz        build the libFuzzer targets and run each for FUZZ_SECONDS (results in fuzz-results/; Tests/fuzz/README.md)
 #   make sanitize    swift test under AddressSanitizer and under ThreadSanitizer (make test runs the ASan pass)
+#   sudo make soak   a bounded soak (SOAK_MINUTES, default 30): churn on the hub, a flapping 4-agent mesh, leak check (Tests/soak)
 #   make deb         riftgate_<version>_<arch>.deb and riftgate-hub_<version>_<arch>.deb in dist/ (deploy/debian/)
 SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
@@ -12,7 +13,7 @@ SWIFT_BUILD_FLAGS ?=
 BIN_DIR := $(shell swift build $(SWIFT_BUILD_FLAGS) --show-bin-path 2>/dev/null || echo .build/debug)
 PYTEST := .venv/bin/python -m pytest
 
-.PHONY: deb deb-binaries deps build test unit-test integration-test e2e-test demo bench fuzz fuzz-build sanitize asan-test tsan-test clean
+.PHONY: deb deb-binaries deps build test unit-test integration-test e2e-test demo bench soak fuzz fuzz-build sanitize asan-test tsan-test clean
 
 deps:
 	@bash deploy/install-deps.sh
@@ -104,6 +105,12 @@ deb: deb-binaries
 
 demo: build
 	RIFTGATE_BIN_DIR=$(BIN_DIR) .venv/bin/python Tests/lab/demo.py
+
+# Not part of make test: it takes SOAK_MINUTES (default 30). Figures in .build-soak/<time>/soak.json (Tests/soak/README.md).
+SOAK_MINUTES ?= 30
+SOAK_ARGS ?=
+soak: build
+	RIFTGATE_BIN_DIR=$(BIN_DIR) .venv/bin/python Tests/soak/soak.py --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
 
 clean:
 	rm -rf .build .build-asan .build-tsan .build-fuzz .build-deb-* dist .venv

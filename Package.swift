@@ -46,7 +46,7 @@ let package = Package(
 
         // MARK: Wrappers, one per C library
         .target(name: "RiftCrypto", dependencies: ["RiftProtocol", "CRiftSodium", "CRiftOpenSSL"]),
-        .target(name: "RiftWebSocket", dependencies: ["CRiftWebSockets", "CRiftEv"]),
+        .target(name: "RiftWebSocket", dependencies: ["CRiftWebSockets", "CRiftEv", "RiftSupport"]),
         .target(name: "RiftNice", dependencies: ["CRiftNice"]),
         .target(name: "RiftStore", dependencies: ["CRiftSQLite"]),
 

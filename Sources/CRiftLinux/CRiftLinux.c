@@ -3,6 +3,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +13,10 @@ _Static_assert(offsetof(CRiftLinux_mmsghdr, msg_len) == offsetof(struct mmsghdr,
 
 int CRiftLinux_recvmmsg(int fd, CRiftLinux_mmsghdr *messages, unsigned int vlen, int flags) {
     return recvmmsg(fd, (struct mmsghdr *)messages, vlen, flags, NULL);
+}
+
+int CRiftLinux_sendmmsg(int fd, CRiftLinux_mmsghdr *messages, unsigned int vlen, int flags) {
+    return sendmmsg(fd, (struct mmsghdr *)messages, vlen, flags);
 }
 
 
@@ -39,4 +44,8 @@ int CRiftLinux_route_monitor_socket(void) {
         return -1;
     }
     return fd;
+}
+
+int CRiftLinux_limit_malloc_arenas(int count) {
+    return mallopt(M_ARENA_MAX, count);
 }

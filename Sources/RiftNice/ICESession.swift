@@ -90,9 +90,17 @@ public final class ICESession: Sendable {
     /// you keep). Keep it short and never block in it: every session of the loop waits for it. It may call
     /// `send` on any session. `close()` releases it, so a handler that captures this session keeps the
     /// session alive until then.
-    public func setReceiveHandler(_ handler: @escaping @Sendable (UnsafeRawBufferPointer) -> Void) {
+    ///
+    /// `flush`, when given, runs on the loop thread once after each loop iteration in which `handler` ran (and once
+    /// more at `close()` if one is due): a handler may batch what it receives and hand the batch on in `flush`. A
+    /// lone datagram is flushed in the next iteration, which does not wait for the network.
+    public func setReceiveHandler(_ handler: @escaping @Sendable (UnsafeRawBufferPointer) -> Void,
+                                  flush: (@Sendable () -> Void)? = nil) {
         _ = try? loop.core.performAndWait { [session] () throws(ICEError) in
-            if !session.isClosed { session.receiveHandler = handler }
+            if !session.isClosed {
+                session.receiveHandler = handler
+                session.receiveFlush = flush
+            }
         }
     }
 
@@ -103,6 +111,14 @@ public final class ICESession: Sendable {
     @discardableResult
     public func send(_ bytes: UnsafeRawBufferPointer) -> Bool {
         session.send(bytes)
+    }
+
+    /// Sends up to `datagrams.count` datagrams (each 1 to 65,535 bytes) in one call, in order, like `send` for each
+    /// (`nice_agent_send_messages_nonblocking`: one lock and one pass through libnice for the batch). Returns how
+    /// many were accepted; the others were dropped, as UDP would.
+    @discardableResult
+    public func send(batch datagrams: UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Int {
+        session.send(batch: datagrams)
     }
 
     /// The pair data currently flows on, or nil before selection, during a restart and after close.

@@ -20,6 +20,10 @@ final class MainContextThread: @unchecked Sendable {
     private var stopRequested = false
     private var liveAgents = 0
     private var openAgents: [ObjectIdentifier: NiceAgentSession] = [:]
+    /// Sessions whose receive flush runs at the end of this loop iteration, in the order they received.
+    private var flushQueue: [NiceAgentSession] = []
+    /// The source that runs `flushQueue`: ready whenever the queue is not empty (see `FlushSource`).
+    private var flushSource: UnsafeMutablePointer<GSource>?
 
     /// How long shutdown waits for closing agents to release their TURN allocations.
     static let closeGracePeriodMilliseconds: UInt32 = 2000
@@ -27,9 +31,15 @@ final class MainContextThread: @unchecked Sendable {
     init() {
         context = g_main_context_new()
         mainLoop = g_main_loop_new(context, 0)
+        flushQueue.reserveCapacity(64)
+        flushSource = FlushSource.attach(to: context, owner: Unmanaged.passUnretained(self).toOpaque())
     }
 
     deinit {
+        if let flushSource {
+            g_source_destroy(flushSource)
+            g_source_unref(flushSource)
+        }
         g_main_loop_unref(mainLoop)
         g_main_context_unref(context)
     }
@@ -123,6 +133,25 @@ final class MainContextThread: @unchecked Sendable {
     func agentFinalized() {
         liveAgents -= 1
         if stopRequested && liveAgents == 0 { g_main_loop_quit(mainLoop) }
+    }
+
+    /// Queues `session`'s receive flush for the end of this loop iteration (loop thread only).
+    func queueReceiveFlush(_ session: NiceAgentSession) {
+        flushQueue.append(session)
+    }
+
+    /// Whether a receive flush is queued (loop thread only; the flush source's readiness).
+    var hasQueuedFlush: Bool { !flushQueue.isEmpty }
+
+    /// Runs every queued receive flush (loop thread only; the flush source's dispatch). The queue keeps its
+    /// capacity, so a steady flow costs no allocation.
+    func runQueuedFlushes() {
+        var index = 0
+        while index < flushQueue.count {
+            flushQueue[index].runReceiveFlush()
+            index += 1
+        }
+        flushQueue.removeAll(keepingCapacity: true)
     }
 
     /// The number of agents created on this loop and not yet freed by GLib (loop thread only; tests use it

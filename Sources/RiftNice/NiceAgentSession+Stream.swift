@@ -26,7 +26,12 @@ extension NiceAgentSession {
             guard let buffer, let data else { return }
             let session = Unmanaged<NiceAgentSession>.fromOpaque(data).takeUnretainedValue()
             guard stream == session.streamID else { return }  // a stream a restart removed
-            session.receiveHandler?(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
+            guard let handler = session.receiveHandler else { return }
+            handler(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
+            if !session.flushQueued, session.receiveFlush != nil {
+                session.flushQueued = true
+                session.loop.queueReceiveFlush(session)
+            }
         }, callbackContext)
         remoteCandidates.reset()
         activeStreamID.store(id, ordering: .releasing)

@@ -40,6 +40,10 @@ final class NiceAgentSession: @unchecked Sendable {
     var streamID: UInt32 = 0
     var remoteCandidates = RemoteCandidateQueue()
     var receiveHandler: (@Sendable (UnsafeRawBufferPointer) -> Void)?
+    /// Called once after the loop iteration in which `receiveHandler` ran (see `ICESession.setReceiveHandler`).
+    var receiveFlush: (@Sendable () -> Void)?
+    /// Whether this session is queued on the loop for `receiveFlush`.
+    var flushQueued = false
     private(set) var isClosed = false
 
     init(loop: MainContextThread, configuration: ICESessionConfiguration, servers: ServerAddressResolver.Resolved,
@@ -112,7 +116,9 @@ final class NiceAgentSession: @unchecked Sendable {
         sendTarget.withLock { $0 = nil }
         activeStreamID.store(0, ordering: .releasing)
         observed.withLock { $0.selectedPair = nil }
+        if flushQueued { runReceiveFlush() }
         receiveHandler = nil
+        receiveFlush = nil
         loop.agentClosing(self)
         continuation.finish()
         guard let agent else { return }
@@ -125,6 +131,12 @@ final class NiceAgentSession: @unchecked Sendable {
             let session = Unmanaged<NiceAgentSession>.fromOpaque(data!).takeRetainedValue()
             session.closeCompleted()
         }, callbackContext)
+    }
+
+    /// Runs the flush the loop queued for this session (loop thread).
+    func runReceiveFlush() {
+        flushQueued = false
+        receiveFlush?()
     }
 
     /// The end of `closeOnLoop`: drops this object's reference to the agent and C's retain of `self`.
@@ -141,6 +153,29 @@ final class NiceAgentSession: @unchecked Sendable {
             let sent = nice_agent_send(
                 target.agent, target.streamID, 1, UInt32(bytes.count), base.assumingMemoryBound(to: gchar.self))
             return sent == Int32(bytes.count)
+        }
+    }
+
+    /// Sends up to `datagrams.count` datagrams on the selected pair in one libnice call, from any thread (see
+    /// `ICESession.send(batch:)`). Returns how many were accepted; the rest were dropped. The message and vector
+    /// arrays libnice needs live on the stack, so a batch costs no allocation.
+    func send(batch datagrams: UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Int {
+        let count = datagrams.count
+        guard count > 0 else { return 0 }
+        return withUnsafeTemporaryAllocation(of: GOutputVector.self, capacity: count) { vectors -> Int in
+            withUnsafeTemporaryAllocation(of: NiceOutputMessage.self, capacity: count) { messages -> Int in
+                for index in 0..<count {
+                    let datagram = datagrams[index]
+                    vectors[index] = GOutputVector(buffer: datagram.baseAddress, size: gsize(datagram.count))
+                    messages[index] = NiceOutputMessage(buffers: vectors.baseAddress! + index, n_buffers: 1)
+                }
+                return sendTarget.withLock { target -> Int in
+                    guard let target else { return 0 }
+                    let sent = nice_agent_send_messages_nonblocking(
+                        target.agent, target.streamID, 1, messages.baseAddress, UInt32(count), nil, nil)
+                    return max(0, Int(sent))
+                }
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import RiftSupport
 
 /// The two ends of an established TCP connection, as numeric addresses: which local address the connection leaves
 /// from (so a client can tell that a network change took it away) and which server address it reached.
@@ -32,18 +33,9 @@ public struct SocketEndpoints: Sendable, Equatable {
         let result = withUnsafeMutablePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { read(descriptor, $0, &length) }
         }
-        guard result == 0 else { return nil }
-        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-        var service = [CChar](repeating: 0, count: Int(NI_MAXSERV))
-        let named = withUnsafePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                getnameinfo($0, length, &host, socklen_t(host.count), &service, socklen_t(service.count), NI_NUMERICHOST | NI_NUMERICSERV)
-            }
-        }
-        guard named == 0 else { return nil }
-        var text = String(cString: host)
-        if let percent = text.firstIndex(of: "%") { text = String(text[..<percent]) }
+        guard result == 0, let name = SystemCall.numericAddress(storage, length: length) else { return nil }
+        var text = SystemCall.unscoped(name.host)
         if text.hasPrefix("::ffff:"), text.contains(".") { text = String(text.dropFirst(7)) }  // IPv4-mapped
-        return (text, UInt16(String(cString: service)) ?? 0)
+        return (text, name.port)
     }
 }

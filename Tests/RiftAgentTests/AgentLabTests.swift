@@ -61,7 +61,7 @@ struct AgentLabTests {
         #expect(lab.device(controlled.name)?.peers[controlling.key]?.endpoint != nil, "enabling keepalive kept the endpoint")
     }
 
-    @Test("with no direct path but a TURN server, the pair is relayed and WireGuard goes through the forwarder")
+    @Test("relayed through the forwarder without a direct path; direct again, without forwarding, once it is back")
     func relayedPath() throws {
         let lab = AgentLab(turn: true)
         try lab.start("a", host: "192.0.2.1", seed: 1)
@@ -74,6 +74,13 @@ struct AgentLabTests {
             #expect(endpoint.description.hasPrefix("127.0.0.1:"))
         }
         #expect(lab.agents["a"]!.forwarder.instances.count == 1 && lab.agents["b"]!.forwarder.instances.count == 1)
+        // The direct path comes back: the controlling side retries off the relay within 30 s, and both sides go
+        // direct and release their forwarding sockets.
+        lab.restoreDirectPath("a", "b")
+        lab.advance(by: 120_000)
+        try expectConnected(lab, "a", "b", pathType: .host, pathMode: .direct)
+        try expectConnected(lab, "b", "a", pathType: .host, pathMode: .direct)
+        #expect(lab.agents["a"]!.forwarder.instances.isEmpty && lab.agents["b"]!.forwarder.instances.isEmpty)
     }
 
     @Test("a hub outage keeps the tunnel and renegotiates nothing; the agents rejoin when it is back")

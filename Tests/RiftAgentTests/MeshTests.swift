@@ -73,7 +73,7 @@ struct MeshTests {
         #expect(configured(other).last?.1 == .forwarded)
     }
 
-    @Test("a host candidate trickled after selection turns a peer-reflexive pair into a direct one")
+    @Test("a late host candidate turns a peer-reflexive pair direct; forwarding is bound before and released with it")
     func lateHostCandidate() throws {
         var h = MeshHarness()
         h.add(1); h.add(2)
@@ -86,10 +86,22 @@ struct MeshTests {
         let forwarded = peer.pairSelected(instance: instance, local: CandidateEndpoint(kind: .host, address: "192.0.2.2", port: 4000),
                                           remote: CandidateEndpoint(kind: .peerReflexive, address: "10.9.9.9", port: 7000), now: 1)
         #expect(configured(forwarded).last?.1 == .forwarded)
+        #expect(forwardingBefore(forwarded) == .bindForwarding(peer: MeshHarness.key(1), instance: instance))
         let late = SignalPayload(kind: .candidate, from: MeshHarness.key(1), to: MeshHarness.key(2), session: session,
                                  generation: peer.generation, body: .candidate("candidate:9 1 UDP 5 10.9.9.9 7000 typ host"))
         let actions = peer.acceptTrickle(late)
         #expect(configured(actions).last?.1 == .direct(address: "10.9.9.9", port: 51_001))
+        #expect(forwardingBefore(actions) == .releaseForwarding(peer: MeshHarness.key(1), instance: instance))
+    }
+
+    /// The forwarding action (bind or release) that comes right before the last `configureWireGuardPeer`, if any.
+    func forwardingBefore(_ actions: [MeshAction]) -> MeshAction? {
+        guard let configure = actions.lastIndex(where: { if case .configureWireGuardPeer = $0 { true } else { false } }),
+              configure > 0 else { return nil }
+        switch actions[configure - 1] {
+        case .bindForwarding, .releaseForwarding: return actions[configure - 1]
+        default: return nil
+        }
     }
 
     @Test("consent lost restarts ICE on direct and forwarded paths alike, however fresh the handshake, once per backoff")

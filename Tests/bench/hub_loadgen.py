@@ -26,10 +26,13 @@ import resource
 import sys
 import time
 
-from loadgen_agents import AgentFleet
-from loadgen_reconnect import ReconnectStorm
-from loadgen_relay import RelayMeasurement, own_cpu
-from procstats import ProcessSample, percentile
+# The protocol encoding shared with the integration tests' client (Tests/protoclient/riftproto.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "protoclient"))
+
+from loadgen_agents import AgentFleet  # noqa: E402
+from loadgen_reconnect import ReconnectStorm  # noqa: E402
+from loadgen_relay import RelayMeasurement, own_cpu  # noqa: E402
+from procstats import ProcessSample, percentile  # noqa: E402
 
 
 def log(text: str) -> None:

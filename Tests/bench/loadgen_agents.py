@@ -8,16 +8,13 @@ its JSON (the relay measurement only needs the nonce).
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
 import time
 
 import nacl.public
 
+import riftproto
 from wsclient import WebSocketConnection
-
-PROOF_CONTEXT = b"riftgate-proof-v1\x00"
 
 
 class SimulatedAgent:
@@ -28,7 +25,7 @@ class SimulatedAgent:
     def __init__(self, index: int, network: str, token: str, expected: int):
         self.index, self.network, self.token, self.expected = index, network, token, expected
         self.key = nacl.public.PrivateKey.generate()
-        self.public_key = base64.b64encode(bytes(self.key.public_key)).decode()
+        self.public_key = riftproto.b64(bytes(self.key.public_key))
         self.box = None  # crypto_box with the hub's key, computed before the storm
         self.connection: WebSocketConnection | None = None
         self.phase = "new"  # new -> challenge -> hello -> member (or failed)
@@ -66,8 +63,8 @@ class AgentFleet:
             self.agents.append(SimulatedAgent(index, network["network"], network["token"], members - 1))
 
     def request(self, network: str, token: str) -> bytes:
-        return WebSocketConnection.upgrade_request(self.host, self.port, f"/v1/networks/{network}", {
-            "Authorization": f"Bearer {token}", "Sec-WebSocket-Protocol": "riftgate.v1"})
+        return riftproto.upgrade_request(self.host, self.port, riftproto.network_path(network), {
+            **riftproto.bearer(token), "Sec-WebSocket-Protocol": riftproto.SUBPROTOCOL})
 
     async def fetch_hub_key(self) -> None:
         """One connection that only reads the challenge, so every agent's crypto_box key is computed before the storm."""
@@ -83,7 +80,7 @@ class AgentFleet:
             lambda: WebSocketConnection(self.request(first.network, first.token), on_message), self.host, self.port)
         challenge = await asyncio.wait_for(got, 10)
         connection.close()
-        self.hub_key = base64.b64decode(challenge["hub_key"])
+        self.hub_key, _ = riftproto.challenge_keys(challenge)
         hub_public = nacl.public.PublicKey(self.hub_key)
         for agent in self.agents:
             agent.box = nacl.public.Box(agent.key, hub_public)
@@ -115,12 +112,10 @@ class AgentFleet:
     def on_message(self, connection: WebSocketConnection, payload: bytes) -> None:
         agent: SimulatedAgent = connection.context
         if agent.phase == "member":
-            nonce_at = payload.find(b'"nonce":"')
-            if nonce_at >= 0:  # a relayed signal; its kind is the value of "type"
-                received = time.monotonic_ns()
-                kind_at = payload.find(b'"type":"') + 8
-                self.on_signal(payload[kind_at:payload.find(b'"', kind_at)].decode(), payload[nonce_at + 9:nonce_at + 41],
-                               received)
+            received = time.monotonic_ns()
+            relayed = riftproto.peek_signal(payload)
+            if relayed is not None:
+                self.on_signal(relayed[0], relayed[1], received)
                 return
             self.on_member_message(agent, json.loads(payload))
             return
@@ -142,18 +137,13 @@ class AgentFleet:
 
     def answer_challenge(self, agent: SimulatedAgent, connection: WebSocketConnection, challenge: dict) -> None:
         """hello with proof = crypto_box(statement, random nonce, hub key, agent key) (PROTOCOL.md §5)."""
-        nonce = base64.b64decode(challenge["nonce"])
-        hub_key = base64.b64decode(challenge["hub_key"])
+        hub_key, nonce = riftproto.challenge_keys(challenge)
         if agent.box is None or hub_key != self.hub_key:
             agent.box = nacl.public.Box(agent.key, nacl.public.PublicKey(hub_key))
-        statement = PROOF_CONTEXT + nonce + hub_key + bytes(agent.key.public_key) + agent.network.encode()
-        sealed = agent.box.encrypt(statement, os.urandom(24))
-        hello = {"type": "hello", "version": 1, "public_key": agent.public_key, "name": f"bench-{agent.index}",
-                 "proof": {"nonce": base64.b64encode(sealed.nonce).decode(),
-                           "box": base64.b64encode(sealed.ciphertext).decode()}}
+        proof = riftproto.make_proof(agent.key, hub_key, nonce, agent.network, box=agent.box)
         agent.phase = "hello"
         agent.connection = connection
-        connection.send_text(json.dumps(hello, separators=(",", ":")).encode())
+        connection.send_text(riftproto.encode(riftproto.hello(agent.public_key, f"bench-{agent.index}", proof)))
 
     def on_member_message(self, agent: SimulatedAgent, message: dict) -> None:
         kind = message.get("type")

@@ -15,6 +15,7 @@ import resource
 import struct
 import time
 
+import riftproto
 from procstats import ProcessSample, percentile
 
 # Sizes of real sealed boxes (Protocol/vectors/sealed): an offer with two candidates, one trickled candidate.
@@ -55,8 +56,8 @@ class RelayMeasurement:
             for sender, recipient in zip(members[0::2], members[1::2]):
                 if sender.phase != "member" or recipient.phase != "member":
                     continue
-                templates = {kind: (f'{{"type":"{kind}","to":"{recipient.public_key}","sealed":{{"nonce":"'.encode(),
-                                    f'","box":"{boxes[kind]}"}}}}'.encode()) for kind in SEALED_BYTES}
+                templates = {kind: riftproto.signal_template(kind, recipient.public_key, boxes[kind])
+                             for kind in SEALED_BYTES}
                 pairs.append((sender, templates))
         random.Random(1).shuffle(pairs)
         return pairs

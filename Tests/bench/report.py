@@ -178,6 +178,22 @@ def datapath(section: dict) -> str:
     return table(["burst", "instructions/packet", "range", "recvmmsg calls/packet", "top per-packet costs"], rows)
 
 
+def memory(section: dict) -> str:
+    targets = section.get("targets", {})
+    rows = [[stage["agents"], stage["peers_each"], f"{stage['median_rss_kib'] / 1024:.1f}", f"{stage['max_rss_kib'] / 1024:.1f}",
+             f"{stage['median_pss_kib'] / 1024:.1f}", f"{stage['median_private_kib'] / 1024:.1f}", stage["median_threads"],
+             f"{stage['median_wireguard_go_rss_kib'] / 1024:.1f}"] for stage in section.get("stages", [])]
+    out = table(["agents", "peers each", "agent RSS median MiB", "max", "PSS", "private", "threads",
+                 "wireguard-go child RSS MiB"], rows)
+    out += (f"\nPer added peer: {section.get('per_added_peer_kib')} KiB (target ≤ {targets.get('per_added_peer_kib')} KiB); "
+            f"target with 10 peers ≤ {targets.get('rss_10_peers_kib', 0) / 1024:.0f} MiB.\n\nWhere one agent's memory is "
+            f"(full mesh, /proc/PID/smaps):\n\n")
+    out += table(["mapping", "mappings", "RSS KiB", "private KiB"],
+                 [[row["mapping"], row["count"], row["rss_kib"], row["private_kib"]]
+                  for row in section.get("breakdown_first_agent", [])[:15]])
+    return out + "\n"
+
+
 def roaming(section: dict) -> str:
     targets = section.get("targets", {})
     rows = []
@@ -221,6 +237,7 @@ def markdown_report(results: dict) -> str:
                  "hub": ("Hub capacity", hub), "reconnect": ("Reconnect after a hub outage", reconnect),
                  "datapath": ("Data-path cost (callgrind)", datapath),
                  "roaming": ("Roaming: network changes and resume (issue 19)", roaming),
+                 "memory": ("Agent memory, full mesh", memory),
                  "failover": ("Failover when the selected path dies (issue 12 item 3)", failover)}
     for name, section in results.get("sections", {}).items():
         title, render = renderers[name]

@@ -6,6 +6,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lab"))
 
+from deployment import Deployment  # noqa: E402
 from lab import Lab, can_build_labs  # noqa: E402
 
 TIMINGS: list[str] = []
@@ -51,6 +52,33 @@ def did_fail(request):
         report = getattr(request.node, "report_call", None)
         return report is None or report.failed
     return check
+
+
+@pytest.fixture
+def start_mesh(workdir, did_fail):
+    """A function starting a mesh on a lab topology: `start_mesh(topology, first_ping, turn=True)` starts the hub and
+    agents a and b, waits (up to `first_ping` seconds) until a pings b, and returns the `Deployment`. Logs are printed
+    when that start fails, and in teardown when the test failed."""
+    deployments = []
+
+    def start(topology, first_ping: float, turn: bool = True):
+        deployment = Deployment(topology, workdir, turn=turn)
+        deployments.append(deployment)
+        deployment.start_hub()
+        for role in ("a", "b"):
+            deployment.agent(role).start()
+        try:
+            deployment.wait_for_ping("a", "b", timeout=first_ping)
+        except BaseException:
+            print(deployment.logs())
+            deployments.remove(deployment)  # printed already
+            raise
+        return deployment
+
+    yield start
+    if did_fail():
+        for deployment in deployments:
+            print(deployment.logs())
 
 
 def pytest_terminal_summary(terminalreporter):

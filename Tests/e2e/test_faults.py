@@ -27,23 +27,12 @@ REBIND = 60
 
 
 @pytest.fixture
-def mesh(lab, workdir, did_fail):
+def mesh(lab, start_mesh):
     """Hub, coturn and agents a (LAN 1) and b (LAN 2) up and pinging; c is on LAN 2, initialised but not started."""
     reason = turnserver_missing()
     if reason:
         pytest.skip(reason)
-    deployment = Deployment(home_nats(lab, left=("a",), right=("b", "c")), workdir)
-    deployment.start_hub()
-    for role in ("a", "b"):
-        deployment.agent(role).start()
-    try:
-        deployment.wait_for_ping("a", "b", timeout=FIRST_PING)
-    except BaseException:
-        print(deployment.logs())
-        raise
-    yield deployment
-    if did_fail():
-        print(deployment.logs())
+    return start_mesh(home_nats(lab, left=("a",), right=("b", "c")), first_ping=FIRST_PING)
 
 
 def path_type(deployment: Deployment, viewer: str, peer: str) -> str | None:

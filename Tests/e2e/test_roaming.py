@@ -23,19 +23,9 @@ SUSPEND = int(os.environ.get("RIFTGATE_SUSPEND_SECONDS", "60"))  # seconds A and
 
 
 @pytest.fixture
-def lan_mesh(lab, workdir, did_fail):
-    deployment = Deployment(lan_topology(lab), workdir)
-    deployment.start_hub()
-    for role in ("a", "b"):
-        deployment.agent(role).start()
-    try:
-        deployment.wait_for_ping("a", "b", timeout=FIRST_PING)
-    except BaseException:
-        print(deployment.logs())
-        raise
-    yield deployment
-    if did_fail():
-        print(deployment.logs())
+def lan_mesh(lab, start_mesh):
+    """Hub and agents a and b on one LAN, pinging."""
+    return start_mesh(lan_topology(lab), first_ping=FIRST_PING)
 
 
 def hub_state(deployment: Deployment, role: str) -> str:
@@ -128,21 +118,13 @@ def test_flapping_link_is_bounded_and_ends_working(lan_mesh, timing):
     assert hub < HUB_BACK and tunnel < TUNNEL_BACK
 
 
-def test_moved_from_one_nat_to_another(lab, workdir, timing, did_fail):
-    deployment = Deployment(home_nats(lab, left=("a",), right=("b",)), workdir, turn=False)
-    deployment.start_hub()
-    for role in ("a", "b"):
-        deployment.agent(role).start()
-    try:
-        deployment.wait_for_ping("a", "b", timeout=FIRST_PING)
-        a = deployment.topology.peers["a"]
-        # A leaves LAN 1 (behind r1) and joins LAN 2 (behind r2): a new cable, a new address, a new router.
-        lab.plug(a, lab.hosts["lan2"], "198.51.100.140/25", device="eth1")
-        a.exec("ip", "link", "del", "eth0")
-        a.exec("ip", "route", "replace", "203.0.113.0/24", "via", "198.51.100.129")
-        since = time.monotonic()
-        hub, tunnel = recovery(deployment, since, timing, "moved from behind r1 to behind r2")
-        assert hub < HUB_BACK and tunnel < TUNNEL_BACK
-    except BaseException:
-        print(deployment.logs())
-        raise
+def test_moved_from_one_nat_to_another(lab, start_mesh, timing):
+    deployment = start_mesh(home_nats(lab, left=("a",), right=("b",)), first_ping=FIRST_PING, turn=False)
+    a = deployment.topology.peers["a"]
+    # A leaves LAN 1 (behind r1) and joins LAN 2 (behind r2): a new cable, a new address, a new router.
+    lab.plug(a, lab.hosts["lan2"], "198.51.100.140/25", device="eth1")
+    a.exec("ip", "link", "del", "eth0")
+    a.exec("ip", "route", "replace", "203.0.113.0/24", "via", "198.51.100.129")
+    since = time.monotonic()
+    hub, tunnel = recovery(deployment, since, timing, "moved from behind r1 to behind r2")
+    assert hub < HUB_BACK and tunnel < TUNNEL_BACK

@@ -1,9 +1,13 @@
 """Fixtures for the hub integration tests: a running hub with a network and a token."""
 import os
+import sys
 
 import pytest
 
-from hubharness import HUB_BIN, Hub
+# The protocol encoding shared with the load generator (Tests/protoclient/riftproto.py), imported by rgclient.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "protoclient"))
+
+from hubharness import HUB_BIN, Hub  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):

@@ -12,6 +12,8 @@ import threading
 import time
 import urllib.request
 
+import riftproto
+
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN_DIR = os.path.join(REPO_ROOT, os.environ.get("RIFTGATE_BIN_DIR", ".build/debug"))
 HUB_BIN = os.path.join(BIN_DIR, "riftgate-hub")
@@ -106,7 +108,7 @@ class Hub:
         return status
 
     def url(self, network):
-        return f"{self.scheme}://127.0.0.1:{self.port}/v1/networks/{network}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{riftproto.network_path(network)}"
 
     def http(self, path, admin=False):
         port = self.admin_port if admin else self.port

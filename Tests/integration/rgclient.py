@@ -1,34 +1,18 @@
-"""An independent riftgate agent-side protocol client: Python `websockets` plus PyNaCl for the proof."""
+"""An independent riftgate agent-side protocol client: Python `websockets` plus PyNaCl for the proof.
+
+Messages, the proof and the WebSocket framing come from `riftproto` (Tests/protoclient), shared with the load generator.
+"""
 import base64
 import json
-import os
 import socket
-import struct
 import time
 
 import nacl.public
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-PROOF_CONTEXT = b"riftgate-proof-v1"
-
-
-def b64(data):
-    return base64.b64encode(data).decode()
-
-
-def make_proof(agent_key, hub_key, challenge_nonce, network, claimed_key=None):
-    """crypto_box(statement, random nonce, hub public key, agent private key), as PROTOCOL.md specifies."""
-    claimed = claimed_key or bytes(agent_key.public_key)
-    statement = PROOF_CONTEXT + b"\x00" + challenge_nonce + hub_key + claimed + network.encode()
-    box = nacl.public.Box(agent_key, nacl.public.PublicKey(hub_key))
-    sealed = box.encrypt(statement, os.urandom(24))
-    return {"nonce": b64(sealed.nonce), "box": b64(sealed.ciphertext)}
-
-
-def sealed_blob(seed=1, size=40):
-    """An opaque sealed box: the hub must forward it without opening it."""
-    return {"nonce": b64(bytes([seed]) * 24), "box": b64(bytes([seed ^ 0x5A]) * size)}
+import riftproto
+from riftproto import b64, make_proof, sealed_blob  # noqa: F401 (re-exported for the tests)
 
 
 class Agent:
@@ -46,10 +30,10 @@ class Agent:
 
     def connect(self, headers=None, path_network=None):
         if headers is None:
-            headers = {"Authorization": f"Bearer {self.token}"}
+            headers = riftproto.bearer(self.token)
         tls = {"ssl": self.hub.ssl_context} if self.hub.ssl_context else {}  # `ssl` needs websockets >= 14
         self.ws = connect(self.hub.url(path_network or self.network), additional_headers=headers,
-                          subprotocols=["riftgate.v1"], open_timeout=5, close_timeout=2, max_size=2**20, **tls)
+                          subprotocols=[riftproto.SUBPROTOCOL], open_timeout=5, close_timeout=2, max_size=2**20, **tls)
         return self
 
     def read_challenge(self):
@@ -57,13 +41,10 @@ class Agent:
         return self.challenge
 
     def hello(self, claimed_key=None, version=1, proof_network=None):
-        challenge = self.challenge or self.read_challenge()
-        hub_key = base64.b64decode(challenge["hub_key"])
-        nonce = base64.b64decode(challenge["nonce"])
+        hub_key, nonce = riftproto.challenge_keys(self.challenge or self.read_challenge())
         claimed = base64.b64decode(claimed_key) if claimed_key else None
         proof = make_proof(self.key, hub_key, nonce, proof_network or self.network, claimed)
-        self.send({"type": "hello", "version": version, "public_key": claimed_key or self.public_key,
-                   "name": self.name, "proof": proof})
+        self.send(riftproto.hello(claimed_key or self.public_key, self.name, proof, version))
 
     def join(self):
         self.connect()
@@ -72,14 +53,10 @@ class Agent:
         return self.expect("welcome")
 
     def send(self, message):
-        self.ws.send(json.dumps(message))
+        self.ws.send(riftproto.encode(message).decode())
 
     def signal(self, kind, to, sealed=None, msg_id=None, **extra):
-        message = {"type": kind, "to": to, "sealed": sealed or sealed_blob()}
-        if msg_id:
-            message["id"] = msg_id
-        message.update(extra)
-        self.send(message)
+        self.send(riftproto.signal(kind, to, sealed or sealed_blob(), msg_id, **extra))
 
     def recv(self, timeout=5.0):
         """The next message as a dict; raises TimeoutError or ConnectionClosed."""
@@ -130,11 +107,7 @@ class RawWebSocket:
 
     def __init__(self, port, path, headers):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        key = b64(os.urandom(16))
-        lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Upgrade: websocket", "Connection: Upgrade",
-                 f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
-        lines += [f"{name}: {value}" for name, value in headers.items()]
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        self.sock.sendall(riftproto.upgrade_request("127.0.0.1", port, path, headers))
         response = b""
         while b"\r\n\r\n" not in response:
             chunk = self.sock.recv(4096)
@@ -143,47 +116,37 @@ class RawWebSocket:
         head, self.buffer = response.split(b"\r\n\r\n", 1)
         assert head.startswith(b"HTTP/1.1 101"), head
 
-    def _read(self, count):
-        while len(self.buffer) < count:
+    def join(self, key, network, name):
+        """Reads the challenge and answers it with `key`'s proof for `network`; returns the hub's next message."""
+        hub_key, nonce = riftproto.challenge_keys(self.recv_text())
+        self.send_json(riftproto.hello(b64(bytes(key.public_key)), name, make_proof(key, hub_key, nonce, network)))
+        return self.recv_text()
+
+    def recv_frame(self):
+        """(opcode, payload) of the next frame."""
+        while (frame := riftproto.parse_frame(self.buffer)) is None:
             chunk = self.sock.recv(65536)
             if not chunk:
                 raise ConnectionError("closed")
             self.buffer += chunk
-        data, self.buffer = self.buffer[:count], self.buffer[count:]
-        return data
-
-    def recv_frame(self):
-        """(opcode, payload) of the next frame."""
-        first, second = self._read(2)
-        length = second & 0x7F
-        if length == 126:
-            length = struct.unpack("!H", self._read(2))[0]
-        elif length == 127:
-            length = struct.unpack("!Q", self._read(8))[0]
-        return first & 0x0F, self._read(length)
+        _, opcode, payload, end = frame
+        self.buffer = self.buffer[end:]
+        return opcode, payload
 
     def recv_text(self):
         """The next text message as a dict, answering pings on the way."""
         while True:
             opcode, payload = self.recv_frame()
-            if opcode == 0x1:
+            if opcode == riftproto.OP_TEXT:
                 return json.loads(payload)
-            if opcode == 0x9:
-                self.send_frame(0xA, payload)
+            if opcode == riftproto.OP_PING:
+                self.send_frame(riftproto.OP_PONG, payload)
 
     def send_frame(self, opcode, payload):
-        mask = os.urandom(4)
-        header = bytes([0x80 | opcode])
-        if len(payload) < 126:
-            header += bytes([0x80 | len(payload)])
-        elif len(payload) < 65536:
-            header += bytes([0x80 | 126]) + struct.pack("!H", len(payload))
-        else:
-            header += bytes([0x80 | 127]) + struct.pack("!Q", len(payload))
-        self.sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+        self.sock.sendall(riftproto.masked_frame(opcode, payload))
 
     def send_json(self, message):
-        self.send_frame(0x1, json.dumps(message).encode())
+        self.send_frame(riftproto.OP_TEXT, riftproto.encode(message))
 
     def close(self):
         self.sock.close()

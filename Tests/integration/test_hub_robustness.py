@@ -5,7 +5,8 @@ import time
 import nacl.public
 import pytest
 from hubharness import eventually
-from rgclient import Agent, RawWebSocket, make_proof
+import riftproto
+from rgclient import Agent, RawWebSocket
 
 
 def joined(hub, name, token=None, key=None):
@@ -31,10 +32,7 @@ def test_oversized_frame_is_refused_and_others_are_still_served(hub):
 
 def raw_frame(opcode, payload=b"", final=True):
     """One masked client frame with FIN set or not (RawWebSocket.send_frame always sets it)."""
-    mask = b"\x11\x22\x33\x44"
-    assert len(payload) < 126
-    return bytes([(0x80 if final else 0) | opcode, 0x80 | len(payload)]) + mask + \
-        bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return riftproto.masked_frame(opcode, payload, final)
 
 
 def closed_with(raw, timeout=5.0):
@@ -54,14 +52,11 @@ def test_empty_continuation_frames_count_against_the_limits(hub, shape):
     """A message split into endless zero-length continuations once escaped both the size and the rate limit."""
     bystander_a, bystander_b = joined(hub, "a"), joined(hub, "b")
     raw = RawWebSocket(hub.port, "/v1/networks/home", {"Authorization": f"Bearer {hub.token}"})
-    challenge = raw.recv_text()
     if shape == "many fragmented messages":
         # Authenticated first: before hello, the first complete message would already close the connection (4400).
-        key = nacl.public.PrivateKey.generate()
-        proof = make_proof(key, base64.b64decode(challenge["hub_key"]), base64.b64decode(challenge["nonce"]), "home")
-        raw.send_json({"type": "hello", "version": 1, "public_key": base64.b64encode(bytes(key.public_key)).decode(),
-                       "name": "fragments", "proof": proof})
-        assert raw.recv_text()["type"] == "welcome"
+        assert raw.join(nacl.public.PrivateKey.generate(), "home", "fragments")["type"] == "welcome"
+    else:
+        raw.recv_text()  # the challenge
     started = time.monotonic()
     if shape == "one endless message":
         frames = raw_frame(0x1, b"{", final=False) + raw_frame(0x0, final=False) * 2_000
@@ -140,11 +135,7 @@ def test_heartbeat_timeout_drops_a_silent_peer(hub):
     watcher = joined(hub, "watcher")
     silent_key = nacl.public.PrivateKey.generate()
     raw = RawWebSocket(hub.port, "/v1/networks/home", {"Authorization": f"Bearer {hub.token}"})
-    challenge = raw.recv_text()
-    proof = make_proof(silent_key, base64.b64decode(challenge["hub_key"]), base64.b64decode(challenge["nonce"]), "home")
-    raw.send_json({"type": "hello", "version": 1, "public_key": base64.b64encode(bytes(silent_key.public_key)).decode(),
-                   "name": "silent", "proof": proof})
-    assert raw.recv_text()["type"] == "welcome"
+    assert raw.join(silent_key, "home", "silent")["type"] == "welcome"
     watcher.expect("peer_joined")
     started = time.monotonic()
     # From now on the raw client reads nothing and answers no ping (pong timeout 3 s).

@@ -7,6 +7,7 @@ import ssl
 import time
 
 import pytest
+import riftproto
 from rgclient import Agent
 from test_hub_robustness import raw_frame
 from test_hub_transport import certificate  # noqa: F401 (fixture)
@@ -106,9 +107,8 @@ def test_malformed_input_over_tls_gets_the_same_answers(tls_hub):
 
     context = tls_hub.ssl_context
     raw = context.wrap_socket(socket.create_connection(("127.0.0.1", tls_hub.port), timeout=5), server_hostname="127.0.0.1")
-    raw.sendall(("GET /v1/networks/home HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-                 f"Authorization: Bearer {tls_hub.token}\r\n\r\n").encode())
+    raw.sendall(riftproto.upgrade_request("127.0.0.1", tls_hub.port, riftproto.network_path("home"),
+                                          riftproto.bearer(tls_hub.token)))
     response = b""
     while b"\r\n\r\n" not in response:
         response += raw.recv(4096)

@@ -1,7 +1,7 @@
 #ifndef CRIFT_LINUX_H
 #define CRIFT_LINUX_H
 /* Linux system calls the agent's data path uses that Swift's Glibc module does not expose:
- * epoll (not in the Glibc module map) and recvmmsg (its struct mmsghdr needs _GNU_SOURCE,
+ * epoll (not in the Glibc module map) and recvmmsg/sendmmsg (their struct mmsghdr needs _GNU_SOURCE,
  * which Swift's Glibc is not built with), SO_PEERCRED's struct ucred (same reason), and rtnetlink's struct
  * sockaddr_nl (linux/netlink.h is not in the Glibc module). Imported only by RiftAgent's
  * DataPath files and its control socket. */
@@ -17,6 +17,8 @@ typedef struct {
 
 /* recvmmsg(2): receive up to vlen datagrams in one call. */
 int CRiftLinux_recvmmsg(int fd, CRiftLinux_mmsghdr *messages, unsigned int vlen, int flags);
+/* sendmmsg(2): send up to vlen datagrams in one call; returns how many were sent, or -1 with errno set. */
+int CRiftLinux_sendmmsg(int fd, CRiftLinux_mmsghdr *messages, unsigned int vlen, int flags);
 /* A NETLINK_ROUTE socket (close-on-exec, non-blocking) subscribed to link, IPv4/IPv6 address and IPv4/IPv6 route
  * changes (RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE), with a
  * 1 MiB receive buffer. Returns the descriptor, or -1 with errno set. Used by the agent's underlay monitor. */
@@ -24,4 +26,8 @@ int CRiftLinux_route_monitor_socket(void);
 /* The user id of the process at the other end of a Unix socket (SO_PEERCRED; struct ucred needs _GNU_SOURCE).
  * Returns 0 and sets *uid, or -1 with errno set. Used by the agent's control socket. */
 int CRiftLinux_peer_uid(int fd, unsigned int *uid);
+/* mallopt(M_ARENA_MAX, count): at most `count` glibc malloc arenas for the whole process (glibc otherwise creates one
+ * per thread that contends, up to 8 per core, each keeping its own free memory resident). Effective when called
+ * before the process has 8 arenas; returns mallopt's result (1 on success). Used by the agent at start-up. */
+int CRiftLinux_limit_malloc_arenas(int count);
 #endif

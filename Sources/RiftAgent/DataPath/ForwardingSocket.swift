@@ -10,7 +10,8 @@ import Glibc
 /// so only WireGuard's datagrams reach it. Buffers are sized for throughput: with the kernel's ~208 KiB default a
 /// burst from WireGuard overflows the queue before the forwarding thread drains it.
 final class ForwardingSocket: Sendable {
-    /// The socket descriptor, owned by this object and closed by the forwarding loop.
+    /// The socket descriptor, owned by this object and closed when it is freed: the forwarding loop's route and any
+    /// pending delivery batch hold the object, so the descriptor is never closed (and reused) under a read or send.
     let descriptor: Int32
     /// The loopback port WireGuard sends this peer's packets to.
     let port: UInt16
@@ -47,18 +48,13 @@ final class ForwardingSocket: Sendable {
         port = UInt16(bigEndian: local.sin_port)
     }
 
+    deinit { close(descriptor) }
+
     private static func loopback(port: UInt16) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
         address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
         return address
-    }
-
-    /// Hands one datagram that arrived over ICE to WireGuard. Never blocks; a full queue drops the packet, as a
-    /// congested link would, and WireGuard's inner TCP recovers.
-    @inline(__always)
-    func deliverToWireGuard(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        send(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT)) == bytes.count
     }
 }

@@ -2,12 +2,16 @@ import Synchronization
 
 /// The real `PacketForwarder`: one loopback UDP socket per forwarded ICE session, drained by the forwarding thread.
 ///
-/// libnice calls a session's receive handler on the ICE thread for every datagram; the handler hands it to the socket
-/// bound in the session's slot, with no allocation. Unbinding empties the slot under its mutex before the socket is
-/// retired, so the handler never writes to a socket the forwarding thread is closing.
+/// libnice calls a session's receive handler on the ICE thread for every datagram; the handler adds it to the
+/// `WireGuardDelivery` batch for the socket bound in the session's slot, with no allocation, and the batch goes to
+/// WireGuard with one `sendmmsg` at the end of the ICE loop's iteration. WireGuard → ICE runs on `ForwardingLoop`.
+/// Unbinding empties the slot under its mutex before the socket is retired, so the handler stops adding to it; a
+/// batch still holding the socket keeps it open until sent.
 final class SocketForwarder: PacketForwarder {
     private let loop: ForwardingLoop
     private let slots = Mutex<[UInt64: ForwardingSlot]>([:])
+    /// The ICE → WireGuard batch every session's receive handler fills (they all run on the one ICE thread).
+    private let delivery = WireGuardDelivery()
 
     /// Starts the forwarding thread. Fails when epoll is not available.
     init() throws(AgentError) {
@@ -20,11 +24,11 @@ final class SocketForwarder: PacketForwarder {
         let slot = ForwardingSlot()
         slot.socket.withLock { $0 = socket }
         slots.withLock { $0[instance] = slot }
-        link.setReceiveHandler { [slot] bytes in
+        link.setReceiveHandler({ [slot, delivery] bytes in
             guard let socket = slot.socket.withLock({ $0 }) else { return }
-            _ = socket.deliverToWireGuard(bytes)
-        }
-        loop.add(socket, send: { [link] bytes in link.send(bytes) })
+            delivery.append(bytes, to: socket)
+        }, flush: { [delivery] in delivery.flush() })
+        loop.add(socket, send: { [link] datagrams in link.send(batch: datagrams) })
         return socket.port
     }
 

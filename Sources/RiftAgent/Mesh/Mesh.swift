@@ -88,7 +88,7 @@ public struct Mesh: Sendable {
             session.info = info
             var actions: [MeshAction] = []
             if changed, let path = session.path, let instance = session.instance {
-                actions.append(session.configureWireGuard(path: path, instance: instance))
+                actions += session.configureWireGuard(path: path, instance: instance)
             }
             // A peer that joins again may have restarted its agent and lost its ICE state: the controlling side
             // re-offers — unless the tunnel is healthy, which means the hub restarted, not the peer (a restarted

@@ -84,6 +84,11 @@ public enum MeshAction: Sendable, Equatable {
     case remoteGatheringDone(peer: PublicKey, instance: UInt64)
     /// Close ICE session `instance` (and any forwarding bound to it).
     case closeICE(peer: PublicKey, instance: UInt64)
+    /// Bind a loopback forwarding socket between WireGuard and ICE session `instance` (a forwarded path); binding one
+    /// already bound keeps it. Comes before the `configureWireGuardPeer` that points WireGuard at it.
+    case bindForwarding(peer: PublicKey, instance: UInt64)
+    /// Release ICE session `instance`'s forwarding socket, if it has one (the path no longer hops through the agent).
+    case releaseForwarding(peer: PublicKey, instance: UInt64)
     /// Add or update the WireGuard peer with its overlay addresses as allowed IPs, reached through `path` (for a
     /// forwarded path, through ICE session `instance`); its persistent keepalive starts as `keepalive` says.
     case configureWireGuardPeer(PeerInfo, path: DataPathMode, instance: UInt64, keepalive: KeepaliveStart)

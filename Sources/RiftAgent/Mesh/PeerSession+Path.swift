@@ -44,7 +44,7 @@ extension PeerSession {
             path = mode
             selecting.pathSince = now
             receiveWatch.restart(now: now)
-            actions.append(configureWireGuard(path: mode, instance: selecting.instance))
+            actions += configureWireGuard(path: mode, instance: selecting.instance)
         }
         current = selecting
         // WireGuard now uses this generation's pair: the standby that carried the traffic until now can go.
@@ -164,15 +164,19 @@ extension PeerSession {
     /// (PROTOCOL.md §9.5).
     static let keepaliveDeferral: Duration = .milliseconds(250)
 
-    /// The action that points WireGuard at the peer over `path`, carried by ICE session `instance`.
+    /// The actions that point WireGuard at the peer over `path`, carried by ICE session `instance`: first the
+    /// forwarding socket bound (a forwarded path) or released (any other), then the WireGuard peer configured.
     ///
     /// Turning keepalive on makes WireGuard send at once, which starts a handshake. If both sides did that at the same
     /// moment, each would answer the other's initiation and reject the answer to its own (WireGuard's handshake
     /// collision), and nothing would work until its 5-second retry. So only the controlling side starts at once; the
     /// controlled side turns keepalive on 250 ms later, by which time the controlling side's handshake has normally
     /// completed — or, if it was lost, this side's starts it.
-    func configureWireGuard(path: DataPathMode, instance: UInt64) -> MeshAction {
-        .configureWireGuardPeer(info, path: path, instance: instance,
-                                keepalive: controlling ? .now : .after(Self.keepaliveDeferral))
+    func configureWireGuard(path: DataPathMode, instance: UInt64) -> [MeshAction] {
+        let forwarding: MeshAction = path == .forwarded
+            ? .bindForwarding(peer: info.publicKey, instance: instance)
+            : .releaseForwarding(peer: info.publicKey, instance: instance)
+        return [forwarding, .configureWireGuardPeer(info, path: path, instance: instance,
+                                                    keepalive: controlling ? .now : .after(Self.keepaliveDeferral))]
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import RiftSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,9 +35,8 @@ struct ProbeDestination: Sendable, Hashable {
             let info = entry.pointee
             if let address = info.ai_addr, info.ai_family == AF_INET || info.ai_family == AF_INET6 {
                 let bytes = Array(UnsafeRawBufferPointer(start: address, count: Int(info.ai_addrlen)))
-                var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-                getnameinfo(address, info.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST)
-                let destination = ProbeDestination(family: info.ai_family, storage: bytes, address: String(cString: text))
+                let text = SystemCall.numericAddress(address, length: info.ai_addrlen)?.host ?? ""
+                let destination = ProbeDestination(family: info.ai_family, storage: bytes, address: text)
                 if !result.contains(destination) { result.append(destination) }
             }
             cursor = info.ai_next
@@ -107,12 +107,9 @@ final class ProbeSocket {
         guard connected == 0 else { return nil }
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-        let ok = withUnsafeMutablePointer(to: &storage) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                getsockname(fd, $0, &length) == 0 && getnameinfo($0, length, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0
-            }
+        let named = withUnsafeMutablePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
-        return ok ? String(cString: text) : nil
+        return named == 0 ? SystemCall.numericAddress(storage, length: length)?.host : nil
     }
 }

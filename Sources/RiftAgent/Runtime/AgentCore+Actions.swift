@@ -38,9 +38,13 @@ extension AgentCore {
             links[instance]?.remoteGatheringDone()
         case .closeICE(_, let instance):
             if let link = links.removeValue(forKey: instance) {
-                environment.forwarder.stopForwarding(instance: instance)
+                releaseForwarding(instance: instance)
                 link.close()
             }
+        case .bindForwarding(_, let instance):
+            bindForwarding(instance: instance)
+        case .releaseForwarding(_, let instance):
+            releaseForwarding(instance: instance)
         case .configureWireGuardPeer(let info, let path, let instance, let keepalive):
             configurePeer(info, path: path, instance: instance, keepalive: keepalive)
         case .removeWireGuardPeer(let key):
@@ -92,21 +96,35 @@ extension AgentCore {
 
     static func allowedIPs(_ info: PeerInfo) -> [String] { ["\(info.ipv4)/32", "\(info.ipv6)/128"] }
 
-    private func configurePeer(_ info: PeerInfo, path: DataPathMode, instance: UInt64, keepalive: KeepaliveStart) {
+    /// Binds ICE session `instance`'s forwarding socket (kept when already bound); a failure is logged, and the
+    /// `configureWireGuardPeer` that follows finds no port and leaves WireGuard as it was.
+    private func bindForwarding(instance: UInt64) {
         guard let device, let link = links[instance] else { return }
+        do {
+            forwardingPorts[instance] = try environment.forwarder.forward(
+                instance: instance, link: link, wireGuardPort: device.listenPort)
+        } catch {
+            logger.error("cannot forward over ICE session \(instance): \(error)")
+        }
+    }
+
+    private func releaseForwarding(instance: UInt64) {
+        forwardingPorts.removeValue(forKey: instance)
+        environment.forwarder.stopForwarding(instance: instance)
+    }
+
+    private func configurePeer(_ info: PeerInfo, path: DataPathMode, instance: UInt64, keepalive: KeepaliveStart) {
+        guard let device, links[instance] != nil else { return }
         let endpoint: WireGuardEndpoint?
         switch path {
         case .direct(let address, let port):
-            environment.forwarder.stopForwarding(instance: instance)
             endpoint = WireGuardEndpoint(address: address, port: port)
         case .forwarded:
-            do {
-                let port = try environment.forwarder.forward(instance: instance, link: link, wireGuardPort: device.listenPort)
-                endpoint = WireGuardEndpoint(address: "127.0.0.1", port: port)
-            } catch {
-                logger.error("cannot forward for \(info.name): \(error)")
+            guard let port = forwardingPorts[instance] else {
+                logger.error("peer \(info.name): no forwarding socket for the forwarded path")
                 return
             }
+            endpoint = WireGuardEndpoint(address: "127.0.0.1", port: port)
         }
         guard let endpoint else {
             logger.error("peer \(info.name): unusable endpoint address for \(path)")

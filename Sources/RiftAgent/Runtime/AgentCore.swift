@@ -23,6 +23,8 @@ public final class AgentCore: @unchecked Sendable {
     var mesh: Mesh
     var device: (any WireGuardDevice)?
     var links: [UInt64: any ICELink] = [:]
+    /// The loopback port of each ICE session's forwarding socket, bound on the mesh's `bindForwarding`.
+    var forwardingPorts: [UInt64: UInt16] = [:]
     var iceServers = ICEServers()
     var hubState = AgentStatus.HubState.connecting
     var hubError: String?
@@ -107,6 +109,7 @@ public final class AgentCore: @unchecked Sendable {
             link.close()
         }
         links.removeAll()
+        forwardingPorts.removeAll()
         environment.forwarder.shutdown()
         environment.inboundFilter.removeAll()
         device?.shutdown()

@@ -61,10 +61,33 @@ public protocol ICELink: AnyObject, Sendable {
     func remoteGatheringDone()
     /// Sends one datagram over the selected pair; false when it was dropped.
     @discardableResult func send(_ bytes: UnsafeRawBufferPointer) -> Bool
+    /// Sends datagrams over the selected pair in order; returns how many were accepted (the rest were dropped).
+    @discardableResult func send(batch datagrams: UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Int
     /// The function that receives each datagram from the peer (see `ICESession.setReceiveHandler`).
     func setReceiveHandler(_ handler: @escaping @Sendable (UnsafeRawBufferPointer) -> Void)
+    /// The same, with `flush` run after the datagrams of one receive iteration (see `ICESession.setReceiveHandler`).
+    func setReceiveHandler(_ handler: @escaping @Sendable (UnsafeRawBufferPointer) -> Void,
+                           flush: @escaping @Sendable () -> Void)
     /// Closes the session; no event is delivered after it returns. Idempotent.
     func close()
+}
+
+extension ICELink {
+    /// One `send` per datagram, for links without a batch send.
+    @discardableResult public func send(batch datagrams: UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Int {
+        var accepted = 0
+        for datagram in datagrams where send(datagram) { accepted += 1 }
+        return accepted
+    }
+
+    /// A flush after every datagram, for links that do not batch what they receive.
+    public func setReceiveHandler(_ handler: @escaping @Sendable (UnsafeRawBufferPointer) -> Void,
+                                  flush: @escaping @Sendable () -> Void) {
+        setReceiveHandler { bytes in
+            handler(bytes)
+            flush()
+        }
+    }
 }
 
 /// Creates ICE sessions.

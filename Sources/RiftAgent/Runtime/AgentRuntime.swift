@@ -24,6 +24,7 @@ public final class AgentRuntime: Sendable {
     /// Runs until `riftgate down`, SIGINT/SIGTERM, or a permanent refusal by the hub; always cleans up the
     /// interface, wireguard-go, forwarding sockets and the control socket. Throws the reason for a non-zero exit.
     public func run() async throws(AgentError) {
+        ProcessMemory.apply()
         try Privileges.requireNetworkAdministration(interface: configuration.interface)
         let forwarder = try SocketForwarder()
         let environment = AgentEnvironment(

@@ -1,5 +1,6 @@
 import RiftNice
 import RiftProtocol
+import RiftSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -51,9 +52,9 @@ enum ICEServerList {
         var candidates: [String] = []
         var entry: UnsafeMutablePointer<addrinfo>? = first
         while let current = entry {
-            var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-            if getnameinfo(current.pointee.ai_addr, current.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
-                candidates.append(String(cString: buffer))
+            if let address = current.pointee.ai_addr,
+               let name = SystemCall.numericAddress(address, length: current.pointee.ai_addrlen) {
+                candidates.append(name.host)
             }
             entry = current.pointee.ai_next
         }

@@ -1,5 +1,6 @@
 import Foundation
 import RiftProtocol
+import RiftSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,10 +25,8 @@ enum LocalAddresses {
                   !isTunnel(String(cString: current.pointee.ifa_name)) else { continue }
             let family = Int32(address.pointee.sa_family)
             guard family == AF_INET || family == AF_INET6 else { continue }
-            var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-            let length = socklen_t(family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size)
-            guard getnameinfo(address, length, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 else { continue }
-            let text = String(cString: buffer)
+            guard let text = SystemCall.numericAddress(address, length: SystemCall.socketAddressLength(family: family))?.host
+            else { continue }
             if text.lowercased().hasPrefix("fe80") || text.contains("%") { continue }
             if let overlay, let v4 = IPv4Address(text), overlay.contains(v4) { continue }
             addresses.append(text)

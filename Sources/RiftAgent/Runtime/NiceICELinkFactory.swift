@@ -32,8 +32,15 @@ final class NiceICELink: ICELink {
     func addRemoteCandidate(_ sdp: String) throws(ICEError) { try session.addRemoteCandidate(sdp) }
     func remoteGatheringDone() { session.remoteGatheringDone() }
     @discardableResult func send(_ bytes: UnsafeRawBufferPointer) -> Bool { session.send(bytes) }
+    @discardableResult func send(batch datagrams: UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Int {
+        session.send(batch: datagrams)
+    }
     func setReceiveHandler(_ handler: @escaping @Sendable (UnsafeRawBufferPointer) -> Void) {
         session.setReceiveHandler(handler)
+    }
+    func setReceiveHandler(_ handler: @escaping @Sendable (UnsafeRawBufferPointer) -> Void,
+                           flush: @escaping @Sendable () -> Void) {
+        session.setReceiveHandler(handler, flush: flush)
     }
 
     func close() {

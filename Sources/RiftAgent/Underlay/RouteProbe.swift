@@ -1,3 +1,4 @@
+import RiftSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,7 +24,7 @@ enum RouteProbe {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
         guard named == 0 else { return nil }
-        return numericHost(&storage, length)
+        return SystemCall.numericAddress(storage, length: length).map { SystemCall.unscoped($0.host) }
     }
 
     /// Every address on every interface that is up (loopback and tunnels included), as numeric text.
@@ -38,24 +39,10 @@ enum RouteProbe {
             guard let address = current.pointee.ifa_addr, Int32(current.pointee.ifa_flags) & Int32(IFF_UP) != 0 else { continue }
             let family = Int32(address.pointee.sa_family)
             guard family == AF_INET || family == AF_INET6 else { continue }
-            var storage = sockaddr_storage()
-            let length = socklen_t(family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size)
-            withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: UnsafeRawBufferPointer(start: address, count: Int(length))) }
-            if let text = numericHost(&storage, length) { addresses.insert(text) }
-        }
-        return addresses
-    }
-
-    private static func numericHost(_ storage: inout sockaddr_storage, _ length: socklen_t) -> String? {
-        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-        let result = withUnsafePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                getnameinfo($0, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST)
+            if let name = SystemCall.numericAddress(address, length: SystemCall.socketAddressLength(family: family)) {
+                addresses.insert(SystemCall.unscoped(name.host))
             }
         }
-        guard result == 0 else { return nil }
-        var text = String(cString: host)
-        if let percent = text.firstIndex(of: "%") { text = String(text[..<percent]) }
-        return text
+        return addresses
     }
 }

@@ -52,21 +52,17 @@ public enum STUNMessage {
         let type = UInt16(datagram[0]) << 8 | UInt16(datagram[1])
         let length = Int(datagram[2]) << 8 | Int(datagram[3])
         guard type == bindingRequestType, length % 4 == 0, 20 + length == datagram.count else { return nil }
-        let classic = readUInt32(datagram, at: 4) != magicCookie
-        var offset = 20
-        while offset < datagram.count {
-            guard offset + 4 <= datagram.count else { return nil }
-            let attribute = UInt16(datagram[offset]) << 8 | UInt16(datagram[offset + 1])
-            let valueLength = Int(datagram[offset + 2]) << 8 | Int(datagram[offset + 3])
-            let next = offset + 4 + (valueLength + 3) / 4 * 4
-            guard next <= datagram.count else { return nil }
-            if attribute == fingerprint, !classic {
-                // FINGERPRINT must be last and must match.
-                guard valueLength == 4, next == datagram.count,
-                      readUInt32(datagram, at: offset + 4) == CRC32.checksum(datagram[..<offset]) ^ fingerprintXOR else { return nil }
-            }
-            offset = next
+        let classic = STUNFraming.uint32(datagram, at: 4) != magicCookie
+        var fingerprintOK = true
+        let framed = STUNFraming.readAttributes(datagram) { attribute in
+            guard attribute.type == fingerprint, !classic else { return true }
+            // FINGERPRINT must be last and must match.
+            fingerprintOK = attribute.value.count == 4 && attribute.end == datagram.count
+                && STUNFraming.uint32(datagram, at: attribute.value.lowerBound)
+                    == CRC32.checksum(datagram[..<attribute.start]) ^ fingerprintXOR
+            return fingerprintOK
         }
+        guard framed, fingerprintOK else { return nil }
         return STUNBindingRequest(transactionID: Array(datagram[(classic ? 4 : 8)..<20]))
     }
 
@@ -76,25 +72,28 @@ public enum STUNMessage {
         let family: UInt8 = endpoint.address.count == 4 ? 0x01 : 0x02
         if request.isClassic {
             let mapped = [0, family, UInt8(endpoint.port >> 8), UInt8(endpoint.port & 0xFF)] + endpoint.address
-            let attributes = attribute(mappedAddress, mapped)
-            return header(bindingSuccess, length: attributes.count, id16: request.transactionID) + attributes
+            let attributes = STUNFraming.attribute(mappedAddress, mapped)
+            return STUNFraming.header(bindingSuccess, length: attributes.count, id16: request.transactionID) + attributes
         }
-        let cookie = bytes(magicCookie)
+        let cookie = STUNFraming.bytes(magicCookie)
         let xorPad = cookie + request.transactionID
         let port = endpoint.port ^ UInt16(magicCookie >> 16)
         let address = endpoint.address.enumerated().map { $0.element ^ xorPad[$0.offset] }
         let mapped = [0, family, UInt8(port >> 8), UInt8(port & 0xFF)] + address
-        let attributes = attribute(xorMappedAddress, mapped)
-        var message = header(bindingSuccess, length: attributes.count + 8, id16: xorPad) + attributes
+        let attributes = STUNFraming.attribute(xorMappedAddress, mapped)
+        var message = STUNFraming.header(bindingSuccess, length: attributes.count + 8, id16: xorPad) + attributes
         let crc = CRC32.checksum(message) ^ fingerprintXOR
-        message += attribute(fingerprint, bytes(crc))
+        message += STUNFraming.attribute(fingerprint, STUNFraming.bytes(crc))
         return message
     }
 
     /// A Binding request, for tests and clients: optionally with a FINGERPRINT.
     public static func bindingRequest(transactionID: [UInt8], withFingerprint: Bool = false) -> [UInt8] {
-        var message = header(bindingRequestType, length: withFingerprint ? 8 : 0, id16: bytes(magicCookie) + transactionID)
-        if withFingerprint { message += attribute(fingerprint, bytes(CRC32.checksum(message) ^ fingerprintXOR)) }
+        var message = STUNFraming.header(bindingRequestType, length: withFingerprint ? 8 : 0,
+                                         id16: STUNFraming.bytes(magicCookie) + transactionID)
+        if withFingerprint {
+            message += STUNFraming.attribute(fingerprint, STUNFraming.bytes(CRC32.checksum(message) ^ fingerprintXOR))
+        }
         return message
     }
 
@@ -103,39 +102,20 @@ public enum STUNMessage {
     public static func mappedEndpoint(inResponse message: [UInt8]) -> STUNEndpoint? {
         guard message.count >= 20, UInt16(message[0]) << 8 | UInt16(message[1]) == bindingSuccess else { return nil }
         let xorPad = Array(message[4..<20])
-        var offset = 20
-        while offset + 4 <= message.count {
-            let attribute = UInt16(message[offset]) << 8 | UInt16(message[offset + 1])
-            let length = Int(message[offset + 2]) << 8 | Int(message[offset + 3])
-            guard offset + 4 + length <= message.count else { return nil }
-            if attribute == xorMappedAddress || attribute == mappedAddress, length == 8 || length == 20 {
-                let value = Array(message[(offset + 4)..<(offset + 4 + length)])
-                let port = UInt16(value[2]) << 8 | UInt16(value[3])
-                if attribute == mappedAddress { return STUNEndpoint(address: Array(value[4...]), port: port) }
+        var endpoint: STUNEndpoint?
+        STUNFraming.readAttributes(message, strict: false) { attribute in
+            guard attribute.type == xorMappedAddress || attribute.type == mappedAddress,
+                  attribute.value.count == 8 || attribute.value.count == 20 else { return true }
+            let value = Array(message[attribute.value])
+            let port = STUNFraming.uint16(value, at: 2)
+            if attribute.type == mappedAddress {
+                endpoint = STUNEndpoint(address: Array(value[4...]), port: port)
+            } else {
                 let address = value[4...].enumerated().map { $0.element ^ xorPad[$0.offset] }
-                return STUNEndpoint(address: address, port: port ^ UInt16(magicCookie >> 16))
+                endpoint = STUNEndpoint(address: address, port: port ^ UInt16(magicCookie >> 16))
             }
-            offset += 4 + (length + 3) / 4 * 4
+            return false
         }
-        return nil
-    }
-
-    /// A message header: type, length, then `id16`, the 16 bytes that are cookie and transaction id (RFC 5389) or the
-    /// classic transaction id (RFC 3489).
-    private static func header(_ type: UInt16, length: Int, id16: [UInt8]) -> [UInt8] {
-        [UInt8(type >> 8), UInt8(type & 0xFF), UInt8(length >> 8), UInt8(length & 0xFF)] + id16
-    }
-
-    private static func attribute(_ type: UInt16, _ value: [UInt8]) -> [UInt8] {
-        let padding = [UInt8](repeating: 0, count: (4 - value.count % 4) % 4)
-        return [UInt8(type >> 8), UInt8(type & 0xFF), UInt8(value.count >> 8), UInt8(value.count & 0xFF)] + value + padding
-    }
-
-    private static func bytes(_ value: UInt32) -> [UInt8] {
-        [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
-    }
-
-    private static func readUInt32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
-        UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8 | UInt32(bytes[offset + 3])
+        return endpoint
     }
 }

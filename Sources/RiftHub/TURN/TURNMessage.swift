@@ -45,12 +45,12 @@ struct TURNMessage: Sendable, Equatable {
     /// the message up to it with the header length already counting it. Fails only when OpenSSL cannot compute HMAC.
     func encoded(integrityKey: [UInt8]? = nil) throws(CryptoError) -> [UInt8] {
         var body: [UInt8] = []
-        for attribute in attributes { body += Self.encode(attribute) }
+        for attribute in attributes { body += STUNFraming.attribute(attribute.type, attribute.value) }
         let integrityLength = integrityKey == nil ? 0 : 24
-        var message = Self.header(type, length: body.count + integrityLength, transactionID: transactionID) + body
+        var message = STUNFraming.header(type, length: body.count + integrityLength, id16: Self.cookie + transactionID) + body
         if let integrityKey {
             let digest = try STUNMessageIntegrity.authenticate(message, key: integrityKey)
-            message += Self.encode(Attribute(type: Self.messageIntegrity, value: digest))
+            message += STUNFraming.attribute(Self.messageIntegrity, digest)
         }
         return message
     }
@@ -62,29 +62,14 @@ struct TURNMessage: Sendable, Equatable {
         let length = Int(datagram[2]) << 8 | Int(datagram[3])
         guard length % 4 == 0, 20 + length == datagram.count, Array(datagram[4..<8]) == cookie else { return nil }
         var attributes: [Attribute] = []
-        var offset = 20
-        while offset < datagram.count {
-            guard offset + 4 <= datagram.count else { return nil }
-            let type = UInt16(datagram[offset]) << 8 | UInt16(datagram[offset + 1])
-            let valueLength = Int(datagram[offset + 2]) << 8 | Int(datagram[offset + 3])
-            guard offset + 4 + valueLength <= datagram.count else { return nil }
-            attributes.append(Attribute(type: type, value: Array(datagram[(offset + 4)..<(offset + 4 + valueLength)])))
-            offset += 4 + (valueLength + 3) / 4 * 4
+        let framed = STUNFraming.readAttributes(datagram) { attribute in
+            attributes.append(Attribute(type: attribute.type, value: Array(datagram[attribute.value])))
+            return true
         }
-        return TURNMessage(type: UInt16(datagram[0]) << 8 | UInt16(datagram[1]), transactionID: Array(datagram[8..<20]),
+        guard framed else { return nil }
+        return TURNMessage(type: STUNFraming.uint16(datagram, at: 0), transactionID: Array(datagram[8..<20]),
                            attributes: attributes)
     }
 
     private static let cookie: [UInt8] = [0x21, 0x12, 0xA4, 0x42]
-
-    private static func header(_ type: UInt16, length: Int, transactionID: [UInt8]) -> [UInt8] {
-        [UInt8(type >> 8), UInt8(type & 0xFF), UInt8(length >> 8), UInt8(length & 0xFF)] + cookie + transactionID
-    }
-
-    private static func encode(_ attribute: Attribute) -> [UInt8] {
-        let count = attribute.value.count
-        let padding = [UInt8](repeating: 0, count: (4 - count % 4) % 4)
-        return [UInt8(attribute.type >> 8), UInt8(attribute.type & 0xFF), UInt8(count >> 8), UInt8(count & 0xFF)]
-            + attribute.value + padding
-    }
 }

@@ -39,7 +39,7 @@ struct ForwardingRun {
         try wireGuard.connect(toPort: forwarding.port)
         let ice = FakeICESend()
         let loop = try ForwardingLoop()
-        loop.add(forwarding, send: { [ice] bytes in ice.send(bytes) })
+        loop.add(forwarding, send: { [ice] datagrams in ice.send(batch: datagrams) })
         var outcome = Outcome()
         while outcome.sent < packets {
             let end = min(packets, outcome.sent + burst)

@@ -61,7 +61,7 @@ final class WireGuardStandIn {
 
 /// The ICE side of a forwarded path, minus libnice: counts what the forwarding loop hands it and checks the order.
 ///
-/// `send` runs on the forwarding thread only; the counters are read from the test thread.
+/// `send(batch:)` runs on the forwarding thread only; the counters are read from the test thread.
 final class FakeICESend: @unchecked Sendable {
     /// Datagrams received so far (released after each one, so a reader sees the checks before it).
     let delivered = Atomic<Int>(0)
@@ -69,13 +69,17 @@ final class FakeICESend: @unchecked Sendable {
     let outOfOrder = Atomic<Int>(0)
     private var expected: UInt64 = 0
 
-    /// What `ICESession.send` would do with a WireGuard datagram, reduced to an order check and a count.
-    func send(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        let sequence = bytes.count >= 8 ? UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self)) : .max
-        if sequence != expected { outOfOrder.add(1, ordering: .relaxed) }
-        expected = sequence &+ 1
-        delivered.add(1, ordering: .releasing)
-        return true
+    /// What `ICESession.send(batch:)` would do with WireGuard's datagrams, reduced to an order check and a count.
+    func send(batch datagrams: UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Int {
+        var misses = 0
+        for bytes in datagrams {
+            let sequence = bytes.count >= 8 ? UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self)) : .max
+            if sequence != expected { misses += 1 }
+            expected = sequence &+ 1
+        }
+        if misses > 0 { outOfOrder.add(misses, ordering: .relaxed) }
+        delivered.add(datagrams.count, ordering: .releasing)
+        return datagrams.count
     }
 }
 
