@@ -33,7 +33,7 @@ struct AgentLabTests {
             try expectConnected(lab, me.name, other.name, pathType: .host, pathMode: .direct)
             let configured = try #require(lab.device(me.name)?.peers[other.key])
             #expect(configured.endpoint?.description == "\(other.host):51820")
-            #expect(configured.allowedIPs.count == 2 && configured.persistentKeepalive == 25)
+            #expect(configured.allowedIPs.count == 2 && configured.persistentKeepalive == 1)
             #expect(me.core.status.hub.state == .connected)
         }
         let signals = lab.hub.relayed.withLock { $0 }
@@ -51,13 +51,13 @@ struct AgentLabTests {
         let b = try lab.start("b", host: "192.0.2.2", seed: 2)
         lab.settle()  // the whole negotiation happens at time 0
         let (controlling, controlled) = a.key < b.key ? (a, b) : (b, a)
-        #expect(lab.device(controlling.name)?.peers[controlled.key]?.persistentKeepalive == 25)
+        #expect(lab.device(controlling.name)?.peers[controlled.key]?.persistentKeepalive == 1)
         #expect(lab.device(controlled.name)?.peers[controlling.key]?.persistentKeepalive == nil)
         #expect(lab.device(controlled.name)?.peers[controlling.key]?.endpoint != nil)
         lab.advance(by: 249, step: 249)
         #expect(lab.device(controlled.name)?.peers[controlling.key]?.persistentKeepalive == nil)
         lab.advance(by: 1, step: 1)
-        #expect(lab.device(controlled.name)?.peers[controlling.key]?.persistentKeepalive == 25)
+        #expect(lab.device(controlled.name)?.peers[controlling.key]?.persistentKeepalive == 1)
         #expect(lab.device(controlled.name)?.peers[controlling.key]?.endpoint != nil, "enabling keepalive kept the endpoint")
     }
 

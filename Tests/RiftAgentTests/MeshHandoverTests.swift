@@ -31,7 +31,8 @@ struct MeshHandoverTests {
     func path(after ticks: [(now: Int64, age: Int64?, received: UInt64)], _ start: (PeerSession, GenerationIDs)) -> PeerSession {
         var (peer, ids) = start
         for tick in ticks {
-            _ = peer.checkLiveness(now: tick.now, handshakeAge: tick.age, received: tick.received, ids: &ids, relayAvailable: false)
+            _ = peer.checkLiveness(now: tick.now, handshakeAge: tick.age, traffic: TrafficCounters(received: tick.received, sent: tick.received),
+                                   ids: &ids, relayAvailable: false)
         }
         return peer
     }

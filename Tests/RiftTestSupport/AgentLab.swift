@@ -110,11 +110,12 @@ public final class AgentLab {
     /// The WireGuard device of `name`.
     public func device(_ name: String) -> FakeWireGuardDevice? { agents[name].flatMap { wireguard.device($0.key) } }
 
-    /// Cuts direct traffic (ICE host pairs and direct WireGuard) between two agents' machines.
-    public func cutDirectPath(_ a: String, _ b: String) {
+    /// Cuts direct traffic (ICE host pairs and direct WireGuard) between two agents' machines. With `consentLost: false`
+    /// the ICE sessions on the cut pair keep saying `ready`, as libnice's do for the 10 s its consent check takes.
+    public func cutDirectPath(_ a: String, _ b: String, consentLost: Bool = true) {
         guard let hostA = agents[a]?.host, let hostB = agents[b]?.host else { return }
         wireguard.cut(hostA, hostB)
-        ice.cut(hostA, hostB)
+        ice.cut(hostA, hostB, consentLost: consentLost)
     }
 
     /// Lets direct traffic between two agents' machines through again.

@@ -6,8 +6,9 @@ Writes bench-results/<UTC time>/results.json (everything, machine-readable) and 
 copies both to bench-results/latest.{json,md}. Never asserts a figure: every number is reported next to its baseline
 measured in the same run, and a failed section is recorded as an error while the others still run.
 
-Sections (`--only` takes a comma-separated subset): tunnel, connect, hub, reconnect, datapath, roaming, memory. The
-tunnel, connect, roaming and memory sections need root (network namespaces); the datapath section needs valgrind.
+Sections (`--only` takes a comma-separated subset): tunnel, connect, hub, reconnect, datapath, roaming, memory,
+failover. The tunnel, connect, roaming, memory and failover sections need root (network namespaces); the datapath
+section needs valgrind.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ sys.path.insert(0, HERE)
 from procstats import machine  # noqa: E402
 from report import markdown_report  # noqa: E402
 
-SECTIONS = ("tunnel", "connect", "hub", "reconnect", "datapath", "roaming", "memory")
+SECTIONS = ("tunnel", "connect", "hub", "reconnect", "datapath", "roaming", "memory", "failover")
 
 
 def log(text: str) -> None:
@@ -83,6 +84,7 @@ def main() -> int:
         "datapath": lambda: run_section_datapath(test_bin_dir, out_dir, options),
         "roaming": lambda: run_section_roaming(options),
         "memory": lambda: run_section_memory(options, os.path.join(out_dir, "work")),
+        "failover": lambda: run_section_failover(options),
     }
     for name in sections:
         log(f"=== {name} ===")
@@ -116,6 +118,15 @@ def run_section_memory(options, work_root) -> dict:
     from memory_bench import run_memory
     return run_memory(work_root, agents=6 if options.quick else 11, first=3 if options.quick else 6,
                       settle=3 if options.quick else 15)
+
+
+def run_section_failover(options) -> dict:
+    from lab import can_build_labs
+    reason = can_build_labs()
+    if reason:
+        return {"skipped": reason}
+    from failover_bench import run_failover
+    return run_failover(runs=1 if options.quick else 3)
 
 
 def run_section_tunnel(topologies, options, work_root) -> dict:

@@ -211,6 +211,21 @@ def roaming(section: dict) -> str:
     return out + "\n"
 
 
+def failover(section: dict) -> str:
+    targets = section.get("targets", {})
+    outage = section.get("outage_s", [])
+    rows = [["outage after the cut (longest gap between replies)", section.get("outage_median_s"),
+             f"{min(outage)}–{max(outage)}" if outage else "-", section.get("baseline_before_s"),
+             verdict(section.get("outage_median_s"), targets.get("outage_s"), False)],
+            ["cut -> relay carrying pings", section.get("to_relay_median_s"), ", ".join(map(str, section.get("to_relay_s", []))),
+             "", ""],
+            ["pings lost moving back off the relay", ", ".join(map(str, section.get("lost_back", []))), "", "", "target 0"]]
+    out = table(["figure", "median (s)", "runs", "before", "vs target"], rows)
+    for failure in section.get("failures", []):
+        out += f"\n\nA run failed: {failure[-400:]}"
+    return out + "\n"
+
+
 def markdown_report(results: dict) -> str:
     machine = results.get("machine", {})
     out = (f"# riftgate benchmark results ({results.get('started_utc')})\n\n"
@@ -222,7 +237,8 @@ def markdown_report(results: dict) -> str:
                  "hub": ("Hub capacity", hub), "reconnect": ("Reconnect after a hub outage", reconnect),
                  "datapath": ("Data-path cost (callgrind)", datapath),
                  "roaming": ("Roaming: network changes and resume (issue 19)", roaming),
-                 "memory": ("Agent memory, full mesh", memory)}
+                 "memory": ("Agent memory, full mesh", memory),
+                 "failover": ("Failover when the selected path dies (issue 12 item 3)", failover)}
     for name, section in results.get("sections", {}).items():
         title, render = renderers[name]
         out += f"\n## {title}\n\n"

@@ -56,9 +56,9 @@ public struct Mesh: Sendable {
             return peers[key]?.iceStateChanged(instance: instance, state, now: now) ?? []
         case .iceSelectedPair(let key, let instance, let local, let remote):
             return peers[key]?.pairSelected(instance: instance, local: local, remote: remote, now: now) ?? []
-        case .tick(let nowMilliseconds, let ages, let received):
+        case .tick(let nowMilliseconds, let ages, let traffic):
             now = nowMilliseconds
-            return tick(ages, received: received) + freshStartsAfterWindow()
+            return tick(ages, traffic) + freshStartsAfterWindow()
         case .underlayChanged(let vanished, let appeared, let routeChanged):
             return underlayChanged(vanished: vanished, appeared: appeared, routeChanged: routeChanged)
         case .resumed(let reason):
@@ -149,15 +149,18 @@ public struct Mesh: Sendable {
             return peer.beginGeneration(ids: &ids, forceRelay: false, now: now)
         }
         guard now >= peer.nextRecoveryAt else { return [] }
-        return peer.restartAfterFailure(reason: "peer asked: \(reason)", now: now, relayAvailable: relayAvailable, ids: &ids)
+        // The peer's path went silent, and so did ours: the same cut, seen first over there (see `pathWentSilent`).
+        let relayFirst = peer.receiveWatch.silence(now: now) >= ReceiveWatch.silenceDeadline / 2 && !peer.isRelayed
+        return peer.restartAfterFailure(reason: "peer asked: \(reason)", now: now, relayAvailable: relayAvailable,
+                                        relayFirst: relayFirst, ids: &ids)
     }
 
-    private mutating func tick(_ ages: [PublicKey: Int64], received: [PublicKey: UInt64]) -> [MeshAction] {
+    private mutating func tick(_ ages: [PublicKey: Int64], _ traffic: [PublicKey: TrafficCounters]) -> [MeshAction] {
         var actions: [MeshAction] = []
         let relay = relayAvailable
         for key in peers.keys.sorted() {
             guard var peer = peers[key] else { continue }
-            actions += peer.checkLiveness(now: now, handshakeAge: ages[key], received: received[key], ids: &ids,
+            actions += peer.checkLiveness(now: now, handshakeAge: ages[key], traffic: traffic[key], ids: &ids,
                                           relayAvailable: relay)
             peers[key] = peer
         }

@@ -144,9 +144,9 @@ public enum MeshEvent: Sendable {
     case iceState(peer: PublicKey, instance: UInt64, state: ICEConnectivity)
     /// ICE session `instance` selected (or changed) its pair.
     case iceSelectedPair(peer: PublicKey, instance: UInt64, local: CandidateEndpoint, remote: CandidateEndpoint)
-    /// Periodic check with the WireGuard handshake age of each peer (nil: never).
-    /// `received` is each peer's WireGuard receive counter (bytes), when the device reports it.
-    case tick(nowMilliseconds: Int64, handshakeAge: [PublicKey: Int64], received: [PublicKey: UInt64] = [:])
+    /// Periodic check with the WireGuard handshake age of each peer (nil: never) and its byte counters (see
+    /// `ReceiveWatch`; a peer missing from `traffic` is not judged by them).
+    case tick(nowMilliseconds: Int64, handshakeAge: [PublicKey: Int64], traffic: [PublicKey: TrafficCounters] = [:])
     /// The host's network changed: local addresses `vanished` or `appeared` (numeric text), or a default route
     /// changed. Peers whose path may have used what changed start a fresh ICE generation.
     case underlayChanged(vanished: Set<String>, appeared: Set<String>, routeChanged: Bool)

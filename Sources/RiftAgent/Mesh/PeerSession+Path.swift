@@ -54,6 +54,7 @@ extension PeerSession {
             }
             path = mode
             selecting.pathSince = now
+            receiveWatch.restart(now: now)
             actions += configureWireGuard(path: mode, instance: selecting.instance)
         }
         current = selecting
@@ -67,15 +68,21 @@ extension PeerSession {
     /// Periodic liveness check. Returns recovery actions when the path is dead or negotiation is stuck: an ICE restart
     /// from the controlling side (see `restartAfterFailure`), a restart request from the controlled side, with capped
     /// backoff.
-    mutating func checkLiveness(now: Int64, handshakeAge age: Int64?, received: UInt64? = nil, ids: inout GenerationIDs,
-                                relayAvailable: Bool) -> [MeshAction] {
-        let handoverActions = checkHandover(now: now, handshakeAge: age, received: received)
+    mutating func checkLiveness(now: Int64, handshakeAge age: Int64?, traffic: TrafficCounters? = nil,
+                                ids: inout GenerationIDs, relayAvailable: Bool) -> [MeshAction] {
+        let handoverActions = checkHandover(now: now, handshakeAge: age, received: traffic?.received)
         if !handoverActions.isEmpty {
             handshakeAge = age
             return handoverActions
         }
         handshakeAge = age
+        receiveWatch.observe(traffic, now: now)
         let pathSince = current?.pathSince
+        // A hand-over on trial is judged by its own rule (PeerSession+Handover.swift): a silent one falls back to
+        // forwarding the same pair, instead of restarting ICE, which would select that pair and hand it over again.
+        if pathSince != nil, handoverTrial == nil, receiveWatch.isDead(now: now) {
+            return pathWentSilent(now: now, relayAvailable: relayAvailable, ids: &ids)
+        }
         if standby != nil, current?.selectedPair == nil, now - attemptStartedAt > Self.negotiationDeadline {
             return revertToStandby()  // the new generation found no pair in time; the standby never stopped working
         }
@@ -104,9 +111,28 @@ extension PeerSession {
         } else {
             return []
         }
+        return recover(reason: reason, now: now, relayAvailable: relayAvailable, ids: &ids)
+    }
+
+    /// The current generation's path stopped delivering (see `ReceiveWatch`), seconds before ICE consent would say so.
+    /// The next generation goes straight to the relay when one is known and the dead path was not relayed: that is
+    /// the pair most likely to work at once, and the upgrade (PeerSession+Upgrade) brings the tunnel back to a direct
+    /// pair, make before break, once one works again. Without a relay, or when the relay itself went silent, the next
+    /// generation tries every pair.
+    private mutating func pathWentSilent(now: Int64, relayAvailable: Bool, ids: inout GenerationIDs) -> [MeshAction] {
+        let silent = receiveWatch.silence(now: now)
+        return recover(reason: "WireGuard received nothing for \(silent) ms while sending", now: now,
+                       relayAvailable: relayAvailable, relayFirst: !isRelayed, ids: &ids)
+    }
+
+    /// Starts recovery for `reason` unless backoff says wait: the controlling side begins a new generation, the
+    /// controlled side asks it to.
+    private mutating func recover(reason: String, now: Int64, relayAvailable: Bool, relayFirst: Bool = false,
+                                  ids: inout GenerationIDs) -> [MeshAction] {
         guard now >= nextRecoveryAt else { return [] }
         if controlling {
-            return restartAfterFailure(reason: reason, now: now, relayAvailable: relayAvailable, ids: &ids)
+            return restartAfterFailure(reason: reason, now: now, relayAvailable: relayAvailable, relayFirst: relayFirst,
+                                       ids: &ids)
         }
         nextRecoveryAt = now + Int64(recovery.nextDelay())
         attemptStartedAt = now
@@ -118,11 +144,11 @@ extension PeerSession {
     /// controlled side reported it with `restart`. Every failure counts toward the backoff; from the third attempt on
     /// the generation is relay-only when a TURN server is known, and the offer carries that decision, so both sides
     /// gather the same kinds of candidates (a pair where one side offers relays only and the other everything can
-    /// keep failing forever).
-    mutating func restartAfterFailure(reason: String, now: Int64, relayAvailable: Bool,
+    /// keep failing forever). With `relayFirst` (a path that went silent) it is relay-only at once.
+    mutating func restartAfterFailure(reason: String, now: Int64, relayAvailable: Bool, relayFirst: Bool = false,
                                       ids: inout GenerationIDs) -> [MeshAction] {
         precondition(controlling)
-        let relayOnly = relayAvailable && recovery.attempts >= 2
+        let relayOnly = relayAvailable && (relayFirst || recovery.attempts >= 2)
         nextRecoveryAt = now + Int64(recovery.nextDelay())
         lastRecoveryReason = reason
         return beginGeneration(ids: &ids, forceRelay: relayOnly, now: now)

@@ -44,6 +44,8 @@ public struct PeerSession: Sendable {
     /// Set when a hand-over carried no traffic: this peer's reflexive pairs are forwarded for the rest of the run, so
     /// the path does not flap between the two.
     public internal(set) var handoverFailed = false
+    /// Whether WireGuard still receives over the path in use (see `ReceiveWatch`).
+    var receiveWatch: ReceiveWatch
 
     /// The most candidates buffered before their description arrives.
     static let maximumPendingCandidates = 64
@@ -53,6 +55,7 @@ public struct PeerSession: Sendable {
         self.me = me
         self.controlling = me < info.publicKey
         self.attemptStartedAt = now
+        self.receiveWatch = ReceiveWatch(now: now)
     }
 
     /// The runtime's ICE session for the current generation.

@@ -80,16 +80,16 @@ extension AgentCore {
 
     private func tick() {
         var ages: [PublicKey: Int64] = [:]
-        var received: [PublicKey: UInt64] = [:]
+        var traffic: [PublicKey: TrafficCounters] = [:]
         if let status = try? device?.status() {
             let now = environment.clock.epochSeconds()
             for peer in status.peers {
                 if let last = peer.lastHandshake { ages[peer.publicKey] = max(0, now - last) }
-                received[peer.publicKey] = peer.rxBytes
+                traffic[peer.publicKey] = TrafficCounters(received: peer.rxBytes, sent: peer.txBytes)
             }
             lastDeviceStatus = status
         }
-        perform(mesh.handle(.tick(nowMilliseconds: now, handshakeAge: ages, received: received)))
+        perform(mesh.handle(.tick(nowMilliseconds: now, handshakeAge: ages, traffic: traffic)))
         publishStatus()
     }
 }

@@ -29,10 +29,13 @@ public final class FakeICENetwork: Sendable {
     /// How many sessions were created so far.
     public var sessionsCreated: Int { state.withLock { $0.created } }
 
-    /// Direct traffic between `a` and `b` stops (relays still work); sessions on host pairs between them fail.
-    public func cut(_ a: String, _ b: String) {
+    /// Direct traffic between `a` and `b` stops (relays still work); sessions on host pairs between them fail — at once,
+    /// or with `consentLost: false` not at all (libnice notices a lost consent only after 10 s; this models the seconds
+    /// before it does, in which only the data path can tell).
+    public func cut(_ a: String, _ b: String, consentLost: Bool = true) {
         let failing: [FakeICELink] = state.withLock { state in
             state.cut.insert([a, b])
+            guard consentLost else { return [] }
             return state.links.values.filter { link in
                 guard let pair = link.selected, pair.local.type == .host else { return false }
                 return Set([pair.local.address, pair.remote.address]) == [a, b]

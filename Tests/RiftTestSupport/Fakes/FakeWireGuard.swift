@@ -4,7 +4,8 @@ import Synchronization
 
 /// In-memory WireGuard devices that "handshake" with each other: two devices configured with each other's key and an
 /// endpoint complete a handshake whenever status is read — unless both endpoints are direct and the test cut the
-/// direct path between the two machines (a forwarded path goes over ICE, which the ICE fake fails instead).
+/// direct path between the two machines (a forwarded path goes over ICE, which the ICE fake fails instead). Byte
+/// counters advance by one keepalive on every status read, on each side that has keepalive on, when the path works.
 public final class FakeWireGuardNetwork: Sendable {
     private let clock: ManualClock
     private let devices = Mutex<[PublicKey: FakeWireGuardDevice]>([:])
@@ -50,6 +51,8 @@ public final class FakeWireGuardDevice: WireGuardDevice {
         var peers: [PublicKey: WireGuardPeer] = [:]
         var history: [WireGuardPeer] = []
         var lastHandshake: [PublicKey: Int64] = [:]
+        var received: [PublicKey: UInt64] = [:]
+        var sent: [PublicKey: UInt64] = [:]
         var shutDown = false
     }
 
@@ -90,23 +93,40 @@ public final class FakeWireGuardDevice: WireGuardDevice {
         state.withLock {
             $0.peers[publicKey] = nil
             $0.lastHandshake[publicKey] = nil
+            $0.received[publicKey] = nil
+            $0.sent[publicKey] = nil
         }
     }
 
     public func status() throws(WireGuardError) -> WireGuardDeviceStatus {
         let keys = state.withLock { Array($0.peers.keys) }
         let now = network.now
-        for peer in keys where network.handshakes(self, with: peer) {
-            state.withLock { $0.lastHandshake[peer] = now }
+        // Every read counts as one keepalive interval: each side with keepalive on sends one packet, which arrives
+        // when the path works.
+        for peer in keys {
+            let works = network.handshakes(self, with: peer)
+            let peerSends = network.device(peer)?.peers[key]?.persistentKeepalive != nil
+            state.withLock { state in
+                if works { state.lastHandshake[peer] = now }
+                if works, peerSends { state.received[peer, default: 0] += Self.keepaliveBytes }
+                if state.peers[peer]?.persistentKeepalive != nil, state.peers[peer]?.endpoint != nil {
+                    state.sent[peer, default: 0] += Self.keepaliveBytes
+                }
+            }
         }
         return state.withLock { state in
             WireGuardDeviceStatus(listenPort: listenPort, publicKey: key, peers: state.peers.values.map { peer in
                 WireGuardPeerStatus(publicKey: peer.publicKey, endpoint: peer.endpoint?.description,
-                                    lastHandshake: state.lastHandshake[peer.publicKey], allowedIPs: peer.allowedIPs,
+                                    lastHandshake: state.lastHandshake[peer.publicKey],
+                                    rxBytes: state.received[peer.publicKey] ?? 0, txBytes: state.sent[peer.publicKey] ?? 0,
+                                    allowedIPs: peer.allowedIPs,
                                     persistentKeepalive: peer.persistentKeepalive)
             })
         }
     }
+
+    /// The size of a WireGuard keepalive as the counters see it.
+    static let keepaliveBytes: UInt64 = 32
 
     public func shutdown() {
         state.withLock { $0.shutDown = true }
