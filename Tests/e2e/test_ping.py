@@ -96,7 +96,7 @@ def test_ping_reports_a_relayed_path_and_why(lab, workdir, timing):
         assert result.returncode == 0, result.stderr
         report = json.loads(result.stdout)
         timing(f"riftgate ping between hard NATs: {report['path_type']} {report['local_candidate']} "
-               f"-> {report['remote_candidate']} rtt {report['probes'][0]['rtt_ms']} ms; reason {report['path_reason']}")
+               f"-> {report['remote_candidate']} rtt {report['probes'][0]['rtt_ms']} ms; why {report.get('relay_explanation')}")
         assert report["path_type"] == "relayed", report
         assert report["local_candidate"] and report["remote_candidate"], report
 
