@@ -53,18 +53,20 @@ let package = Package(
         // MARK: Shared pieces without C
         .target(name: "RiftSupport", dependencies: ["CRiftLinux", .product(name: "Logging", package: "swift-log")]),
         .target(name: "RiftWireGuard", dependencies: ["RiftSupport", "RiftProtocol"]),
+        // A TURN allocation probe, for the hub's credential check and `riftgate netcheck`.
+        .target(name: "RiftTURN", dependencies: ["RiftCrypto"]),
 
         // MARK: The two programs' behaviour
         .target(
             name: "RiftHub",
             dependencies: [
-                "RiftProtocol", "RiftCrypto", "RiftWebSocket", "RiftStore", "RiftSupport",
+                "RiftProtocol", "RiftCrypto", "RiftWebSocket", "RiftStore", "RiftSupport", "RiftTURN",
                 .product(name: "Logging", package: "swift-log"), "TOMLKit",
             ]),
         .target(
             name: "RiftAgent",
             dependencies: [
-                "RiftProtocol", "RiftCrypto", "RiftWebSocket", "RiftNice", "RiftWireGuard", "RiftSupport", "CRiftLinux",
+                "RiftProtocol", "RiftCrypto", "RiftWebSocket", "RiftNice", "RiftWireGuard", "RiftSupport", "RiftTURN", "CRiftLinux",
                 .product(name: "Logging", package: "swift-log"), "TOMLKit",
             ]),
 
@@ -90,11 +92,11 @@ let package = Package(
         .testTarget(name: "RiftNiceTests", dependencies: ["RiftNice"]),
         .testTarget(
             name: "RiftHubTests",
-            dependencies: ["RiftHub", "RiftProtocol", "RiftCrypto", "RiftTestSupport", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["RiftHub", "RiftProtocol", "RiftCrypto", "RiftTURN", "RiftTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RiftStoreTests", dependencies: ["RiftStore"]),
         .testTarget(
             name: "RiftAgentTests",
-            dependencies: ["RiftAgent", "RiftProtocol", "RiftNice", "RiftWireGuard", "RiftTestSupport"]),
+            dependencies: ["RiftAgent", "RiftProtocol", "RiftNice", "RiftWireGuard", "RiftTURN", "RiftTestSupport"]),
         .testTarget(name: "RiftWireGuardTests", dependencies: ["RiftWireGuard", "RiftProtocol", "RiftSupport"]),
         // Data-path harness: a functional test of the forwarding loop that `make bench` also runs under callgrind.
         .testTarget(name: "DataPathHarnessTests", dependencies: ["RiftAgent"], path: "Tests/bench/DataPathHarness"),

@@ -143,12 +143,19 @@ struct Ping: ParsableCommand {
 
 struct Netcheck: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Report what this machine's network allows (UDP, NAT mapping, latency to the hub) without joining.")
+        abstract: "Report what this machine's network allows (UDP, NAT mapping, latency to the hub, TURN) without joining.",
+        discussion: """
+            TURN is checked with the network's own credentials, which netcheck reads from the running agent of the \
+            configuration (root or the agent's user only): a real authenticated allocation per TURN server, over UDP \
+            and TCP (TLS is not probed). Without a running agent TURN is reported as not checked. \
+            Exit status 0 whatever the network allows; see docs/troubleshooting.md, "riftgate netcheck".
+            """)
     @OptionGroup var options: ConfigOption
     @Option(help: "Hub URL or host (default: the hub of the configuration file).") var hub: String?
     @Option(name: .customLong("stun-port"), help: "The hub's STUN port.") var stunPort: UInt16 = 3478
     @Option(name: .customLong("stun-alt-port"), help: "The hub's second STUN port (riftgate-hub --stun-alt-port).") var stunAltPort: UInt16 = 3479
-    @Flag(help: "Print JSON.") var json = false
+    @Flag(name: .customLong("no-turn"), help: "Do not check TURN, even when the agent is running.") var noTURN = false
+    @Flag(help: "Print JSON (schema: docs/troubleshooting.md).") var json = false
 
     func run() {
         do {
@@ -157,6 +164,14 @@ struct Netcheck: ParsableCommand {
             var check = try NetworkCheck(hubURL: url)
             check.stunPort = stunPort
             check.alternatePort = stunAltPort
+            if noTURN {
+                check.turnNotChecked = "--no-turn"
+            } else {
+                switch NetworkCheck.turnCredentials(configPath: options.config, hubHost: check.hubHost) {
+                case .success(let servers): check.turnServers = servers
+                case .failure(let error): check.turnNotChecked = "\(error)"
+                }
+            }
             let report = check.run()
             if json {
                 let encoder = JSONEncoder()

@@ -1,5 +1,6 @@
 import Foundation
 @testable import RiftAgent
+import RiftProtocol
 import Synchronization
 import Testing
 #if canImport(Glibc)
@@ -47,6 +48,17 @@ struct ControlServerTests {
         // Tests run as root or as the same user as the server: both may stop it.
         #expect(reply.contains("stopping"))
         #expect(stopped.load(ordering: .relaxed) == 1)
+    }
+
+    @Test("turn hands root (or the agent's own user) the TURN servers and credentials the agent holds")
+    func turnServers() throws {
+        let path = socketPath()
+        let set = TURNCredentialSet(TURNServer(urls: ["turn:relay.example:3478?transport=udp"], username: "99:key",
+                                               credential: "secret", expiresAt: 99))
+        let server = try ControlServer(path: path, group: "nonexistent-group", status: { AgentStatus.placeholder }, onDown: {},
+                                       turnServers: { [set] })
+        defer { server.shutdown() }
+        #expect(try ControlClient.turnServers(socketPath: path) == [set])
     }
 
     @Test("shutdown waits for the serving thread, removes the socket, and is safe while clients connect")

@@ -1,6 +1,7 @@
 import RiftCrypto
 import Testing
 @testable import RiftHub
+import RiftTURN
 
 @Suite("TURN check: message codec, server addresses, metrics")
 struct TURNMessageTests {
@@ -84,6 +85,13 @@ struct TURNMessageTests {
         #expect(TURNServerAddress(url: "turns:relay.example:5349") == nil)
         #expect(TURNServerAddress(url: "turn:relay.example:0") == nil)
         #expect(TURNServerAddress(url: "turn::3478") == nil)
+        // netcheck also probes TCP, and knows TLS when it sees it.
+        let tcp = TURNServerAddress(url: "turn:relay.example:3478?transport=tcp", transports: [.udp, .tcp])
+        #expect(tcp?.transport == .tcp && tcp?.description == "relay.example:3478/tcp")
+        #expect(TURNServerAddress(url: "turns:relay.example", transports: [.tls])?.description == "relay.example:5349/tls")
+        #expect(TURNServerAddress(url: "turns:relay.example:443?transport=tcp", transports: [.tls])?.port == 443)
+        #expect(TURNServerAddress(url: "turns:relay.example?transport=udp", transports: [.tls]) == nil)
+        #expect(TURNServerAddress(url: "turn:relay.example?transport=sctp", transports: [.udp, .tcp]) == nil)
     }
 
     @Test("metrics: counters from the start, the ok gauge once checked, nothing without servers")

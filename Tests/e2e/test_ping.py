@@ -1,6 +1,6 @@
 """`riftgate ping` and the compact `riftgate status` end to end: on a LAN the echo is answered over a direct host pair;
 across two home (cone) NATs over a server-reflexive pair; between two symmetric NATs with TURN over a relay, and the
-report says why."""
+report says why (the candidates each side had, the direct checks that failed), as status --verbose and --json do."""
 import json
 
 import pytest
@@ -9,6 +9,11 @@ from coturn import turnserver_missing
 from deployment import Deployment
 from riftgate_lab import binary
 from topologies import hard_nats, home_nats, lan_topology
+
+
+# The reasons an agent gives for a relayed path (RelayExplanation); between two symmetric NATs the first one is expected.
+RELAY_WHYS = ("direct checks failed: ", "relay forced after ", "the peer asked for relay candidates only",
+              "peer offered relay candidates only")
 
 
 def riftgate_ping(agent, target: str, *extra: str):
@@ -91,7 +96,7 @@ def test_ping_reports_a_relayed_path_and_why(lab, workdir, timing):
         assert result.returncode == 0, result.stderr
         report = json.loads(result.stdout)
         timing(f"riftgate ping between hard NATs: {report['path_type']} {report['local_candidate']} "
-               f"-> {report['remote_candidate']} rtt {report['probes'][0]['rtt_ms']} ms; reason {report['path_reason']}")
+               f"-> {report['remote_candidate']} rtt {report['probes'][0]['rtt_ms']} ms; why {report.get('relay_explanation')}")
         assert report["path_type"] == "relayed", report
         assert report["local_candidate"] and report["remote_candidate"], report
 
@@ -100,6 +105,17 @@ def test_ping_reports_a_relayed_path_and_why(lab, workdir, timing):
         lines = text.stdout.splitlines()
         assert lines[0].startswith(f"pong from {name_b} (") and " via relayed (local " in lines[0], text.stdout
         assert lines[1].startswith("relayed because: ") and len(lines[1]) > len("relayed because: "), text.stdout
+        # The reason says what the agent saw, not just the pair's kinds: the candidates each side had, and why no direct
+        # pair won (both sides behind NATs that map per destination: the direct checks failed; or a forced relay).
+        explanation = report["relay_explanation"]
+        assert explanation and explanation in lines[1], (report, text.stdout)
+        assert any(why in explanation for why in RELAY_WHYS), explanation
+        assert "candidates local " in explanation and ", remote " in explanation, explanation
+        assert "relay" in explanation.split("candidates local ")[1], explanation
+        entry = a.peer(b.status()["public_key"])
+        assert entry["relay_reason"] == explanation, entry
+        verbose = a.host.exec(binary("riftgate"), "status", "--verbose", "--config", a.config, timeout=15).stdout
+        assert f"relayed because: {explanation}" in verbose, verbose
     except Exception:
         print(deployment.logs())
         raise

@@ -102,6 +102,9 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         public var lastRecoveryReason: String?
         /// ICE restarts with this peer in the current session (the session's generation); nil from older agents.
         public var iceRestarts: Int64? = nil
+        /// Why the pair in use is relayed (candidate kinds each side had, relay forced after failures, …); nil when
+        /// it is not relayed, and from older agents.
+        public var relayReason: String? = nil
     }
 
     public var name: String
@@ -134,6 +137,7 @@ extension AgentStatus {
                 lines.append("    candidates local \(local) ⇄ remote \(remote)")
             }
             lines.append("    endpoint \(peer.endpoint ?? "-"), handshake \(handshake), rx \(peer.rxBytes) B, tx \(peer.txBytes) B")
+            if let reason = peer.relayReason { lines.append("    relayed because: \(reason)") }
             if let reason = peer.lastRecoveryReason { lines.append("    last recovery: \(reason)") }
         }
         return lines.joined(separator: "\n")

@@ -36,6 +36,17 @@ public enum ControlClient {
         return reply
     }
 
+    /// The TURN servers and credentials the running agent holds (empty when the hub gave it none). Fails as `request`
+    /// does, or with the agent's refusal when this user is neither root nor the agent's own.
+    public static func turnServers(socketPath: String) throws(AgentError) -> [TURNCredentialSet] {
+        let data = try request("turn", socketPath: socketPath)
+        if let reply = try? JSONDecoder().decode(TURNCredentialSet.Reply.self, from: data) { return reply.turn }
+        if let refusal = try? JSONDecoder().decode([String: String].self, from: data), let error = refusal["error"] {
+            throw AgentError.privilege(error)
+        }
+        throw AgentError.system("unreadable TURN servers from the agent (an older agent?)")
+    }
+
     /// The running agent's status.
     public static func status(socketPath: String) throws(AgentError) -> AgentStatus {
         let data = try request("status", socketPath: socketPath)

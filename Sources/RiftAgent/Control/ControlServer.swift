@@ -6,12 +6,14 @@ import Synchronization
 import Glibc
 #endif
 
-/// The local control socket: `riftgate status` reads the status, `riftgate down` stops the agent.
+/// The local control socket: `riftgate status` reads the status, `riftgate down` stops the agent, `riftgate netcheck`
+/// reads the network's TURN servers and credentials (`turn`).
 ///
 /// A Unix socket with mode 0660, owned by root and the `riftgate` group when it exists, so other local users can
-/// neither read status nor stop the agent. Members of that group may read `status`; `down` is accepted only from root
-/// or the agent's own user (checked with `SO_PEERCRED`), since stopping the agent is an administrator's act. One short
-/// request per connection: a line (`status` or `down`), answered with JSON, then closed.
+/// neither read status nor stop the agent. Members of that group may read `status`; `down` and `turn` are accepted only
+/// from root or the agent's own user (checked with `SO_PEERCRED`), since stopping the agent is an administrator's act
+/// and a TURN credential lets its holder use the relay. One short request per connection: a line (`status`, `down` or
+/// `turn`), answered with JSON, then closed.
 ///
 /// One thread serves every client with `poll`, each with its own deadline, so an idle or slow client delays nobody
 /// else. `shutdown()` wakes that thread through a pipe and waits for it to end before the socket is closed, so the
@@ -24,6 +26,7 @@ final class ControlServer: @unchecked Sendable {  // immutable after init; the t
     private let wakeWriter: Int32
     private let status: @Sendable () -> AgentStatus
     private let onDown: @Sendable () -> Void
+    private let turnServers: @Sendable () -> [TURNCredentialSet]
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
 
@@ -33,10 +36,12 @@ final class ControlServer: @unchecked Sendable {  // immutable after init; the t
     static let requestDeadline: Duration = .seconds(2)
 
     /// Binds the socket (replacing a stale one) and starts answering.
-    init(path: String, group: String, status: @escaping @Sendable () -> AgentStatus, onDown: @escaping @Sendable () -> Void) throws(AgentError) {
+    init(path: String, group: String, status: @escaping @Sendable () -> AgentStatus, onDown: @escaping @Sendable () -> Void,
+         turnServers: @escaping @Sendable () -> [TURNCredentialSet] = { [] }) throws(AgentError) {
         self.path = path
         self.status = status
         self.onDown = onDown
+        self.turnServers = turnServers
         try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
                                                  attributes: [.posixPermissions: 0o755])
         unlink(path)
@@ -159,8 +164,12 @@ final class ControlServer: @unchecked Sendable {  // immutable after init; the t
             stop = true
         case "down":
             reply = Data(#"{"error":"only root (or the agent's own user) may stop the agent; status is open to the control group"}"#.utf8)
+        case "turn" where Self.mayStop(fd):
+            reply = (try? JSONEncoder().encode(TURNCredentialSet.Reply(turn: turnServers()))) ?? Data(#"{"turn":[]}"#.utf8)
+        case "turn":
+            reply = Data(#"{"error":"only root (or the agent's own user) may read the TURN credentials"}"#.utf8)
         default:
-            reply = Data(#"{"error":"unknown request; use status or down"}"#.utf8)
+            reply = Data(#"{"error":"unknown request; use status, down or turn"}"#.utf8)
         }
         // The reply is small; a blocking write with a deadline is simpler than polling for writability.
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~Int32(O_NONBLOCK))

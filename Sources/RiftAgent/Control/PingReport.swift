@@ -24,6 +24,8 @@ public struct PingReport: Codable, Sendable, Equatable {
     public var pathReason: String
     /// Why the agent last had to recover the path (an ICE failure or restart), if it ever did.
     public var lastRecoveryReason: String?
+    /// Why the path is relayed (the agent's `relay_reason`); nil when it is not, or from an older agent.
+    public var relayExplanation: String?
     public var probes: [Probe]
 
     public init(peer: AgentStatus.Peer, probes: [Probe]) {
@@ -35,6 +37,7 @@ public struct PingReport: Codable, Sendable, Equatable {
         remoteCandidate = peer.remoteCandidate
         pathReason = peer.pathReason
         lastRecoveryReason = peer.lastRecoveryReason
+        relayExplanation = peer.relayReason
         self.probes = probes
     }
 
@@ -54,10 +57,12 @@ public struct PingReport: Codable, Sendable, Equatable {
         }
     }
 
-    /// Why a relayed path is relayed: the last recovery reason if there is one, else the path reason.
+    /// Why a relayed path is relayed: the agent's explanation (candidate kinds, forced relay), with the last recovery
+    /// reason after it when there is one; from an older agent, the last recovery reason or else the path reason.
     public var relayReason: String? {
         guard pathType == .relayed else { return nil }
-        return lastRecoveryReason ?? pathReason
+        guard let relayExplanation else { return lastRecoveryReason ?? pathReason }
+        return relayExplanation + (lastRecoveryReason.map { "; last recovery: \($0)" } ?? "")
     }
 
     /// One line per probe, then the path's reason when relayed, then a summary when more than one probe was sent.

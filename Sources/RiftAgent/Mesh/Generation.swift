@@ -21,6 +21,11 @@ public struct Generation: Sendable {
     /// Host candidates: ours as gathered, the peer's as signaled (see `PeerSession.pairSelected`).
     var localHostEndpoints: Set<HostEndpoint> = []
     var remoteHostEndpoints: Set<HostEndpoint> = []
+    /// The kinds of candidates ours and the peer's were, and the failed attempts before this generation began
+    /// (controlling side): why a relayed path is relayed (`RelayExplanation`).
+    public internal(set) var localKinds = CandidateTally()
+    public internal(set) var remoteKinds = CandidateTally()
+    var failedAttemptsBefore = 0
 
     /// A new generation on ICE session `instance`.
     init(instance: UInt64, relayOnly: Bool) {

@@ -87,7 +87,8 @@ public struct PeerSession: Sendable {
             generation += 1
         }
         attemptStartedAt = now
-        let started = Generation(instance: ids.instance(), relayOnly: forceRelay)
+        var started = Generation(instance: ids.instance(), relayOnly: forceRelay)
+        started.failedAttemptsBefore = recovery.attempts
         current = started
         actions.append(.startICE(peer: info.publicKey, instance: started.instance, controlling: true, forceRelay: forceRelay))
         return actions
@@ -106,6 +107,7 @@ public struct PeerSession: Sendable {
         var started = Generation(instance: ids.instance(), relayOnly: payload.relayOnly)
         started.remoteListenPort = wireguard.listenPort
         started.remoteHostEndpoints = Set(ice.candidates.compactMap(HostEndpoint.init(hostCandidate:)))
+        for line in ice.candidates { started.remoteKinds.count(line: line) }
         current = started
         actions.append(.startICE(peer: info.publicKey, instance: started.instance, controlling: false,
                                  forceRelay: payload.relayOnly))
@@ -142,12 +144,14 @@ public struct PeerSession: Sendable {
     mutating func localCandidate(instance from: UInt64, _ candidate: String) -> [MeshAction] {
         guard from == current?.instance, current?.localCredentials != nil, let session else { return [] }
         if let host = HostEndpoint(hostCandidate: candidate) { current?.localHostEndpoints.insert(host) }
+        current?.localKinds.count(line: candidate)
         return [.sendSignal(payload(.candidate, session: session, body: .candidate(candidate)))]
     }
 
     /// Local gathering finished.
-    func localGatheringDone(instance from: UInt64) -> [MeshAction] {
+    mutating func localGatheringDone(instance from: UInt64) -> [MeshAction] {
         guard from == current?.instance, current?.localCredentials != nil, let session else { return [] }
+        current?.localKinds.complete = true
         return [.sendSignal(payload(.endOfCandidates, session: session, body: .endOfCandidates))]
     }
 
@@ -157,6 +161,7 @@ public struct PeerSession: Sendable {
               !answered.hasRemoteDescription, case .description(let ice, let wireguard) = payload.body else { return [] }
         answered.remoteListenPort = wireguard.listenPort
         answered.remoteHostEndpoints.formUnion(ice.candidates.compactMap(HostEndpoint.init(hostCandidate:)))
+        for line in ice.candidates { answered.remoteKinds.count(line: line) }
         current = answered
         return [.setRemoteDescription(peer: info.publicKey, instance: answered.instance, ufrag: ice.ufrag, pwd: ice.pwd,
                                       candidates: ice.candidates)] + flushPending()
@@ -165,7 +170,10 @@ public struct PeerSession: Sendable {
     /// A trickled remote candidate or end-of-candidates: applied, buffered until its description, or dropped as stale.
     mutating func acceptTrickle(_ payload: SignalPayload) -> [MeshAction] {
         let isCurrent = payload.session == session && payload.generation == generation && current != nil
-        if isCurrent, current?.hasRemoteDescription == true { return apply(payload) + reclassifyPath(after: payload) }
+        if isCurrent, current?.hasRemoteDescription == true {
+            noteRemoteTrickle(payload)
+            return apply(payload) + reclassifyPath(after: payload)
+        }
         // Buffer what belongs to the current generation, or (controlled side) to an offer not seen yet.
         let isAhead = !controlling && (payload.session != session || payload.generation > generation)
         if (isCurrent || isAhead), pendingTrickle.count < Self.maximumPendingCandidates {
@@ -200,6 +208,7 @@ public struct PeerSession: Sendable {
         var actions: [MeshAction] = []
         for payload in buffered {
             if payload.session == session, payload.generation == generation {
+                noteRemoteTrickle(payload)
                 actions += apply(payload)
                 if case .candidate(let line) = payload.body, let host = HostEndpoint(hostCandidate: line) {
                     current?.remoteHostEndpoints.insert(host)
@@ -209,6 +218,15 @@ public struct PeerSession: Sendable {
             }
         }
         return actions
+    }
+
+    /// Counts a trickled remote candidate (or the end of them) of the current generation, for `RelayExplanation`.
+    private mutating func noteRemoteTrickle(_ payload: SignalPayload) {
+        switch payload.body {
+        case .candidate(let line): current?.remoteKinds.count(line: line)
+        case .endOfCandidates: current?.remoteKinds.complete = true
+        default: break
+        }
     }
 
     func payload(_ kind: SignalKind, session: String, body: SignalPayload.Body) -> SignalPayload {

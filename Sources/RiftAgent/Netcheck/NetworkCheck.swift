@@ -3,8 +3,9 @@ import Foundation
 /// `riftgate netcheck`: what this machine's network allows, found without joining anything — UDP to the hub's STUN
 /// server and its latency, per address family; whether a NAT translates the address, and whether it keeps one mapping
 /// for every destination (endpoint-independent, "cone") or makes one per destination (endpoint-dependent,
-/// "symmetric"), which needs the hub's second STUN port (`stun_alt_port`); whether it preserves the local port; and a
-/// one-line verdict.
+/// "symmetric"), which needs the hub's second STUN port (`stun_alt_port`); whether it preserves the local port; when
+/// TURN credentials are given (`turnServers`, from the running agent), whether an authenticated TURN allocation
+/// succeeds on each of the network's TURN servers; and a one-line verdict that takes the relay into account.
 public struct NetworkCheck: Sendable {
     /// The hub's host name or address.
     public var hubHost: String
@@ -14,6 +15,12 @@ public struct NetworkCheck: Sendable {
     public var alternatePort: UInt16 = 3479
     /// How long to wait for one STUN answer, retransmissions included.
     public var probeTimeoutMilliseconds: Int32 = 1500
+    /// The network's TURN servers and credentials to probe, or nil when they are not known.
+    public var turnServers: [TURNCredentialSet]?
+    /// Why `turnServers` is nil, for the report (`not checked (…)`).
+    public var turnNotChecked = "no TURN credentials"
+    /// How long to wait for one TURN answer, in seconds.
+    public var turnStepTimeout: Double = 2
 
     /// A check against the hub at `hubURL` (`wss://host:port`, as in the agent's configuration, or a bare host).
     public init(hubURL: String) throws(AgentError) {
@@ -34,6 +41,11 @@ public struct NetworkCheck: Sendable {
             guard let destination = destinations.first(where: { $0.family == family }) else { continue }
             let result = probeFamily(destination)
             if family == AF_INET { report.ipv4 = result } else { report.ipv6 = result }
+        }
+        if let turnServers {
+            report.turnServers = TURNReachability.check(turnServers, stepTimeout: turnStepTimeout)
+        } else {
+            report.turn = "not checked (\(turnNotChecked))"
         }
         report.conclude()
         return report
@@ -85,109 +97,5 @@ public struct NetworkCheck: Sendable {
             }
         }
         return nil
-    }
-}
-
-/// What one address family allows.
-public struct NetcheckFamily: Sendable, Codable, Hashable {
-    /// The STUN server probed.
-    public var server: String
-    /// Whether it answered over UDP.
-    public var reachable = false
-    /// Round-trip time of the first answer, in milliseconds.
-    public var latencyMilliseconds: Double?
-    /// The local address the system uses towards the hub.
-    public var localAddress: String?
-    /// The probe socket's local port.
-    public var localPort: Int?
-    /// The address and port the hub saw.
-    public var mapped: String?
-    /// The address and port the hub's second STUN port saw from the same socket.
-    public var alternateMapped: String?
-    /// Whether a NAT translated address or port.
-    public var translated: Bool?
-    /// Whether the mapping kept the local port.
-    public var portPreserved: Bool?
-    /// `endpoint-independent`, `endpoint-dependent`, or `unknown` (no answer from the second port).
-    public var mapping: String?
-
-    enum CodingKeys: String, CodingKey {
-        case server, reachable, mapped, translated, mapping
-        case latencyMilliseconds = "latency_ms", localAddress = "local_address", localPort = "local_port"
-        case alternateMapped = "alternate_mapped", portPreserved = "port_preserved"
-    }
-}
-
-/// The result of `riftgate netcheck`, printed as text or (`--json`) as this object.
-public struct NetcheckReport: Sendable, Codable, Hashable {
-    /// The hub probed.
-    public var hub: String
-    /// Its STUN port.
-    public var stunPort: UInt16
-    /// Its second STUN port.
-    public var alternatePort: UInt16
-    /// IPv4 results; nil when the hub has no IPv4 address.
-    public var ipv4: NetcheckFamily?
-    /// IPv6 results; nil when the hub has no IPv6 address.
-    public var ipv6: NetcheckFamily?
-    /// Whether any STUN answer arrived over UDP.
-    public var udp = false
-    /// The NAT's mapping behaviour as seen over IPv4 (else IPv6): `none` (no translation), `endpoint-independent`,
-    /// `endpoint-dependent` or `unknown`.
-    public var mapping = "unknown"
-    /// TURN reachability: not checked by this version (it needs the network's TURN credentials).
-    public var turn = "not checked"
-    /// `direct connections likely` or `expect relay`, with the reason in parentheses.
-    public var verdict = ""
-
-    enum CodingKeys: String, CodingKey {
-        case hub, ipv4, ipv6, udp, mapping, turn, verdict
-        case stunPort = "stun_port", alternatePort = "alternate_port"
-    }
-
-    init(hub: String, stunPort: UInt16, alternatePort: UInt16) {
-        self.hub = hub
-        self.stunPort = stunPort
-        self.alternatePort = alternatePort
-    }
-
-    mutating func conclude() {
-        let primary = [ipv4, ipv6].compactMap { $0 }.first { $0.reachable }
-        udp = primary != nil
-        guard let primary else {
-            verdict = "expect relay (no UDP answer from the hub's STUN server: UDP is blocked or filtered)"
-            return
-        }
-        if primary.translated == false {
-            mapping = "none"
-            verdict = "direct connections likely (no NAT between this machine and the hub)"
-            return
-        }
-        mapping = primary.mapping ?? "unknown"
-        switch mapping {
-        case "endpoint-dependent":
-            verdict = "expect relay (the NAT maps each destination to a new port: symmetric NAT)"
-        case "endpoint-independent":
-            verdict = "direct connections likely (the NAT keeps one mapping for every destination)"
-        default:
-            verdict = "direct connections likely (UDP works; mapping behaviour unknown: the hub answers no second STUN port)"
-        }
-    }
-
-    /// The report for people.
-    public var text: String {
-        var lines = ["hub \(hub): STUN port \(stunPort), second port \(alternatePort)"]
-        for (name, family) in [("IPv4", ipv4), ("IPv6", ipv6)] {
-            guard let family else { lines.append("\(name): the hub has no \(name) address"); continue }
-            guard family.reachable else { lines.append("\(name): no UDP answer from \(family.server)"); continue }
-            var line = "\(name): UDP ok, \(family.latencyMilliseconds.map { "\($0) ms" } ?? "?") to \(family.server); seen as \(family.mapped ?? "?")"
-            line += family.translated == true ? " (translated; port \(family.portPreserved == true ? "preserved" : "not preserved"))" : " (not translated)"
-            lines.append(line)
-            if let other = family.alternateMapped { lines.append("  second port saw \(other): mapping \(family.mapping ?? "unknown")") }
-        }
-        lines.append("NAT mapping: \(mapping)")
-        lines.append("TURN: \(turn)")
-        lines.append("verdict: \(verdict)")
-        return lines.joined(separator: "\n")
     }
 }

@@ -13,7 +13,8 @@ extension AgentCore {
     func publishStatus() {
         let wireguard = Dictionary((lastDeviceStatus?.peers ?? []).map { ($0.publicKey, $0) }, uniquingKeysWith: { a, _ in a })
         let peers = mesh.peers.values.sorted { $0.info.name < $1.info.name }.map { session in
-            Self.peerStatus(session, wireguard: wireguard[session.info.publicKey], underlay: knownAddresses)
+            Self.peerStatus(session, wireguard: wireguard[session.info.publicKey], underlay: knownAddresses,
+                            hasReflexiveSource: !(iceServers.stun.isEmpty && iceServers.turn.isEmpty))
         }
         let status = AgentStatus(
             name: configuration.name, publicKey: secrets.privateKey.publicKey.base64, network: configuration.network,
@@ -27,7 +28,8 @@ extension AgentCore {
     /// One peer's line. A host pair whose local address is no longer among the `underlay` addresses (the network
     /// changed and the new generation has not selected a pair yet) is not shown as current: the peer is
     /// "re-establishing".
-    static func peerStatus(_ session: PeerSession, wireguard: WireGuardPeerStatus?, underlay: Set<String>) -> AgentStatus.Peer {
+    static func peerStatus(_ session: PeerSession, wireguard: WireGuardPeerStatus?, underlay: Set<String>,
+                           hasReflexiveSource: Bool = true) -> AgentStatus.Peer {
         var pair = session.activePair
         var state: AgentStatus.PeerState = session.isConnected ? .connected : .ice(session.connectivity)
         if let local = pair?.local, local.kind == .host, !underlay.isEmpty, !underlay.contains(local.address) {
@@ -54,6 +56,7 @@ extension AgentCore {
             endpoint: wireguard?.endpoint, lastHandshakeSecondsAgo: session.handshakeAge,
             rxBytes: wireguard?.rxBytes ?? 0, txBytes: wireguard?.txBytes ?? 0,
             iceState: session.connectivity, lastRecoveryReason: session.lastRecoveryReason,
-            iceRestarts: session.generation)
+            iceRestarts: session.generation,
+            relayReason: pair == nil ? nil : session.relayReason(hasReflexiveSource: hasReflexiveSource))
     }
 }

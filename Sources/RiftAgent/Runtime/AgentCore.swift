@@ -19,13 +19,17 @@ public final class AgentCore: @unchecked Sendable {
     let environment: AgentEnvironment
     let inbox = EventInbox()
     let snapshot = Mutex<AgentStatus?>(nil)
+    /// The TURN servers of the latest `welcome`/`ice_servers`, for the control socket's `turn` request.
+    let turnSnapshot = Mutex<[TURNCredentialSet]>([])
 
     var mesh: Mesh
     var device: (any WireGuardDevice)?
     var links: [UInt64: any ICELink] = [:]
     /// The loopback port of each ICE session's forwarding socket, bound on the mesh's `bindForwarding`.
     var forwardingPorts: [UInt64: UInt16] = [:]
-    var iceServers = ICEServers()
+    var iceServers = ICEServers() {
+        didSet { turnSnapshot.withLock { [turn = iceServers.turn] in $0 = turn.map(TURNCredentialSet.init) } }
+    }
     var hubState = AgentStatus.HubState.connecting
     var hubError: String?
     var lastDeviceStatus: WireGuardDeviceStatus?
@@ -101,6 +105,9 @@ public final class AgentCore: @unchecked Sendable {
 
     /// The latest status snapshot (any thread).
     public var status: AgentStatus { snapshot.withLock { $0 } ?? .placeholder }
+
+    /// The TURN servers and credentials the hub gave last (any thread).
+    public var turnServers: [TURNCredentialSet] { turnSnapshot.withLock { $0 } }
 
     /// Tears everything down in reverse order. Safe to call more than once.
     public func shutdown() {

@@ -41,7 +41,7 @@ public final class AgentRuntime: Sendable {
         do {
             control = try ControlServer(
                 path: configuration.controlSocket, group: configuration.controlGroup, status: { core.status },
-                onDown: { core.requestStop(reason: "riftgate down") })
+                onDown: { core.requestStop(reason: "riftgate down") }, turnServers: { core.turnServers })
         } catch {
             core.shutdown()
             throw error

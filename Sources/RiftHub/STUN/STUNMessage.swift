@@ -1,3 +1,4 @@
+import RiftTURN
 /// The client address a STUN response reports: 4 (IPv4) or 16 (IPv6) address bytes and a port.
 public struct STUNEndpoint: Sendable, Hashable {
     /// The address in network byte order: 4 bytes for IPv4, 16 for IPv6.

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import RiftCrypto
 import RiftSupport
+import RiftTURN
 import Synchronization
 
 /// The hub checking its own TURN credentials: on a thread of its own, at start and then every `interval` seconds, it
@@ -27,7 +28,7 @@ final class TURNCheck: @unchecked Sendable {
     /// A check of the UDP servers among `urls`; nil when there is none (`turns:` and TCP-only URIs are not probed).
     init?(urls: [String], secret: TURNSecret, interval: Double, logger: Logger) {
         var servers: [TURNServerAddress] = []
-        for server in urls.compactMap(TURNServerAddress.init(url:)) where !servers.contains(server) { servers.append(server) }
+        for server in urls.compactMap({ TURNServerAddress(url: $0) }) where !servers.contains(server) { servers.append(server) }
         guard !servers.isEmpty else { return nil }
         self.servers = servers
         self.secret = secret

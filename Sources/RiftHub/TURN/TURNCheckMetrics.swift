@@ -1,3 +1,4 @@
+import RiftTURN
 import RiftSupport
 
 /// What the TURN check has seen per server, rendered into the hub's /metrics.
