@@ -90,7 +90,9 @@ def test_hand_over_blocked_by_a_host_firewall_falls_back_to_forwarding(lab, work
         timing(f"b -> a: {entry['path_type']}/{entry['path_mode']} ({entry['path_reason']}); "
                f"a -> b: {other['path_type']}/{other.get('path_mode')}")
         assert entry["path_type"] == "server-reflexive"
-        assert "no WireGuard traffic" in entry["path_reason"], entry
+        # Either the fallback itself ("hand-over ... carried no WireGuard traffic in 8 s") or, when a later generation
+        # selected the pair again (e.g. after the silent path was restarted), the remembered failure.
+        assert "hand-over" in entry["path_reason"] and "carried no" in entry["path_reason"], entry
         assert entry["endpoint"].startswith("127.0.0.1:"), entry
         assert handover_tables(host_b) == [], "the failed hand-over's rules are gone"
     except Exception:
