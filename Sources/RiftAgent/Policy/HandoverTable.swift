@@ -42,16 +42,13 @@ final class HandoverTable: PortHandoverRules, @unchecked Sendable {
     /// Loads the ruleset; returns whether nft accepted it.
     private func load() -> Bool {
         let active = !ruleset.handovers.isEmpty
-        guard Subprocess.executablePath(named: "nft") != nil else {
+        guard NFTables.isInstalled else {
             if active { logger.error("nft is not installed: no port hand-over; reflexive pairs are forwarded") }
             mayExist = false
             return !active
         }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("riftgate-\(ruleset.tableName)-\(getpid()).nft").path
         do {
-            try ruleset.script.write(toFile: path, atomically: true, encoding: .utf8)
-            defer { try? FileManager.default.removeItem(atPath: path) }
-            _ = try Subprocess.run(["nft", "-f", path], timeout: .seconds(10))
+            try NFTables.load(ruleset.script, tableName: ruleset.tableName)
             mayExist = active
             logger.debug(active ? "port hand-over table on \(ruleset.interface): \(ruleset.handovers.count) peer(s)" : "port hand-over table removed")
             return true

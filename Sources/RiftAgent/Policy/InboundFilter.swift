@@ -46,17 +46,13 @@ final class InboundFilter: InboundFiltering, @unchecked Sendable {
         let script = ruleset.script
         let restricted = !ruleset.restrictions.isEmpty
         guard restricted || mayExist else { return }
-        guard Subprocess.executablePath(named: "nft") != nil else {
+        guard NFTables.isInstalled else {
             if restricted { logger.error("nft is not installed: the access policy's port rules for \(ruleset.restrictions.count) peer(s) are NOT enforced") }
             mayExist = false
             return
         }
-        // nft reads the script from a file: Subprocess input is limited to one pipe buffer and a ruleset may be longer.
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("riftgate-\(ruleset.tableName)-\(getpid()).nft").path
         do {
-            try script.write(toFile: path, atomically: true, encoding: .utf8)
-            defer { try? FileManager.default.removeItem(atPath: path) }
-            _ = try Subprocess.run(["nft", "-f", path], timeout: .seconds(10))
+            try NFTables.load(script, tableName: ruleset.tableName)
             mayExist = restricted
             logger.info(restricted ? "inbound filter on \(ruleset.interface): \(ruleset.restrictions.count) restricted peer(s)" : "inbound filter removed")
         } catch where !restricted {
