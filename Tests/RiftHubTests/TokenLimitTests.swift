@@ -16,8 +16,8 @@ struct TokenLimitTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let database = try HubDatabase(path: directory + "/hub.db")
         let network = try database.createNetwork(name: "home", now: now)
-        let (single, _) = try database.createToken(network: "home", label: "phone", expiresAt: nil, now: now)
-        try database.setTokenLimits(id: single, TokenLimits(maximumKeys: 1, ephemeral: false))
+        let (single, _) = try database.createToken(network: "home", label: "phone", expiresAt: nil,
+                                                   limits: TokenLimits(maximumKeys: 1, ephemeral: false), now: now)
         let (open, _) = try database.createToken(network: "home", label: "shared", expiresAt: nil, now: now)
         let phone = PrivateKey.generate().publicKey, other = PrivateKey.generate().publicKey
         guard case .admitted = try database.admitPeer(publicKey: phone, name: "phone", network: network, tokenID: single, now: now) else {
@@ -47,8 +47,8 @@ struct TokenLimitTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let database = try HubDatabase(path: directory + "/hub.db")
         let network = try database.createNetwork(name: "ci", now: now)
-        let (ephemeral, _) = try database.createToken(network: "ci", label: "runners", expiresAt: nil, now: now)
-        try database.setTokenLimits(id: ephemeral, TokenLimits(maximumKeys: nil, ephemeral: true))
+        let (ephemeral, _) = try database.createToken(network: "ci", label: "runners", expiresAt: nil,
+                                                      limits: TokenLimits(maximumKeys: nil, ephemeral: true), now: now)
         let (permanent, _) = try database.createToken(network: "ci", label: "server", expiresAt: nil, now: now)
         let runner = PrivateKey.generate().publicKey, busy = PrivateKey.generate().publicKey, revoked = PrivateKey.generate().publicKey
         let server = PrivateKey.generate().publicKey
@@ -75,8 +75,8 @@ struct TokenLimitTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let database = try HubDatabase(path: directory + "/hub.db")
         let network = try database.createNetwork(name: "tiny", ipv4Prefix: IPv4Prefix("10.0.0.0/29"), maximumPeers: 6, now: now)
-        let (ephemeral, _) = try database.createToken(network: "tiny", label: "runners", expiresAt: nil, now: now)
-        try database.setTokenLimits(id: ephemeral, TokenLimits(maximumKeys: nil, ephemeral: true))
+        let (ephemeral, _) = try database.createToken(network: "tiny", label: "runners", expiresAt: nil,
+                                                      limits: TokenLimits(maximumKeys: nil, ephemeral: true), now: now)
         var addresses: [String] = []
         for round in 0..<3 {
             for _ in 0..<6 {

@@ -57,9 +57,6 @@ public struct HubAdministration {
     public func createToken(network: String, label: String, expires: String?, tags: [String] = [],
                             limits: TokenLimits = .none) throws(HubStoreError) -> String {
         try HubDatabase.checkTags(Set(tags))
-        if let maximum = limits.maximumKeys, !(1...HubDatabase.maximumKeysLimit).contains(maximum) {
-            throw HubStoreError(.invalidInput, "--max-keys takes 1 to \(HubDatabase.maximumKeysLimit)")
-        }
         let issuedAt = now()
         let expiresAt = try expires.map { text throws(HubStoreError) in
             guard let seconds = DurationText.seconds(text) else {
@@ -67,9 +64,8 @@ public struct HubAdministration {
             }
             return issuedAt + seconds
         }
-        let (id, token) = try database.createToken(network: network, label: label, expiresAt: expiresAt, now: issuedAt)
+        let (id, token) = try database.createToken(network: network, label: label, expiresAt: expiresAt, limits: limits, now: issuedAt)
         if !tags.isEmpty { try database.setTokenTags(network: network, id: id, tags: Set(tags)) }
-        try database.setTokenLimits(id: id, limits)
         let tagText = tags.isEmpty ? "" : ", tags: \(HubDatabase.tagText(Set(tags)))"
         let limitText = limits.isUnlimited ? "" : ", \(Self.limitText(limits))"
         return """

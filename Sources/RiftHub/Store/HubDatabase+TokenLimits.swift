@@ -26,16 +26,19 @@ extension HubDatabase {
     /// The most keys one token may be limited to (`token create --max-keys`).
     public static let maximumKeysLimit = 100_000
 
-    /// Stores the limits of token `id` (called right after `createToken`, in the admin CLI).
-    func setTokenLimits(id: String, _ limits: TokenLimits) throws(HubStoreError) {
-        if let maximum = limits.maximumKeys, !(1...Self.maximumKeysLimit).contains(maximum) {
-            throw HubStoreError(.invalidInput, "--max-keys takes 1 to \(Self.maximumKeysLimit)")
+    /// Fails with `invalidInput` for a key limit out of range.
+    static func checkTokenLimits(_ limits: TokenLimits) throws(HubStoreError) {
+        if let maximum = limits.maximumKeys, !(1...maximumKeysLimit).contains(maximum) {
+            throw HubStoreError(.invalidInput, "--max-keys takes 1 to \(maximumKeysLimit)")
         }
+    }
+
+    /// Inside `createToken`'s transaction: stores the limits of token `id`, so a limited token never exists without
+    /// them (a crash between two transactions would have left a single-use token unlimited).
+    func insertTokenLimits(id: String, _ limits: TokenLimits) throws(SQLiteError) {
         guard !limits.isUnlimited else { return }
-        try write {
-            try database.run("INSERT OR REPLACE INTO token_limits (token_id, max_keys, ephemeral) VALUES (?, ?, ?)",
-                             [.text(id), .integer(limits.maximumKeys.map(Int64.init)), .integer(limits.ephemeral ? 1 : 0)])
-        }
+        try database.run("INSERT INTO token_limits (token_id, max_keys, ephemeral) VALUES (?, ?, ?)",
+                         [.text(id), .integer(limits.maximumKeys.map(Int64.init)), .integer(limits.ephemeral ? 1 : 0)])
     }
 
     /// The limits and admitted-key counts of the tokens of `network`, by token id; unlimited tokens are absent.

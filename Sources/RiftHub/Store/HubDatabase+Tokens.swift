@@ -23,13 +23,16 @@ extension HubDatabase {
     /// Creates a token for `network` and returns its id and the token itself, which is not stored (only
     /// its hash is) and so must be shown to the user now or never.
     ///
-    /// Fails with `unknownNetwork`, or `invalidInput` for an empty or unprintable label.
-    public func createToken(network: String, label: String, expiresAt: Int64?, now: Int64) throws(HubStoreError)
-        -> (id: String, token: BearerToken) {
+    /// `limits` make it a per-device or ephemeral token, stored in the same transaction.
+    ///
+    /// Fails with `unknownNetwork`, or `invalidInput` for an empty or unprintable label or a key limit out of range.
+    public func createToken(network: String, label: String, expiresAt: Int64?, limits: TokenLimits = .none, now: Int64)
+        throws(HubStoreError) -> (id: String, token: BearerToken) {
         guard !label.isEmpty, label.unicodeScalars.count <= 64, label.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) else {
             throw HubStoreError(.invalidInput, "a token label is 1-64 printable characters")
         }
         if let expiresAt, expiresAt <= now { throw HubStoreError(.invalidInput, "the expiry lies in the past") }
+        try Self.checkTokenLimits(limits)
         let token = BearerToken.generate()
         let id = Self.newTokenID()
         try write {
@@ -39,6 +42,7 @@ extension HubDatabase {
             try database.run(
                 "INSERT INTO tokens (id, network, label, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
                 [.text(id), .text(network), .text(label), .text(token.hash.hex), .integer(now), .integer(expiresAt)])
+            try insertTokenLimits(id: id, limits)
         }
         return (id, token)
     }
