@@ -40,6 +40,8 @@ let package = Package(
         .systemLibrary(name: "CRiftEv", path: "Sources/CRiftEv", providers: [.apt(["libev-dev"])]),
 
         .target(name: "CRiftLinux"),
+        // ThreadSanitizer annotations for RiftSupport's Locked (no-ops outside a -sanitize=thread build).
+        .target(name: "CRiftTSan"),
 
         // MARK: Shared protocol (no dependencies)
         .target(name: "RiftProtocol"),
@@ -47,11 +49,11 @@ let package = Package(
         // MARK: Wrappers, one per C library
         .target(name: "RiftCrypto", dependencies: ["RiftProtocol", "CRiftSodium", "CRiftOpenSSL"]),
         .target(name: "RiftWebSocket", dependencies: ["CRiftWebSockets", "CRiftEv", "RiftSupport"]),
-        .target(name: "RiftNice", dependencies: ["CRiftNice"]),
+        .target(name: "RiftNice", dependencies: ["CRiftNice", "RiftSupport"]),
         .target(name: "RiftStore", dependencies: ["CRiftSQLite"]),
 
         // MARK: Shared pieces without C
-        .target(name: "RiftSupport", dependencies: ["CRiftLinux", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "RiftSupport", dependencies: ["CRiftLinux", "CRiftTSan", .product(name: "Logging", package: "swift-log")]),
         .target(name: "RiftWireGuard", dependencies: ["RiftSupport", "RiftProtocol"]),
         // A TURN allocation probe, for the hub's credential check and `riftgate netcheck`.
         .target(name: "RiftTURN", dependencies: ["RiftCrypto"]),
@@ -82,21 +84,21 @@ let package = Package(
         .target(
             name: "RiftTestSupport",
             dependencies: [
-                "RiftProtocol", "RiftAgent", "RiftNice", "RiftWireGuard", "RiftCrypto",
+                "RiftProtocol", "RiftAgent", "RiftNice", "RiftWireGuard", "RiftCrypto", "RiftSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/RiftTestSupport"),
         .testTarget(name: "RiftProtocolTests", dependencies: ["RiftProtocol", "RiftTestSupport"]),
         .testTarget(name: "RiftCryptoTests", dependencies: ["RiftCrypto", "RiftProtocol", "RiftTestSupport"]),
-        .testTarget(name: "RiftWebSocketTests", dependencies: ["RiftWebSocket"]),
-        .testTarget(name: "RiftNiceTests", dependencies: ["RiftNice"]),
+        .testTarget(name: "RiftWebSocketTests", dependencies: ["RiftWebSocket", "RiftSupport"]),
+        .testTarget(name: "RiftNiceTests", dependencies: ["RiftNice", "RiftSupport"]),
         .testTarget(
             name: "RiftHubTests",
             dependencies: ["RiftHub", "RiftProtocol", "RiftCrypto", "RiftTURN", "RiftTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RiftStoreTests", dependencies: ["RiftStore"]),
         .testTarget(
             name: "RiftAgentTests",
-            dependencies: ["RiftAgent", "RiftProtocol", "RiftNice", "RiftWireGuard", "RiftTURN", "RiftTestSupport"]),
+            dependencies: ["RiftAgent", "RiftProtocol", "RiftNice", "RiftWireGuard", "RiftTURN", "RiftTestSupport", "RiftSupport"]),
         .testTarget(name: "RiftWireGuardTests", dependencies: ["RiftWireGuard", "RiftProtocol", "RiftSupport"]),
         // Data-path harness: a functional test of the forwarding loop that `make bench` also runs under callgrind.
         .testTarget(name: "DataPathHarnessTests", dependencies: ["RiftAgent"], path: "Tests/bench/DataPathHarness"),

@@ -1,5 +1,5 @@
 internal import CRiftNice
-import Synchronization
+import RiftSupport
 
 /// The thread every libnice agent of the process lives on.
 ///
@@ -13,7 +13,7 @@ import Synchronization
 public final class ICEEventLoop: @unchecked Sendable {
     let core: MainContextThread
     /// The `GThread*` until it is joined.
-    private let thread: Mutex<UnsafeMutablePointer<GThread>?>
+    private let thread: Locked<UnsafeMutablePointer<GThread>?>
 
     /// Starts the loop thread. Thread creation failing is treated like memory exhaustion: GLib aborts.
     public init(name: String = "riftgate-ice") {
@@ -25,7 +25,7 @@ public final class ICEEventLoop: @unchecked Sendable {
             core.run()
             return nil
         }, Unmanaged.passRetained(core).toOpaque())
-        thread = Mutex(started)
+        thread = Locked(started)
     }
 
     /// Closes the sessions still open, stops the loop and waits for its thread to end. Idempotent. Called on

@@ -1,5 +1,6 @@
 internal import CRiftNice
 import Dispatch
+import RiftSupport
 import Synchronization
 
 /// The private `GMainContext` and `GMainLoop` behind an `ICEEventLoop`, and the bookkeeping of its thread.
@@ -14,7 +15,7 @@ final class MainContextThread: @unchecked Sendable {
     private let mainLoop: OpaquePointer
     /// Whether `submit` still accepts work. Checked and changed under the lock, so work accepted before
     /// `requestStop` is queued ahead of the stop and runs before the loop ends.
-    private let accepting = Mutex(true)
+    private let accepting = Locked(true)
 
     // Loop thread only.
     private var stopRequested = false

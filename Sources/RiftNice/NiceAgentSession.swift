@@ -1,4 +1,5 @@
 internal import CRiftNice
+import RiftSupport
 import Synchronization
 
 /// The libnice agent behind one `ICESession`: owns the `NiceAgent*` and is the context its C callbacks get.
@@ -30,10 +31,10 @@ final class NiceAgentSession: @unchecked Sendable {
 
     /// The agent and stream `send` uses; nil before open and after close. Signal handlers never take this
     /// lock, so holding it across `nice_agent_send` cannot deadlock with them.
-    let sendTarget = Mutex<SendTarget?>(nil)
+    let sendTarget = Locked<SendTarget?>(nil)
     /// The stream whose signals are reported; signals still queued for a stream removed by a restart are not.
     let activeStreamID = Atomic<UInt32>(0)
-    let observed = Mutex(Observed())
+    let observed = Locked(Observed())
 
     // Loop thread only.
     var agent: OpaquePointer?

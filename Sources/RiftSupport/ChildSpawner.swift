@@ -1,12 +1,12 @@
 import Glibc
-import Synchronization
+import RiftSupport
 
 /// Held while a pipe is created and marked close-on-exec, and while a child is spawned, so no child
 /// started through this module inherits another child's pipe end. (Swift's Glibc module does not
 /// import `pipe2` or `posix_spawn_file_actions_addclosefrom_np`, which would make this atomic.)
 /// Descriptors opened elsewhere in the process are expected to be close-on-exec, as Swift, Foundation
 /// and NIO open them.
-private let spawnLock = Mutex(())
+private let spawnLock = Locked(())
 
 /// Starts child processes with `posix_spawnp` and reaps them. All `posix_spawn` calls live here.
 enum ChildSpawner {

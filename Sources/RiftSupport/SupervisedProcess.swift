@@ -1,6 +1,6 @@
 import Dispatch
 import Glibc
-import Synchronization
+import RiftSupport
 
 /// A long-running child process (a daemon kept in the foreground, such as `wireguard-go -f`) that
 /// this process owns: it is started in `init`, stopped by `terminate`, and stopped by `deinit` at the
@@ -93,7 +93,7 @@ final class SupervisedProcessState: Sendable {
     }
 
     static let outputLimit = 8192
-    let state = Mutex(State())
+    let state = Locked(State())
     /// Signalled once the spawn has succeeded or failed.
     let started = DispatchSemaphore(value: 0)
     /// Left once the child has been reaped; entered from creation.
@@ -102,7 +102,7 @@ final class SupervisedProcessState: Sendable {
         group.enter()
         return group
     }()
-    private let result = Mutex<Result<Int32, SubprocessError>?>(nil)
+    private let result = Locked<Result<Int32, SubprocessError>?>(nil)
 
     var startResult: Result<Int32, SubprocessError> { result.withLock { $0! } }
     func reportStart(_ outcome: Result<Int32, SubprocessError>) {

@@ -1,5 +1,5 @@
 internal import CRiftWebSockets
-import Synchronization
+import RiftSupport
 
 /// Work other threads hand to a client's service thread.
 enum ClientCommand {
@@ -19,7 +19,7 @@ final class ClientEventLoop: @unchecked Sendable {
     /// What other threads hand to the service thread; commands given before `connect()` wait for the thread.
     let inbox = ServiceInbox<ClientCommand>(acceptsCommandsBeforeAttach: true)
     /// Both ends of the connection, read once the handshake completed (any thread may read them).
-    let endpoints = Mutex<SocketEndpoints?>(nil)
+    let endpoints = Locked<SocketEndpoints?>(nil)
 
     // MARK: Service-thread state
 

@@ -1,5 +1,5 @@
 internal import CRiftWebSockets
-import Synchronization
+import RiftSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -56,10 +56,10 @@ enum LibraryLog {
 }
 
 /// Where lines no thread captures go; nil means standard error.
-let libraryLogHandler = Mutex<(@Sendable (WebSocketLibraryLog.Level, String) -> Void)?>(nil)
+let libraryLogHandler = Locked<(@Sendable (WebSocketLibraryLog.Level, String) -> Void)?>(nil)
 
 /// Lines kept per capturing thread.
-private let captures = Mutex<[pthread_t: [String]]>([:])
+private let captures = Locked<[pthread_t: [String]]>([:])
 
 /// lws' log sink: runs on whichever thread logged, so it only takes short locks.
 private func emitLibraryLogLine(_ level: Int32, _ line: UnsafePointer<CChar>?) {

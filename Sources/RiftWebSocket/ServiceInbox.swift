@@ -1,5 +1,5 @@
 internal import CRiftWebSockets
-import Synchronization
+import RiftSupport
 
 /// The commands other threads hand to one lws service thread, and the wake-up that makes it take them.
 ///
@@ -19,11 +19,11 @@ final class ServiceInbox<Command>: @unchecked Sendable {
         var detached = false
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     /// An inbox that, before `attach`, keeps commands for the thread (`acceptsCommandsBeforeAttach`) or drops them.
     init(acceptsCommandsBeforeAttach: Bool) {
-        state = Mutex(State(acceptsCommands: acceptsCommandsBeforeAttach))
+        state = Locked(State(acceptsCommands: acceptsCommandsBeforeAttach))
     }
 
     /// Makes `context` the target of wake-ups; called before the service thread starts. Ignored after `detach`.

@@ -1,4 +1,4 @@
-import Synchronization
+import RiftSupport
 
 /// A WebSocket client connection (`ws://` or `wss://`) built on libwebsockets.
 ///
@@ -12,7 +12,7 @@ public final class WebSocketClient: @unchecked Sendable {
     /// holds messages in memory rather than losing them.
     public let events: AsyncStream<WebSocketClientEvent>
     private let loop: ClientEventLoop
-    private let lifecycle = Mutex(Lifecycle.idle)
+    private let lifecycle = Locked(Lifecycle.idle)
 
     private enum Lifecycle { case idle, started, closedBeforeConnecting }
 

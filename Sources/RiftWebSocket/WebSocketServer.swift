@@ -1,4 +1,4 @@
-import Synchronization
+import RiftSupport
 
 /// A WebSocket server (plain `ws://` or `wss://`) that also answers plain HTTP `GET`s on the
 /// same port, built on libwebsockets.
@@ -9,7 +9,7 @@ import Synchronization
 /// thousands of connections; `start()` raises the process' open-file limit accordingly.
 public final class WebSocketServer: @unchecked Sendable {
     private let loop: ServerEventLoop
-    private let lifecycle = Mutex<Lifecycle>(.idle)
+    private let lifecycle = Locked<Lifecycle>(.idle)
 
     private enum Lifecycle {
         case idle

@@ -1,6 +1,5 @@
 import RiftProtocol
 internal import RiftSupport
-import Synchronization
 
 /// A kernel WireGuard interface (`ip link add … type wireguard`), configured with `wg set` and read
 /// with `wg show <name> dump`. The device owns the interface: `shutdown()` (or `deinit`) deletes it.
@@ -11,7 +10,7 @@ final class KernelWireGuardDevice: WireGuardDevice {
     let listenPort: UInt16
     var backend: WireGuardBackend { .kernel }
     private let link: NetworkLink
-    private let isShutDown = Mutex(false)
+    private let isShutDown = Locked(false)
 
     private init(link: NetworkLink, listenPort: UInt16) {
         self.interfaceName = link.name

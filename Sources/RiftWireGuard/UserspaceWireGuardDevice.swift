@@ -1,7 +1,6 @@
 import Glibc
 import RiftProtocol
 internal import RiftSupport
-import Synchronization
 
 /// A WireGuard interface run by `wireguard-go -f`, our child process, configured over its UAPI socket.
 ///
@@ -18,7 +17,7 @@ final class UserspaceWireGuardDevice: WireGuardDevice {
     private let link: NetworkLink
     private let control: UAPIClient
     private let daemon: SupervisedProcess
-    private let isShutDown = Mutex(false)
+    private let isShutDown = Locked(false)
 
     private init(listenPort: UInt16, publicKey: PublicKey?, link: NetworkLink, control: UAPIClient, daemon: SupervisedProcess) {
         self.interfaceName = link.name

@@ -1,6 +1,6 @@
 import Foundation
 import RiftProtocol
-import Synchronization
+import RiftSupport
 import Testing
 @testable import RiftAgent
 
@@ -128,7 +128,7 @@ struct UnderlayTests {
           .enabled(if: geteuid() == 0, "needs root to add an interface"))
     func monitorSeesRealChanges() async throws {
         let name = "rgmon\(getpid() % 10_000)"
-        let seen = Mutex<[[UnderlayChange]]>([])
+        let seen = Locked<[[UnderlayChange]]>([])
         let monitor = try UnderlayMonitor(
             relevance: UnderlayRelevance(ownInterface: "rift-none", overlay: nil,
                                          interfaceName: UnderlayRelevance.kernelInterfaceName, isTunnel: { _ in false }),

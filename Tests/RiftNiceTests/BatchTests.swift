@@ -1,5 +1,5 @@
 @testable import RiftNice
-import Synchronization
+import RiftSupport
 import Testing
 
 @Suite("Batched send and receive flush", .serialized)
@@ -63,7 +63,7 @@ private final class FlushProbe: Sendable {
         var receivesWithoutFlush = 0
     }
 
-    private let seen = Mutex(Seen())
+    private let seen = Locked(Seen())
 
     var receive: @Sendable (UnsafeRawBufferPointer) -> Void {
         { [self] bytes in seen.withLock { $0.received.append(Array(bytes)) } }

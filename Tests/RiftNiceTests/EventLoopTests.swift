@@ -1,5 +1,5 @@
 @testable import RiftNice
-import Synchronization
+import RiftSupport
 import Testing
 
 @Suite("ICEEventLoop: one thread, ordered work, clean shutdown")
@@ -14,7 +14,7 @@ struct EventLoopTests {
         let nested = try core.performAndWait { () throws(ICEError) -> Int in try core.performAndWait { 41 } + 1 }
         #expect(nested == 42, "no deadlock when nested")
 
-        let order = Mutex<[Int]>([])
+        let order = Locked<[Int]>([])
         for index in 0..<500 {
             let queued = core.submit { order.withLock { list in list.append(index) } }
             #expect(queued)

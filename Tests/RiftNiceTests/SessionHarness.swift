@@ -1,10 +1,11 @@
 @testable import RiftNice
+import RiftSupport
 import Synchronization
 import Testing
 
 /// Records every event of one session, in order, from a single consumer task.
 final class EventLog: Sendable {
-    private let state = Mutex<(events: [ICEEvent], ended: Bool)>(([], false))
+    private let state = Locked<(events: [ICEEvent], ended: Bool)>(([], false))
 
     init(following stream: AsyncStream<ICEEvent>) {
         Task { [self] in
@@ -38,7 +39,7 @@ func eventually(within timeout: Duration = .seconds(10), _ condition: () -> Bool
 
 /// Collects what a session receives.
 final class ReceivedDatagrams: Sendable {
-    private let datagrams = Mutex<[[UInt8]]>([])
+    private let datagrams = Locked<[[UInt8]]>([])
     private let counter = Atomic<Int>(0)
 
     /// A handler that keeps a copy of every datagram (for small tests).

@@ -2,7 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
+import RiftSupport
 
 /// Writes the agent's metrics for node_exporter's textfile collector (`riftgate up --metrics-textfile PATH`).
 ///
@@ -15,7 +15,7 @@ public final class MetricsTextfile: Sendable {
     /// (it is not created, so a mistyped path is reported rather than written somewhere nobody reads).
     public let path: String
     let interval: Duration
-    private let state = Mutex<(lastWrite: ContinuousClock.Instant?, failing: Bool)>((nil, false))
+    private let state = Locked<(lastWrite: ContinuousClock.Instant?, failing: Bool)>((nil, false))
 
     /// Prepares the writer; nothing is written until the first `update`.
     public init(path: String, interval: Duration = .seconds(5)) {

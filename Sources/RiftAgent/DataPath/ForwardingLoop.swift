@@ -22,9 +22,9 @@ final class ForwardingLoop: Sendable {
 
     private let epoll: Int32
     /// Every registered route, by descriptor: what keeps each route alive while epoll holds its pointer.
-    private let routes = Mutex<[Int32: ForwardingRoute]>([:])
+    private let routes = Locked<[Int32: ForwardingRoute]>([:])
     /// Routes removed from epoll, released by the loop thread once no wake-up can still be using them.
-    private let retired = Mutex<[ForwardingRoute]>([])
+    private let retired = Locked<[ForwardingRoute]>([])
     private let hasRetired = Atomic<Bool>(false)
     private let running = Atomic<Bool>(true)
     private let finished = DispatchSemaphore(value: 0)

@@ -1,4 +1,4 @@
-import Synchronization
+import RiftSupport
 
 /// The real `PacketForwarder`: one loopback UDP socket per forwarded ICE session, drained by the forwarding thread.
 ///
@@ -9,7 +9,7 @@ import Synchronization
 /// batch still holding the socket keeps it open until sent.
 final class SocketForwarder: PacketForwarder {
     private let loop: ForwardingLoop
-    private let slots = Mutex<[UInt64: ForwardingSlot]>([:])
+    private let slots = Locked<[UInt64: ForwardingSlot]>([:])
     /// The ICE → WireGuard batch every session's receive handler fills (they all run on the one ICE thread).
     private let delivery = WireGuardDelivery()
 
@@ -49,5 +49,5 @@ final class SocketForwarder: PacketForwarder {
 
 /// The forwarding socket an ICE receive handler writes to; emptied when forwarding stops.
 final class ForwardingSlot: Sendable {
-    let socket = Mutex<ForwardingSocket?>(nil)
+    let socket = Locked<ForwardingSocket?>(nil)
 }

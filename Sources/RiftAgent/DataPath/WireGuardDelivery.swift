@@ -1,4 +1,4 @@
-import Synchronization
+import RiftSupport
 internal import CRiftLinux
 #if canImport(Glibc)
 import Glibc
@@ -17,7 +17,7 @@ final class WireGuardDelivery: @unchecked Sendable {
     static let batchSize = 32
     static let bufferBytes = 2048  // larger than any WireGuard datagram at MTU 1380..1500
 
-    private let lock = Mutex(())
+    private let lock = Locked(())
     private let buffers: UnsafeMutableRawPointer
     private let vectors: UnsafeMutablePointer<iovec>
     private let headers: UnsafeMutablePointer<CRiftLinux_mmsghdr>

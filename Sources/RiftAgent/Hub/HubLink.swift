@@ -2,8 +2,8 @@ import Logging
 import RiftCrypto
 import RiftProtocol
 import RiftSupport
-import RiftWebSocket
 import Synchronization
+import RiftWebSocket
 
 /// The agent's session with the hub: connect, prove possession of the key, then relay events, reconnecting with
 /// capped, jittered backoff until stopped or refused for good.
@@ -18,16 +18,16 @@ final class HubLink: SignalingTransport {
     private let configuration: AgentConfiguration
     private let secrets: AgentSecrets
     private let logger: Logger
-    private let current = Mutex<WebSocketClient?>(nil)
-    private let stopped = Mutex(false)
+    private let current = Locked<WebSocketClient?>(nil)
+    private let stopped = Locked(false)
     private let sentSignals = Atomic<UInt64>(0)
-    private let session = Mutex<Task<Void, Never>?>(nil)
+    private let session = Locked<Task<Void, Never>?>(nil)
     /// Triggered by `reconnectNow`: ends the current connection (or the wait before the next attempt) at once.
     private let reconnect = Wakeup()
     private let welcomed = Atomic<Bool>(false)
     /// Immediate reconnects allowed: a burst of 3, then one per 5 s; beyond that the ordinary backoff applies, so a
     /// flapping link cannot turn into a reconnect storm.
-    private let immediateReconnects = Mutex(TokenBucket(capacity: 3, ratePerSecond: 0.2, now: HubLink.seconds()))
+    private let immediateReconnects = Locked(TokenBucket(capacity: 3, ratePerSecond: 0.2, now: HubLink.seconds()))
 
     init(configuration: AgentConfiguration, secrets: AgentSecrets, logger: Logger) {
         self.configuration = configuration

@@ -1,4 +1,4 @@
-import Synchronization
+import RiftSupport
 
 /// A wake-up one task awaits and any thread triggers. A trigger while nobody waits is kept for the next wait, and a
 /// cancelled wait returns at once, so a task can race it against other work without losing a trigger.
@@ -8,7 +8,7 @@ final class Wakeup: Sendable {
         var waiter: CheckedContinuation<Void, Never>?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Wakes the waiting task, or the next one to wait.
     func trigger() {

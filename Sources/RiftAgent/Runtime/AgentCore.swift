@@ -2,7 +2,7 @@ import Logging
 import RiftCrypto
 import RiftProtocol
 import RiftWireGuard
-import Synchronization
+import RiftSupport
 
 /// The agent's runtime without its threads: one inbox of events (hub, ICE, timers, stop) fed to `Mesh`, whose actions
 /// it performs through the effects of an `AgentEnvironment`.
@@ -18,9 +18,9 @@ public final class AgentCore: @unchecked Sendable {
     let logger: Logger
     let environment: AgentEnvironment
     let inbox = EventInbox()
-    let snapshot = Mutex<AgentStatus?>(nil)
+    let snapshot = Locked<AgentStatus?>(nil)
     /// The TURN servers of the latest `welcome`/`ice_servers`, for the control socket's `turn` request.
-    let turnSnapshot = Mutex<[TURNCredentialSet]>([])
+    let turnSnapshot = Locked<[TURNCredentialSet]>([])
 
     var mesh: Mesh
     var device: (any WireGuardDevice)?

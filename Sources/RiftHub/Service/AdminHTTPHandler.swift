@@ -1,10 +1,10 @@
 import RiftWebSocket
-import Synchronization
+import RiftSupport
 
 /// The admin listener's handler: `/healthz` and `/metrics` only; WebSocket upgrades are refused.
 final class AdminHTTPHandler: WebSocketServerHandler {
     private let hub: HubSocketHandler
-    private let transport = Mutex<WeakServer>(WeakServer())
+    private let transport = Locked<WeakServer>(WeakServer())
     private struct WeakServer { weak var server: WebSocketServer? }
 
     init(hub: HubSocketHandler) { self.hub = hub }

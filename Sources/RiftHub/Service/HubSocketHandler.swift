@@ -1,17 +1,18 @@
 import Logging
 import RiftProtocol
 import RiftWebSocket
+import RiftSupport
 import Synchronization
 
 /// Connects the routing core to the WebSocket server: turns server callbacks into router events and the
 /// router's actions into `send`/`close` calls.
 ///
-/// The server calls it on its service thread, one event at a time. The router sits in a `Mutex` all the
+/// The server calls it on its service thread, one event at a time. The router sits in a `Locked` all the
 /// same, because two other threads read or touch it: the admin listener's thread (metrics) and the
 /// thread that runs graceful shutdown. The lock is uncontended in normal operation.
 final class HubSocketHandler: WebSocketServerHandler {
-    private let router: Mutex<HubRouter<ConnectionID>>
-    private let transport = Mutex<ServerReference>(ServerReference())
+    private let router: Locked<HubRouter<ConnectionID>>
+    private let transport = Locked<ServerReference>(ServerReference())
     private let shuttingDown = Atomic<Bool>(false)
 
     /// A weak reference to the server, which keeps its handler alive until it stops.
@@ -22,7 +23,7 @@ final class HubSocketHandler: WebSocketServerHandler {
     private let turnCheck: TURNCheck?
 
     init(router: sending HubRouter<ConnectionID>, trustedProxies: [String], turnCheck: TURNCheck? = nil) {
-        self.router = Mutex(router)
+        self.router = Locked(router)
         self.trustedProxies = trustedProxies
         self.turnCheck = turnCheck
     }

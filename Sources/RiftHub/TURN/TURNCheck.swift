@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import RiftCrypto
 import RiftSupport
-import RiftTURN
 import Synchronization
+import RiftTURN
 
 /// The hub checking its own TURN credentials: on a thread of its own, at start and then every `interval` seconds, it
 /// allocates on every UDP `turn:` server with credentials derived from the hub's secret (`TURNAllocationProbe`) and
@@ -19,7 +19,7 @@ final class TURNCheck: @unchecked Sendable {
     private let secret: TURNSecret
     private let interval: Double
     private let logger: Logger
-    private let state: Mutex<TURNCheckMetrics>
+    private let state: Locked<TURNCheckMetrics>
     private let stopRequested = Atomic<Bool>(false)
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
@@ -34,7 +34,7 @@ final class TURNCheck: @unchecked Sendable {
         self.secret = secret
         self.interval = interval
         self.logger = logger
-        state = Mutex(TURNCheckMetrics(servers: servers))
+        state = Locked(TURNCheckMetrics(servers: servers))
     }
 
     deinit { stop() }

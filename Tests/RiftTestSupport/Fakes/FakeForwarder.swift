@@ -1,9 +1,9 @@
 import RiftAgent
-import Synchronization
+import RiftSupport
 
 /// Records which ICE sessions are forwarded; each gets loopback port 30000 + its instance. No packet moves.
 public final class FakeForwarder: PacketForwarder {
-    private let forwarded = Mutex<Set<UInt64>>([])
+    private let forwarded = Locked<Set<UInt64>>([])
 
     /// No session forwarded.
     public init() {}

@@ -1,6 +1,6 @@
 import RiftAgent
 import RiftProtocol
-import Synchronization
+import RiftSupport
 
 /// An in-memory hub: it welcomes agents, announces joins and departures, relays signals between agents in order, and
 /// can go down and come back. Signals are not sealed: sealing is `HubLink`'s job, tested with the real hub.
@@ -20,9 +20,9 @@ public final class FakeHub: Sendable {
         var turn = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Signals relayed so far, in order.
-    public let relayed = Mutex<[SignalPayload]>([])
+    public let relayed = Locked<[SignalPayload]>([])
 
     /// A hub; with `turn` its welcomes list a TURN server (so agents can fall back to relays).
     public init(turn: Bool = false) { state.withLock { $0.turn = turn } }

@@ -1,6 +1,6 @@
 import RiftAgent
 import RiftNice
-import Synchronization
+import RiftSupport
 
 /// A scripted ICE world: sessions "gather" a host candidate on their machine's address (and a relayed one when TURN
 /// is configured), and once both ends have each other's credentials and end of candidates, they connect over a host
@@ -18,7 +18,7 @@ public final class FakeICENetwork: Sendable {
         var created = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// An empty network.
     public init() {}
@@ -129,7 +129,7 @@ public final class FakeICELink: ICELink {
     let hasTURN: Bool
     let relayOnly: Bool
     private let deliver: @Sendable (ICEEvent) -> Void
-    private let state = Mutex(State())
+    private let state = Locked(State())
     public let localCredentials: (ufrag: String, pwd: String)
 
     init(network: FakeICENetwork, id: Int, host: String, configuration: ICESessionConfiguration,

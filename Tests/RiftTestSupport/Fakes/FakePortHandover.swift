@@ -1,6 +1,6 @@
 import RiftAgent
 import RiftProtocol
-import Synchronization
+import RiftSupport
 
 /// Records the port hand-overs the runtime installs, per peer, as nftables would hold them. No packet is rewritten.
 /// `refuse` makes every install fail, as on a machine without nft.
@@ -11,7 +11,7 @@ public final class FakePortHandover: PortHandoverRules {
         var clearedAll = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// No rule.
     public init() {}

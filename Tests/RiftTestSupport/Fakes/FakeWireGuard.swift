@@ -1,6 +1,6 @@
 import RiftProtocol
 import RiftWireGuard
-import Synchronization
+import RiftSupport
 
 /// In-memory WireGuard devices that "handshake" with each other: two devices configured with each other's key and an
 /// endpoint complete a handshake whenever status is read — unless both endpoints are direct and the test cut the
@@ -8,8 +8,8 @@ import Synchronization
 /// counters advance by one keepalive on every status read, on each side that has keepalive on, when the path works.
 public final class FakeWireGuardNetwork: Sendable {
     private let clock: ManualClock
-    private let devices = Mutex<[PublicKey: FakeWireGuardDevice]>([:])
-    private let cut = Mutex<Set<Set<String>>>([])
+    private let devices = Locked<[PublicKey: FakeWireGuardDevice]>([:])
+    private let cut = Locked<Set<Set<String>>>([])
 
     /// Devices on `clock`'s time.
     public init(clock: ManualClock) { self.clock = clock }
@@ -59,7 +59,7 @@ public final class FakeWireGuardDevice: WireGuardDevice {
     let network: FakeWireGuardNetwork
     let key: PublicKey
     let host: String
-    private let state = Mutex(State())
+    private let state = Locked(State())
     public let interfaceName: String
     public let listenPort: UInt16
     public var backend: WireGuardBackend { .userspace }

@@ -1,9 +1,9 @@
 import RiftAgent
-import Synchronization
+import RiftSupport
 
 /// A clock that moves only when a test says so: deadlines and timers become exact and instant.
 public final class ManualClock: AgentClock {
-    private let milliseconds_ = Mutex<Int64>(0)
+    private let milliseconds_ = Locked<Int64>(0)
     /// The wall clock at milliseconds 0 (WireGuard's handshake times are wall-clock seconds).
     public static let epoch: Int64 = 1_800_000_000
 

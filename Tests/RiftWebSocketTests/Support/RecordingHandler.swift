@@ -1,4 +1,5 @@
 import RiftWebSocket
+import RiftSupport
 import Synchronization
 
 /// A server handler that records every event and optionally echoes, answering `/healthz`.
@@ -17,7 +18,7 @@ final class RecordingHandler: WebSocketServerHandler {
     let echoes: Bool
     /// Sent to a client right before the server closes it for an oversized message.
     let oversizedReply: String?
-    private let server = Mutex<WebSocketServer?>(nil)
+    private let server = Locked<WebSocketServer?>(nil)
 
     init(echoes: Bool = true, oversizedReply: String? = nil) {
         self.echoes = echoes

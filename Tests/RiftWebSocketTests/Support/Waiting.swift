@@ -1,4 +1,4 @@
-import Synchronization
+import RiftSupport
 
 /// A wait in a test that ran out of time; thrown so that the test fails with what it waited for.
 struct TestTimeout: Error, CustomStringConvertible {
@@ -19,7 +19,7 @@ func waitUntil(
 
 /// A list that several threads append to and tests read; a class so closures can share it.
 final class SharedLog<Element: Sendable>: Sendable {
-    private let entries = Mutex<[Element]>([])
+    private let entries = Locked<[Element]>([])
 
     func append(_ element: Element) {
         entries.withLock { $0.append(element) }
