@@ -32,6 +32,11 @@ final class EVLoop {
         _ = ev_run(pointer, Int32(EVRUN_ONCE))
     }
 
+    /// Runs the callbacks of everything ready now, without waiting.
+    func runReady() {
+        _ = ev_run(pointer, Int32(EVRUN_NOWAIT))
+    }
+
     deinit {
         ev_loop_destroy(pointer)
     }

@@ -33,10 +33,18 @@ final class ServerConnection {
     var droppedSilent = false
     /// Whether the client sent a close frame.
     var closedByPeer = false
+    /// Its group for the fair share of writes (`FairWriteScheduler`): the path it upgraded on.
+    let group: Int
+    /// The scheduler's pass in which it was last armed for writing.
+    var armedPass: UInt64 = 0
+    /// Waiting in the scheduler for a later pass to be armed.
+    var isPostponed = false
 
-    init(id: ConnectionID, wsi: OpaquePointer, outbound: OutboundQueue, inbound: MessageAssembler, frameBudget: FrameBudget) {
+    init(id: ConnectionID, wsi: OpaquePointer, group: Int, outbound: OutboundQueue, inbound: MessageAssembler,
+         frameBudget: FrameBudget) {
         self.id = id
         self.wsi = wsi
+        self.group = group
         self.outbound = outbound
         self.inbound = inbound
         self.frameBudget = frameBudget

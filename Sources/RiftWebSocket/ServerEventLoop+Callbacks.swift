@@ -48,10 +48,11 @@ extension ServerEventLoop {
     /// A WebSocket handshake completed: registers the connection and tells the handler.
     /// Refused (closed at once, the handler never hears of it) while shutting down.
     func connectionEstablished(_ wsi: OpaquePointer) -> Int32 {
-        guard shutdownFrame == nil, let handler else { return -1 }
+        guard shutdownFrame == nil, handler != nil else { return -1 }
         let id = ConnectionID.next()
+        let request = UpgradeRequest(readingFrom: wsi)
         let connection = ServerConnection(
-            id: id, wsi: wsi,
+            id: id, wsi: wsi, group: fairness.group(ofPath: request.path),
             outbound: OutboundQueue(
                 maximumMessages: configuration.maximumQueuedMessagesPerConnection,
                 maximumBytes: configuration.maximumQueuedBytesPerConnection),
@@ -61,7 +62,7 @@ extension ServerEventLoop {
         connections[id] = connection
         connectionIDs[wsi] = id
         watchHeartbeat(of: connection)
-        handler.connectionOpened(id, request: UpgradeRequest(readingFrom: wsi))
+        dispatch(.opened(id, request), group: connection.group)
         return 0
     }
 
@@ -88,9 +89,10 @@ extension ServerEventLoop {
         case .incomplete:
             break
         case .message(let text):
-            handler?.connection(id, received: text)
+            dispatch(.received(id, text), group: connection.group)
         case .oversized:
             connection.deliversInput = false
+            flushHeldEvents(of: connection.group)  // the handler hears of the earlier messages first
             handler?.connectionSentOversizedMessage(id)
             let close = CloseFrame(code: 1009, reason: "message too big")
             if connection.inbound.isDiscarding {
@@ -166,7 +168,7 @@ extension ServerEventLoop {
         } else {
             cause = .lost
         }
-        handler?.connectionClosed(id, cause: cause)
+        dispatch(.closed(id, cause), group: connection.group)
         if shutdownFrame != nil && connections.isEmpty {
             stopRequested = true
         }

@@ -47,6 +47,12 @@ final class ServerEventLoop: @unchecked Sendable {
     private(set) lazy var heartbeatTimer = LWSTimer(owner: self, callback: serverHeartbeatFired)
     /// Connections by the second their silence is next looked at (see `ServerEventLoop+Heartbeats`).
     var heartbeats: HeartbeatWheel<ConnectionID>
+    /// Each group's share of the writes per pass (`Configuration.writesPerGroupPerPass`).
+    var fairness: FairWriteScheduler
+    /// Each group's share of the handler's attention per pass (`Configuration.eventsPerGroupPerPass`).
+    var eventFairness: FairEventScheduler<HandlerEvent>
+    /// Held events being handed over now (kept to reuse its storage).
+    private var eventBatch: [HandlerEvent] = []
     /// Slot 0 of `heartbeats`.
     let heartbeatEpoch = ContinuousClock.now
 
@@ -56,6 +62,8 @@ final class ServerEventLoop: @unchecked Sendable {
         let slotsPerSecond = Int(Duration.seconds(1) / Self.heartbeatSlot)
         heartbeats = HeartbeatWheel(horizon: (configuration.pongTimeout.wholeSecondsRoundedUp + 1) * slotsPerSecond,
                                     startingAt: 0)
+        fairness = FairWriteScheduler(armsPerPass: configuration.writesPerGroupPerPass)
+        eventFairness = FairEventScheduler(eventsPerPass: configuration.eventsPerGroupPerPass)
     }
 
     // MARK: Any thread
@@ -93,12 +101,22 @@ final class ServerEventLoop: @unchecked Sendable {
             // lws 4.1 arms its libev timer for its timer list only after an I/O event or a timer fired, not when a
             // timer is scheduled: this wake-up is the first event, so the timers above start running.
             lws_cancel_service(context.pointer)
-            while !stopRequested { eventLoop.runOnce() }
+            while !stopRequested {
+                // Held events are handed over at the end of this pass: do not sleep waiting for I/O before it.
+                if eventFairness.hasHeld { eventLoop.runReady() } else { eventLoop.runOnce() }
+                endFairnessPass()
+            }
         } else {
+            eventFairness = FairEventScheduler(eventsPerPass: 0)  // lws_service may sleep: nothing may be held
             while !stopRequested {
                 if lws_service(context.pointer, 0) < 0 { break }
+                endFairnessPass()
             }
         }
+        // Whatever is still held goes to the handler now, and context destruction reports closes directly.
+        eventFairness.takeEverything(into: &eventBatch)
+        deliverEventBatch()
+        eventFairness = FairEventScheduler(eventsPerPass: 0)
         // From here on (context destruction reports closed connections) the handler's sends are dropped again.
         servingThread.store(0, ordering: .relaxed)
         detach()
@@ -126,12 +144,79 @@ final class ServerEventLoop: @unchecked Sendable {
     private func enqueue(_ text: String, for id: ConnectionID) {
         guard let connection = connections[id], connection.pendingClose == nil else { return }
         if connection.outbound.append(text) {
-            lws_callback_on_writable(connection.wsi)
+            requestWrite(connection)
             return
         }
         connection.outbound.removeAll()
         handler?.connectionOverflowedOutboundQueue(id)
         beginClose(id, CloseFrame(code: 1008, reason: "outbound queue full: the client reads too slowly"))
+    }
+
+    /// Arms the connection's writable callback, or postpones it when its group used its share of this pass.
+    private func requestWrite(_ connection: ServerConnection) {
+        if connection.isPostponed { return }
+        if connection.armedPass == fairness.pass || fairness.admit(connection.group) {
+            connection.armedPass = fairness.pass
+            lws_callback_on_writable(connection.wsi)
+        } else {
+            connection.isPostponed = true
+            fairness.postpone(connection.id, group: connection.group)
+        }
+    }
+
+    /// Ends a pass of the service loop: arms the share of postponed connections the next pass may write to.
+    private func endFairnessPass() {
+        eventFairness.endPass(into: &eventBatch)
+        deliverEventBatch()
+        guard fairness.hasPostponed else {
+            fairness.endPass { _ in false }
+            return
+        }
+        let connections = self.connections
+        let nextPass = fairness.pass &+ 1
+        fairness.endPass { id in
+            guard let connection = connections[id], connection.isPostponed else { return false }
+            connection.isPostponed = false
+            connection.armedPass = nextPass
+            lws_callback_on_writable(connection.wsi)
+            return true
+        }
+    }
+
+    /// Hands `event` of a connection of `group` to the handler now, or holds it when the group used its share of this
+    /// pass (or holds earlier events).
+    func dispatch(_ event: HandlerEvent, group: Int) {
+        if eventFairness.admit(group) {
+            deliver(event)
+        } else {
+            eventFairness.hold(event, group: group, overflow: &eventBatch)
+            deliverEventBatch()
+        }
+    }
+
+    /// Hands the held events of `group` to the handler at once, before an event that cannot wait behind them.
+    func flushHeldEvents(of group: Int) {
+        guard eventFairness.isHolding(group) else { return }
+        eventFairness.takeAll(group, into: &eventBatch)
+        deliverEventBatch()
+    }
+
+    private func deliverEventBatch() {
+        var index = 0
+        while index < eventBatch.count {
+            let event = eventBatch[index]
+            index += 1
+            deliver(event)
+        }
+        eventBatch.removeAll(keepingCapacity: true)
+    }
+
+    private func deliver(_ event: HandlerEvent) {
+        switch event {
+        case .opened(let id, let request): handler?.connectionOpened(id, request: request)
+        case .received(let id, let text): handler?.connection(id, received: text)
+        case .closed(let id, let cause): handler?.connectionClosed(id, cause: cause)
+        }
     }
 
     /// Marks the connection to close once its queue is flushed, bounded by `closeTimeout`.

@@ -40,6 +40,15 @@ extension WebSocketServer {
         /// The per-connection receive buffer libwebsockets allocates when a connection upgrades.
         /// Small keeps idle connections cheap; messages longer than this are reassembled.
         public var receiveBufferBytes = 2_048
+        /// Fair share of the service thread between groups of connections (those that upgraded on the same path): each
+        /// group may start writing to at most this many connections per pass of the service loop; more wait for later
+        /// passes, so a broadcast to a large group cannot hold up a frame of another group for its whole fan-out
+        /// (`FairWriteScheduler`). 0: no limit.
+        public var writesPerGroupPerPass = 0
+        /// The read side of that share: each group may hand at most this many events (a connection opened, a message,
+        /// a connection closed) to the handler per pass; later ones wait, in order, for later passes
+        /// (`FairEventScheduler`). Only on the libev loop (the default). 0: no limit.
+        public var eventsPerGroupPerPass = 0
 
         /// The defaults: all interfaces, an ephemeral port, plain `ws://`.
         public init() {}
@@ -58,6 +67,8 @@ extension WebSocketServer {
                         "receiveBufferBytes must be between 128 and 1 MiB")
             try require(tickInterval > .zero, "tickInterval must be positive")
             try require(closeTimeout > .zero, "closeTimeout must be positive")
+            try require(writesPerGroupPerPass >= 0, "writesPerGroupPerPass must not be negative")
+            try require(eventsPerGroupPerPass >= 0, "eventsPerGroupPerPass must not be negative")
             try require(pingInterval > .zero, "pingInterval must be positive")
             try require(pongTimeout.wholeSecondsRoundedUp > pingInterval.wholeSecondsRoundedUp,
                         "pongTimeout must be longer than pingInterval (in whole seconds)")

@@ -220,7 +220,12 @@ def orchestrate(options) -> dict:
         attack_process.stdin.write("report\n")
         attack_process.stdin.flush()
         result["attack_warmup"] = read_event(attack_process, "report")
+        clients = {"crowd": ProcessSample(crowd_process.pid), "attacker": ProcessSample(attack_process.pid)}
+        before, started = {name: sample.sample() for name, sample in clients.items()}, time.monotonic()
         result["attack"] = run_probe(options, tokens["probe"], hub)
+        wall = time.monotonic() - started
+        result["client_cpu_percent"] = {name: round(100 * (sample.sample().cpu - before[name].cpu) / wall, 1)
+                                        for name, sample in clients.items()}
         attack_process.stdin.write("stop\n")
         attack_process.stdin.flush()
         result["attack_window"] = read_event(attack_process, "report")
