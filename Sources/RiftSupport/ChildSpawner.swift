@@ -132,7 +132,7 @@ struct ChildOutput {
             let ready = poll(&watched, nfds_t(watched.count), milliseconds)
             if ready < 0 {
                 if errno == EINTR { continue }
-                failure = "poll failed: \(String(cString: strerror(errno)))"
+                failure = "poll failed: \(SystemCallError.reason(for: errno))"
                 return false
             }
             for index in watched.indices where watched[index].fd >= 0 && watched[index].revents != 0 {
