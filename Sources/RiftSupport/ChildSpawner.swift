@@ -129,10 +129,8 @@ struct ChildOutput {
             guard remaining > .zero else { return false }
             let (seconds, attoseconds) = remaining.components
             let milliseconds = Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
-            let ready = poll(&watched, nfds_t(watched.count), milliseconds)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                failure = "poll failed: \(SystemCallError.reason(for: errno))"
+            do { try SystemCall.poll(&watched, timeoutMilliseconds: milliseconds) } catch {
+                failure = "poll failed: \(error.reason)"
                 return false
             }
             for index in watched.indices where watched[index].fd >= 0 && watched[index].revents != 0 {

@@ -72,6 +72,13 @@ extension SystemCall {
         }.1
     }
 
+    /// `getpeername(2)`: the address a connected socket reaches.
+    public static func peerAddress(_ descriptor: Int32) throws(SystemCallError) -> SocketAddress {
+        try SocketAddress.filling { pointer, length throws(SystemCallError) in
+            _ = try retrying("getpeername") { getpeername(descriptor, pointer, length) }
+        }.1
+    }
+
     /// `sendto(2)` of one datagram; returns the bytes sent.
     @discardableResult
     public static func send(_ descriptor: Int32, _ bytes: [UInt8], to address: SocketAddress) throws(SystemCallError) -> Int {

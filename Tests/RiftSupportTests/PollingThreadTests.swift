@@ -39,10 +39,13 @@ struct PollingThreadTests {
             returned.store(true, ordering: .releasing)
         }
         try SystemCall.writeAll(watched.write, [1, 2, 3])
-        #expect(eventually { seen.load(ordering: .relaxed) == 3 }, "the body read what was written")
-        #expect(!returned.load(ordering: .acquiring), "the body still waits")
+        let readAll = eventually { seen.load(ordering: .relaxed) == 3 }
+        #expect(readAll, "the body read what was written")
+        let returnedEarly = returned.load(ordering: .acquiring)
+        #expect(!returnedEarly, "the body still waits")
         thread.stop()  // no timeout in the body's poll: only the wake-up can end it
-        #expect(returned.load(ordering: .acquiring), "stop returns only after the body returned (it joins)")
+        let returnedAfterStop = returned.load(ordering: .acquiring)
+        #expect(returnedAfterStop, "stop returns only after the body returned (it joins)")
         thread.stop()  // idempotent
     }
 
@@ -69,6 +72,7 @@ struct PollingThreadTests {
                 returned.store(true, ordering: .releasing)
             }
         }
-        #expect(returned.load(ordering: .acquiring))
+        let returnedAfterDeinit = returned.load(ordering: .acquiring)
+        #expect(returnedAfterDeinit)
     }
 }
