@@ -46,9 +46,11 @@ extension SystemCall {
     }
 
     /// `setsockopt(2)` with a plain value (an `Int32` flag or size, a `timeval`).
-    public static func setOption<Value>(_ descriptor: Int32, level: Int32, _ name: Int32, _ value: Value) throws(SystemCallError) {
-        var value = value
-        try retrying("setsockopt") { setsockopt(descriptor, level, name, &value, socklen_t(MemoryLayout<Value>.size)) }
+    public static func setOption<Value: BitwiseCopyable>(_ descriptor: Int32, level: Int32, _ name: Int32, _ value: Value)
+        throws(SystemCallError) {
+        try withUnsafeBytes(of: value) { raw throws(SystemCallError) in
+            _ = try retrying("setsockopt") { setsockopt(descriptor, level, name, raw.baseAddress, socklen_t(raw.count)) }
+        }
     }
 
     /// A send or receive timeout (`SO_SNDTIMEO` / `SO_RCVTIMEO`) of `duration` (microsecond resolution).
