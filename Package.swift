@@ -50,13 +50,13 @@ let package = Package(
         .target(name: "RiftCrypto", dependencies: ["RiftProtocol", "CRiftSodium", "CRiftOpenSSL"]),
         .target(name: "RiftWebSocket", dependencies: ["CRiftWebSockets", "CRiftEv", "RiftSupport"]),
         .target(name: "RiftNice", dependencies: ["CRiftNice", "RiftSupport"]),
-        .target(name: "RiftStore", dependencies: ["CRiftSQLite"]),
+        .target(name: "RiftStore", dependencies: ["CRiftSQLite", "RiftSupport"]),
 
         // MARK: Shared pieces without C
         .target(name: "RiftSupport", dependencies: ["CRiftLinux", "CRiftTSan", .product(name: "Logging", package: "swift-log")]),
         .target(name: "RiftWireGuard", dependencies: ["RiftSupport", "RiftProtocol"]),
         // A TURN allocation probe, for the hub's credential check and `riftgate netcheck`.
-        .target(name: "RiftTURN", dependencies: ["RiftCrypto"]),
+        .target(name: "RiftTURN", dependencies: ["RiftCrypto", "RiftSupport"]),
 
         // MARK: The two programs' behaviour
         .target(
@@ -98,7 +98,8 @@ let package = Package(
         .testTarget(name: "RiftStoreTests", dependencies: ["RiftStore"]),
         .testTarget(
             name: "RiftAgentTests",
-            dependencies: ["RiftAgent", "RiftProtocol", "RiftNice", "RiftWireGuard", "RiftTURN", "RiftTestSupport", "RiftSupport"]),
+            dependencies: ["RiftAgent", "RiftProtocol", "RiftNice", "RiftWireGuard", "RiftTURN", "RiftSupport", "RiftTestSupport"]),
+        .testTarget(name: "RiftSupportTests", dependencies: ["RiftSupport"]),
         .testTarget(name: "RiftWireGuardTests", dependencies: ["RiftWireGuard", "RiftProtocol", "RiftSupport"]),
         // Data-path harness: a functional test of the forwarding loop that `make bench` also runs under callgrind.
         .testTarget(name: "DataPathHarnessTests", dependencies: ["RiftAgent"], path: "Tests/bench/DataPathHarness"),

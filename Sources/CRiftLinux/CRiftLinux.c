@@ -3,6 +3,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <stddef.h>
 #include <string.h>
@@ -57,4 +58,12 @@ int CRiftLinux_name_this_thread(const char *name) {
     strncpy(shortened, name, sizeof(shortened) - 1);
     shortened[sizeof(shortened) - 1] = 0;
     return pthread_setname_np(pthread_self(), shortened);
+}
+
+int CRiftLinux_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}
+
+int CRiftLinux_accept4(int fd, int flags) {
+    return accept4(fd, NULL, NULL, flags);
 }

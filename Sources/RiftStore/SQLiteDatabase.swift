@@ -1,4 +1,5 @@
 internal import CRiftSQLite
+import RiftSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -113,7 +114,7 @@ public final class SQLiteDatabase {
     private static func createPrivateFile(_ path: String) throws(SQLiteError) {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw SQLiteError(code: SQLITE_CANTOPEN, reason: "cannot create \(path): \(String(cString: strerror(errno)))")
+            throw SQLiteError(code: SQLITE_CANTOPEN, reason: "cannot create \(path): \(SystemCallError.reason(for: errno))")
         }
         close(descriptor)
     }

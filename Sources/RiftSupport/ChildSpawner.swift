@@ -1,11 +1,9 @@
 import Glibc
-import RiftSupport
 
-/// Held while a pipe is created and marked close-on-exec, and while a child is spawned, so no child
-/// started through this module inherits another child's pipe end. (Swift's Glibc module does not
-/// import `pipe2` or `posix_spawn_file_actions_addclosefrom_np`, which would make this atomic.)
+/// Held while a child is spawned. Pipes are made close-on-exec atomically (`SystemCall.pipe`, `pipe2`), so no
+/// child started through this module inherits another child's pipe end; the lock keeps spawns in order.
 /// Descriptors opened elsewhere in the process are expected to be close-on-exec, as Swift, Foundation
-/// and NIO open them.
+/// and NIO open them (and `SystemCall.socket` always does).
 private let spawnLock = Locked(())
 
 /// Starts child processes with `posix_spawnp` and reaps them. All `posix_spawn` calls live here.
@@ -94,17 +92,12 @@ struct ChildPipe {
 
     /// Creates the pipe; fails with `.ioFailed` (and the errno) when the process is out of descriptors.
     static func make(for command: [String]) throws(SubprocessError) -> ChildPipe {
-        var ends: [Int32] = [-1, -1]
-        let result: Int32 = spawnLock.withLock { _ in
-            guard pipe(&ends) == 0 else { return errno }
-            _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
-            _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
-            return 0
+        do {
+            let ends = try SystemCall.pipe()
+            return ChildPipe(readEnd: ends.read, writeEnd: ends.write)
+        } catch {
+            throw SubprocessError(.ioFailed, command: command, errno: error.code, reason: "could not create a pipe")
         }
-        guard result == 0 else {
-            throw SubprocessError(.ioFailed, command: command, errno: result, reason: "could not create a pipe")
-        }
-        return ChildPipe(readEnd: ends[0], writeEnd: ends[1])
     }
 
     func closeReadEnd() { close(readEnd) }
@@ -129,17 +122,18 @@ struct ChildOutput {
             guard remaining > .zero else { return false }
             let (seconds, attoseconds) = remaining.components
             let milliseconds = Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
-            let ready = poll(&watched, nfds_t(watched.count), milliseconds)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                failure = "poll failed: \(String(cString: strerror(errno)))"
+            do { try SystemCall.poll(&watched, timeoutMilliseconds: milliseconds) } catch {
+                failure = "poll failed: \(error.reason)"
                 return false
             }
             for index in watched.indices where watched[index].fd >= 0 && watched[index].revents != 0 {
-                let count = buffer.withUnsafeMutableBytes { Glibc.read(watched[index].fd, $0.baseAddress, $0.count) }
+                let count: Int
+                do { count = try SystemCall.read(watched[index].fd, into: &buffer) } catch where error.code == EAGAIN { continue } catch {
+                    count = 0  // a read error ends this stream as end of file does
+                }
                 if count > 0 {
                     if index == 0 { output += buffer[..<count] } else { error += buffer[..<count] }
-                } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
+                } else {
                     watched[index].fd = -1  // poll skips negative descriptors
                 }
             }

@@ -71,7 +71,7 @@ public struct SubprocessError: Error, Sendable, CustomStringConvertible {
         case .ioFailed: text = "I/O with `\(program)` failed"
         }
         if !reason.isEmpty { text += ": \(reason)" }
-        if errno != 0 { text += " (\(String(cString: strerror(errno))))" }
+        if errno != 0 { text += " (\(SystemCallError.reason(for: errno)))" }
         let trimmed = standardError.trimmingWhitespace
         if !trimmed.isEmpty { text += ": \(trimmed)" }
         return text

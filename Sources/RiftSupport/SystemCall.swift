@@ -1,3 +1,4 @@
+internal import CRiftLinux
 import Glibc
 
 /// A failed system call: the C function's name and its `errno`.
@@ -13,7 +14,16 @@ public struct SystemCallError: Error, Sendable, Hashable, CustomStringConvertibl
         self.code = code
     }
 
-    public var description: String { "\(function): \(String(cString: strerror(code)))" }
+    /// The error from the `errno` the failed call just left (read it before anything else can change it).
+    public static func last(_ function: String) -> SystemCallError { SystemCallError(function, code: errno) }
+
+    /// The system's text for `code` ("Address already in use"): the one place an `errno` becomes words.
+    public static func reason(for code: Int32) -> String { String(cString: strerror(code)) }
+
+    /// The system's text for this error's code, without the function name.
+    public var reason: String { Self.reason(for: code) }
+
+    public var description: String { "\(function): \(reason)" }
 }
 
 /// One place where system calls are retried on `EINTR` and their `errno` turned into a typed error, in the spirit of
@@ -31,15 +41,24 @@ public enum SystemCall {
         }
     }
 
+    /// Runs `call` once (for calls that must not be repeated after `EINTR`, such as `connect`, whose connection goes
+    /// on in the background); a negative result throws with `errno`.
+    @discardableResult
+    public static func once<Result: BinaryInteger>(_ function: String, _ call: () -> Result) throws(SystemCallError) -> Result {
+        let result = call()
+        guard result >= 0 else { throw SystemCallError.last(function) }
+        return result
+    }
+
     /// Writes all of `bytes` to `descriptor`, through short writes and `EINTR`.
     public static func writeAll(_ descriptor: Int32, _ bytes: some Collection<UInt8>) throws(SystemCallError) {
-        try transferAll(bytes, "write") { pointer, count in write(descriptor, pointer, count) }
+        try transferAll(bytes, "write") { pointer, count in Glibc.write(descriptor, pointer, count) }
     }
 
     /// Sends all of `bytes` on the connected socket `descriptor`, through short writes and `EINTR`, with
     /// `MSG_NOSIGNAL`: a peer that went away is an `EPIPE` error, never a `SIGPIPE` that kills the process.
     public static func sendAll(_ descriptor: Int32, _ bytes: some Collection<UInt8>) throws(SystemCallError) {
-        try transferAll(bytes, "send") { pointer, count in send(descriptor, pointer, count, Int32(MSG_NOSIGNAL)) }
+        try transferAll(bytes, "send") { pointer, count in Glibc.send(descriptor, pointer, count, Int32(MSG_NOSIGNAL)) }
     }
 
     private static func transferAll(_ bytes: some Collection<UInt8>, _ function: String,

@@ -1,3 +1,4 @@
+import RiftSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -10,12 +11,11 @@ enum HostNameResolution {
     /// The resolver's error for `host` ("Name or service not known"), or nil when it resolves.
     /// Blocks for the lookup: call only on a client's service thread, after lws failed.
     static func failure(for host: String) -> String? {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var results: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(host, nil, &hints, &results)
-        if let results { freeaddrinfo(results) }
-        guard status != 0 else { return nil }
-        return String(cString: gai_strerror(status))
+        do {
+            _ = try SystemCall.resolve(host, port: nil, type: .stream)
+            return nil
+        } catch {
+            return error.description
+        }
     }
 }

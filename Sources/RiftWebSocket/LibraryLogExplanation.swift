@@ -1,3 +1,4 @@
+import RiftSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -12,7 +13,7 @@ enum LibraryLogExplanation {
     static func contextFailure(_ lines: [String]) -> (text: String, code: Int32?) {
         if let bindLine = lines.first(where: { $0.contains("ERROR on binding") }),
            let code = lastNumberInParentheses(bindLine) {
-            return (String(cString: strerror(code)), code)
+            return (SystemCallError.reason(for: code), code)
         }
         if lines.contains(where: { $0.contains("evlib_ev") }) {
             return ("libwebsockets could not load its libev plugin (install the Debian package libwebsockets-evlib-ev)", nil)

@@ -1,3 +1,4 @@
+import RiftSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -12,7 +13,7 @@ enum ReadableFile {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             let error = errno
-            throw WebSocketError("cannot read \(role) \(path): \(String(cString: strerror(error)))", code: error)
+            throw WebSocketError("cannot read \(role) \(path): \(SystemCallError.reason(for: error))", code: error)
         }
         close(descriptor)
     }

@@ -21,19 +21,14 @@ public struct SocketEndpoints: Sendable, Equatable {
 
     /// Reads both ends of the connected socket `descriptor`; nil if either cannot be read.
     static func of(descriptor: Int32) -> SocketEndpoints? {
-        guard let local = name(descriptor, getsockname), let remote = name(descriptor, getpeername) else { return nil }
+        guard let local = (try? SystemCall.localAddress(descriptor)).flatMap(text),
+              let remote = (try? SystemCall.peerAddress(descriptor)).flatMap(text) else { return nil }
         return SocketEndpoints(localAddress: local.host, remoteAddress: remote.host, remotePort: remote.port)
     }
 
-    private static func name(_ descriptor: Int32, _ read: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32)
-        -> (host: String, port: UInt16)?
-    {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let result = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { read(descriptor, $0, &length) }
-        }
-        guard result == 0, let name = SystemCall.numericAddress(storage, length: length) else { return nil }
+    /// The numeric host (unscoped; an IPv4-mapped IPv6 address as plain IPv4) and port of `address`.
+    private static func text(_ address: SocketAddress) -> (host: String, port: UInt16)? {
+        guard let name = address.numeric else { return nil }
         var text = SystemCall.unscoped(name.host)
         if text.hasPrefix("::ffff:"), text.contains(".") { text = String(text.dropFirst(7)) }  // IPv4-mapped
         return (text, name.port)

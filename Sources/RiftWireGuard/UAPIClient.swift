@@ -1,11 +1,12 @@
 import Glibc
+internal import RiftSupport
 
 /// Speaks WireGuard's cross-platform configuration protocol (wireguard.com/xplatform) with a
 /// userspace implementation over its UNIX socket, `/var/run/wireguard/<interface>.sock`.
 ///
 /// Each operation uses its own connection: wireguard-go stops reading a request at the first line it
 /// rejects, so a connection is not reusable after an error. Every send and receive is bounded by
-/// `timeout`. All socket and pointer code of this module lives in this file.
+/// `timeout`. Socket calls go through RiftSupport's `SystemCall`.
 struct UAPIClient: Sendable {
     /// The directory where userspace implementations create their sockets.
     static let socketDirectory = "/var/run/wireguard"
@@ -40,16 +41,14 @@ struct UAPIClient: Sendable {
 
     /// Whether a live implementation answers on the socket (a connection is accepted).
     func isServed() -> Bool {
-        guard let socket = try? connect() else { return false }
-        close(socket)
-        return true
+        (try? connect()) != nil
     }
 
     /// Removes the socket file if nothing listens on it any more (its process was killed before it
     /// could clean up); leaves a live socket, which belongs to a running implementation, alone.
     func removeIfStale() {
         do {
-            close(try connect())
+            _ = try connect()
         } catch where error.errno == ECONNREFUSED {
             unlink(socketPath)
         } catch {}
@@ -59,25 +58,17 @@ struct UAPIClient: Sendable {
     private func exchange(_ request: inout [UInt8]) throws(WireGuardError) -> [UAPILine] {
         defer { for index in request.indices { request[index] = 0 } }
         let socket = try connect()
-        defer { close(socket) }
-        var sent = 0
-        while sent < request.count {
-            let count = request.withUnsafeBytes { send(socket, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw failure("could not send to", errno: errno)
-            }
-            sent += count
+        do { try SystemCall.sendAll(socket.rawValue, request) } catch {
+            throw failure("could not send to", errno: error.code)
         }
         var response: [UInt8] = []
         defer { for index in response.indices { response[index] = 0 } }
         var buffer = [UInt8](repeating: 0, count: 16384)
         defer { for index in buffer.indices { buffer[index] = 0 } }
         while !response.ends(with: [UInt8(ascii: "\n"), UInt8(ascii: "\n")]) {
-            let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw failure("no answer from", errno: errno)
+            let count: Int
+            do { count = try SystemCall.receive(socket.rawValue, into: &buffer) } catch {
+                throw failure("no answer from", errno: error.code)
             }
             guard count > 0 else { throw failure("connection closed before a complete answer by", errno: 0) }
             response += buffer[..<count]
@@ -86,31 +77,19 @@ struct UAPIClient: Sendable {
         return try UAPILine.parseResponse(response, from: socketPath)
     }
 
-    /// Opens a connected socket with send and receive timeouts.
-    private func connect() throws(WireGuardError) -> Int32 {
-        let socket = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard socket >= 0 else { throw failure("could not create a socket for", errno: errno) }
-        var limit = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
-        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let path = Array(socketPath.utf8)
-        guard path.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(socket)
+    /// Opens a connected socket with send and receive timeouts; it closes when the result is freed.
+    private func connect() throws(WireGuardError) -> OwnedDescriptor {
+        guard let address = SocketAddress(unixPath: socketPath) else {
             throw WireGuardError(.invalidConfiguration, "UAPI socket path \(socketPath) is too long")
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: path) }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(socket, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
+        let socket: OwnedDescriptor
+        do { socket = OwnedDescriptor(try SystemCall.socket(AF_UNIX, .stream)) } catch {
+            throw failure("could not create a socket for", errno: error.code)
         }
-        guard result == 0 else {
-            let code = errno
-            close(socket)
-            throw failure("could not connect to", errno: code)
+        try? SystemCall.setTimeout(socket.rawValue, SO_RCVTIMEO, timeout)
+        try? SystemCall.setTimeout(socket.rawValue, SO_SNDTIMEO, timeout)
+        do { try SystemCall.connect(socket.rawValue, to: address) } catch {
+            throw failure("could not connect to", errno: error.code)
         }
         return socket
     }

@@ -1,4 +1,5 @@
 import Glibc
+internal import RiftSupport
 
 /// Why a WireGuard device could not be opened, configured or read.
 public struct WireGuardError: Error, Sendable, CustomStringConvertible {
@@ -39,6 +40,6 @@ public struct WireGuardError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        errno == 0 ? reason : "\(reason) (\(String(cString: strerror(errno))))"
+        errno == 0 ? reason : "\(reason) (\(SystemCallError.reason(for: errno)))"
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 @testable import RiftAgent
 import RiftProtocol
+import RiftSupport
 import Synchronization
 import Testing
 #if canImport(Glibc)
@@ -15,10 +16,8 @@ struct ControlServerTests {
 
     /// A connected client that sends nothing.
     private func idleClient(_ path: String) throws -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = UnixAddress(path)
-        let length = try #require(address.length)
-        #expect(address.withSockaddr { connect(fd, $0, length) } == 0)
+        let fd = try SystemCall.socket(AF_UNIX, .stream)
+        try SystemCall.connect(fd, to: try #require(SocketAddress(unixPath: path)))
         return fd
     }
 

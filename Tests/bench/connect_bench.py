@@ -1,19 +1,26 @@
 """Connect time: from starting the second agent to the first ping answered through the tunnel.
 
 One hub and agent A stay up for the whole topology; agent B is started `runs` times. Before each start an ICMP probe
-(`icmp_probe.py`, one echo every 10 ms) is already running in A's namespace towards B's overlay address (stable: B
-keeps its key, so the hub gives it the same address). The time is taken just before B's process is spawned and
-ends at the probe's first echo reply (same CLOCK_MONOTONIC). B is then stopped with `riftgate down`, and the next run
-starts only once A has removed B's WireGuard peer, so every run is a cold connect.
+(`icmp_probe.py`, one echo every 10 ms) is already running in A's namespace towards B's overlay address. The time is
+taken just before B's process is spawned and ends at the probe's first echo reply (same CLOCK_MONOTONIC). B is then
+stopped with `riftgate down`, and the next run starts only once A has removed B's WireGuard peer, so every run is a
+cold connect.
+
+B joins with a fresh key in every run (`riftgate init --force` rewrites its configuration): the hub lets one key join
+10 times in a burst, then 6 a minute (`JoinRateLimiter`), so a single key would be refused from about the 11th run on.
+A new key gets the overlay address after the highest the network handed out (the hub's allocation), i.e. B's previous
+one plus one, so the probe can aim at it before B starts; each run checks that B got that address.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import subprocess
 import sys
 import time
 
 from bench_mesh import BenchMesh
+from deployment import NETWORK
 from lab import wait_for
 from procstats import percentile
 from riftgate_lab import wg_show
@@ -46,6 +53,12 @@ def one_connect(mesh: BenchMesh, ip_b: str, timeout: float) -> float | None:
     return float(answer) - started
 
 
+def renew_key(mesh: BenchMesh, previous_ip: str) -> str:
+    """Gives B a fresh key (a new configuration, same directory) and returns the overlay address it will get."""
+    mesh.b.init(mesh.deployment.hub.url, NETWORK, mesh.deployment.token)
+    return str(ipaddress.IPv4Address(previous_ip) + 1)
+
+
 def measure_topology(topology: str, runs: int, timeout: float, work_root: str) -> dict:
     with work_directory(work_root, f"connect-{topology}") as workdir:
         mesh = BenchMesh(topology, workdir)
@@ -62,7 +75,15 @@ def measure_topology(topology: str, runs: int, timeout: float, work_root: str) -
                 mesh.b.down()
                 wait_for(lambda: key_b not in wg_show(mesh.hosts["a"], mesh.a.interface), timeout=30,
                          what="A to remove B's peer")
+                ip_b = renew_key(mesh, ip_b)
                 elapsed = one_connect(mesh, ip_b, timeout)
+                status_b = mesh.b.status()
+                key_b, given = status_b["public_key"], status_b.get("ipv4")
+                if elapsed is not None and given != ip_b:
+                    raise RuntimeError(f"B's new key got {given}, not the expected next address {ip_b}: the hub's "
+                                       "address allocation changed, so the probe aimed at the wrong address")
+                # A key that never joined was given no address: the next key gets the one expected here.
+                ip_b = given or str(ipaddress.IPv4Address(ip_b) - 1)
                 if elapsed is None:
                     failures += 1
                     log(f"{topology} run {run + 1}: no reply within {timeout:.0f} s")

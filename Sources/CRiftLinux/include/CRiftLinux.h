@@ -4,7 +4,8 @@
  * epoll (not in the Glibc module map) and recvmmsg/sendmmsg (their struct mmsghdr needs _GNU_SOURCE,
  * which Swift's Glibc is not built with), SO_PEERCRED's struct ucred (same reason), and rtnetlink's struct
  * sockaddr_nl (linux/netlink.h is not in the Glibc module). Imported only by RiftAgent's
- * DataPath files and its control socket. */
+ * DataPath files and its control socket, and by RiftSupport's system-call funnel (pipe2, accept4: both need
+ * _GNU_SOURCE too). */
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -32,5 +33,11 @@ int CRiftLinux_peer_uid(int fd, unsigned int *uid);
 int CRiftLinux_limit_malloc_arenas(int count);
 /// Names the calling thread (first 15 bytes: the kernel's limit), as `top -H` and `ps -L` show it. 0 or an errno.
 int CRiftLinux_name_this_thread(const char *name);
+
+/* pipe2(fds, O_CLOEXEC): a pipe whose ends a child process never inherits, made atomically. 0, or -1 with errno. */
+int CRiftLinux_pipe_cloexec(int fds[2]);
+/* accept4(2): a connection accepted with `flags` (SOCK_CLOEXEC, SOCK_NONBLOCK) set atomically; the peer address is
+ * not returned. The descriptor, or -1 with errno. */
+int CRiftLinux_accept4(int fd, int flags);
 
 #endif

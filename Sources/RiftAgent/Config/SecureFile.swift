@@ -1,4 +1,5 @@
 import Foundation
+import RiftSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,14 +17,14 @@ enum SecureFile {
         }
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw AgentError.system("cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw AgentError.system("cannot write \(temporary): \(SystemCallError.reason(for: errno))") }
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         let synced = fsync(fd) == 0
         fchmod(fd, mode)  // the umask may have narrowed or widened what open() set
         close(fd)
         guard written == bytes.count, synced, rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let reason = SystemCallError.reason(for: errno)
             unlink(temporary)
             throw AgentError.system("cannot write \(path): \(reason)")
         }
@@ -33,7 +34,7 @@ enum SecureFile {
     static func checkPrivate(_ path: String) throws(AgentError) {
         var info = stat()
         guard stat(path, &info) == 0 else {
-            throw AgentError.configuration("cannot read \(path): \(String(cString: strerror(errno))). Run `riftgate init` first.")
+            throw AgentError.configuration("cannot read \(path): \(SystemCallError.reason(for: errno)). Run `riftgate init` first.")
         }
         guard info.st_mode & 0o077 == 0 else {
             throw AgentError.configuration(

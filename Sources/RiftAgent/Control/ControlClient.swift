@@ -9,27 +9,27 @@ public enum ControlClient {
     /// Sends `request` and returns the reply; fails with a message saying whether the agent is not running or
     /// this user may not talk to it.
     public static func request(_ request: String, socketPath: String) throws(AgentError) -> Data {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw AgentError.system("socket: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var address = UnixAddress(socketPath)
-        guard let length = address.length else { throw AgentError.configuration("control socket path is too long") }
-        guard address.withSockaddr({ connect(fd, $0, length) }) == 0 else {
-            switch errno {
+        let socket: OwnedDescriptor
+        do { socket = OwnedDescriptor(try SystemCall.socket(AF_UNIX, .stream)) } catch {
+            throw AgentError.system("socket: \(error.reason)")
+        }
+        let fd = socket.rawValue
+        guard let address = SocketAddress(unixPath: socketPath) else { throw AgentError.configuration("control socket path is too long") }
+        do { try SystemCall.connect(fd, to: address) } catch {
+            switch error.code {
             case ENOENT, ECONNREFUSED: throw AgentError.system("riftgate is not running (no agent at \(socketPath))")
             case EACCES: throw AgentError.privilege("permission denied on \(socketPath): run as root or as a member of the riftgate group")
-            default: throw AgentError.system("cannot reach the agent at \(socketPath): \(String(cString: strerror(errno)))")
+            default: throw AgentError.system("cannot reach the agent at \(socketPath): \(error.reason)")
             }
         }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        try? SystemCall.setTimeout(fd, SO_RCVTIMEO, .seconds(5))
         do { try SystemCall.sendAll(fd, Array((request + "\n").utf8)) } catch {
             throw AgentError.system("cannot send the request to the agent: \(error)")
         }
         var reply = Data()
         var buffer = [UInt8](repeating: 0, count: 16_384)
         while true {
-            guard let count = try? SystemCall.retrying("read", { read(fd, &buffer, buffer.count) }), count > 0 else { break }
+            guard let count = try? SystemCall.read(fd, into: &buffer), count > 0 else { break }
             reply.append(contentsOf: buffer[0..<count])
         }
         guard !reply.isEmpty else { throw AgentError.system("the agent closed the control socket without answering") }

@@ -8,9 +8,9 @@ import Glibc
 /// carries ordinary traffic both ways (a WireGuard handshake alone does not). Uses an unprivileged ICMP datagram
 /// socket where `net.ipv4.ping_group_range` allows it, else a raw socket (root).
 final class ICMPEcho {
-    private let descriptor: Int32
+    private let socket: OwnedDescriptor
     private let raw: Bool
-    private var destination = sockaddr_in()
+    private let destination: SocketAddress
     /// Identifies our echoes on a raw socket, which sees every ICMP packet; a datagram socket's kernel rewrites it.
     private let identifier = UInt16.random(in: 1...UInt16.max)
     /// Payload marker, so a late reply to another process's echo never counts as ours.
@@ -18,24 +18,23 @@ final class ICMPEcho {
 
     /// Opens the socket; fails if `address` is not an IPv4 address or no ICMP socket may be opened.
     init(ipv4 address: String) throws(AgentError) {
-        destination.sin_family = sa_family_t(AF_INET)
-        guard inet_pton(AF_INET, address, &destination.sin_addr) == 1 else {
+        guard let resolved = try? SystemCall.resolve(address, port: nil, type: .datagram, numeric: true).first,
+              resolved.family == AF_INET else {
             throw AgentError.system("\(address) is not an IPv4 address")
         }
-        var fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Int32(IPPROTO_ICMP))
-        var isRaw = false
-        if fd < 0 {
-            fd = socket(AF_INET, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Int32(IPPROTO_ICMP))
-            isRaw = true
+        destination = resolved
+        do {
+            socket = OwnedDescriptor(try SystemCall.socket(AF_INET, .datagram, protocol: Int32(IPPROTO_ICMP)))
+            raw = false
+        } catch {
+            do {
+                socket = OwnedDescriptor(try SystemCall.socket(AF_INET, .raw, protocol: Int32(IPPROTO_ICMP)))
+                raw = true
+            } catch {
+                throw AgentError.privilege("cannot open an ICMP socket (\(error.reason)): run as root")
+            }
         }
-        guard fd >= 0 else {
-            throw AgentError.privilege("cannot open an ICMP socket (\(String(cString: strerror(errno)))): run as root")
-        }
-        descriptor = fd
-        raw = isRaw
     }
-
-    deinit { close(descriptor) }
 
     /// Sends echo `sequence` and waits up to `timeout` seconds for its reply; returns the round trip in seconds, or
     /// nil on timeout. Fails only if the packet cannot be sent at all (no route, for instance).
@@ -46,25 +45,17 @@ final class ICMPEcho {
         packet[2] = UInt8(sum >> 8)
         packet[3] = UInt8(sum & 0xff)
         let started = DispatchTime.now().uptimeNanoseconds
-        let sent = withUnsafePointer(to: &destination) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                sendto(descriptor, packet, packet.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard sent == packet.count else {
-            throw AgentError.system("cannot send an ICMP echo: \(String(cString: strerror(errno)))")
+        do { try SystemCall.send(socket.rawValue, packet, to: destination) } catch {
+            throw AgentError.system("cannot send an ICMP echo: \(error.reason)")
         }
         let deadline = started + UInt64(timeout * 1e9)
         var buffer = [UInt8](repeating: 0, count: 2048)
         while true {
             let now = DispatchTime.now().uptimeNanoseconds
             guard now < deadline else { return nil }
-            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&poller, 1, Int32(max(1, (deadline - now) / 1_000_000)))
-            if ready < 0, errno == EINTR { continue }
-            guard ready > 0 else { continue }
-            let count = recv(descriptor, &buffer, buffer.count, 0)
-            guard count > 0 else { continue }
+            let timeLeft = Int32(max(1, (deadline - now) / 1_000_000))
+            guard (try? SystemCall.wait(for: POLLIN, on: socket.rawValue, timeoutMilliseconds: timeLeft)) == true else { continue }
+            guard let count = try? SystemCall.receive(socket.rawValue, into: &buffer), count > 0 else { continue }
             if isReply(buffer[0..<count], sequence: sequence) {
                 return Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             }

@@ -1,4 +1,5 @@
 import Foundation
+import RiftSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -57,16 +58,9 @@ public final class MetricsTextfile: Sendable {
             try? FileManager.default.removeItem(atPath: temporary)
             throw error
         }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
+        do { try SystemCall.once("rename") { rename(temporary, path) } } catch {
             try? FileManager.default.removeItem(atPath: temporary)
-            throw MetricsTextfileError(reason: reason)
+            throw error  // "rename: <reason>"
         }
     }
-}
-
-/// Why the metrics file could not be put in place.
-struct MetricsTextfileError: Error, CustomStringConvertible {
-    var reason: String
-    var description: String { "rename: \(reason)" }
 }

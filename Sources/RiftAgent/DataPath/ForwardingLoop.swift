@@ -34,8 +34,9 @@ final class ForwardingLoop: Sendable {
     let dropsOut = Atomic<UInt64>(0)
 
     init() throws(AgentError) {
-        epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
-        guard epoll >= 0 else { throw AgentError.system("epoll_create1: \(String(cString: strerror(errno)))") }
+        do { epoll = try SystemCall.retrying("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) } } catch {
+            throw AgentError.system("\(error)")
+        }
         do {
             try JoinableThread.spawn(name: "riftgate-forward") { [self] in loop() }.detach()
         } catch {

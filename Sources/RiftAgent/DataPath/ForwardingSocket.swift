@@ -1,5 +1,5 @@
 import Foundation
-internal import CRiftLinux
+import RiftSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,9 +10,11 @@ import Glibc
 /// so only WireGuard's datagrams reach it. Buffers are sized for throughput: with the kernel's ~208 KiB default a
 /// burst from WireGuard overflows the queue before the forwarding thread drains it.
 final class ForwardingSocket: Sendable {
-    /// The socket descriptor, owned by this object and closed when it is freed: the forwarding loop's route and any
-    /// pending delivery batch hold the object, so the descriptor is never closed (and reused) under a read or send.
-    let descriptor: Int32
+    /// The socket, owned by this object and closed when it is freed: the forwarding loop's route and any pending
+    /// delivery batch hold the object, so the descriptor is never closed (and reused) under a read or send.
+    private let socket: OwnedDescriptor
+    /// The socket's descriptor number.
+    var descriptor: Int32 { socket.rawValue }
     /// The loopback port WireGuard sends this peer's packets to.
     let port: UInt16
 
@@ -21,40 +23,21 @@ final class ForwardingSocket: Sendable {
 
     /// Opens a socket on 127.0.0.1 (ephemeral port) connected to 127.0.0.1:`wireGuardPort`.
     init(wireGuardPort: UInt16) throws(AgentError) {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw AgentError.system("forwarding socket: \(String(cString: strerror(errno)))") }
-        var size = Self.bufferBytes
+        do {
+            socket = OwnedDescriptor(try SystemCall.socket(AF_INET, .datagram, nonBlocking: true))
+        } catch {
+            throw AgentError.system("forwarding socket: \(error.reason)")
+        }
+        // The FORCE variants exceed rmem_max/wmem_max but need CAP_NET_ADMIN; the plain ones are the fallback.
         for option in [SO_RCVBUFFORCE, SO_SNDBUFFORCE, SO_RCVBUF, SO_SNDBUF] {
-            _ = setsockopt(fd, SOL_SOCKET, option, &size, socklen_t(MemoryLayout<Int32>.size))
+            try? SystemCall.setOption(socket.rawValue, level: SOL_SOCKET, option, Self.bufferBytes)
         }
-        var local = Self.loopback(port: 0)
-        var remote = Self.loopback(port: wireGuardPort)
-        let bound = withUnsafePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        do {
+            try SystemCall.bind(socket.rawValue, to: .loopbackIPv4(port: 0))
+            try SystemCall.connect(socket.rawValue, to: .loopbackIPv4(port: wireGuardPort))
+            port = try SystemCall.localAddress(socket.rawValue).port
+        } catch {
+            throw AgentError.system("forwarding socket: \(error.reason)")
         }
-        let connected = withUnsafePointer(to: &remote) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard bound == 0, connected == 0, named == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw AgentError.system("forwarding socket: \(reason)")
-        }
-        descriptor = fd
-        port = UInt16(bigEndian: local.sin_port)
-    }
-
-    deinit { close(descriptor) }
-
-    private static func loopback(port: UInt16) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        return address
     }
 }

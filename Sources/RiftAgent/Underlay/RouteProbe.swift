@@ -8,23 +8,11 @@ import Glibc
 enum RouteProbe {
     /// The source address for `destination` (numeric IPv4 or IPv6), or nil when there is no route to it.
     static func sourceAddress(toward destination: String, port: UInt16 = 9) -> String? {
-        var hints = addrinfo()
-        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV
-        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
-        var found: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(destination, String(port), &hints, &found) == 0, let first = found else { return nil }
-        defer { freeaddrinfo(first) }
-        let fd = socket(first.pointee.ai_family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        guard connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 else { return nil }
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let named = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else { return nil }
-        return SystemCall.numericAddress(storage, length: length).map { SystemCall.unscoped($0.host) }
+        guard let address = (try? SystemCall.resolve(destination, port: port, type: .datagram, numeric: true))?.first,
+              let socket = try? OwnedDescriptor(SystemCall.socket(address.family, .datagram)),
+              (try? SystemCall.connect(socket.rawValue, to: address)) != nil,
+              let local = try? SystemCall.localAddress(socket.rawValue) else { return nil }
+        return local.numeric.map { SystemCall.unscoped($0.host) }
     }
 
     /// Every address on every interface that is up (loopback and tunnels included), as numeric text.

@@ -1,7 +1,6 @@
 internal import CRiftLinux
 import Foundation
 import RiftSupport
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,17 +8,14 @@ import Glibc
 /// Watches the kernel's routing notifications (rtnetlink: links, addresses, routes) and reports the changes that
 /// matter to the agent's underlay in debounced batches, from its own thread.
 ///
-/// The thread polls the netlink socket and a wake-up pipe; `shutdown()` wakes it and waits for it to end before the
-/// descriptors are closed (as `ControlServer` does). Lost notifications (ENOBUFS) are reported as such, so the
-/// runtime re-examines everything instead of missing a change.
-final class UnderlayMonitor: @unchecked Sendable {  // immutable after init; the thread is joined once, under `stopping`
-    private let socket: Int32
-    private let wake: Int32
-    private let wakeWriter: Int32
+/// The thread (a `PollingThread`) polls the netlink socket; `shutdown()` stops it and waits for it to end before the
+/// socket is closed (as `ControlServer` does). Lost notifications (ENOBUFS) are reported as such, so the runtime
+/// re-examines everything instead of missing a change.
+final class UnderlayMonitor: @unchecked Sendable {  // immutable after init (`thread` is set once, in init)
+    private let socket: OwnedDescriptor
+    private var thread: PollingThread?
     private let relevance: UnderlayRelevance
     private let onChanges: @Sendable ([UnderlayChange]) -> Void
-    private let stopping = Atomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
     private let quiet: Duration
     private let longest: Duration
 
@@ -30,53 +26,37 @@ final class UnderlayMonitor: @unchecked Sendable {  // immutable after init; the
         self.onChanges = onChanges
         self.quiet = quiet
         self.longest = longest
-        let fd = CRiftLinux_route_monitor_socket()
-        guard fd >= 0 else { throw AgentError.system("cannot watch network changes (rtnetlink): \(String(cString: strerror(errno)))") }
-        var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw AgentError.system("network monitor wake-up pipe: \(reason)")
-        }
-        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
-        socket = fd
-        wake = ends[0]
-        wakeWriter = ends[1]
         do {
-            try JoinableThread.spawn(name: "riftgate-underlay") { [self] in
-                watch()
-                finished.signal()
-            }.detach()
+            socket = OwnedDescriptor(try SystemCall.retrying("socket") { CRiftLinux_route_monitor_socket() })
         } catch {
-            for descriptor in [fd, ends[0], ends[1]] { close(descriptor) }
+            throw AgentError.system("cannot watch network changes (rtnetlink): \(error.reason)")
+        }
+        do {
+            thread = try PollingThread(name: "riftgate-underlay") { [self] waiter in watch(waiter) }
+        } catch {
             throw AgentError.system("network monitor thread: \(error)")
         }
     }
 
     /// Stops watching and waits for the thread to end. Idempotent; never call it from `onChanges`.
     func shutdown() {
-        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        try? SystemCall.writeAll(wakeWriter, [1])
-        finished.wait()
-        close(socket)
-        close(wake)
-        close(wakeWriter)
+        thread?.stop()
+        socket.close()
     }
 
-    private func watch() {
+    private func watch(_ waiter: PollingThread.Waiter) {
         var debouncer = ChangeDebouncer(quiet: quiet, longest: longest)
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         let clock = ContinuousClock()
-        while !stopping.load(ordering: .acquiring) {
-            var descriptors = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0), pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
+        while true {
             var timeout: Int32 = -1
             if let deadline = debouncer.deadline {
                 let left = clock.now.duration(to: deadline)
                 timeout = left <= .zero ? 0 : Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)
             }
-            guard (try? SystemCall.retrying("poll") { poll(&descriptors, 2, timeout) }) != nil else { return }
-            if descriptors[1].revents != 0 { return }
-            if descriptors[0].revents != 0 { debouncer.add(drain(&buffer), at: clock.now) }
+            guard let ready = waiter.wait(for: [pollfd(fd: socket.rawValue, events: Int16(POLLIN), revents: 0)],
+                                          timeoutMilliseconds: timeout) else { return }
+            if ready[0].revents != 0 { debouncer.add(drain(&buffer), at: clock.now) }
             if let batch = debouncer.takeIfDue(at: clock.now) { onChanges(batch) }
         }
     }
@@ -85,17 +65,15 @@ final class UnderlayMonitor: @unchecked Sendable {  // immutable after init; the
     private func drain(_ buffer: inout [UInt8]) -> [UnderlayChange] {
         var changes: [UnderlayChange] = []
         while true {
-            let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if count > 0 {
+            do {
+                let count = try SystemCall.receive(socket.rawValue, into: &buffer, flags: Int32(MSG_DONTWAIT))
+                guard count > 0 else { return changes }
                 changes += RouteMessageParser.changes(in: Array(buffer[..<count])).filter(relevance.matters)
-                continue
-            }
-            if count < 0 && errno == EINTR { continue }
-            if count < 0 && errno == ENOBUFS {
+            } catch where error.code == ENOBUFS {
                 changes.append(.lostNotifications)
-                continue
+            } catch {
+                return changes
             }
-            return changes
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import RiftCrypto
+import RiftSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,7 +42,7 @@ public struct StateDirectory: Sendable, Hashable {
             let code = errno
             var status = stat()
             guard code == EEXIST, stat(prefix, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
-                throw ConfigurationError("cannot create state directory \(path): \(String(cString: strerror(code))) (at \(prefix))")
+                throw ConfigurationError("cannot create state directory \(path): \(SystemCallError.reason(for: code)) (at \(prefix))")
             }
         }
     }
@@ -73,13 +74,13 @@ public struct StateDirectory: Sendable, Hashable {
     static func writePrivateFile(_ path: String, contents: String) throws(ConfigurationError) {
         let temporary = path + ".tmp-\(getpid())"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw ConfigurationError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else { throw ConfigurationError("cannot create \(temporary): \(SystemCallError.reason(for: errno))") }
         let bytes = Array(contents.utf8)
         let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         let synced = fsync(descriptor) == 0
         close(descriptor)
         guard written == bytes.count, synced, rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let reason = SystemCallError.reason(for: errno)
             unlink(temporary)
             throw ConfigurationError("cannot write \(path): \(reason)")
         }

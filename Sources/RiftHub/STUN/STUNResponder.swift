@@ -24,7 +24,7 @@ public struct STUNResponderError: Error, Sendable, CustomStringConvertible {
 /// binds `[::]` dual-stack (IPv4 clients appear IPv4-mapped and are answered with an IPv4 address),
 /// falling back to `0.0.0.0` when IPv6 is unavailable.
 public final class STUNResponder: @unchecked Sendable {
-    private let socket: Int32
+    private let socket: OwnedDescriptor
     private let stopRequested = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private var thread: JoinableThread?
@@ -36,10 +36,7 @@ public final class STUNResponder: @unchecked Sendable {
         (socket, boundPort) = try Self.bind(host: host, port: port)
     }
 
-    deinit {
-        stop()
-        close(socket)
-    }
+    deinit { stop() }  // then `socket` closes
 
     /// Starts answering on a dedicated thread; fails when the system refuses a new thread.
     public func start() throws(SystemCallError) {
@@ -57,28 +54,13 @@ public final class STUNResponder: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 1500)
         var limiter = STUNRateLimiter()
         while !stopRequested.load(ordering: .acquiring) {
-            var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-            guard poll(&descriptor, 1, 200) > 0 else { continue }
-            var source = sockaddr_storage()
-            var sourceLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let received = buffer.withUnsafeMutableBytes { bytes in
-                withUnsafeMutablePointer(to: &source) { pointer in
-                    pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        recvfrom(socket, bytes.baseAddress, bytes.count, 0, $0, &sourceLength)
-                    }
-                }
-            }
-            guard received > 0, let request = STUNMessage.bindingRequest(in: Array(buffer[..<received])),
+            guard (try? SystemCall.wait(for: POLLIN, on: socket.rawValue, timeoutMilliseconds: 200)) == true,
+                  let (received, source) = try? SystemCall.receiveFrom(socket.rawValue, into: &buffer),
+                  received > 0, let request = STUNMessage.bindingRequest(in: Array(buffer[..<received])),
                   let endpoint = Self.endpoint(of: source),
                   limiter.allows(endpoint, now: Self.monotonicSeconds()) else { continue }
             let response = STUNMessage.bindingSuccessResponse(to: request, endpoint: endpoint)
-            _ = response.withUnsafeBytes { bytes in
-                withUnsafePointer(to: &source) { pointer in
-                    pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        sendto(socket, bytes.baseAddress, bytes.count, 0, $0, sourceLength)
-                    }
-                }
-            }
+            _ = try? SystemCall.send(socket.rawValue, response, to: source)
         }
         finished.signal()
     }
@@ -90,30 +72,22 @@ public final class STUNResponder: @unchecked Sendable {
     }
 
     /// The client's address; an IPv4-mapped IPv6 address is reported as the IPv4 address it maps.
-    static func endpoint(of storage: sockaddr_storage) -> STUNEndpoint? {
-        var storage = storage
-        switch Int32(storage.ss_family) {
-        case AF_INET:
-            return withUnsafeBytes(of: &storage) { raw in
-                let address = raw.load(as: sockaddr_in.self)
-                let bytes = withUnsafeBytes(of: address.sin_addr.s_addr) { Array($0) }
-                return STUNEndpoint(address: bytes, port: UInt16(bigEndian: address.sin_port))
-            }
-        case AF_INET6:
-            return withUnsafeBytes(of: &storage) { raw in
-                let address = raw.load(as: sockaddr_in6.self)
-                let bytes = withUnsafeBytes(of: address.sin6_addr) { Array($0) }
-                let port = UInt16(bigEndian: address.sin6_port)
-                let mappedPrefix: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF]
-                if Array(bytes.prefix(12)) == mappedPrefix { return STUNEndpoint(address: Array(bytes.suffix(4)), port: port) }
-                return STUNEndpoint(address: bytes, port: port)
-            }
+    static func endpoint(of address: SocketAddress) -> STUNEndpoint? {
+        let bytes = address.bytes
+        switch address.family {
+        case AF_INET where bytes.count >= 8:  // sockaddr_in: family, port, 4 address bytes
+            return STUNEndpoint(address: Array(bytes[4..<8]), port: address.port)
+        case AF_INET6 where bytes.count >= 24:  // sockaddr_in6: family, port, flow info, 16 address bytes
+            let ip = Array(bytes[8..<24])
+            let mappedPrefix: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF]
+            if Array(ip.prefix(12)) == mappedPrefix { return STUNEndpoint(address: Array(ip.suffix(4)), port: address.port) }
+            return STUNEndpoint(address: ip, port: address.port)
         default:
             return nil
         }
     }
 
-    private static func bind(host: String?, port: UInt16) throws(STUNResponderError) -> (Int32, UInt16) {
+    private static func bind(host: String?, port: UInt16) throws(STUNResponderError) -> (OwnedDescriptor, UInt16) {
         if host == nil || host == "" || host == "::" || host == "0.0.0.0" {
             if host != "0.0.0.0", let bound = try? bindResolved(host: "::", port: port, dualStack: true) { return bound }
             return try bindResolved(host: "0.0.0.0", port: port, dualStack: false)
@@ -121,30 +95,27 @@ public final class STUNResponder: @unchecked Sendable {
         return try bindResolved(host: host!, port: port, dualStack: false)
     }
 
-    private static func bindResolved(host: String, port: UInt16, dualStack: Bool) throws(STUNResponderError) -> (Int32, UInt16) {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
-        hints.ai_flags = AI_PASSIVE
-        var results: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(host, String(port), &hints, &results)
-        guard status == 0, let first = results else {
-            throw STUNResponderError(code: status, reason: "cannot resolve STUN listen address \(host): \(String(cString: gai_strerror(status)))")
+    private static func bindResolved(host: String, port: UInt16, dualStack: Bool) throws(STUNResponderError) -> (OwnedDescriptor, UInt16) {
+        let address: SocketAddress
+        do throws(AddressResolutionError) {
+            guard let first = try SystemCall.resolve(host, port: port, type: .datagram, passive: true).first else {
+                throw AddressResolutionError(code: EAI_NONAME)
+            }
+            address = first
+        } catch {
+            throw STUNResponderError(code: error.code, reason: "cannot resolve STUN listen address \(host): \(error)")
         }
-        defer { freeaddrinfo(results) }
-        let descriptor = Glibc.socket(first.pointee.ai_family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw STUNResponderError(code: errno, reason: "cannot create STUN socket: \(String(cString: strerror(errno)))") }
-        if first.pointee.ai_family == AF_INET6 {
-            var only: Int32 = dualStack ? 0 : 1
-            setsockopt(descriptor, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &only, socklen_t(MemoryLayout<Int32>.size))
+        let socket: OwnedDescriptor
+        do { socket = OwnedDescriptor(try SystemCall.socket(address.family, .datagram)) } catch {
+            throw STUNResponderError(code: error.code, reason: "cannot create STUN socket: \(error.reason)")
         }
-        guard Glibc.bind(descriptor, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 else {
-            let code = errno
-            close(descriptor)
-            throw STUNResponderError(code: code, reason: "cannot bind STUN to \(host) port \(port): \(String(cString: strerror(code)))")
+        if address.family == AF_INET6 {
+            try? SystemCall.setOption(socket.rawValue, level: Int32(IPPROTO_IPV6), IPV6_V6ONLY, Int32(dualStack ? 0 : 1))
         }
-        var bound = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
-        return (descriptor, endpoint(of: bound)?.port ?? port)
+        do { try SystemCall.bind(socket.rawValue, to: address) } catch {
+            throw STUNResponderError(code: error.code, reason: "cannot bind STUN to \(host) port \(port): \(error.reason)")
+        }
+        let bound = (try? SystemCall.localAddress(socket.rawValue)).flatMap(endpoint(of:))?.port ?? port
+        return (socket, bound)
     }
 }
