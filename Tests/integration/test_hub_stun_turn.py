@@ -281,3 +281,34 @@ def test_netcheck_with_a_token_on_a_hub_without_turn(hub):
     assert report["turn"] == "none offered" and report["turn_servers"] == [] and report["turn_credentials_from"] == "hub"
     text = netcheck(hub, "--token", "-", stdin=hub.token, as_json=False).stdout
     assert "TURN: none offered (no TURN servers on this network)" in text, text
+
+
+def test_netcheck_with_a_token_says_when_the_hub_is_too_old(tmp_path):
+    """A hub from before PROTOCOL.md §6.12 refuses ice_servers as it refuses anything but hello before welcome
+    (not_authenticated, close 4400): netcheck reports TURN as not checked and still succeeds."""
+    import threading
+    from websockets.sync.server import serve
+
+    def old_hub(connection):
+        connection.send(json.dumps({"type": "challenge", "versions": [1, 2], "hub_key": riftproto.b64(bytes(32)),
+                                    "nonce": riftproto.b64(bytes(32))}))
+        message = json.loads(connection.recv(timeout=10))
+        assert message["type"] == "ice_servers"
+        connection.send(json.dumps({"type": "error", "code": "not_authenticated",
+                                    "message": "send a valid hello first (unknown_type: unknown message type ice_servers)"}))
+        connection.close(4400, "not_authenticated")
+
+    with serve(old_hub, "127.0.0.1", 0) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.socket.getsockname()[1]
+
+        class OldHub:
+            pass
+        hub = OldHub()
+        hub.port, hub.stun_port = port, port
+        result = netcheck(hub, "--token", "-", "--stun-alt-port", str(port), stdin="rgt_" + "A" * 43)
+        server.shutdown()
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["turn"] == "not checked (hub too old to answer ice_servers: TURN not checked)", report
+    assert "turn_servers" not in report and "turn_credentials_from" not in report, report
