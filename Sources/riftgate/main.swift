@@ -199,7 +199,10 @@ struct Netcheck: AsyncParsableCommand {
                 print(report.text)
             }
         } catch { fail(error) }
-        if let refusal { fail(.permanentRefusal(code: refusal.code, message: refusal.message)) }
+        if let refusal {
+            FileHandle.standardError.write(Data("riftgate: the hub refused the token (\(refusal.code)): \(refusal.message)\n".utf8))
+            Foundation.exit(AgentError.permanentRefusal(code: refusal.code, message: refusal.message).exitCode)
+        }
     }
 
     /// The token of --token-file or --token, nil when neither is given.

@@ -56,7 +56,7 @@ struct NetcheckTokenTests {
         report.turnServers = []
         report.turnCredentialsFrom = "hub"
         report.conclude()
-        #expect(report.text.contains("TURN: none offered (no TURN servers on this network)\n  (credentials from the hub, asked with the network's token)"))
+        #expect(report.text.contains("TURN: none offered (no TURN servers on this network)\n  (TURN login from the hub, asked with the network's token)"))
         let json = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
         #expect(json.contains(#""turn_credentials_from":"hub""#) && json.contains(#""turn":"none offered""#))
         var unchecked = NetcheckReport(hub: "hub.example", stunPort: 3478, alternatePort: 3479)

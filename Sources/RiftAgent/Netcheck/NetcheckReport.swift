@@ -147,8 +147,8 @@ public struct NetcheckReport: Sendable, Codable, Hashable {
             lines.append(line)
         }
         switch turnCredentialsFrom {
-        case "agent": lines.append("  (credentials from the running agent)")
-        case "hub": lines.append("  (credentials from the hub, asked with the network's token)")
+        case "agent": lines.append("  (TURN login from the running agent)")
+        case "hub": lines.append("  (TURN login from the hub, asked with the network's token)")
         default: break
         }
         lines.append("verdict: \(verdict)")
