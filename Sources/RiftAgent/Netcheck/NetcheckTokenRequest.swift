@@ -12,7 +12,8 @@ public enum NetcheckTokenRequest {
         guard hub.hasPrefix("ws://") || hub.hasPrefix("wss://") else {
             throw .configuration("a token is checked over the hub's WebSocket: give --hub as a URL (wss://host:port), not \(hub)")
         }
-        let sameHub = configuration.map { (try? NetworkCheck(hubURL: $0.hub))?.hubHost == (try? NetworkCheck(hubURL: hub))?.hubHost } ?? false
+        let host = (try? NetworkCheck(hubURL: hub))?.hubHost
+        let sameHub = configuration.map { (try? NetworkCheck(hubURL: $0.hub))?.hubHost == host } ?? false
         guard let networkName = network ?? (sameHub ? configuration?.network : nil) else {
             throw .configuration("which network is the token for? give --network NAME")
         }

@@ -4,8 +4,9 @@ import Foundation
 /// server and its latency, per address family; whether a NAT translates the address, and whether it keeps one mapping
 /// for every destination (endpoint-independent, "cone") or makes one per destination (endpoint-dependent,
 /// "symmetric"), which needs the hub's second STUN port (`stun_alt_port`); whether it preserves the local port; when
-/// TURN credentials are given (`turnServers`, from the running agent or from the hub by token), whether an authenticated TURN allocation
-/// succeeds on each of the network's TURN servers; and a one-line verdict that takes the relay into account.
+/// TURN credentials are given (`turnServers`, from the running agent or from the hub by token), whether an
+/// authenticated TURN allocation succeeds on each of the network's TURN servers; and a one-line verdict that takes the
+/// relay into account.
 public struct NetworkCheck: Sendable {
     /// The hub's host name or address.
     public var hubHost: String

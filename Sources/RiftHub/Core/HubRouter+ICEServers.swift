@@ -13,8 +13,8 @@ extension HubRouter {
                                           _ actions: inout [HubAction<Connection>]) {
         guard let record = connections[connection] else { return }
         guard case .awaitingHello = record.phase else {
-            refuse(connection, ProtocolError(.alreadyAuthenticated, "this connection already joined; its ICE servers come in welcome and ice_servers"),
-                   ref: request.id, &actions)
+            let refusal = ProtocolError(.alreadyAuthenticated, "this connection already joined; its ICE servers come in welcome and ice_servers")
+            refuse(connection, refusal, ref: request.id, &actions)
             return
         }
         let network = record.grant.network
