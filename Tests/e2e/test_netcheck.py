@@ -103,7 +103,7 @@ def test_netcheck_checks_turn_with_the_networks_credentials(lab, workdir, timing
         report = json.loads(result.stdout)
         servers = report["turn_servers"]
         timing(f"netcheck TURN {case}: {elapsed:.2f} s, {servers}, verdict: {report['verdict']}")
-        assert report["turn"] == turn, report
+        assert report["turn"] == turn and report["turn_credentials_from"] == "agent", report
         assert [server["url"] for server in servers] == [coturn.url], report
         assert servers[0]["result"] == turn and servers[0]["transport"] == "udp", report
         assert (servers[0].get("latency_ms") is None) == (case == "blocked"), report
@@ -115,6 +115,20 @@ def test_netcheck_checks_turn_with_the_networks_credentials(lab, workdir, timing
 
         skipped = json.loads(netcheck_with_agent(agent, "--json", "--no-turn").stdout)
         assert skipped["turn"] == "not checked (--no-turn)", skipped
+
+        if case == "reachable":
+            # A token given explicitly wins over the running agent; hub URL and network come from the agent's
+            # configuration; and asking with the token leaves the agent's session alone (nothing joins, nothing replaced).
+            token_file = f"{workdir}/netcheck-token"
+            with open(token_file, "w") as handle:
+                handle.write(deployment.token + "\n")
+            by_token = json.loads(netcheck_with_agent(agent, "--json", "--token-file", token_file).stdout)
+            assert by_token["turn"] == "reachable" and by_token["turn_credentials_from"] == "hub", by_token
+            assert agent.status()["hub"]["state"] == "connected"
+            with open(f"{workdir}/hub.log") as log:
+                hub_log = log.read()
+            assert "ice servers handed to a token holder" in hub_log and "peer connection replaced" not in hub_log
+            assert deployment.token not in hub_log, "the hub never logs the token"
     except Exception:
         print(deployment.logs())
         raise
