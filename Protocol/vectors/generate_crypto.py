@@ -149,6 +149,7 @@ def turn(name, secret, peer, expires_at):
 
 turn("basic", "north-wind-7f3c9a1e", public("bob"), 1767225600)
 turn("long-secret", "s" * 10 + "K8/q+2vZ" * 12, "home-lab.laptop", 4102444800)  # longer than SHA-1's block
+turn("netcheck", "north-wind-7f3c9a1e", "netcheck.home", 1767225600)  # PROTOCOL.md §6.12: the name of a token-only request
 
 token = "rgt_" + base64.urlsafe_b64encode(unb64(NONCES["token"])).decode().rstrip("=")
 write("tokens/token.json", {"description": "rgt_ + base64url without padding of 32 random bytes; "

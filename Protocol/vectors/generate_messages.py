@@ -152,6 +152,22 @@ err("hub-allow-in-not-array", "hub", {"type": "peer_joined", "peer": dict(PEER_B
 err("hub-allow-in-65-rules", "hub", {"type": "peer_joined", "peer": dict(PEER_B, allow_in=[f"tcp/{p}" for p in range(1, 66)])},
     "invalid_value", "at most 64 port rules")
 
+# --- ice_servers from a client (PROTOCOL.md §6.12): the network's ICE servers for a token holder that does not join ---
+ok("client-ice-servers", "client", {"type": "ice_servers"}, "instead of hello: ask for the network's ICE servers")
+ok("client-ice-servers-with-id", "client", {"type": "ice_servers", "id": "netcheck"}, "ice_servers request with an id")
+err("client-ice-servers-with-ice", "client", {"type": "ice_servers", "ice": ICE}, "unknown_field",
+    "a client's ice_servers carries no servers: that is the hub's message")
+err("client-ice-servers-with-key", "client", {"type": "ice_servers", "public_key": KEY_A}, "unknown_field",
+    "no key: the request joins nothing and proves nothing")
+err("client-ice-servers-id-not-string", "client", {"type": "ice_servers", "id": 7}, "wrong_type", "id must be a string")
+ok("hub-ice-servers-token", "hub", {"type": "ice_servers", "ice": {
+        "stun": ["stun:hub.example:3478"],
+        "turn": [{"urls": ["turn:hub.example:3478?transport=udp"], "username": "1767225600:netcheck.home",
+                  "credential": "geWYTZCjN7cGOOpMYaWR/SJOamI=", "expires_at": 1767225600}]}},
+   "the answer to a client's ice_servers: credentials named netcheck.<network>, then a normal close (1000)")
+ok("hub-ice-servers-none", "hub", {"type": "ice_servers", "ice": {"stun": [], "turn": []}},
+   "the answer on a hub with neither STUN nor TURN configured")
+
 # --- payloads/: the opened plaintext of a sealed signal (PROTOCOL.md §7), decoded before the envelope checks ---
 # Each file: {"description", "payload": <exact plaintext>, "expect": {"ok": <JSON value>} | {"error": "<code>"}}.
 payloads = {}

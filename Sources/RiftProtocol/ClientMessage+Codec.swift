@@ -14,6 +14,8 @@ extension ClientMessage {
             }
             let proof = try SealedBox.read(&reader, "proof")
             message = .hello(Hello(version: version, publicKey: key, name: name, proof: proof, id: try MessageFrame.readID(&reader)))
+        } else if type == "ice_servers" {
+            message = .iceServers(ICEServersRequest(id: try MessageFrame.readID(&reader)))
         } else {
             let kind = SignalKind(rawValue: type)!
             if reader.optionalValue("from") != nil {
@@ -36,6 +38,8 @@ extension ClientMessage {
                 ("public_key", .string(hello.publicKey.base64)), ("name", .string(hello.name)),
                 ("proof", hello.proof.json), ("id", hello.id.map(JSONValue.string)),
             ])
+        case .iceServers(let request):
+            .fields([("type", .string("ice_servers")), ("id", request.id.map(JSONValue.string))])
         case .signal(let signal):
             .fields([
                 ("type", .string(signal.kind.rawValue)), ("to", .string(signal.to.base64)),

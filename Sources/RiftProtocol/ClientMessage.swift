@@ -4,9 +4,24 @@ public enum ClientMessage: Sendable, Hashable {
     case hello(Hello)
     /// A sealed signaling message for another peer of the same network.
     case signal(OutgoingSignal)
+    /// Instead of `hello`: asks for the network's STUN and TURN servers with short-lived TURN credentials, without
+    /// joining (PROTOCOL.md §6.12). The hub answers one `ice_servers` and closes the connection normally.
+    case iceServers(ICEServersRequest)
 
     /// The `type` field of every message an agent may send.
-    public static let types: Set<String> = Set(["hello"] + SignalKind.allCases.map(\.rawValue))
+    public static let types: Set<String> = Set(["hello", "ice_servers"] + SignalKind.allCases.map(\.rawValue))
+}
+
+/// A request for the network's ICE servers by a client that holds the network's token but does not join
+/// (`riftgate netcheck --token-file`): no key, no proof, no session.
+public struct ICEServersRequest: Sendable, Hashable {
+    /// An optional client-chosen id echoed in an error about this message.
+    public var id: String?
+
+    /// Creates a request.
+    public init(id: String? = nil) {
+        self.id = id
+    }
 }
 
 /// The agent's answer to `challenge`.

@@ -141,23 +141,39 @@ struct Ping: ParsableCommand {
     }
 }
 
-struct Netcheck: ParsableCommand {
+struct Netcheck: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Report what this machine's network allows (UDP, NAT mapping, latency to the hub, TURN) without joining.",
         discussion: """
-            TURN is checked with the network's own credentials, which netcheck reads from the running agent of the \
-            configuration (root or the agent's user only): a real authenticated allocation per TURN server, over UDP \
-            and TCP (TLS is not probed). Without a running agent TURN is reported as not checked. \
-            Exit status 0 whatever the network allows; see docs/troubleshooting.md, "riftgate netcheck".
+            TURN is checked with the network's own credentials: a real authenticated allocation per TURN server, over \
+            UDP and TCP (TLS is not probed). With --token-file (or --token -) netcheck asks the hub for them with the \
+            network's token, without joining (no key, no address, no use of a single-use token); the hub URL and \
+            network come from the configuration file or --hub URL --network NAME. Without a token it reads them from \
+            the running agent of the configuration (root or the agent's user only); without either, TURN is reported \
+            as not checked. Exit status 0 whatever the network allows, 77 when the hub refused the token (the report \
+            is printed first); see docs/troubleshooting.md, "riftgate netcheck".
             """)
     @OptionGroup var options: ConfigOption
-    @Option(help: "Hub URL or host (default: the hub of the configuration file).") var hub: String?
+    @Option(help: "Hub URL or host (default: the hub of the configuration file). With a token: the URL, ws:// or wss://.")
+    var hub: String?
+    @Option(help: "Network name on the hub, for --token-file (default: the network of the configuration file).") var network: String?
+    @Option(name: .customLong("token-file"), help: "Check TURN with credentials the hub gives to this network token (a file holding it).")
+    var tokenFile: String?
+    @Option(help: "Like --token-file; - reads the token from standard input.") var token: String?
+    @Option(help: "CA certificate file to verify the hub with, for --token-file (default: the configuration's, else the system trust store).")
+    var caFile: String?
     @Option(name: .customLong("stun-port"), help: "The hub's STUN port.") var stunPort: UInt16 = 3478
     @Option(name: .customLong("stun-alt-port"), help: "The hub's second STUN port (riftgate-hub --stun-alt-port).") var stunAltPort: UInt16 = 3479
-    @Flag(name: .customLong("no-turn"), help: "Do not check TURN, even when the agent is running.") var noTURN = false
+    @Flag(name: .customLong("no-turn"), help: "Do not check TURN, even when the agent is running or a token is given.") var noTURN = false
     @Flag(help: "Print JSON (schema: docs/troubleshooting.md).") var json = false
 
-    func run() {
+    func validate() throws {
+        if tokenFile != nil && token != nil { throw ValidationError("give --token-file or --token, not both") }
+    }
+
+    func run() async {
+        let configured = try? AgentConfiguration.load(path: options.config)
+        var refusal: (code: String, message: String)?
         do {
             let url: String
             if let hub { url = hub } else { url = try AgentConfiguration.load(path: options.config).hub }
@@ -166,11 +182,12 @@ struct Netcheck: ParsableCommand {
             check.alternatePort = stunAltPort
             if noTURN {
                 check.turnNotChecked = "--no-turn"
+            } else if let tokenText = try readToken() {
+                let request = try NetcheckTokenRequest.make(hub: url, network: network, token: tokenText, caFile: caFile,
+                                                            configuration: configured)
+                refusal = await check.takeTURNCredentials(from: request)
             } else {
-                switch NetworkCheck.turnCredentials(configPath: options.config, hubHost: check.hubHost) {
-                case .success(let servers): check.turnServers = servers
-                case .failure(let error): check.turnNotChecked = "\(error)"
-                }
+                check.takeTURNCredentials(fromAgentOf: options.config)
             }
             let report = check.run()
             if json {
@@ -182,6 +199,28 @@ struct Netcheck: ParsableCommand {
                 print(report.text)
             }
         } catch { fail(error) }
+        if let refusal {
+            FileHandle.standardError.write(Data("riftgate: the hub refused the token (\(refusal.code)): \(refusal.message)\n".utf8))
+            Foundation.exit(AgentError.permanentRefusal(code: refusal.code, message: refusal.message).exitCode)
+        }
+    }
+
+    /// The token of --token-file or --token, nil when neither is given.
+    private func readToken() throws(AgentError) -> String? {
+        if let tokenFile {
+            do { return try String(contentsOfFile: tokenFile, encoding: .utf8) } catch {
+                throw .configuration("cannot read the token file \(tokenFile): \(error.localizedDescription)")
+            }
+        }
+        guard let token else { return nil }
+        if token != "-" {
+            FileHandle.standardError.write(Data("""
+                warning: a token given as an argument is visible to every local user in the process list \
+                (/proc/PID/cmdline); prefer --token-file or --token - and paste it or pipe it in
+
+                """.utf8))
+        }
+        return token == "-" ? (readLine() ?? "") : token
     }
 }
 

@@ -11,6 +11,7 @@ struct RoundTripTests {
     func clientMessages() throws {
         let messages: [ClientMessage] = [
             .hello(Hello(version: 1, publicKey: keyA, name: "host \"quoted\"\n", proof: sealed, id: nil)),
+            .iceServers(ICEServersRequest()), .iceServers(ICEServersRequest(id: "netcheck")),
         ] + SignalKind.allCases.map { .signal(OutgoingSignal(kind: $0, to: keyB, sealed: sealed, id: "x")) }
         for message in messages {
             let text = message.encoded()

@@ -103,7 +103,7 @@ def test_netcheck_checks_turn_with_the_networks_credentials(lab, workdir, timing
         report = json.loads(result.stdout)
         servers = report["turn_servers"]
         timing(f"netcheck TURN {case}: {elapsed:.2f} s, {servers}, verdict: {report['verdict']}")
-        assert report["turn"] == turn, report
+        assert report["turn"] == turn and report["turn_credentials_from"] == "agent", report
         assert [server["url"] for server in servers] == [coturn.url], report
         assert servers[0]["result"] == turn and servers[0]["transport"] == "udp", report
         assert (servers[0].get("latency_ms") is None) == (case == "blocked"), report
@@ -115,6 +115,78 @@ def test_netcheck_checks_turn_with_the_networks_credentials(lab, workdir, timing
 
         skipped = json.loads(netcheck_with_agent(agent, "--json", "--no-turn").stdout)
         assert skipped["turn"] == "not checked (--no-turn)", skipped
+
+        if case == "reachable":
+            # A token given explicitly wins over the running agent; hub URL and network come from the agent's
+            # configuration; and asking with the token leaves the agent's session alone (nothing joins, nothing replaced).
+            token_file = f"{workdir}/netcheck-token"
+            with open(token_file, "w") as handle:
+                handle.write(deployment.token + "\n")
+            by_token = json.loads(netcheck_with_agent(agent, "--json", "--token-file", token_file).stdout)
+            assert by_token["turn"] == "reachable" and by_token["turn_credentials_from"] == "hub", by_token
+            assert agent.status()["hub"]["state"] == "connected"
+            with open(f"{workdir}/hub.log") as log:
+                hub_log = log.read()
+            assert "ice servers handed to a token holder" in hub_log and "peer connection replaced" not in hub_log
+            assert deployment.token not in hub_log, "the hub never logs the token"
+    except Exception:
+        print(deployment.logs())
+        raise
+
+
+# TURN from a token alone (PROTOCOL.md §6.12): no agent runs and none is configured; netcheck asks the hub for the
+# network's ICE servers with the token (`ice_servers`), joining nothing, then allocates with those credentials.
+def netcheck_with_token(host, hub_url: str, token_file: str, *extra: str):
+    return host.exec(binary("riftgate"), "netcheck", "--config", "/nonexistent/riftgate.toml", "--hub", hub_url,
+                     "--network", NETWORK, "--token-file", token_file, "--stun-alt-port", str(ALT_PORT), *extra,
+                     check=False, timeout=60)
+
+
+@pytest.mark.parametrize("case", ["reachable", "wrong-token", "no-turn"])
+def test_netcheck_checks_turn_from_a_token_alone(lab, workdir, timing, case):
+    reason = turnserver_missing()
+    if reason and case != "no-turn":
+        pytest.skip(reason)
+    deployment = Deployment(hard_nats(lab), workdir, turn=case != "no-turn")
+    hub = deployment.hub
+    hub.create_network(NETWORK)
+    deployment.token = hub.create_token(NETWORK, "lab")
+    if deployment.coturn is not None:
+        deployment.coturn.start()
+        deployment.hub_arguments = deployment.coturn.hub_arguments()
+    hub.start(*deployment.hub_arguments, "--stun-alt-port", str(ALT_PORT))
+    peers_before = hub.admin("peer", "list", NETWORK)
+    host = deployment.topology.peers["a"]
+    token_file = f"{workdir}/netcheck-token"
+    with open(token_file, "w") as handle:
+        handle.write(("rgt_" + "A" * 43 if case == "wrong-token" else deployment.token) + "\n")
+    try:
+        started = time.monotonic()
+        result = netcheck_with_token(host, hub.url, token_file, "--json")
+        elapsed = time.monotonic() - started
+        report = json.loads(result.stdout)
+        timing(f"netcheck with a token, {case}: {elapsed:.2f} s, turn: {report['turn']}, verdict: {report['verdict']}")
+        assert deployment.token not in result.stdout + result.stderr, "the token is never printed"
+        if case == "reachable":
+            assert result.returncode == 0, result.stderr
+            coturn = deployment.coturn
+            assert report["turn"] == "reachable" and report["turn_credentials_from"] == "hub", report
+            assert [server["url"] for server in report["turn_servers"]] == [coturn.url], report
+            assert report["verdict"].endswith("; relay available: TURN allocation succeeded"), report
+            text = netcheck_with_token(host, hub.url, token_file).stdout
+            assert f"TURN: reachable\n  {coturn.url}: reachable" in text and "TURN login from the hub" in text, text
+            assert coturn.secret not in text and "credential" not in text
+        elif case == "wrong-token":
+            assert result.returncode == 77, (result.returncode, result.stderr)
+            assert report["turn"] == "not checked (the hub refused the token (unauthorized))", report
+            assert "the hub refused" in result.stderr and f"network {NETWORK}" in result.stderr, result.stderr
+        else:
+            assert result.returncode == 0, result.stderr
+            assert report["turn"] == "none offered" and report["turn_servers"] == [], report
+            assert report["verdict"].endswith("(the hub offers no TURN server): connections through hard NATs will fail"), report
+            text = netcheck_with_token(host, hub.url, token_file).stdout
+            assert "TURN: none offered (no TURN servers on this network)" in text, text
+        assert hub.admin("peer", "list", NETWORK) == peers_before, "nothing joined"
     except Exception:
         print(deployment.logs())
         raise

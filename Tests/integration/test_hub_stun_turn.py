@@ -1,6 +1,7 @@
 """NAT traversal support: the built-in STUN responder and TURN credentials accepted by a real coturn."""
 import hashlib
 import hmac
+import json
 import os
 import shutil
 import socket
@@ -10,6 +11,7 @@ import time
 import zlib
 
 import pytest
+import riftproto
 from rgclient import Agent
 
 MAGIC = 0x2112A442
@@ -203,3 +205,110 @@ def test_stun_answers_one_source_at_a_bounded_rate(hub):
         transaction = os.urandom(12)
         other.sendto(stun_request(transaction), ("127.0.0.1", hub.stun_port))
         assert other.recvfrom(2048)[0][8:20] == transaction, "another source is still answered"
+
+
+def test_a_token_alone_gets_turn_credentials_coturn_accepts_without_joining(hub_factory, coturn):
+    """PROTOCOL.md §6.12: `ice_servers` instead of hello. The credentials work on a real coturn, live minutes, and the
+    request joins nothing: no peer appears, and a single-use token keeps its slot."""
+    port, secret_file = coturn
+    hub = hub_factory(("--turn-secret-file", str(secret_file), "--turn-url", f"turn:127.0.0.1:{port}", "--turn-ttl", "1h"),
+                      start=False)
+    _, token = hub.create_token("home", "single", "--single-use")
+    hub.start()
+    peers_before = hub.cli("peer", "list", "home").stdout
+    asker = Agent(hub, "home", token).connect()
+    asker.read_challenge()
+    asker.send(riftproto.ice_servers_request("netcheck"))
+    answer = asker.expect("ice_servers")
+    assert asker.expect_closed() == 1000
+    (turn,) = answer["ice"]["turn"]
+    assert turn["username"] == f"{turn['expires_at']}:netcheck.home"
+    assert 0 < turn["expires_at"] - time.time() <= 660, "token-only credentials live at most 10 minutes"
+    assert answer["ice"]["stun"], answer
+    kind, attributes = turn_allocate(port, turn["username"], turn["credential"])
+    assert kind == 0x0103, f"allocate failed: {attributes.get(0x0009)}"
+    assert hub.cli("peer", "list", "home").stdout == peers_before, "nobody joined"
+    member = Agent(hub, "home", token)
+    assert member.join()["self"]["public_key"] == member.public_key, "the single-use token's slot is still free"
+    assert hub.metrics()["riftgate_hub_ice_servers_requests_total"] == 1
+
+
+def test_a_wrong_token_gets_no_ice_servers(hub):
+    asker = Agent(hub, "home", "rgt_" + "A" * 43)
+    asker.connect()
+    asker.expect_error("unauthorized")
+    assert asker.expect_closed() == 4401
+
+
+def netcheck(hub, *arguments, stdin=None, as_json=True):
+    binary = os.path.join(os.environ.get("RIFTGATE_BIN_DIR", ""), "riftgate")
+    if not os.path.exists(binary):
+        pytest.skip("RIFTGATE_BIN_DIR does not hold the riftgate binary")
+    return subprocess.run([binary, "netcheck", "--config", "/nonexistent/riftgate.toml", "--hub", f"ws://127.0.0.1:{hub.port}",
+                           "--network", "home", "--stun-port", str(hub.stun_port), *(["--json"] if as_json else []), *arguments],
+                          input=stdin, capture_output=True, text=True, timeout=60)
+
+
+def test_netcheck_checks_turn_with_a_token_alone(hub_factory, coturn, tmp_path):
+    """`riftgate netcheck --token-file`: no agent, no configuration; the hub gives the credentials, coturn accepts them."""
+    port, secret_file = coturn
+    hub = hub_factory(("--turn-secret-file", str(secret_file), "--turn-url", f"turn:127.0.0.1:{port}"), start=False)
+    _, token = hub.create_token("home")
+    hub.start()
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    result = netcheck(hub, "--token-file", str(token_file))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["turn"] == "reachable" and report["turn_credentials_from"] == "hub", report
+    assert [server["url"] for server in report["turn_servers"]] == [f"turn:127.0.0.1:{port}"], report
+    assert token not in result.stdout + result.stderr
+    # From standard input, without the warning a token on the command line gets.
+    piped = netcheck(hub, "--token", "-", stdin=token + "\n")
+    assert json.loads(piped.stdout)["turn"] == "reachable" and "warning" not in piped.stderr, piped.stderr
+    # A wrong token: the report still comes, TURN not checked, and netcheck fails saying why.
+    token_file.write_text("rgt_" + "A" * 43 + "\n")
+    refused = netcheck(hub, "--token-file", str(token_file))
+    assert refused.returncode == 77, refused
+    assert json.loads(refused.stdout)["turn"] == "not checked (the hub refused the token (unauthorized))", refused.stdout
+    assert "refused" in refused.stderr and "unauthorized" in refused.stderr, refused.stderr
+
+
+def test_netcheck_with_a_token_on_a_hub_without_turn(hub):
+    result = netcheck(hub, "--token", "-", stdin=hub.token)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["turn"] == "none offered" and report["turn_servers"] == [] and report["turn_credentials_from"] == "hub"
+    text = netcheck(hub, "--token", "-", stdin=hub.token, as_json=False).stdout
+    assert "TURN: none offered (no TURN servers on this network)" in text, text
+
+
+def test_netcheck_with_a_token_says_when_the_hub_is_too_old(tmp_path):
+    """A hub from before PROTOCOL.md §6.12 refuses ice_servers as it refuses anything but hello before welcome
+    (not_authenticated, close 4400): netcheck reports TURN as not checked and still succeeds."""
+    import threading
+    from websockets.sync.server import serve
+
+    def old_hub(connection):
+        connection.send(json.dumps({"type": "challenge", "versions": [1, 2], "hub_key": riftproto.b64(bytes(32)),
+                                    "nonce": riftproto.b64(bytes(32))}))
+        message = json.loads(connection.recv(timeout=10))
+        assert message["type"] == "ice_servers"
+        connection.send(json.dumps({"type": "error", "code": "not_authenticated",
+                                    "message": "send a valid hello first (unknown_type: unknown message type ice_servers)"}))
+        connection.close(4400, "not_authenticated")
+
+    with serve(old_hub, "127.0.0.1", 0) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.socket.getsockname()[1]
+
+        class OldHub:
+            pass
+        hub = OldHub()
+        hub.port, hub.stun_port = port, port
+        result = netcheck(hub, "--token", "-", "--stun-alt-port", str(port), stdin="rgt_" + "A" * 43)
+        server.shutdown()
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["turn"] == "not checked (hub too old to answer ice_servers: TURN not checked)", report
+    assert "turn_servers" not in report and "turn_credentials_from" not in report, report

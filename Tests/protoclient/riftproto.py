@@ -40,6 +40,15 @@ def encode(message: dict) -> bytes:
     return json.dumps(message, separators=(",", ":")).encode()
 
 
+def ice_servers_request(msg_id: str | None = None) -> dict:
+    """Instead of `hello`: ask for the network's ICE servers with the token alone (PROTOCOL.md §6.12). The hub answers
+    one `ice_servers` ({"type": "ice_servers", "ice": {"stun": [...], "turn": [...]}}) and closes with 1000."""
+    message = {"type": "ice_servers"}
+    if msg_id is not None:
+        message["id"] = msg_id
+    return message
+
+
 # join: challenge -> hello with proof -> welcome (PROTOCOL.md §5) ------------------------------------------------------
 def make_proof(agent_key: nacl.public.PrivateKey, hub_key: bytes, challenge_nonce: bytes, network: str,
                claimed_key: bytes | None = None, box: nacl.public.Box | None = None) -> dict:

@@ -50,12 +50,16 @@ public struct NetcheckReport: Sendable, Codable, Hashable {
     public var turn = "not checked"
     /// Each TURN URI probed; nil when TURN was not checked.
     public var turnServers: [NetcheckTURNServer]?
+    /// Where the TURN credentials came from: `agent` (the running agent's, over its control socket) or `hub` (asked
+    /// with the network's token, `--token-file`); nil when TURN was not checked.
+    public var turnCredentialsFrom: String?
     /// `direct connections likely` or `expect relay`, with the reason in parentheses.
     public var verdict = ""
 
     enum CodingKeys: String, CodingKey {
         case hub, ipv4, ipv6, udp, mapping, turn, verdict
         case stunPort = "stun_port", alternatePort = "alternate_port", turnServers = "turn_servers"
+        case turnCredentialsFrom = "turn_credentials_from"
     }
 
     init(hub: String, stunPort: UInt16, alternatePort: UInt16) {
@@ -132,11 +136,20 @@ public struct NetcheckReport: Sendable, Codable, Hashable {
             if let other = family.alternateMapped { lines.append("  second port saw \(other): mapping \(family.mapping ?? "unknown")") }
         }
         lines.append("NAT mapping: \(mapping)")
-        lines.append("TURN: \(turn)")
+        if turn == "none offered" {
+            lines.append("TURN: none offered (no TURN servers on this network)")
+        } else {
+            lines.append("TURN: \(turn)")
+        }
         for server in turnServers ?? [] {
             var line = "  \(server.url): \(server.result)"
             if let latency = server.latencyMilliseconds { line += ", \(latency) ms" }
             lines.append(line)
+        }
+        switch turnCredentialsFrom {
+        case "agent": lines.append("  (TURN login from the running agent)")
+        case "hub": lines.append("  (TURN login from the hub, asked with the network's token)")
+        default: break
         }
         lines.append("verdict: \(verdict)")
         return lines.joined(separator: "\n")

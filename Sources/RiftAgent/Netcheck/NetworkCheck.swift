@@ -4,8 +4,9 @@ import Foundation
 /// server and its latency, per address family; whether a NAT translates the address, and whether it keeps one mapping
 /// for every destination (endpoint-independent, "cone") or makes one per destination (endpoint-dependent,
 /// "symmetric"), which needs the hub's second STUN port (`stun_alt_port`); whether it preserves the local port; when
-/// TURN credentials are given (`turnServers`, from the running agent), whether an authenticated TURN allocation
-/// succeeds on each of the network's TURN servers; and a one-line verdict that takes the relay into account.
+/// TURN credentials are given (`turnServers`, from the running agent or from the hub by token), whether an
+/// authenticated TURN allocation succeeds on each of the network's TURN servers; and a one-line verdict that takes the
+/// relay into account.
 public struct NetworkCheck: Sendable {
     /// The hub's host name or address.
     public var hubHost: String
@@ -17,6 +18,8 @@ public struct NetworkCheck: Sendable {
     public var probeTimeoutMilliseconds: Int32 = 1500
     /// The network's TURN servers and credentials to probe, or nil when they are not known.
     public var turnServers: [TURNCredentialSet]?
+    /// Where `turnServers` came from (`agent` or `hub`), for the report's `turn_credentials_from`.
+    public var turnCredentialsFrom: String?
     /// Why `turnServers` is nil, for the report (`not checked (…)`).
     public var turnNotChecked = "no TURN credentials"
     /// How long to wait for one TURN answer, in seconds.
@@ -44,6 +47,7 @@ public struct NetworkCheck: Sendable {
         }
         if let turnServers {
             report.turnServers = TURNReachability.check(turnServers, stepTimeout: turnStepTimeout)
+            report.turnCredentialsFrom = turnCredentialsFrom
         } else {
             report.turn = "not checked (\(turnNotChecked))"
         }

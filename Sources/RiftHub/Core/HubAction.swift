@@ -13,6 +13,8 @@ public enum HubAction<Connection: Hashable & Sendable>: Sendable, Hashable {
 public enum HubCloseCode {
     /// Going away: the hub is shutting down.
     public static let goingAway: UInt16 = 1001
+    /// A normal close: the hub answered a client's `ice_servers` request (PROTOCOL.md §6.12).
+    public static let normal: UInt16 = 1000
     /// Policy violation: sustained flooding.
     public static let policyViolation: UInt16 = 1008
     /// The hub failed internally.

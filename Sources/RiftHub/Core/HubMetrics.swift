@@ -26,6 +26,8 @@ public struct HubMetrics: Sendable, Hashable {
     public var slowConnectionsClosed: UInt64 = 0
     /// Ephemeral peers removed from their network after being gone longer than the grace.
     public var ephemeralPeersRemoved: UInt64 = 0
+    /// `ice_servers` requests answered (token holders that asked for the ICE servers without joining).
+    public var iceServerRequests: UInt64 = 0
 
     /// Empty metrics.
     public init() {}
@@ -62,6 +64,8 @@ extension HubMetrics {
                [("", "\(slowConnectionsClosed)")])
         family("riftgate_hub_ephemeral_peers_removed_total", "counter", "Ephemeral peers removed after being gone longer than the grace.",
                [("", "\(ephemeralPeersRemoved)")])
+        family("riftgate_hub_ice_servers_requests_total", "counter", "ice_servers requests answered (netcheck with a token, no join).",
+               [("", "\(iceServerRequests)")])
         family("riftgate_hub_sessions_ended_total", "counter", "Peer sessions ended, by reason.",
                sessionsEnded.sorted { $0.key < $1.key }.map { (label("reason", $0.key), "\($0.value)") })
         return out

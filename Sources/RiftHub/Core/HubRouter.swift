@@ -144,6 +144,7 @@ public struct HubRouter<Connection: Hashable & Sendable> {
         }
         switch message {
         case .hello(let hello): handleHello(hello, from: connection, &actions)
+        case .iceServers(let request): handleICEServersRequest(request, from: connection, &actions)
         case .signal(let signal): relay(signal, from: connection, &actions)
         }
         return actions

@@ -45,13 +45,28 @@ public struct ICEServerPolicy: Sendable {
     /// The servers for the peer `publicKey` that connected with `Host: requestHost`, and when its TURN
     /// credentials expire (nil without TURN). The TURN user name is `<expiry>:<public key>`.
     public func servers(for publicKey: PublicKey, requestHost: String?, now: Int64) -> (ICEServers, expiresAt: Int64?) {
+        servers(named: publicKey.base64, lifetime: turnLifetime, requestHost: requestHost, now: now)
+    }
+
+    /// The most a token-only request's TURN credentials live, in seconds: enough for `riftgate netcheck` to allocate
+    /// at once, short enough that a token holder who never joins does not hold a long relay credential.
+    public static let tokenOnlyLifetime: Int64 = 600
+
+    /// The servers for a client of `network` that asked with the network's token alone (`ice_servers`, PROTOCOL.md
+    /// §6.12): the TURN user name is `<expiry>:netcheck.<network>` and the credentials live at most
+    /// `tokenOnlyLifetime` (less when `turnLifetime` is shorter).
+    public func tokenOnlyServers(network: String, requestHost: String?, now: Int64) -> ICEServers {
+        servers(named: "netcheck.\(network)", lifetime: min(turnLifetime, Self.tokenOnlyLifetime), requestHost: requestHost, now: now).0
+    }
+
+    private func servers(named name: String, lifetime: Int64, requestHost: String?, now: Int64) -> (ICEServers, expiresAt: Int64?) {
         var servers = ICEServers()
         if let stunPort, let host = publicHost ?? requestHost.flatMap(Self.hostPart) {
             servers.stun = ["stun:\(host):\(stunPort)"]
         }
         guard let turnSecret, !turnURLs.isEmpty else { return (servers, nil) }
-        let expiresAt = now + turnLifetime
-        let credentials = TURNCredentials.make(secret: turnSecret.text, name: publicKey.base64, expiresAt: expiresAt)
+        let expiresAt = now + lifetime
+        let credentials = TURNCredentials.make(secret: turnSecret.text, name: name, expiresAt: expiresAt)
         servers.turn = [TURNServer(urls: turnURLs, username: credentials.username, credential: credentials.credential,
                                    expiresAt: expiresAt)]
         return (servers, expiresAt)
