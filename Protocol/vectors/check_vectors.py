@@ -261,6 +261,48 @@ def allow_in_error(peer):
     return None
 
 
+DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def valid_dns_domain(domain):
+    """PROTOCOL.md §6.13: 1-4 labels, at most 189 characters, last label not `local` and not all digits."""
+    labels = domain.split(".")
+    return (0 < len(domain) <= 189 and 1 <= len(labels) <= 4 and all(DNS_LABEL.match(label) for label in labels)
+            and labels[-1] != "local" and not labels[-1].isdigit())
+
+
+def derive_dns_label(name):
+    """PROTOCOL.md §6.13: the label a hub derives from a display name."""
+    label = re.sub(r"[^a-z0-9]+", "-", "".join(c.lower() if c.isascii() and c.isalpha() else c for c in name)).strip("-")
+    label = label[:63].rstrip("-")
+    return label or "peer"
+
+
+def dns_error(value):
+    """The error code the DNS fields of a frame earn (§6.13), None when absent or valid."""
+    peers = [value.get("peer"), value.get("self")] + list(value.get("peers") or [])
+    for peer in peers:
+        if isinstance(peer, dict) and "dns_name" in peer:
+            if not isinstance(peer["dns_name"], str):
+                return "wrong_type"
+            if not DNS_LABEL.match(peer["dns_name"]):
+                return "invalid_value"
+    if value.get("type") == "welcome" and "dns_domain" in value:
+        if not isinstance(value["dns_domain"], str):
+            return "wrong_type"
+        if not valid_dns_domain(value["dns_domain"]):
+            return "invalid_value"
+    return None
+
+
+def check_names(case):
+    """names/: every display name derives to the expected label, and that label is valid."""
+    for item in case["cases"]:
+        expect_equal(f"label of {item['name']!r}", derive_dns_label(item["name"]), item["label"])
+        if not DNS_LABEL.match(item["label"]):
+            raise Mismatch(f"derived label {item['label']!r} is not a valid label")
+
+
 def check_message(case):
     """An independent look at the frame vectors: JSON syntax, depth and duplicate keys, `ok` values, and peer names.
     (The full message rules are checked by the Swift decoder; these are the ones most easily got wrong.)"""
@@ -292,9 +334,12 @@ def check_message(case):
             code = allow_in_error(peer) if isinstance(peer, dict) else None
             if code:
                 expect_equal("a frame with an invalid allow_in", expected, {"error": code})
+        code = dns_error(value)
+        if code:
+            expect_equal("a frame with an invalid dns_name or dns_domain", expected, {"error": code})
 
 
-CHECKS = {"messages": check_message, "payloads": check_payload, "sealed": check_sealed, "proof": check_proof, "turn": check_turn, "tokens": check_token, "keys": check_key}
+CHECKS = {"messages": check_message, "payloads": check_payload, "sealed": check_sealed, "proof": check_proof, "turn": check_turn, "tokens": check_token, "keys": check_key, "names": check_names}
 
 
 def main():

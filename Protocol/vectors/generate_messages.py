@@ -168,6 +168,41 @@ ok("hub-ice-servers-token", "hub", {"type": "ice_servers", "ice": {
 ok("hub-ice-servers-none", "hub", {"type": "ice_servers", "ice": {"stun": [], "turn": []}},
    "the answer on a hub with neither STUN nor TURN configured")
 
+# --- version 3: peers' DNS names (PROTOCOL.md §6.13) ---
+WELCOME_V3 = {"type": "welcome", "version": 3, "network": "home", "self": dict(PEER_A, dns_name="laptop-a"),
+              "ipv4_prefix": "100.64.0.0/10", "ipv6_prefix": "fd7a:115c:a1e0::/64",
+              "peers": [dict(PEER_B, dns_name="laptop-b")], "ice": {"stun": [], "turn": []},
+              "heartbeat_seconds": 20, "dns_domain": "home.rift"}
+ok("hub-challenge-v3", "hub", {"type": "challenge", "versions": [1, 2, 3], "hub_key": HUB, "nonce": NONCE32},
+   "a hub speaking versions 1 to 3")
+ok("client-hello-v3", "client", dict(hello, version=3), "hello choosing version 3")
+ok("hub-welcome-v3", "hub", WELCOME_V3, "v3 welcome: every peer's DNS label and the network's domain")
+ok("hub-welcome-v3-long-suffix", "hub", dict(WELCOME_V3, dns_domain="home.vpn.example.org"),
+   "a network whose suffix is vpn.example.org")
+ok("hub-peer-joined-dns-name", "hub", {"type": "peer_joined", "peer": dict(PEER_B, name="Laptop B", dns_name="laptop-b-2")},
+   "v3: a second peer whose name derives to laptop-b gets laptop-b-2")
+for name, label in [("uppercase", "Laptop-b"), ("leading-dash", "-laptop"), ("trailing-dash", "laptop-"),
+                    ("dot", "laptop.b"), ("underscore", "laptop_b"), ("empty", ""), ("64-characters", "a" * 64),
+                    ("non-ascii", "l\u00e4ptop"), ("space", "laptop b")]:
+    err(f"hub-dns-name-{name}", "hub", {"type": "peer_joined", "peer": dict(PEER_B, dns_name=label)}, "invalid_value",
+        f"dns_name {label!r} is not a lower-case LDH label of 1-63 characters")
+err("hub-dns-name-not-string", "hub", {"type": "peer_joined", "peer": dict(PEER_B, dns_name=7)}, "wrong_type",
+    "dns_name is a string")
+for name, domain in [("trailing-dot", "home.rift."), ("local", "home.local"), ("numeric-last-label", "home.123"),
+                     ("five-labels", "home.a.b.c.d"), ("empty-label", "home..rift"), ("uppercase", "home.RIFT"),
+                     ("empty", ""), ("too-long", "home." + ".".join(["a" * 62] * 3))]:
+    err(f"hub-dns-domain-{name}", "hub", dict(WELCOME_V3, dns_domain=domain), "invalid_value",
+        f"dns_domain {domain[:40]!r} is not 1-4 lower-case LDH labels, at most 189 characters, not under local or a number")
+
+# --- names/: how a hub derives a peer's DNS label from its display name (PROTOCOL.md §6.13) ---
+# One file: {"description", "cases": [{"name": display name, "label": derived label}]}.
+LABELS = [("laptop-a", "laptop-a"), ("Zoë's MacBook Pro", "zo-s-macbook-pro"), ("build_server.01", "build-server-01"),
+          ("  --weird--  ", "weird"), ("ラップトップ", "peer"), ("☕", "peer"), ("DESKTOP-7F3K2Q", "desktop-7f3k2q"),
+          ("a" * 63, "a" * 63), ("x" + "é" * 62, "x"), ("web 1 / prod", "web-1-prod"), ("9lives", "9lives")]
+names = {"derivation": {"description": "display name -> DNS label: ASCII letters lower-cased, digits kept, every run of "
+                                       "anything else one '-', none at either end, at most 63, 'peer' when empty",
+                        "cases": [{"name": name, "label": label} for name, label in LABELS]}}
+
 # --- payloads/: the opened plaintext of a sealed signal (PROTOCOL.md §7), decoded before the envelope checks ---
 # Each file: {"description", "payload": <exact plaintext>, "expect": {"ok": <JSON value>} | {"error": "<code>"}}.
 payloads = {}
@@ -238,3 +273,4 @@ def write_dir(directory, entries):
 
 write_dir(OUT, cases)
 write_dir(os.path.join(os.path.dirname(OUT), "payloads"), payloads)
+write_dir(os.path.join(os.path.dirname(OUT), "names"), names)

@@ -52,8 +52,10 @@ extension HubMessage {
         }
         let ice = try ICEServers.read(&reader, "ice")
         let heartbeat = try reader.integer("heartbeat_seconds", in: 1...3600)
+        let dnsDomain = try reader.optionalString("dns_domain", maxLength: DNSNames.maximumDomainLength)
+        if let dnsDomain { try DNSNames.checkDomain(dnsDomain, "welcome.dns_domain") }
         return Welcome(version: version, network: network, me: me, ipv4Prefix: ipv4Prefix, ipv6Prefix: ipv6Prefix,
-                       peers: peers, ice: ice, heartbeatSeconds: heartbeat)
+                       peers: peers, ice: ice, heartbeatSeconds: heartbeat, dnsDomain: dnsDomain)
     }
 
     /// The JSON value of this message.
@@ -65,11 +67,12 @@ extension HubMessage {
                 "hub_key": .string(challenge.hubKey.base64), "nonce": .string(Base64.encode(challenge.nonce)),
             ])
         case .welcome(let welcome):
-            .object([
-                "type": .string("welcome"), "version": .int(welcome.version), "network": .string(welcome.network),
-                "self": welcome.me.json, "ipv4_prefix": .string(welcome.ipv4Prefix.description),
-                "ipv6_prefix": .string(welcome.ipv6Prefix.description), "peers": .array(welcome.peers.map(\.json)),
-                "ice": welcome.ice.json, "heartbeat_seconds": .int(welcome.heartbeatSeconds),
+            .fields([
+                ("type", .string("welcome")), ("version", .int(welcome.version)), ("network", .string(welcome.network)),
+                ("self", welcome.me.json), ("ipv4_prefix", .string(welcome.ipv4Prefix.description)),
+                ("ipv6_prefix", .string(welcome.ipv6Prefix.description)), ("peers", .array(welcome.peers.map(\.json))),
+                ("ice", welcome.ice.json), ("heartbeat_seconds", .int(welcome.heartbeatSeconds)),
+                ("dns_domain", welcome.dnsDomain.map(JSONValue.string)),
             ])
         case .peerJoined(let peer):
             .object(["type": .string("peer_joined"), "peer": peer.json])

@@ -58,10 +58,13 @@ public struct Welcome: Sendable, Hashable {
     public var ice: ICEServers
     /// How often the hub pings; a connection silent for three intervals is closed.
     public var heartbeatSeconds: Int64
+    /// Protocol version 3: the network's DNS domain, `<network>.<suffix>`; peers are `<dns_name>.<dnsDomain>`
+    /// (PROTOCOL.md §6.13). nil for sessions speaking an older version.
+    public var dnsDomain: String?
 
     /// Creates a welcome.
     public init(version: Int64, network: String, me: PeerInfo, ipv4Prefix: IPv4Prefix, ipv6Prefix: IPv6Prefix,
-                peers: [PeerInfo], ice: ICEServers, heartbeatSeconds: Int64) {
+                peers: [PeerInfo], ice: ICEServers, heartbeatSeconds: Int64, dnsDomain: String? = nil) {
         self.version = version
         self.network = network
         self.me = me
@@ -70,6 +73,7 @@ public struct Welcome: Sendable, Hashable {
         self.peers = peers
         self.ice = ice
         self.heartbeatSeconds = heartbeatSeconds
+        self.dnsDomain = dnsDomain
     }
 }
 

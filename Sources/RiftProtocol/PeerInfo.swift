@@ -12,22 +12,28 @@ public struct PeerInfo: Sendable, Hashable {
     /// policy (PROTOCOL.md §6.11). nil (the field absent) means everything; an empty list means nothing but replies
     /// to connections the recipient opened. The recipient enforces it on its own WireGuard interface.
     public var allowIn: [PortRule]?
+    /// Protocol version 3: the peer's DNS label, unique in its network; the peer is `<dnsName>.<welcome.dnsDomain>`
+    /// (PROTOCOL.md §6.13). nil for sessions speaking an older version.
+    public var dnsName: String?
 
     /// The most port rules one `allow_in` may hold.
     public static let maximumAllowInRules = 64
 
     /// Creates a peer description.
-    public init(publicKey: PublicKey, name: String, ipv4: IPv4Address, ipv6: IPv6Address, allowIn: [PortRule]? = nil) {
+    public init(publicKey: PublicKey, name: String, ipv4: IPv4Address, ipv6: IPv6Address, allowIn: [PortRule]? = nil,
+                dnsName: String? = nil) {
         self.publicKey = publicKey
         self.name = name
         self.ipv4 = ipv4
         self.ipv6 = ipv6
         self.allowIn = allowIn
+        self.dnsName = dnsName
     }
 
     var json: JSONValue {
         .fields([
             ("allow_in", allowIn.map { rules in .array(rules.map { .string($0.description) }) }),
+            ("dns_name", dnsName.map(JSONValue.string)),
             ("ipv4", .string(ipv4.description)), ("ipv6", .string(ipv6.description)),
             ("name", .string(name)), ("public_key", .string(publicKey.base64)),
         ])
@@ -51,6 +57,8 @@ public struct PeerInfo: Sendable, Hashable {
                 return rule
             }
         }
-        return PeerInfo(publicKey: key, name: name, ipv4: ipv4, ipv6: ipv6, allowIn: allowIn)
+        let dnsName = try reader.optionalString("dns_name", maxLength: DNSNames.maximumLabelLength)
+        if let dnsName { try DNSNames.checkLabel(dnsName, "dns_name") }
+        return PeerInfo(publicKey: key, name: name, ipv4: ipv4, ipv6: ipv6, allowIn: allowIn, dnsName: dnsName)
     }
 }

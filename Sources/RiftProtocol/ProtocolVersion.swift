@@ -4,8 +4,10 @@ public enum ProtocolVersion {
     public static let v1: Int64 = 1
     /// Version 1 plus `PeerInfo.allow_in` (access policy port rules, PROTOCOL.md §6.11).
     public static let v2: Int64 = 2
+    /// Version 2 plus peers' DNS names: `PeerInfo.dns_name` and `welcome.dns_domain` (PROTOCOL.md §6.13).
+    public static let v3: Int64 = 3
     /// Every version this build supports, newest last.
-    public static let supported: [Int64] = [v1, v2]
+    public static let supported: [Int64] = [v1, v2, v3]
 
     /// The newest version both this build and a hub offering `offered` speak, nil when there is none.
     public static func highestCommon(with offered: [Int64]) -> Int64? {

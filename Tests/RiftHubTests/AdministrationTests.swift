@@ -13,7 +13,7 @@ struct AdministrationTests {
         let admin = try HubAdministration(databasePath: directory + "/hub.db", now: { 1_700_000_000 })
         #expect(try admin.listNetworks().contains("No networks"))
         #expect(try admin.createNetwork(name: "home", ipv4Prefix: nil, ipv6Prefix: "fd00:1::/64", maximumPeers: 3)
-            == "Created network home: IPv4 100.64.0.0/10, IPv6 fd00:1::/64, at most 3 peers.\n")
+            == "Created network home: IPv4 100.64.0.0/10, IPv6 fd00:1::/64, at most 3 peers, names under home.rift.\n")
         let created = try admin.createToken(network: "home", label: "laptop", expires: "30d")
         let token = try #require(created.split(separator: "\n").first { $0.hasPrefix("rgt_") }.map(String.init))
         #expect(try BearerToken(text: token).revealedText == token)

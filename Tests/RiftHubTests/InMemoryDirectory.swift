@@ -93,6 +93,7 @@ final class InMemoryDirectory: HubDirectory {
         lastUsed[tokenID] = now
         if var peer = peers[network.name]?[publicKey] {
             guard !peer.revoked else { return .revoked }
+            if peer.info.name != name { peer.info.dnsName = freeLabel(for: name, in: network.name, except: publicKey) }
             peer.info.name = name
             peer.lastSeen = now
             peers[network.name]?[publicKey] = peer
@@ -104,10 +105,18 @@ final class InMemoryDirectory: HubDirectory {
         guard let (ipv4, ipv6) = OverlayAddressing.addresses(offset: offset, ipv4Prefix: network.ipv4Prefix, ipv6Prefix: network.ipv6Prefix) else {
             return .networkFull
         }
-        let info = PeerInfo(publicKey: publicKey, name: name, ipv4: ipv4, ipv6: ipv6)
+        let info = PeerInfo(publicKey: publicKey, name: name, ipv4: ipv4, ipv6: ipv6,
+                            dnsName: freeLabel(for: name, in: network.name, except: publicKey))
         peers[network.name, default: [:]][publicKey] = Peer(info: info, offset: offset, lastSeen: now)
         if limits.ephemeral { ephemeralPeers[network.name, default: []].insert(publicKey) }
         return .admitted(info)
+    }
+
+    /// The first of the name's DNS label candidates no other peer of the network holds (what the database does).
+    private func freeLabel(for name: String, in network: String, except key: PublicKey) -> String {
+        let taken = Set((peers[network] ?? [:]).values.filter { $0.info.publicKey != key }.compactMap(\.info.dnsName))
+        let base = DNSNames.label(derivedFrom: name)
+        return (1...).lazy.map { DNSNames.candidate(base, $0) }.first { !taken.contains($0) }!
     }
 
     func recordLastSeen(_ seen: [PeerAddress], now: Int64) throws(DirectoryError) {

@@ -60,6 +60,14 @@ def test_ping_reports_a_direct_path_on_a_lan(lab, workdir, timing):
         verbose = a.host.exec(binary("riftgate"), "status", "--verbose", "--config", a.config, timeout=15).stdout
         assert b.status()["public_key"] in verbose and "candidates local" in verbose, verbose
 
+        # Names (version 3): every peer has a DNS name under the network's domain, and ping takes it.
+        dns_b = b.status()["dns_name"]
+        assert dns_b and dns_b.endswith(".rift"), b.status()
+        seen = next(peer for peer in a.status()["peers"] if peer["public_key"] == b.status()["public_key"])
+        assert seen["dns_name"] == dns_b, seen
+        by_name = riftgate_ping(a, dns_b.split(".")[0], "--count", "1")
+        assert by_name.returncode == 0 and f"pong from {name_b}" in by_name.stdout, by_name
+
         a.down()
         stopped = riftgate_ping(a, name_b)
         assert stopped.returncode != 0 and "riftgate is not running" in stopped.stderr, stopped

@@ -105,6 +105,8 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         /// Why the pair in use is relayed (candidate kinds each side had, relay forced after failures, …); nil when
         /// it is not relayed, and from older agents.
         public var relayReason: String? = nil
+        /// Its DNS name, `<dns_name>.<network domain>` (PROTOCOL.md §6.13); nil when the hub speaks no version 3.
+        public var dnsName: String? = nil
     }
 
     public var name: String
@@ -117,20 +119,22 @@ public struct AgentStatus: Codable, Sendable, Equatable {
     public var backend: String
     public var hub: Hub
     public var peers: [Peer]
+    /// This agent's own DNS name; nil when the hub speaks no version 3 (or before the welcome).
+    public var dnsName: String? = nil
 }
 
 extension AgentStatus {
     /// A readable table for people.
     public var text: String {
         var lines = [
-            "riftgate \(name) (\(publicKey))",
+            "riftgate \(name) (\(publicKey))" + (dnsName.map { ", \($0)" } ?? ""),
             "  network \(network) on \(interface) [\(backend)]: \(ipv4 ?? "-") \(ipv6 ?? "-"), WireGuard port \(listenPort)",
             "  hub \(hub.url): \(hub.state.rawValue)" + (hub.lastError.map { " (\($0))" } ?? ""),
         ]
         if peers.isEmpty { lines.append("  no other peers") }
         for peer in peers {
             let handshake = peer.lastHandshakeSecondsAgo.map { "\($0)s ago" } ?? "never"
-            lines.append("  peer \(peer.name) \(peer.ipv4) \(peer.ipv6)")
+            lines.append("  peer \(peer.name) \(peer.ipv4) \(peer.ipv6)" + (peer.dnsName.map { " \($0)" } ?? ""))
             lines.append("    key \(peer.publicKey)")
             lines.append("    state \(peer.state.description), path \(peer.pathType?.rawValue ?? "-") \(peer.pathMode?.rawValue ?? "") — \(peer.pathReason)")
             if let local = peer.localCandidate, let remote = peer.remoteCandidate {

@@ -102,10 +102,13 @@ public struct PingReport: Codable, Sendable, Equatable {
 }
 
 extension AgentStatus {
-    /// The peer a `riftgate ping` target names: a peer name, or one of its overlay addresses.
+    /// The peer a `riftgate ping` target names: a peer name, its DNS name (whole, or its first labels such as
+    /// `laptop-b`), or one of its overlay addresses.
     /// Fails with a message listing the known peers when nothing matches.
     public func peer(named target: String) throws(AgentError) -> Peer {
+        let dnsTarget = target.lowercased().hasSuffix(".") ? String(target.lowercased().dropLast()) : target.lowercased()
         if let peer = peers.first(where: { $0.name == target || $0.ipv4 == target || $0.ipv6 == target }) { return peer }
+        if let peer = peers.first(where: { $0.dnsName.map { $0 == dnsTarget || $0.hasPrefix(dnsTarget + ".") } ?? false }) { return peer }
         let known = peers.isEmpty ? "this agent knows no peers yet" : "known peers: " + peers.map(\.name).joined(separator: ", ")
         throw AgentError.system("unknown peer \(target) (\(known))")
     }

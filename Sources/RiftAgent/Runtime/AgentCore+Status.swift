@@ -12,17 +12,27 @@ extension AgentCore {
     /// Rebuilds the status snapshot the control socket serves.
     func publishStatus() {
         let wireguard = Dictionary((lastDeviceStatus?.peers ?? []).map { ($0.publicKey, $0) }, uniquingKeysWith: { a, _ in a })
+        let domain = mesh.welcome?.dnsDomain
         let peers = mesh.peers.values.sorted { $0.info.name < $1.info.name }.map { session in
-            Self.peerStatus(session, wireguard: wireguard[session.info.publicKey], underlay: knownAddresses,
-                            hasReflexiveSource: !(iceServers.stun.isEmpty && iceServers.turn.isEmpty))
+            var peer = Self.peerStatus(session, wireguard: wireguard[session.info.publicKey], underlay: knownAddresses,
+                                       hasReflexiveSource: !(iceServers.stun.isEmpty && iceServers.turn.isEmpty))
+            peer.dnsName = Self.fullName(session.info.dnsName, domain)
+            return peer
         }
-        let status = AgentStatus(
+        var status = AgentStatus(
             name: configuration.name, publicKey: secrets.privateKey.publicKey.base64, network: configuration.network,
             interface: configuration.interface, ipv4: mesh.welcome?.me.ipv4.description, ipv6: mesh.welcome?.me.ipv6.description,
             listenPort: device?.listenPort ?? 0, backend: device.map { "\($0.backend)" } ?? "-",
             hub: .init(url: configuration.hubURL, state: hubState, lastError: hubError), peers: peers)
+        status.dnsName = Self.fullName(mesh.welcome?.me.dnsName, domain)
         snapshot.withLock { $0 = status }
         if let failure = metricsTextfile?.update(status) { logger.warning("\(failure)") }
+    }
+
+    /// `<label>.<domain>`, nil unless both are known.
+    static func fullName(_ label: String?, _ domain: String?) -> String? {
+        guard let label, let domain else { return nil }
+        return "\(label).\(domain)"
     }
 
     /// One peer's line. A host pair whose local address is no longer among the `underlay` addresses (the network

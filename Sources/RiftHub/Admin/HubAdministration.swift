@@ -19,7 +19,8 @@ public struct HubAdministration {
     }
 
     /// `network create`: prefixes as text (nil = defaults); reports the settings chosen.
-    public func createNetwork(name: String, ipv4Prefix: String?, ipv6Prefix: String?, maximumPeers: Int?) throws(HubStoreError) -> String {
+    public func createNetwork(name: String, ipv4Prefix: String?, ipv6Prefix: String?, maximumPeers: Int?,
+                              dnsSuffix: String? = nil) throws(HubStoreError) -> String {
         let ipv4 = try ipv4Prefix.map { text throws(HubStoreError) in
             guard let prefix = IPv4Prefix(text) else { throw HubStoreError(.invalidInput, "invalid IPv4 prefix \"\(text)\" (expected for example 100.64.0.0/10, host bits zero)") }
             return prefix
@@ -28,17 +29,25 @@ public struct HubAdministration {
             guard let prefix = IPv6Prefix(text) else { throw HubStoreError(.invalidInput, "invalid IPv6 prefix \"\(text)\" (expected for example fd12:3456:789a::/64, host bits zero)") }
             return prefix
         }
-        let settings = try database.createNetwork(name: name, ipv4Prefix: ipv4, ipv6Prefix: ipv6, maximumPeers: maximumPeers, now: now())
-        return "Created network \(settings.name): IPv4 \(settings.ipv4Prefix), IPv6 \(settings.ipv6Prefix), at most \(settings.maximumPeers) peers.\n"
+        let settings = try database.createNetwork(name: name, ipv4Prefix: ipv4, ipv6Prefix: ipv6, maximumPeers: maximumPeers,
+                                                  dnsSuffix: dnsSuffix ?? DNSNames.defaultSuffix, now: now())
+        return "Created network \(settings.name): IPv4 \(settings.ipv4Prefix), IPv6 \(settings.ipv6Prefix), at most \(settings.maximumPeers) peers, names under \(settings.dnsDomain).\n"
+    }
+
+    /// `network set --dns-suffix`: peers of the network are named `<peer>.<network>.<suffix>` from their next join on.
+    public func setDNSSuffix(network: String, suffix: String) throws(HubStoreError) -> String {
+        try database.setDNSSuffix(network: network, suffix: suffix)
+        return "Network \(network): peers are named under \(network).\(suffix) from their next connection on (agents reconnect on their own only when their session ends; restart them to apply it now).\n"
     }
 
     /// `network list`.
     public func listNetworks() throws(HubStoreError) -> String {
         let networks = try database.networks(now: now())
         guard !networks.isEmpty else { return "No networks. Create one with: riftgate-hub network create NAME\n" }
-        var table = TextTable(header: ["NAME", "IPV4", "IPV6", "PEERS", "MAX", "TOKENS", "CREATED"])
+        var table = TextTable(header: ["NAME", "IPV4", "IPV6", "DNS DOMAIN", "PEERS", "MAX", "TOKENS", "CREATED"])
         for network in networks {
             table.rows.append([network.settings.name, "\(network.settings.ipv4Prefix)", "\(network.settings.ipv6Prefix)",
+                               network.settings.dnsDomain,
                                "\(network.peerCount)", "\(network.settings.maximumPeers)", "\(network.liveTokenCount)",
                                TimeText.format(network.createdAt)])
         }
@@ -120,10 +129,12 @@ public struct HubAdministration {
     public func listPeers(network: String) throws(HubStoreError) -> String {
         let peers = try database.peers(network: network)
         guard !peers.isEmpty else { return "No peers in network \(network) yet.\n" }
-        var table = TextTable(header: ["PUBLIC KEY", "NAME", "IPV4", "IPV6", "LAST SEEN", "STATE", "TAGS"])
+        var table = TextTable(header: ["PUBLIC KEY", "NAME", "DNS NAME", "IPV4", "IPV6", "LAST SEEN", "STATE", "TAGS"])
         let tags = (try? database.accessControl(network: network).tags) ?? [:]
+        let domain = try database.networkSettings(named: network)?.dnsDomain ?? network
         for peer in peers {
-            table.rows.append([peer.info.publicKey.base64, peer.info.name, "\(peer.info.ipv4)", "\(peer.info.ipv6)",
+            table.rows.append([peer.info.publicKey.base64, peer.info.name, peer.info.dnsName.map { "\($0).\(domain)" } ?? "-",
+                               "\(peer.info.ipv4)", "\(peer.info.ipv6)",
                                TimeText.format(peer.lastSeenAt), peer.revokedAt == nil ? "active" : "revoked",
                                tags[peer.info.publicKey].map(HubDatabase.tagText) ?? "-"])
         }

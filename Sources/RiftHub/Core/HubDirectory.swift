@@ -51,14 +51,21 @@ public struct NetworkSettings: Sendable, Hashable {
     public var ipv6Prefix: IPv6Prefix
     /// How many peers that are not revoked the network may hold.
     public var maximumPeers: Int
+    /// The DNS suffix after the network's name: its peers are `<dns name>.<name>.<dnsSuffix>`.
+    public var dnsSuffix: String
 
     /// Creates network settings.
-    public init(name: String, ipv4Prefix: IPv4Prefix, ipv6Prefix: IPv6Prefix, maximumPeers: Int) {
+    public init(name: String, ipv4Prefix: IPv4Prefix, ipv6Prefix: IPv6Prefix, maximumPeers: Int,
+                dnsSuffix: String = DNSNames.defaultSuffix) {
         self.name = name
         self.ipv4Prefix = ipv4Prefix
         self.ipv6Prefix = ipv6Prefix
         self.maximumPeers = maximumPeers
+        self.dnsSuffix = dnsSuffix
     }
+
+    /// The network's DNS domain, `<name>.<dnsSuffix>` (PROTOCOL.md §6.13).
+    public var dnsDomain: String { "\(name).\(dnsSuffix)" }
 }
 
 /// A live token: its public id and the network it admits to.

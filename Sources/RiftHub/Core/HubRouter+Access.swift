@@ -31,8 +31,16 @@ extension HubRouter {
     /// What `recipient` (a session speaking `version`) is told about `peer`: nil when the policy keeps them apart.
     func introduction(of peer: PeerInfo, to recipient: PublicKey, version: Int64, _ access: NetworkAccess) -> PeerInfo? {
         guard access.introduces(peer.publicKey, recipient) else { return nil }
-        var told = peer
+        var told = Self.described(peer, forVersion: version)
         told.allowIn = version >= ProtocolVersion.v2 ? access.decision(from: peer.publicKey, to: recipient).allowIn : nil
+        return told
+    }
+
+    /// `peer` with only the fields a session speaking `version` may receive (`dns_name` from version 3 on).
+    static func described(_ peer: PeerInfo, forVersion version: Int64) -> PeerInfo {
+        guard version < ProtocolVersion.v3, peer.dnsName != nil else { return peer }
+        var told = peer
+        told.dnsName = nil
         return told
     }
 
@@ -99,7 +107,7 @@ extension HubRouter {
             session.tags = access.tags[key] ?? []
             let before = session.introduced ?? Dictionary(uniqueKeysWithValues: everyone.filter { $0.publicKey != key }.map { ($0.publicKey, Introduction(allowIn: nil)) })
             let wanted = introductions(for: key, version: session.version, in: network, access)
-            let after = wanted ?? Dictionary(uniqueKeysWithValues: everyone.filter { $0.publicKey != key }.map { ($0.publicKey, PeerInfo(publicKey: $0.publicKey, name: $0.name, ipv4: $0.ipv4, ipv6: $0.ipv6)) })
+            let after = wanted ?? Dictionary(uniqueKeysWithValues: everyone.filter { $0.publicKey != key }.map { ($0.publicKey, Self.described($0, forVersion: session.version)) })
             for gone in before.keys.sorted() where after[gone] == nil {
                 actions.append(.send(.peerLeft(PeerLeft(publicKey: gone, reason: PeerLeft.policyReason)), to: connection))
             }

@@ -171,7 +171,8 @@ extension HubRouter {
             self.access[network] = access
         }
         let view = introductions(for: key, version: version, in: network, access)
-        let others = view.map { Array($0.values).sorted { $0.publicKey < $1.publicKey } } ?? connectedPeers(in: network).filter { $0.publicKey != key }
+        let others = view.map { Array($0.values).sorted { $0.publicKey < $1.publicKey } }
+            ?? connectedPeers(in: network).filter { $0.publicKey != key }.map { Self.described($0, forVersion: version) }
         record.phase = .authenticated(PeerSession(info: info, turnExpiresAt: turnExpiry, version: version, tags: tags,
                                                   introduced: view?.mapValues { Introduction(allowIn: $0.allowIn) }))
         connections[connection] = record
@@ -181,8 +182,9 @@ extension HubRouter {
         // peers and the rest follow as peer_joined, which agents handle the same way.
         let listed = Array(others.prefix(Self.peersPerWelcome))
         actions.append(.send(.welcome(Welcome(
-            version: version, network: network, me: info, ipv4Prefix: settings.ipv4Prefix,
-            ipv6Prefix: settings.ipv6Prefix, peers: listed, ice: ice, heartbeatSeconds: configuration.heartbeatSeconds)), to: connection))
+            version: version, network: network, me: Self.described(info, forVersion: version), ipv4Prefix: settings.ipv4Prefix,
+            ipv6Prefix: settings.ipv6Prefix, peers: listed, ice: ice, heartbeatSeconds: configuration.heartbeatSeconds,
+            dnsDomain: version >= ProtocolVersion.v3 ? settings.dnsDomain : nil)), to: connection))
         for peer in others.dropFirst(Self.peersPerWelcome) { actions.append(.send(.peerJoined(peer), to: connection)) }
         // Announced also when it replaced a connection (PROTOCOL.md §5): a replacement usually means the agent
         // restarted and lost its ICE state, so the others must negotiate afresh — never a peer_left, though.

@@ -19,17 +19,17 @@ extension HubDatabase {
         try requireNetwork(network)
         return try read { () throws(SQLiteError) in
             try database.query("""
-                SELECT public_key, name, ipv4, ipv6, first_seen_at, last_seen_at, revoked_at
+                SELECT public_key, name, ipv4, ipv6, first_seen_at, last_seen_at, revoked_at, dns_name
                 FROM peers WHERE network = ? ORDER BY host_offset
                 """, [.text(network)]).map { row throws(SQLiteError) in
-                PeerRecord(info: try Self.peerInfo(row), firstSeenAt: try row.requiredInteger(4),
+                PeerRecord(info: try Self.peerInfo(row, dnsNameColumn: 7), firstSeenAt: try row.requiredInteger(4),
                            lastSeenAt: try row.requiredInteger(5), revokedAt: row.integer(6))
             }
         }
     }
 
     /// Revokes `publicKey` in `network`: a running hub closes its session within about a second and
-    /// refuses it from then on; its addresses stay reserved. Fails with `unknownNetwork` or `unknownPeer`.
+    /// refuses it from then on; its addresses stay reserved, its DNS name is free for another peer. Fails with `unknownNetwork` or `unknownPeer`.
     public func revokePeer(network: String, publicKey: PublicKey, now: Int64) throws(HubStoreError) {
         try requireNetwork(network)
         try write {
@@ -37,7 +37,7 @@ extension HubDatabase {
                                      [.text(network), .text(publicKey.base64)]).first != nil else {
                 throw HubStoreError(.unknownPeer, "no peer \(publicKey) in network \"\(network)\"")
             }
-            try database.run("UPDATE peers SET revoked_at = ? WHERE network = ? AND public_key = ? AND revoked_at IS NULL",
+            try database.run("UPDATE peers SET revoked_at = ?, dns_name = NULL WHERE network = ? AND public_key = ? AND revoked_at IS NULL",
                              [.integer(now), .text(network), .text(publicKey.base64)])
         }
     }
@@ -52,13 +52,13 @@ extension HubDatabase {
         let key = SQLiteValue.text(publicKey.base64), networkName = SQLiteValue.text(network.name)
         return try write { () throws -> PeerAdmission in
             let existing = try database.query(
-                "SELECT public_key, name, ipv4, ipv6, revoked_at, last_seen_at FROM peers WHERE network = ? AND public_key = ?",
+                "SELECT public_key, name, ipv4, ipv6, revoked_at, last_seen_at, dns_name FROM peers WHERE network = ? AND public_key = ?",
                 [networkName, key]).first
             var info: PeerInfo
             var allocated: (offset: UInt64, ipv4: IPv4Address, ipv6: IPv6Address)?
             if let existing {
                 guard existing.integer(4) == nil else { return .revoked }
-                info = try Self.peerInfo(existing)
+                info = try Self.peerInfo(existing, dnsNameColumn: 6)
             } else {
                 let active = try database.query("SELECT COUNT(*) FROM peers WHERE network = ? AND revoked_at IS NULL", [networkName])
                 guard try active.first?.requiredInteger(0) ?? 0 < Int64(network.maximumPeers) else { return .networkFull }
@@ -75,16 +75,18 @@ extension HubDatabase {
             }
             if let existing {
                 let seenRecently = now - (existing.integer(5) ?? 0) < Self.unchangedJoinWindowSeconds
-                if info.name == name, seenRecently, try tokenUsedRecently(tokenID, now: now) { return .admitted(info) }
+                if info.name == name, info.dnsName != nil, seenRecently, try tokenUsedRecently(tokenID, now: now) { return .admitted(info) }
                 info.name = name
-                try database.run("UPDATE peers SET name = ?, last_seen_at = ? WHERE network = ? AND public_key = ?",
-                                 [.text(name), .integer(now), networkName, key])
+                info.dnsName = try dnsName(for: name, keeping: info.dnsName, network: networkName, key: key)
+                try database.run("UPDATE peers SET name = ?, dns_name = ?, last_seen_at = ? WHERE network = ? AND public_key = ?",
+                                 [.text(name), .text(info.dnsName!), .integer(now), networkName, key])
             } else if let allocated {
+                info.dnsName = try dnsName(for: name, keeping: nil, network: networkName, key: key)
                 try database.run("""
-                    INSERT INTO peers (network, public_key, name, host_offset, ipv4, ipv6, first_seen_at, last_seen_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO peers (network, public_key, name, host_offset, ipv4, ipv6, first_seen_at, last_seen_at, dns_name)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, [networkName, key, .text(name), .integer(Int64(allocated.offset)), .text(allocated.ipv4.description),
-                          .text(allocated.ipv6.description), .integer(now), .integer(now)])
+                          .text(allocated.ipv6.description), .integer(now), .integer(now), .text(info.dnsName!)])
                 if limits.ephemeral {
                     try database.run("INSERT INTO ephemeral_peers (network, public_key) VALUES (?, ?)", [networkName, key])
                 }
@@ -113,6 +115,41 @@ extension HubDatabase {
         return (offset, ipv4, ipv6)
     }
 
+    /// The DNS label for a peer named `name` (PROTOCOL.md §6.13): the label derived from the name, or `<label>-2`,
+    /// `<label>-3`, … when another peer of the network holds it. A peer keeps the label it has (`current`) as long as
+    /// that is still one of its name's candidates, so a rejoin or a duplicate arriving later never renames it.
+    /// Costs one indexed lookup when the label is free, plus one range scan over the taken `<label>-N` otherwise.
+    private func dnsName(for name: String, keeping current: String?, network: SQLiteValue, key: SQLiteValue) throws(SQLiteError) -> String {
+        let base = DNSNames.label(derivedFrom: name, maximumLength: DNSNames.maximumLabelLength)
+        if let current, current == base || Self.isNumberedCandidate(current, of: base) { return current }
+        let holder = try database.query("SELECT public_key FROM peers WHERE network = ? AND dns_name = ?", [network, .text(base)]).first
+        guard holder != nil else { return base }
+        // '-' is 0x2D and '.' 0x2E: this range is every label starting with "<base>-" (shortened bases included
+        // below, checked one by one).
+        var taken = Set(try database.query("SELECT dns_name FROM peers WHERE network = ? AND dns_name >= ? AND dns_name < ?",
+                                           [network, .text(base + "-"), .text(base + ".")]).compactMap { $0.text(0) })
+        taken.insert(base)
+        var n = 2
+        while true {
+            let candidate = DNSNames.candidate(base, n)
+            if candidate.count < base.count + 1 + String(n).count, !taken.contains(candidate) {
+                // A shortened base (a 60+ character name): not covered by the range scan, ask for it.
+                if try database.query("SELECT 1 FROM peers WHERE network = ? AND dns_name = ?", [network, .text(candidate)]).isEmpty {
+                    return candidate
+                }
+            } else if !taken.contains(candidate) {
+                return candidate
+            }
+            n += 1
+        }
+    }
+
+    /// Whether `label` is `<base>-<n>` (n ≥ 2) as `DNSNames.candidate` forms it.
+    static func isNumberedCandidate(_ label: String, of base: String) -> Bool {
+        guard let dash = label.lastIndex(of: "-"), let n = Int(label[label.index(after: dash)...]), n >= 2 else { return false }
+        return DNSNames.candidate(base, n) == label
+    }
+
     /// Whether the token's last use is recorded within `unchangedJoinWindowSeconds` of `now`.
     private func tokenUsedRecently(_ tokenID: String, now: Int64) throws(SQLiteError) -> Bool {
         let used = try database.query("SELECT last_used_at FROM tokens WHERE id = ?", [.text(tokenID)]).first?.integer(0)
@@ -129,12 +166,12 @@ extension HubDatabase {
         }
     }
 
-    /// Reads columns 0-3 (public_key, name, ipv4, ipv6) of a peers row.
-    static func peerInfo(_ row: SQLiteRow) throws(SQLiteError) -> PeerInfo {
+    /// Reads columns 0-3 (public_key, name, ipv4, ipv6) of a peers row, and its DNS name from `dnsNameColumn`.
+    static func peerInfo(_ row: SQLiteRow, dnsNameColumn: Int) throws(SQLiteError) -> PeerInfo {
         guard let key = try? PublicKey(base64: try row.requiredText(0)), let ipv4 = IPv4Address(try row.requiredText(2)),
               let ipv6 = IPv6Address(try row.requiredText(3)) else {
             throw SQLiteError(code: SQLiteError.wrapperMisuse, reason: "corrupt peer row in the database")
         }
-        return PeerInfo(publicKey: key, name: try row.requiredText(1), ipv4: ipv4, ipv6: ipv6)
+        return PeerInfo(publicKey: key, name: try row.requiredText(1), ipv4: ipv4, ipv6: ipv6, dnsName: row.text(dnsNameColumn))
     }
 }

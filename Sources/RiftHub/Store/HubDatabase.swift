@@ -117,5 +117,12 @@ public final class HubDatabase {
                 FOREIGN KEY (network, public_key) REFERENCES peers(network, public_key) ON DELETE CASCADE
             ) STRICT;
             """),
+        // Names (issue 16): each network's DNS suffix and each peer's DNS label, unique in its network (NULL for a
+        // revoked peer, and for peers admitted before this version until they join again).
+        SQLiteMigration(version: 4, sql: """
+            ALTER TABLE networks ADD COLUMN dns_suffix TEXT NOT NULL DEFAULT 'rift';
+            ALTER TABLE peers ADD COLUMN dns_name TEXT;
+            CREATE UNIQUE INDEX peers_by_dns_name ON peers(network, dns_name);
+            """),
     ]
 }
