@@ -36,6 +36,10 @@ let package = Package(
             name: "CRiftOpenSSL", path: "Sources/CRiftOpenSSL", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]),
 
+        .systemLibrary(
+            name: "CRiftLDNS", path: "Sources/CRiftLDNS", pkgConfig: "ldns",
+            providers: [.apt(["libldns-dev"])]),
+
         // libev has no pkg-config file; the WebSocket server runs libwebsockets on a libev loop (epoll).
         .systemLibrary(name: "CRiftEv", path: "Sources/CRiftEv", providers: [.apt(["libev-dev"])]),
 
@@ -51,6 +55,8 @@ let package = Package(
         .target(name: "RiftWebSocket", dependencies: ["CRiftWebSockets", "CRiftEv", "RiftSupport"]),
         .target(name: "RiftNice", dependencies: ["CRiftNice", "RiftSupport"]),
         .target(name: "RiftStore", dependencies: ["CRiftSQLite", "RiftSupport"]),
+        // The agent's resolver for peers' names (wire format through libldns).
+        .target(name: "RiftDNS", dependencies: ["CRiftLDNS", "RiftSupport", "RiftProtocol", .product(name: "Logging", package: "swift-log")]),
 
         // MARK: Shared pieces without C
         .target(name: "RiftSupport", dependencies: ["CRiftLinux", "CRiftTSan", .product(name: "Logging", package: "swift-log")]),
@@ -68,8 +74,8 @@ let package = Package(
         .target(
             name: "RiftAgent",
             dependencies: [
-                "RiftProtocol", "RiftCrypto", "RiftWebSocket", "RiftNice", "RiftWireGuard", "RiftSupport", "RiftTURN", "CRiftLinux",
-                .product(name: "Logging", package: "swift-log"), "TOMLKit",
+                "RiftProtocol", "RiftCrypto", "RiftWebSocket", "RiftNice", "RiftWireGuard", "RiftSupport", "RiftTURN", "RiftDNS",
+                "CRiftLinux", .product(name: "Logging", package: "swift-log"), "TOMLKit",
             ]),
 
         // MARK: Executables: argument parsing only
@@ -96,6 +102,7 @@ let package = Package(
             name: "RiftHubTests",
             dependencies: ["RiftHub", "RiftProtocol", "RiftCrypto", "RiftTURN", "RiftTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RiftStoreTests", dependencies: ["RiftStore"]),
+        .testTarget(name: "RiftDNSTests", dependencies: ["RiftDNS", "RiftSupport"]),
         .testTarget(
             name: "RiftAgentTests",
             dependencies: ["RiftAgent", "RiftProtocol", "RiftNice", "RiftWireGuard", "RiftTURN", "RiftSupport", "RiftTestSupport"]),

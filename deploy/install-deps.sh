@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 packages=(
   # build: C libraries linked by the Swift package, and pkg-config to find them
   pkg-config libnice-dev libglib2.0-dev libwebsockets-dev libssl-dev libsodium-dev libsqlite3-dev
+  # the agent's resolver for peers' names: the DNS wire format (parse queries, write answers)
+  libldns-dev
   # the hub's WebSocket server runs libwebsockets on libev (epoll): the library and lws' plugin for it
   libev-dev libwebsockets-evlib-ev
   # run: WireGuard in userspace (the kernel module is used instead where present) and its tools

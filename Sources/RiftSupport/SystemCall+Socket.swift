@@ -53,6 +53,12 @@ extension SystemCall {
         }
     }
 
+    /// `IP_FREEBIND`: lets the socket bind an address the host does not have (yet), such as a WireGuard interface's
+    /// address before the interface is up; works on IPv6 sockets too (Linux keeps the flag for both families).
+    public static func allowNonLocalBind(_ descriptor: Int32) throws(SystemCallError) {
+        try setOption(descriptor, level: Int32(IPPROTO_IP), IP_FREEBIND, Int32(1))
+    }
+
     /// A send or receive timeout (`SO_SNDTIMEO` / `SO_RCVTIMEO`) of `duration` (microsecond resolution).
     public static func setTimeout(_ descriptor: Int32, _ name: Int32, _ duration: Duration) throws(SystemCallError) {
         let (seconds, attoseconds) = duration.components

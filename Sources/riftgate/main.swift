@@ -57,6 +57,8 @@ struct Up: AsyncParsableCommand {
     @Flag(help: "Log debug detail.") var verbose = false
     @Option(help: "Write per-peer metrics to this file every 5 s, for node_exporter's textfile collector (e.g. /var/lib/prometheus/node-exporter/riftgate.prom).")
     var metricsTextfile: String?
+    @Flag(name: .customLong("no-dns"), help: "Do not answer DNS for the network's names on the overlay addresses (same as dns = false in the file).")
+    var noDNS = false
 
     func run() async {
         LoggingSystem.bootstrap { label in
@@ -67,6 +69,7 @@ struct Up: AsyncParsableCommand {
         do {
             var configuration = try AgentConfiguration.load(path: options.config)
             configuration.metricsTextfile = metricsTextfile
+            if noDNS { configuration.dns = false }
             let secrets = try AgentSecrets.load(path: configuration.secretsFile)
             try await AgentRuntime(configuration: configuration, secrets: secrets, logger: Logger(label: "riftgate")).run()
         } catch { fail(error) }

@@ -29,6 +29,9 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var controlGroup = "riftgate"
     /// The wireguard-go binary, when the kernel has no WireGuard.
     public var wireguardGo = AgentConfiguration.defaultWireGuardGo
+    /// Whether the agent answers DNS for the network's names on its overlay addresses (`dns = false` or
+    /// `riftgate up --no-dns` turns it off).
+    public var dns = true
     /// Where `riftgate up --metrics-textfile` writes metrics for node_exporter's textfile collector; nil = nowhere.
     public var metricsTextfile: String?
 
@@ -49,7 +52,7 @@ public struct AgentConfiguration: Sendable, Equatable {
 
     static let knownKeys: Set<String> = [
         "hub", "network", "name", "interface", "listen_port", "mtu", "ca_file", "secrets_file", "control_socket",
-        "control_group", "wireguard_go",
+        "control_group", "wireguard_go", "dns",
     ]
 
     /// Reads and validates a configuration file; fails with a message naming the file and the offending key.
@@ -96,6 +99,10 @@ public struct AgentConfiguration: Sendable, Equatable {
         configuration.caFile = try string("ca_file").flatMap { $0.isEmpty ? nil : $0 }
         configuration.controlGroup = try string("control_group") ?? configuration.controlGroup
         configuration.wireguardGo = try string("wireguard_go") ?? configuration.wireguardGo
+        if let value = table["dns"] {
+            guard let flag = value.bool else { throw AgentError.configuration("\(path): dns must be true or false") }
+            configuration.dns = flag
+        }
         try configuration.validate()
         return configuration
     }
@@ -130,6 +137,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         ]
         if let caFile { lines.append("ca_file = \(quoted(caFile))") }
         // Written only when set, so that a config rewritten by `riftgate init --force` keeps a custom wireguard-go.
+        if !dns { lines.append("dns = false") }
         if wireguardGo != AgentConfiguration.defaultWireGuardGo { lines.append("wireguard_go = \(quoted(wireguardGo))") }
         return lines.joined(separator: "\n") + "\n"
     }

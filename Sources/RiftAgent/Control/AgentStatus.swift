@@ -121,6 +121,18 @@ public struct AgentStatus: Codable, Sendable, Equatable {
     public var peers: [Peer]
     /// This agent's own DNS name; nil when the hub speaks no version 3 (or before the welcome).
     public var dnsName: String? = nil
+    /// The agent's resolver for peers' names; nil when the hub speaks no version 3 or with `dns = false`.
+    public var dns: DNS? = nil
+
+    /// The agent's resolver for peers' names (`<dns_name>.<domain>`).
+    public struct DNS: Codable, Sendable, Equatable {
+        /// The network's domain, e.g. `home.rift`.
+        public var domain: String
+        /// Where it answers first, the overlay IPv4 address (`100.64.0.1:53`); nil when it could not start (see the log).
+        public var resolver: String?
+        /// Every address it answers on (IPv4 and IPv6).
+        public var resolvers: [String]
+    }
 }
 
 extension AgentStatus {
@@ -131,6 +143,7 @@ extension AgentStatus {
             "  network \(network) on \(interface) [\(backend)]: \(ipv4 ?? "-") \(ipv6 ?? "-"), WireGuard port \(listenPort)",
             "  hub \(hub.url): \(hub.state.rawValue)" + (hub.lastError.map { " (\($0))" } ?? ""),
         ]
+        if let dns { lines.append("  names *.\(dns.domain), resolver \(dns.resolvers.isEmpty ? "not running" : dns.resolvers.joined(separator: " "))") }
         if peers.isEmpty { lines.append("  no other peers") }
         for peer in peers {
             let handshake = peer.lastHandshakeSecondsAgo.map { "\($0)s ago" } ?? "never"

@@ -36,14 +36,17 @@ extension AgentCore {
             }
             environment.inboundFilter.welcome(welcome.peers)
             perform(mesh.handle(.hubWelcome(welcome)))
+            serveNames()
         case .peerJoined(let peer):
             logger.info("peer \(peer.name) joined (\(peer.ipv4))")
             environment.inboundFilter.joined(peer)
             perform(mesh.handle(.peerJoined(peer)))
+            updateNames()
         case .peerLeft(let left):
             logger.info("peer \(left.publicKey) left (\(left.reason))")
             environment.inboundFilter.left(left.publicKey)
             perform(mesh.handle(.peerLeft(left.publicKey)))
+            updateNames()
         case .signal(let payload):
             perform(mesh.handle(.signal(payload)))
         case .iceServers(let ice):

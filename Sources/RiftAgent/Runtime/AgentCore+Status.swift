@@ -25,6 +25,10 @@ extension AgentCore {
             listenPort: device?.listenPort ?? 0, backend: device.map { "\($0.backend)" } ?? "-",
             hub: .init(url: configuration.hubURL, state: hubState, lastError: hubError), peers: peers)
         status.dnsName = Self.fullName(mesh.welcome?.me.dnsName, domain)
+        if configuration.dns, let domain {
+            let listening = environment.names.listening
+            status.dns = AgentStatus.DNS(domain: domain, resolver: listening.first, resolvers: listening)
+        }
         snapshot.withLock { $0 = status }
         if let failure = metricsTextfile?.update(status) { logger.warning("\(failure)") }
     }

@@ -121,6 +121,7 @@ public final class AgentCore: @unchecked Sendable {
         environment.forwarder.shutdown()
         environment.inboundFilter.removeAll()
         environment.portHandover.removeAll()
+        environment.names.stop()
         device?.shutdown()
         device = nil
         environment.ice.shutdown()

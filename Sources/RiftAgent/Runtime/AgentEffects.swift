@@ -1,3 +1,4 @@
+public import RiftDNS
 public import RiftNice
 public import RiftProtocol
 public import RiftWireGuard
@@ -161,6 +162,30 @@ public final class NoPortHandover: PortHandoverRules {
     public func removeAll() {}
 }
 
+/// Answers DNS queries for the network's names on the agent's overlay addresses (`PeerNameResolver`, a `DNSServer`, in
+/// the real program). Follows the hub: started at a welcome that carries a DNS domain, updated as peers join, leave or
+/// are renamed, stopped at shutdown.
+public protocol PeerNameService: AnyObject, Sendable {
+    /// After a welcome: answers for `zone` on `addresses` — starts when not answering there yet (a failure, such as port
+    /// 53 taken, is logged as a warning and tried again at the next welcome), else replaces the zone.
+    func serve(_ zone: DNSZone, on addresses: [String])
+    /// A peer joined, left or was renamed: the zone replaced, when answering.
+    func update(_ zone: DNSZone)
+    /// Stops answering (shutdown, a hub without DNS names). Idempotent.
+    func stop()
+    /// Where it answers (`100.64.0.1:53`, `[fd00::1]:53`); empty when it does not.
+    var listening: [String] { get }
+}
+
+/// No resolver: for tests, and for `dns = false`.
+public final class NoPeerNames: PeerNameService {
+    public init() {}
+    public func serve(_ zone: DNSZone, on addresses: [String]) {}
+    public func update(_ zone: DNSZone) {}
+    public func stop() {}
+    public var listening: [String] { [] }
+}
+
 /// Everything the runtime does to the world, in one value.
 public struct AgentEnvironment: Sendable {
     /// The hub session.
@@ -179,6 +204,8 @@ public struct AgentEnvironment: Sendable {
     public var inboundFilter: any InboundFiltering
     /// The port hand-overs' packet rewriting.
     public var portHandover: any PortHandoverRules
+    /// The resolver for peers' names.
+    public var names: any PeerNameService
 
     /// Collects the effects.
     public init(transport: any SignalingTransport, ice: any ICELinkFactory,
@@ -186,7 +213,7 @@ public struct AgentEnvironment: Sendable {
                 forwarder: any PacketForwarder, clock: any AgentClock,
                 localAddresses: @escaping @Sendable (String, IPv4Prefix?) -> [String],
                 inboundFilter: any InboundFiltering = NoInboundFilter(),
-                portHandover: any PortHandoverRules = NoPortHandover()) {
+                portHandover: any PortHandoverRules = NoPortHandover(), names: any PeerNameService = NoPeerNames()) {
         self.transport = transport
         self.ice = ice
         self.openDevice = openDevice
@@ -195,5 +222,6 @@ public struct AgentEnvironment: Sendable {
         self.localAddresses = localAddresses
         self.inboundFilter = inboundFilter
         self.portHandover = portHandover
+        self.names = names
     }
 }

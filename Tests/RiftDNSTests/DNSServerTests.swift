@@ -1,0 +1,103 @@
+import Glibc
+import Logging
+import RiftSupport
+import Testing
+@testable import RiftDNS
+
+/// The resolver over real UDP on 127.0.0.1, on an ephemeral port (no privilege needed).
+@Suite struct DNSServerTests {
+    static let zone = DNSZone(domain: "home.rift", hosts: [DNSHost(label: "laptop-b", ipv4: "100.64.0.2", ipv6: nil)])
+
+    /// A UDP client socket aimed at the server.
+    final class Client {
+        let socket: OwnedDescriptor
+        let server: SocketAddress
+
+        init(port: UInt16) throws {
+            socket = OwnedDescriptor(try SystemCall.socket(AF_INET, .datagram))
+            server = SocketAddress.loopbackIPv4(port: port)
+        }
+
+        func send(_ bytes: [UInt8]) throws { try SystemCall.send(socket.rawValue, bytes, to: server) }
+
+        /// The next datagram, or nil after `timeoutMilliseconds` (generous: only a hang exceeds it).
+        func receive(timeoutMilliseconds: Int32 = 10_000) throws -> [UInt8]? {
+            guard try SystemCall.wait(for: Int32(POLLIN), on: socket.rawValue, timeoutMilliseconds: timeoutMilliseconds) else { return nil }
+            var buffer = [UInt8](repeating: 0, count: 2048)
+            let (count, _) = try SystemCall.receiveFrom(socket.rawValue, into: &buffer)
+            return Array(buffer[0..<count])
+        }
+
+        func ask(_ name: String, _ type: DNSRecordType, id: UInt16) throws -> DNSWire.Message {
+            try send(try #require(DNSWire.query(name: name, type: type, id: id)))
+            let reply = try #require(try receive(), "no answer to \(name) within 10 s")
+            return try #require(DNSWire.decode(reply))
+        }
+    }
+
+    static func start(_ zone: DNSZone = zone) throws -> (DNSServer, Client) {
+        let server = try DNSServer(bindAddresses: ["127.0.0.1"], port: 0, zone: zone, logger: Logger(label: "test"))
+        let port = try #require(server.listening.first?.split(separator: ":").last.flatMap { UInt16($0) })
+        #expect(server.listening == ["127.0.0.1:\(port)"])
+        return (server, try Client(port: port))
+    }
+
+    @Test func answersOverUDP() throws {
+        let (server, client) = try Self.start()
+        defer { server.shutdown() }
+        let answer = try client.ask("laptop-b.home.rift", .a, id: 1)
+        #expect(answer.id == 1 && answer.code == 0 && answer.answers == ["laptop-b.home.rift.\t5\tIN\tA\t100.64.0.2"])
+        #expect(try client.ask("example.com", .a, id: 2).code == 5)
+        #expect(try client.ask("laptop-b.home.rift", .aaaa, id: 3).answers.isEmpty)
+    }
+
+    @Test func updateChangesTheAnswer() throws {
+        let (server, client) = try Self.start()
+        defer { server.shutdown() }
+        #expect(try client.ask("laptop-b.home.rift", .a, id: 1).answers.count == 1)
+        server.update(DNSZone(domain: "home.rift", hosts: [DNSHost(label: "laptop-c", ipv4: "100.64.0.2", ipv6: nil)]))
+        #expect(try client.ask("laptop-b.home.rift", .a, id: 2).code == 3)
+        #expect(try client.ask("laptop-c.home.rift", .a, id: 3).answers == ["laptop-c.home.rift.\t5\tIN\tA\t100.64.0.2"])
+        #expect(try client.ask("2.0.64.100.in-addr.arpa", .ptr, id: 4).answers.first?.hasSuffix("laptop-c.home.rift.") == true)
+    }
+
+    @Test func malformedDatagramsAreDroppedAndTheServerKeepsAnswering() throws {
+        let (server, client) = try Self.start()
+        defer { server.shutdown() }
+        let query = try #require(DNSWire.query(name: "laptop-b.home.rift", type: .a, id: 5))
+        let response = try #require(DNSWire.respond(to: query, answering: Self.zone.answer))
+        for garbage in [[], [0], Array(repeating: 0xFF, count: 3000), Array(query.prefix(20)), response, Array("GET / HTTP/1.1\r\n\r\n".utf8)] {
+            try client.send(garbage)
+        }
+        // Datagrams are answered in order: the first reply must be the good query's, nothing came for the garbage.
+        let answer = try client.ask("laptop-b.home.rift", .a, id: 6)
+        #expect(answer.id == 6 && answer.answers.count == 1)
+        #expect(try client.receive(timeoutMilliseconds: 200) == nil, "nothing else was sent")
+    }
+
+    @Test func aTakenPortFailsWithTheReasonAndShutdownIsIdempotent() throws {
+        let (server, _) = try Self.start()
+        let port = try #require(server.listening.first?.split(separator: ":").last.flatMap { UInt16($0) })
+        #expect {
+            _ = try DNSServer(bindAddresses: ["127.0.0.1"], port: port, zone: Self.zone, logger: Logger(label: "test"))
+        } throws: { error in
+            (error as? DNSError)?.systemError?.code == EADDRINUSE && "\(error)".contains("127.0.0.1:\(port)")
+        }
+        #expect(throws: DNSError.self) {
+            _ = try DNSServer(bindAddresses: ["laptop-b.home.rift"], port: 0, zone: Self.zone, logger: Logger(label: "test"))
+        }
+        server.shutdown()
+        server.shutdown()
+    }
+
+    @Test func anAddressNotOnTheHostIsBoundWithFreeBind() throws {
+        // 198.51.100.77 (TEST-NET-2) is on no interface: only IP_FREEBIND lets the agent bind its overlay address before
+        // the interface carries it.
+        let server = try DNSServer(bindAddresses: ["198.51.100.77"], port: 0, zone: Self.zone, logger: Logger(label: "test"))
+        #expect(server.listening.first?.hasPrefix("198.51.100.77:") == true)
+        server.shutdown()
+        #expect(throws: DNSError.self) {
+            _ = try DNSServer(bindAddresses: ["198.51.100.77"], port: 0, zone: Self.zone, logger: Logger(label: "test"), allowNonLocal: false)
+        }
+    }
+}
