@@ -105,7 +105,7 @@ let package = Package(
         .testTarget(name: "RiftDNSTests", dependencies: ["RiftDNS", "RiftSupport"]),
         .testTarget(
             name: "RiftAgentTests",
-            dependencies: ["RiftAgent", "RiftProtocol", "RiftNice", "RiftWireGuard", "RiftTURN", "RiftSupport", "RiftTestSupport"]),
+            dependencies: ["RiftAgent", "RiftProtocol", "RiftNice", "RiftWireGuard", "RiftTURN", "RiftSupport", "RiftTestSupport", "RiftDNS"]),
         .testTarget(name: "RiftSupportTests", dependencies: ["RiftSupport"]),
         .testTarget(name: "RiftWireGuardTests", dependencies: ["RiftWireGuard", "RiftProtocol", "RiftSupport"]),
         // Data-path harness: a functional test of the forwarding loop that `make bench` also runs under callgrind.

@@ -54,6 +54,7 @@ struct ConfigurationTests {
         // toml++ aborted on an assertion for a table header like these (found by FuzzConfiguration).
         ("hub = \"wss://x\"\n[=]\n", "line 2"), ("[.a]\n", "[tables]"), ("  [[\u{1D}]]\n", "[tables]"),
         ("_=[}", "{inline tables}"),
+        ("hub = \"wss://x\"\nnetwork = \"home\"\nsecrets_file = \"/s\"\ndns = \"no\"\n", "dns must be true or false"),
     ])
     func badSettings(_ text: String, _ mentioned: String) throws {
         let path = directory + "/bad-\(UUID().uuidString).toml"
@@ -73,6 +74,15 @@ struct ConfigurationTests {
         let configuration = try AgentConfiguration.parse(text, path: "riftgate.toml")
         #expect(configuration.wireguardGo == "/usr/bin/wireguard-go" && configuration.name == "Zo\u{EB} \"q\" {x} [y]")
         #expect(try AgentConfiguration.parse(configuration.tomlText, path: "written") == configuration)
+    }
+
+    @Test("the resolver is on by default; dns = false turns it off and survives a rewrite")
+    func dnsSetting() throws {
+        let base = "hub = \"wss://x\"\nnetwork = \"home\"\nsecrets_file = \"/s\"\n"
+        #expect(try AgentConfiguration.parse(base, path: "riftgate.toml").dns)
+        let off = try AgentConfiguration.parse(base + "dns = false\n", path: "riftgate.toml")
+        #expect(!off.dns)
+        #expect(try AgentConfiguration.parse(off.tomlText, path: "written") == off)
     }
 
     @Test("STUN and TURN URIs parse; TCP TURN is skipped")
