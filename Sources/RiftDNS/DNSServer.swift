@@ -114,7 +114,7 @@ public final class DNSServer: @unchecked Sendable {  // `sockets` and `listening
 
     /// `host:port`, IPv6 in brackets.
     private static func text(_ address: SocketAddress, fallback: String) -> String {
-        guard let (host, port) = address.numeric else { return fallback }
-        return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        guard let numeric = address.numeric else { return fallback }
+        return numeric.host.contains(":") ? "[\(numeric.host)]:\(numeric.port)" : "\(numeric.host):\(numeric.port)"
     }
 }

@@ -100,9 +100,9 @@ enum DNSWire {
             fields += [serial, refresh, retry, expire, minimum].map { ldns_native2rdf_int32(LDNS_RDF_TYPE_INT32, $0) }
         }
         let name = owner.flatMap { ldns_rdf_clone($0) } ?? ldns_dname_new_frm_str(record.name + ".")
-        guard let name, let rr = ldns_rr_new(), fields.allSatisfy({ $0 != nil }) else {
-            for field in fields { ldns_rdf_deep_free(field) }
-            ldns_rdf_deep_free(name)
+        guard let name, fields.allSatisfy({ $0 != nil }), let rr = ldns_rr_new() else {
+            for field in fields where field != nil { ldns_rdf_deep_free(field) }
+            if let name { ldns_rdf_deep_free(name) }
             return nil
         }
         ldns_rr_set_owner(rr, name)
@@ -128,7 +128,8 @@ extension DNSWire {
         var questions: [String]
         var answers: [String]
         var authority: [String]
-        var additionalCount: Int
+        /// The UDP size its EDNS OPT record announces; nil without one (ldns takes the OPT out of the additional section).
+        var ednsSize: UInt16?
     }
 
     /// A query for `name` and `type` (class IN, RD set) with `id`, and an EDNS OPT record announcing `ednsSize` when
@@ -156,7 +157,7 @@ extension DNSWire {
             id: ldns_pkt_id(packet), isResponse: ldns_pkt_qr(packet), code: UInt8(truncatingIfNeeded: ldns_pkt_get_rcode(packet).rawValue),
             authoritative: ldns_pkt_aa(packet), truncated: ldns_pkt_tc(packet),
             questions: texts(ldns_pkt_question(packet)), answers: texts(ldns_pkt_answer(packet)),
-            authority: texts(ldns_pkt_authority(packet)), additionalCount: Int(ldns_pkt_arcount(packet)))
+            authority: texts(ldns_pkt_authority(packet)), ednsSize: ldns_pkt_edns(packet) ? ldns_pkt_edns_udp_size(packet) : nil)
     }
 
     /// Each record of `list` in zone-file text, without its line end.

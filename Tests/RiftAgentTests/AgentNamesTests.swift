@@ -92,14 +92,16 @@ import Testing
 
     @Test func noResolverForAnOlderHubOrWhenTurnedOff() throws {
         let (old, oldTransport, oldNames) = makeCore()
-        try #require(oldTransport.deliver)(.welcome(Self.welcome(domain: nil)))
+        let deliverOld = try #require(oldTransport.deliver)
+        deliverOld(.welcome(Self.welcome(domain: nil)))
         old.runReady()
         #expect(oldNames.served.isEmpty && old.status.dns == nil)
         old.shutdown()
 
         let (off, offTransport, offNames) = makeCore(dns: false)
-        try #require(offTransport.deliver)(.welcome(Self.welcome(domain: "lab.rift")))
-        offTransport.deliver?(.peerJoined(Self.peer(Self.other, "laptop-c", 2)))
+        let deliverOff = try #require(offTransport.deliver)
+        deliverOff(.welcome(Self.welcome(domain: "lab.rift")))
+        deliverOff(.peerJoined(Self.peer(Self.other, "laptop-c", 2)))
         off.runReady()
         #expect(offNames.served.isEmpty && offNames.updates.isEmpty && off.status.dns == nil)
         off.shutdown()

@@ -9,7 +9,7 @@ import Testing
     ])
 
     /// fd7a:115c:a1e0::2's nibbles, last first.
-    static let reverseOfLaptopB6 = (["2", "0", "0", "0"] + Array(repeating: "0", count: 16) + ["e", "0", "1", "a", "c", "5", "1", "1", "a", "7", "d", "f"])
+    static let reverseOfLaptopB6 = (["2", "0", "0", "0"] + Array(repeating: "0", count: 16) + ["0", "e", "1", "a", "c", "5", "1", "1", "a", "7", "d", "f"])
         .joined(separator: ".") + ".ip6.arpa"
 
     func ask(_ name: String, _ type: DNSRecordType) -> DNSAnswer { Self.zone.answer(DNSQuestion(name: name, type: type)) }
