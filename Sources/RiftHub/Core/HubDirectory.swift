@@ -16,7 +16,8 @@ public protocol HubDirectory: AnyObject {
     func liveToken(hash: TokenHash, now: Int64) throws(DirectoryError) -> TokenGrant?
 
     /// Admits `publicKey` to `network` under `name`: allocates its stable addresses the first time the key
-    /// is seen, updates its name and last-seen time and the token's last-used time. Refuses a revoked key,
+    /// is seen, updates its name (unless the administrator set it, which then sticks) and last-seen time and the
+    /// token's last-used time. Refuses a revoked key,
     /// and a new key when the network already has `maximumPeers` peers that are not revoked.
     func admitPeer(publicKey: PublicKey, name: String, network: NetworkSettings, tokenID: String, now: Int64)
         throws(DirectoryError) -> PeerAdmission
