@@ -2,8 +2,8 @@ import Logging
 import RiftProtocol
 
 extension HubRouter {
-    /// Periodic work, called about once a second: hello deadlines, TURN credential refresh, revocations
-    /// made by other processes, last-seen times, and forgetting idle failure counters.
+    /// Periodic work, called about once a second: hello deadlines, TURN credential refresh, revocations, policy
+    /// changes and renames made by other processes, last-seen times, and forgetting idle failure counters.
     public mutating func tick() -> [HubAction<Connection>] {
         var actions: [HubAction<Connection>] = []
         guard !isShuttingDown else { return actions }
@@ -12,6 +12,7 @@ extension HubRouter {
         refreshTURNCredentials(&actions)
         recheckGrants(now: now, &actions)
         refreshAccess(&actions)
+        refreshNames(&actions)
         if now >= nextEphemeralSweep {
             nextEphemeralSweep = now + Self.ephemeralSweepSeconds(grace: configuration.ephemeralGraceSeconds)
             removeStaleEphemeralPeers()

@@ -73,6 +73,10 @@ public struct HubRouter<Connection: Hashable & Sendable> {
     var access: [String: NetworkAccess] = [:]
     /// The change marker access control was last loaded at.
     var accessMarker: Int64?
+    /// The change marker admin renames were last looked for at (HubRouter+Names.swift).
+    var namesMarker: Int64?
+    /// The highest admin rename revision read so far.
+    var renameRevision: Int64 = 0
 
     /// Creates a router with no connections.
     public init(configuration: HubRouterConfiguration, directory: any HubDirectory, clock: any HubClock, logger: Logger) {
@@ -88,6 +92,7 @@ public struct HubRouter<Connection: Hashable & Sendable> {
         self.nextEphemeralSweep = now
         self.lastChangeMarker = try? directory.changeMarker()
         self.accessMarker = lastChangeMarker
+        self.namesMarker = lastChangeMarker
         self.metrics.networks = (try? directory.networkCount()) ?? 0
     }
 
