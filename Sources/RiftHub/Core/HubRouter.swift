@@ -68,6 +68,8 @@ public struct HubRouter<Connection: Hashable & Sendable> {
     var nextRecheck: Double
     var nextLastSeenFlush: Double
     var nextEphemeralSweep: Double
+    /// When `tick` next passes over every connection (hello deadlines, TURN refresh): once a second.
+    var nextConnectionSweep: Double
     var isShuttingDown = false
     /// Access control of the networks with live sessions (HubRouter+Access.swift).
     var access: [String: NetworkAccess] = [:]
@@ -90,6 +92,7 @@ public struct HubRouter<Connection: Hashable & Sendable> {
         self.nextRecheck = now + configuration.recheckSeconds
         self.nextLastSeenFlush = now + configuration.lastSeenFlushSeconds
         self.nextEphemeralSweep = now
+        self.nextConnectionSweep = now
         self.lastChangeMarker = try? directory.changeMarker()
         self.accessMarker = lastChangeMarker
         self.namesMarker = lastChangeMarker
