@@ -2,14 +2,17 @@
 
 Two agents on a LAN; from A's namespace, dnspython asks A's resolver for B's name (A, AAAA), the PTR of B's addresses,
 and a name outside the domain (REFUSED: never forwarded); then B's resolver answers for B itself, from B's namespace
-and from A's through the tunnel. The host side (systemd-resolved, /etc/hosts) is not exercised here.
+and from A's through the tunnel. An administrator's rename (`riftgate-hub peer rename`) reaches A's answers within
+seconds (the figure is printed). The host side (systemd-resolved, /etc/hosts) is not exercised here.
 """
 import json
 import sys
+import time
 
 import pytest
 
-from deployment import Deployment
+from deployment import NETWORK, Deployment
+from lab import wait_for
 from topologies import lan_topology
 
 try:
@@ -93,6 +96,19 @@ def test_agents_answer_for_the_networks_names(lab, workdir, timing):
         remote = ask(host_a, ip_b, (name_b, "A"))[(name_b, "A")]
         assert remote["answers"] == [ip_b], remote
         timing(f"names: {name_b} -> {ip_b} from A's resolver {ip_a}:53 and from B's own")
+
+        # A rename by the administrator: A's resolver answers the new name, and the old one no longer exists.
+        renamed = f"box-b.{domain}"
+        started = time.monotonic()
+        deployment.hub.admin("peer", "rename", NETWORK, "laptop-b", "Box B", "--dns-name", "box-b")
+
+        def follows() -> bool:
+            now = ask(host_a, ip_a, (renamed, "A"), (name_b, "A"))
+            return now[(renamed, "A")].get("answers") == [ip_b] and now[(name_b, "A")].get("rcode") == "NXDOMAIN"
+        wait_for(follows, timeout=30, interval=0.1, what="A's resolver to answer B's new name")
+        timing(f"names: a rename reached A's resolver {time.monotonic() - started:.2f} s after `peer rename` "
+               f"(including a Python start per query round)")
+        assert ask(host_a, ip_a, (reverse(ip_b), "PTR"))[(reverse(ip_b), "PTR")]["answers"] == [renamed + "."]
     except Exception:
         print(deployment.logs())
         raise
