@@ -125,6 +125,7 @@ if Context.environment["RIFTGATE_FUZZ"] != nil {
         ("FuzzSTUN", ["RiftHub"]),
         ("FuzzWireGuard", ["RiftProtocol", "RiftWireGuard"]),
         ("FuzzConfiguration", ["RiftHub", "RiftAgent"]),
+        ("FuzzDNS", ["RiftDNS"]),
     ]
     package.targets.append(.target(name: "CRiftFuzz", path: "Tests/fuzz/CRiftFuzz"))
     for target in fuzzTargets {

@@ -108,11 +108,32 @@ ca_file = "/etc/riftgate/ca.pem"
                                     b"secrets_file = \"s\"\nwireguard_go = \"/usr/bin/wireguard-go\"\n")
 
 
+def dns_queries(out):
+    """Queries as stub resolvers send them: A, AAAA, PTR, ANY, with and without EDNS, and a name with compression."""
+    def name(text):
+        return b"".join(bytes([len(label)]) + label.encode() for label in text.split(".") if label) + b"\0"
+
+    def query(ident, qname, qtype, edns=False):
+        header = struct.pack(">HHHHHH", ident, 0x0100, 1, 0, 0, 1 if edns else 0)
+        opt = b"\0" + struct.pack(">HHIH", 41, 1232, 0, 0) if edns else b""
+        return header + name(qname) + struct.pack(">HH", qtype, 1) + opt
+
+    write(out, "FuzzDNS", query(1, "laptop-b.home.rift", 1))
+    write(out, "FuzzDNS", query(2, "LAPTOP-B.home.rift", 28, edns=True))
+    write(out, "FuzzDNS", query(3, "2.0.64.100.in-addr.arpa", 12))
+    write(out, "FuzzDNS", query(4, "nas.home.rift", 255, edns=True))
+    write(out, "FuzzDNS", query(5, "example.com", 1))
+    # Two questions, the second a compression pointer to the first name (offset 12).
+    write(out, "FuzzDNS", struct.pack(">HHHHHH", 6, 0x0100, 2, 0, 0, 0) + name("nas.home.rift") + struct.pack(">HH", 1, 1)
+          + b"\xc0\x0c" + struct.pack(">HH", 28, 1))
+
+
 if __name__ == "__main__":
     out = sys.argv[1]
     protocol(out)
     stun(out)
     wireguard(out)
     configuration(out)
+    dns_queries(out)
     for target in sorted(os.listdir(out)):
         print(f"seeds: {target}: {len(glob.glob(os.path.join(out, target, 'seed-*')))}")
