@@ -107,3 +107,30 @@ import Testing
         off.shutdown()
     }
 }
+
+/// The real resolver effect, on 127.0.0.1 (ephemeral ports: no privilege needed).
+@Suite struct PeerNameResolverTests {
+    static let zone = DNSZone(domain: "lab.rift", hosts: [DNSHost(label: "laptop-b", ipv4: "100.64.0.2", ipv6: nil)])
+    static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    @Test func servesFallsBackToIPv4AndReportsATakenPort() throws {
+        let resolver = PeerNameResolver(port: 0, logger: Self.quiet)
+        // The second address cannot be bound: the resolver keeps the first rather than giving up.
+        resolver.serve(Self.zone, on: ["127.0.0.1", "not-an-address"])
+        let listening = resolver.listening
+        #expect(listening.count == 1 && listening[0].hasPrefix("127.0.0.1:"), "\(listening)")
+        resolver.serve(Self.zone, on: ["127.0.0.1", "not-an-address"])
+        #expect(resolver.listening == listening, "the same addresses: the zone is replaced, the sockets kept")
+
+        let port = try #require(listening.first?.split(separator: ":").last.flatMap { UInt16($0) })
+        let second = PeerNameResolver(port: port, logger: Self.quiet)
+        second.serve(Self.zone, on: ["127.0.0.1"])
+        #expect(second.listening.isEmpty, "a taken port: a warning, no resolver, no crash")
+        second.update(Self.zone)
+        second.stop()
+
+        resolver.stop()
+        resolver.stop()
+        #expect(resolver.listening.isEmpty)
+    }
+}

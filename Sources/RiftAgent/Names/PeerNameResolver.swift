@@ -31,12 +31,20 @@ final class PeerNameResolver: PeerNameService {
             state.server?.shutdown()
             state.server = nil
             do {
-                let server = try DNSServer(bindAddresses: addresses, port: port, zone: zone, logger: logger)
-                state.server = server
-                state.addresses = addresses
-                logger.info("answering DNS for *.\(zone.domain) on \(server.listening.joined(separator: " "))")
+                state.server = try DNSServer(bindAddresses: addresses, port: port, zone: zone, logger: logger)
             } catch {
-                logger.warning("no DNS for *.\(zone.domain): \(error); peers stay reachable by address")
+                // A host without IPv6 (ipv6.disable=1) still gets names over IPv4.
+                if addresses.count > 1, let first = addresses.first,
+                   let server = try? DNSServer(bindAddresses: [first], port: port, zone: zone, logger: logger) {
+                    logger.warning("DNS for *.\(zone.domain) on IPv4 only: \(error)")
+                    state.server = server
+                } else {
+                    logger.warning("no DNS for *.\(zone.domain): \(error); peers stay reachable by address")
+                }
+            }
+            state.addresses = addresses
+            if let server = state.server {
+                logger.info("answering DNS for *.\(zone.domain) on \(server.listening.joined(separator: " "))")
             }
         }
     }
