@@ -2,16 +2,17 @@
 import CRiftFuzz
 import Glibc
 
-// libFuzzer runs the loop; the arguments are its own (`-help=1`).
-var argumentCount = CommandLine.argc
-var arguments: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argumentCount, &arguments, fuzzDNS))
-
-/// The zone every input is asked of: two hosts, one without IPv6, so that every kind of answer can be reached.
+/// The zone every input is asked of: two hosts, one without IPv6, so that every kind of answer can be reached. Set
+/// before the driver starts: top-level code after `exit` never runs, and the entry point would read it uninitialised.
 let zone = DNSZone(domain: "home.rift", hosts: [
     DNSHost(label: "laptop-b", ipv4: "100.64.0.2", ipv6: "fd7a:115c:a1e0::2"),
     DNSHost(label: "nas", ipv4: "100.64.0.3", ipv6: nil),
 ])
+
+// libFuzzer runs the loop; the arguments are its own (`-help=1`).
+var argumentCount = CommandLine.argc
+var arguments: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argumentCount, &arguments, fuzzDNS))
 
 /// libFuzzer entry point for the agent's resolver (`DNSWire.respond`, libldns underneath), which reads every datagram
 /// that reaches port 53 of the overlay address. A datagram that is answered must get a reply that ldns reads back as a
