@@ -56,7 +56,7 @@ unit=/etc/systemd/system/riftgate.service
 
 # 1. Packages: the agent's shared libraries, WireGuard tools (and wireguard-go when the kernel has no module).
 if [[ $install_packages == yes ]]; then
-  packages=(libnice10 libglib2.0-0 libwebsockets17 libev4 libsodium23 libssl3 wireguard-tools iproute2 util-linux ca-certificates)
+  packages=(libnice10 libglib2.0-0 libwebsockets17 libev4 libsodium23 libssl3 libldns3 wireguard-tools iproute2 util-linux ca-certificates)
   modprobe --dry-run --quiet wireguard 2>/dev/null || packages+=(wireguard-go)
   install_packages "${packages[@]}"
 fi

@@ -84,10 +84,11 @@ def test_units_keep_their_sandboxing(tmp_path, name):
     assert float(match.group(1)) <= MAXIMUM_EXPOSURE[name], result.stdout
 
 
-def test_agent_unit_grants_only_net_admin_and_matches_the_agent_paths(tmp_path):
+def test_agent_unit_grants_only_net_admin_and_bind_service_and_matches_the_agent_paths(tmp_path):
     service = service_section("riftgate")
     assert service["User"] not in ("", "root") and service["Group"] == service["User"] == "riftgate"
-    assert service["AmbientCapabilities"] == service["CapabilityBoundingSet"] == "CAP_NET_ADMIN"
+    # CAP_NET_BIND_SERVICE: the agent's resolver for peers' names on port 53 of its overlay addresses.
+    assert service["AmbientCapabilities"] == service["CapabilityBoundingSet"] == "CAP_NET_ADMIN CAP_NET_BIND_SERVICE"
     assert service["NoNewPrivileges"] == "yes"
     runtime = service["RuntimeDirectory"].split()
     assert "wireguard" in runtime, "wireguard-go's UAPI socket directory /run/wireguard must be writable"

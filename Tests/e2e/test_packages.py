@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "deploy" / "debian" / "build-packages.sh"
 OLD, NEW = "1.0.0", "1.0.1"
 CAP_NET_ADMIN = 1 << 12
+CAP_NET_BIND_SERVICE = 1 << 10  # the agent's resolver for peers' names, port 53
 
 
 def static_bin_dir() -> Path | None:
@@ -61,7 +62,7 @@ def test_packages_declare_what_debian_12_must_provide(packages):
 
     agent = field(packages[f"riftgate-{OLD}"], "Depends")
     hub = field(packages[f"riftgate-hub-{OLD}"], "Depends")
-    for library in ("libnice10", "libwebsockets17", "libev4", "libsodium23", "libssl3", "wireguard-tools", "adduser"):
+    for library in ("libnice10", "libwebsockets17", "libev4", "libsodium23", "libssl3", "libldns3", "wireguard-tools", "adduser"):
         assert library in agent, agent
     # libwebsockets-evlib-ev: the lws plugin the hub's server loads with dlopen (no NEEDED entry names it).
     for library in ("libwebsockets17", "libwebsockets-evlib-ev", "libev4", "libsodium23", "libssl3", "libsqlite3-0", "adduser"):
@@ -159,8 +160,8 @@ def test_install_run_upgrade_purge_under_systemd(debian, timing):
                            "the agent did not bring up riftgate0 with an overlay address", timeout=60).strip()
     pid = box.sh("systemctl show -p MainPID --value riftgate").stdout.strip()
     capabilities = dict(line.split(":\t") for line in box.sh(f"cat /proc/{pid}/status").stdout.splitlines() if "\t" in line)
-    assert int(capabilities["CapEff"], 16) == CAP_NET_ADMIN, capabilities["CapEff"]
-    assert int(capabilities["CapBnd"], 16) == CAP_NET_ADMIN, capabilities["CapBnd"]
+    assert int(capabilities["CapEff"], 16) == CAP_NET_ADMIN | CAP_NET_BIND_SERVICE, capabilities["CapEff"]
+    assert int(capabilities["CapBnd"], 16) == CAP_NET_ADMIN | CAP_NET_BIND_SERVICE, capabilities["CapBnd"]
     assert box.sh(f"stat -c %U /proc/{pid}").stdout.strip() == "riftgate"
     # No WireGuard kernel module here: the agent's user runs wireguard-go, which inherits CAP_NET_ADMIN.
     assert "[userspace]" in box.sh("riftgate status --verbose").stdout

@@ -98,7 +98,7 @@ def test_self_hosting_guide_from_an_empty_machine_to_two_connected_agents(lab, w
     (agent_b_pid,) = b.processes("riftgate")
     identity_b = process_identity(agent_b_pid)
     assert identity_b["uid"] == int(b.run("id", "-u", "riftgate").stdout) != 0
-    assert identity_b["effective"] == identity_b["bounding"] == identity_b["ambient"] == CAP_NET_ADMIN, identity_b
+    assert identity_b["effective"] == identity_b["bounding"] == identity_b["ambient"] == CAP_NET_ADMIN | CAP_NET_BIND_SERVICE, identity_b
     assert os.stat(b.path("/etc/riftgate/secrets.toml")).st_mode & 0o777 == 0o600
 
     try:
@@ -168,7 +168,8 @@ def test_self_hosting_guide_from_an_empty_machine_to_two_connected_agents(lab, w
 
     # --- Stopping (what `systemctl stop` does): interfaces and runtime directories go. ---
     a.run("riftgate", "down")
-    b.shell("kill -TERM $(cat /run/riftgate-agent.pid)")
+    # B may already have exited by itself: the hub refused its revoked key for good (exit 77, not restarted).
+    b.shell("kill -TERM $(cat /run/riftgate-agent.pid) 2>/dev/null || true")
     wait_gone(agent_b_pid, timeout=20)
     assert not os.path.exists(f"/proc/{agent_b_pid}")
     wait_for(lambda: not b.exists("/run/riftgate") and not b.exists("/run/wireguard"), 10,

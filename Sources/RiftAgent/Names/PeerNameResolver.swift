@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import RiftDNS
 import RiftSupport
@@ -39,7 +40,9 @@ final class PeerNameResolver: PeerNameService {
                     logger.warning("DNS for *.\(zone.domain) on IPv4 only: \(error)")
                     state.server = server
                 } else {
-                    logger.warning("no DNS for *.\(zone.domain): \(error); peers stay reachable by address")
+                    let hint = (error as? DNSError)?.systemError?.code == EACCES
+                        ? " (port 53 needs CAP_NET_BIND_SERVICE: AmbientCapabilities=CAP_NET_ADMIN CAP_NET_BIND_SERVICE in the unit)" : ""
+                    logger.warning("no DNS for *.\(zone.domain): \(error)\(hint); peers stay reachable by address")
                 }
             }
             state.addresses = addresses
