@@ -107,6 +107,8 @@ def test_self_hosting_guide_from_an_empty_machine_to_two_connected_agents(lab, w
         assert ping(b, a_self["ipv4"]) and ping(a, b_self["ipv6"]) and ping(b, a_self["ipv6"])
         peer_b = wait_for(lambda: connected_peer(a, b_self["public_key"]), 20, what="A to call B connected")
         assert peer_b["name"] == "server-b" and peer_b.get("path_mode") == "direct", peer_b
+        # B, an unprivileged user with the unit's capabilities, answers DNS for the names on its overlay address.
+        assert status_json(b)["dns"]["resolver"] == f"{b_self['ipv4']}:53", status_json(b).get("dns")
         # What the guide says `riftgate status --verbose` shows once connected.
         for machine in (a, b):
             text = wait_for(lambda: (t := status(machine, "--verbose").stdout) and "state connected" in t and t, 20,
