@@ -2,21 +2,24 @@ import Glibc
 import Logging
 import RiftSupport
 
-/// The agent's resolver for peers' names: answers DNS queries over UDP on given addresses from a `DNSZone`, which
-/// `update` replaces at any moment (a peer joined, left or was renamed).
+/// The agent's resolver for peers' names: answers DNS queries over UDP and TCP on given addresses from a `DNSZone`,
+/// which `update` replaces at any moment (a peer joined, left or was renamed).
 ///
-/// One `PollingThread` (`riftgate-dns`) reads every socket and answers each datagram at once; the zone is read under
-/// a lock, so an answer comes from one zone or the next, never a mix. Datagrams ldns cannot read, and responses, are
-/// dropped; everything outside the zone is REFUSED (`DNSZone`), never forwarded.
+/// One `PollingThread` (`riftgate-dns`) reads every socket and answers each datagram (and each TCP client's query,
+/// `DNSStreamClients`) at once; the zone is read under a lock, so an answer comes from one zone or the next, never a
+/// mix. Datagrams ldns cannot read, and responses, are dropped; everything outside the zone is REFUSED (`DNSZone`),
+/// never forwarded.
 ///
 /// No rate limit per source: the agent binds it to its own overlay addresses, which only peers of the network (through
 /// WireGuard, each authenticated by its key) and the host itself reach, and every answer is no larger than its query
 /// plus two records, so it cannot amplify an attack on a third party either.
 ///
-/// UDP only: no answer is ever larger than 512 bytes (a name has at most one A and one AAAA record), so a client never
-/// needs TCP; an answer that would not fit is sent truncated (TC) all the same.
-public final class DNSServer: @unchecked Sendable {  // `sockets` and `listening` set in init, `thread` once in init; zone under its lock
+/// UDP and TCP on each address (RFC 7766 asks every DNS server for both). No answer is larger than 512 bytes (a name
+/// has one A and one AAAA record), so clients need TCP only if they choose it; an answer that would not fit a datagram
+/// is sent truncated (TC) all the same.
+public final class DNSServer: @unchecked Sendable {  // sockets and `listening` set in init, `thread` once in init; zone under its lock
     private let sockets: [OwnedDescriptor]
+    private let listeners: [OwnedDescriptor]
     private let zone: Locked<DNSZone>
     private let logger: Logger
     private var thread: PollingThread?
@@ -30,13 +33,14 @@ public final class DNSServer: @unchecked Sendable {  // `sockets` and `listening
     /// The most datagrams answered from one socket before the others get their turn.
     static let batch = 64
 
-    /// Binds a UDP socket on each of `bindAddresses` (numeric IPv4 or IPv6) at `port` (0: an ephemeral port, for tests)
-    /// and starts answering from `zone`. With `allowNonLocal` (`IP_FREEBIND`), an address the host does not have yet —
-    /// the WireGuard interface's, just before it is up — is bound all the same. Fails (nothing left open) when an
-    /// address is not numeric, a socket cannot be bound (the port is taken: another resolver listens there) or the
-    /// thread cannot start.
+    /// Binds a UDP socket and a TCP listener on each of `bindAddresses` (numeric IPv4 or IPv6) at `port` (0: an
+    /// ephemeral port, the TCP one the same as UDP's, for tests) and starts answering from `zone`. With
+    /// `allowNonLocal` (`IP_FREEBIND`), an address the host does not have yet — the WireGuard interface's, just before
+    /// it is up — is bound all the same. Fails (nothing left open) when an address is not numeric, a socket cannot be
+    /// bound (the port is taken: another resolver listens there) or the thread cannot start.
     public init(bindAddresses: [String], port: UInt16 = 53, zone: DNSZone, logger: Logger, allowNonLocal: Bool = true) throws(DNSError) {
         var sockets: [OwnedDescriptor] = []
+        var listeners: [OwnedDescriptor] = []
         var listening: [String] = []
         for host in bindAddresses {
             guard let address = (try? SystemCall.resolve(host, port: port, type: .datagram, numeric: true))?.first else {
@@ -48,12 +52,16 @@ public final class DNSServer: @unchecked Sendable {  // `sockets` and `listening
                 if allowNonLocal { try? SystemCall.allowNonLocalBind(socket.rawValue) }  // without it, bind says why
                 try SystemCall.bind(socket.rawValue, to: address)
                 sockets.append(socket)
-                listening.append(Self.text(try SystemCall.localAddress(socket.rawValue), fallback: text))
+                let bound = try SystemCall.localAddress(socket.rawValue)
+                listening.append(Self.text(bound, fallback: text))
+                let listener = try Self.listener(on: bound, allowNonLocal: allowNonLocal)
+                listeners.append(listener)
             } catch {
-                throw DNSError("cannot listen on \(text) (UDP)", error)
+                throw DNSError("cannot listen on \(text)", error)
             }
         }
         self.sockets = sockets
+        self.listeners = listeners
         self.listening = listening
         self.zone = Locked(zone)
         self.logger = logger
@@ -80,16 +88,40 @@ public final class DNSServer: @unchecked Sendable {  // `sockets` and `listening
         }
         guard first else { return }
         thread?.stop()
-        for socket in sockets { socket.close() }
+        for socket in sockets + listeners { socket.close() }
+    }
+
+    /// A TCP listener on the address (and port) the UDP socket got.
+    private static func listener(on address: SocketAddress, allowNonLocal: Bool) throws(SystemCallError) -> OwnedDescriptor {
+        let listener = OwnedDescriptor(try SystemCall.socket(address.family, .stream, nonBlocking: true))
+        try SystemCall.setOption(listener.rawValue, level: SOL_SOCKET, SO_REUSEADDR, Int32(1))  // restarts: TIME_WAIT
+        if allowNonLocal { try? SystemCall.allowNonLocalBind(listener.rawValue) }
+        try SystemCall.bind(listener.rawValue, to: address)
+        try SystemCall.listen(listener.rawValue, backlog: 16)
+        return listener
     }
 
     private func serve(_ waiter: PollingThread.Waiter) {
         var buffer = [UInt8](repeating: 0, count: Self.maximumQuerySize)
-        let descriptors = sockets.map { pollfd(fd: $0.rawValue, events: Int16(POLLIN), revents: 0) }
-        while let ready = waiter.wait(for: descriptors, timeoutMilliseconds: -1) {
+        var streams = DNSStreamClients()
+        defer { streams.closeAll() }
+        let fixed = (sockets + listeners).map { pollfd(fd: $0.rawValue, events: Int16(POLLIN), revents: 0) }
+        while true {
+            let descriptors = fixed + streams.descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            guard let ready = waiter.wait(for: descriptors, timeoutMilliseconds: streams.timeoutMilliseconds) else { return }
             for (index, descriptor) in ready.enumerated() where descriptor.revents != 0 {
-                answerWaiting(on: sockets[index].rawValue, buffer: &buffer)
+                if index < sockets.count {
+                    answerWaiting(on: descriptor.fd, buffer: &buffer)
+                } else if index < fixed.count {
+                    streams.accept(from: descriptor.fd)
+                } else {
+                    let zone = currentZone
+                    streams.read(descriptor.fd, maximumQuery: Self.maximumQuerySize) { query in
+                        DNSWire.respond(to: query, stream: true, answering: zone.answer)
+                    }
+                }
             }
+            streams.expire()
         }
     }
 

@@ -9,9 +9,10 @@ enum DNSWire {
     /// is no DNS message or is a response (never answered: two servers must not bounce replies). A query that is not
     /// one QUERY with one question gets FORMERR or NOTIMP, a class other than IN (or ANY) REFUSED.
     ///
-    /// The reply fits `limit` bytes (512 without EDNS, RFC 1035 §4.2.1; what the client's EDNS says, up to 1232, with
-    /// it): if it would not, it is sent without records and with TC set, so the client asks again over TCP.
-    static func respond(to datagram: [UInt8], limit: Int = 512, answering: (DNSQuestion) -> DNSAnswer) -> [UInt8]? {
+    /// Over UDP the reply fits `limit` bytes (512 without EDNS, RFC 1035 §4.2.1; what the client's EDNS says, up to
+    /// 1232, with it): if it would not, it is sent without records and with TC set, so the client asks again over TCP.
+    /// Over TCP (`stream`) the limit is the 65535 bytes a length prefix can say.
+    static func respond(to datagram: [UInt8], limit: Int = 512, stream: Bool = false, answering: (DNSQuestion) -> DNSAnswer) -> [UInt8]? {
         var parsed: UnsafeMutablePointer<ldns_pkt>?
         let status = datagram.withUnsafeBufferPointer { ldns_wire2pkt(&parsed, $0.baseAddress, $0.count) }
         guard status == LDNS_STATUS_OK, let query = parsed else { return nil }
@@ -37,9 +38,9 @@ enum DNSWire {
             }
         }
 
-        var size = limit
+        var size = stream ? Int(UInt16.max) : limit
         let edns = ldns_pkt_edns(query)
-        if edns { size = max(512, min(Int(ldns_pkt_edns_udp_size(query)), ednsPayloadSize)) }
+        if edns && !stream { size = max(512, min(Int(ldns_pkt_edns_udp_size(query)), ednsPayloadSize)) }
         for truncated in [false, true] {
             guard let bytes = encode(answer, to: query, question: question, questionName: questionName, edns: edns,
                                      truncated: truncated) else { return nil }

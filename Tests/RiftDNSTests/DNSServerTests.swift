@@ -103,3 +103,55 @@ import Testing
         }
     }
 }
+
+/// The resolver over TCP (RFC 7766): two-byte length, query; answer the same way; slow or oversized clients closed.
+@Suite struct DNSServerTCPTests {
+    /// A TCP connection to the server on 127.0.0.1:`port`, with generous timeouts (only a hang exceeds them).
+    static func connect(_ port: UInt16) throws -> OwnedDescriptor {
+        let socket = OwnedDescriptor(try SystemCall.socket(AF_INET, .stream))
+        try SystemCall.setTimeout(socket.rawValue, SO_RCVTIMEO, .seconds(10))
+        try SystemCall.connect(socket.rawValue, to: SocketAddress.loopbackIPv4(port: port))
+        return socket
+    }
+
+    /// Everything the server sends until it closes the connection.
+    static func readAll(_ socket: OwnedDescriptor) throws -> [UInt8] {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        while true {
+            let count = try SystemCall.receive(socket.rawValue, into: &buffer)
+            if count == 0 { return received }
+            received += buffer.prefix(count)
+        }
+    }
+
+    @Test func answersAQueryOverTCPSentInPieces() throws {
+        let (server, client) = try DNSServerTests.start()
+        defer { server.shutdown() }
+        let port = client.server.port
+        let query = try #require(DNSWire.query(name: "laptop-b.home.rift", type: .a, id: 77, ednsSize: 1232))
+        let socket = try Self.connect(port)
+        let framed = [UInt8(query.count >> 8), UInt8(query.count & 0xFF)] + query
+        try SystemCall.sendAll(socket.rawValue, framed.prefix(1))  // the length split across segments
+        try SystemCall.sendAll(socket.rawValue, framed.dropFirst())
+        let reply = try Self.readAll(socket)
+        try #require(reply.count > 2)
+        #expect(Int(reply[0]) << 8 | Int(reply[1]) == reply.count - 2, "the length prefix matches")
+        let message = try #require(DNSWire.decode(Array(reply.dropFirst(2))))
+        #expect(message.id == 77 && message.answers == ["laptop-b.home.rift.\t5\tIN\tA\t100.64.0.2"])
+    }
+
+    @Test func oversizedAndGarbageQueriesAreClosedWithoutAnswer() throws {
+        let (server, client) = try DNSServerTests.start()
+        defer { server.shutdown() }
+        let port = client.server.port
+        let oversized = try Self.connect(port)
+        try SystemCall.sendAll(oversized.rawValue, [0xFF, 0xFF] + Array(repeating: 0, count: 100))
+        #expect(try Self.readAll(oversized).isEmpty)
+        let garbage = try Self.connect(port)
+        try SystemCall.sendAll(garbage.rawValue, [0, 5, 1, 2, 3, 4, 5])
+        #expect(try Self.readAll(garbage).isEmpty)
+        // And the server still answers over UDP.
+        #expect(try client.ask("laptop-b.home.rift", .a, id: 8).answers.count == 1)
+    }
+}

@@ -1,7 +1,7 @@
 """Names end to end: each agent answers DNS for the network's names on its own overlay address, port 53 (issue 16).
 
 Two agents on a LAN; from A's namespace, dnspython asks A's resolver for B's name (A, AAAA), the PTR of B's addresses,
-and a name outside the domain (REFUSED: never forwarded); then B's resolver answers for B itself, from B's namespace
+and a name outside the domain (REFUSED: never forwarded), over UDP and TCP; then B's resolver answers for B itself, from B's namespace
 and from A's through the tunnel. An administrator's rename (`riftgate-hub peer rename`) reaches A's answers within
 seconds (the figure is printed). The host side (systemd-resolved, /etc/hosts) is not exercised here.
 """
@@ -26,15 +26,17 @@ import json, sys
 import dns.flags, dns.message, dns.query, dns.rcode, dns.rdatatype
 server = sys.argv[1]
 results = []
-for name, kind in zip(sys.argv[2::2], sys.argv[3::2]):
+for name, asked in zip(sys.argv[2::2], sys.argv[3::2]):
+    kind, _, transport = asked.partition("/")  # "A" over UDP, "A/tcp" over TCP
     query = dns.message.make_query(name, kind)
     try:
-        reply = dns.query.udp(query, server, port=53, timeout=5)
+        send = dns.query.tcp if transport == "tcp" else dns.query.udp
+        reply = send(query, server, port=53, timeout=5)
     except Exception as error:
-        results.append({"name": name, "type": kind, "error": repr(error)})
+        results.append({"name": name, "type": asked, "error": repr(error)})
         continue
     results.append({
-        "name": name, "type": kind, "rcode": dns.rcode.to_text(reply.rcode()),
+        "name": name, "type": asked, "rcode": dns.rcode.to_text(reply.rcode()),
         "aa": bool(reply.flags & dns.flags.AA),
         "answers": sorted(item.to_text() for rrset in reply.answer for item in rrset),
         "ttls": sorted({rrset.ttl for rrset in reply.answer}),
@@ -76,7 +78,7 @@ def test_agents_answer_for_the_networks_names(lab, workdir, timing):
 
         host_a = deployment.topology.peers["a"]
         answers = ask(host_a, ip_a, (name_b, "A"), (name_b.upper(), "AAAA"), (reverse(ip_b), "PTR"), (reverse(ip6_b), "PTR"),
-                      ("example.com", "A"), (f"no-such-peer.{domain}", "A"), (f"{name_b}.", "MX"))
+                      ("example.com", "A"), (f"no-such-peer.{domain}", "A"), (f"{name_b}.", "MX"), (name_b, "A/tcp"))
         print(json.dumps(list(answers.values()), indent=1))
         by = lambda name, kind: answers[(name, kind)]  # noqa: E731
         assert by(name_b, "A")["rcode"] == "NOERROR" and by(name_b, "A")["aa"], answers
@@ -88,6 +90,7 @@ def test_agents_answer_for_the_networks_names(lab, workdir, timing):
         assert by("example.com", "A")["rcode"] == "REFUSED" and not by("example.com", "A")["answers"], answers
         assert by(f"no-such-peer.{domain}", "A")["rcode"] == "NXDOMAIN" and "SOA" in by(f"no-such-peer.{domain}", "A")["authority"]
         assert by(f"{name_b}.", "MX")["rcode"] == "NOERROR" and not by(f"{name_b}.", "MX")["answers"], "NODATA"
+        assert by(name_b, "A/tcp")["answers"] == [ip_b], "over TCP too"
 
         # B answers for itself, on its own overlay address: locally and to A through the tunnel.
         host_b = deployment.topology.peers["b"]
