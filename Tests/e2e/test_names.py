@@ -68,13 +68,14 @@ def test_agents_answer_for_the_networks_names(lab, workdir, timing):
     b.start()
     try:
         deployment.wait_for_ping("a", "b", timeout=45)
-        ip_a, _ = deployment.overlay("a")
+        ip_a, ip6_a = deployment.overlay("a")
         ip_b, ip6_b = deployment.overlay("b")
         name_b = b.status()["dns_name"]
         domain = name_b.split(".", 1)[1]
         deployment.peer_view("a", "b", condition=lambda entry: entry.get("dns_name") == name_b)
         status_dns = a.status()["dns"]
         assert status_dns["domain"] == domain and status_dns["resolver"] == f"{ip_a}:53", status_dns
+        assert status_dns["resolvers"] == [f"{ip_a}:53", f"[{ip6_a}]:53"], status_dns
 
         host_a = deployment.topology.peers["a"]
         answers = ask(host_a, ip_a, (name_b, "A"), (name_b.upper(), "AAAA"), (reverse(ip_b), "PTR"), (reverse(ip6_b), "PTR"),
@@ -91,6 +92,8 @@ def test_agents_answer_for_the_networks_names(lab, workdir, timing):
         assert by(f"no-such-peer.{domain}", "A")["rcode"] == "NXDOMAIN" and "SOA" in by(f"no-such-peer.{domain}", "A")["authority"]
         assert by(f"{name_b}.", "MX")["rcode"] == "NOERROR" and not by(f"{name_b}.", "MX")["answers"], "NODATA"
         assert by(name_b, "A/tcp")["answers"] == [ip_b], "over TCP too"
+        over_ipv6 = ask(host_a, ip6_a, (name_b, "AAAA"))[(name_b, "AAAA")]
+        assert over_ipv6["answers"] == [ip6_b], over_ipv6
 
         # B answers for itself, on its own overlay address: locally and to A through the tunnel.
         host_b = deployment.topology.peers["b"]
