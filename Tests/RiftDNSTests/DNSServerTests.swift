@@ -98,9 +98,8 @@ import Testing
         let server = try DNSServer(bindAddresses: ["198.51.100.77"], port: 0, zone: Self.zone, logger: Logger(label: "test"))
         #expect(server.listening.first?.hasPrefix("198.51.100.77:") == true)
         server.shutdown()
-        #expect(throws: DNSError.self) {
-            _ = try DNSServer(bindAddresses: ["198.51.100.77"], port: 0, zone: Self.zone, logger: Logger(label: "test"), allowNonLocal: false)
-        }
+        // Without IP_FREEBIND the same bind fails with EADDRNOTAVAIL on a plain host. Not asserted: it depends on the
+        // host (ip_nonlocal_bind, a local route covering the address), and it once succeeded here during a full run.
     }
 }
 
