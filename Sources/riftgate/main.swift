@@ -57,6 +57,10 @@ struct Up: AsyncParsableCommand {
     @Flag(help: "Log debug detail.") var verbose = false
     @Option(help: "Write per-peer metrics to this file every 5 s, for node_exporter's textfile collector (e.g. /var/lib/prometheus/node-exporter/riftgate.prom).")
     var metricsTextfile: String?
+    @Option(help: "How to register the network's names with this host: auto (systemd-resolved if it serves this host, else the hosts file), resolved, hosts or off (default: the configuration's names, else auto).")
+    var names: String?
+    @Option(help: "The hosts file for --names hosts (default: the configuration's hosts_file, else /etc/hosts).")
+    var hostsFile: String?
 
     func run() async {
         LoggingSystem.bootstrap { label in
@@ -64,9 +68,17 @@ struct Up: AsyncParsableCommand {
             handler.logLevel = verbose ? .debug : .info
             return handler
         }
-        do {
+        do throws(AgentError) {
             var configuration = try AgentConfiguration.load(path: options.config)
             configuration.metricsTextfile = metricsTextfile
+            if let names {
+                guard let mode = NameRegistrationMode(rawValue: names) else {
+                    throw AgentError.configuration("--names must be auto, resolved, hosts or off")
+                }
+                configuration.names = mode
+            }
+            if let hostsFile { configuration.hostsFile = hostsFile }
+            try configuration.validate()
             let secrets = try AgentSecrets.load(path: configuration.secretsFile)
             try await AgentRuntime(configuration: configuration, secrets: secrets, logger: Logger(label: "riftgate")).run()
         } catch { fail(error) }

@@ -29,11 +29,18 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var controlGroup = "riftgate"
     /// The wireguard-go binary, when the kernel has no WireGuard.
     public var wireguardGo = AgentConfiguration.defaultWireGuardGo
+    /// How the network's names are registered with the host (`names`; `riftgate up --names`).
+    public var names = NameRegistrationMode.auto
+    /// The hosts file the hosts strategy edits (`hosts_file`; `riftgate up --hosts-file`).
+    public var hostsFile = AgentConfiguration.defaultHostsFile
     /// Where `riftgate up --metrics-textfile` writes metrics for node_exporter's textfile collector; nil = nowhere.
     public var metricsTextfile: String?
 
     /// The wireguard-go binary looked up in `PATH` unless the file names another.
     public static let defaultWireGuardGo = "wireguard-go"
+
+    /// The hosts file unless the configuration names another.
+    public static let defaultHostsFile = "/etc/hosts"
 
     /// The default configuration path.
     public static let defaultPath = "/etc/riftgate/riftgate.toml"
@@ -49,7 +56,7 @@ public struct AgentConfiguration: Sendable, Equatable {
 
     static let knownKeys: Set<String> = [
         "hub", "network", "name", "interface", "listen_port", "mtu", "ca_file", "secrets_file", "control_socket",
-        "control_group", "wireguard_go",
+        "control_group", "wireguard_go", "names", "hosts_file",
     ]
 
     /// Reads and validates a configuration file; fails with a message naming the file and the offending key.
@@ -96,6 +103,13 @@ public struct AgentConfiguration: Sendable, Equatable {
         configuration.caFile = try string("ca_file").flatMap { $0.isEmpty ? nil : $0 }
         configuration.controlGroup = try string("control_group") ?? configuration.controlGroup
         configuration.wireguardGo = try string("wireguard_go") ?? configuration.wireguardGo
+        if let names = try string("names") {
+            guard let mode = NameRegistrationMode(rawValue: names) else {
+                throw AgentError.configuration("\(path): names must be one of \(NameRegistrationMode.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+            }
+            configuration.names = mode
+        }
+        configuration.hostsFile = try string("hosts_file") ?? configuration.hostsFile
         try configuration.validate()
         return configuration
     }
@@ -109,6 +123,7 @@ public struct AgentConfiguration: Sendable, Equatable {
             throw AgentError.configuration("network \"\(network)\" is not a valid name (a-z, 0-9, '-')")
         }
         guard Names.isValidPeerName(name) else { throw AgentError.configuration("name must be 1-63 printable characters") }
+        guard hostsFile.hasPrefix("/") else { throw AgentError.configuration("hosts_file must be an absolute path") }
         guard !interface.isEmpty, interface.utf8.count <= 15, interface.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             throw AgentError.configuration("interface must be 1-15 letters, digits, '-' or '_'")
         }
@@ -131,6 +146,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         if let caFile { lines.append("ca_file = \(quoted(caFile))") }
         // Written only when set, so that a config rewritten by `riftgate init --force` keeps a custom wireguard-go.
         if wireguardGo != AgentConfiguration.defaultWireGuardGo { lines.append("wireguard_go = \(quoted(wireguardGo))") }
+        if names != .auto { lines.append("names = \(quoted(names.rawValue))") }
+        if hostsFile != AgentConfiguration.defaultHostsFile { lines.append("hosts_file = \(quoted(hostsFile))") }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -25,6 +25,7 @@ extension AgentCore {
             listenPort: device?.listenPort ?? 0, backend: device.map { "\($0.backend)" } ?? "-",
             hub: .init(url: configuration.hubURL, state: hubState, lastError: hubError), peers: peers)
         status.dnsName = Self.fullName(mesh.welcome?.me.dnsName, domain)
+        status.names = environment.hostNames.status
         snapshot.withLock { $0 = status }
         if let failure = metricsTextfile?.update(status) { logger.warning("\(failure)") }
     }

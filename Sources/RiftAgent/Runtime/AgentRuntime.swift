@@ -35,7 +35,9 @@ public final class AgentRuntime: Sendable {
             forwarder: forwarder, clock: SystemAgentClock(),
             localAddresses: { LocalAddresses.forICE(excludingInterface: $0, overlay: $1) },
             inboundFilter: InboundFilter(interface: configuration.interface, logger: logger),
-            portHandover: HandoverTable(interface: configuration.interface, logger: logger))
+            portHandover: HandoverTable(interface: configuration.interface, logger: logger),
+            hostNames: HostNameRegistration.make(mode: configuration.names, interface: configuration.interface,
+                                                 hostsFile: configuration.hostsFile, logger: logger))
         let core = AgentCore(configuration: configuration, secrets: secrets, environment: environment, logger: logger)
         let control: ControlServer
         do {
