@@ -101,6 +101,13 @@ struct HostNameRegistrationTests {
         #expect(runner.take().map { $0[1] } == ["dns", "domain", "default-route"])
         #expect(names.status.lastError == nil)
 
+        let half = RecordingRunner()
+        half.failing.withLock { $0 = ["domain"] }
+        let halfDone = HostNameRegistration(registrar: ResolvedRegistrar(interface: "rg0", run: half.run), logger: logger)
+        halfDone.welcome(Self.welcome(peers: []))
+        halfDone.removeAll()
+        #expect(half.take().map { $0[1] } == ["dns", "domain", "revert"], "a half-done registration is reverted too")
+
         let old = RecordingRunner()
         let v2 = HostNameRegistration(registrar: ResolvedRegistrar(interface: "rg0", run: old.run), logger: logger)
         v2.welcome(Self.welcome(peers: [Self.peer(2, "b")], domain: nil))

@@ -1,6 +1,7 @@
 import Foundation
 @testable import RiftAgent
 import RiftProtocol
+import RiftSupport
 import Testing
 
 @Suite("Hosts file editing in place")
@@ -84,5 +85,27 @@ struct HostsFileTests {
         #expect(text.hasPrefix(original))
         #expect(text.contains("# END riftgate rg0\n") && text.contains("# END riftgate rg1\n"))
         #expect(text.components(separatedBy: "peer-39.home.rift").count == 5, "each block ends on its last round (2 lines each)")
+    }
+
+    @Test("an edit waits while another writer holds the file's lock, then goes ahead")
+    func waitsForTheLock() async throws {
+        let path = directory + "/hosts"
+        try original.write(toFile: path, atomically: false, encoding: .utf8)
+        let other = open(path, O_RDWR)
+        defer { close(other) }
+        #expect(flock(other, LOCK_EX) == 0)
+        let done = Locked(false)
+        let editor = Thread {
+            try? HostsFileRegistrar(path: path, interface: "rg0").register(table([:]))
+            done.withLock { $0 = true }
+        }
+        editor.start()
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!done.withLock { $0 }, "no write while the lock is held")
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == original)
+        flock(other, LOCK_UN)
+        for _ in 0..<200 where !done.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(done.withLock { $0 })
+        #expect(try String(contentsOfFile: path, encoding: .utf8).contains("# BEGIN riftgate rg0 "))
     }
 }

@@ -11,34 +11,41 @@ import RiftProtocol
 /// and the next change tries again.
 final class HostNameRegistration: HostNameRegistering, @unchecked Sendable {
     // @unchecked: used from the runtime thread only (AgentCore's confinement, see there); never shared further.
-    private let registrar: (any NameRegistrar)?
+    /// Chosen at the first use, on the runtime thread: detecting systemd-resolved runs `resolvectl`, which must not
+    /// block Swift's cooperative pool, where `AgentRuntime.run` builds the environment.
+    private lazy var registrar: (any NameRegistrar)? = choose()
+    private let choose: () -> (any NameRegistrar)?
     private let logger: Logger
     private var table = NameTable()
     private var lastError: String?
     private var registeredCount = 0
 
-    init(registrar: (any NameRegistrar)?, logger: Logger) {
-        self.registrar = registrar
+    init(logger: Logger, choose: @escaping () -> (any NameRegistrar)?) {
+        self.choose = choose
         self.logger = logger
+    }
+
+    convenience init(registrar: (any NameRegistrar)?, logger: Logger) {
+        self.init(logger: logger, choose: { registrar })
     }
 
     /// Picks the strategy for `mode`; for `auto`, systemd-resolved when `probe` says it serves the host.
     static func make(mode: NameRegistrationMode, interface: String, hostsFile: String, logger: Logger,
                      probe: ResolvedProbe = ResolvedProbe(), run: @escaping CommandRunner = systemCommandRunner) -> HostNameRegistration {
-        let registrar: (any NameRegistrar)?
-        switch mode {
-        case .off: registrar = nil
-        case .hosts: registrar = HostsFileRegistrar(path: hostsFile, interface: interface)
-        case .resolved: registrar = ResolvedRegistrar(interface: interface, run: run)
-        case .auto:
-            if let reason = probe.reasonUnusable(run: run) {
-                logger.info("names: using \(hostsFile): \(reason)")
-                registrar = HostsFileRegistrar(path: hostsFile, interface: interface)
-            } else {
-                registrar = ResolvedRegistrar(interface: interface, run: run)
+        HostNameRegistration(logger: logger) {
+            switch mode {
+            case .off: return nil
+            case .hosts: return HostsFileRegistrar(path: hostsFile, interface: interface)
+            case .resolved: return ResolvedRegistrar(interface: interface, run: run)
+            case .auto:
+                if let reason = probe.reasonUnusable(run: run) {
+                    logger.info("names: using \(hostsFile): \(reason)")
+                    return HostsFileRegistrar(path: hostsFile, interface: interface)
+                }
+                logger.info("names: using systemd-resolved")
+                return ResolvedRegistrar(interface: interface, run: run)
             }
         }
-        return HostNameRegistration(registrar: registrar, logger: logger)
     }
 
     func welcome(_ welcome: Welcome) {

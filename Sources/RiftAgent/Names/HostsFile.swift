@@ -25,6 +25,7 @@ enum HostsFile {
             } catch where error.code == ENOENT {
                 guard !transform([]).isEmpty else { return false }
                 if let created = try? SystemCall.retrying("open", { open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }) {
+                    fchmod(created, 0o644)  // every user's lookups read it, whatever the agent's umask (the unit's is 0077)
                     close(created)
                 }
                 continue  // opened again, locked and read like any file (another agent may have created it first)

@@ -52,6 +52,9 @@ final class ResolvedRegistrar: NameRegistrar {
     let interface: String
     private let run: CommandRunner
     private var applied: (server: IPv4Address, domain: String)?
+    /// Whether a command may have changed the link since the last revert (set before running any: a half-done
+    /// registration is reverted too).
+    private var touched = false
 
     init(interface: String, run: @escaping CommandRunner) {
         self.interface = interface
@@ -61,6 +64,8 @@ final class ResolvedRegistrar: NameRegistrar {
     func register(_ table: NameTable) throws(AgentError) {
         guard let domain = table.domain, let me = table.me else { return try unregister() }
         if let applied, applied.server == me.ipv4, applied.domain == domain { return }
+        applied = nil
+        touched = true
         try resolvectl("dns", interface, me.ipv4.description)
         try resolvectl("domain", interface, "~" + domain)
         applied = (me.ipv4, domain)
@@ -70,8 +75,9 @@ final class ResolvedRegistrar: NameRegistrar {
     }
 
     func unregister() throws(AgentError) {
-        guard applied != nil else { return }
+        guard touched else { return }
         applied = nil
+        touched = false
         try resolvectl("revert", interface)
     }
 
