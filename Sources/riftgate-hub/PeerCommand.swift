@@ -1,10 +1,10 @@
 import ArgumentParser
 import RiftHub
 
-/// `riftgate-hub peer list|revoke`.
+/// `riftgate-hub peer list|tag|rename|revoke`.
 struct PeerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "peer", abstract: "Inspect, tag and revoke peers.", subcommands: [List.self, Tag.self, Revoke.self])
+        commandName: "peer", abstract: "Inspect, tag, rename and revoke peers.", subcommands: [List.self, Tag.self, Rename.self, Revoke.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List a network's peers with their addresses.")
@@ -22,6 +22,21 @@ struct PeerCommand: ParsableCommand {
         @Option(name: .customLong("tag"), help: "A tag (repeatable).") var tags: [String] = []
 
         func run() throws { print(try state.administration().tagPeer(network: network, peer: peer, tags: tags), terminator: "") }
+    }
+
+    struct Rename: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give a peer a name (and DNS name) that its agent cannot change; the other peers learn it within about a second.")
+        @OptionGroup var state: StateOptions
+        @Argument(help: "Network name.") var network: String
+        @Argument(help: "The peer's name, WireGuard public key or a unique prefix of it.") var peer: String
+        @Argument(help: "The new display name.") var name: String
+        @Option(name: .customLong("dns-name"), help: "The DNS label to give it (refused if taken); default: derived from the name, numbered if taken.")
+        var dnsName: String?
+
+        func run() throws {
+            print(try state.administration().renamePeer(network: network, peer: peer, name: name, dnsName: dnsName), terminator: "")
+        }
     }
 
     struct Revoke: ParsableCommand {

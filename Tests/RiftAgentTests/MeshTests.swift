@@ -254,7 +254,8 @@ struct MeshTests {
             let instance = try #require(h.meshes[MeshHarness.key(2)]!.peers[MeshHarness.key(1)]!.instance)
             h.send(.iceState(peer: MeshHarness.key(1), instance: instance, state: .failed), to: 2)
             #expect(signals(h.send(.tick(nowMilliseconds: now, handshakeAge: [:]), to: 2), .restart).count == 1)
-            #expect(h.send(.tick(nowMilliseconds: now, handshakeAge: [:]), to: 1).isEmpty)
+            // Nothing of its own but the first-handshake nudge (its path never had a handshake in this test).
+            #expect(h.send(.tick(nowMilliseconds: now, handshakeAge: [:]), to: 1).allSatisfy(isHandshakeNudge))
             h.settle()
             offered += signals(h.all(1), .offer).map(\.relayOnly)
             controlledGathers += h.all(2).compactMap { if case .startICE(_, _, false, let relay) = $0 { relay } else { nil } }
@@ -296,6 +297,28 @@ struct MeshTests {
             now += 10_000
         }
         #expect(!starts.isEmpty && starts.allSatisfy { !$0 }, "starts: \(starts)")
+    }
+
+    @Test("a path without a first WireGuard handshake gets one fresh initiation: controlling at 1.5 s, controlled at 3 s")
+    func firstHandshakeNudge() throws {
+        var h = MeshHarness()
+        h.add(1); h.add(2)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        h.settle()
+        let start = try #require(h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!.current?.pathSince)
+        #expect(h.send(.tick(nowMilliseconds: start + 1_000, handshakeAge: [:]), to: 1).isEmpty, "too early")
+        let nudged = h.send(.tick(nowMilliseconds: start + 1_500, handshakeAge: [:]), to: 1)
+        let path = try #require(h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!.path)
+        let instance = try #require(h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!.instance)
+        #expect(nudged == [.restartWireGuardHandshake(MeshHarness.info(2), path: path, instance: instance)])
+        #expect(h.send(.tick(nowMilliseconds: start + 2_500, handshakeAge: [:]), to: 1).isEmpty, "once per generation")
+        #expect(h.send(.tick(nowMilliseconds: start + 2_000, handshakeAge: [:]), to: 2).isEmpty, "controlled waits longer")
+        #expect(h.send(.tick(nowMilliseconds: start + 3_000, handshakeAge: [:]), to: 2).allSatisfy(isHandshakeNudge))
+        #expect(h.all(2).filter(isHandshakeNudge).count == 1)
+        // A path that has had a handshake is never touched.
+        var quiet = MeshHarness.connectedPair()
+        #expect(quiet.send(.tick(nowMilliseconds: 90_000, handshakeAge: [MeshHarness.key(2): 1]), to: 1).isEmpty)
     }
 
     @Test("the controlled side asks for a restart instead of offering")
@@ -398,4 +421,9 @@ struct MeshReconvergenceTests {
         #expect(offers(h.all(1)).first?.generation == 0)
         #expect(h.all(2).contains { if case .configureWireGuardPeer = $0 { true } else { false } })
     }
+}
+
+/// Whether `action` is the first-handshake nudge (`PeerSession.nudgeFirstHandshake`).
+func isHandshakeNudge(_ action: MeshAction) -> Bool {
+    if case .restartWireGuardHandshake = action { true } else { false }
 }

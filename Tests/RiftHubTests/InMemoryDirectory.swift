@@ -6,7 +6,7 @@ import RiftProtocol
 /// bump the change marker the way another process writing the database would.
 final class InMemoryDirectory: HubDirectory {
     struct Token { var id: String; var network: String; var hash: TokenHash; var revoked = false; var expiresAt: Int64? }
-    struct Peer { var info: PeerInfo; var offset: UInt64; var revoked = false; var lastSeen: Int64 }
+    struct Peer { var info: PeerInfo; var offset: UInt64; var revoked = false; var lastSeen: Int64; var renamedByAdmin: Int64? }
 
     var networks: [String: NetworkSettings] = [:]
     var tokens: [Token] = []
@@ -21,6 +21,10 @@ final class InMemoryDirectory: HubDirectory {
     var tokenLimits: [String: TokenLimits] = [:]
     var tokenKeys: [String: Set<PublicKey>] = [:]
     var ephemeralPeers: [String: Set<PublicKey>] = [:]
+    /// The last admin rename's revision (hub-wide).
+    var renameRevision: Int64 = 0
+    /// How often `adminRenames` was asked.
+    var renameQueries = 0
 
     /// Sets or removes a network's policy, as `riftgate-hub policy set` would from another process.
     func setPolicy(_ text: String?, in network: String) {
@@ -31,6 +35,17 @@ final class InMemoryDirectory: HubDirectory {
     /// Replaces a peer's tags, as `riftgate-hub peer tag` would.
     func tag(_ key: PublicKey, in network: String, _ tags: Set<String>) {
         peerTags[network, default: [:]][key] = tags
+        marker += 1
+    }
+
+    /// Gives a peer a name (and label: derived and numbered when nil) that sticks, as `riftgate-hub peer rename` would.
+    func rename(_ key: PublicKey, in network: String, to name: String, dnsName: String? = nil) {
+        guard var peer = peers[network]?[key] else { return }
+        renameRevision += 1
+        peer.info.name = name
+        peer.info.dnsName = dnsName ?? freeLabel(for: name, in: network, except: key)
+        peer.renamedByAdmin = renameRevision
+        peers[network]?[key] = peer
         marker += 1
     }
 
@@ -93,8 +108,11 @@ final class InMemoryDirectory: HubDirectory {
         lastUsed[tokenID] = now
         if var peer = peers[network.name]?[publicKey] {
             guard !peer.revoked else { return .revoked }
-            if peer.info.name != name { peer.info.dnsName = freeLabel(for: name, in: network.name, except: publicKey) }
-            peer.info.name = name
+            // An admin-set name sticks (what the database does).
+            if peer.renamedByAdmin == nil, peer.info.name != name {
+                peer.info.dnsName = freeLabel(for: name, in: network.name, except: publicKey)
+                peer.info.name = name
+            }
             peer.lastSeen = now
             peers[network.name]?[publicKey] = peer
             return .admitted(peer.info)
@@ -142,6 +160,18 @@ final class InMemoryDirectory: HubDirectory {
             }
         }
         return result
+    }
+
+    func adminRenames(after revision: Int64) throws(DirectoryError) -> [PeerRename] {
+        try check()
+        renameQueries += 1
+        return peers.flatMap { network, byKey in
+            byKey.values.compactMap { peer -> PeerRename? in
+                guard let renamed = peer.renamedByAdmin, renamed > revision, !peer.revoked else { return nil }
+                return PeerRename(peer: PeerAddress(network: network, publicKey: peer.info.publicKey), name: peer.info.name,
+                                  dnsName: peer.info.dnsName, revision: renamed)
+            }
+        }.sorted { $0.revision < $1.revision }
     }
 
     func networkCount() throws(DirectoryError) -> Int {

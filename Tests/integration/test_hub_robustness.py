@@ -36,13 +36,17 @@ def raw_frame(opcode, payload=b"", final=True):
 
 
 def closed_with(raw, timeout=5.0):
-    """Reads frames until the hub's close frame; returns its code (None if the connection just ended)."""
+    """Reads frames until the hub's close frame; returns its code (None if the connection just ended or the wait
+    timed out, "reset" if the hub's kernel reset it: a socket closed with unread input sends RST, which discards the
+    close frame still on its way to us)."""
     raw.sock.settimeout(timeout)
     try:
         while True:
             opcode, payload = raw.recv_frame()
             if opcode == 0x8:
                 return int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+    except ConnectionResetError:
+        return "reset"
     except (ConnectionError, OSError):
         return None
 
@@ -67,7 +71,9 @@ def test_empty_continuation_frames_count_against_the_limits(hub, shape):
         raw.sock.sendall(frames)
     except OSError:
         pass  # the hub may close while we are still writing
-    assert closed_with(raw) == 1008
+    # 1008, or a reset when the hub closed while frames we sent after its close were unread (seen once in 12+ runs);
+    # never a timeout: that would mean the frames escaped the budget.
+    assert closed_with(raw) in (1008, "reset")
     assert time.monotonic() - started < 5
     raw.close()
     bystander_a.signal("offer", bystander_b.public_key)

@@ -14,6 +14,9 @@ public struct Generation: Sendable {
     public internal(set) var selectedPair: (local: CandidateEndpoint, remote: CandidateEndpoint)?
     /// When this generation pointed WireGuard at its pair (mesh clock); nil until it did.
     var pathSince: Int64?
+    /// Whether WireGuard was made to start its first handshake over this generation's path again (see
+    /// `PeerSession.nudgeFirstHandshake`).
+    var handshakeNudged = false
     /// Our ICE credentials, once the session exists; candidates are signaled only after the description that holds them.
     var localCredentials: (ufrag: String, pwd: String)?
     /// The remote description: its WireGuard listen port, nil until it arrived.

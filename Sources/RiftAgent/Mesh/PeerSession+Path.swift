@@ -77,6 +77,7 @@ extension PeerSession {
         }
         handshakeAge = age
         receiveWatch.observe(traffic, now: now)
+        if age == nil, let nudge = nudgeFirstHandshake(now: now) { return nudge }
         let pathSince = current?.pathSince
         // A hand-over on trial is judged by its own rule (PeerSession+Handover.swift): a silent one falls back to
         // forwarding the same pair, instead of restarting ICE, which would select that pair and hand it over again.
@@ -177,6 +178,26 @@ struct HostEndpoint: Hashable, Sendable {
 }
 
 extension PeerSession {
+    /// How long after its path was configured a peer that never completed a WireGuard handshake is made to start one
+    /// again, in milliseconds: the controlling side first, the controlled side later if that did not help.
+    static let firstHandshakeNudge: (controlling: Int64, controlled: Int64) = (1_500, 3_000)
+
+    /// WireGuard retries a handshake initiation only after 5 seconds, and ignores requests to send one sooner. When
+    /// both sides' first initiations are lost (the controlling side's sent before the other side's path existed,
+    /// the controlled side's colliding with it), a new tunnel waited those 5 seconds: about one connection in ten in
+    /// the NAT lab. So a path that has carried no handshake 1.5 s after it was configured (3 s on the controlled side)
+    /// has its WireGuard peer removed and configured again, which makes WireGuard send a fresh initiation at once.
+    /// Once per generation; only before the first handshake (nil age), so a working tunnel is never touched, and only
+    /// while ICE still holds the pair (a lost one is recovery's business).
+    mutating func nudgeFirstHandshake(now: Int64) -> [MeshAction]? {
+        guard let path, let generation = current, let since = generation.pathSince, !generation.handshakeNudged,
+              handoverTrial == nil, !generation.connectivity.isLost,
+              now - since >= (controlling ? Self.firstHandshakeNudge.controlling : Self.firstHandshakeNudge.controlled)
+        else { return nil }
+        current?.handshakeNudged = true
+        return [.restartWireGuardHandshake(info, path: path, instance: generation.instance)]
+    }
+
     /// How long the controlled side waits before its own keepalive (and so its own handshake) starts: long enough for
     /// the controlling side's handshake on a LAN or through NAT, short enough that a lost one costs little
     /// (PROTOCOL.md §9.5).

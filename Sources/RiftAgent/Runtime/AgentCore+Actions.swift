@@ -50,6 +50,12 @@ extension AgentCore {
         case .removeWireGuardPeer(let key):
             environment.portHandover.remove(key)
             do { try device?.removePeer(key) } catch { logger.warning("cannot remove WireGuard peer \(key): \(error)") }
+        case .restartWireGuardHandshake(let info, let path, let instance):
+            logger.info("peer \(info.name): no WireGuard handshake yet; starting a fresh one")
+            do { try device?.removePeer(info.publicKey) } catch {
+                logger.warning("cannot remove WireGuard peer \(info.publicKey): \(error)")
+            }
+            configurePeer(info, path: path, instance: instance, keepalive: .now)
         }
         return []
     }

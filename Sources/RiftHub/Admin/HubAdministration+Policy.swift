@@ -89,16 +89,4 @@ extension HubAdministration {
         let shown = tags.map { HubDatabase.tagText($0) } ?? "none"
         return ("\(record.info.name) [tags: \(shown)]", tags ?? [])
     }
-
-    private func resolvePeer(network: String, _ text: String) throws(HubStoreError) -> PeerRecord {
-        let peers = try database.peers(network: network)
-        if let key = try? PublicKey(base64: text), let record = peers.first(where: { $0.info.publicKey == key }) { return record }
-        let named = peers.filter { $0.info.name == text }
-        guard named.count == 1 else {
-            throw HubStoreError(named.isEmpty ? .unknownPeer : .invalidInput,
-                                named.isEmpty ? "no peer named or keyed \"\(text)\" in network \"\(network)\""
-                                    : "\(named.count) peers are named \"\(text)\" in network \"\(network)\"; give its public key")
-        }
-        return named[0]
-    }
 }

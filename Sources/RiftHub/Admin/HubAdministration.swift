@@ -124,16 +124,17 @@ public struct HubAdministration {
         return "Revoked token \(id) of network \(network); a running hub closes its sessions within seconds.\n"
     }
 
-    /// `peer list`: keys, names, addresses and last-seen times. Whether a peer is online now is known only
+    /// `peer list`: keys, names (and whether the administrator set them), addresses and last-seen times. Whether a peer is online now is known only
     /// to the running hub (see its /metrics); last-seen is written at least once a minute while connected.
     public func listPeers(network: String) throws(HubStoreError) -> String {
         let peers = try database.peers(network: network)
         guard !peers.isEmpty else { return "No peers in network \(network) yet.\n" }
-        var table = TextTable(header: ["PUBLIC KEY", "NAME", "DNS NAME", "IPV4", "IPV6", "LAST SEEN", "STATE", "TAGS"])
+        var table = TextTable(header: ["PUBLIC KEY", "NAME", "DNS NAME", "NAMED BY", "IPV4", "IPV6", "LAST SEEN", "STATE", "TAGS"])
         let tags = (try? database.accessControl(network: network).tags) ?? [:]
         let domain = try database.networkSettings(named: network)?.dnsDomain ?? network
         for peer in peers {
             table.rows.append([peer.info.publicKey.base64, peer.info.name, peer.info.dnsName.map { "\($0).\(domain)" } ?? "-",
+                               peer.nameSetByAdmin ? "admin" : "agent",
                                "\(peer.info.ipv4)", "\(peer.info.ipv6)",
                                TimeText.format(peer.lastSeenAt), peer.revokedAt == nil ? "active" : "revoked",
                                tags[peer.info.publicKey].map(HubDatabase.tagText) ?? "-"])

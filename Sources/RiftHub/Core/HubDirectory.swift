@@ -16,7 +16,8 @@ public protocol HubDirectory: AnyObject {
     func liveToken(hash: TokenHash, now: Int64) throws(DirectoryError) -> TokenGrant?
 
     /// Admits `publicKey` to `network` under `name`: allocates its stable addresses the first time the key
-    /// is seen, updates its name and last-seen time and the token's last-used time. Refuses a revoked key,
+    /// is seen, updates its name (unless the administrator set it, which then sticks) and last-seen time and the
+    /// token's last-used time. Refuses a revoked key,
     /// and a new key when the network already has `maximumPeers` peers that are not revoked.
     func admitPeer(publicKey: PublicKey, name: String, network: NetworkSettings, tokenID: String, now: Int64)
         throws(DirectoryError) -> PeerAdmission
@@ -27,6 +28,11 @@ public protocol HubDirectory: AnyObject {
     /// A value that changes whenever the stored data changed (for example through the admin CLI in another
     /// process). The router polls it once per tick and rechecks live sessions when it changes.
     func changeMarker() throws(DirectoryError) -> Int64
+
+    /// The peers whose name the administrator set (`riftgate-hub peer rename`) after `revision`, oldest first; revoked
+    /// peers are left out. Revisions grow with every admin rename across the hub, so a caller passes the highest it
+    /// has seen (0 at first) and reads only what is new. The router asks when `changeMarker` changed.
+    func adminRenames(after revision: Int64) throws(DirectoryError) -> [PeerRename]
 
     /// For each of `grants`, whether it has been withdrawn: its token revoked or expired, its peer revoked,
     /// or its network deleted. Grants still valid are absent from the result.
@@ -105,6 +111,26 @@ public struct PeerAddress: Sendable, Hashable {
     public init(network: String, publicKey: PublicKey) {
         self.network = network
         self.publicKey = publicKey
+    }
+}
+
+/// A peer's name and DNS name as the administrator set them (`HubDirectory.adminRenames`).
+public struct PeerRename: Sendable, Hashable {
+    /// The peer.
+    public var peer: PeerAddress
+    /// Its display name.
+    public var name: String
+    /// Its DNS label.
+    public var dnsName: String?
+    /// The rename's place in the hub-wide sequence of admin renames.
+    public var revision: Int64
+
+    /// Creates a rename.
+    public init(peer: PeerAddress, name: String, dnsName: String?, revision: Int64) {
+        self.peer = peer
+        self.name = name
+        self.dnsName = dnsName
+        self.revision = revision
     }
 }
 

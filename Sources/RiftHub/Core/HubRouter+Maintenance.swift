@@ -2,16 +2,22 @@ import Logging
 import RiftProtocol
 
 extension HubRouter {
-    /// Periodic work, called about once a second: hello deadlines, TURN credential refresh, revocations
-    /// made by other processes, last-seen times, and forgetting idle failure counters.
+    /// Periodic work, called a few times a second (`riftgate-hub`: every 250 ms): revocations, policy changes and
+    /// renames made by other processes (one cheap change-marker read each, so that they reach live sessions well within
+    /// a second); once a second the passes over every connection (hello deadlines, TURN credential refresh); less often
+    /// last-seen times and forgetting idle failure counters.
     public mutating func tick() -> [HubAction<Connection>] {
         var actions: [HubAction<Connection>] = []
         guard !isShuttingDown else { return actions }
         let now = clock.monotonicSeconds()
-        expireHellos(now: now, &actions)
-        refreshTURNCredentials(&actions)
+        if now >= nextConnectionSweep {
+            nextConnectionSweep = now + 1
+            expireHellos(now: now, &actions)
+            refreshTURNCredentials(&actions)
+        }
         recheckGrants(now: now, &actions)
         refreshAccess(&actions)
+        refreshNames(&actions)
         if now >= nextEphemeralSweep {
             nextEphemeralSweep = now + Self.ephemeralSweepSeconds(grace: configuration.ephemeralGraceSeconds)
             removeStaleEphemeralPeers()

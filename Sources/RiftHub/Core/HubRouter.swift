@@ -68,11 +68,17 @@ public struct HubRouter<Connection: Hashable & Sendable> {
     var nextRecheck: Double
     var nextLastSeenFlush: Double
     var nextEphemeralSweep: Double
+    /// When `tick` next passes over every connection (hello deadlines, TURN refresh): once a second.
+    var nextConnectionSweep: Double
     var isShuttingDown = false
     /// Access control of the networks with live sessions (HubRouter+Access.swift).
     var access: [String: NetworkAccess] = [:]
     /// The change marker access control was last loaded at.
     var accessMarker: Int64?
+    /// The change marker admin renames were last looked for at (HubRouter+Names.swift).
+    var namesMarker: Int64?
+    /// The highest admin rename revision read so far.
+    var renameRevision: Int64 = 0
 
     /// Creates a router with no connections.
     public init(configuration: HubRouterConfiguration, directory: any HubDirectory, clock: any HubClock, logger: Logger) {
@@ -86,8 +92,10 @@ public struct HubRouter<Connection: Hashable & Sendable> {
         self.nextRecheck = now + configuration.recheckSeconds
         self.nextLastSeenFlush = now + configuration.lastSeenFlushSeconds
         self.nextEphemeralSweep = now
+        self.nextConnectionSweep = now
         self.lastChangeMarker = try? directory.changeMarker()
         self.accessMarker = lastChangeMarker
+        self.namesMarker = lastChangeMarker
         self.metrics.networks = (try? directory.networkCount()) ?? 0
     }
 

@@ -25,6 +25,10 @@ extension HubDatabase: HubDirectory {
         try directory { () throws(HubStoreError) in try read { () throws(SQLiteError) in try database.dataVersion() } }
     }
 
+    public func adminRenames(after revision: Int64) throws(DirectoryError) -> [PeerRename] {
+        try directory { () throws(HubStoreError) in try renames(after: revision) }
+    }
+
     public func networkCount() throws(DirectoryError) -> Int {
         try directory { () throws(HubStoreError) in
             try read { () throws(SQLiteError) in Int(try database.query("SELECT COUNT(*) FROM networks").first?.requiredInteger(0) ?? 0) }

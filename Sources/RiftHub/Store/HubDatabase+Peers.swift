@@ -11,6 +11,8 @@ public struct PeerRecord: Sendable, Hashable {
     public var lastSeenAt: Int64
     /// When it was revoked, if it was.
     public var revokedAt: Int64?
+    /// Whether the administrator set its name (`peer rename`), which its agent's `hello.name` no longer replaces.
+    public var nameSetByAdmin = false
 }
 
 extension HubDatabase {
@@ -19,11 +21,12 @@ extension HubDatabase {
         try requireNetwork(network)
         return try read { () throws(SQLiteError) in
             try database.query("""
-                SELECT public_key, name, ipv4, ipv6, first_seen_at, last_seen_at, revoked_at, dns_name
+                SELECT public_key, name, ipv4, ipv6, first_seen_at, last_seen_at, revoked_at, dns_name, name_source
                 FROM peers WHERE network = ? ORDER BY host_offset
                 """, [.text(network)]).map { row throws(SQLiteError) in
                 PeerRecord(info: try Self.peerInfo(row, dnsNameColumn: 7), firstSeenAt: try row.requiredInteger(4),
-                           lastSeenAt: try row.requiredInteger(5), revokedAt: row.integer(6))
+                           lastSeenAt: try row.requiredInteger(5), revokedAt: row.integer(6),
+                           nameSetByAdmin: row.text(8) == Self.adminNameSource)
             }
         }
     }
@@ -52,7 +55,7 @@ extension HubDatabase {
         let key = SQLiteValue.text(publicKey.base64), networkName = SQLiteValue.text(network.name)
         return try write { () throws -> PeerAdmission in
             let existing = try database.query(
-                "SELECT public_key, name, ipv4, ipv6, revoked_at, last_seen_at, dns_name FROM peers WHERE network = ? AND public_key = ?",
+                "SELECT public_key, name, ipv4, ipv6, revoked_at, last_seen_at, dns_name, name_source FROM peers WHERE network = ? AND public_key = ?",
                 [networkName, key]).first
             var info: PeerInfo
             var allocated: (offset: UInt64, ipv4: IPv4Address, ipv6: IPv6Address)?
@@ -74,12 +77,17 @@ extension HubDatabase {
             case .success(let granted): limits = granted
             }
             if let existing {
+                // A name the administrator set sticks (PROTOCOL.md §6.13): the agent's hello.name does not replace it.
+                let adminNamed = existing.text(7) == Self.adminNameSource
+                let wanted = adminNamed ? info.name : name
                 let seenRecently = now - (existing.integer(5) ?? 0) < Self.unchangedJoinWindowSeconds
-                if info.name == name, info.dnsName != nil, seenRecently, try tokenUsedRecently(tokenID, now: now) { return .admitted(info) }
-                info.name = name
-                info.dnsName = try dnsName(for: name, keeping: info.dnsName, network: networkName, key: key)
+                if info.name == wanted, info.dnsName != nil, seenRecently, try tokenUsedRecently(tokenID, now: now) { return .admitted(info) }
+                info.name = wanted
+                if !(adminNamed && info.dnsName != nil) {
+                    info.dnsName = try dnsName(for: wanted, keeping: info.dnsName, network: networkName, key: key)
+                }
                 try database.run("UPDATE peers SET name = ?, dns_name = ?, last_seen_at = ? WHERE network = ? AND public_key = ?",
-                                 [.text(name), .text(info.dnsName!), .integer(now), networkName, key])
+                                 [.text(wanted), .text(info.dnsName!), .integer(now), networkName, key])
             } else if let allocated {
                 info.dnsName = try dnsName(for: name, keeping: nil, network: networkName, key: key)
                 try database.run("""
@@ -119,7 +127,7 @@ extension HubDatabase {
     /// `<label>-3`, … when another peer of the network holds it. A peer keeps the label it has (`current`) as long as
     /// that is still one of its name's candidates, so a rejoin or a duplicate arriving later never renames it.
     /// Costs one indexed lookup when the label is free, plus one range scan over the taken `<label>-N` otherwise.
-    private func dnsName(for name: String, keeping current: String?, network: SQLiteValue, key: SQLiteValue) throws(SQLiteError) -> String {
+    func dnsName(for name: String, keeping current: String?, network: SQLiteValue, key: SQLiteValue) throws(SQLiteError) -> String {
         let base = DNSNames.label(derivedFrom: name, maximumLength: DNSNames.maximumLabelLength)
         if let current, current == base || Self.isNumberedCandidate(current, of: base) { return current }
         let holder = try database.query("SELECT public_key FROM peers WHERE network = ? AND dns_name = ?", [network, .text(base)]).first

@@ -124,5 +124,13 @@ public final class HubDatabase {
             ALTER TABLE peers ADD COLUMN dns_name TEXT;
             CREATE UNIQUE INDEX peers_by_dns_name ON peers(network, dns_name);
             """),
+        // Renames by the administrator (issue 16): who set a peer's name ('agent': its hello.name, which every join
+        // applies; 'admin': `peer rename`, which joins keep), and a hub-wide sequence number of the last admin rename
+        // (0: never), so that a running hub reads only the peers renamed since it last looked.
+        SQLiteMigration(version: 5, sql: """
+            ALTER TABLE peers ADD COLUMN name_source TEXT NOT NULL DEFAULT 'agent' CHECK (name_source IN ('agent', 'admin'));
+            ALTER TABLE peers ADD COLUMN name_revision INTEGER NOT NULL DEFAULT 0;
+            CREATE INDEX peers_by_name_revision ON peers(name_revision);
+            """),
     ]
 }
