@@ -72,6 +72,13 @@ def test_names_in_the_hosts_file(lab, workdir):
         assert names == {"domain": "lab.rift", "registration": "hosts", "hosts_file": "/etc/hosts"}, names
         assert f"names lab.rift via hosts file /etc/hosts" in a.status_text()
 
+        # A rename on the hub (peer_joined for a known key): a's block follows.
+        deployment.hub.admin("peer", "rename", "lab", b.status()["public_key"], "Bob's laptop")
+        wait_for(lambda: lookup(a, "ahostsv4", "bob-s-laptop.lab.rift") == [ipv4_b], timeout=20,
+                 what="the renamed peer's new name in a's hosts file")
+        assert fqdn_b not in read(namespace_hosts(a)), read(namespace_hosts(a))
+        fqdn_b = "bob-s-laptop.lab.rift"
+
         # riftgate down: the block goes, every other byte stays.
         a.down()
         assert read(namespace_hosts(a)) == ORIGINAL
@@ -86,8 +93,8 @@ def test_names_in_the_hosts_file(lab, workdir):
         with open(namespace_hosts(b), "w") as handle:
             handle.write(stale.replace(f"# END riftgate {b.interface}\n", f"100.64.99.99 ghost.lab.rift\n# END riftgate {b.interface}\n"))
         b.start()
-        wait_for(lambda: fqdn_b in read(namespace_hosts(b)) and "ghost" not in read(namespace_hosts(b)), timeout=20,
-                 what="b's restart to replace the stale block")
+        wait_for(lambda: f"{ipv4_b} {fqdn_b}\n" in read(namespace_hosts(b)) and "ghost" not in read(namespace_hosts(b)),
+                 timeout=20, what="b's restart to replace the stale block")
         assert read(namespace_hosts(b)).count("# BEGIN riftgate") == 1
 
         # SIGTERM (systemctl stop): cleaned up like down.
