@@ -65,14 +65,33 @@ struct HostNameRegistrationTests {
         #expect(!invalid && table.domain == nil)
     }
 
-    @Test("systemd-resolved: the link's DNS server and ~domain on welcome, nothing per peer, revert on removeAll")
+    /// The routing domains for home.rift on 100.64.0.0/10 and fd00::/64.
+    static let routing = ["~home.rift"] + (64...127).map { "~\($0).100.in-addr.arpa" } + ["~0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa"]
+
+    @Test("reverse zones cover the overlay prefixes exactly")
+    func reverseZones() {
+        #expect(ReverseZones.of(IPv4Prefix("100.64.0.0/10")!).count == 64)
+        #expect(ReverseZones.of(IPv4Prefix("100.64.0.0/10")!).first == "64.100.in-addr.arpa")
+        #expect(ReverseZones.of(IPv4Prefix("100.64.0.0/10")!).last == "127.100.in-addr.arpa")
+        #expect(ReverseZones.of(IPv4Prefix("10.1.2.0/24")!) == ["2.1.10.in-addr.arpa"])
+        #expect(ReverseZones.of(IPv4Prefix("10.1.0.0/16")!) == ["1.10.in-addr.arpa"])
+        #expect(ReverseZones.of(IPv4Prefix("10.1.2.0/23")!) == ["2.1.10.in-addr.arpa", "3.1.10.in-addr.arpa"])
+        #expect(ReverseZones.of(IPv4Prefix("10.1.2.4/32")!) == ["4.2.1.10.in-addr.arpa"])
+        #expect(ReverseZones.of(IPv4Prefix("0.0.0.0/0")!).isEmpty)
+        #expect(ReverseZones.of(IPv6Prefix("fd12:3456:789a::/48")!) == ["a.9.8.7.6.5.4.3.2.1.d.f.ip6.arpa"])
+        #expect(ReverseZones.of(IPv6Prefix("fd00::/63")!) == ["0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa",
+                                                             "1.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa"])
+        #expect(ReverseZones.of(IPv6Prefix("fd00::/64")!) == ["0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa"])
+    }
+
+    @Test("systemd-resolved: the link's DNS server and routing domains on welcome, nothing per peer, revert on removeAll")
     func resolvedCommands() {
         let runner = RecordingRunner()
         let names = HostNameRegistration(registrar: ResolvedRegistrar(interface: "rg0", run: runner.run), logger: logger)
         names.removeAll()  // at start: nothing applied yet, the link does not even exist
         #expect(runner.take().isEmpty)
         names.welcome(Self.welcome(peers: [Self.peer(2, "laptop-b")]))
-        #expect(runner.take() == [["resolvectl", "dns", "rg0", "100.64.0.1"], ["resolvectl", "domain", "rg0", "~home.rift"],
+        #expect(runner.take() == [["resolvectl", "dns", "rg0", "100.64.0.1"], ["resolvectl", "domain", "rg0"] + Self.routing,
                                   ["resolvectl", "default-route", "rg0", "false"]])
         names.joined(Self.peer(3, "laptop-c"))
         names.left(Self.peer(2, nil).publicKey)
@@ -80,7 +99,7 @@ struct HostNameRegistrationTests {
         #expect(runner.take().isEmpty)
         #expect(names.status == AgentStatus.Names(domain: "home.rift", registration: .resolved))
         names.welcome(Self.welcome(me: 9, peers: []))
-        #expect(runner.take() == [["resolvectl", "dns", "rg0", "100.64.0.9"], ["resolvectl", "domain", "rg0", "~home.rift"],
+        #expect(runner.take() == [["resolvectl", "dns", "rg0", "100.64.0.9"], ["resolvectl", "domain", "rg0"] + Self.routing,
                                   ["resolvectl", "default-route", "rg0", "false"]])
         names.removeAll()
         #expect(runner.take() == [["resolvectl", "revert", "rg0"]])
@@ -95,7 +114,7 @@ struct HostNameRegistrationTests {
         let names = HostNameRegistration(registrar: ResolvedRegistrar(interface: "rg0", run: runner.run), logger: logger)
         names.welcome(Self.welcome(peers: []))
         #expect(runner.take().map { $0[1] } == ["dns", "domain"])
-        #expect(names.status.lastError?.contains("resolvectl domain rg0 ~home.rift failed") == true)
+        #expect(names.status.lastError?.contains("resolvectl domain rg0 ~home.rift ~64.100.in-addr.arpa … failed") == true)
         runner.failing.withLock { $0 = ["default-route"] }  // an old resolvectl without the verb: not fatal
         names.welcome(Self.welcome(peers: []))
         #expect(runner.take().map { $0[1] } == ["dns", "domain", "default-route"])

@@ -136,8 +136,11 @@ def test_names_through_systemd_resolved(lab, workdir):
         deployment.wait_for_ping("a", "b", timeout=45)
         ipv4_a = deployment.overlay("a")[0]
         wait_for(lambda: len(calls()) >= 3, timeout=20, what="the agent to configure its link in systemd-resolved")
-        assert calls() == [f"dns {a.interface} {ipv4_a}", f"domain {a.interface} ~lab.rift",
-                           f"default-route {a.interface} false"], calls()
+        reverse = " ".join(f"~{octet}.100.in-addr.arpa" for octet in range(64, 128))  # the default 100.64.0.0/10
+        assert calls()[0] == f"dns {a.interface} {ipv4_a}", calls()
+        assert calls()[1].startswith(f"domain {a.interface} ~lab.rift {reverse} ~"), calls()
+        assert calls()[1].endswith(".ip6.arpa") and len(calls()[1].split()) == 2 + 1 + 64 + 1, calls()
+        assert calls()[2] == f"default-route {a.interface} false", calls()
         assert a.status()["names"] == {"domain": "lab.rift", "registration": "systemd-resolved"}, a.status()["names"]
         assert b.status()["names"] == {"domain": "lab.rift", "registration": "off"}, b.status()["names"]
         assert read(namespace_hosts(a)) == hosts_a, "the resolved strategy leaves the hosts file alone"

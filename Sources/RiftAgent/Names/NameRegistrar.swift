@@ -43,15 +43,15 @@ final class HostsFileRegistrar: NameRegistrar {
 }
 
 /// The systemd-resolved strategy: the agent's resolver (on its own overlay IPv4 address, port 53) becomes the DNS
-/// server of its WireGuard link, for the network's domain only (`~domain`, a routing domain: split DNS), and the link
-/// is never the default route for other names. Peers joining or leaving change nothing here: the resolver answers for
+/// server of its WireGuard link, for the network's domain and the overlay prefixes' reverse zones only (`~domain`,
+/// routing domains: split DNS), and the link is never the default route for other names. Peers joining or leaving change nothing here: the resolver answers for
 /// them. Per-link settings go with the link, so a crashed run leaves nothing behind; `revert` undoes them on shutdown.
 final class ResolvedRegistrar: NameRegistrar {
     let kind = NameRegistrationKind.resolved
     var hostsFile: String? { nil }
     let interface: String
     private let run: CommandRunner
-    private var applied: (server: IPv4Address, domain: String)?
+    private var applied: (server: IPv4Address, domains: [String])?
     /// Whether a command may have changed the link since the last revert (set before running any: a half-done
     /// registration is reverted too).
     private var touched = false
@@ -63,27 +63,29 @@ final class ResolvedRegistrar: NameRegistrar {
 
     func register(_ table: NameTable) throws(AgentError) {
         guard let domain = table.domain, let me = table.me else { return try unregister() }
-        if let applied, applied.server == me.ipv4, applied.domain == domain { return }
+        let domains = ([domain] + table.reverseZones).map { "~" + $0 }
+        if let applied, applied.server == me.ipv4, applied.domains == domains { return }
         applied = nil
         touched = true
-        try resolvectl("dns", interface, me.ipv4.description)
-        try resolvectl("domain", interface, "~" + domain)
-        applied = (me.ipv4, domain)
+        try resolvectl(["dns", interface, me.ipv4.description])
+        try resolvectl(["domain", interface] + domains)
+        applied = (me.ipv4, domains)
         // With only a routing domain resolved already keeps other names off the link; saying so explicitly also
         // covers configurations (or versions) that default it on. Older resolvectl without the verb: not fatal.
-        try? resolvectl("default-route", interface, "false")
+        try? resolvectl(["default-route", interface, "false"])
     }
 
     func unregister() throws(AgentError) {
         guard touched else { return }
         applied = nil
         touched = false
-        try resolvectl("revert", interface)
+        try resolvectl(["revert", interface])
     }
 
-    private func resolvectl(_ arguments: String...) throws(AgentError) {
+    private func resolvectl(_ arguments: [String]) throws(AgentError) {
         do { try run(["resolvectl"] + arguments) } catch {
-            throw AgentError.system("resolvectl \(arguments.joined(separator: " ")) failed: \(error)")
+            let shown = arguments.count > 4 ? arguments.prefix(4) + ["…"] : arguments[...]
+            throw AgentError.system("resolvectl \(shown.joined(separator: " ")) failed: \(error)")
         }
     }
 }

@@ -18,6 +18,8 @@ struct NameTable: Sendable, Equatable {
     /// This agent's own entry.
     private(set) var me: Entry?
     private(set) var peers: [PublicKey: Entry] = [:]
+    /// The reverse-lookup zones of the overlay prefixes (`ReverseZones`), IPv4 first; empty without a domain.
+    private(set) var reverseZones: [String] = []
 
     /// A `welcome`: everything replaced. Returns whether anything changed.
     mutating func welcome(_ welcome: Welcome) -> Bool {
@@ -25,6 +27,7 @@ struct NameTable: Sendable, Equatable {
         if let domain = welcome.dnsDomain, DNSNames.isValidDomain(domain) {
             next.domain = domain
             next.me = Self.entry(welcome.me)
+            next.reverseZones = ReverseZones.of(welcome.ipv4Prefix) + ReverseZones.of(welcome.ipv6Prefix)
             for peer in welcome.peers { next.peers[peer.publicKey] = Self.entry(peer) }
         }
         defer { self = next }
