@@ -59,6 +59,10 @@ struct Up: AsyncParsableCommand {
     var metricsTextfile: String?
     @Flag(name: .customLong("no-dns"), help: "Do not answer DNS for the network's names on the overlay addresses (same as dns = false in the file).")
     var noDNS = false
+    @Option(help: "How to register the network's names with this host: auto (systemd-resolved if it serves this host, else the hosts file), resolved, hosts or off (default: the configuration's names, else auto).")
+    var names: String?
+    @Option(help: "The hosts file for --names hosts (default: the configuration's hosts_file, else /etc/hosts).")
+    var hostsFile: String?
 
     func run() async {
         LoggingSystem.bootstrap { label in
@@ -66,10 +70,18 @@ struct Up: AsyncParsableCommand {
             handler.logLevel = verbose ? .debug : .info
             return handler
         }
-        do {
+        do throws(AgentError) {
             var configuration = try AgentConfiguration.load(path: options.config)
             configuration.metricsTextfile = metricsTextfile
             if noDNS { configuration.dns = false }
+            if let names {
+                guard let mode = NameRegistrationMode(rawValue: names) else {
+                    throw AgentError.configuration("--names must be auto, resolved, hosts or off")
+                }
+                configuration.names = mode
+            }
+            if let hostsFile { configuration.hostsFile = hostsFile }
+            try configuration.validate()
             let secrets = try AgentSecrets.load(path: configuration.secretsFile)
             try await AgentRuntime(configuration: configuration, secrets: secrets, logger: Logger(label: "riftgate")).run()
         } catch { fail(error) }

@@ -75,7 +75,7 @@ import Testing
         #expect(served.zone.answer(DNSQuestion(name: "laptop-b.lab.rift", type: .a)).answers.map(\.data) == [.a("100.64.0.2")])
         #expect(core.status.dns == AgentStatus.DNS(domain: "lab.rift", resolver: "100.64.0.1:53",
                                                    resolvers: ["100.64.0.1:53", "[fd7a:115c:a1e0::1]:53"]))
-        #expect(core.status.text.contains("  names *.lab.rift, resolver 100.64.0.1:53 [fd7a:115c:a1e0::1]:53"), "\(core.status.text)")
+        #expect(core.status.text.contains("  resolver for *.lab.rift: 100.64.0.1:53 [fd7a:115c:a1e0::1]:53"), "\(core.status.text)")
 
         deliver(.peerJoined(Self.peer(Self.other, "laptop-c", 2)))  // the same key with a new label: a rename
         core.runReady()

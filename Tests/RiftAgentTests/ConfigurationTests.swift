@@ -83,6 +83,10 @@ struct ConfigurationTests {
         let off = try AgentConfiguration.parse(base + "dns = false\n", path: "riftgate.toml")
         #expect(!off.dns)
         #expect(try AgentConfiguration.parse(off.tomlText, path: "written") == off)
+        // Without the resolver, systemd-resolved has nothing to ask: auto registers names in the hosts file instead.
+        #expect(off.namesWithoutResolver == .hosts)
+        #expect(try AgentConfiguration.parse(base, path: "riftgate.toml").namesWithoutResolver == .auto)
+        #expect(throws: AgentError.self) { try AgentConfiguration.parse(base + "dns = false\nnames = \"resolved\"\n", path: "riftgate.toml") }
     }
 
     @Test("STUN and TURN URIs parse; TCP TURN is skipped")

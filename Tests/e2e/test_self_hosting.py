@@ -170,7 +170,7 @@ def test_self_hosting_guide_from_an_empty_machine_to_two_connected_agents(lab, w
 
     # --- Stopping (what `systemctl stop` does): interfaces and runtime directories go. ---
     a.run("riftgate", "down")
-    # B may already have exited by itself: the hub refused its revoked key for good (exit 77, not restarted).
+    # B was revoked: its agent exits by itself on the refusal (peer_revoked is permanent), possibly already gone.
     b.shell("kill -TERM $(cat /run/riftgate-agent.pid) 2>/dev/null || true")
     wait_gone(agent_b_pid, timeout=20)
     assert not os.path.exists(f"/proc/{agent_b_pid}")

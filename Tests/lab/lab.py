@@ -110,6 +110,11 @@ class Lab:
         name = f"{self.prefix}-{role}"
         run("ip", "netns", "add", name)
         self.namespaces.append(name)
+        # A hosts file of its own: `ip netns exec` bind-mounts /etc/netns/<name>/hosts over /etc/hosts, so an agent's
+        # name block (names = auto falls back to /etc/hosts without systemd-resolved) lands there, never in this
+        # machine's /etc/hosts.
+        os.makedirs(netns_etc(name), exist_ok=True)
+        shutil.copyfile("/etc/hosts", os.path.join(netns_etc(name), "hosts"))
         run("ip", "netns", "exec", name, "ip", "link", "set", "lo", "up")
         return name
 
@@ -168,6 +173,7 @@ class Lab:
                 except (ProcessLookupError, ValueError):
                     pass
             run("ip", "netns", "del", name, check=False)
+            shutil.rmtree(netns_etc(name), ignore_errors=True)
         # A veth pair is created in the root namespace before it is moved: remove any a failure left there.
         for line in run("ip", "-o", "link", "show", check=False).stdout.splitlines():
             name = line.split(":")[1].strip().split("@")[0] if line.count(":") >= 2 else ""
@@ -175,6 +181,11 @@ class Lab:
                 run("ip", "link", "del", name, check=False)
         self.namespaces.clear()
         self.processes.clear()
+
+
+def netns_etc(namespace: str) -> str:
+    """The directory whose files `ip netns exec` mounts over /etc's inside `namespace`."""
+    return os.path.join("/etc/netns", namespace)
 
 
 def lan(lab: Lab, peers: tuple[str, ...] = ("a", "b")) -> dict:

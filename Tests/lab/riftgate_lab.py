@@ -116,10 +116,11 @@ class Agent:
         with open(self.config, "w") as handle:
             handle.write(text)
 
-    def start(self) -> None:
-        """Starts `riftgate up` and waits until its control socket answers (a stale socket left by a crash does not)."""
+    def start(self, env: dict | None = None) -> None:
+        """Starts `riftgate up` (with `env` added to its environment) and waits until its control socket answers (a
+        stale socket left by a crash does not)."""
         self.process = self.host.spawn(binary("riftgate"), "up", "--verbose", "--config", self.config,
-                                       log=os.path.join(self.workdir, f"agent-{self.host.name}.log"))
+                                       log=os.path.join(self.workdir, f"agent-{self.host.name}.log"), env=env)
         wait_for(self.answers, timeout=15, what=f"agent {self.host.name}'s control socket")
 
     def answers(self) -> bool:

@@ -32,11 +32,18 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// Whether the agent answers DNS for the network's names on its overlay addresses (`dns = false` or
     /// `riftgate up --no-dns` turns it off).
     public var dns = true
+    /// How the network's names are registered with the host (`names`; `riftgate up --names`).
+    public var names = NameRegistrationMode.auto
+    /// The hosts file the hosts strategy edits (`hosts_file`; `riftgate up --hosts-file`).
+    public var hostsFile = AgentConfiguration.defaultHostsFile
     /// Where `riftgate up --metrics-textfile` writes metrics for node_exporter's textfile collector; nil = nowhere.
     public var metricsTextfile: String?
 
     /// The wireguard-go binary looked up in `PATH` unless the file names another.
     public static let defaultWireGuardGo = "wireguard-go"
+
+    /// The hosts file unless the configuration names another.
+    public static let defaultHostsFile = "/etc/hosts"
 
     /// The default configuration path.
     public static let defaultPath = "/etc/riftgate/riftgate.toml"
@@ -52,7 +59,7 @@ public struct AgentConfiguration: Sendable, Equatable {
 
     static let knownKeys: Set<String> = [
         "hub", "network", "name", "interface", "listen_port", "mtu", "ca_file", "secrets_file", "control_socket",
-        "control_group", "wireguard_go", "dns",
+        "control_group", "wireguard_go", "names", "hosts_file", "dns",
     ]
 
     /// Reads and validates a configuration file; fails with a message naming the file and the offending key.
@@ -103,12 +110,26 @@ public struct AgentConfiguration: Sendable, Equatable {
             guard let flag = value.bool else { throw AgentError.configuration("\(path): dns must be true or false") }
             configuration.dns = flag
         }
+        if let names = try string("names") {
+            guard let mode = NameRegistrationMode(rawValue: names) else {
+                throw AgentError.configuration("\(path): names must be one of \(NameRegistrationMode.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+            }
+            configuration.names = mode
+        }
+        configuration.hostsFile = try string("hosts_file") ?? configuration.hostsFile
         try configuration.validate()
         return configuration
     }
 
+    /// The registration strategy to use: `names`, except that without the agent's resolver (`dns = false`) `auto`
+    /// means the hosts file, since systemd-resolved would be pointed at a resolver that does not answer.
+    public var namesWithoutResolver: NameRegistrationMode { !dns && names == .auto ? .hosts : names }
+
     /// Checks values that TOML types cannot express.
     public func validate() throws(AgentError) {
+        guard dns || names != .resolved else {
+            throw AgentError.configuration("names = \"resolved\" points systemd-resolved at the agent's resolver, which dns = false (--no-dns) turns off; use names = \"hosts\" or \"off\"")
+        }
         guard hub.hasPrefix("wss://") || hub.hasPrefix("ws://") else {
             throw AgentError.configuration("hub must start with wss:// (or ws:// for local use), got \"\(hub)\"")
         }
@@ -116,6 +137,7 @@ public struct AgentConfiguration: Sendable, Equatable {
             throw AgentError.configuration("network \"\(network)\" is not a valid name (a-z, 0-9, '-')")
         }
         guard Names.isValidPeerName(name) else { throw AgentError.configuration("name must be 1-63 printable characters") }
+        guard hostsFile.hasPrefix("/") else { throw AgentError.configuration("hosts_file must be an absolute path") }
         guard !interface.isEmpty, interface.utf8.count <= 15, interface.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             throw AgentError.configuration("interface must be 1-15 letters, digits, '-' or '_'")
         }
@@ -139,6 +161,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         // Written only when set, so that a config rewritten by `riftgate init --force` keeps a custom wireguard-go.
         if !dns { lines.append("dns = false") }
         if wireguardGo != AgentConfiguration.defaultWireGuardGo { lines.append("wireguard_go = \(quoted(wireguardGo))") }
+        if names != .auto { lines.append("names = \(quoted(names.rawValue))") }
+        if hostsFile != AgentConfiguration.defaultHostsFile { lines.append("hosts_file = \(quoted(hostsFile))") }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -5,6 +5,7 @@ extension AgentStatus {
     public var compactText: String {
         var lines = ["\(name) \(ipv4 ?? "-") on \(interface), network \(network), hub \(hub.state.rawValue)"
                      + (hub.lastError.map { " (\($0))" } ?? "")]
+        if let names, names.domain != nil || names.lastError != nil { lines.append(names.text) }
         if peers.isEmpty {
             lines.append("no other peers")
             return lines.joined(separator: "\n")

@@ -133,6 +133,40 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         /// Every address it answers on (IPv4 and IPv6).
         public var resolvers: [String]
     }
+
+    /// How the network's names are registered with this host; nil from older agents.
+    public var names: Names? = nil
+
+    /// How the network's names are registered with the host (`names` in the configuration).
+    public struct Names: Codable, Sendable, Equatable {
+        /// The network's domain (`home.rift`); nil when nothing is registered because the hub speaks no version 3
+        /// (or before the welcome).
+        public var domain: String?
+        /// The strategy: `systemd-resolved`, `hosts` or `off`.
+        public var registration: NameRegistrationKind
+        /// The hosts file holding the block, for the hosts strategy.
+        public var hostsFile: String?
+        /// Why the latest registration failed (names are then not registered); nil when it worked.
+        public var lastError: String?
+
+        public init(domain: String?, registration: NameRegistrationKind, hostsFile: String? = nil, lastError: String? = nil) {
+            self.domain = domain
+            self.registration = registration
+            self.hostsFile = hostsFile
+            self.lastError = lastError
+        }
+
+        /// One line for `riftgate status`.
+        public var text: String {
+            let place = switch registration {
+            case .resolved: "systemd-resolved (split DNS)"
+            case .hosts: "hosts file \(hostsFile ?? "-")"
+            case .off: "off"
+            }
+            let what = domain.map { "\($0) via \(place)" } ?? "\(place), nothing registered (no domain from the hub)"
+            return "names \(what)" + (lastError.map { " — NOT registered: \($0)" } ?? "")
+        }
+    }
 }
 
 extension AgentStatus {
@@ -143,7 +177,8 @@ extension AgentStatus {
             "  network \(network) on \(interface) [\(backend)]: \(ipv4 ?? "-") \(ipv6 ?? "-"), WireGuard port \(listenPort)",
             "  hub \(hub.url): \(hub.state.rawValue)" + (hub.lastError.map { " (\($0))" } ?? ""),
         ]
-        if let dns { lines.append("  names *.\(dns.domain), resolver \(dns.resolvers.isEmpty ? "not running" : dns.resolvers.joined(separator: " "))") }
+        if let dns { lines.append("  resolver for *.\(dns.domain): \(dns.resolvers.isEmpty ? "not running (see the log)" : dns.resolvers.joined(separator: " "))") }
+        if let names { lines.append("  " + names.text) }
         if peers.isEmpty { lines.append("  no other peers") }
         for peer in peers {
             let handshake = peer.lastHandshakeSecondsAgo.map { "\($0)s ago" } ?? "never"

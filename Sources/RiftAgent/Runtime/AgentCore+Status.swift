@@ -29,6 +29,7 @@ extension AgentCore {
             let listening = environment.names.listening
             status.dns = AgentStatus.DNS(domain: domain, resolver: listening.first, resolvers: listening)
         }
+        status.names = environment.hostNames.status
         snapshot.withLock { $0 = status }
         if let failure = metricsTextfile?.update(status) { logger.warning("\(failure)") }
     }

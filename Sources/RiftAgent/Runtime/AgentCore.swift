@@ -72,6 +72,7 @@ public final class AgentCore: @unchecked Sendable {
         _ = resumeDetector.observe(ResumeDetector.bootClock())  // a stop before the first tick counts too
         knownAddresses = currentUnderlayAddresses()
         environment.portHandover.removeAll()  // rules a crashed run left behind
+        environment.hostNames.removeAll()  // a hosts block a crashed run left behind
         environment.transport.start { [inbox] event in inbox.post(.hub(event)) }
         inbox.post(.tick, at: now + Self.tickMilliseconds)
         publishStatus()
@@ -121,6 +122,7 @@ public final class AgentCore: @unchecked Sendable {
         environment.forwarder.shutdown()
         environment.inboundFilter.removeAll()
         environment.portHandover.removeAll()
+        environment.hostNames.removeAll()  // before the device goes: resolvectl revert needs the link
         environment.names.stop()
         device?.shutdown()
         device = nil

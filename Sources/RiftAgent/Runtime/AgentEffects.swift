@@ -143,6 +143,31 @@ public final class NoInboundFilter: InboundFiltering {
     public func removeAll() {}
 }
 
+/// Registers the network's DNS names with the host (systemd-resolved or the hosts file in the real program,
+/// `HostNameRegistration`); follows presence as the hub reports it.
+public protocol HostNameRegistering: AnyObject, Sendable {
+    /// A welcome: every name replaced (nothing registered when the hub announces no `dns_domain`).
+    func welcome(_ welcome: Welcome)
+    /// A peer joined, or a known peer changed (a rename): its name added or replaced.
+    func joined(_ peer: PeerInfo)
+    /// A peer left.
+    func left(_ key: PublicKey)
+    /// Unregisters everything (at start, what a crashed run left; at shutdown). Safe when nothing is registered.
+    func removeAll()
+    /// What `riftgate status` shows.
+    var status: AgentStatus.Names { get }
+}
+
+/// Registers nothing: for tests, and `names = "off"`.
+public final class NoHostNames: HostNameRegistering {
+    public init() {}
+    public func welcome(_ welcome: Welcome) {}
+    public func joined(_ peer: PeerInfo) {}
+    public func left(_ key: PublicKey) {}
+    public func removeAll() {}
+    public var status: AgentStatus.Names { AgentStatus.Names(domain: nil, registration: .off) }
+}
+
 /// Installs the packet rewriting of port hand-overs (`PortHandover`; nftables in the real program, `HandoverTable`).
 public protocol PortHandoverRules: AnyObject, Sendable {
     /// Hands `peer`'s pair over as `handover` says, WireGuard listening on `wireGuardPort`, replacing the peer's earlier
@@ -206,6 +231,8 @@ public struct AgentEnvironment: Sendable {
     public var portHandover: any PortHandoverRules
     /// The resolver for peers' names.
     public var names: any PeerNameService
+    /// The names registered with the host.
+    public var hostNames: any HostNameRegistering
 
     /// Collects the effects.
     public init(transport: any SignalingTransport, ice: any ICELinkFactory,
@@ -213,7 +240,8 @@ public struct AgentEnvironment: Sendable {
                 forwarder: any PacketForwarder, clock: any AgentClock,
                 localAddresses: @escaping @Sendable (String, IPv4Prefix?) -> [String],
                 inboundFilter: any InboundFiltering = NoInboundFilter(),
-                portHandover: any PortHandoverRules = NoPortHandover(), names: any PeerNameService = NoPeerNames()) {
+                portHandover: any PortHandoverRules = NoPortHandover(),
+                hostNames: any HostNameRegistering = NoHostNames(), names: any PeerNameService = NoPeerNames()) {
         self.transport = transport
         self.ice = ice
         self.openDevice = openDevice
@@ -223,5 +251,6 @@ public struct AgentEnvironment: Sendable {
         self.inboundFilter = inboundFilter
         self.portHandover = portHandover
         self.names = names
+        self.hostNames = hostNames
     }
 }

@@ -36,6 +36,8 @@ public final class AgentRuntime: Sendable {
             localAddresses: { LocalAddresses.forICE(excludingInterface: $0, overlay: $1) },
             inboundFilter: InboundFilter(interface: configuration.interface, logger: logger),
             portHandover: HandoverTable(interface: configuration.interface, logger: logger),
+            hostNames: HostNameRegistration.make(mode: configuration.namesWithoutResolver, interface: configuration.interface,
+                                                 hostsFile: configuration.hostsFile, logger: logger),
             names: configuration.dns ? PeerNameResolver(logger: logger) : NoPeerNames())
         let core = AgentCore(configuration: configuration, secrets: secrets, environment: environment, logger: logger)
         let control: ControlServer
