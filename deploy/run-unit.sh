@@ -2,7 +2,8 @@
 # Runs a systemd service unit's ExecStart= the way systemd would start it, on a machine without systemd (a
 # container, a CI job, a test). Applied: User=, Group=, AmbientCapabilities=, CapabilityBoundingSet=,
 # NoNewPrivileges=, RuntimeDirectory= (+Mode, removed on exit unless RuntimeDirectoryPreserve=yes),
-# StateDirectory= (+Mode), UMask= and Environment=. Not applied: the sandboxing options (ProtectSystem=,
+# StateDirectory= (+Mode), UMask=, Environment=, and ExecStartPre= / ExecStopPost= run with full privileges ('+'
+# prefix; '-' ignores their failure, as systemd does). Not applied: the sandboxing options (ProtectSystem=,
 # SystemCallFilter=, DeviceAllow=, ...), which need systemd; restarts (Restart=) are not done either.
 #
 # Usage (as root): run-unit.sh UNIT-FILE
@@ -19,6 +20,7 @@ unit=$1
 
 user="" group="" ambient="" bounding="" bounding_set=no no_new_privileges=no umask_value=""
 runtime_dirs=() runtime_mode=0755 runtime_preserve=no state_dirs=() state_mode=0755 exec_start="" environment=()
+exec_start_pre=() exec_stop_post=()
 
 section=""
 while IFS= read -r line || [[ -n $line ]]; do
@@ -43,7 +45,9 @@ while IFS= read -r line || [[ -n $line ]]; do
     UMask) umask_value=$value ;;
     Environment) read -r -a more <<<"$value"; environment+=("${more[@]}") ;;
     ExecStart) [[ -z $exec_start ]] || die "$unit: more than one ExecStart= (only simple services are supported)"; exec_start=$value ;;
-    ExecStartPre|ExecStartPost|ExecStop|ExecReload|RootDirectory|RootImage|DynamicUser|SupplementaryGroups|PAMName|WorkingDirectory)
+    ExecStartPre) exec_start_pre+=("$value") ;;
+    ExecStopPost) exec_stop_post+=("$value") ;;
+    ExecStartPost|ExecStop|ExecReload|RootDirectory|RootImage|DynamicUser|SupplementaryGroups|PAMName|WorkingDirectory)
       [[ -z $value || $value == no ]] || die "$unit: $key= is not supported by run-unit.sh" ;;
   esac
 done <"$unit"
@@ -64,6 +68,23 @@ capability_list() {
     out+=",+${capability,,}"
   done
   echo "${out#,}"
+}
+
+# Runs one ExecStartPre=/ExecStopPost= line as root: only the '+' (full privileges) form, with an optional '-'.
+# Returns 0 when it succeeded or its failure is to be ignored.
+run_hook() {
+  local line=$1 ignore=no privileged=no
+  while [[ $line == [-+]* ]]; do
+    [[ $line == -* ]] && ignore=yes
+    [[ $line == +* ]] && privileged=yes
+    line=${line:1}
+  done
+  [[ $privileged == yes ]] || die "$unit: only ExecStartPre=+ / ExecStopPost=+ (run as root) are supported: $1"
+  [[ $line == [/]* && $line != *[\"\'\$%\\]* ]] || die "$unit: unsupported hook command: $1"
+  local hook
+  read -r -a hook <<<"$line"
+  if "${hook[@]}"; then return 0; fi
+  [[ $ignore == yes ]]
 }
 
 owner=${user:-root}
@@ -95,6 +116,10 @@ fi
 [[ $no_new_privileges == yes || $no_new_privileges == true ]] && privileges+=(--no-new-privs)
 [[ -n $umask_value ]] && umask "$umask_value"
 
+for hook in ${exec_start_pre[@]+"${exec_start_pre[@]}"}; do
+  run_hook "$hook" || { echo "run-unit: ExecStartPre= failed: $hook" >&2; exit 1; }
+done
+
 child=""
 # shellcheck disable=SC2317  # called by the trap
 forward() { if [[ -n $child ]]; then kill -TERM "$child" 2>/dev/null || true; fi; }
@@ -105,6 +130,9 @@ status=0
 while true; do
   wait "$child" && status=0 || status=$?
   kill -0 "$child" 2>/dev/null || break  # wait returned because a signal arrived: keep waiting for the child
+done
+for hook in ${exec_stop_post[@]+"${exec_stop_post[@]}"}; do
+  run_hook "$hook" || echo "run-unit: ExecStopPost= failed: $hook" >&2
 done
 if [[ $runtime_preserve != yes ]]; then
   for name in "${runtime_dirs[@]}"; do rm -rf --one-file-system "/run/${name:?}"; done

@@ -21,8 +21,7 @@ from container import Container, Unavailable, cached_rootfs, preconditions
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "deploy" / "debian" / "build-packages.sh"
 OLD, NEW = "1.0.0", "1.0.1"
-CAP_NET_ADMIN = 1 << 12
-CAP_NET_BIND_SERVICE = 1 << 10  # the agent's resolver for peers' names, port 53
+CAP_NET_ADMIN, CAP_NET_BIND_SERVICE = 1 << 12, 1 << 10
 
 
 def static_bin_dir() -> Path | None:
@@ -149,7 +148,7 @@ def test_install_run_upgrade_purge_under_systemd(debian, timing):
     assert "ConditionResult=no" in box.sh("systemctl show -p ConditionResult riftgate").stdout
     assert box.sh("ip link show riftgate0", check=False).returncode != 0
 
-    # 4. Configure it as the guide says; it joins the hub and brings up its interface, with CAP_NET_ADMIN only.
+    # 4. Configure it as the guide says; it joins the hub and brings up its interface, with the unit's capabilities.
     admin = "runuser -u riftgate-hub -- riftgate-hub {} --config /etc/riftgate-hub/hub.toml"
     box.sh(admin.format("network create lab"))
     token = re.search(r"rgt_[A-Za-z0-9_-]{43}", box.sh(admin.format("token create lab --label pkgtest")).stdout).group(0)
@@ -160,6 +159,7 @@ def test_install_run_upgrade_purge_under_systemd(debian, timing):
                            "the agent did not bring up riftgate0 with an overlay address", timeout=60).strip()
     pid = box.sh("systemctl show -p MainPID --value riftgate").stdout.strip()
     capabilities = dict(line.split(":\t") for line in box.sh(f"cat /proc/{pid}/status").stdout.splitlines() if "\t" in line)
+    # CAP_NET_ADMIN for the interface, CAP_NET_BIND_SERVICE for the DNS server on port 53 of the overlay address.
     assert int(capabilities["CapEff"], 16) == CAP_NET_ADMIN | CAP_NET_BIND_SERVICE, capabilities["CapEff"]
     assert int(capabilities["CapBnd"], 16) == CAP_NET_ADMIN | CAP_NET_BIND_SERVICE, capabilities["CapBnd"]
     assert box.sh(f"stat -c %U /proc/{pid}").stdout.strip() == "riftgate"
@@ -168,6 +168,10 @@ def test_install_run_upgrade_purge_under_systemd(debian, timing):
     assert box.sh("ps -o user= -C wireguard-go").stdout.split() == ["riftgate"]
     box.wait_for("riftgate status --verbose | grep -q '^  hub .*: connected$'", "the agent's hub session is not up")
     hub_key, secrets = sha256(box, "/var/lib/riftgate-hub/hub.key"), sha256(box, "/etc/riftgate/secrets.toml")
+    # Names inside the unit's sandbox (this root file system has no systemd-resolved): the agent's block in
+    # /etc/hosts, written through ReadWritePaths= and the ACL entry the unit's ExecStartPre=+ grants.
+    box.wait_for(f"getent ahostsv4 box.lab.rift | grep -q '^{address} '",
+                 "the agent registered no name in /etc/hosts under its unit", timeout=30)
 
     # The guide's drop-in for node_exporter's textfile collector works inside the unit's sandbox.
     textfile = "/var/lib/prometheus/node-exporter/riftgate.prom"
@@ -198,6 +202,8 @@ def test_install_run_upgrade_purge_under_systemd(debian, timing):
     # 6. systemctl stop removes the interface (and wireguard-go).
     box.sh("systemctl stop riftgate", timeout=60)
     box.wait_for("! ip link show riftgate0 2>/dev/null", "systemctl stop left riftgate0 behind", timeout=30)
+    assert "riftgate" not in box.sh("cat /etc/hosts").stdout, "the agent's hosts block outlived the service"
+    assert "user:riftgate" not in box.sh("getfacl -p /etc/hosts").stdout, "the unit's ACL entry outlived the service"
     assert box.sh("pgrep -x wireguard-go", check=False).returncode != 0
 
     # 7. Purge removes the state: the hub key and database, the agent's configuration and key.

@@ -3,7 +3,7 @@
 The hub machine is provisioned with deploy/provision-hub.sh (no systemd: the unit is run by deploy/run-unit.sh with
 its user and capabilities). Machine A joins as the guide's quick start does (`riftgate init` + `riftgate up` as
 root); machine B as the guide's service does (deploy/install-agent.sh: riftgate.service as its unprivileged user
-with only CAP_NET_ADMIN). They ping each other through the tunnel; then the guide's day-two commands run.
+with only CAP_NET_ADMIN and CAP_NET_BIND_SERVICE, for its DNS server). They ping each other through the tunnel; then the guide's day-two commands run.
 
 A private CA stands in for Let's Encrypt: it is added to the agent machines' system trust store, as the public CAs
 are, and an /etc/hosts line stands in for the DNS record.
@@ -109,6 +109,15 @@ def test_self_hosting_guide_from_an_empty_machine_to_two_connected_agents(lab, w
         assert peer_b["name"] == "server-b" and peer_b.get("path_mode") == "direct", peer_b
         # B, an unprivileged user with the unit's capabilities, answers DNS for the names on its overlay address.
         assert status_json(b)["dns"]["resolver"] == f"{b_self['ipv4']}:53", status_json(b).get("dns")
+        # Names: B's agent runs as the unit's user, and the unit (ReadWritePaths= and an ACL entry added by its
+        # ExecStartPre=+) lets it keep its block in /etc/hosts (these machines have no systemd-resolved), so A's DNS
+        # name resolves on B; A, run as root, resolves B's.
+        fqdn_a = wait_for(lambda: (p := connected_peer(b, a_self["public_key"])) and p.get("dns_name"), 20,
+                          what="A's DNS name in B's status")
+        names_b = status_json(b)["names"]
+        assert names_b["registration"] == "hosts" and not names_b.get("last_error"), names_b
+        assert a_self["ipv4"] in b.run("getent", "ahostsv4", fqdn_a).stdout
+        assert b_self["ipv4"] in a.run("getent", "ahostsv4", peer_b["dns_name"]).stdout
         # What the guide says `riftgate status --verbose` shows once connected.
         for machine in (a, b):
             text = wait_for(lambda: (t := status(machine, "--verbose").stdout) and "state connected" in t and t, 20,

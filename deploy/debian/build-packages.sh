@@ -110,7 +110,7 @@ build_package() {
   echo "$deb"
 }
 
-agent=$(build_package riftgate riftgate "adduser, iproute2, wireguard-tools" "wireguard-go" "" \
+agent=$(build_package riftgate riftgate "adduser, iproute2, wireguard-tools, acl" "wireguard-go" "" \
   "WireGuard mesh over ICE (agent)")
 hub=$(build_package riftgate-hub riftgate-hub "adduser, libwebsockets-evlib-ev" "" "coturn, nginx | caddy" \
   "rendezvous hub of a riftgate WireGuard mesh")
