@@ -185,7 +185,7 @@ test -e /run/rgtest; echo "left $?"
 
 
 @pytest.mark.parametrize("setting, message", [
-    ("ExecStartPre=/bin/true", "ExecStartPre= is not supported"),
+    ("ExecStartPre=/bin/true", "only ExecStartPre=+ / ExecStopPost=+ (run as root) are supported"),
     ("DynamicUser=yes", "DynamicUser= is not supported"),
     ("ExecStart=-/bin/true", "must start with an absolute path"),
     ("ExecStart=/bin/sh -c 'echo $HOME'", "quotes, variables or specifiers"),
