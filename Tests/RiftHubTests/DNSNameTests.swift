@@ -12,12 +12,6 @@ struct DNSNameTests {
 
     init() throws { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
 
-    private func admit(_ database: HubDatabase, _ network: NetworkSettings, _ token: String, _ key: PublicKey, _ name: String,
-                       at time: Int64) throws -> PeerInfo? {
-        guard case .admitted(let info) = try database.admitPeer(publicKey: key, name: name, network: network, tokenID: token, now: time) else { return nil }
-        return info
-    }
-
     @Test("labels are derived, duplicates numbered, kept across rejoins and reopening, renamed with the name, freed by revocation")
     func uniqueness() throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -13,12 +13,6 @@ struct PeerRenameStoreTests {
 
     init() throws { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
 
-    private func admit(_ database: HubDatabase, _ network: NetworkSettings, _ token: String, _ key: PublicKey, _ name: String,
-                       at time: Int64) throws -> PeerInfo? {
-        guard case .admitted(let info) = try database.admitPeer(publicKey: key, name: name, network: network, tokenID: token, now: time) else { return nil }
-        return info
-    }
-
     @Test("a rename derives and numbers the label, says who holds it, and sticks across joins with the agent's old name")
     func renameSticks() throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
