@@ -13,7 +13,12 @@ extension ClientMessage {
                 throw ProtocolError(.invalidValue, "hello.name must be 1-63 Unicode scalars without control (Cc), format (Cf) or line/paragraph separator (Zl, Zp) characters, not starting or ending with a space (Zs)")
             }
             let proof = try SealedBox.read(&reader, "proof")
-            message = .hello(Hello(version: version, publicKey: key, name: name, proof: proof, id: try MessageFrame.readID(&reader)))
+            let routes = try RoutePrefix.readList(&reader, "advertise_routes", "hello.advertise_routes")
+            if routes != nil, version < ProtocolVersion.v4 {
+                throw ProtocolError(.invalidValue, "hello.advertise_routes needs protocol version 4 or later")
+            }
+            message = .hello(Hello(version: version, publicKey: key, name: name, proof: proof, id: try MessageFrame.readID(&reader),
+                                   advertiseRoutes: routes))
         } else if type == "ice_servers" {
             message = .iceServers(ICEServersRequest(id: try MessageFrame.readID(&reader)))
         } else {
@@ -37,6 +42,7 @@ extension ClientMessage {
                 ("type", .string("hello")), ("version", .int(hello.version)),
                 ("public_key", .string(hello.publicKey.base64)), ("name", .string(hello.name)),
                 ("proof", hello.proof.json), ("id", hello.id.map(JSONValue.string)),
+                ("advertise_routes", hello.advertiseRoutes.map { routes in .array(routes.map { .string($0.description) }) }),
             ])
         case .iceServers(let request):
             .fields([("type", .string("ice_servers")), ("id", request.id.map(JSONValue.string))])

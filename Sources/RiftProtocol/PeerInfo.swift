@@ -15,19 +15,23 @@ public struct PeerInfo: Sendable, Hashable {
     /// Protocol version 3: the peer's DNS label, unique in its network; the peer is `<dnsName>.<welcome.dnsDomain>`
     /// (PROTOCOL.md §6.13). nil for sessions speaking an older version.
     public var dnsName: String?
+    /// Protocol version 4: the subnet routes this peer advertises and an administrator approved (PROTOCOL.md §6.14),
+    /// in `RoutePrefix` order. nil (the field absent) means none; never empty on the wire.
+    public var routes: [RoutePrefix]?
 
     /// The most port rules one `allow_in` may hold.
     public static let maximumAllowInRules = 64
 
     /// Creates a peer description.
     public init(publicKey: PublicKey, name: String, ipv4: IPv4Address, ipv6: IPv6Address, allowIn: [PortRule]? = nil,
-                dnsName: String? = nil) {
+                dnsName: String? = nil, routes: [RoutePrefix]? = nil) {
         self.publicKey = publicKey
         self.name = name
         self.ipv4 = ipv4
         self.ipv6 = ipv6
         self.allowIn = allowIn
         self.dnsName = dnsName
+        self.routes = routes
     }
 
     var json: JSONValue {
@@ -36,6 +40,7 @@ public struct PeerInfo: Sendable, Hashable {
             ("dns_name", dnsName.map(JSONValue.string)),
             ("ipv4", .string(ipv4.description)), ("ipv6", .string(ipv6.description)),
             ("name", .string(name)), ("public_key", .string(publicKey.base64)),
+            ("routes", routes.flatMap { $0.isEmpty ? nil : .array($0.map { .string($0.description) }) }),
         ])
     }
 
@@ -59,6 +64,7 @@ public struct PeerInfo: Sendable, Hashable {
         }
         let dnsName = try reader.optionalString("dns_name", maxLength: DNSNames.maximumLabelLength)
         if let dnsName { try DNSNames.checkLabel(dnsName, "dns_name") }
-        return PeerInfo(publicKey: key, name: name, ipv4: ipv4, ipv6: ipv6, allowIn: allowIn, dnsName: dnsName)
+        let routes = try RoutePrefix.readList(&reader, "routes", "routes")
+        return PeerInfo(publicKey: key, name: name, ipv4: ipv4, ipv6: ipv6, allowIn: allowIn, dnsName: dnsName, routes: routes)
     }
 }

@@ -6,8 +6,10 @@ public enum ProtocolVersion {
     public static let v2: Int64 = 2
     /// Version 2 plus peers' DNS names: `PeerInfo.dns_name` and `welcome.dns_domain` (PROTOCOL.md §6.13).
     public static let v3: Int64 = 3
+    /// Version 3 plus subnet routes: `hello.advertise_routes` and `PeerInfo.routes` (PROTOCOL.md §6.14).
+    public static let v4: Int64 = 4
     /// Every version this build supports, newest last.
-    public static let supported: [Int64] = [v1, v2, v3]
+    public static let supported: [Int64] = [v1, v2, v3, v4]
 
     /// The newest version both this build and a hub offering `offered` speak, nil when there is none.
     public static func highestCommon(with offered: [Int64]) -> Int64? {

@@ -25,6 +25,8 @@ final class InMemoryDirectory: HubDirectory {
     var renameRevision: Int64 = 0
     /// How often `adminRenames` was asked.
     var renameQueries = 0
+    /// Subnet routes (HubRouteDirectory).
+    let routeStore = InMemoryRoutes()
 
     /// Sets or removes a network's policy, as `riftgate-hub policy set` would from another process.
     func setPolicy(_ text: String?, in network: String) {
@@ -222,5 +224,46 @@ final class ManualClock: HubClock {
     func advance(_ seconds: Double) {
         monotonic += seconds
         unix += Int64(seconds.rounded(.down))
+    }
+}
+
+/// Subnet routes in memory: what each peer advertised at its last hello and what the "administrator" approved.
+final class InMemoryRoutes {
+    var advertised: [String: [PublicKey: [RoutePrefix]]] = [:]
+    var approved: [String: [PublicKey: Set<RoutePrefix>]] = [:]
+    /// How many times an advertisement was written (only when it changed).
+    var writes = 0
+}
+
+extension InMemoryDirectory: HubRouteDirectory {
+    func advertiseRoutes(network: String, publicKey: PublicKey, routes: [RoutePrefix]) throws(DirectoryError) -> [RoutePrefix] {
+        try check()
+        if Set(routeStore.advertised[network]?[publicKey] ?? []) != Set(routes) {
+            routeStore.advertised[network, default: [:]][publicKey] = routes
+            routeStore.writes += 1
+        }
+        return try activeRoutes(network: network)[publicKey] ?? []
+    }
+
+    func activeRoutes(network: String) throws(DirectoryError) -> [PublicKey: [RoutePrefix]] {
+        try check()
+        var result: [PublicKey: [RoutePrefix]] = [:]
+        for (key, routes) in routeStore.advertised[network] ?? [:] where peers[network]?[key]?.revoked == false {
+            let active = routes.filter { routeStore.approved[network]?[key]?.contains($0) ?? false }.sorted()
+            if !active.isEmpty { result[key] = active }
+        }
+        return result
+    }
+
+    /// Approves a route, as `riftgate-hub route approve` would from another process.
+    func approveRoute(_ route: String, for key: PublicKey, in network: String) {
+        routeStore.approved[network, default: [:]][key, default: []].insert(RoutePrefix(route)!)
+        marker += 1
+    }
+
+    /// Withdraws an approval, as `riftgate-hub route revoke` would.
+    func revokeRoute(_ route: String, for key: PublicKey, in network: String) {
+        routeStore.approved[network]?[key]?.remove(RoutePrefix(route)!)
+        marker += 1
     }
 }

@@ -36,11 +36,12 @@ extension HubRouter {
         return told
     }
 
-    /// `peer` with only the fields a session speaking `version` may receive (`dns_name` from version 3 on).
+    /// `peer` with only the fields a session speaking `version` may receive (`dns_name` from version 3 on, `routes`
+    /// from version 4 on).
     static func described(_ peer: PeerInfo, forVersion version: Int64) -> PeerInfo {
-        guard version < ProtocolVersion.v3, peer.dnsName != nil else { return peer }
         var told = peer
-        told.dnsName = nil
+        if version < ProtocolVersion.v3 { told.dnsName = nil }
+        if version < ProtocolVersion.v4 || told.routes?.isEmpty == true { told.routes = nil }
         return told
     }
 
@@ -57,10 +58,12 @@ extension HubRouter {
 
     /// Announces a joined peer to the sessions of its network the policy introduces it to, each with its own
     /// `allow_in`, and records what each was told.
-    mutating func announceJoin(_ info: PeerInfo, in network: String, except excluded: Connection, _ actions: inout [HubAction<Connection>]) {
+    /// `minimumVersion` leaves out the sessions of older versions (for a change only newer versions are told of).
+    mutating func announceJoin(_ info: PeerInfo, in network: String, except excluded: Connection,
+                               minimumVersion: Int64 = ProtocolVersion.v1, _ actions: inout [HubAction<Connection>]) {
         let access = networkAccess(network)
         for (key, connection) in index[network] ?? [:] where connection != excluded {
-            guard case .authenticated(var session)? = connections[connection]?.phase else { continue }
+            guard case .authenticated(var session)? = connections[connection]?.phase, session.version >= minimumVersion else { continue }
             guard let told = introduction(of: info, to: key, version: session.version, access) else { continue }
             if session.introduced != nil {
                 session.introduced?[info.publicKey] = Introduction(allowIn: told.allowIn)

@@ -138,7 +138,12 @@ extension HubRouter {
                 let keys = maximum == 1 ? "one key and has admitted another" : "\(maximum) keys and has admitted \(maximum) others"
                 failAuthentication(connection, reason: "token_exhausted", .tokenExhausted,
                                    "this token admits only \(keys); ask the hub's administrator for a new token", &actions)
-            case .admitted(let info):
+            case .admitted(var info):
+                // What the agent advertises now replaces what it advertised before; a session of an older version
+                // advertises nothing. Only approved routes are passed on.
+                let routes = try directory.joiningPeerRoutes(network: network, publicKey: hello.publicKey,
+                                                             advertised: hello.version >= ProtocolVersion.v4 ? hello.advertiseRoutes ?? [] : [])
+                info.routes = routes.isEmpty ? nil : routes
                 try join(connection, record: record, info: info, settings: settings, version: hello.version, &actions)
             }
         } catch {

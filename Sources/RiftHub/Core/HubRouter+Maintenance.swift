@@ -18,6 +18,7 @@ extension HubRouter {
         recheckGrants(now: now, &actions)
         refreshAccess(&actions)
         refreshNames(&actions)
+        refreshRoutes(&actions)
         if now >= nextEphemeralSweep {
             nextEphemeralSweep = now + Self.ephemeralSweepSeconds(grace: configuration.ephemeralGraceSeconds)
             removeStaleEphemeralPeers()

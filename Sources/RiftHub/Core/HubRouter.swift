@@ -79,6 +79,8 @@ public struct HubRouter<Connection: Hashable & Sendable> {
     var namesMarker: Int64?
     /// The highest admin rename revision read so far.
     var renameRevision: Int64 = 0
+    /// The change marker active routes were last reread at (HubRouter+Routes.swift).
+    var routesMarker: Int64?
 
     /// Creates a router with no connections.
     public init(configuration: HubRouterConfiguration, directory: any HubDirectory, clock: any HubClock, logger: Logger) {
@@ -96,6 +98,7 @@ public struct HubRouter<Connection: Hashable & Sendable> {
         self.lastChangeMarker = try? directory.changeMarker()
         self.accessMarker = lastChangeMarker
         self.namesMarker = lastChangeMarker
+        self.routesMarker = lastChangeMarker
         self.metrics.networks = (try? directory.networkCount()) ?? 0
     }
 

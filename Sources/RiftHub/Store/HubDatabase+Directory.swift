@@ -77,3 +77,21 @@ extension HubDatabase: HubDirectory {
         }
     }
 }
+
+extension HubDatabase: HubRouteDirectory {
+    public func advertiseRoutes(network: String, publicKey: PublicKey, routes: [RoutePrefix]) throws(DirectoryError) -> [RoutePrefix] {
+        do {
+            return try replaceAdvertisedRoutes(network: network, publicKey: publicKey, routes: routes)
+        } catch {
+            throw DirectoryError(reason: error.reason, code: error.code)
+        }
+    }
+
+    public func activeRoutes(network: String) throws(DirectoryError) -> [PublicKey: [RoutePrefix]] {
+        do {
+            return try activeRouteTable(network: network)
+        } catch {
+            throw DirectoryError(reason: error.reason, code: error.code)
+        }
+    }
+}

@@ -132,5 +132,24 @@ public final class HubDatabase {
             ALTER TABLE peers ADD COLUMN name_revision INTEGER NOT NULL DEFAULT 0;
             CREATE INDEX peers_by_name_revision ON peers(name_revision);
             """),
+        // Subnet routes (issue 16): the routes each peer advertised at its last hello (replaced at every hello) and the
+        // routes an administrator approved per peer. A route is active, and sent to other peers, when it is both.
+        SQLiteMigration(version: 6, sql: """
+            CREATE TABLE advertised_routes (
+                network TEXT NOT NULL,
+                public_key TEXT NOT NULL,
+                prefix TEXT NOT NULL,
+                PRIMARY KEY (network, public_key, prefix),
+                FOREIGN KEY (network, public_key) REFERENCES peers(network, public_key) ON DELETE CASCADE
+            ) STRICT;
+            CREATE TABLE approved_routes (
+                network TEXT NOT NULL,
+                public_key TEXT NOT NULL,
+                prefix TEXT NOT NULL,
+                approved_at INTEGER NOT NULL,
+                PRIMARY KEY (network, public_key, prefix),
+                FOREIGN KEY (network, public_key) REFERENCES peers(network, public_key) ON DELETE CASCADE
+            ) STRICT;
+            """),
     ]
 }
