@@ -6,6 +6,7 @@ the payload rules of PROTOCOL.md §7 for payloads/, and JSON syntax, depth, valu
 Format: sealed/README.md. Prints one line per failure and "N passed, M failed"; exits 1 when anything failed.
 Needs `pip install pynacl`.
 """
+import ipaddress
 import base64, binascii, glob, hashlib, hmac, json, os, re, sys, unicodedata
 
 from nacl.bindings import crypto_scalarmult_base
@@ -295,6 +296,40 @@ def dns_error(value):
     return None
 
 
+def route_list_error(routes):
+    """PROTOCOL.md §6.14: the error code a list of routes earns, None when valid. Canonical means what Python's
+    ipaddress prints back, host bits zero (strict), IPv4 /8-/32, IPv6 /16-/128, no duplicates, at most 16."""
+    if not isinstance(routes, list) or not all(isinstance(route, str) for route in routes):
+        return "wrong_type"
+    if len(routes) > 16 or len(set(routes)) != len(routes):
+        return "invalid_value"
+    for route in routes:
+        try:
+            network = ipaddress.ip_network(route, strict=True)
+        except ValueError:
+            return "invalid_value"
+        shortest = 8 if network.version == 4 else 16
+        if str(network) != route or network.prefixlen < shortest:
+            return "invalid_value"
+    return None
+
+
+def routes_error(value):
+    """The error code the route fields of a frame earn (§6.14), None when absent or valid."""
+    if value.get("type") == "hello" and "advertise_routes" in value:
+        code = route_list_error(value["advertise_routes"])
+        if code:
+            return code
+        if isinstance(value.get("version"), int) and value["version"] < 4:
+            return "invalid_value"
+    for peer in [value.get("peer"), value.get("self")] + list(value.get("peers") or []):
+        if isinstance(peer, dict) and "routes" in peer:
+            code = route_list_error(peer["routes"])
+            if code:
+                return code
+    return None
+
+
 def check_names(case):
     """names/: every display name derives to the expected label, and that label is valid."""
     for item in case["cases"]:
@@ -337,6 +372,9 @@ def check_message(case):
         code = dns_error(value)
         if code:
             expect_equal("a frame with an invalid dns_name or dns_domain", expected, {"error": code})
+        code = routes_error(value)
+        if code:
+            expect_equal("a frame with invalid routes", expected, {"error": code})
 
 
 CHECKS = {"messages": check_message, "payloads": check_payload, "sealed": check_sealed, "proof": check_proof, "turn": check_turn, "tokens": check_token, "keys": check_key, "names": check_names}

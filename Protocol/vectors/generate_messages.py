@@ -194,6 +194,45 @@ for name, domain in [("trailing-dot", "home.rift."), ("local", "home.local"), ("
     err(f"hub-dns-domain-{name}", "hub", dict(WELCOME_V3, dns_domain=domain), "invalid_value",
         f"dns_domain {domain[:40]!r} is not 1-4 lower-case LDH labels, at most 189 characters, not under local or a number")
 
+# --- version 4: subnet routes (PROTOCOL.md §6.14) ---
+ok("hub-challenge-v4", "hub", {"type": "challenge", "versions": [1, 2, 3, 4], "hub_key": HUB, "nonce": NONCE32},
+   "a hub speaking versions 1 to 4")
+ok("client-hello-v4", "client", dict(hello, version=4), "hello choosing version 4, advertising no route")
+ok("client-hello-v4-routes", "client", dict(hello, version=4, advertise_routes=["192.168.1.0/24", "fd00:1::/64"]),
+   "v4 hello advertising an IPv4 and an IPv6 route")
+ok("client-hello-v4-routes-limits", "client",
+   dict(hello, version=4, advertise_routes=["10.0.0.0/8", "203.0.113.7/32", "2001::/16", "fd00::1/128"]
+        + [f"172.{n}.0.0/16" for n in range(16, 28)]),
+   "16 routes, the shortest and longest lengths of both families")
+WELCOME_V4 = dict(WELCOME_V3, version=4, peers=[dict(PEER_B, dns_name="laptop-b", routes=["192.168.1.0/24", "fd00:1::/64"])])
+ok("hub-welcome-v4-routes", "hub", WELCOME_V4, "v4 welcome: a peer with two approved routes")
+ok("hub-peer-joined-routes-v4", "hub", {"type": "peer_joined", "peer": dict(PEER_B, dns_name="laptop-b", routes=["10.1.0.0/16"])},
+   "v4: an approval reaches the others as peer_joined with the peer's routes")
+BAD_ROUTES = [("host-bits", "192.168.1.1/24"), ("default-v4", "0.0.0.0/0"), ("default-v6", "::/0"), ("v4-too-short", "10.0.0.0/7"),
+              ("v6-too-short", "fd00::/15"), ("v6-uppercase", "FD00:1::/64"), ("v6-leading-zero", "fd00:0001::/64"),
+              ("v6-uncompressed", "fd00:1:0:0:0:0:0:0/64"), ("v4-leading-zero", "192.168.01.0/24"), ("no-length", "192.168.1.0"),
+              ("length-leading-zero", "10.0.0.0/08"), ("v4-too-long", "10.0.0.0/33"), ("v6-too-long", "fd00::/129"),
+              ("netmask", "10.0.0.0/255.0.0.0"), ("text", "lan"), ("empty", "")]
+for name, route in BAD_ROUTES:
+    err(f"client-hello-routes-{name}", "client", dict(hello, version=4, advertise_routes=[route]), "invalid_value",
+        f"advertise_routes {route!r} is not a canonical route (IPv4 /8-/32, IPv6 /16-/128, host bits zero, RFC 5952)")
+err("client-hello-routes-17", "client", dict(hello, version=4, advertise_routes=[f"10.{n}.0.0/16" for n in range(17)]),
+    "invalid_value", "at most 16 routes")
+err("client-hello-routes-duplicate", "client", dict(hello, version=4, advertise_routes=["10.0.0.0/8", "10.0.0.0/8"]),
+    "invalid_value", "no route twice")
+err("client-hello-routes-not-array", "client", dict(hello, version=4, advertise_routes="10.0.0.0/8"), "wrong_type",
+    "advertise_routes is an array")
+err("client-hello-routes-not-string", "client", dict(hello, version=4, advertise_routes=[8]), "wrong_type",
+    "each route is a string")
+err("client-hello-routes-v3", "client", dict(hello, version=3, advertise_routes=["10.0.0.0/8"]), "invalid_value",
+    "advertise_routes only in a hello choosing version 4 or later")
+err("hub-peer-routes-host-bits", "hub", {"type": "peer_joined", "peer": dict(PEER_B, routes=["10.1.0.1/16"])}, "invalid_value",
+    "PeerInfo.routes is checked like advertise_routes")
+err("hub-peer-routes-default", "hub", {"type": "peer_joined", "peer": dict(PEER_B, routes=["0.0.0.0/0"])}, "invalid_value",
+    "a default route is not a route")
+err("hub-peer-routes-not-array", "hub", {"type": "peer_joined", "peer": dict(PEER_B, routes="10.1.0.0/16")}, "wrong_type",
+    "PeerInfo.routes is an array")
+
 # --- names/: how a hub derives a peer's DNS label from its display name (PROTOCOL.md §6.13) ---
 # One file: {"description", "cases": [{"name": display name, "label": derived label}]}.
 LABELS = [("laptop-a", "laptop-a"), ("Zoë's MacBook Pro", "zo-s-macbook-pro"), ("build_server.01", "build-server-01"),
