@@ -40,7 +40,7 @@ public struct PeerInfo: Sendable, Hashable {
             ("dns_name", dnsName.map(JSONValue.string)),
             ("ipv4", .string(ipv4.description)), ("ipv6", .string(ipv6.description)),
             ("name", .string(name)), ("public_key", .string(publicKey.base64)),
-            ("routes", routes.flatMap { $0.isEmpty ? nil : .array($0.map { .string($0.description) }) }),
+            ("routes", routes.flatMap { list -> JSONValue? in list.isEmpty ? nil : JSONValue.array(list.map { JSONValue.string($0.description) }) }),
         ])
     }
 

@@ -80,18 +80,10 @@ extension HubDatabase: HubDirectory {
 
 extension HubDatabase: HubRouteDirectory {
     public func advertiseRoutes(network: String, publicKey: PublicKey, routes: [RoutePrefix]) throws(DirectoryError) -> [RoutePrefix] {
-        do {
-            return try replaceAdvertisedRoutes(network: network, publicKey: publicKey, routes: routes)
-        } catch {
-            throw DirectoryError(reason: error.reason, code: error.code)
-        }
+        try directory { () throws(HubStoreError) in try replaceAdvertisedRoutes(network: network, publicKey: publicKey, routes: routes) }
     }
 
     public func activeRoutes(network: String) throws(DirectoryError) -> [PublicKey: [RoutePrefix]] {
-        do {
-            return try activeRouteTable(network: network)
-        } catch {
-            throw DirectoryError(reason: error.reason, code: error.code)
-        }
+        try directory { () throws(HubStoreError) in try activeRouteTable(network: network) }
     }
 }

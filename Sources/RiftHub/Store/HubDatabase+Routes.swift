@@ -28,9 +28,9 @@ extension HubDatabase {
         }
         if stored != wanted {
             try write {
-                try database.run("DELETE FROM advertised_routes WHERE network = ? AND public_key = ?", [networkName, key])
+                _ = try database.run("DELETE FROM advertised_routes WHERE network = ? AND public_key = ?", [networkName, key])
                 for prefix in wanted.sorted() {
-                    try database.run("INSERT INTO advertised_routes (network, public_key, prefix) VALUES (?, ?, ?)", [networkName, key, .text(prefix)])
+                    _ = try database.run("INSERT INTO advertised_routes (network, public_key, prefix) VALUES (?, ?, ?)", [networkName, key, .text(prefix)])
                 }
             }
         }
@@ -89,7 +89,7 @@ extension HubDatabase {
         for overlay in [RoutePrefix.ipv4(settings.ipv4Prefix), .ipv6(settings.ipv6Prefix)] where route.overlaps(overlay) {
             throw HubStoreError(.invalidInput, "\(route) overlaps the overlay prefix \(overlay) of network \"\(network)\"; a route must lie outside it")
         }
-        let routes = try routes(network: network)
+        let existing = try routes(network: network)
         let peers = try self.peers(network: network)
         guard let peer = peers.first(where: { $0.info.publicKey == publicKey }) else {
             throw HubStoreError(.unknownPeer, "no peer \(publicKey) in network \"\(network)\"")
@@ -97,16 +97,16 @@ extension HubDatabase {
         guard peer.revokedAt == nil else {
             throw HubStoreError(.invalidInput, "peer \(Self.describe(peer.info)) of network \"\(network)\" is revoked; its routes cannot be approved")
         }
-        if let clash = routes.first(where: { $0.approved && $0.peer.publicKey != publicKey && $0.route.overlaps(route) }) {
+        if let clash = existing.first(where: { $0.approved && $0.peer.publicKey != publicKey && $0.route.overlaps(route) }) {
             throw HubStoreError(.invalidInput, "\(route) overlaps \(clash.route) approved for \(clash.peer.name); revoke that first")
         }
-        let own = routes.first { $0.peer.publicKey == publicKey && $0.route == route }
+        let own = existing.first { $0.peer.publicKey == publicKey && $0.route == route }
         if own?.approved == true { return false }
         guard own?.advertised == true else {
             throw HubStoreError(.invalidInput, "peer \(Self.describe(peer.info)) does not advertise \(route); it must offer it first (riftgate up --advertise-routes \(route))")
         }
         try write {
-            try database.run("INSERT INTO approved_routes (network, public_key, prefix, approved_at) VALUES (?, ?, ?, ?)",
+            _ = try database.run("INSERT INTO approved_routes (network, public_key, prefix, approved_at) VALUES (?, ?, ?, ?)",
                              [.text(network), .text(publicKey.base64), .text(route.description), .integer(now)])
         }
         return true
