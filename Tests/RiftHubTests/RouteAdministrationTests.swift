@@ -43,7 +43,7 @@ struct RouteAdministrationTests {
         #expect(clash?.reason == "192.168.1.0/24 overlaps 192.168.0.0/16 approved for laptop-b; revoke that first")
         let overlay = #expect(throws: HubStoreError.self) { try admin.approveRoute(network: "home", peer: "laptop-a", route: "100.64.0.0/16") }
         #expect(overlay?.reason.contains("overlaps the overlay prefix 100.64.0.0/10") == true)
-        let overlay6 = #expect(throws: HubStoreError.self) { try admin.approveRoute(network: "home", peer: "laptop-a", route: "fd7a:1:2::/64") }
+        let overlay6 = #expect(throws: HubStoreError.self) { try admin.approveRoute(network: "home", peer: "laptop-a", route: "fd7a:1:0:5::/64") }
         #expect(overlay6?.reason.contains("overlaps the overlay prefix fd7a:1::/48") == true)
         let unadvertised = #expect(throws: HubStoreError.self) { try admin.approveRoute(network: "home", peer: "laptop-a", route: "172.16.0.0/12") }
         #expect(unadvertised?.reason.contains("does not advertise 172.16.0.0/12") == true)
