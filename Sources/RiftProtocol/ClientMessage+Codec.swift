@@ -13,7 +13,7 @@ extension ClientMessage {
                 throw ProtocolError(.invalidValue, "hello.name must be 1-63 Unicode scalars without control (Cc), format (Cf) or line/paragraph separator (Zl, Zp) characters, not starting or ending with a space (Zs)")
             }
             let proof = try SealedBox.read(&reader, "proof")
-            let routes = try RoutePrefix.readList(&reader, "advertise_routes", "hello.advertise_routes")
+            let routes = try SubnetRoute.readList(&reader, "advertise_routes", "hello.advertise_routes")
             if routes != nil, version < ProtocolVersion.v4 {
                 throw ProtocolError(.invalidValue, "hello.advertise_routes needs protocol version 4 or later")
             }

@@ -38,11 +38,11 @@ public struct Hello: Sendable, Hashable {
     public var id: String?
     /// Protocol version 4: the subnet routes the agent offers to forward for the network (PROTOCOL.md §6.14); nil
     /// (absent) means none. The hub passes a route on only once an administrator approved it.
-    public var advertiseRoutes: [RoutePrefix]?
+    public var advertiseRoutes: [SubnetRoute]?
 
     /// Creates a hello.
     public init(version: Int64, publicKey: PublicKey, name: String, proof: SealedBox, id: String? = nil,
-                advertiseRoutes: [RoutePrefix]? = nil) {
+                advertiseRoutes: [SubnetRoute]? = nil) {
         self.version = version
         self.publicKey = publicKey
         self.name = name

@@ -16,15 +16,15 @@ public struct PeerInfo: Sendable, Hashable {
     /// (PROTOCOL.md §6.13). nil for sessions speaking an older version.
     public var dnsName: String?
     /// Protocol version 4: the subnet routes this peer advertises and an administrator approved (PROTOCOL.md §6.14),
-    /// in `RoutePrefix` order. nil (the field absent) means none; never empty on the wire.
-    public var routes: [RoutePrefix]?
+    /// in `SubnetRoute` order. nil (the field absent) means none; never empty on the wire.
+    public var routes: [SubnetRoute]?
 
     /// The most port rules one `allow_in` may hold.
     public static let maximumAllowInRules = 64
 
     /// Creates a peer description.
     public init(publicKey: PublicKey, name: String, ipv4: IPv4Address, ipv6: IPv6Address, allowIn: [PortRule]? = nil,
-                dnsName: String? = nil, routes: [RoutePrefix]? = nil) {
+                dnsName: String? = nil, routes: [SubnetRoute]? = nil) {
         self.publicKey = publicKey
         self.name = name
         self.ipv4 = ipv4
@@ -64,7 +64,7 @@ public struct PeerInfo: Sendable, Hashable {
         }
         let dnsName = try reader.optionalString("dns_name", maxLength: DNSNames.maximumLabelLength)
         if let dnsName { try DNSNames.checkLabel(dnsName, "dns_name") }
-        let routes = try RoutePrefix.readList(&reader, "routes", "routes")
+        let routes = try SubnetRoute.readList(&reader, "routes", "routes")
         return PeerInfo(publicKey: key, name: name, ipv4: ipv4, ipv6: ipv6, allowIn: allowIn, dnsName: dnsName, routes: routes)
     }
 }

@@ -11,7 +11,7 @@ struct HubRouterRouteTests {
         messages.compactMap { if case .peerJoined(let info) = $0 { info } else { nil } }
     }
 
-    private static func routes(_ texts: String...) -> [RoutePrefix] { texts.map { RoutePrefix($0)! } }
+    private static func routes(_ texts: String...) -> [SubnetRoute] { texts.map { SubnetRoute($0)! } }
 
     @Test("unapproved routes never leave the hub; an approval reaches v4 sessions on the next tick, v3 sessions never; revoke removes it")
     func approvalPropagation() throws {

@@ -229,14 +229,14 @@ final class ManualClock: HubClock {
 
 /// Subnet routes in memory: what each peer advertised at its last hello and what the "administrator" approved.
 final class InMemoryRoutes {
-    var advertised: [String: [PublicKey: [RoutePrefix]]] = [:]
-    var approved: [String: [PublicKey: Set<RoutePrefix>]] = [:]
+    var advertised: [String: [PublicKey: [SubnetRoute]]] = [:]
+    var approved: [String: [PublicKey: Set<SubnetRoute>]] = [:]
     /// How many times an advertisement was written (only when it changed).
     var writes = 0
 }
 
 extension InMemoryDirectory: HubRouteDirectory {
-    func advertiseRoutes(network: String, publicKey: PublicKey, routes: [RoutePrefix]) throws(DirectoryError) -> [RoutePrefix] {
+    func advertiseRoutes(network: String, publicKey: PublicKey, routes: [SubnetRoute]) throws(DirectoryError) -> [SubnetRoute] {
         try check()
         if Set(routeStore.advertised[network]?[publicKey] ?? []) != Set(routes) {
             routeStore.advertised[network, default: [:]][publicKey] = routes
@@ -245,9 +245,9 @@ extension InMemoryDirectory: HubRouteDirectory {
         return try activeRoutes(network: network)[publicKey] ?? []
     }
 
-    func activeRoutes(network: String) throws(DirectoryError) -> [PublicKey: [RoutePrefix]] {
+    func activeRoutes(network: String) throws(DirectoryError) -> [PublicKey: [SubnetRoute]] {
         try check()
-        var result: [PublicKey: [RoutePrefix]] = [:]
+        var result: [PublicKey: [SubnetRoute]] = [:]
         for (key, routes) in routeStore.advertised[network] ?? [:] where peers[network]?[key]?.revoked == false {
             let active = routes.filter { routeStore.approved[network]?[key]?.contains($0) ?? false }.sorted()
             if !active.isEmpty { result[key] = active }
@@ -257,13 +257,13 @@ extension InMemoryDirectory: HubRouteDirectory {
 
     /// Approves a route, as `riftgate-hub route approve` would from another process.
     func approveRoute(_ route: String, for key: PublicKey, in network: String) {
-        routeStore.approved[network, default: [:]][key, default: []].insert(RoutePrefix(route)!)
+        routeStore.approved[network, default: [:]][key, default: []].insert(SubnetRoute(route)!)
         marker += 1
     }
 
     /// Withdraws an approval, as `riftgate-hub route revoke` would.
     func revokeRoute(_ route: String, for key: PublicKey, in network: String) {
-        routeStore.approved[network]?[key]?.remove(RoutePrefix(route)!)
+        routeStore.approved[network]?[key]?.remove(SubnetRoute(route)!)
         marker += 1
     }
 }

@@ -6,7 +6,7 @@ import Testing
 
 @Suite("Admin CLI and store: subnet routes")
 struct RouteAdministrationTests {
-    private static func routes(_ texts: String...) -> [RoutePrefix] { texts.map { RoutePrefix($0)! } }
+    private static func routes(_ texts: String...) -> [SubnetRoute] { texts.map { SubnetRoute($0)! } }
 
     /// The STATE column of the one line of `listing` for `route`.
     private static func state(of route: String, in listing: String) -> String? {

@@ -35,8 +35,8 @@ extension HubAdministration {
         return "Revoked \(route) for peer \(HubDatabase.describe(record.info)) in network \(network). A running hub tells the other peers within about a second.\n"
     }
 
-    static func route(_ text: String) throws(HubStoreError) -> RoutePrefix {
-        guard let route = RoutePrefix(text) else {
+    static func route(_ text: String) throws(HubStoreError) -> SubnetRoute {
+        guard let route = SubnetRoute(text) else {
             throw HubStoreError(.invalidInput, "invalid route \"\(text)\": expected a canonical prefix such as 192.168.1.0/24 or fd00:1::/64 (host bits zero, IPv4 /8 to /32, IPv6 /16 to /128)")
         }
         return route

@@ -12,7 +12,7 @@ extension HubRouter {
         guard let marker = try? directory.changeMarker(), marker != routesMarker else { return }
         routesMarker = marker
         for network in index.keys.sorted() {
-            let table: [PublicKey: [RoutePrefix]]
+            let table: [PublicKey: [SubnetRoute]]
             do {
                 guard let stored = try directory.storedActiveRoutes(network: network) else { return }
                 table = stored

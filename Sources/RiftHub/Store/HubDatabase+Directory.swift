@@ -79,11 +79,11 @@ extension HubDatabase: HubDirectory {
 }
 
 extension HubDatabase: HubRouteDirectory {
-    public func advertiseRoutes(network: String, publicKey: PublicKey, routes: [RoutePrefix]) throws(DirectoryError) -> [RoutePrefix] {
+    public func advertiseRoutes(network: String, publicKey: PublicKey, routes: [SubnetRoute]) throws(DirectoryError) -> [SubnetRoute] {
         try directory { () throws(HubStoreError) in try replaceAdvertisedRoutes(network: network, publicKey: publicKey, routes: routes) }
     }
 
-    public func activeRoutes(network: String) throws(DirectoryError) -> [PublicKey: [RoutePrefix]] {
+    public func activeRoutes(network: String) throws(DirectoryError) -> [PublicKey: [SubnetRoute]] {
         try directory { () throws(HubStoreError) in try activeRouteTable(network: network) }
     }
 }

@@ -6,7 +6,7 @@ public struct PeerRoute: Sendable, Hashable {
     /// The peer.
     public var peer: PeerInfo
     /// The route.
-    public var route: RoutePrefix
+    public var route: SubnetRoute
     /// Whether the peer advertised it at its last hello.
     public var advertised: Bool
     /// Whether an administrator approved it.
@@ -18,8 +18,8 @@ public struct PeerRoute: Sendable, Hashable {
 
 extension HubDatabase {
     /// Replaces the routes `publicKey` advertises in `network` with `routes` (a write only when they changed) and
-    /// returns its active routes (advertised and approved), in `RoutePrefix` order.
-    func replaceAdvertisedRoutes(network: String, publicKey: PublicKey, routes: [RoutePrefix]) throws(HubStoreError) -> [RoutePrefix] {
+    /// returns its active routes (advertised and approved), in `SubnetRoute` order.
+    func replaceAdvertisedRoutes(network: String, publicKey: PublicKey, routes: [SubnetRoute]) throws(HubStoreError) -> [SubnetRoute] {
         let networkName = SQLiteValue.text(network), key = SQLiteValue.text(publicKey.base64)
         let wanted = Set(routes.map(\.description))
         let stored = try read { () throws(SQLiteError) in
@@ -37,18 +37,18 @@ extension HubDatabase {
         return try activeRouteTable(network: network)[publicKey] ?? []
     }
 
-    /// The active routes of the peers of `network` that are not revoked, by peer, each list in `RoutePrefix` order.
+    /// The active routes of the peers of `network` that are not revoked, by peer, each list in `SubnetRoute` order.
     /// One indexed query.
-    func activeRouteTable(network: String) throws(HubStoreError) -> [PublicKey: [RoutePrefix]] {
+    func activeRouteTable(network: String) throws(HubStoreError) -> [PublicKey: [SubnetRoute]] {
         try read { () throws(SQLiteError) in
-            var result: [PublicKey: [RoutePrefix]] = [:]
+            var result: [PublicKey: [SubnetRoute]] = [:]
             for row in try database.query("""
                 SELECT a.public_key, a.prefix FROM approved_routes a
                 JOIN advertised_routes d ON d.network = a.network AND d.public_key = a.public_key AND d.prefix = a.prefix
                 JOIN peers p ON p.network = a.network AND p.public_key = a.public_key
                 WHERE a.network = ? AND p.revoked_at IS NULL
                 """, [.text(network)]) {
-                guard let key = try? PublicKey(base64: try row.requiredText(0)), let route = RoutePrefix(try row.requiredText(1)) else { continue }
+                guard let key = try? PublicKey(base64: try row.requiredText(0)), let route = SubnetRoute(try row.requiredText(1)) else { continue }
                 result[key, default: []].append(route)
             }
             return result.mapValues { $0.sorted() }
@@ -73,7 +73,7 @@ extension HubDatabase {
         for peer in peers {
             let key = peer.info.publicKey.base64
             let texts = (advertised[key] ?? []).union(approved[key] ?? [])
-            for route in texts.compactMap(RoutePrefix.init).sorted() {
+            for route in texts.compactMap(SubnetRoute.init).sorted() {
                 result.append(PeerRoute(peer: peer.info, route: route, advertised: advertised[key]?.contains(route.description) ?? false,
                                         approved: approved[key]?.contains(route.description) ?? false))
             }
@@ -84,9 +84,9 @@ extension HubDatabase {
     /// Approves `route` for `publicKey` in `network`. Refused (`invalidInput`) when the peer is revoked, does not
     /// advertise it, or the route overlaps the network's overlay prefixes or a route approved for another peer.
     /// Returns false when it was approved already. A running hub tells the other peers within about a second.
-    public func approveRoute(network: String, publicKey: PublicKey, route: RoutePrefix, now: Int64) throws(HubStoreError) -> Bool {
+    public func approveRoute(network: String, publicKey: PublicKey, route: SubnetRoute, now: Int64) throws(HubStoreError) -> Bool {
         guard let settings = try networkSettings(named: network) else { throw HubStoreError(.unknownNetwork, "no network \"\(network)\"") }
-        for overlay in [RoutePrefix.ipv4(settings.ipv4Prefix), .ipv6(settings.ipv6Prefix)] where route.overlaps(overlay) {
+        for overlay in [SubnetRoute.ipv4(settings.ipv4Prefix), .ipv6(settings.ipv6Prefix)] where route.overlaps(overlay) {
             throw HubStoreError(.invalidInput, "\(route) overlaps the overlay prefix \(overlay) of network \"\(network)\"; a route must lie outside it")
         }
         let existing = try routes(network: network)
@@ -113,7 +113,7 @@ extension HubDatabase {
     }
 
     /// Withdraws the approval of `route` for `publicKey`; fails with `invalidInput` when it was not approved.
-    public func revokeRoute(network: String, publicKey: PublicKey, route: RoutePrefix) throws(HubStoreError) {
+    public func revokeRoute(network: String, publicKey: PublicKey, route: SubnetRoute) throws(HubStoreError) {
         try requireNetwork(network)
         try write {
             let removed = try database.run("DELETE FROM approved_routes WHERE network = ? AND public_key = ? AND prefix = ?",

@@ -2,28 +2,28 @@ import RiftProtocol
 import Testing
 
 @Suite("Subnet routes on the wire (PROTOCOL.md §6.14)")
-struct RoutePrefixTests {
+struct SubnetRouteTests {
     @Test("only canonical prefixes of route lengths parse, and they print as parsed")
     func parsing() {
         for text in ["192.168.1.0/24", "10.0.0.0/8", "203.0.113.7/32", "fd00:1::/64", "2001:db8::/32", "fd00::1/128"] {
-            #expect(RoutePrefix(text)?.description == text, "\(text)")
+            #expect(SubnetRoute(text)?.description == text, "\(text)")
         }
         for text in ["192.168.1.1/24", "0.0.0.0/0", "10.0.0.0/7", "::/0", "fd00::/15", "FD00:1::/64", "fd00:0001::/64",
                      "fd00:1:0:0:0:0:0:0/64", "192.168.1.0", "192.168.1.0/024", "192.168.1.0/+24", "192.168.1.0/33", "fd00::/129",
                      "192.168.01.0/24", "", "/24", "::ffff:1.2.3.4/128", " 10.0.0.0/8"] {
-            #expect(RoutePrefix(text) == nil, "\(text)")
+            #expect(SubnetRoute(text) == nil, "\(text)")
         }
     }
 
     @Test("overlaps: containment either way, same family only")
     func overlaps() {
-        let lan = RoutePrefix("192.168.1.0/24")!
-        #expect(lan.overlaps(RoutePrefix("192.168.0.0/16")!) && RoutePrefix("192.168.0.0/16")!.overlaps(lan))
-        #expect(lan.overlaps(RoutePrefix("192.168.1.128/25")!))
-        #expect(!lan.overlaps(RoutePrefix("192.168.2.0/24")!))
-        #expect(RoutePrefix("fd00:1::/64")!.overlaps(RoutePrefix("fd00::/16")!))
-        #expect(!RoutePrefix("fd00:1::/64")!.overlaps(RoutePrefix("fd00:2::/64")!))
-        #expect(!lan.overlaps(RoutePrefix("fd00:1::/64")!))
+        let lan = SubnetRoute("192.168.1.0/24")!
+        #expect(lan.overlaps(SubnetRoute("192.168.0.0/16")!) && SubnetRoute("192.168.0.0/16")!.overlaps(lan))
+        #expect(lan.overlaps(SubnetRoute("192.168.1.128/25")!))
+        #expect(!lan.overlaps(SubnetRoute("192.168.2.0/24")!))
+        #expect(SubnetRoute("fd00:1::/64")!.overlaps(SubnetRoute("fd00::/16")!))
+        #expect(!SubnetRoute("fd00:1::/64")!.overlaps(SubnetRoute("fd00:2::/64")!))
+        #expect(!lan.overlaps(SubnetRoute("fd00:1::/64")!))
     }
 
     private static func helloText(version: Int, routes: String) -> String {
@@ -56,7 +56,7 @@ struct RoutePrefixTests {
     func peerInfoField() throws {
         let key = try! PublicKey(bytes: [UInt8](repeating: 7, count: 32))
         var peer = PeerInfo(publicKey: key, name: "r", ipv4: IPv4Address("100.64.0.1")!, ipv6: IPv6Address("fd00::1")!, dnsName: "r",
-                            routes: [RoutePrefix("10.1.0.0/16")!])
+                            routes: [SubnetRoute("10.1.0.0/16")!])
         let text = HubMessage.peerJoined(peer).encoded()
         #expect(text.contains("\"routes\":[\"10.1.0.0/16\"]"))
         #expect(try HubMessage.decode(text) == .peerJoined(peer))

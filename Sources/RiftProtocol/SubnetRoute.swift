@@ -1,6 +1,6 @@
 /// A subnet route a peer advertises (PROTOCOL.md §6.14): an IPv4 or IPv6 prefix in canonical text, such as
 /// `192.168.1.0/24` or `fd00:1::/64`.
-public enum RoutePrefix: Sendable, Hashable, Comparable, CustomStringConvertible {
+public enum SubnetRoute: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// An IPv4 route.
     case ipv4(IPv4Prefix)
     /// An IPv6 route.
@@ -38,7 +38,7 @@ public enum RoutePrefix: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// Whether the two prefixes share any address (one contains the other); prefixes of different families never do.
-    public func overlaps(_ other: RoutePrefix) -> Bool {
+    public func overlaps(_ other: SubnetRoute) -> Bool {
         switch (self, other) {
         case (.ipv4(let a), .ipv4(let b)):
             let length = min(a.length, b.length)
@@ -63,7 +63,7 @@ public enum RoutePrefix: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// IPv4 before IPv6, then by address, then shorter first: the order routes are listed in.
-    public static func < (lhs: RoutePrefix, rhs: RoutePrefix) -> Bool {
+    public static func < (lhs: SubnetRoute, rhs: SubnetRoute) -> Bool {
         switch (lhs, rhs) {
         case (.ipv4(let a), .ipv4(let b)): (a.network.value, a.length) < (b.network.value, b.length)
         case (.ipv6(let a), .ipv6(let b)):
@@ -75,13 +75,13 @@ public enum RoutePrefix: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Checks a list of routes read from the wire (`hello.advertise_routes`, `PeerInfo.routes`): at most 16, each
     /// canonical, no duplicates. Fails with `invalid_value` naming the first problem.
-    static func checkList(_ texts: [String], _ field: String) throws(ProtocolError) -> [RoutePrefix] {
+    static func checkList(_ texts: [String], _ field: String) throws(ProtocolError) -> [SubnetRoute] {
         guard texts.count <= maximumCount else {
             throw ProtocolError(.invalidValue, "\(field) holds more than \(maximumCount) routes")
         }
-        var routes: [RoutePrefix] = []
+        var routes: [SubnetRoute] = []
         for text in texts {
-            guard let route = RoutePrefix(text) else {
+            guard let route = SubnetRoute(text) else {
                 throw ProtocolError(.invalidValue, "\(field) holds \"\(text)\", not a canonical route such as 192.168.1.0/24 or fd00:1::/64 (host bits zero, IPv4 /8 to /32, IPv6 /16 to /128, IPv6 in RFC 5952 form)")
             }
             guard !routes.contains(route) else { throw ProtocolError(.invalidValue, "\(field) holds \(text) twice") }
@@ -91,7 +91,7 @@ public enum RoutePrefix: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// Reads an optional list of routes (absent: nil); a non-array or non-string entry is `wrong_type`.
-    static func readList(_ reader: inout ObjectReader, _ key: String, _ field: String) throws(ProtocolError) -> [RoutePrefix]? {
+    static func readList(_ reader: inout ObjectReader, _ key: String, _ field: String) throws(ProtocolError) -> [SubnetRoute]? {
         guard reader.optionalValue(key) != nil else { return nil }
         // Longer entries are invalid routes, not wrong types: read up to a bound that keeps the message short.
         let texts = try reader.strings(key, maxCount: Int.max, maxLength: 256)
