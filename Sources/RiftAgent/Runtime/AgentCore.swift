@@ -121,6 +121,7 @@ public final class AgentCore: @unchecked Sendable {
         forwardingPorts.removeAll()
         environment.forwarder.shutdown()
         environment.inboundFilter.removeAll()
+        environment.routes.removeAll()
         environment.portHandover.removeAll()
         environment.hostNames.removeAll()  // before the device goes: resolvectl revert needs the link
         environment.names.stop()
