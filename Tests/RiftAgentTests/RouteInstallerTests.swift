@@ -2,7 +2,7 @@ import Foundation
 import Logging
 @testable import RiftAgent
 import RiftProtocol
-import Synchronization
+import RiftSupport
 import Testing
 
 /// Records what the installer does to the host.
@@ -15,7 +15,7 @@ final class FakeRouteSystem: RouteSystem {
         var nft = true
         var networks: [LocalNetwork] = []
     }
-    let state = Mutex(State())
+    let state = Locked(State())
 
     func ip(_ arguments: [String]) throws {
         try state.withLock {

@@ -97,7 +97,8 @@ final class RouteInstaller: RouteInstalling, @unchecked Sendable {
     /// Re-plans and brings the host in line: forwarding first (so an advertised route works as soon as it is approved),
     /// then the kernel routes.
     private func apply() {
-        guard let (v4, v6) = overlay else { return }
+        guard let overlay else { return }
+        let (v4, v6) = overlay
         lastError = nil
         let ruleset = RouteRuleset(interface: interface, advertised: advertised, masquerade: masquerade, overlayIPv4: v4, overlayIPv6: v6)
         if !advertised.isEmpty || tableMayExist { loadTable(ruleset) }
@@ -162,7 +163,7 @@ final class RouteInstaller: RouteInstalling, @unchecked Sendable {
             do {
                 try system.setSysctl(name, to: "1")
                 if let before { previousSysctls[name] = before }
-                logger.info("\(name) = 1 (was \(before ?? "unreadable")); the \(RouteRuleset(interface: interface, advertised: [], masquerade: false).tableName) table limits forwarding from \(interface) to the advertised routes")
+                logger.info("\(name) = 1 (was \(before ?? "unreadable")); the routes table limits forwarding from \(interface) to the advertised routes")
             } catch {
                 lastError = "cannot set \(name) = 1: \(error)"
                 logger.error("cannot set \(name) = 1 (advertised routes are not forwarded): \(error)")

@@ -38,6 +38,7 @@ extension AgentCore {
             environment.hostNames.welcome(welcome)
             environment.routes.welcome(welcome)
             perform(mesh.handle(.hubWelcome(welcome)))
+            refreshRoutedPeers()
             serveNames()
         case .peerJoined(let peer):
             logger.info("peer \(peer.name) joined (\(peer.ipv4))")
@@ -45,6 +46,7 @@ extension AgentCore {
             environment.hostNames.joined(peer)
             environment.routes.joined(peer)
             perform(mesh.handle(.peerJoined(peer)))
+            refreshRoutedPeers()
             updateNames()
         case .peerLeft(let left):
             logger.info("peer \(left.publicKey) left (\(left.reason))")
@@ -52,6 +54,7 @@ extension AgentCore {
             environment.hostNames.left(left.publicKey)
             environment.routes.left(left.publicKey)
             perform(mesh.handle(.peerLeft(left.publicKey)))
+            refreshRoutedPeers()
             updateNames()
         case .signal(let payload):
             perform(mesh.handle(.signal(payload)))
