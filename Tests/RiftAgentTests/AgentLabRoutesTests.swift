@@ -21,8 +21,7 @@ struct AgentLabRoutesTests {
         let a = try lab.start("a", host: "192.0.2.1", seed: 1, routes: routes)
         lab.advance(by: 2_000)
         let configured = try #require(lab.device("a")?.peers[b.key])
-        #expect(configured.allowedIPs == ["100.64.0.2/32", "fd7a:115c:a1e0::2/128", "10.20.0.0/16"] || configured.allowedIPs.count == 3,
-                "\(configured.allowedIPs)")
+        #expect(configured.allowedIPs.count == 3, "\(configured.allowedIPs)")
         #expect(configured.allowedIPs.last == "10.20.0.0/16")
         #expect(system.log.contains("ip route replace 10.20.0.0/16 dev rg-a"))
         #expect(lab.device("b")?.peers[a.key]?.allowedIPs.count == 2, "b accepts no routes")
