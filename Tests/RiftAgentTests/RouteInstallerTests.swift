@@ -136,6 +136,8 @@ struct RouteInstallerTests {
         #expect(system.state.withLock { $0.tables["riftgate_routes_rg0"] }?.contains("ip saddr 100.64.0.0/10 ip daddr { 192.168.1.0/24 } masquerade") == true)
         #expect(routes.status.advertised == ["192.168.1.0/24", "fd00:1::/64"])
         system.clear()
+        routes.joined(peer(2))
+        #expect(system.log.isEmpty, "an unchanged table is not loaded again")
         routes.removeAll()
         // IPv6 forwarding was on before this run: left on.
         #expect(system.log == ["nft riftgate_routes_rg0 delete", "sysctl net.ipv4.ip_forward=0"])

@@ -28,6 +28,8 @@ final class RouteInstaller: RouteInstalling, @unchecked Sendable {
     private var previousSysctls: [String: String] = [:]
     /// Whether the table may exist in the kernel (loaded by this run, or not yet cleaned up after a previous one).
     private var tableMayExist = true
+    /// The script last loaded successfully (not loaded again while unchanged: a peer joining changes nothing here).
+    private var loadedScript: String?
     private var lastError: String?
 
     /// The approved routes of `peer`: a hook the protocol version 4 wiring fills from `PeerInfo.routes`.
@@ -135,6 +137,8 @@ final class RouteInstaller: RouteInstalling, @unchecked Sendable {
 
     private func loadTable(_ ruleset: RouteRuleset) {
         let loading = !ruleset.advertised.isEmpty
+        guard !loading || ruleset.script != loadedScript else { return }
+        loadedScript = nil
         guard system.hasNFTables else {
             if loading {
                 lastError = "nft is not installed: forwarding to the advertised routes is not enabled"
@@ -146,6 +150,7 @@ final class RouteInstaller: RouteInstalling, @unchecked Sendable {
         do {
             try system.loadTable(ruleset.script, name: ruleset.tableName)
             tableMayExist = loading
+            loadedScript = loading ? ruleset.script : nil
             if loading { logger.info("forwarding on \(interface) to \(ruleset.advertised.map(\.description).joined(separator: " "))") }
         } catch where !loading {
             logger.debug("cannot remove a stale routes table: \(error)")
