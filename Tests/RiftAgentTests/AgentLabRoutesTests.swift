@@ -17,6 +17,7 @@ struct AgentLabRoutesTests {
         let routes = RouteInstaller(interface: "rg-a", advertised: [], acceptRoutes: true, masquerade: true, system: system,
                                     logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let b = try lab.start("b", host: "192.0.2.2", seed: 2)
+        lab.settle()  // b has joined when a's welcome lists the peers
         routes.setRoutes(F.routes("10.20.0.0/16"), for: b.key)  // what protocol version 4's welcome will carry
         let a = try lab.start("a", host: "192.0.2.1", seed: 1, routes: routes)
         lab.advance(by: 2_000)

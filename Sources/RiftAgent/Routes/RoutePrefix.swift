@@ -5,7 +5,9 @@ import RiftProtocol
 /// Routes are ordered IPv4 before IPv6, then by address and length, so that plans, rulesets and status lists are
 /// stable.
 public enum RoutePrefix: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// An IPv4 route.
     case v4(IPv4Prefix)
+    /// An IPv6 route.
     case v6(IPv6Prefix)
 
     /// The most routes one agent may advertise.
