@@ -63,3 +63,41 @@ def test_advertised_routes_forwarding_table(lab, workdir):
     except Exception:
         print(deployment.logs())
         raise
+
+
+def test_advertised_route_forwards_and_masquerades_only_the_advertised_prefix(lab, workdir):
+    """The router side for real: a LAN behind B (10.99.0.0/24 advertised, 10.98.0.0/24 on the same wire but not
+    advertised) whose host has no route back to the overlay. Until the hub sends approved routes, A's side (what
+    `--accept-routes` installs: allowed IP and kernel route, unit-tested in RouteInstallerTests) is set by hand here."""
+    deployment = Deployment(lan_topology(lab), workdir, turn=False)
+    deployment.start_hub()
+    a, b = deployment.agent("a"), deployment.agent("b")
+    behind = lab.bridge("rlan")
+    lan_host = lab.add_host("lanhost")
+    lab.plug(b.host, behind, "10.99.0.1/24", device="eth1")
+    lab.plug(lan_host, behind, "10.99.0.5/24")
+    b.host.exec("ip", "addr", "add", "10.98.0.1/24", "dev", "eth1")
+    lan_host.exec("ip", "addr", "add", "10.98.0.5/24", "dev", "eth0")
+    with open(b.config, "a") as handle:
+        handle.write('advertise_routes = ["10.99.0.0/24"]\n')
+    try:
+        a.start()
+        b.start()
+        deployment.wait_for_ping("a", "b", timeout=45)
+        wait_for(lambda: "10.99.0.0/24" in table(b), timeout=20, what="b's forwarding table")
+        assert b.host.ping("10.99.0.5") and b.host.ping("10.98.0.5"), "b reaches both LAN prefixes itself"
+        ipv4_b, ipv6_b = deployment.overlay("b")
+        key_b = b.status()["public_key"]
+        a.host.exec("wg", "set", a.interface, "peer", key_b, "allowed-ips",
+                    f"{ipv4_b}/32,{ipv6_b}/128,10.99.0.0/24,10.98.0.0/24")
+        for prefix in ("10.99.0.0/24", "10.98.0.0/24"):
+            a.host.exec("ip", "route", "replace", prefix, "dev", a.interface)
+        wait_for(lambda: a.host.ping("10.99.0.5"), timeout=20, interval=0.5,
+                 what="a to reach the LAN host behind b (forwarded, masqueraded: the host has no route back)")
+        assert not a.host.ping("10.98.0.5", count=2), "a prefix b does not advertise is not forwarded"
+        b.down()
+        assert table(b) == ""
+        a.down()
+    except Exception:
+        print(deployment.logs())
+        raise

@@ -8,6 +8,7 @@ extension AgentStatus {
             public var peer: String
             /// The route, e.g. `192.168.1.0/24`.
             public var route: String
+            /// An installed route through `peer`.
             public init(peer: String, route: String) {
                 self.peer = peer
                 self.route = route
@@ -22,6 +23,7 @@ extension AgentStatus {
             public var route: String
             /// Why it is not installed.
             public var reason: String
+            /// A refused route of `peer`.
             public init(peer: String, route: String, reason: String) {
                 self.peer = peer
                 self.route = route
@@ -40,6 +42,7 @@ extension AgentStatus {
         /// Why loading the forwarding table or a route failed; nil when everything applied.
         public var lastError: String? = nil
 
+        /// The routes' status.
         public init(advertised: [String], accepted: Bool, installed: [Installed] = [], refused: [Refused] = [],
                     lastError: String? = nil) {
             self.advertised = advertised
