@@ -63,6 +63,12 @@ struct Up: AsyncParsableCommand {
     var names: String?
     @Option(help: "The hosts file for --names hosts (default: the configuration's hosts_file, else /etc/hosts).")
     var hostsFile: String?
+    @Option(help: "Subnet routes to offer the network, comma-separated CIDRs (e.g. 192.168.1.0/24,fd00:1::/64); an admin approves them on the hub (default: the configuration's advertise_routes).")
+    var advertiseRoutes: String?
+    @Flag(help: "Install the subnet routes other peers advertise and an admin approved (same as accept_routes = true).")
+    var acceptRoutes = false
+    @Flag(name: .customLong("no-masquerade"), help: "Do not masquerade overlay traffic to the advertised routes; the LAN then needs a route back to the overlay (same as masquerade = false).")
+    var noMasquerade = false
 
     func run() async {
         LoggingSystem.bootstrap { label in
@@ -81,6 +87,12 @@ struct Up: AsyncParsableCommand {
                 configuration.names = mode
             }
             if let hostsFile { configuration.hostsFile = hostsFile }
+            if let advertiseRoutes {
+                let texts = advertiseRoutes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                configuration.advertiseRoutes = try RoutePrefix.validated(texts, setting: "--advertise-routes")
+            }
+            if acceptRoutes { configuration.acceptRoutes = true }
+            if noMasquerade { configuration.masquerade = false }
             try configuration.validate()
             let secrets = try AgentSecrets.load(path: configuration.secretsFile)
             try await AgentRuntime(configuration: configuration, secrets: secrets, logger: Logger(label: "riftgate")).run()

@@ -21,6 +21,8 @@ public final class AgentLab {
         public let forwarder: FakeForwarder
         /// Its port hand-overs' rules.
         public let handover: FakePortHandover
+        /// Its subnet routes (kept across restarts).
+        public let routes: any RouteInstalling
         /// The running core.
         public internal(set) var core: AgentCore
         /// The public key.
@@ -41,12 +43,12 @@ public final class AgentLab {
 
     /// Starts an agent named `name` on a machine at `host`, with the key derived from `seed` (the smaller key controls).
     @discardableResult
-    public func start(_ name: String, host: String, seed: UInt8) throws -> Agent {
+    public func start(_ name: String, host: String, seed: UInt8, routes: any RouteInstalling = NoRoutes()) throws -> Agent {
         let privateKey = try PrivateKey(base64: Data(repeating: seed, count: 32).base64EncodedString())
         let forwarder = FakeForwarder()
         let handover = FakePortHandover()
-        let agent = Agent(name: name, host: host, privateKey: privateKey, forwarder: forwarder, handover: handover,
-                          core: makeCore(name, host: host, key: privateKey, forwarder: forwarder, handover: handover))
+        let agent = Agent(name: name, host: host, privateKey: privateKey, forwarder: forwarder, handover: handover, routes: routes,
+                          core: makeCore(name, host: host, key: privateKey, forwarder: forwarder, handover: handover, routes: routes))
         agent.core.start()
         agents[name] = agent
         return agent
@@ -60,18 +62,19 @@ public final class AgentLab {
         agent.core.shutdown()
         settle()
         agent.core = makeCore(name, host: agent.host, key: agent.privateKey, forwarder: agent.forwarder,
-                              handover: agent.handover)
+                              handover: agent.handover, routes: agent.routes)
         agent.core.start()
         agents[name] = agent
     }
 
     private func makeCore(_ name: String, host: String, key: PrivateKey, forwarder: FakeForwarder,
-                          handover: FakePortHandover) -> AgentCore {
+                          handover: FakePortHandover, routes: any RouteInstalling) -> AgentCore {
         let publicKey = key.publicKey
         let environment = AgentEnvironment(
             transport: hub.transport(for: publicKey, name: name), ice: ice.factory(host: host),
             openDevice: { [wireguard] settings in wireguard.open(key: publicKey, host: host, configuration: settings) },
-            forwarder: forwarder, clock: clock, localAddresses: { _, _ in [host] }, portHandover: handover)
+            forwarder: forwarder, clock: clock, localAddresses: { _, _ in [host] }, portHandover: handover,
+            routes: routes)
         var configuration = AgentConfiguration(hub: "wss://hub.test", network: "lab", name: name, secretsFile: "/nonexistent",
                                                controlSocket: "/nonexistent")
         configuration.interface = "rg-\(name)"

@@ -2,7 +2,7 @@
 
 A hub and two laptops on one LAN (192.0.2.0/24): the hub issues a token, both agents join with it, find each other
 through the hub, and bring up a WireGuard tunnel over the path ICE selects. The demo then shows `riftgate status` from
-both sides, pings across the tunnel (IPv4 and IPv6), measures throughput with iperf3 for 3 s, prints a summary and
+both sides, pings across the tunnel (IPv4, IPv6 and by DNS name), measures throughput with iperf3 for 3 s, prints a summary and
 removes everything it created. Exit status 0 only if the tunnel worked. Needs root (network namespaces).
 """
 from __future__ import annotations
@@ -80,13 +80,16 @@ def run(workdir: str) -> int:
             v4 = ping_stats(deployment.topology.peers["a"], b4)
             v6 = ping_stats(deployment.topology.peers["a"], b6)
             full = deployment.ping("a", "b", full_size=True)
+            name_b = view.get("dns_name")  # <label>.<network>.rift, registered in laptop a's hosts file by its agent
+            step(f"ping laptop b by its DNS name from laptop a: {name_b}")
+            by_name = ping_stats(deployment.topology.peers["a"], name_b, count=3) if name_b else (0, None)
             step("iperf3 from laptop a to laptop b through the tunnel, 3 s")
             mbits = throughput(deployment, b4)
         except Exception as error:  # noqa: BLE001 - the demo reports any failure and exits non-zero
             step(f"FAILED: {error}")
             print(deployment.logs(), flush=True)
             return 1
-        ok = v4[0] > 0 and v6[0] > 0 and full
+        ok = v4[0] > 0 and v6[0] > 0 and full and by_name[0] > 0
         print(f"""
 riftgate demo summary
   hub          {deployment.hub.url}, network 'lab'
@@ -97,6 +100,7 @@ riftgate demo summary
   ping IPv4    {v4[0]}/5 replies, average {v4[1] if v4[1] is not None else '-'} ms
   ping IPv6    {v6[0]}/5 replies, average {v6[1] if v6[1] is not None else '-'} ms
   full size    {FULL_SIZE_PING}-byte ping with don't-fragment: {'ok' if full else 'FAILED'}
+  by name      {name_b}: {by_name[0]}/3 replies, average {by_name[1] if by_name[1] is not None else '-'} ms
   throughput   {mbits:.0f} Mbit/s (iperf3 TCP, 3 s, a -> b through the tunnel)
   result       {'the tunnel works' if ok else 'the tunnel did NOT work'}
 """, flush=True)

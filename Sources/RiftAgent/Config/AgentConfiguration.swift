@@ -38,6 +38,14 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var hostsFile = AgentConfiguration.defaultHostsFile
     /// Where `riftgate up --metrics-textfile` writes metrics for node_exporter's textfile collector; nil = nowhere.
     public var metricsTextfile: String?
+    /// The subnet routes this machine offers to route for its peers (`advertise_routes`; `riftgate up
+    /// --advertise-routes`); an admin must approve each on the hub before any peer installs it.
+    public var advertiseRoutes: [RoutePrefix] = []
+    /// Whether to install the peers' approved subnet routes (`accept_routes`; `riftgate up --accept-routes`).
+    public var acceptRoutes = false
+    /// Whether overlay traffic to the advertised routes is masqueraded, so the LAN needs no route back to the overlay
+    /// (`masquerade`; `riftgate up --no-masquerade` turns it off).
+    public var masquerade = true
 
     /// The wireguard-go binary looked up in `PATH` unless the file names another.
     public static let defaultWireGuardGo = "wireguard-go"
@@ -59,7 +67,7 @@ public struct AgentConfiguration: Sendable, Equatable {
 
     static let knownKeys: Set<String> = [
         "hub", "network", "name", "interface", "listen_port", "mtu", "ca_file", "secrets_file", "control_socket",
-        "control_group", "wireguard_go", "names", "hosts_file", "dns",
+        "control_group", "wireguard_go", "names", "hosts_file", "dns", "advertise_routes", "accept_routes", "masquerade",
     ]
 
     /// Reads and validates a configuration file; fails with a message naming the file and the offending key.
@@ -106,9 +114,26 @@ public struct AgentConfiguration: Sendable, Equatable {
         configuration.caFile = try string("ca_file").flatMap { $0.isEmpty ? nil : $0 }
         configuration.controlGroup = try string("control_group") ?? configuration.controlGroup
         configuration.wireguardGo = try string("wireguard_go") ?? configuration.wireguardGo
-        if let value = table["dns"] {
-            guard let flag = value.bool else { throw AgentError.configuration("\(path): dns must be true or false") }
-            configuration.dns = flag
+        func flag(_ key: String) throws(AgentError) -> Bool? {
+            guard let value = table[key] else { return nil }
+            guard let flag = value.bool else { throw AgentError.configuration("\(path): \(key) must be true or false") }
+            return flag
+        }
+        configuration.dns = try flag("dns") ?? configuration.dns
+        configuration.acceptRoutes = try flag("accept_routes") ?? configuration.acceptRoutes
+        configuration.masquerade = try flag("masquerade") ?? configuration.masquerade
+        if let value = table["advertise_routes"] {
+            guard let array = value.array else {
+                throw AgentError.configuration("\(path): advertise_routes must be a list of CIDR strings, e.g. [\"192.168.1.0/24\"]")
+            }
+            var texts: [String] = []
+            for item in array {
+                guard let text = item.string else {
+                    throw AgentError.configuration("\(path): advertise_routes must be a list of CIDR strings, e.g. [\"192.168.1.0/24\"]")
+                }
+                texts.append(text)
+            }
+            configuration.advertiseRoutes = try RoutePrefix.validated(texts, setting: "\(path): advertise_routes")
         }
         if let names = try string("names") {
             guard let mode = NameRegistrationMode(rawValue: names) else {
@@ -163,6 +188,11 @@ public struct AgentConfiguration: Sendable, Equatable {
         if wireguardGo != AgentConfiguration.defaultWireGuardGo { lines.append("wireguard_go = \(quoted(wireguardGo))") }
         if names != .auto { lines.append("names = \(quoted(names.rawValue))") }
         if hostsFile != AgentConfiguration.defaultHostsFile { lines.append("hosts_file = \(quoted(hostsFile))") }
+        if !advertiseRoutes.isEmpty {
+            lines.append("advertise_routes = [\(advertiseRoutes.map { quoted($0.description) }.joined(separator: ", "))]")
+        }
+        if acceptRoutes { lines.append("accept_routes = true") }
+        if !masquerade { lines.append("masquerade = false") }
         return lines.joined(separator: "\n") + "\n"
     }
 

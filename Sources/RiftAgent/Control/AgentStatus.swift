@@ -136,6 +136,8 @@ public struct AgentStatus: Codable, Sendable, Equatable {
 
     /// How the network's names are registered with this host; nil from older agents.
     public var names: Names? = nil
+    /// Subnet routes: advertised, accepted, installed and refused; nil from older agents.
+    public var routes: Routes? = nil
 
     /// How the network's names are registered with the host (`names` in the configuration).
     public struct Names: Codable, Sendable, Equatable {
@@ -179,6 +181,7 @@ extension AgentStatus {
         ]
         if let dns { lines.append("  resolver for *.\(dns.domain): \(dns.resolvers.isEmpty ? "not running (see the log)" : dns.resolvers.joined(separator: " "))") }
         if let names { lines.append("  " + names.text) }
+        if let routes { lines += routes.lines.map { "  " + $0 } }
         if peers.isEmpty { lines.append("  no other peers") }
         for peer in peers {
             let handshake = peer.lastHandshakeSecondsAgo.map { "\($0)s ago" } ?? "never"

@@ -96,12 +96,15 @@ extension AgentCore {
     /// keeps the one it has.
     func enableKeepalive(_ key: PublicKey) {
         guard let device, let info = mesh.peers[key]?.info else { return }
-        let peer = WireGuardPeer(publicKey: key, endpoint: nil, allowedIPs: Self.allowedIPs(info),
+        let peer = WireGuardPeer(publicKey: key, endpoint: nil, allowedIPs: allowedIPs(info),
                                  persistentKeepalive: Self.keepaliveSeconds)
         do { try device.setPeer(peer) } catch { logger.warning("cannot enable keepalive for \(key): \(error)") }
     }
 
     static func allowedIPs(_ info: PeerInfo) -> [String] { ["\(info.ipv4)/32", "\(info.ipv6)/128"] }
+
+    /// The peer's WireGuard allowed IPs: its overlay addresses plus the subnet routes accepted through it.
+    func allowedIPs(_ info: PeerInfo) -> [String] { Self.allowedIPs(info) + environment.routes.allowedIPs(for: info.publicKey) }
 
     /// Binds ICE session `instance`'s forwarding socket (kept when already bound); a failure is logged, and the
     /// `configureWireGuardPeer` that follows finds no port and leaves WireGuard as it was.
@@ -145,7 +148,7 @@ extension AgentCore {
             logger.error("peer \(info.name): unusable endpoint address for \(path)")
             return
         }
-        var peer = WireGuardPeer(publicKey: info.publicKey, endpoint: endpoint, allowedIPs: Self.allowedIPs(info),
+        var peer = WireGuardPeer(publicKey: info.publicKey, endpoint: endpoint, allowedIPs: allowedIPs(info),
                                  persistentKeepalive: Self.keepaliveSeconds)
         if case .after(let delay) = keepalive {
             peer.persistentKeepalive = nil

@@ -36,19 +36,25 @@ extension AgentCore {
             }
             environment.inboundFilter.welcome(welcome.peers)
             environment.hostNames.welcome(welcome)
+            environment.routes.welcome(welcome)
             perform(mesh.handle(.hubWelcome(welcome)))
+            refreshRoutedPeers()
             serveNames()
         case .peerJoined(let peer):
             logger.info("peer \(peer.name) joined (\(peer.ipv4))")
             environment.inboundFilter.joined(peer)
             environment.hostNames.joined(peer)
+            environment.routes.joined(peer)
             perform(mesh.handle(.peerJoined(peer)))
+            refreshRoutedPeers()
             updateNames()
         case .peerLeft(let left):
             logger.info("peer \(left.publicKey) left (\(left.reason))")
             environment.inboundFilter.left(left.publicKey)
             environment.hostNames.left(left.publicKey)
+            environment.routes.left(left.publicKey)
             perform(mesh.handle(.peerLeft(left.publicKey)))
+            refreshRoutedPeers()
             updateNames()
         case .signal(let payload):
             perform(mesh.handle(.signal(payload)))

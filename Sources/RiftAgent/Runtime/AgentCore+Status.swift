@@ -30,6 +30,7 @@ extension AgentCore {
             status.dns = AgentStatus.DNS(domain: domain, resolver: listening.first, resolvers: listening)
         }
         status.names = environment.hostNames.status
+        status.routes = environment.routes.status
         snapshot.withLock { $0 = status }
         if let failure = metricsTextfile?.update(status) { logger.warning("\(failure)") }
     }

@@ -33,6 +33,8 @@ public final class AgentCore: @unchecked Sendable {
     var hubState = AgentStatus.HubState.connecting
     var hubError: String?
     var lastDeviceStatus: WireGuardDeviceStatus?
+    /// The subnet routes last given to WireGuard as extra allowed IPs, per peer (`refreshRoutedPeers`).
+    var routeAllowedIPs: [PublicKey: [String]] = [:]
     /// Metrics for node_exporter, written from `publishStatus` (on the runtime thread), when configured.
     lazy var metricsTextfile = configuration.metricsTextfile.map { MetricsTextfile(path: $0) }
     /// Roaming (AgentCore+Underlay): the underlay addresses last seen, and the resume detector.
@@ -121,6 +123,7 @@ public final class AgentCore: @unchecked Sendable {
         forwardingPorts.removeAll()
         environment.forwarder.shutdown()
         environment.inboundFilter.removeAll()
+        environment.routes.removeAll()
         environment.portHandover.removeAll()
         environment.hostNames.removeAll()  // before the device goes: resolvectl revert needs the link
         environment.names.stop()

@@ -143,6 +143,39 @@ public final class NoInboundFilter: InboundFiltering {
     public func removeAll() {}
 }
 
+/// Subnet routes (issue 16 item 2; `RouteInstaller` in the real program): installs the peers' approved routes
+/// (kernel routes and WireGuard allowed IPs) and forwards the advertised ones; follows presence as the hub reports it.
+public protocol RouteInstalling: AnyObject, Sendable {
+    /// A welcome: the overlay prefixes are known, every peer's routes replaced, and a table left by a crashed run
+    /// replaced or removed.
+    func welcome(_ welcome: Welcome)
+    /// A peer joined or changed.
+    func joined(_ peer: PeerInfo)
+    /// A peer's approved routes (from `PeerInfo.routes` once the protocol carries them).
+    func setRoutes(_ routes: [RoutePrefix], for peer: PublicKey)
+    /// A peer left: its routes are removed.
+    func left(_ key: PublicKey)
+    /// The routes to add to `peer`'s WireGuard allowed IPs besides its overlay addresses.
+    func allowedIPs(for peer: PublicKey) -> [String]
+    /// What `riftgate status` shows.
+    var status: AgentStatus.Routes { get }
+    /// Removes every route, the forwarding table and the forwarding this run turned on (shutdown). Safe when there is
+    /// none.
+    func removeAll()
+}
+
+/// No subnet routes: for tests.
+public final class NoRoutes: RouteInstalling {
+    public init() {}
+    public func welcome(_ welcome: Welcome) {}
+    public func joined(_ peer: PeerInfo) {}
+    public func setRoutes(_ routes: [RoutePrefix], for peer: PublicKey) {}
+    public func left(_ key: PublicKey) {}
+    public func allowedIPs(for peer: PublicKey) -> [String] { [] }
+    public var status: AgentStatus.Routes { AgentStatus.Routes(advertised: [], accepted: false) }
+    public func removeAll() {}
+}
+
 /// Registers the network's DNS names with the host (systemd-resolved or the hosts file in the real program,
 /// `HostNameRegistration`); follows presence as the hub reports it.
 public protocol HostNameRegistering: AnyObject, Sendable {
@@ -233,6 +266,8 @@ public struct AgentEnvironment: Sendable {
     public var names: any PeerNameService
     /// The names registered with the host.
     public var hostNames: any HostNameRegistering
+    /// Subnet routes.
+    public var routes: any RouteInstalling
 
     /// Collects the effects.
     public init(transport: any SignalingTransport, ice: any ICELinkFactory,
@@ -241,7 +276,8 @@ public struct AgentEnvironment: Sendable {
                 localAddresses: @escaping @Sendable (String, IPv4Prefix?) -> [String],
                 inboundFilter: any InboundFiltering = NoInboundFilter(),
                 portHandover: any PortHandoverRules = NoPortHandover(),
-                hostNames: any HostNameRegistering = NoHostNames(), names: any PeerNameService = NoPeerNames()) {
+                hostNames: any HostNameRegistering = NoHostNames(), names: any PeerNameService = NoPeerNames(),
+                routes: any RouteInstalling = NoRoutes()) {
         self.transport = transport
         self.ice = ice
         self.openDevice = openDevice
@@ -252,5 +288,6 @@ public struct AgentEnvironment: Sendable {
         self.portHandover = portHandover
         self.names = names
         self.hostNames = hostNames
+        self.routes = routes
     }
 }

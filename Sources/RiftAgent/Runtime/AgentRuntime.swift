@@ -38,7 +38,9 @@ public final class AgentRuntime: Sendable {
             portHandover: HandoverTable(interface: configuration.interface, logger: logger),
             hostNames: HostNameRegistration.make(mode: configuration.namesWithoutResolver, interface: configuration.interface,
                                                  hostsFile: configuration.hostsFile, logger: logger),
-            names: configuration.dns ? PeerNameResolver(logger: logger) : NoPeerNames())
+            names: configuration.dns ? PeerNameResolver(logger: logger) : NoPeerNames(),
+            routes: RouteInstaller(interface: configuration.interface, advertised: configuration.advertiseRoutes,
+                                   acceptRoutes: configuration.acceptRoutes, masquerade: configuration.masquerade, logger: logger))
         let core = AgentCore(configuration: configuration, secrets: secrets, environment: environment, logger: logger)
         let control: ControlServer
         do {

@@ -41,3 +41,43 @@ enum LocalAddresses {
         return text.trimmingCharacters(in: .whitespacesAndNewlines) == "65534"
     }
 }
+
+extension LocalAddresses {
+    /// The networks attached to this machine's other interfaces (address and netmask, host bits cleared), for refusing
+    /// subnet routes that would send this machine's own LAN into the tunnel. Skips loopback, IPv6 link-local,
+    /// `interface` and every other tunnel interface, like `forICE`.
+    static func networks(excludingInterface interface: String) -> [LocalNetwork] {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0, let first = list else { return [] }
+        defer { freeifaddrs(first) }
+        var networks: Set<LocalNetwork> = []
+        var entry: UnsafeMutablePointer<ifaddrs>? = first
+        while let current = entry {
+            defer { entry = current.pointee.ifa_next }
+            let flags = Int32(current.pointee.ifa_flags)
+            let name = String(cString: current.pointee.ifa_name)
+            guard let address = current.pointee.ifa_addr, let netmask = current.pointee.ifa_netmask,
+                  flags & Int32(IFF_UP) != 0, flags & Int32(IFF_LOOPBACK) == 0, name != interface, !isTunnel(name) else { continue }
+            let family = Int32(address.pointee.sa_family)
+            guard family == AF_INET || family == AF_INET6 else { continue }
+            let length = SystemCall.socketAddressLength(family: family)
+            guard let text = SystemCall.numericAddress(address, length: length)?.host,
+                  let mask = SystemCall.numericAddress(netmask, length: length)?.host else { continue }
+            if text.lowercased().hasPrefix("fe80") || text.contains("%") { continue }
+            if let prefix = network(address: text, mask: mask) { networks.insert(LocalNetwork(prefix, on: name)) }
+        }
+        return networks.sorted { ($0.prefix, $0.interface) < ($1.prefix, $1.interface) }
+    }
+
+    /// The network of `address` under the dotted or colon netmask `mask`; nil when either does not parse.
+    static func network(address: String, mask: String) -> RoutePrefix? {
+        if let v4 = IPv4Address(address), let maskValue = IPv4Address(mask) {
+            return .v4(IPv4Prefix(network: v4, length: maskValue.value.nonzeroBitCount))
+        }
+        if let v6 = IPv6Address(address), let maskValue = IPv6Address(mask) {
+            let length = maskValue.bytes.reduce(0) { $0 + $1.nonzeroBitCount }
+            return RoutePrefix("\(IPv6Address(bytes: RoutePrefix.masked(v6.bytes, length)))/\(length)")
+        }
+        return nil
+    }
+}

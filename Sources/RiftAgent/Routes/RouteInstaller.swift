@@ -1,0 +1,178 @@
+import Logging
+import RiftProtocol
+
+/// Keeps the host in line with the subnet routes: on the accepting side the kernel routes on the WireGuard interface
+/// and the extra allowed IPs per peer (`RoutePlan`), on the advertising side the forwarding table and sysctls
+/// (`RouteRuleset`). Follows presence as the hub reports it.
+///
+/// Used from the agent's event loop only. Forwarding sysctls: the value found before is remembered, and on `removeAll`
+/// forwarding is turned off again only if this run turned it on; a machine that forwarded before keeps forwarding.
+/// After a crash the previous value is unknown, so forwarding stays on (the table that narrowed it is removed at the
+/// next start).
+final class RouteInstaller: RouteInstalling, @unchecked Sendable {
+    // @unchecked: used from the runtime thread only (AgentCore's confinement, see there); never shared further.
+    private let interface: String
+    private let advertised: [RoutePrefix]
+    private let acceptRoutes: Bool
+    private let masquerade: Bool
+    private let system: any RouteSystem
+    private let logger: Logger
+    /// Each peer's approved routes (from `PeerInfo.routes` once protocol version 4 carries them).
+    private(set) var peerRoutes: [PublicKey: [RoutePrefix]] = [:]
+    private var peerNames: [PublicKey: String] = [:]
+    private var overlay: (IPv4Prefix, IPv6Prefix)?
+    private(set) var plan = RoutePlan()
+    /// The kernel routes this run added and has not removed.
+    private(set) var installedRoutes: Set<RoutePrefix> = []
+    /// The sysctls this run turned on, with the value they had before.
+    private var previousSysctls: [String: String] = [:]
+    /// Whether the table may exist in the kernel (loaded by this run, or not yet cleaned up after a previous one).
+    private var tableMayExist = true
+    /// The script last loaded successfully (not loaded again while unchanged: a peer joining changes nothing here).
+    private var loadedScript: String?
+    private var lastError: String?
+
+    /// The approved routes of `peer`: a hook the protocol version 4 wiring fills from `PeerInfo.routes`.
+    static func approvedRoutes(_ peer: PeerInfo) -> [RoutePrefix]? { nil }
+
+    init(interface: String, advertised: [RoutePrefix], acceptRoutes: Bool, masquerade: Bool,
+         system: any RouteSystem = HostRouteSystem(), logger: Logger) {
+        self.interface = interface
+        self.advertised = advertised
+        self.acceptRoutes = acceptRoutes
+        self.masquerade = masquerade
+        self.system = system
+        self.logger = logger
+    }
+
+    func welcome(_ welcome: Welcome) {
+        overlay = (welcome.ipv4Prefix, welcome.ipv6Prefix)
+        for peer in welcome.peers {
+            peerNames[peer.publicKey] = peer.name
+            if let routes = Self.approvedRoutes(peer) { peerRoutes[peer.publicKey] = routes }
+        }
+        let present = Set(welcome.peers.map(\.publicKey))
+        peerRoutes = peerRoutes.filter { present.contains($0.key) }
+        apply()
+    }
+
+    func joined(_ peer: PeerInfo) {
+        peerNames[peer.publicKey] = peer.name
+        if let routes = Self.approvedRoutes(peer) { peerRoutes[peer.publicKey] = routes }
+        apply()
+    }
+
+    func setRoutes(_ routes: [RoutePrefix], for peer: PublicKey) {
+        peerRoutes[peer] = routes.isEmpty ? nil : routes
+        apply()
+    }
+
+    func left(_ key: PublicKey) {
+        peerNames[key] = nil
+        guard peerRoutes.removeValue(forKey: key) != nil else { return }
+        apply()
+    }
+
+    func allowedIPs(for peer: PublicKey) -> [String] { plan.allowedIPs(for: peer) }
+
+    var status: AgentStatus.Routes {
+        func name(_ key: PublicKey) -> String { peerNames[key] ?? key.description }
+        return AgentStatus.Routes(
+            advertised: advertised.map(\.description), accepted: acceptRoutes,
+            installed: plan.accepted.sorted { $0.key < $1.key }.flatMap { key, routes in
+                routes.map { AgentStatus.Routes.Installed(peer: name(key), route: $0.description) }
+            },
+            refused: plan.refusals.map { AgentStatus.Routes.Refused(peer: name($0.peer), route: $0.route.description, reason: $0.reason) },
+            lastError: lastError)
+    }
+
+    func removeAll() {
+        plan = RoutePlan()
+        for route in installedRoutes.sorted() { removeRoute(route) }
+        if tableMayExist { loadTable(RouteRuleset(interface: interface, advertised: [], masquerade: masquerade)) }
+        for (name, value) in previousSysctls.sorted(by: { $0.key < $1.key }) {
+            do { try system.setSysctl(name, to: value) } catch { logger.warning("cannot restore \(name) to \(value): \(error)") }
+        }
+        previousSysctls = [:]
+    }
+
+    /// Re-plans and brings the host in line: forwarding first (so an advertised route works as soon as it is approved),
+    /// then the kernel routes.
+    private func apply() {
+        guard let overlay else { return }
+        let (v4, v6) = overlay
+        lastError = nil
+        let ruleset = RouteRuleset(interface: interface, advertised: advertised, masquerade: masquerade, overlayIPv4: v4, overlayIPv6: v6)
+        if !advertised.isEmpty || tableMayExist { loadTable(ruleset) }
+        if !advertised.isEmpty { enableForwarding(ruleset.sysctls) }
+        let old = plan
+        plan = RoutePlan(overlayIPv4: v4, overlayIPv6: v6, localNetworks: acceptRoutes ? system.localNetworks(excluding: interface) : [],
+                         advertised: advertised, acceptRoutes: acceptRoutes, peerRoutes: peerRoutes)
+        for refusal in plan.refusals where !old.refusals.contains(refusal) {
+            logger.warning("route \(refusal.route) of peer \(peerNames[refusal.peer] ?? refusal.peer.description) refused: \(refusal.reason)")
+        }
+        let wanted = Set(plan.kernelRoutes)
+        for route in installedRoutes.subtracting(wanted).sorted() { removeRoute(route) }
+        for route in wanted.subtracting(installedRoutes).sorted() {
+            do {
+                try system.ip(Self.family(route) + ["route", "replace", route.description, "dev", interface])
+                installedRoutes.insert(route)
+                logger.info("route \(route) installed on \(interface)")
+            } catch {
+                lastError = "cannot add route \(route): \(error)"
+                logger.error("cannot add route \(route) on \(interface): \(error)")
+            }
+        }
+    }
+
+    private func removeRoute(_ route: RoutePrefix) {
+        do { try system.ip(Self.family(route) + ["route", "del", route.description, "dev", interface]) } catch {
+            // Gone already (the interface was recreated, or an admin removed it): nothing left to undo.
+            logger.debug("cannot remove route \(route): \(error)")
+        }
+        installedRoutes.remove(route)
+    }
+
+    static func family(_ route: RoutePrefix) -> [String] { route.isIPv6 ? ["-6"] : [] }
+
+    private func loadTable(_ ruleset: RouteRuleset) {
+        let loading = !ruleset.advertised.isEmpty
+        guard !loading || ruleset.script != loadedScript else { return }
+        loadedScript = nil
+        guard system.hasNFTables else {
+            if loading {
+                lastError = "nft is not installed: forwarding to the advertised routes is not enabled"
+                logger.error("nft is not installed: the advertised routes are NOT forwarded")
+            }
+            tableMayExist = false
+            return
+        }
+        do {
+            try system.loadTable(ruleset.script, name: ruleset.tableName)
+            tableMayExist = loading
+            loadedScript = loading ? ruleset.script : nil
+            if loading { logger.info("forwarding on \(interface) to \(ruleset.advertised.map(\.description).joined(separator: " "))") }
+        } catch where !loading {
+            logger.debug("cannot remove a stale routes table: \(error)")
+            tableMayExist = false
+        } catch {
+            lastError = "cannot load the forwarding table: \(error)"
+            logger.error("cannot load the forwarding table (advertised routes are not forwarded): \(error)")
+        }
+    }
+
+    private func enableForwarding(_ names: [String]) {
+        for name in names where previousSysctls[name] == nil {
+            let before = system.sysctl(name)
+            guard before != "1" else { continue }
+            do {
+                try system.setSysctl(name, to: "1")
+                if let before { previousSysctls[name] = before }
+                logger.info("\(name) = 1 (was \(before ?? "unreadable")); the routes table limits forwarding from \(interface) to the advertised routes")
+            } catch {
+                lastError = "cannot set \(name) = 1: \(error)"
+                logger.error("cannot set \(name) = 1 (advertised routes are not forwarded): \(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+"""Subnet routes (issue 16 item 2), the advertising side: what `advertise_routes` does to the router's host.
+
+Until the hub carries approved routes (protocol version 4, branch routes16hub) no agent installs a peer's route, so this
+test covers what works without the hub: B advertises a LAN, loads its forwarding table and turns IPv4 forwarding on;
+`riftgate down` removes the table and restores forwarding; a table left by a SIGKILL is removed at the next start;
+an invalid route is refused at start with a precise message. (The A-reaches-B's-LAN test needs the hub side.)"""
+from deployment import Deployment
+from lab import run, wait_for
+from riftgate_lab import binary
+from topologies import lan_topology
+
+
+def table(agent) -> str:
+    return agent.host.exec("nft", "list", "table", "inet", f"riftgate_routes_{agent.interface.replace('-', '_')}",
+                           check=False, timeout=10).stdout
+
+
+def forwarding(agent) -> str:
+    return agent.host.exec("sysctl", "-n", "net.ipv4.ip_forward", timeout=10).stdout.strip()
+
+
+def test_advertised_routes_forwarding_table(lab, workdir):
+    deployment = Deployment(lan_topology(lab), workdir, turn=False)
+    deployment.start_hub()
+    a, b = deployment.agent("a"), deployment.agent("b")
+    with open(b.config, "a") as handle:
+        handle.write('advertise_routes = ["10.99.0.0/24"]\n')
+    try:
+        refused = run(binary("riftgate"), "up", "--config", a.config, "--advertise-routes", "10.99.0.0/24,0.0.0.0/0",
+                      check=False, timeout=20)
+        assert refused.returncode != 0 and "\"0.0.0.0/0\" is a default route" in refused.stderr, refused.stderr
+        before = forwarding(b)
+        a.start()
+        b.start()
+        deployment.wait_for_ping("a", "b", timeout=45)
+        wait_for(lambda: "10.99.0.0/24" in table(b), timeout=20, what="b's forwarding table")
+        text = table(b)
+        assert f'iifname "{b.interface}" ip daddr 10.99.0.0/24 accept' in text, text  # nft prints a one-element set bare
+        assert f'iifname "{b.interface}" drop' in text and "masquerade" in text, text
+        assert forwarding(b) == "1"
+        assert b.status()["routes"]["advertised"] == ["10.99.0.0/24"], b.status()
+        assert a.status()["routes"] == {"advertised": [], "accepted": False, "installed": [], "refused": []}, a.status()
+        assert table(a) == "", "a advertises nothing: no table"
+        assert deployment.ping("a", "b"), "the table does not filter the tunnel's own traffic"
+
+        b.down()
+        assert table(b) == "", "the table goes on down"
+        assert forwarding(b) == before, "forwarding restored to what it was before"
+
+        # SIGKILL: the table stays; the next start, now advertising nothing, removes it.
+        b.start()
+        wait_for(lambda: "10.99.0.0/24" in table(b), timeout=20, what="b's forwarding table after the restart")
+        b.kill()
+        assert "10.99.0.0/24" in table(b), "a crash leaves the table behind"
+        with open(b.config) as handle:
+            config = handle.read().replace('advertise_routes = ["10.99.0.0/24"]\n', "")
+        with open(b.config, "w") as handle:
+            handle.write(config)
+        b.start()
+        wait_for(lambda: table(b) == "", timeout=30, what="the restarted agent b to remove the stale table")
+        b.down()
+        a.down()
+    except Exception:
+        print(deployment.logs())
+        raise
+
+
+def test_advertised_route_forwards_and_masquerades_only_the_advertised_prefix(lab, workdir):
+    """The router side for real: a LAN behind B (10.99.0.0/24 advertised, 10.98.0.0/24 on the same wire but not
+    advertised) whose host has no route back to the overlay. Until the hub sends approved routes, A's side (what
+    `--accept-routes` installs: allowed IP and kernel route, unit-tested in RouteInstallerTests) is set by hand here."""
+    deployment = Deployment(lan_topology(lab), workdir, turn=False)
+    deployment.start_hub()
+    a, b = deployment.agent("a"), deployment.agent("b")
+    behind = lab.bridge("rlan")
+    lan_host = lab.add_host("lanhost")
+    lab.plug(b.host, behind, "10.99.0.1/24", device="eth1")
+    lab.plug(lan_host, behind, "10.99.0.5/24")
+    b.host.exec("ip", "addr", "add", "10.98.0.1/24", "dev", "eth1")
+    lan_host.exec("ip", "addr", "add", "10.98.0.5/24", "dev", "eth0")
+    with open(b.config, "a") as handle:
+        handle.write('advertise_routes = ["10.99.0.0/24"]\n')
+    try:
+        a.start()
+        b.start()
+        deployment.wait_for_ping("a", "b", timeout=45)
+        wait_for(lambda: "10.99.0.0/24" in table(b), timeout=20, what="b's forwarding table")
+        assert b.host.ping("10.99.0.5") and b.host.ping("10.98.0.5"), "b reaches both LAN prefixes itself"
+        ipv4_b, ipv6_b = deployment.overlay("b")
+        key_b = b.status()["public_key"]
+        a.host.exec("wg", "set", a.interface, "peer", key_b, "allowed-ips",
+                    f"{ipv4_b}/32,{ipv6_b}/128,10.99.0.0/24,10.98.0.0/24")
+        for prefix in ("10.99.0.0/24", "10.98.0.0/24"):
+            a.host.exec("ip", "route", "replace", prefix, "dev", a.interface)
+        wait_for(lambda: a.host.ping("10.99.0.5"), timeout=20, interval=0.5,
+                 what="a to reach the LAN host behind b (forwarded, masqueraded: the host has no route back)")
+        assert not a.host.ping("10.98.0.5", count=2), "a prefix b does not advertise is not forwarded"
+        b.down()
+        assert table(b) == ""
+        a.down()
+    except Exception:
+        print(deployment.logs())
+        raise
