@@ -18,8 +18,11 @@ struct AgentLabRoutesTests {
                                     logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let b = try lab.start("b", host: "192.0.2.2", seed: 2)
         lab.settle()  // b has joined when a's welcome lists the peers
-        routes.setRoutes(F.routes("10.20.0.0/16"), for: b.key)  // what protocol version 4's welcome will carry
         let a = try lab.start("a", host: "192.0.2.1", seed: 1, routes: routes)
+        lab.advance(by: 2_000)
+        // What a peer_joined with PeerInfo.routes does (protocol version 4); the lab's hub carries no routes.
+        routes.setRoutes(F.routes("10.20.0.0/16"), for: b.key)
+        try lab.start("c", host: "192.0.2.3", seed: 3)  // any hub event re-checks the plan against WireGuard
         lab.advance(by: 2_000)
         let configured = try #require(lab.device("a")?.peers[b.key])
         #expect(configured.allowedIPs.count == 3, "\(configured.allowedIPs)")
@@ -28,7 +31,7 @@ struct AgentLabRoutesTests {
         #expect(lab.device("b")?.peers[a.key]?.allowedIPs.count == 2, "b accepts no routes")
 
         routes.setRoutes(F.routes("10.20.0.0/16", "fd00:1::/64"), for: b.key)
-        try lab.start("c", host: "192.0.2.3", seed: 3)  // any hub event re-checks the plan against WireGuard
+        try lab.start("d", host: "192.0.2.4", seed: 4)
         lab.advance(by: 2_000)
         let updated = try #require(lab.device("a")?.peers[b.key])
         #expect(Array(updated.allowedIPs.suffix(2)) == ["10.20.0.0/16", "fd00:1::/64"], "\(updated.allowedIPs)")

@@ -1,9 +1,12 @@
-"""Subnet routes (issue 16 item 2), the advertising side: what `advertise_routes` does to the router's host.
+"""Subnet routes (issue 16 item 2) with real agents, hub and namespaces.
 
-Until the hub carries approved routes (protocol version 4, branch routes16hub) no agent installs a peer's route, so this
-test covers what works without the hub: B advertises a LAN, loads its forwarding table and turns IPv4 forwarding on;
-`riftgate down` removes the table and restores forwarding; a table left by a SIGKILL is removed at the next start;
-an invalid route is refused at start with a precise message. (The A-reaches-B's-LAN test needs the hub side.)"""
+The advertising side: B advertises a LAN, loads its forwarding table and turns IPv4 forwarding on; `riftgate down`
+removes the table and restores forwarding; a table left by a SIGKILL is removed at the next start; an invalid route is
+refused at start with a precise message. End to end: a LAN behind B whose host has no route back; A reaches it only once
+an administrator approved B's route on the hub (`riftgate-hub route approve`) and only because A accepts routes; a
+revoked approval takes the route away again; a prefix B does not advertise is never forwarded."""
+import time
+
 from deployment import Deployment
 from lab import run, wait_for
 from riftgate_lab import binary
@@ -65,10 +68,9 @@ def test_advertised_routes_forwarding_table(lab, workdir):
         raise
 
 
-def test_advertised_route_forwards_and_masquerades_only_the_advertised_prefix(lab, workdir):
-    """The router side for real: a LAN behind B (10.99.0.0/24 advertised, 10.98.0.0/24 on the same wire but not
-    advertised) whose host has no route back to the overlay. Until the hub sends approved routes, A's side (what
-    `--accept-routes` installs: allowed IP and kernel route, unit-tested in RouteInstallerTests) is set by hand here."""
+def test_approved_route_reaches_the_lan_behind_a_peer_only_when_accepted(lab, workdir, timing):
+    """A LAN behind B (10.99.0.0/24 advertised, 10.98.0.0/24 on the same wire but not advertised) whose host has no
+    route back to the overlay. A accepts routes (the next test: an agent that does not installs nothing)."""
     deployment = Deployment(lan_topology(lab), workdir, turn=False)
     deployment.start_hub()
     a, b = deployment.agent("a"), deployment.agent("b")
@@ -80,23 +82,62 @@ def test_advertised_route_forwards_and_masquerades_only_the_advertised_prefix(la
     lan_host.exec("ip", "addr", "add", "10.98.0.5/24", "dev", "eth0")
     with open(b.config, "a") as handle:
         handle.write('advertise_routes = ["10.99.0.0/24"]\n')
+    with open(a.config, "a") as handle:
+        handle.write("accept_routes = true\n")
     try:
         a.start()
         b.start()
         deployment.wait_for_ping("a", "b", timeout=45)
         wait_for(lambda: "10.99.0.0/24" in table(b), timeout=20, what="b's forwarding table")
         assert b.host.ping("10.99.0.5") and b.host.ping("10.98.0.5"), "b reaches both LAN prefixes itself"
-        ipv4_b, ipv6_b = deployment.overlay("b")
         key_b = b.status()["public_key"]
-        a.host.exec("wg", "set", a.interface, "peer", key_b, "allowed-ips",
-                    f"{ipv4_b}/32,{ipv6_b}/128,10.99.0.0/24,10.98.0.0/24")
-        for prefix in ("10.99.0.0/24", "10.98.0.0/24"):
-            a.host.exec("ip", "route", "replace", prefix, "dev", a.interface)
+
+        # Advertised, not approved: the hub lists it, and nothing reaches A.
+        listing = deployment.hub.admin("route", "list", "lab")
+        line = next(line for line in listing.splitlines() if "10.99.0.0/24" in line)
+        assert line.rstrip().endswith("advertised") and "approved" not in line, listing
+        assert a.status()["routes"]["installed"] == [], a.status()["routes"]
+        assert not a.host.ping("10.99.0.5", count=2), "an unapproved route is installed nowhere"
+
+        # Approved: A installs it (allowed IP + kernel route) and reaches the LAN host through B (masqueraded).
+        approved_at = time.monotonic()
+        deployment.hub.admin("route", "approve", "lab", key_b, "10.99.0.0/24")
+        wait_for(lambda: a.status()["routes"]["installed"], timeout=10, interval=0.1, what="a to install b's route")
+        timing(f"route approved -> installed on a in {time.monotonic() - approved_at:.2f} s")
+        assert "10.99.0.0/24" in a.host.exec("ip", "route", "show", "dev", a.interface).stdout
+        assert "10.99.0.0/24" in a.host.exec("wg", "show", a.interface, "allowed-ips").stdout
         wait_for(lambda: a.host.ping("10.99.0.5"), timeout=20, interval=0.5,
                  what="a to reach the LAN host behind b (forwarded, masqueraded: the host has no route back)")
         assert not a.host.ping("10.98.0.5", count=2), "a prefix b does not advertise is not forwarded"
+
+        # Revoked: the route leaves A.
+        deployment.hub.admin("route", "revoke", "lab", key_b, "10.99.0.0/24")
+        wait_for(lambda: not a.status()["routes"]["installed"], timeout=10, interval=0.1, what="a to remove b's route")
+        assert "10.99.0.0/24" not in a.host.exec("ip", "route", "show", "dev", a.interface).stdout
+        assert not a.host.ping("10.99.0.5", count=2)
         b.down()
         assert table(b) == ""
+        a.down()
+    except Exception:
+        print(deployment.logs())
+        raise
+
+
+def test_approved_route_is_not_installed_without_accept_routes(lab, workdir):
+    deployment = Deployment(lan_topology(lab), workdir, turn=False)
+    deployment.start_hub()
+    a, b = deployment.agent("a"), deployment.agent("b")
+    with open(b.config, "a") as handle:
+        handle.write('advertise_routes = ["10.99.0.0/24"]\n')
+    try:
+        a.start()
+        b.start()
+        deployment.wait_for_ping("a", "b", timeout=45)
+        deployment.hub.admin("route", "approve", "lab", b.status()["public_key"], "10.99.0.0/24")
+        time.sleep(2)  # well past the hub's 250 ms tick: had A accepted routes, it would have installed this one
+        assert a.status()["routes"] == {"advertised": [], "accepted": False, "installed": [], "refused": []}, a.status()
+        assert "10.99.0.0/24" not in a.host.exec("ip", "route", "show", "dev", a.interface).stdout
+        b.down()
         a.down()
     except Exception:
         print(deployment.logs())

@@ -211,7 +211,11 @@ final class HubLink: SignalingTransport {
             }
             do {
                 let proof = try PossessionProof.make(challenge: challenge, network: configuration.network, key: secrets.privateKey)
-                let hello = Hello(version: version, publicKey: secrets.privateKey.publicKey, name: configuration.name, proof: proof)
+                // Advertised subnet routes exist from version 4 on (PROTOCOL.md §6.14); an older hub records none.
+                let routes = version >= ProtocolVersion.v4 && !configuration.advertiseRoutes.isEmpty
+                    ? configuration.advertiseRoutes.compactMap { SubnetRoute($0.description) } : nil
+                let hello = Hello(version: version, publicKey: secrets.privateKey.publicKey, name: configuration.name, proof: proof,
+                                  advertiseRoutes: routes)
                 client.send(ClientMessage.hello(hello).encoded())
             } catch {
                 logger.error("cannot build the proof of possession: \(error)")

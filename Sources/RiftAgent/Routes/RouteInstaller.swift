@@ -32,8 +32,11 @@ final class RouteInstaller: RouteInstalling, @unchecked Sendable {
     private var loadedScript: String?
     private var lastError: String?
 
-    /// The approved routes of `peer`: a hook the protocol version 4 wiring fills from `PeerInfo.routes`.
-    static func approvedRoutes(_ peer: PeerInfo) -> [RoutePrefix]? { nil }
+    /// The approved routes of `peer`, as the hub describes it (`PeerInfo.routes`, protocol version 4, PROTOCOL.md
+    /// §6.14): absent means none (the hub never sends an empty list, and a v1-3 hub none at all).
+    static func approvedRoutes(_ peer: PeerInfo) -> [RoutePrefix] {
+        (peer.routes ?? []).compactMap { RoutePrefix($0.description) }
+    }
 
     init(interface: String, advertised: [RoutePrefix], acceptRoutes: Bool, masquerade: Bool,
          system: any RouteSystem = HostRouteSystem(), logger: Logger) {
@@ -49,7 +52,8 @@ final class RouteInstaller: RouteInstalling, @unchecked Sendable {
         overlay = (welcome.ipv4Prefix, welcome.ipv6Prefix)
         for peer in welcome.peers {
             peerNames[peer.publicKey] = peer.name
-            if let routes = Self.approvedRoutes(peer) { peerRoutes[peer.publicKey] = routes }
+            let routes = Self.approvedRoutes(peer)
+            peerRoutes[peer.publicKey] = routes.isEmpty ? nil : routes
         }
         let present = Set(welcome.peers.map(\.publicKey))
         peerRoutes = peerRoutes.filter { present.contains($0.key) }
@@ -58,7 +62,8 @@ final class RouteInstaller: RouteInstalling, @unchecked Sendable {
 
     func joined(_ peer: PeerInfo) {
         peerNames[peer.publicKey] = peer.name
-        if let routes = Self.approvedRoutes(peer) { peerRoutes[peer.publicKey] = routes }
+        let routes = Self.approvedRoutes(peer)
+        peerRoutes[peer.publicKey] = routes.isEmpty ? nil : routes
         apply()
     }
 
