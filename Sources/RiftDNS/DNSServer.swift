@@ -47,17 +47,29 @@ public final class DNSServer: @unchecked Sendable {  // sockets and `listening` 
                 throw DNSError("\(host) is not an IP address")
             }
             let text = Self.text(address, fallback: host)
-            do {
-                let socket = OwnedDescriptor(try SystemCall.socket(address.family, .datagram, nonBlocking: true))
-                if allowNonLocal { try? SystemCall.allowNonLocalBind(socket.rawValue) }  // without it, bind says why
-                try SystemCall.bind(socket.rawValue, to: address)
-                sockets.append(socket)
-                let bound = try SystemCall.localAddress(socket.rawValue)
-                listening.append(Self.text(bound, fallback: text))
-                let listener = try Self.listener(on: bound, allowNonLocal: allowNonLocal)
-                listeners.append(listener)
-            } catch {
-                throw DNSError("cannot listen on \(text)", error)
+            // With port 0 (tests) the kernel picks UDP's port, which a TCP socket may already hold: pick again.
+            var attemptsLeft = port == 0 ? 10 : 1
+            while true {
+                attemptsLeft -= 1
+                do {
+                    let socket = OwnedDescriptor(try SystemCall.socket(address.family, .datagram, nonBlocking: true))
+                    if allowNonLocal { try? SystemCall.allowNonLocalBind(socket.rawValue) }  // without it, bind says why
+                    try SystemCall.bind(socket.rawValue, to: address)
+                    let bound = try SystemCall.localAddress(socket.rawValue)
+                    let listener: OwnedDescriptor
+                    do {
+                        listener = try Self.listener(on: bound, allowNonLocal: allowNonLocal)
+                    } catch where error.code == EADDRINUSE && attemptsLeft > 0 {
+                        socket.close()
+                        continue
+                    }
+                    sockets.append(socket)
+                    listening.append(Self.text(bound, fallback: text))
+                    listeners.append(listener)
+                    break
+                } catch {
+                    throw DNSError("cannot listen on \(text)", error)
+                }
             }
         }
         self.sockets = sockets

@@ -88,7 +88,7 @@ struct HostsFileTests {
     }
 
     @Test("an edit waits while another writer holds the file's lock, then goes ahead")
-    func waitsForTheLock() async throws {
+    func waitsForTheLock() throws {
         let path = directory + "/hosts"
         try original.write(toFile: path, atomically: false, encoding: .utf8)
         let other = open(path, O_RDWR)
@@ -100,11 +100,13 @@ struct HostsFileTests {
             done.withLock { $0 = true }
         }
         editor.start()
-        try await Task.sleep(for: .milliseconds(300))
+        // Blocking sleeps, not Task.sleep: on a cooperative pool saturated by parallel tests (TSan run) an awaited
+        // 300 ms once took longer than the editor's 5 s lock timeout, and the editor gave up before the unlock.
+        usleep(300_000)
         #expect(!done.withLock { $0 }, "no write while the lock is held")
         #expect(try String(contentsOfFile: path, encoding: .utf8) == original)
         flock(other, LOCK_UN)
-        for _ in 0..<200 where !done.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
+        for _ in 0..<200 where !done.withLock({ $0 }) { usleep(20_000) }
         #expect(done.withLock { $0 })
         #expect(try String(contentsOfFile: path, encoding: .utf8).contains("# BEGIN riftgate rg0 "))
     }
