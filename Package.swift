@@ -84,7 +84,7 @@ let package = Package(
             dependencies: ["RiftHub", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "riftgate",
-            dependencies: ["RiftAgent", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["RiftAgent", "RiftProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: Tests
         .target(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import RiftAgent
+import RiftProtocol
 
 /// The riftgate agent's command line: argument parsing only; the behaviour lives in RiftAgent.
 @main
@@ -89,7 +90,7 @@ struct Up: AsyncParsableCommand {
             if let hostsFile { configuration.hostsFile = hostsFile }
             if let advertiseRoutes {
                 let texts = advertiseRoutes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-                configuration.advertiseRoutes = try RoutePrefix.validated(texts, setting: "--advertise-routes")
+                configuration.advertiseRoutes = try SubnetRoute.validated(texts, setting: "--advertise-routes")
             }
             if acceptRoutes { configuration.acceptRoutes = true }
             if noMasquerade { configuration.masquerade = false }

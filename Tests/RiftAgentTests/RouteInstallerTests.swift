@@ -55,7 +55,7 @@ struct RouteInstallerTests {
                 ice: ICEServers(), heartbeatSeconds: 25)
     }
 
-    private func installer(_ system: FakeRouteSystem, advertised: [RoutePrefix] = [], accept: Bool = true) -> RouteInstaller {
+    private func installer(_ system: FakeRouteSystem, advertised: [SubnetRoute] = [], accept: Bool = true) -> RouteInstaller {
         RouteInstaller(interface: "rg0", advertised: advertised, acceptRoutes: accept, masquerade: true, system: system,
                        logger: Logger(label: "test"))
     }
@@ -89,7 +89,7 @@ struct RouteInstallerTests {
     @Test("refusals reach status by peer name, and the LAN comes from the host's interfaces")
     func refusals() {
         let system = FakeRouteSystem()
-        system.state.withLock { $0.networks = [LocalNetwork(RoutePrefix("192.168.1.0/24")!, on: "eth0")] }
+        system.state.withLock { $0.networks = [LocalNetwork(SubnetRoute("192.168.1.0/24")!, on: "eth0")] }
         let routes = installer(system)
         routes.welcome(welcome([peer(2)]))
         routes.setRoutes(F.routes("192.168.0.0/16", "100.64.0.0/10"), for: F.key(2))

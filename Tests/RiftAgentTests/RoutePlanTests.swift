@@ -7,11 +7,11 @@ enum RouteFixtures {
     static let overlay4 = IPv4Prefix("100.64.0.0/10")!
     static let overlay6 = IPv6Prefix("fd7a:115c:a1e0::/64")!
     static func key(_ seed: UInt8) -> PublicKey { try! PublicKey(bytes: [UInt8](repeating: seed, count: 32)) }
-    static func routes(_ texts: String...) -> [RoutePrefix] { texts.map { RoutePrefix($0)! } }
-    static let lan = [LocalNetwork(RoutePrefix("192.168.1.0/24")!, on: "eth0"), LocalNetwork(RoutePrefix("fd00:aa::/64")!, on: "eth0")]
+    static func routes(_ texts: String...) -> [SubnetRoute] { texts.map { SubnetRoute($0)! } }
+    static let lan = [LocalNetwork(SubnetRoute("192.168.1.0/24")!, on: "eth0"), LocalNetwork(SubnetRoute("fd00:aa::/64")!, on: "eth0")]
 
-    static func plan(accept: Bool = true, local: [LocalNetwork] = lan, advertised: [RoutePrefix] = [],
-                     _ peers: [PublicKey: [RoutePrefix]]) -> RoutePlan {
+    static func plan(accept: Bool = true, local: [LocalNetwork] = lan, advertised: [SubnetRoute] = [],
+                     _ peers: [PublicKey: [SubnetRoute]]) -> RoutePlan {
         RoutePlan(overlayIPv4: overlay4, overlayIPv6: overlay6, localNetworks: local, advertised: advertised,
                   acceptRoutes: accept, peerRoutes: peers)
     }
@@ -46,7 +46,7 @@ struct RoutePlanTests {
     func overlay(route: String, reason: String) {
         let plan = F.plan([F.key(2): F.routes(route)])
         #expect(plan.kernelRoutes.isEmpty && plan.allowedIPs(for: F.key(2)).isEmpty)
-        #expect(plan.refusals == [RoutePlan.Refusal(peer: F.key(2), route: RoutePrefix(route)!, reason: reason)])
+        #expect(plan.refusals == [RoutePlan.Refusal(peer: F.key(2), route: SubnetRoute(route)!, reason: reason)])
     }
 
     @Test("a route overlapping this machine's LAN is refused, naming the LAN and its interface", arguments: [
@@ -71,7 +71,7 @@ struct RoutePlanTests {
     @Test("overlapping routes of two peers: the lower public key wins, whatever the order given, and the other is refused")
     func tieBreak() {
         for order in [[F.key(9), F.key(3)], [F.key(3), F.key(9)]] {
-            var peers: [PublicKey: [RoutePrefix]] = [:]
+            var peers: [PublicKey: [SubnetRoute]] = [:]
             peers[order[0]] = order[0] == F.key(9) ? F.routes("10.1.2.0/24", "fd00:2::/64") : F.routes("10.1.0.0/16", "fd00:2::/48")
             peers[order[1]] = order[1] == F.key(9) ? F.routes("10.1.2.0/24", "fd00:2::/64") : F.routes("10.1.0.0/16", "fd00:2::/48")
             let plan = F.plan(peers)

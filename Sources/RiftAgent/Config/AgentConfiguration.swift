@@ -40,7 +40,7 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var metricsTextfile: String?
     /// The subnet routes this machine offers to route for its peers (`advertise_routes`; `riftgate up
     /// --advertise-routes`); an admin must approve each on the hub before any peer installs it.
-    public var advertiseRoutes: [RoutePrefix] = []
+    public var advertiseRoutes: [SubnetRoute] = []
     /// Whether to install the peers' approved subnet routes (`accept_routes`; `riftgate up --accept-routes`).
     public var acceptRoutes = false
     /// Whether overlay traffic to the advertised routes is masqueraded, so the LAN needs no route back to the overlay
@@ -133,7 +133,7 @@ public struct AgentConfiguration: Sendable, Equatable {
                 }
                 texts.append(text)
             }
-            configuration.advertiseRoutes = try RoutePrefix.validated(texts, setting: "\(path): advertise_routes")
+            configuration.advertiseRoutes = try SubnetRoute.validated(texts, setting: "\(path): advertise_routes")
         }
         if let names = try string("names") {
             guard let mode = NameRegistrationMode(rawValue: names) else {

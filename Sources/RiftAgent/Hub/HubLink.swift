@@ -213,7 +213,7 @@ final class HubLink: SignalingTransport {
                 let proof = try PossessionProof.make(challenge: challenge, network: configuration.network, key: secrets.privateKey)
                 // Advertised subnet routes exist from version 4 on (PROTOCOL.md §6.14); an older hub records none.
                 let routes = version >= ProtocolVersion.v4 && !configuration.advertiseRoutes.isEmpty
-                    ? configuration.advertiseRoutes.compactMap { SubnetRoute($0.description) } : nil
+                    ? configuration.advertiseRoutes : nil
                 let hello = Hello(version: version, publicKey: secrets.privateKey.publicKey, name: configuration.name, proof: proof,
                                   advertiseRoutes: routes)
                 client.send(ClientMessage.hello(hello).encoded())

@@ -12,18 +12,18 @@ import RiftProtocol
 final class RouteInstaller: RouteInstalling, @unchecked Sendable {
     // @unchecked: used from the runtime thread only (AgentCore's confinement, see there); never shared further.
     private let interface: String
-    private let advertised: [RoutePrefix]
+    private let advertised: [SubnetRoute]
     private let acceptRoutes: Bool
     private let masquerade: Bool
     private let system: any RouteSystem
     private let logger: Logger
     /// Each peer's approved routes (from `PeerInfo.routes` once protocol version 4 carries them).
-    private(set) var peerRoutes: [PublicKey: [RoutePrefix]] = [:]
+    private(set) var peerRoutes: [PublicKey: [SubnetRoute]] = [:]
     private var peerNames: [PublicKey: String] = [:]
     private var overlay: (IPv4Prefix, IPv6Prefix)?
     private(set) var plan = RoutePlan()
     /// The kernel routes this run added and has not removed.
-    private(set) var installedRoutes: Set<RoutePrefix> = []
+    private(set) var installedRoutes: Set<SubnetRoute> = []
     /// The sysctls this run turned on, with the value they had before.
     private var previousSysctls: [String: String] = [:]
     /// Whether the table may exist in the kernel (loaded by this run, or not yet cleaned up after a previous one).
@@ -34,11 +34,11 @@ final class RouteInstaller: RouteInstalling, @unchecked Sendable {
 
     /// The approved routes of `peer`, as the hub describes it (`PeerInfo.routes`, protocol version 4, PROTOCOL.md
     /// §6.14): absent means none (the hub never sends an empty list, and a v1-3 hub none at all).
-    static func approvedRoutes(_ peer: PeerInfo) -> [RoutePrefix] {
-        (peer.routes ?? []).compactMap { RoutePrefix($0.description) }
+    static func approvedRoutes(_ peer: PeerInfo) -> [SubnetRoute] {
+        peer.routes ?? []
     }
 
-    init(interface: String, advertised: [RoutePrefix], acceptRoutes: Bool, masquerade: Bool,
+    init(interface: String, advertised: [SubnetRoute], acceptRoutes: Bool, masquerade: Bool,
          system: any RouteSystem = HostRouteSystem(), logger: Logger) {
         self.interface = interface
         self.advertised = advertised
@@ -67,7 +67,7 @@ final class RouteInstaller: RouteInstalling, @unchecked Sendable {
         apply()
     }
 
-    func setRoutes(_ routes: [RoutePrefix], for peer: PublicKey) {
+    func setRoutes(_ routes: [SubnetRoute], for peer: PublicKey) {
         peerRoutes[peer] = routes.isEmpty ? nil : routes
         apply()
     }
@@ -130,7 +130,7 @@ final class RouteInstaller: RouteInstalling, @unchecked Sendable {
         }
     }
 
-    private func removeRoute(_ route: RoutePrefix) {
+    private func removeRoute(_ route: SubnetRoute) {
         do { try system.ip(Self.family(route) + ["route", "del", route.description, "dev", interface]) } catch {
             // Gone already (the interface was recreated, or an admin removed it): nothing left to undo.
             logger.debug("cannot remove route \(route): \(error)")
@@ -138,7 +138,7 @@ final class RouteInstaller: RouteInstalling, @unchecked Sendable {
         installedRoutes.remove(route)
     }
 
-    static func family(_ route: RoutePrefix) -> [String] { route.isIPv6 ? ["-6"] : [] }
+    static func family(_ route: SubnetRoute) -> [String] { route.isIPv6 ? ["-6"] : [] }
 
     private func loadTable(_ ruleset: RouteRuleset) {
         let loading = !ruleset.advertised.isEmpty

@@ -3,12 +3,12 @@ import RiftProtocol
 /// A network directly attached to this machine (an address with its netmask on one of its other interfaces).
 public struct LocalNetwork: Sendable, Hashable {
     /// The network prefix (host bits cleared).
-    public var prefix: RoutePrefix
+    public var prefix: SubnetRoute
     /// The interface it is on, e.g. `eth0`.
     public var interface: String
 
     /// A network `prefix` on `interface`.
-    public init(_ prefix: RoutePrefix, on interface: String) {
+    public init(_ prefix: SubnetRoute, on interface: String) {
         self.prefix = prefix
         self.interface = interface
     }
@@ -28,13 +28,13 @@ public struct RoutePlan: Sendable, Equatable {
         /// The peer that offered it.
         public var peer: PublicKey
         /// The route.
-        public var route: RoutePrefix
+        public var route: SubnetRoute
         /// Why, e.g. `overlaps this machine's LAN 192.168.1.0/24 on eth0`.
         public var reason: String
     }
 
     /// The routes installed, per peer (sorted); these are added to the peer's WireGuard allowed IPs.
-    public private(set) var accepted: [PublicKey: [RoutePrefix]] = [:]
+    public private(set) var accepted: [PublicKey: [SubnetRoute]] = [:]
     /// The routes refused, in peer-key then route order.
     public private(set) var refusals: [Refusal] = []
 
@@ -42,11 +42,11 @@ public struct RoutePlan: Sendable, Equatable {
     public init() {}
 
     /// Plans the routes. `peerRoutes`: each peer's approved routes.
-    public init(overlayIPv4: IPv4Prefix, overlayIPv6: IPv6Prefix, localNetworks: [LocalNetwork], advertised: [RoutePrefix],
-                acceptRoutes: Bool, peerRoutes: [PublicKey: [RoutePrefix]]) {
+    public init(overlayIPv4: IPv4Prefix, overlayIPv6: IPv6Prefix, localNetworks: [LocalNetwork], advertised: [SubnetRoute],
+                acceptRoutes: Bool, peerRoutes: [PublicKey: [SubnetRoute]]) {
         guard acceptRoutes else { return }
-        let overlays = [RoutePrefix.v4(overlayIPv4), .v6(overlayIPv6)]
-        var taken: [(route: RoutePrefix, peer: PublicKey)] = []
+        let overlays = [SubnetRoute.ipv4(overlayIPv4), .ipv6(overlayIPv6)]
+        var taken: [(route: SubnetRoute, peer: PublicKey)] = []
         for (peer, routes) in peerRoutes.sorted(by: { $0.key < $1.key }) {
             for route in Set(routes).sorted() {
                 if let reason = Self.refusal(of: route, from: peer, overlays: overlays, localNetworks: localNetworks,
@@ -60,8 +60,8 @@ public struct RoutePlan: Sendable, Equatable {
         }
     }
 
-    private static func refusal(of route: RoutePrefix, from peer: PublicKey, overlays: [RoutePrefix], localNetworks: [LocalNetwork],
-                                advertised: [RoutePrefix], taken: [(route: RoutePrefix, peer: PublicKey)]) -> String? {
+    private static func refusal(of route: SubnetRoute, from peer: PublicKey, overlays: [SubnetRoute], localNetworks: [LocalNetwork],
+                                advertised: [SubnetRoute], taken: [(route: SubnetRoute, peer: PublicKey)]) -> String? {
         if let overlay = overlays.first(where: route.overlaps) {
             return route.covers(overlay) ? "covers the overlay \(overlay)" : "lies inside the overlay \(overlay)"
         }
@@ -79,7 +79,7 @@ public struct RoutePlan: Sendable, Equatable {
     }
 
     /// The kernel routes to add on the WireGuard interface: every accepted route, sorted.
-    public var kernelRoutes: [RoutePrefix] { accepted.values.flatMap { $0 }.sorted() }
+    public var kernelRoutes: [SubnetRoute] { accepted.values.flatMap { $0 }.sorted() }
 
     /// The extra WireGuard allowed IPs for `peer` (empty for a peer without accepted routes).
     public func allowedIPs(for peer: PublicKey) -> [String] { (accepted[peer] ?? []).map(\.description) }

@@ -12,7 +12,7 @@ public struct RouteRuleset: Sendable, Hashable {
     /// The WireGuard interface.
     public var interface: String
     /// The routes this machine advertises.
-    public var advertised: [RoutePrefix]
+    public var advertised: [SubnetRoute]
     /// Whether to masquerade overlay traffic to the advertised prefixes.
     public var masquerade: Bool
     /// The overlay prefixes (sources that are masqueraded).
@@ -21,7 +21,7 @@ public struct RouteRuleset: Sendable, Hashable {
     public var overlayIPv6: IPv6Prefix?
 
     /// A ruleset for `interface`; the overlay prefixes are known once the hub's welcome arrives.
-    public init(interface: String, advertised: [RoutePrefix], masquerade: Bool, overlayIPv4: IPv4Prefix? = nil,
+    public init(interface: String, advertised: [SubnetRoute], masquerade: Bool, overlayIPv4: IPv4Prefix? = nil,
                 overlayIPv6: IPv6Prefix? = nil) {
         self.interface = interface
         self.advertised = advertised.sorted()

@@ -152,7 +152,7 @@ public protocol RouteInstalling: AnyObject, Sendable {
     /// A peer joined or changed.
     func joined(_ peer: PeerInfo)
     /// A peer's approved routes (from `PeerInfo.routes` once the protocol carries them).
-    func setRoutes(_ routes: [RoutePrefix], for peer: PublicKey)
+    func setRoutes(_ routes: [SubnetRoute], for peer: PublicKey)
     /// A peer left: its routes are removed.
     func left(_ key: PublicKey)
     /// The routes to add to `peer`'s WireGuard allowed IPs besides its overlay addresses.
@@ -169,7 +169,7 @@ public final class NoRoutes: RouteInstalling {
     public init() {}
     public func welcome(_ welcome: Welcome) {}
     public func joined(_ peer: PeerInfo) {}
-    public func setRoutes(_ routes: [RoutePrefix], for peer: PublicKey) {}
+    public func setRoutes(_ routes: [SubnetRoute], for peer: PublicKey) {}
     public func left(_ key: PublicKey) {}
     public func allowedIPs(for peer: PublicKey) -> [String] { [] }
     public var status: AgentStatus.Routes { AgentStatus.Routes(advertised: [], accepted: false) }

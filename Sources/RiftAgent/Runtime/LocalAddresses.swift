@@ -70,13 +70,15 @@ extension LocalAddresses {
     }
 
     /// The network of `address` under the dotted or colon netmask `mask`; nil when either does not parse.
-    static func network(address: String, mask: String) -> RoutePrefix? {
+    static func network(address: String, mask: String) -> SubnetRoute? {
         if let v4 = IPv4Address(address), let maskValue = IPv4Address(mask) {
-            return .v4(IPv4Prefix(network: v4, length: maskValue.value.nonzeroBitCount))
+            return .ipv4(IPv4Prefix(network: v4, length: maskValue.value.nonzeroBitCount))
         }
         if let v6 = IPv6Address(address), let maskValue = IPv6Address(mask) {
             let length = maskValue.bytes.reduce(0) { $0 + $1.nonzeroBitCount }
-            return RoutePrefix("\(IPv6Address(bytes: RoutePrefix.masked(v6.bytes, length)))/\(length)")
+            // Built directly, not through `SubnetRoute(_:)`, which refuses lengths no route may have (< /16): a LAN's
+            // prefix is what it is.
+            return IPv6Prefix("\(IPv6Address(bytes: SubnetRoute.masked(v6.bytes, length)))/\(length)").map(SubnetRoute.ipv6)
         }
         return nil
     }

@@ -4,14 +4,14 @@ import RiftProtocol
 import Testing
 
 @Suite("Subnet routes: CIDR parsing and advertise_routes validation")
-struct RoutePrefixTests {
+struct SubnetRouteCheckTests {
     @Test("canonical IPv4 and IPv6 prefixes parse and print back unchanged")
     func canonical() throws {
         for text in ["192.168.1.0/24", "10.0.0.0/8", "192.168.1.7/32", "fd00:1::/64", "2001:db8::/32", "fd00::1/128"] {
-            let route = try #require(RoutePrefix(text))
+            let route = try #require(SubnetRoute(text))
             #expect(route.description == text)
         }
-        #expect(RoutePrefix("fd00:1::/64")?.isIPv6 == true && RoutePrefix("10.0.0.0/8")?.isIPv6 == false)
+        #expect(SubnetRoute("fd00:1::/64")?.isIPv6 == true && SubnetRoute("10.0.0.0/8")?.isIPv6 == false)
     }
 
     @Test("each bad list is refused with a precise message", arguments: [
@@ -32,7 +32,7 @@ struct RoutePrefixTests {
     ])
     func refused(texts: [String], message: String) {
         do {
-            _ = try RoutePrefix.validated(texts, setting: "--advertise-routes")
+            _ = try SubnetRoute.validated(texts, setting: "--advertise-routes")
             Issue.record("accepted \(texts)")
         } catch {
             #expect("\(error)".contains(message), "\(error)")
@@ -43,18 +43,18 @@ struct RoutePrefixTests {
     @Test("16 distinct routes of both families are accepted, in the order given")
     func sixteen() throws {
         let texts = (0..<15).map { "10.\($0).0.0/16" } + ["fd00:1::/64"]
-        let routes = try RoutePrefix.validated(texts, setting: "x")
+        let routes = try SubnetRoute.validated(texts, setting: "x")
         #expect(routes.map(\.description) == texts)
     }
 
     @Test("overlap and cover, IPv4 and IPv6; families never overlap")
     func overlap() {
-        let lan = RoutePrefix("192.168.0.0/16")!, sub = RoutePrefix("192.168.1.0/24")!, other = RoutePrefix("192.169.0.0/16")!
+        let lan = SubnetRoute("192.168.0.0/16")!, sub = SubnetRoute("192.168.1.0/24")!, other = SubnetRoute("192.169.0.0/16")!
         #expect(lan.overlaps(sub) && sub.overlaps(lan) && lan.covers(sub) && !sub.covers(lan))
         #expect(!lan.overlaps(other))
-        let v6 = RoutePrefix("fd00:1::/64")!, v6wide = RoutePrefix("fd00::/16")!, v6other = RoutePrefix("fd01::/16")!
+        let v6 = SubnetRoute("fd00:1::/64")!, v6wide = SubnetRoute("fd00::/16")!, v6other = SubnetRoute("fd01::/16")!
         #expect(v6.overlaps(v6wide) && v6wide.covers(v6) && !v6.overlaps(v6other))
-        #expect(!RoutePrefix("10.0.0.0/8")!.overlaps(v6wide))
+        #expect(!SubnetRoute("10.0.0.0/8")!.overlaps(v6wide))
     }
 
     @Test("the configuration file reads advertise_routes, accept_routes and masquerade and writes them back")
@@ -81,8 +81,8 @@ struct RoutePrefixTests {
 
     @Test("a netmask gives the interface's network")
     func localNetwork() {
-        #expect(LocalAddresses.network(address: "192.168.1.23", mask: "255.255.255.0") == RoutePrefix("192.168.1.0/24"))
-        #expect(LocalAddresses.network(address: "fd00:1::5", mask: "ffff:ffff:ffff:ffff::") == RoutePrefix("fd00:1::/64"))
+        #expect(LocalAddresses.network(address: "192.168.1.23", mask: "255.255.255.0") == SubnetRoute("192.168.1.0/24"))
+        #expect(LocalAddresses.network(address: "fd00:1::5", mask: "ffff:ffff:ffff:ffff::") == SubnetRoute("fd00:1::/64"))
         #expect(LocalAddresses.network(address: "x", mask: "255.0.0.0") == nil)
     }
 }
