@@ -9,7 +9,8 @@ import RiftSupport
 /// One hub's connection to the cluster's NATS servers (core NATS, at most once): publish, subscribe, flush, close.
 ///
 /// Threads. libnats runs its own threads; this type adds none. Each subscription's handler runs on that
-/// subscription's libnats delivery thread (messages of one subscription in order, one at a time; two subscriptions'
+/// subscription's libnats delivery thread (its own, or one of libnats' shared pool with
+/// `ClusterBusConfiguration.sharesDeliveryThreads`; messages of one subscription in order, one at a time; two subscriptions'
 /// handlers may run at once), so a handler must only hand the message on (the hub posts it to its service thread) and
 /// must never call `close()` or `cancel()`. Connection events (`ClusterBusEvent`) run on libnats' asynchronous-callback
 /// thread. `publish`, `subscribe` and `flush` may be called from any thread.
@@ -180,6 +181,7 @@ extension ClusterBus {
         try set(natsOptions_SetReconnectBufSize(options, Int32(clamping: configuration.reconnectBufferBytes)), "reconnect-buffer")
         try set(natsOptions_SetPingInterval(options, configuration.pingInterval.wholeMilliseconds), "ping-interval")
         try set(natsOptions_SetMaxPingsOut(options, Int32(clamping: configuration.maximumPingsOutstanding)), "max-pings-out")
+        try set(natsOptions_UseGlobalMessageDelivery(options, configuration.sharesDeliveryThreads), "global message delivery")
         try set(natsOptions_SetDisconnectedCB(options, connectionDisconnectedCallback, context), "disconnected callback")
         try set(natsOptions_SetReconnectedCB(options, connectionReconnectedCallback, context), "reconnected callback")
         try set(natsOptions_SetClosedCB(options, connectionClosedCallback, context), "closed callback")

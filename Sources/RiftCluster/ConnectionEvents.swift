@@ -46,10 +46,10 @@ final class ConnectionEvents: Sendable {
         }
         guard report else { return }
         if closing {
-            logger.debug("NATS connection going down: closing")
-        } else {
-            logger.warning("NATS connection lost; reconnecting", metadata: ["servers": "\(servers)"])
+            logger.debug("NATS connection going down: closing")  // not an outage: no event
+            return
         }
+        logger.warning("NATS connection lost; reconnecting", metadata: ["servers": "\(servers)"])
         handler?(.disconnected)
     }
 
