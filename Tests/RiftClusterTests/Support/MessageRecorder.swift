@@ -3,31 +3,49 @@ import RiftCluster
 import RiftSupport
 
 /// Collects what a subscription's handler receives (on libnats' thread) for the test's thread to wait on.
+///
+/// Messages whose payload is `probe` (sent while waiting for interest to cross the cluster) are only counted, so that
+/// probes still in flight never mix with the messages a test checks.
 final class MessageRecorder: Sendable {
-    private let received = Locked<[ClusterBusMessage]>([])
+    static let probe = Array("probe".utf8)
+    private let received = Locked<(messages: [ClusterBusMessage], probes: Int)>(([], 0))
 
     /// The handler to subscribe with.
     var handler: @Sendable (ClusterBusMessage) -> Void {
-        { [received] message in received.withLock { $0.append(message) } }
+        { [received] message in
+            received.withLock {
+                if message.payload == MessageRecorder.probe { $0.probes += 1 } else { $0.messages.append(message) }
+            }
+        }
     }
 
-    var messages: [ClusterBusMessage] { received.withLock { $0 } }
+    /// Messages other than probes, in arrival order.
+    var messages: [ClusterBusMessage] { received.withLock { $0.messages } }
 
     /// Payloads as text, in arrival order.
     var texts: [String] { messages.map { String(decoding: $0.payload, as: UTF8.self) } }
 
-    func removeAll() { received.withLock { $0.removeAll() } }
+    /// Whether a probe arrived.
+    var sawProbe: Bool { received.withLock { $0.probes > 0 } }
 
-    /// Polls every 20 ms until `condition` holds for the messages so far, for at most `timeout`; whether it held.
+    func removeAll() { received.withLock { $0.messages.removeAll() } }
+
+    /// Waits until `count` messages (probes aside) arrived, for at most `timeout`; whether they did.
     @discardableResult
-    func wait(timeout: Duration = .seconds(20), until condition: ([ClusterBusMessage]) -> Bool) -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if received.withLock({ condition($0) }) { return true }
-            usleep(20_000)
-        }
-        return received.withLock { condition($0) }
+    func wait(forCount count: Int, timeout: Duration = .seconds(20)) -> Bool {
+        waitUntil(timeout: timeout) { messages.count >= count }
     }
+}
+
+/// Polls `condition` every 20 ms for at most `timeout`; whether it held.
+@discardableResult
+func waitUntil(timeout: Duration, _ condition: () -> Bool) -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        usleep(20_000)
+    }
+    return condition()
 }
 
 /// Records the bus's connection events.
@@ -42,11 +60,11 @@ final class EventRecorder: Sendable {
 
     /// When the first event matching `predicate` arrived, waiting for it up to `timeout`.
     func first(within timeout: Duration, where predicate: (ClusterBusEvent) -> Bool) -> ContinuousClock.Instant? {
-        let deadline = ContinuousClock.now + timeout
-        repeat {
-            if let found = events.withLock({ $0.first { predicate($0.0) }?.1 }) { return found }
-            usleep(20_000)
-        } while ContinuousClock.now < deadline
-        return nil
+        var found: ContinuousClock.Instant?
+        waitUntil(timeout: timeout) {
+            found = events.withLock { $0.first { predicate($0.0) }?.1 }
+            return found != nil
+        }
+        return found
     }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import RiftSupport
+import Testing
 
 /// A 3-node nats-server cluster on free loopback ports, started by a test and stopped when dropped.
 ///
@@ -24,14 +25,14 @@ final class NATSCluster {
     /// The nats-server program, or nil when it is not installed.
     static let serverPath: String? = Subprocess.executablePath(named: "nats-server")
         ?? (access("/usr/sbin/nats-server", X_OK) == 0 ? "/usr/sbin/nats-server" : nil)
-    static let missingReason = "nats-server is not installed: deploy/install-deps.sh installs the nats-server package"
+    static let missingReason: Comment = "nats-server is not installed: deploy/install-deps.sh installs the nats-server package"
 
     private(set) var nodes: [Node] = []
     let directory: String
 
     /// Starts `count` nodes (3 by default) and waits up to `timeout` for every route to be up.
     init(count: Int = 3, timeout: Duration = .seconds(30)) throws {
-        guard let serverPath = Self.serverPath else { throw Failure(description: Self.missingReason) }
+        guard let serverPath = Self.serverPath else { throw Failure(description: "nats-server is not installed") }
         var template = Array("/tmp/riftgate-nats-XXXXXX".utf8CString)
         guard let created = mkdtemp(&template) else { throw Failure(description: "mkdtemp failed: errno \(errno)") }
         directory = String(cString: created)
