@@ -10,9 +10,12 @@ struct ClusterBusTests {
     static let logger = Logger(label: "riftgate.cluster.test")
 
     /// A bus attached to `urls[0]` first (no randomizing), with quick reconnection for the tests.
-    static func connect(_ urls: [String], name: String, events: EventRecorder? = nil) throws -> ClusterBus {
+    static func connect(
+        _ urls: [String], name: String, events: EventRecorder? = nil, sharedThreads: Bool = false
+    ) throws -> ClusterBus {
         var configuration = ClusterBusConfiguration(servers: try ServerList(urls), name: name)
         configuration.randomizesServers = false
+        configuration.sharesDeliveryThreads = sharedThreads
         configuration.reconnectWait = .milliseconds(250)
         configuration.reconnectJitter = .milliseconds(100)
         return try ClusterBus.connect(configuration, logger: logger, onEvent: events?.handler)
@@ -33,10 +36,10 @@ struct ClusterBusTests {
         return ready()
     }
 
-    @Test func messagesCrossFromOneNodeToAnother() throws {
+    @Test(arguments: [false, true]) func messagesCrossFromOneNodeToAnother(sharedThreads: Bool) throws {
         let cluster = try NATSCluster()
         let publisher = try Self.connect([cluster.nodes[0].url], name: "hub-1")
-        let subscriber = try Self.connect([cluster.nodes[1].url], name: "hub-2")
+        let subscriber = try Self.connect([cluster.nodes[1].url], name: "hub-2", sharedThreads: sharedThreads)
         #expect(publisher.connectedServer == cluster.nodes[0].url)
         #expect(subscriber.connectedServer == cluster.nodes[1].url)
         let recorder = MessageRecorder()
@@ -132,6 +135,62 @@ struct ClusterBusTests {
         #expect(subscriber.close())
         #expect(publisher.close())
         #expect(events.all.filter { $0 == .closed }.count == 1)
+    }
+
+    @Test func manySubscriptionsOnSharedDeliveryThreadsEachGetTheirOwn() throws {
+        // The hub's pattern: one subscription per connected peer's signal subject, on libnats' shared delivery pool.
+        let cluster = try NATSCluster(count: 1)
+        let url = cluster.nodes[0].url
+        let hub = try Self.connect([url], name: "hub-1", sharedThreads: true)
+        let publisher = try Self.connect([url], name: "hub-2")
+        let recorders = (0..<200).map { _ in MessageRecorder() }
+        var subscriptions = try recorders.indices.map { index in
+            try hub.subscribe("rift.home.signal.peer\(index)", handler: recorders[index].handler)
+        }
+        try hub.flush()
+        for round in 0..<3 {
+            for index in recorders.indices { try publisher.publish("rift.home.signal.peer\(index)", Array("\(index).\(round)".utf8)) }
+        }
+        try publisher.flush()
+        #expect(waitUntil(timeout: .seconds(20)) { recorders.allSatisfy { $0.messages.count >= 3 } })
+        for (index, recorder) in recorders.enumerated() {
+            #expect(recorder.texts == (0..<3).map { "\(index).\($0)" })  // its own messages only, in order
+        }
+        // A cancelled subscription gets nothing more; the others still do.
+        #expect(subscriptions[0].cancel())
+        subscriptions.removeFirst()
+        try publisher.publish("rift.home.signal.peer0", Array("late".utf8))
+        try publisher.publish("rift.home.signal.peer1", Array("late".utf8))
+        try publisher.flush()
+        #expect(recorders[1].wait(forCount: 4))
+        usleep(200_000)
+        #expect(recorders[0].messages.count == 3)
+        #expect(hub.close())
+        #expect(publisher.close())
+    }
+
+    @Test func publisherOnAKilledNodeDeliversAgainAfterReconnecting() throws {
+        let cluster = try NATSCluster()
+        let urls = cluster.nodes.map(\.url)
+        let events = EventRecorder()
+        let publisher = try Self.connect([urls[2], urls[1]], name: "hub-3", events: events)
+        let subscriber = try Self.connect([urls[0]], name: "hub-1")
+        let recorder = MessageRecorder()
+        _ = try subscriber.subscribe("rift.home.presence", handler: recorder.handler)
+        try subscriber.flush()
+        #expect(try Self.publishUntil(publisher, "rift.home.presence") { recorder.sawProbe })
+
+        let killed = ContinuousClock.now
+        cluster.kill(2)
+        #expect(events.first(within: .seconds(30)) { if case .reconnected = $0 { true } else { false } } != nil)
+        print("NATS failover: publisher's node killed → publisher reconnected after \(ContinuousClock.now - killed)")
+        #expect(publisher.connectedServer == urls[1])
+        for index in 0..<20 { try publisher.publish("rift.home.presence", Array("p\(index)".utf8)) }
+        try publisher.flush()
+        #expect(recorder.wait(forCount: 20))
+        #expect(recorder.texts == (0..<20).map { "p\($0)" })
+        #expect(publisher.close())
+        #expect(subscriber.close())
     }
 
     @Test func closeWaitsForRunningHandlersAndStopsDelivery() throws {
