@@ -28,7 +28,8 @@ public final class ClusterBus: @unchecked Sendable {  // the pointers are immuta
     private let logger: Logger
     /// The configured servers (redacted when shown).
     public let servers: ServerList
-    private let subscriptions = Locked<[ClusterSubscription]>([])
+    /// Live subscriptions, for `close()` to wait on; a cancelled one takes itself out.
+    private let subscriptions = Locked<[ObjectIdentifier: ClusterSubscription]>([:])
 
     private init(connection: OpaquePointer, events: ConnectionEvents, logger: Logger, servers: ServerList) {
         self.connection = connection
@@ -113,8 +114,10 @@ public final class ClusterBus: @unchecked Sendable {  // the pointers are immuta
             logger.debug("NATS subscription closed before its completion callback was set", metadata: ["subject": "\(subject)"])
             context.complete()
         }
-        let handle = ClusterSubscription(subscription: subscription, context: context, subject: subject, queueGroup: queueGroup)
-        subscriptions.withLock { $0.append(handle) }
+        let handle = ClusterSubscription(
+            subscription: subscription, context: context, subject: subject, queueGroup: queueGroup,
+            detach: { [weak subscriptions] identifier in _ = subscriptions?.withLock { $0.removeValue(forKey: identifier) } })
+        subscriptions.withLock { $0[ObjectIdentifier(handle)] = handle }
         return handle
     }
 
@@ -126,6 +129,9 @@ public final class ClusterBus: @unchecked Sendable {  // the pointers are immuta
             natsConnection_FlushTimeout(connection, max(1, timeout.wholeMilliseconds)), servers: servers,
             "flush did not complete within \(timeout)")
     }
+
+    /// How many subscriptions are live (not cancelled).
+    public var subscriptionCount: Int { subscriptions.withLock { $0.count } }
 
     /// The server this bus is attached to now (redacted URL), or nil while disconnected.
     public var connectedServer: String? { RiftCluster.connectedServer(connection) }
@@ -146,7 +152,7 @@ public final class ClusterBus: @unchecked Sendable {  // the pointers are immuta
         let closed = events.closedSignal.wait(timeout: .now() + .milliseconds(Int(clamping: timeout.wholeMilliseconds))) == .success
         if closed { events.closedSignal.signal() }  // for a later call
         var handlersDone = true
-        for subscription in subscriptions.withLock({ $0 }) {
+        for subscription in subscriptions.withLock({ Array($0.values) }) {
             let left = max(.zero, deadline - .now)
             if !subscription.waitUntilComplete(timeout: left) { handlersDone = false }
         }

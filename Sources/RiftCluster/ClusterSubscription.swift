@@ -15,12 +15,18 @@ public final class ClusterSubscription: @unchecked Sendable {  // the pointer is
     public let subject: String
     /// The queue group, if any: each message goes to one member of the group.
     public let queueGroup: String?
+    /// Takes this subscription out of its bus's list once cancelled (the hub subscribes and cancels once per session).
+    private let detach: @Sendable (ObjectIdentifier) -> Void
 
-    init(subscription: OpaquePointer, context: SubscriptionContext, subject: String, queueGroup: String?) {
+    init(
+        subscription: OpaquePointer, context: SubscriptionContext, subject: String, queueGroup: String?,
+        detach: @escaping @Sendable (ObjectIdentifier) -> Void
+    ) {
         self.subscription = subscription
         self.context = context
         self.subject = subject
         self.queueGroup = queueGroup
+        self.detach = detach
     }
 
     deinit {
@@ -34,7 +40,9 @@ public final class ClusterSubscription: @unchecked Sendable {  // the pointer is
     @discardableResult
     public func cancel(timeout: Duration = .seconds(5)) -> Bool {
         _ = natsSubscription_Unsubscribe(subscription)  // NATS_INVALID_SUBSCRIPTION when already closed: fine
-        return context.waitUntilComplete(timeout: timeout)
+        let complete = context.waitUntilComplete(timeout: timeout)
+        if complete { detach(ObjectIdentifier(self)) }  // a handler still running keeps it listed for close() to wait on
+        return complete
     }
 
     /// Messages libnats dropped because the handler fell behind (its pending limit was reached).
