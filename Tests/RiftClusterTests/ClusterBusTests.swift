@@ -11,9 +11,11 @@ struct ClusterBusTests {
 
     /// A bus attached to `urls[0]` first (no randomizing), with quick reconnection for the tests.
     static func connect(
-        _ urls: [String], name: String, events: EventRecorder? = nil, sharedThreads: Bool = false
+        _ urls: [String], name: String, events: EventRecorder? = nil, sharedThreads: Bool = false,
+        pingInterval: Duration? = nil
     ) throws -> ClusterBus {
         var configuration = ClusterBusConfiguration(servers: try ServerList(urls), name: name)
+        if let pingInterval { configuration.pingInterval = pingInterval }
         configuration.randomizesServers = false
         configuration.sharesDeliveryThreads = sharedThreads
         configuration.reconnectWait = .milliseconds(250)
@@ -194,6 +196,37 @@ struct ClusterBusTests {
         #expect(recorder.texts == (0..<20).map { "p\($0)" })
         #expect(publisher.close())
         #expect(subscriber.close())
+    }
+
+    @Test func aFrozenNodeIsLeftAfterUnansweredPings() throws {
+        // SIGSTOP: the node's sockets stay open but nothing answers, as across a partition. Only pings can tell.
+        let cluster = try NATSCluster()
+        let urls = cluster.nodes.map(\.url)
+        let events = EventRecorder()
+        let subscriber = try Self.connect(
+            [urls[2], urls[0], urls[1]], name: "hub-3", events: events, pingInterval: .seconds(1))
+        let publisher = try Self.connect([urls[0]], name: "hub-1")
+        let recorder = MessageRecorder()
+        _ = try subscriber.subscribe("rift.home.signal.*", handler: recorder.handler)
+        try subscriber.flush()
+        #expect(try Self.publishUntil(publisher, "rift.home.signal.probe") { recorder.sawProbe })
+
+        let frozen = ContinuousClock.now
+        cluster.nodes[2].process.send(SIGSTOP)
+        defer { cluster.nodes[2].process.send(SIGCONT) }
+        let reconnected = events.first(within: .seconds(30)) { if case .reconnected = $0 { true } else { false } }
+        #expect(reconnected != nil, "the subscriber did not leave the frozen node within 30 s")
+        #expect(events.all.first == .disconnected)
+        let after = reconnected.map { "\($0 - frozen)" } ?? "?"
+        print("NATS failover: node frozen (SIGSTOP) → subscriber reconnected after \(after) (pings every 1 s, 2 outstanding)")
+        let probes = recorder.probeCount
+        #expect(try Self.publishUntil(publisher, "rift.home.signal.probe") { recorder.probeCount > probes })
+        try publisher.publish("rift.home.signal.key", Array("after".utf8))
+        try publisher.flush()
+        #expect(recorder.wait(forCount: 1))
+        #expect(recorder.texts == ["after"])
+        #expect(subscriber.close())
+        #expect(publisher.close())
     }
 
     @Test func closeWaitsForRunningHandlersAndStopsDelivery() throws {

@@ -26,7 +26,10 @@ final class MessageRecorder: Sendable {
     var texts: [String] { messages.map { String(decoding: $0.payload, as: UTF8.self) } }
 
     /// Whether a probe arrived.
-    var sawProbe: Bool { received.withLock { $0.probes > 0 } }
+    var sawProbe: Bool { probeCount > 0 }
+
+    /// How many probes arrived.
+    var probeCount: Int { received.withLock { $0.probes } }
 
     func removeAll() { received.withLock { $0.messages.removeAll() } }
 
