@@ -200,7 +200,8 @@ extension ClusterBus {
         guard status != NATS_OK else { return }
         let text = String(cString: natsStatus_GetText(status))
         var reason = what()
-        if let detail = nats_GetLastError(nil).map({ String(cString: $0) }), !detail.isEmpty, detail != text {
+        // The thread's last error: the same text with libnats' source location, or a more precise one.
+        if let detail = nats_GetLastError(nil).map({ String(cString: $0) }), !detail.isEmpty, !detail.hasSuffix(text) {
             reason += ": \(servers.scrub(detail))"
         }
         throw ClusterBusError(status: Int32(bitPattern: status.rawValue), statusText: text, reason: reason)

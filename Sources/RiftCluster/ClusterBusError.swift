@@ -1,6 +1,6 @@
 /// A failure of the cluster's message bus: libnats' status code and text, with what was being done.
 ///
-/// `status` is libnats' `natsStatus` (`NATS_NO_SERVER` = 7, `NATS_TIMEOUT` = 26, `NATS_CONNECTION_CLOSED` = 2, ...) or
+/// `status` is libnats' `natsStatus` (`NATS_CONNECTION_CLOSED` = 5, `NATS_NO_SERVER` = 6, `NATS_TIMEOUT`, ...) or
 /// `ClusterBusError.wrapperMisuse` for a problem found before calling libnats. `reason` never contains a credential:
 /// server URLs in it are redacted (`ServerList.redacted`).
 public struct ClusterBusError: Error, Sendable, CustomStringConvertible {
