@@ -138,6 +138,7 @@ if Context.environment["RIFTGATE_FUZZ"] != nil {
         ("FuzzWireGuard", ["RiftProtocol", "RiftWireGuard"]),
         ("FuzzConfiguration", ["RiftHub", "RiftAgent"]),
         ("FuzzDNS", ["RiftDNS"]),
+        ("FuzzClusterMessage", ["RiftCluster"]),
     ]
     package.targets.append(.target(name: "CRiftFuzz", path: "Tests/fuzz/CRiftFuzz"))
     for target in fuzzTargets {
