@@ -64,7 +64,8 @@ public final class ClusterBus: @unchecked Sendable {  // the pointers are immuta
             var connection: OpaquePointer?
             try check(natsConnection_Connect(&connection, options), servers: servers, "cannot connect to \(servers)")
             guard let connection else {
-                throw ClusterBusError(status: ClusterBusError.wrapperMisuse, statusText: "no connection", reason: "libnats returned no connection")
+                throw ClusterBusError(
+                    status: ClusterBusError.wrapperMisuse, statusText: "no connection", reason: "libnats returned no connection")
             }
             let bus = ClusterBus(connection: connection, events: events, logger: logger, servers: servers)
             logger.info("NATS connected", metadata: ["server": "\(bus.connectedServer ?? "?")", "servers": "\(servers)"])
@@ -100,9 +101,11 @@ public final class ClusterBus: @unchecked Sendable {  // the pointers are immuta
         var subscription: OpaquePointer?
         let status: natsStatus
         if let queueGroup {
-            status = natsConnection_QueueSubscribe(&subscription, connection, subject, queueGroup, subscriptionMessageCallback, retained.toOpaque())
+            status = natsConnection_QueueSubscribe(
+                &subscription, connection, subject, queueGroup, subscriptionMessageCallback, retained.toOpaque())
         } else {
-            status = natsConnection_Subscribe(&subscription, connection, subject, subscriptionMessageCallback, retained.toOpaque())
+            status = natsConnection_Subscribe(
+                &subscription, connection, subject, subscriptionMessageCallback, retained.toOpaque())
         }
         guard status == NATS_OK, let subscription else {
             retained.release()  // no subscription: no callback will ever use the context
@@ -149,7 +152,8 @@ public final class ClusterBus: @unchecked Sendable {  // the pointers are immuta
         let deadline = ContinuousClock.now + timeout
         events.willClose()
         natsConnection_Close(connection)
-        let closed = events.closedSignal.wait(timeout: .now() + .milliseconds(Int(clamping: timeout.wholeMilliseconds))) == .success
+        let waitLimit = DispatchTime.now() + .milliseconds(Int(clamping: timeout.wholeMilliseconds))
+        let closed = events.closedSignal.wait(timeout: waitLimit) == .success
         if closed { events.closedSignal.signal() }  // for a later call
         var handlersDone = true
         for subscription in subscriptions.withLock({ Array($0.values) }) {
@@ -157,7 +161,8 @@ public final class ClusterBus: @unchecked Sendable {  // the pointers are immuta
             if !subscription.waitUntilComplete(timeout: left) { handlersDone = false }
         }
         if !closed || !handlersDone {
-            logger.warning("NATS bus not closed cleanly in time", metadata: ["closed": "\(closed)", "handlers_done": "\(handlersDone)"])
+            logger.warning(
+                "NATS bus not closed cleanly in time", metadata: ["closed": "\(closed)", "handlers_done": "\(handlersDone)"])
         }
         return closed && handlersDone
     }

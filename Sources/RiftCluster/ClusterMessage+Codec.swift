@@ -72,7 +72,8 @@ extension ClusterMessage {
                 throw ProtocolError(.wrongType, "cluster message.sessions must be an array")
             }
             guard items.count <= SessionsSnapshot.maximumSessionsPerPart else {
-                throw ProtocolError(.invalidValue, "a snapshot part holds at most \(SessionsSnapshot.maximumSessionsPerPart) sessions")
+                throw ProtocolError(
+                    .invalidValue, "a snapshot part holds at most \(SessionsSnapshot.maximumSessionsPerPart) sessions")
             }
             var sessions: [ClusterSession] = []
             for item in items {
@@ -161,9 +162,11 @@ extension ClusterMessage {
 
     private static func readSessionID(_ reader: inout ObjectReader) throws(ProtocolError) -> String {
         let session = try reader.string("session", maxLength: maximumSessionLength)
-        guard let slash = session.lastIndex(of: "/"), !session[session.index(after: slash)...].isEmpty,
-              session[session.index(after: slash)...].allSatisfy(\.isASCII) && session[session.index(after: slash)...].allSatisfy(\.isNumber)
-        else {
+        guard let slash = session.lastIndex(of: "/") else {
+            throw ProtocolError(.invalidValue, "a session id is <hub id>/<counter>")
+        }
+        let counter = session[session.index(after: slash)...]
+        guard !counter.isEmpty, counter.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
             throw ProtocolError(.invalidValue, "a session id is <hub id>/<counter>")
         }
         try checkHubID(String(session[..<slash]))

@@ -13,7 +13,8 @@ public struct ServerList: Sendable, Hashable, CustomStringConvertible {
     public init(_ urls: [String]) throws(ClusterBusError) {
         let trimmed = urls.map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
         guard !trimmed.isEmpty else {
-            throw ClusterBusError(status: ClusterBusError.wrapperMisuse, statusText: "invalid argument", reason: "no NATS server URL given")
+            throw ClusterBusError(
+                status: ClusterBusError.wrapperMisuse, statusText: "invalid argument", reason: "no NATS server URL given")
         }
         for url in trimmed {
             let scheme = url.prefix { $0 != ":" }
