@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "RiftHub",
             dependencies: [
-                "RiftProtocol", "RiftCrypto", "RiftWebSocket", "RiftStore", "RiftSupport", "RiftTURN",
+                "RiftProtocol", "RiftCrypto", "RiftWebSocket", "RiftStore", "RiftSupport", "RiftTURN", "RiftCluster",
                 .product(name: "Logging", package: "swift-log"), "TOMLKit",
             ]),
         .target(
@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "RiftNiceTests", dependencies: ["RiftNice", "RiftSupport"]),
         .testTarget(
             name: "RiftHubTests",
-            dependencies: ["RiftHub", "RiftProtocol", "RiftCrypto", "RiftTURN", "RiftTestSupport", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["RiftHub", "RiftProtocol", "RiftCrypto", "RiftTURN", "RiftTestSupport", "RiftCluster", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RiftStoreTests", dependencies: ["RiftStore"]),
         .testTarget(
             name: "RiftClusterTests",

@@ -142,16 +142,26 @@ extension ClusterMessage {
     }
 
     private static func sessionFields(_ session: ClusterSession) -> [String: JSONValue] {
-        [
+        var fields: [String: JSONValue] = [
             "network": .string(session.network), "key": .string(session.key.base64), "session": .string(session.session),
             "claimed_at_ms": .int(session.claimedAtMilliseconds),
         ]
+        if let peer = session.peer { fields["peer"] = peer.json }
+        return fields
     }
 
     private static func readSession(_ reader: inout ObjectReader) throws(ProtocolError) -> ClusterSession {
-        ClusterSession(
+        var session = ClusterSession(
             network: try readNetwork(&reader), key: try reader.publicKey("key"), session: try readSessionID(&reader),
             claimedAtMilliseconds: try reader.integer("claimed_at_ms", in: 0...Int64.max))
+        if reader.optionalValue("peer") != nil {
+            let peer = try reader.object("peer") { nested throws(ProtocolError) in try PeerInfo.read(&nested) }
+            guard peer.publicKey == session.key else {
+                throw ProtocolError(.invalidValue, "cluster message.peer.public_key differs from key")
+            }
+            session.peer = peer
+        }
+        return session
     }
 
     private static func readNetwork(_ reader: inout ObjectReader) throws(ProtocolError) -> String {

@@ -72,13 +72,27 @@ public struct ClusterSession: Sendable, Hashable {
     public var session: String
     /// When the owning hub authenticated it, in milliseconds since 1970; claims are ordered by (this, hub id).
     public var claimedAtMilliseconds: Int64
+    /// The peer as its hub admitted it (name, addresses, DNS name, approved routes and exit node; never `allow_in`,
+    /// which each receiving hub computes per recipient). The other hubs introduce it to their sessions with this, so
+    /// that a join costs them no database read; nil in older messages.
+    public var peer: PeerInfo?
 
     /// Creates a session description.
-    public init(network: String, key: PublicKey, session: String, claimedAtMilliseconds: Int64) {
+    public init(network: String, key: PublicKey, session: String, claimedAtMilliseconds: Int64, peer: PeerInfo? = nil) {
         self.network = network
         self.key = key
         self.session = session
         self.claimedAtMilliseconds = claimedAtMilliseconds
+        self.peer = peer
+    }
+
+    /// The hub id in `session` (`<hub id>/<counter>`).
+    public var hubID: String { String(session[..<(session.lastIndex(of: "/") ?? session.endIndex)]) }
+
+    /// Whether this claim wins over `other` for the same key: the later `claimedAtMilliseconds`, then the greater
+    /// session id, so that every hub picks the same winner when two claims cross.
+    public func supersedes(_ other: ClusterSession) -> Bool {
+        (claimedAtMilliseconds, session) > (other.claimedAtMilliseconds, other.session)
     }
 }
 

@@ -43,7 +43,8 @@ public struct PeerInfo: Sendable, Hashable {
     /// Whether this peer is an approved exit node now (`exitNode == true`).
     public var isExitNode: Bool { exitNode == true }
 
-    var json: JSONValue {
+    /// The peer as a JSON object, as `welcome` and `peer_joined` carry it (the hub cluster reuses it).
+    public var json: JSONValue {
         .fields([
             ("allow_in", allowIn.map { rules in .array(rules.map { .string($0.description) }) }),
             ("dns_name", dnsName.map(JSONValue.string)),
@@ -54,7 +55,8 @@ public struct PeerInfo: Sendable, Hashable {
         ])
     }
 
-    static func read(_ reader: inout ObjectReader) throws(ProtocolError) -> PeerInfo {
+    /// Reads a peer object written by `json`, failing with the protocol's error codes.
+    public static func read(_ reader: inout ObjectReader) throws(ProtocolError) -> PeerInfo {
         let key = try reader.publicKey("public_key")
         let name = try reader.string("name", maxLength: 4 * Limits.maximumPeerNameLength)
         guard Names.isValidPeerName(name) else { throw ProtocolError(.invalidValue, "peer names are 1-63 Unicode scalars without control, format or line-separator characters, not starting or ending with a space") }

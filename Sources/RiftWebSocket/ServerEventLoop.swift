@@ -11,6 +11,8 @@ enum ServerCommand {
     case send(ConnectionID, String)
     case close(ConnectionID, CloseFrame)
     case shutdown(CloseFrame, timeout: Duration)
+    /// Work another thread hands to the service thread (the hub's cluster messages).
+    case perform(@Sendable () -> Void)
 }
 
 /// The state a `WebSocketServer`'s service thread works on, and the inbox other threads feed it.
@@ -138,6 +140,7 @@ final class ServerEventLoop: @unchecked Sendable {
         case .send(let id, let text): enqueue(text, for: id)
         case .close(let id, let frame): beginClose(id, frame)
         case .shutdown(let frame, let timeout): beginShutdown(frame, timeout: timeout)
+        case .perform(let work): work()
         }
     }
 

@@ -73,6 +73,13 @@ public final class WebSocketServer: @unchecked Sendable {
         loop.submit(.close(id, CloseFrame(code: code, reason: reason)))
     }
 
+    /// Runs `work` on the service thread, in order with the other commands (at once when called on that thread).
+    /// Thread-safe and non-blocking; `work` is dropped when the server does not run. This is how events from other
+    /// threads (the hub's cluster bus) reach the handler's single-threaded state.
+    public func perform(_ work: @escaping @Sendable () -> Void) {
+        loop.submit(.perform(work))
+    }
+
     /// Closes every connection with `code` (after flushing their queues), waits up to `timeout`
     /// for them to finish, drops the rest, stops the thread and waits for it.
     ///

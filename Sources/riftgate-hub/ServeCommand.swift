@@ -28,6 +28,10 @@ struct ServeCommand: ParsableCommand {
     var ephemeralGrace: String?
     @Option(name: .customLong("trusted-proxy"),
             help: "A reverse proxy whose X-Forwarded-For is believed (repeatable; default 127.0.0.1 and ::1).") var trustedProxies: [String] = []
+    @Option(name: .customLong("nats"),
+            help: "Run as a member of a hub cluster: NATS servers, comma-separated, e.g. nats://a:4222,nats://b:4222 (preview).")
+    var nats: String?
+    @Option(name: .customLong("hub-id"), help: "This hub's name in the cluster, a-z 0-9 - _ (default: from the host name).") var hubID: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).") var logLevel: String?
 
     func run() throws {
@@ -36,6 +40,7 @@ struct ServeCommand: ParsableCommand {
             ("listen", listen), ("tls_cert", tlsCertificate), ("tls_key", tlsKey), ("turn_secret_file", turnSecretFile),
             ("turn_ttl", turnTTL), ("turn_check_interval", turnCheckInterval), ("public_host", publicHost), ("admin_listen", adminListen), ("ping_interval", pingInterval),
             ("pong_timeout", pongTimeout), ("ephemeral_grace", ephemeralGrace), ("log_level", logLevel), ("stun_host", stunHost),
+            ("nats", nats), ("hub_id", hubID),
         ]
         for (key, value) in texts { if let value { flags[key] = .text(value) } }
         if let stunPort { flags["stun_port"] = .integer(stunPort) }

@@ -1,4 +1,5 @@
 import Logging
+import RiftCluster
 import RiftCrypto
 import RiftHub
 import RiftProtocol
@@ -17,6 +18,10 @@ final class RouterHarness {
     private(set) var closeCodes: [Int: UInt16] = [:]
     /// Every action, in order.
     private(set) var log: [HubAction<Int>] = []
+    /// Cluster messages published and not yet taken by `FakeClusterBus`, with their subjects.
+    var outbox: [(message: ClusterMessage, subject: String)] = []
+    /// The signal subjects the router asked to subscribe to.
+    private(set) var signalSubjects: Set<String> = []
 
     init(directory: InMemoryDirectory = InMemoryDirectory(), configure: (inout HubRouterConfiguration) -> Void = { _ in }) {
         let clock = ManualClock()
@@ -41,6 +46,15 @@ final class RouterHarness {
                 inbox[connection, default: []].append(decoded)
             case .close(let connection, let code, _):
                 closeCodes[connection] = code
+            case .subscribeSignals(let network, let key):
+                signalSubjects.insert(ClusterSubject.signal(network: network, key: key))
+            case .unsubscribeSignals(let network, let key):
+                signalSubjects.remove(ClusterSubject.signal(network: network, key: key))
+            case .publish(let message, let subject):
+                // Round-trip through the bus encoding, as another hub would see it.
+                let decoded = try! ClusterMessage.decode(message.encoded)
+                #expect(decoded == message)
+                outbox.append((decoded, subject))
             }
         }
     }
@@ -96,6 +110,12 @@ final class RouterHarness {
     func close(_ connection: Int, cause: DisconnectCause = .closed) { perform(router.connectionClosed(connection, cause: cause)) }
 
     func tick() { perform(router.tick()) }
+
+    /// Hands the router a message from the bus.
+    func receive(_ message: ClusterMessage) { perform(router.clusterReceived(message)) }
+
+    /// Tells the router its bus is connected (or not).
+    func setClusterConnected(_ connected: Bool) { perform(router.clusterConnectivityChanged(connected: connected)) }
 
     /// A sealed box with arbitrary content: the hub never opens it.
     static func box(_ seed: UInt8 = 7) -> SealedBox {

@@ -22,6 +22,8 @@ extension ConfigurationLayers {
         configuration.pongTimeout = try duration("pong_timeout") ?? configuration.pongTimeout
         configuration.ephemeralGrace = try duration("ephemeral_grace") ?? configuration.ephemeralGrace
         configuration.logLevel = try text("log_level") ?? configuration.logLevel
+        configuration.natsServers = try list("nats") ?? configuration.natsServers
+        configuration.hubID = try text("hub_id") ?? configuration.hubID
         try configuration.validate()
         return configuration
     }

@@ -1,3 +1,5 @@
+import RiftCluster
+
 /// Everything `riftgate-hub serve` needs, after flags, environment, config file and defaults are merged.
 public struct HubConfiguration: Sendable, Hashable {
     /// Where the WebSocket server listens.
@@ -40,6 +42,12 @@ public struct HubConfiguration: Sendable, Hashable {
     public var ephemeralGrace: Int64 = 300
     /// The log level: trace, debug, info, notice, warning, error, critical.
     public var logLevel = "info"
+    /// The NATS servers of a hub cluster (`nats://host:4222`, comma-separated in text); empty = the single hub, with no
+    /// NATS connection and no cluster thread.
+    public var natsServers: [String] = []
+    /// This hub's name in the cluster; nil = derived from the host name. Each start adds a random suffix
+    /// (`ClusterIdentity`).
+    public var hubID: String?
 
     /// The defaults: plain `ws://` on port 8443, STUN on 3478, state in the default directory.
     public init() {}
@@ -69,6 +77,16 @@ public struct HubConfiguration: Sendable, Hashable {
         }
         for proxy in trustedProxies where !ClientAddress.isIPAddress(proxy) {
             throw ConfigurationError("trusted_proxies entry \"\(proxy)\" is not an IP address")
+        }
+        if !natsServers.isEmpty {
+            do {
+                _ = try ServerList(natsServers)
+            } catch {
+                throw ConfigurationError("nats: \(error.reason)")
+            }
+        }
+        if let hubID, !ClusterIdentity.isValidName(hubID) {
+            throw ConfigurationError("hub_id \"\(hubID)\" must be 1-\(ClusterIdentity.maximumNameLength) characters of a-z, 0-9, '-' and '_'")
         }
         if !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) {
             throw ConfigurationError("log_level must be one of trace, debug, info, notice, warning, error, critical")

@@ -60,7 +60,7 @@ extension HubRouter {
     /// Announces a joined peer to the sessions of its network the policy introduces it to, each with its own
     /// `allow_in`, and records what each was told.
     /// `minimumVersion` leaves out the sessions of older versions (for a change only newer versions are told of).
-    mutating func announceJoin(_ info: PeerInfo, in network: String, except excluded: Connection,
+    mutating func announceJoin(_ info: PeerInfo, in network: String, except excluded: Connection?,
                                minimumVersion: Int64 = ProtocolVersion.v1, _ actions: inout [HubAction<Connection>]) {
         let access = networkAccess(network)
         for (key, connection) in index[network] ?? [:] where connection != excluded {
@@ -75,7 +75,7 @@ extension HubRouter {
     }
 
     /// Announces a departure to the sessions that were told about the peer.
-    mutating func announceLeave(_ key: PublicKey, reason: String, in network: String, except excluded: Connection,
+    mutating func announceLeave(_ key: PublicKey, reason: String, in network: String, except excluded: Connection?,
                                 _ actions: inout [HubAction<Connection>]) {
         for connection in (index[network] ?? [:]).values where connection != excluded {
             guard case .authenticated(var session)? = connections[connection]?.phase else { continue }

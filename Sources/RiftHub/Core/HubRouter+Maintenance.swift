@@ -20,6 +20,7 @@ extension HubRouter {
         refreshNames(&actions)
         refreshRoutes(&actions)
         refreshExitNodes(&actions)
+        clusterTick(now: now, &actions)
         if now >= nextEphemeralSweep {
             nextEphemeralSweep = now + Self.ephemeralSweepSeconds(grace: configuration.ephemeralGraceSeconds)
             removeStaleEphemeralPeers()

@@ -20,6 +20,8 @@ extension HubRouter {
             return
         }
         guard let recipient = index[record.grant.network]?[signal.to] else {
+            let relayed = RelayedSignal(kind: signal.kind, from: sender, sealed: signal.sealed)
+            if relayToOtherHub(relayed, to: signal.to, in: record.grant.network, &actions) { return }
             refuse(connection, ProtocolError(.peerNotFound, "no peer \(signal.to) is connected in this network"), ref: signal.id, &actions)
             return
         }

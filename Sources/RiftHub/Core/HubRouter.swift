@@ -28,6 +28,9 @@ public struct HubRouterConfiguration: Sendable {
     public var authFailureBurst = 10
     /// Failed authentications one address may make per minute once its burst is spent.
     public var authFailuresPerMinute = 10
+    /// This hub's id in a hub cluster (`<name>-<random>`); nil for the single hub, which then never returns a cluster
+    /// action (`subscribeSignals`, `unsubscribeSignals`, `publish`).
+    public var clusterHubID: String?
 
     /// Creates a configuration with the protocol's default limits.
     public init(hubKey: PrivateKey, ice: ICEServerPolicy) {
@@ -83,6 +86,8 @@ public struct HubRouter<Connection: Hashable & Sendable> {
     var routesMarker: Int64?
     /// The change marker active exit nodes were last reread at (HubRouter+ExitNodes.swift).
     var exitNodesMarker: Int64?
+    /// The cluster's sessions and liveness as this hub sees them; nil for the single hub (HubRouter+Cluster.swift).
+    public internal(set) var cluster: ClusterState?
 
     /// Creates a router with no connections.
     public init(configuration: HubRouterConfiguration, directory: any HubDirectory, clock: any HubClock, logger: Logger) {
@@ -103,14 +108,20 @@ public struct HubRouter<Connection: Hashable & Sendable> {
         self.routesMarker = lastChangeMarker
         self.exitNodesMarker = lastChangeMarker
         self.metrics.networks = (try? directory.networkCount()) ?? 0
+        self.cluster = configuration.clusterHubID.map { ClusterState(hubID: $0) }
     }
 
-    /// The peers connected now in `network`, sorted by key.
+    /// The peers connected now in `network`, sorted by key: to this hub, and in a cluster to the other hubs.
     public func connectedPeers(in network: String) -> [PeerInfo] {
-        (index[network] ?? [:]).values.compactMap { connection in
+        var peers = (index[network] ?? [:]).values.compactMap { connection -> PeerInfo? in
             guard case .authenticated(let session)? = connections[connection]?.phase else { return nil }
             return session.info
-        }.sorted { $0.publicKey < $1.publicKey }
+        }
+        if let cluster {
+            let local = index[network] ?? [:]
+            peers += cluster.remotePeers(in: network).filter { local[$0.publicKey] == nil }
+        }
+        return peers.sorted { $0.publicKey < $1.publicKey }
     }
 
     /// The connection holding `publicKey` in `network`, if any.
@@ -213,6 +224,7 @@ public struct HubRouter<Connection: Hashable & Sendable> {
                 index[network]?[key] = nil
                 if index[network]?.isEmpty == true { index[network] = nil }
                 announceLeave(key, reason: reason, in: network, except: connection, &actions)
+                clusterSessionEnded(key, in: network, reason: reason, &actions)
                 try? directory.recordLastSeen([PeerAddress(network: network, publicKey: key)], now: clock.unixSeconds())
                 metrics.connectedPeers -= 1
                 metrics.countSessionEnded(reason)

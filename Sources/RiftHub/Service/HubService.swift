@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RiftCrypto
+import RiftCluster
 import RiftProtocol
 import RiftWebSocket
 
@@ -31,6 +32,10 @@ public final class HubService: Sendable {
     private let turnCheck: TURNCheck?
     private let logger: Logger
     private let configuration: HubConfiguration
+    /// The hub cluster's NATS link; nil without `nats` (the single hub: no connection, no thread).
+    private let cluster: ClusterLink?
+    /// This start's cluster id (`<name>-<random>`), nil for the single hub.
+    private let clusterHubID: String?
 
     /// Prepares everything without listening yet: state directory, hub key, database, TURN secret.
     /// Fails with a reason naming what could not be set up.
@@ -74,11 +79,20 @@ public final class HubService: Sendable {
         var routerConfiguration = HubRouterConfiguration(hubKey: hubKey.key, ice: ice)
         routerConfiguration.heartbeatSeconds = configuration.pingInterval
         routerConfiguration.ephemeralGraceSeconds = configuration.ephemeralGrace
+        let clusterBus = try Self.clusterBusConfiguration(configuration)
+        routerConfiguration.clusterHubID = clusterBus?.name
+        clusterHubID = clusterBus?.name
         let router = HubRouter<ConnectionID>(configuration: routerConfiguration, directory: database, clock: SystemHubClock(), logger: logger)
         turnCheck = ice.turnSecret.flatMap { secret in
             TURNCheck(urls: ice.turnURLs, secret: secret, interval: Double(configuration.turnCheckInterval), logger: logger)
         }
-        handler = HubSocketHandler(router: router, trustedProxies: configuration.trustedProxies, turnCheck: turnCheck)
+        let handler = HubSocketHandler(router: router, trustedProxies: configuration.trustedProxies, turnCheck: turnCheck)
+        self.handler = handler
+        cluster = clusterBus.map { bus in
+            let link = ClusterLink(configuration: bus, hubID: bus.name, logger: logger) { [weak handler] event in handler?.clusterEvent(event) }
+            handler.attach(link)
+            return link
+        }
         do {
             server = try WebSocketServer(configuration: Self.serverConfiguration(configuration), handler: handler)
             handler.attach(server)
@@ -112,6 +126,7 @@ public final class HubService: Sendable {
             try stun?.start()
             try stunAlternate?.start()
             try turnCheck?.start()
+            try cluster?.start()
         } catch {
             stun?.stop()
             stunAlternate?.stop()
@@ -124,6 +139,7 @@ public final class HubService: Sendable {
             "stun_port": "\(stun.map { "\($0.boundPort)" } ?? "off")",
             "admin": "\(admin.map { "\(ListenAddress(host: configuration.adminListen?.host, port: $0.boundPort))" } ?? "off")",
             "database": "\(configuration.databasePath)",
+            "cluster": "\(clusterHubID ?? "off")",
         ])
         if handler.networkCount == 0 {
             logger.notice("no networks yet; create one with: riftgate-hub network create NAME, then riftgate-hub token create NAME --label DEVICE")
@@ -148,7 +164,24 @@ public final class HubService: Sendable {
         stun?.stop()
         stunAlternate?.stop()
         turnCheck?.stop()
+        cluster?.stop()
         logger.notice("stopped")
+    }
+
+    /// The bus settings for `nats` (nil when empty), with this start's hub id as the connection name. libnats' shared
+    /// delivery threads: the hub subscribes once per connected peer.
+    private static func clusterBusConfiguration(_ configuration: HubConfiguration) throws(HubServiceError) -> ClusterBusConfiguration? {
+        guard !configuration.natsServers.isEmpty else { return nil }
+        let servers: ServerList
+        do {
+            servers = try ServerList(configuration.natsServers)
+        } catch {
+            throw HubServiceError("nats: \(error.reason)")
+        }
+        let hubID = ClusterIdentity.incarnation(of: configuration.hubID ?? ClusterIdentity.defaultName())
+        var bus = ClusterBusConfiguration(servers: servers, name: hubID)
+        bus.sharesDeliveryThreads = true
+        return bus
     }
 
     private typealias PrivateKeyAndOrigin = (key: PrivateKey, created: Bool)

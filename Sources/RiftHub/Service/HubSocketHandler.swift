@@ -14,6 +14,8 @@ final class HubSocketHandler: WebSocketServerHandler {
     private let router: Locked<HubRouter<ConnectionID>>
     private let transport = Locked<ServerReference>(ServerReference())
     private let shuttingDown = Atomic<Bool>(false)
+    /// The hub cluster's bus link; nil for the single hub.
+    private let cluster = Locked<ClusterLink?>(nil)
 
     /// A weak reference to the server, which keeps its handler alive until it stops.
     private struct ServerReference { weak var server: WebSocketServer? }
@@ -31,6 +33,24 @@ final class HubSocketHandler: WebSocketServerHandler {
     /// Gives the handler the server its actions go to. Called once, before the server starts.
     func attach(_ server: WebSocketServer) {
         transport.withLock { $0.server = server }
+    }
+
+    /// Gives the handler the cluster link its cluster actions go to. Called once, before the server starts.
+    func attach(_ link: ClusterLink) {
+        cluster.withLock { $0 = link }
+    }
+
+    /// An event from the cluster bus, on one of libnats' threads: handed to the service thread, where the router
+    /// takes it like any other event. Dropped when the server does not run.
+    func clusterEvent(_ event: ClusterLinkEvent) {
+        guard let server = transport.withLock({ $0.server }) else { return }
+        server.perform { [weak self] in
+            guard let self else { return }
+            switch event {
+            case .message(let message): perform(router.withLock { $0.clusterReceived(message) })
+            case .connectivity(let connected): perform(router.withLock { $0.clusterConnectivityChanged(connected: connected) })
+            }
+        }
     }
 
     func connectionOpened(_ id: ConnectionID, request: UpgradeRequest) {
@@ -115,6 +135,12 @@ final class HubSocketHandler: WebSocketServerHandler {
                 server.send(lastText, to: id)
             case .close(let id, let code, let reason):
                 server.close(id, code: code, reason: reason)
+            case .subscribeSignals(let network, let key):
+                cluster.withLock { $0 }?.subscribeSignals(network: network, key: key)
+            case .unsubscribeSignals(let network, let key):
+                cluster.withLock { $0 }?.unsubscribeSignals(network: network, key: key)
+            case .publish(let message, let subject):
+                cluster.withLock { $0 }?.publish(message, subject: subject)
             }
         }
     }
