@@ -12,7 +12,10 @@ extension HubRouter {
         guard !isShuttingDown, var cluster else { return actions }
         let (isNew, newHub) = cluster.accept(message, now: clock.monotonicSeconds())
         self.cluster = cluster
-        if newHub { sendSnapshot(to: message.hub, &actions) }
+        if newHub {
+            logger.info("cluster: new hub heard", metadata: ["hub": "\(message.hub)"])
+            sendSnapshot(to: message.hub, &actions)
+        }
         guard isNew else { return actions }
         switch message.body {
         case .signal(let relayed):
