@@ -21,7 +21,22 @@ import Testing
         ClusterMessage(hub: "admin", sequence: 5, body: .adminChange(AdminChange(kind: .policyChanged, network: "lab"))),
         ClusterMessage(hub: "hub-2-5f3a9c1e", sequence: 6, body: .sessionsSnapshot(SessionsSnapshot(sessions: [session, session], more: true))),
         ClusterMessage(hub: "hub-2-5f3a9c1e", sequence: 7, body: .sessionsSnapshot(SessionsSnapshot(sessions: [], more: false))),
+        ClusterMessage(hub: "hub-2-5f3a9c1e", sequence: 8, body: .sessionClaimed(described)),
     ]
+
+    /// A claim carrying the peer as its hub admitted it.
+    static let described = ClusterSession(
+        network: "home", key: key(1), session: "hub-2-5f3a9c1e/18", claimedAtMilliseconds: 1_764_560_000_124,
+        peer: PeerInfo(publicKey: key(1), name: "laptop", ipv4: IPv4Address("100.64.0.7")!, ipv6: IPv6Address("fd00::7")!,
+                       dnsName: "laptop", exitNode: true))
+
+    @Test func aClaimedPeerMustBeTheClaimedKey() throws {
+        var claim = Self.described
+        claim.peer?.publicKey = Self.key(2)
+        let text = ClusterMessage(hub: "hub-2-5f3a9c1e", sequence: 1, body: .sessionClaimed(claim)).encoded
+        #expect(throws: ProtocolError.self) { try ClusterMessage.decode(text) }
+        #expect(Self.described.hubID == "hub-2-5f3a9c1e")
+    }
 
     @Test(arguments: samples) func roundTrips(_ message: ClusterMessage) throws {
         let decoded = try ClusterMessage.decode(message.encoded)
@@ -30,7 +45,7 @@ import Testing
     }
 
     @Test func broadcastAndSignalStreams() {
-        #expect(Self.samples.map(\.isBroadcast) == [false, true, true, true, true, true, false, false])
+        #expect(Self.samples.map(\.isBroadcast) == [false, true, true, true, true, true, false, false, true])
     }
 
     @Test func readsTheDocumentedFieldNames() throws {

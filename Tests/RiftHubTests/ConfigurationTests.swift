@@ -67,6 +67,9 @@ struct ConfigurationTests {
               ("public_host = \"bad host\"", "public_host"),
               ("log_level = \"loud\"", "log_level"),
               ("turn_check_interval = 0", "turn_check_interval"),
+              ("nats = \"http://a:4222\"", "nats: "),
+              ("nats = \"nats://u:secret@a:4222,ftp://b\"", "nats: "),
+              ("hub_id = \"Hub.1\"", "hub_id"),
               ("listen = [", "config file"),
               // toml++ aborted on an assertion for table headers like these (found by FuzzConfiguration).
               ("listen = \":443\"\n[=]", "line 2: settings are plain key = value lines"),
@@ -83,6 +86,18 @@ struct ConfigurationTests {
         } catch {
             #expect(error.reason.contains(expected), "\(error.reason)")
         }
+    }
+
+    @Test("a cluster member: nats servers from a list, a comma-separated text or the environment, and the hub id")
+    func cluster() throws {
+        #expect(HubConfiguration().natsServers.isEmpty && HubConfiguration().hubID == nil, "the single hub by default")
+        let file = try temporaryFile("nats = [\"nats://a:4222\", \"nats://b:4222\"]\nhub_id = \"hub-1\"")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let fromFile = try ConfigurationLayers.load(configFile: file, flags: [:], environment: [:])
+        #expect(fromFile.natsServers == ["nats://a:4222", "nats://b:4222"] && fromFile.hubID == "hub-1")
+        let fromEnvironment = try ConfigurationLayers.load(configFile: file, flags: ["hub_id": .text("hub-9")],
+                                                           environment: ["RIFTGATE_HUB_NATS": "nats://c:4222, nats://d:4222"])
+        #expect(fromEnvironment.natsServers == ["nats://c:4222", "nats://d:4222"] && fromEnvironment.hubID == "hub-9")
     }
 
     @Test("durations and listen addresses parse as people write them")
