@@ -30,7 +30,8 @@ final class KernelWireGuardDevice: WireGuardDevice {
         try link.addKernelWireGuard()
         do {
             let key = Array((Base64.encode(configuration.privateKey) + "\n").utf8)
-            try runTool(link, WireGuardTool.setDevice(link.name, listenPort: configuration.configuration.listenPort),
+            try runTool(link, WireGuardTool.setDevice(link.name, listenPort: configuration.configuration.listenPort,
+                                                           fwmark: configuration.configuration.fwmark),
                         input: key, "configure \(link.name)")
             try link.configure(configuration)
             let status = try readStatus(link)

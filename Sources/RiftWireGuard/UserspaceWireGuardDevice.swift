@@ -56,7 +56,8 @@ final class UserspaceWireGuardDevice: WireGuardDevice {
             try waitForControlSocket(control, daemon: daemon)
             let port = configuration.configuration.listenPort
             do throws(WireGuardError) {
-                try control.set(UAPIRequest.device(privateKey: configuration.privateKey, listenPort: port))
+                try control.set(UAPIRequest.device(privateKey: configuration.privateKey, listenPort: port,
+                                                       fwmark: configuration.configuration.fwmark))
             } catch where error.errno == EADDRINUSE {
                 throw WireGuardError(.controlFailed, "UDP port \(port) is already in use", errno: EADDRINUSE)
             }

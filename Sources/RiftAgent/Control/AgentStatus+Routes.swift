@@ -41,15 +41,22 @@ extension AgentStatus {
         public var refused: [Refused]
         /// Why loading the forwarding table or a route failed; nil when everything applied.
         public var lastError: String? = nil
+        /// Exit nodes: whether this machine offers itself, and which peer it uses (`exit_node` in --json).
+        public var exitNode: ExitNode? = nil
+
+        enum CodingKeys: String, CodingKey {
+            case advertised, accepted, installed, refused, lastError, exitNode = "exit_node"
+        }
 
         /// The routes' status.
         public init(advertised: [String], accepted: Bool, installed: [Installed] = [], refused: [Refused] = [],
-                    lastError: String? = nil) {
+                    lastError: String? = nil, exitNode: ExitNode? = nil) {
             self.advertised = advertised
             self.accepted = accepted
             self.installed = installed
             self.refused = refused
             self.lastError = lastError
+            self.exitNode = exitNode
         }
 
         /// The lines for `riftgate status` (indented by the caller).
@@ -59,7 +66,33 @@ extension AgentStatus {
             for route in installed { lines.append("  route \(route.route) via \(route.peer)") }
             for route in refused { lines.append("  route \(route.route) of \(route.peer) REFUSED: \(route.reason)") }
             if let lastError { lines.append("  routes NOT fully applied: \(lastError)") }
+            if let exitNode { lines.append(exitNode.line) }
             return lines
+        }
+    }
+}
+
+extension AgentStatus {
+    /// Exit nodes (issue 16 item 3): `{advertised, using, state}` under `routes.exit_node` in `riftgate status --json`.
+    public struct ExitNode: Codable, Sendable, Equatable {
+        /// Whether this machine offers itself as an exit node (`advertise_exit_node`).
+        public var advertised: Bool
+        /// The peer this machine sends all its traffic through (`exit_node`), null when none.
+        public var using: String?
+        /// `active`, or `waiting: <reason>` (nothing is routed through the peer); null when `using` is.
+        public var state: String?
+
+        /// The exit-node status.
+        public init(advertised: Bool, using: String?, state: String?) {
+            self.advertised = advertised
+            self.using = using
+            self.state = state
+        }
+
+        /// The line for `riftgate status`.
+        public var line: String {
+            "exit node: " + (advertised ? "offered by this machine" : "not offered") + ", "
+                + (using.map { "using \($0): \(state ?? "")" } ?? "using none")
         }
     }
 }

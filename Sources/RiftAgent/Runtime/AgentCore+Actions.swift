@@ -64,6 +64,8 @@ extension AgentCore {
         var settings = ICESessionConfiguration(
             controlling: controlling, servers: ICEServerList.configuration(for: iceServers, forceRelay: forceRelay))
         settings.consentFreshness = true
+        // With an exit node, libnice's sockets use ports the policy routing keeps out of the tunnel (ExitRouting).
+        if configuration.exitNode != nil { settings.portRange = ExitRouting.icePorts }
         settings.localAddresses = environment.localAddresses(configuration.interface, mesh.welcome?.ipv4Prefix)
         let link: any ICELink
         do {

@@ -1,0 +1,75 @@
+import RiftProtocol
+
+/// The using side of an exit node (`exit_node`): follows the chosen peer's presence and approval, installing
+/// `ExitRouting` while it may be used and removing it (fail open: the host's own default route is back) as soon as it
+/// may not.
+extension RouteInstaller {
+    /// Whether the hub approved `peer` as an exit node (`PeerInfo.exit_node`, protocol version 5; absent means no).
+    static func approvedExitNode(_ peer: PeerInfo) -> Bool {
+        false
+    }
+
+    /// What `riftgate status` shows under `exit_node`.
+    var exitNodeStatus: AgentStatus.ExitNode {
+        AgentStatus.ExitNode(advertised: advertiseExitNode, using: exitNode.map { wanted in
+            exitChoice.peer.flatMap { peers[$0]?.name } ?? wanted
+        }, state: exitNode == nil ? nil : exitChoice.state)
+    }
+
+    /// Re-chooses the exit node and brings the policy routing in line (after every change `apply` made).
+    func applyExitNode() {
+        removeStaleExitRules()
+        guard let exitNode else { return }
+        let choice = ExitNodeChoice(wanted: exitNode, peers: Array(peers.values), approved: Self.approvedExitNode)
+        let routing = ExitRouting(interface: interface, exempt: exempt)
+        if choice.peer == exitChoice.peer, choice.peer == nil || routing == exitRouting {
+            if choice.state != exitChoice.state { logger.warning("exit node \(exitNode): \(choice.state)") }
+            exitChoice = choice
+            return
+        }
+        removeExitRouting()
+        exitChoice = choice
+        guard let peer = choice.peer else {
+            logger.warning("exit node \(exitNode): \(choice.state); traffic uses this host's own default route")
+            return
+        }
+        for command in routing.installCommands {
+            do { try system.ip(command) } catch {
+                for undo in routing.removeCommands { try? system.ip(undo) }
+                exitChoice = ExitNodeChoice(waiting: "cannot install the policy routing (ip \(command.joined(separator: " ")): \(error))")
+                lastError = "exit node: \(exitChoice.state)"
+                logger.error("exit node \(exitNode): \(exitChoice.state); traffic uses this host's own default route")
+                return
+            }
+        }
+        exitRouting = routing
+        logger.info("exit node \(peers[peer]?.name ?? exitNode) active: all traffic goes through it (the hub and STUN/TURN servers \(routing.exempt.joined(separator: " ")) and ICE ports \(ExitRouting.icePorts.lowerBound)-\(ExitRouting.icePorts.upperBound) excepted)")
+    }
+
+    /// Removes the policy routing this run installed, if any.
+    func removeExitRouting() {
+        removeStaleExitRules()
+        guard let routing = exitRouting else { return }
+        for command in routing.removeCommands {
+            do { try system.ip(command) } catch { logger.debug("cannot undo ip \(command.joined(separator: " ")): \(error)") }
+        }
+        exitRouting = nil
+        logger.info("exit node routing removed: traffic uses this host's own default route")
+    }
+
+    /// Removes the rules and routes a crashed run may have left (once).
+    func removeStaleExitRules() {
+        guard exitRulesMayBeStale else { return }
+        exitRulesMayBeStale = false
+        var removed = 0
+        for command in ExitRouting.staleRuleDeletions {
+            // One rule per command; a bound, in case `ip` kept succeeding without removing anything.
+            for _ in 0..<64 {
+                guard (try? system.ip(command)) != nil else { break }
+                removed += 1
+            }
+        }
+        for command in ExitRouting.staleRouteFlushes { try? system.ip(command) }
+        if removed > 0 { logger.info("removed \(removed) exit-node routing rule(s) a previous run left") }
+    }
+}
