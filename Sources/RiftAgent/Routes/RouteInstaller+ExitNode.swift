@@ -9,9 +9,10 @@ extension RouteInstaller {
         false
     }
 
-    /// What `riftgate status` shows under `exit_node`.
-    var exitNodeStatus: AgentStatus.ExitNode {
-        AgentStatus.ExitNode(advertised: advertiseExitNode, using: exitNode.map { wanted in
+    /// What `riftgate status` shows under `exit_node`; nil when this machine neither offers nor uses an exit node.
+    var exitNodeStatus: AgentStatus.ExitNode? {
+        guard advertiseExitNode || exitNode != nil else { return nil }
+        return AgentStatus.ExitNode(advertised: advertiseExitNode, using: exitNode.map { wanted in
             exitChoice.peer.flatMap { peers[$0]?.name } ?? wanted
         }, state: exitNode == nil ? nil : exitChoice.state)
     }
@@ -20,7 +21,7 @@ extension RouteInstaller {
     func applyExitNode() {
         removeStaleExitRules()
         guard let exitNode else { return }
-        let choice = ExitNodeChoice(wanted: exitNode, peers: Array(peers.values), approved: Self.approvedExitNode)
+        let choice = ExitNodeChoice(wanted: exitNode, peers: Array(peers.values), approved: exitApproval)
         let routing = ExitRouting(interface: interface, exempt: exempt)
         if choice.peer == exitChoice.peer, choice.peer == nil || routing == exitRouting {
             if choice.state != exitChoice.state { logger.warning("exit node \(exitNode): \(choice.state)") }

@@ -32,6 +32,8 @@ final class RouteInstaller: RouteInstalling, @unchecked Sendable {
     var exitRulesMayBeStale = true
     /// The exempt addresses of the last welcome.
     var exempt: [String] = []
+    /// Whether a peer is an approved exit node (`approvedExitNode`; tests replace it).
+    var exitApproval: @Sendable (PeerInfo) -> Bool = RouteInstaller.approvedExitNode
     /// Each peer's approved routes (from `PeerInfo.routes` once protocol version 4 carries them).
     private(set) var peerRoutes: [PublicKey: [SubnetRoute]] = [:]
     private var peerNames: [PublicKey: String] = [:]
