@@ -152,6 +152,9 @@ struct ExitNodeTests {
         #expect(absent.peer == nil && absent.state == "waiting: no peer named c is in the network")
         let unapproved = ExitNodeChoice(wanted: "laptop-b", peers: [b], approved: { _ in false })
         #expect(unapproved.peer == nil && unapproved.state.hasPrefix("waiting: Laptop B is not an approved exit node"))
+        var approvedB = b
+        approvedB.exitNode = true
+        #expect(RouteInstaller.approvedExitNode(approvedB) && !RouteInstaller.approvedExitNode(b))
     }
 
     @Test("client: routes through B only while B is present and approved; fail open when it leaves; clean down")

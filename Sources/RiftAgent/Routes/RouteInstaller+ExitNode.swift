@@ -6,7 +6,7 @@ import RiftProtocol
 extension RouteInstaller {
     /// Whether the hub approved `peer` as an exit node (`PeerInfo.exit_node`, protocol version 5; absent means no).
     static func approvedExitNode(_ peer: PeerInfo) -> Bool {
-        false
+        peer.exitNode == true
     }
 
     /// What `riftgate status` shows under `exit_node`; nil when this machine neither offers nor uses an exit node.
