@@ -43,7 +43,7 @@ final class KernelWireGuardDevice: WireGuardDevice {
     }
 
     func setPeer(_ peer: WireGuardPeer) throws(WireGuardError) {
-        let allowedIPs = try AllowedIPs.canonical(peer.allowedIPs)
+        let allowedIPs = try AllowedIPs.canonical(peer.allowedIPs, allowDefault: peer.isExitNode)
         if peer.endpoint?.port == 0 { throw WireGuardError(.invalidConfiguration, "peer endpoint port 0") }
         try whileOpen { () throws(WireGuardError) in
             try Self.runTool(link, WireGuardTool.setPeer(link.name, peer, allowedIPs: allowedIPs), "set peer \(peer.publicKey)")

@@ -73,7 +73,7 @@ final class UserspaceWireGuardDevice: WireGuardDevice {
     }
 
     func setPeer(_ peer: WireGuardPeer) throws(WireGuardError) {
-        let allowedIPs = try AllowedIPs.canonical(peer.allowedIPs)
+        let allowedIPs = try AllowedIPs.canonical(peer.allowedIPs, allowDefault: peer.isExitNode)
         if peer.endpoint?.port == 0 { throw WireGuardError(.invalidConfiguration, "peer endpoint port 0") }
         try whileOpen { () throws(WireGuardError) in try control.set(UAPIRequest.setPeer(peer, allowedIPs: allowedIPs)) }
     }

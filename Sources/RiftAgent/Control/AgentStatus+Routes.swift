@@ -89,6 +89,16 @@ extension AgentStatus {
             self.state = state
         }
 
+        enum CodingKeys: String, CodingKey { case advertised, using, state }
+
+        /// Writes `using` and `state` as null when absent (the documented shape has all three keys).
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(advertised, forKey: .advertised)
+            try container.encode(using, forKey: .using)
+            try container.encode(state, forKey: .state)
+        }
+
         /// The line for `riftgate status`.
         public var line: String {
             "exit node: " + (advertised ? "offered by this machine" : "not offered") + ", "
