@@ -10,7 +10,8 @@ struct Riftgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "riftgate",
         abstract: "Join a riftgate mesh: WireGuard tunnels to every peer, negotiated with ICE through a hub.",
-        subcommands: [Init.self, Up.self, Down.self, Status.self, Ping.self, Netcheck.self, GenKey.self, PubKey.self])
+        subcommands: [Init.self, Up.self, Down.self, Status.self, Ping.self, Netcheck.self, GenKey.self, PubKey.self,
+                      Cleanup.self])
 }
 
 struct ConfigOption: ParsableArguments {
@@ -104,6 +105,16 @@ struct Up: AsyncParsableCommand {
             let secrets = try AgentSecrets.load(path: configuration.secretsFile)
             try await AgentRuntime(configuration: configuration, secrets: secrets, logger: Logger(label: "riftgate")).run()
         } catch { fail(error) }
+    }
+}
+
+struct Cleanup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Remove the exit-node routing rules an agent that did not stop cleanly left (the systemd unit runs it after every stop).")
+
+    func run() {
+        let removed = ExitRouting.removeStale()
+        if removed > 0 { print("riftgate: removed \(removed) exit-node routing rule(s)") }
     }
 }
 

@@ -1,5 +1,10 @@
 import RiftProtocol
 
+extension ExitRouting {
+    /// Removes what an agent that did not stop cleanly left on this host (`riftgate cleanup`); returns how many rules.
+    public static func removeStale() -> Int { RouteInstaller.removeStaleExitRouting(system: HostRouteSystem()) }
+}
+
 /// The using side of an exit node (`exit_node`): follows the chosen peer's presence and approval, installing
 /// `ExitRouting` while it may be used and removing it (fail open: the host's own default route is back) as soon as it
 /// may not.
@@ -62,6 +67,13 @@ extension RouteInstaller {
     func removeStaleExitRules() {
         guard exitRulesMayBeStale else { return }
         exitRulesMayBeStale = false
+        let removed = Self.removeStaleExitRouting(system: system)
+        if removed > 0 { logger.info("removed \(removed) exit-node routing rule(s) a previous run left") }
+    }
+
+    /// Removes every rule at the exit-node priorities and table `ExitRouting.table`'s routes (`riftgate cleanup`, which
+    /// the systemd unit runs after the agent stopped, however it ended). Returns how many rules it removed.
+    static func removeStaleExitRouting(system: any RouteSystem) -> Int {
         var removed = 0
         for command in ExitRouting.staleRuleDeletions {
             // One rule per command; a bound, in case `ip` kept succeeding without removing anything.
@@ -71,6 +83,6 @@ extension RouteInstaller {
             }
         }
         for command in ExitRouting.staleRouteFlushes { try? system.ip(command) }
-        if removed > 0 { logger.info("removed \(removed) exit-node routing rule(s) a previous run left") }
+        return removed
     }
 }
