@@ -103,7 +103,16 @@ struct ExitNodeTests {
                                     system: system, logger: Logger(label: "test"))
         routes.welcome(welcome([peer(2, "b")]))
         #expect(system.log == ["nft riftgate_routes_rg0 load", "sysctl net.ipv4.ip_forward=1", "sysctl net.ipv6.conf.all.forwarding=1"])
-        #expect(routes.status.exitNode == AgentStatus.ExitNode(advertised: true, using: nil, state: nil))
+        #expect(routes.status.exitNode == AgentStatus.ExitNode(advertised: true, using: nil, state: nil, approved: false))
+        #expect(routes.status.approved == nil)
+        // The hub's welcome describes this machine too: its approvals as of this join.
+        var approvedWelcome = welcome([peer(2, "b")])
+        approvedWelcome.me.exitNode = true
+        approvedWelcome.me.routes = F.routes("192.168.1.0/24")
+        routes.welcome(approvedWelcome)
+        #expect(routes.status.exitNode?.approved == true && routes.status.approved == ["192.168.1.0/24"])
+        #expect(routes.status.lines.contains("  approved on the hub (at join): 192.168.1.0/24"))
+        #expect(routes.status.exitNode?.line == "exit node: offered by this machine (approved at join), using none")
         system.clear()
         routes.removeAll()
         #expect(system.log == ["nft riftgate_routes_rg0 delete", "sysctl net.ipv4.ip_forward=0", "sysctl net.ipv6.conf.all.forwarding=0"])

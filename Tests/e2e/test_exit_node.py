@@ -17,7 +17,8 @@ import os
 import re
 
 from deployment import Deployment
-from lab import wait_for
+from lab import run, wait_for
+from riftgate_lab import binary
 from topologies import mixed
 
 P_ADDRESS = "203.0.113.50"
@@ -85,6 +86,9 @@ def test_exit_node_carries_all_traffic_only_while_approved_and_present(lab, work
     with open(a.config, "a") as handle:
         handle.write('exit_node = "LAPTOP-B"\n')  # its DNS label, any case
     try:
+        refused = run(binary("riftgate"), "up", "--config", a.config, "--advertise-exit-node", check=False, timeout=20)
+        assert refused.returncode != 0 and "cannot send its traffic through an exit node and be one" in refused.stderr, \
+            refused.stderr
         a.start()
         b.start()
         deployment.wait_for_ping("a", "b", timeout=45)
@@ -94,7 +98,8 @@ def test_exit_node_carries_all_traffic_only_while_approved_and_present(lab, work
                  timeout=10, what="a to say b is not approved")
         assert exit_rules(a.host) == [], exit_rules(a.host)
         assert seen_by_p(a.host) == NAT_ADDRESS
-        assert b.status()["routes"]["exit_node"] == {"advertised": True, "using": None, "state": None}, b.status()["routes"]
+        assert b.status()["routes"]["exit_node"] == {"advertised": True, "using": None, "state": None, "approved": False}, \
+            b.status()["routes"]
         assert b.host.exec("sysctl", "-n", "net.ipv4.ip_forward").stdout.strip() == "1"
 
         # Approved: all of A's traffic leaves through B.
@@ -106,6 +111,12 @@ def test_exit_node_carries_all_traffic_only_while_approved_and_present(lab, work
         assert "ipproto udp sport 31000-31799 lookup main" in rules and "to 203.0.113.1 lookup main" in rules, rules
         assert f"default dev {a.interface}" in exit_table(a.host)
         assert "0.0.0.0/0" in a.host.exec("wg", "show", a.interface, "allowed-ips").stdout
+        to_p = a.host.exec("ip", "route", "get", P_ADDRESS, timeout=10).stdout
+        assert f"dev {a.interface} table 21095" in to_p, to_p
+        to_hub = a.host.exec("ip", "route", "get", "203.0.113.1", timeout=10).stdout
+        assert "via 198.51.100.129 dev eth0" in to_hub, to_hub  # the hub stays on the underlay
+        to_b = a.host.exec("ip", "route", "get", B_ADDRESS, "mark", "0x5267", timeout=10).stdout
+        assert "via 198.51.100.129 dev eth0" in to_b, to_b  # WireGuard's own packets too
         wait_for(lambda: seen_by_p(a.host) == B_ADDRESS, timeout=20, interval=0.5,
                  what="P to see A's connections coming from B (through the exit node)")
         assert deployment.ping("a", "b"), "the tunnel itself still works (WireGuard's packets bypass the exit table)"
@@ -123,6 +134,7 @@ def test_exit_node_carries_all_traffic_only_while_approved_and_present(lab, work
         # B back: A uses it again; then A down (SIGTERM through the control socket) leaves nothing.
         b.start()
         wait_for(lambda: exit_state(a) == "active", timeout=45, what="a to use b again")
+        assert b.status()["routes"]["exit_node"]["approved"] is True, "b's welcome describes its approval"
         wait_for(lambda: seen_by_p(a.host) == B_ADDRESS, timeout=30, interval=0.5, what="P to see B's address again")
         a.down()
         assert exit_rules(a.host) == [] and exit_table(a.host) == "", (exit_rules(a.host), exit_table(a.host))

@@ -19,7 +19,7 @@ extension RouteInstaller {
         guard advertiseExitNode || exitNode != nil else { return nil }
         return AgentStatus.ExitNode(advertised: advertiseExitNode, using: exitNode.map { wanted in
             exitChoice.peer.flatMap { peers[$0]?.name } ?? wanted
-        }, state: exitNode == nil ? nil : exitChoice.state)
+        }, state: exitNode == nil ? nil : exitChoice.state, approved: advertiseExitNode ? ownApproval.exitNode : nil)
     }
 
     /// Re-chooses the exit node and brings the policy routing in line (after every change `apply` made).

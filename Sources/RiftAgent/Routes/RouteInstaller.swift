@@ -30,6 +30,8 @@ final class RouteInstaller: RouteInstalling, @unchecked Sendable {
     var exitRouting: ExitRouting?
     /// Whether a crashed run's exit-node rules may still be there (cleared by the first `removeAll` or apply).
     var exitRulesMayBeStale = true
+    /// This machine's own approved routes and exit-node approval, from the last welcome's `me`.
+    var ownApproval: (routes: [SubnetRoute], exitNode: Bool) = ([], false)
     /// The exempt addresses of the last welcome.
     var exempt: [String] = []
     /// Whether a peer is an approved exit node (`approvedExitNode`; tests replace it).
@@ -74,6 +76,7 @@ final class RouteInstaller: RouteInstalling, @unchecked Sendable {
     func welcome(_ welcome: Welcome) {
         overlay = (welcome.ipv4Prefix, welcome.ipv6Prefix)
         if exitNode != nil { exempt = underlayServers(welcome) }
+        ownApproval = (welcome.me.routes ?? [], welcome.me.exitNode == true)
         peers = Dictionary(welcome.peers.map { ($0.publicKey, $0) }, uniquingKeysWith: { $1 })
         for peer in welcome.peers {
             peerNames[peer.publicKey] = peer.name
@@ -117,7 +120,8 @@ final class RouteInstaller: RouteInstalling, @unchecked Sendable {
                 routes.map { AgentStatus.Routes.Installed(peer: name(key), route: $0.description) }
             },
             refused: plan.refusals.map { AgentStatus.Routes.Refused(peer: name($0.peer), route: $0.route.description, reason: $0.reason) },
-            lastError: lastError, exitNode: exitNodeStatus)
+            lastError: lastError, exitNode: exitNodeStatus,
+            approved: ownApproval.routes.isEmpty ? nil : ownApproval.routes.map(\.description))
     }
 
     func removeAll() {
