@@ -243,6 +243,14 @@ struct ExitNodeTests {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         let json = String(decoding: try encoder.encode(routes), as: UTF8.self)
         #expect(json.contains(#""exit_node":{"#) && json.contains(#""using":"b""#) && json.contains(#""advertised":false"#))
+        // `riftgate status` decodes what the control socket sends (snake case) before printing it.
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        #expect(try decoder.decode(AgentStatus.Routes.self, from: Data(json.utf8)) == routes)
         #expect(routes.lines.last == exit.line)
+        var agent = AgentStatus.placeholder
+        agent.routes = routes
+        #expect(agent.compactText.contains("\n" + exit.line))
+        #expect(!agent.compactText.contains("routes advertised"), "no routes line when there are none")
     }
 }

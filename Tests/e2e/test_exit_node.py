@@ -106,6 +106,7 @@ def test_exit_node_carries_all_traffic_only_while_approved_and_present(lab, work
         deployment.hub.admin("route", "approve", "lab", b.status()["public_key"], "exit-node")
         wait_for(lambda: exit_state(a) == "active", timeout=10, interval=0.1, what="a to use b as its exit node")
         assert a.status()["routes"]["exit_node"]["using"] == "laptop-b"
+        assert "exit node: not offered, using laptop-b: active" in a.status_text(), a.status_text()
         rules = "\n".join(exit_rules(a.host))
         assert "not from all fwmark 0x5267 lookup 21095" in rules and "suppress_prefixlength 0" in rules, rules
         assert "ipproto udp sport 31000-31799 lookup main" in rules and "to 203.0.113.1 lookup main" in rules, rules

@@ -47,10 +47,6 @@ extension AgentStatus {
         /// made later show at the next join); nil when none.
         public var approved: [String]? = nil
 
-        enum CodingKeys: String, CodingKey {
-            case advertised, accepted, installed, refused, lastError, exitNode = "exit_node", approved
-        }
-
         /// The routes' status.
         public init(advertised: [String], accepted: Bool, installed: [Installed] = [], refused: [Refused] = [],
                     lastError: String? = nil, exitNode: ExitNode? = nil, approved: [String]? = nil) {
