@@ -105,7 +105,7 @@ let package = Package(
         .testTarget(
             name: "RiftHubTests",
             dependencies: ["RiftHub", "RiftProtocol", "RiftCrypto", "RiftTURN", "RiftTestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "RiftStoreTests", dependencies: ["RiftStore"]),
+        .testTarget(name: "RiftStoreTests", dependencies: ["RiftStore", "RiftTestSupport"]),
         .testTarget(name: "RiftDNSTests", dependencies: ["RiftDNS", "RiftSupport"]),
         .testTarget(
             name: "RiftAgentTests",
