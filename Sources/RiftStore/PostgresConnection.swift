@@ -19,13 +19,24 @@ import Glibc
 public final class PostgresConnection {
     private let handle: OpaquePointer
     private var inTransaction = false
+    /// Before this instant a broken connection is not retried (the call fails at once), so that a hub whose
+    /// database is gone spends little of its service thread on reconnecting.
+    private var nextReconnect = ContinuousClock.now
+    private var reconnectDelay = PostgresConnection.minimumReconnectDelay
     /// The connection URL without its password, for messages.
     public let location: String
 
     /// The key of the advisory lock every write transaction holds ("rift").
     static let writeLockKey: Int64 = 0x7269_6674
-    /// How long connecting may take unless the URL says otherwise (`connect_timeout=`).
-    static let defaultConnectTimeoutSeconds = 5
+    /// Connection settings used unless the URL gives its own: connecting may take 3 s; TCP keepalives and a
+    /// 10 s user timeout notice a vanished server (no reset) instead of waiting for an answer forever.
+    static let defaultSettings: [(String, String)] = [
+        ("connect_timeout", "3"), ("keepalives", "1"), ("keepalives_idle", "5"), ("keepalives_interval", "2"),
+        ("keepalives_count", "3"), ("tcp_user_timeout", "10000"),
+    ]
+    /// The first and the longest wait between reconnection attempts (doubling in between).
+    static let minimumReconnectDelay = Duration.milliseconds(500)
+    static let maximumReconnectDelay = Duration.seconds(8)
 
     /// Connects to `url` (`postgres://user@host:port/db?…`; the password from the URL, `passfile=` or PGPASSFILE).
     ///
@@ -33,9 +44,9 @@ public final class PostgresConnection {
     /// refuses the login.
     public init(url: String) throws(SQLiteError) {
         location = PostgresURL.redacted(url)
-        let keywords = ["connect_timeout", "dbname"]
-        let values = ["\(Self.defaultConnectTimeoutSeconds)", url]
-        // expand_dbname: the URL is parsed in dbname's place, its own settings (connect_timeout too) winning.
+        let keywords = Self.defaultSettings.map(\.0) + ["dbname"]
+        let values = Self.defaultSettings.map(\.1) + [url]
+        // expand_dbname: the URL is parsed in dbname's place, its own settings winning over the defaults before it.
         let connection = Self.connect(keywords: keywords, values: values)
         guard let connection else { throw SQLiteError(code: Self.cannotOpen, reason: "cannot connect to PostgreSQL: out of memory") }
         guard PQstatus(connection) == CONNECTION_OK else {
@@ -132,10 +143,18 @@ public final class PostgresConnection {
     private func reconnectIfBroken() throws(SQLiteError) {
         guard PQstatus(handle) != CONNECTION_OK else { return }
         guard !inTransaction else { throw brokenConnection("the connection broke inside a transaction") }
+        let now = ContinuousClock.now
+        guard now >= nextReconnect else {
+            throw SQLiteError(code: Self.cannotOpen, reason: "cannot reach PostgreSQL \(location) (retrying shortly): \(Self.connectionMessage(handle))")
+        }
         PQreset(handle)
         guard PQstatus(handle) == CONNECTION_OK else {
+            nextReconnect = ContinuousClock.now + reconnectDelay
+            reconnectDelay = min(reconnectDelay * 2, Self.maximumReconnectDelay)
             throw SQLiteError(code: Self.cannotOpen, reason: "cannot reach PostgreSQL \(location): \(Self.connectionMessage(handle))")
         }
+        reconnectDelay = Self.minimumReconnectDelay
+        CRiftPQ_silenceNotices(handle)
     }
 
     private func check(_ result: OpaquePointer, _ what: String) throws(SQLiteError) {
