@@ -50,7 +50,8 @@ public final class HubService: Sendable {
         do {
             database = try HubDatabase(location: configuration.databasePath)
         } catch {
-            throw HubServiceError("cannot open database \(configuration.databaseDescription): \(error.reason)")
+            // PostgreSQL's reason names the server already (without its password).
+            throw HubServiceError(configuration.usesPostgres ? error.reason : "cannot open database \(configuration.databasePath): \(error.reason)")
         }
         if let stunPort = configuration.stunPort {
             do {
