@@ -29,10 +29,13 @@ public final class PostgresConnection {
     /// The key of the advisory lock every write transaction holds ("rift").
     static let writeLockKey: Int64 = 0x7269_6674
     /// Connection settings used unless the URL gives its own: connecting may take 3 s; TCP keepalives and a
-    /// 10 s user timeout notice a vanished server (no reset) instead of waiting for an answer forever.
+    /// 10 s user timeout notice a vanished server (no reset) instead of waiting for an answer forever; waiting for
+    /// the write lock fails after 10 s, and a session that sits in a transaction for 30 s (a hub stuck while
+    /// holding the lock) is ended by the server, so no hub waits for another for ever.
     static let defaultSettings: [(String, String)] = [
         ("connect_timeout", "3"), ("keepalives", "1"), ("keepalives_idle", "5"), ("keepalives_interval", "2"),
         ("keepalives_count", "3"), ("tcp_user_timeout", "10000"),
+        ("options", "-c lock_timeout=10s -c idle_in_transaction_session_timeout=30s"),
     ]
     /// The first and the longest wait between reconnection attempts (doubling in between).
     static let minimumReconnectDelay = Duration.milliseconds(500)
@@ -105,7 +108,10 @@ public final class PostgresConnection {
         do {
             try execute(statement)
         } catch {
-            guard PQstatus(handle) != CONNECTION_OK else { throw error }
+            guard PQstatus(handle) != CONNECTION_OK else {
+                try? execute("ROLLBACK")  // BEGIN may have run without the lock (lock_timeout): end that transaction
+                throw error
+            }
             try execute(statement)
         }
     }

@@ -73,6 +73,23 @@ struct PostgresConnectionTests {
         #expect(throws: SQLiteError.self) { try database.transaction { try database.transaction { 1 } } }
     }
 
+    @Test("write transactions exclude each other across connections; a writer that cannot get the lock fails and recovers")
+    func writerLock() throws {
+        let server = try #require(try PostgresTestServer.shared)
+        let url = try server.createDatabase()
+        let first = try PostgresConnection(url: url)
+        // The second connection waits at most 300 ms for the lock (the default is 10 s).
+        let second = try PostgresConnection(url: url + "?options=-c%20lock_timeout%3D300ms")
+        try first.execute("CREATE TABLE t (k BIGINT)")
+        try first.transaction {
+            try first.run("INSERT INTO t VALUES (?)", [.integer(1)])
+            #expect(throws: SQLiteError.self) { try second.transaction { try second.run("INSERT INTO t VALUES (?)", [.integer(2)]) } }
+        }
+        // Once the first writer committed, the second one gets the lock (its failed BEGIN left no transaction open).
+        try second.transaction { try second.run("INSERT INTO t VALUES (?)", [.integer(3)]) }
+        #expect(try second.query("SELECT k FROM t ORDER BY k").map(\.values) == [[.integer(1)], [.integer(3)]])
+    }
+
     @Test("migrations: applied once, recorded, and a newer schema is refused")
     func migrations() throws {
         let server = try #require(try PostgresTestServer.shared)
