@@ -40,6 +40,11 @@ let package = Package(
             name: "CRiftOpenSSL", path: "Sources/CRiftOpenSSL", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]),
 
+        // The NATS C client: the message bus between the hubs of a cluster (issue 14).
+        .systemLibrary(
+            name: "CRiftNATS", path: "Sources/CRiftNATS", pkgConfig: "libnats",
+            providers: [.apt(["libnats-dev"])]),
+
         .systemLibrary(
             name: "CRiftLDNS", path: "Sources/CRiftLDNS", pkgConfig: "ldns",
             providers: [.apt(["libldns-dev"])]),
@@ -65,6 +70,10 @@ let package = Package(
         // MARK: Shared pieces without C
         .target(name: "RiftSupport", dependencies: ["CRiftLinux", "CRiftTSan", .product(name: "Logging", package: "swift-log")]),
         .target(name: "RiftWireGuard", dependencies: ["RiftSupport", "RiftProtocol"]),
+        // The hub cluster's message bus on NATS (libnats) and the messages hubs exchange over it.
+        .target(
+            name: "RiftCluster",
+            dependencies: ["CRiftNATS", "RiftProtocol", "RiftSupport", .product(name: "Logging", package: "swift-log")]),
         // A TURN allocation probe, for the hub's credential check and `riftgate netcheck`.
         .target(name: "RiftTURN", dependencies: ["RiftCrypto", "RiftSupport"]),
 
@@ -106,6 +115,9 @@ let package = Package(
             name: "RiftHubTests",
             dependencies: ["RiftHub", "RiftProtocol", "RiftCrypto", "RiftTURN", "RiftTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RiftStoreTests", dependencies: ["RiftStore", "RiftTestSupport"]),
+        .testTarget(
+            name: "RiftClusterTests",
+            dependencies: ["RiftCluster", "RiftProtocol", "RiftSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RiftDNSTests", dependencies: ["RiftDNS", "RiftSupport"]),
         .testTarget(
             name: "RiftAgentTests",
@@ -130,6 +142,7 @@ if Context.environment["RIFTGATE_FUZZ"] != nil {
         ("FuzzWireGuard", ["RiftProtocol", "RiftWireGuard"]),
         ("FuzzConfiguration", ["RiftHub", "RiftAgent"]),
         ("FuzzDNS", ["RiftDNS"]),
+        ("FuzzClusterMessage", ["RiftCluster"]),
     ]
     package.targets.append(.target(name: "CRiftFuzz", path: "Tests/fuzz/CRiftFuzz"))
     for target in fuzzTargets {

@@ -17,6 +17,8 @@ packages=(
   libldns-dev
   # the hub's WebSocket server runs libwebsockets on libev (epoll): the library and lws' plugin for it
   libev-dev libwebsockets-evlib-ev
+  # the hub cluster's message bus (issue 14): the NATS C client, and nats-server for the 3-node cluster in the tests
+  libnats-dev nats-server
   # run: WireGuard in userspace (the kernel module is used instead where present) and its tools
   wireguard-go wireguard-tools iproute2
   # tests, lab and demo: namespaces, NAT, TURN relay, throughput, certificates
@@ -50,8 +52,9 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # coturn's, nginx's, prometheus' and postgresql's packages may start system services; the tests start their own on chosen ports.
-  for service in coturn nginx prometheus postgresql; do
+  # coturn's, nginx's, prometheus', nats-server's and postgresql's packages may start system services; the tests start
+  # their own on chosen ports.
+  for service in coturn nginx prometheus nats-server postgresql; do
     if [[ -d /run/systemd/system ]]; then
       systemctl disable --now "$service" >/dev/null 2>&1 || true
     elif [[ -x /etc/init.d/$service ]]; then

@@ -330,6 +330,22 @@ def routes_error(value):
     return None
 
 
+def exit_node_error(value):
+    """PROTOCOL.md §6.15: the error code the exit-node fields of a frame earn, None when absent or valid. A hello may
+    say true or false, only from version 5 on; a PeerInfo says true or nothing."""
+    if value.get("type") == "hello" and "advertise_exit_node" in value:
+        if not isinstance(value["advertise_exit_node"], bool):
+            return "wrong_type"
+        if isinstance(value.get("version"), int) and value["version"] < 5:
+            return "invalid_value"
+    for peer in [value.get("peer"), value.get("self")] + list(value.get("peers") or []):
+        if isinstance(peer, dict) and "exit_node" in peer:
+            if not isinstance(peer["exit_node"], bool):
+                return "wrong_type"
+            if peer["exit_node"] is not True:
+                return "invalid_value"
+    return None
+
 def check_names(case):
     """names/: every display name derives to the expected label, and that label is valid."""
     for item in case["cases"]:
@@ -375,6 +391,9 @@ def check_message(case):
         code = routes_error(value)
         if code:
             expect_equal("a frame with invalid routes", expected, {"error": code})
+        code = exit_node_error(value)
+        if code:
+            expect_equal("a frame with an invalid exit-node field", expected, {"error": code})
 
 
 CHECKS = {"messages": check_message, "payloads": check_payload, "sealed": check_sealed, "proof": check_proof, "turn": check_turn, "tokens": check_token, "keys": check_key, "names": check_names}

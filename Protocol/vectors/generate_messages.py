@@ -233,6 +233,34 @@ err("hub-peer-routes-default", "hub", {"type": "peer_joined", "peer": dict(PEER_
 err("hub-peer-routes-not-array", "hub", {"type": "peer_joined", "peer": dict(PEER_B, routes="10.1.0.0/16")}, "wrong_type",
     "PeerInfo.routes is an array")
 
+# --- version 5: exit nodes (PROTOCOL.md §6.15) ---
+ok("hub-challenge-v5", "hub", {"type": "challenge", "versions": [1, 2, 3, 4, 5], "hub_key": HUB, "nonce": NONCE32},
+   "a hub speaking versions 1 to 5")
+ok("client-hello-v5", "client", dict(hello, version=5), "hello choosing version 5, advertising no exit node")
+ok("client-hello-v5-exit-node", "client", dict(hello, version=5, advertise_exit_node=True), "v5 hello offering to be an exit node")
+ok("client-hello-v5-exit-node-false", "client", dict(hello, version=5, advertise_exit_node=False),
+   "advertise_exit_node false means the same as absent, and is kept as sent")
+ok("client-hello-v5-routes-exit-node", "client",
+   dict(hello, version=5, advertise_routes=["192.168.1.0/24"], advertise_exit_node=True), "v5 hello with routes and an exit node")
+WELCOME_V5 = dict(WELCOME_V4, version=5, peers=[dict(PEER_B, dns_name="laptop-b", exit_node=True)])
+ok("hub-welcome-v5-exit-node", "hub", WELCOME_V5, "v5 welcome: a peer that is an approved exit node")
+ok("hub-peer-joined-exit-node-v5", "hub", {"type": "peer_joined", "peer": dict(PEER_B, dns_name="laptop-b", exit_node=True)},
+   "v5: an approval reaches the others as peer_joined with exit_node")
+ok("hub-peer-joined-exit-node-routes-v5", "hub",
+   {"type": "peer_joined", "peer": dict(PEER_B, dns_name="laptop-b", routes=["10.1.0.0/16"], exit_node=True)},
+   "v5: a peer with approved routes that is also an exit node")
+for name, value in [("string", "true"), ("number", 1), ("null", None), ("array", [True])]:
+    err(f"client-hello-exit-node-{name}", "client", dict(hello, version=5, advertise_exit_node=value), "wrong_type",
+        "advertise_exit_node is a boolean")
+err("client-hello-exit-node-v4", "client", dict(hello, version=4, advertise_exit_node=True), "invalid_value",
+    "advertise_exit_node only in a hello choosing version 5 or later")
+err("client-hello-exit-node-false-v4", "client", dict(hello, version=4, advertise_exit_node=False), "invalid_value",
+    "advertise_exit_node only in a hello choosing version 5 or later, even false")
+err("hub-peer-exit-node-false", "hub", {"type": "peer_joined", "peer": dict(PEER_B, exit_node=False)}, "invalid_value",
+    "PeerInfo.exit_node is true or absent: a hub never sends false")
+err("hub-peer-exit-node-string", "hub", {"type": "peer_joined", "peer": dict(PEER_B, exit_node="true")}, "wrong_type",
+    "PeerInfo.exit_node is a boolean")
+
 # --- names/: how a hub derives a peer's DNS label from its display name (PROTOCOL.md §6.13) ---
 # One file: {"description", "cases": [{"name": display name, "label": derived label}]}.
 LABELS = [("laptop-a", "laptop-a"), ("Zoë's MacBook Pro", "zo-s-macbook-pro"), ("build_server.01", "build-server-01"),

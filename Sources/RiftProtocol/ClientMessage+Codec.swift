@@ -17,8 +17,12 @@ extension ClientMessage {
             if routes != nil, version < ProtocolVersion.v4 {
                 throw ProtocolError(.invalidValue, "hello.advertise_routes needs protocol version 4 or later")
             }
+            let exitNode = try reader.optionalBool("advertise_exit_node")
+            if exitNode != nil, version < ProtocolVersion.v5 {
+                throw ProtocolError(.invalidValue, "hello.advertise_exit_node needs protocol version 5 or later")
+            }
             message = .hello(Hello(version: version, publicKey: key, name: name, proof: proof, id: try MessageFrame.readID(&reader),
-                                   advertiseRoutes: routes))
+                                   advertiseRoutes: routes, advertiseExitNode: exitNode))
         } else if type == "ice_servers" {
             message = .iceServers(ICEServersRequest(id: try MessageFrame.readID(&reader)))
         } else {
@@ -43,6 +47,7 @@ extension ClientMessage {
                 ("public_key", .string(hello.publicKey.base64)), ("name", .string(hello.name)),
                 ("proof", hello.proof.json), ("id", hello.id.map(JSONValue.string)),
                 ("advertise_routes", hello.advertiseRoutes.map { routes in .array(routes.map { .string($0.description) }) }),
+                ("advertise_exit_node", hello.advertiseExitNode.map(JSONValue.bool)),
             ])
         case .iceServers(let request):
             .fields([("type", .string("ice_servers")), ("id", request.id.map(JSONValue.string))])

@@ -39,16 +39,21 @@ public struct Hello: Sendable, Hashable {
     /// Protocol version 4: the subnet routes the agent offers to forward for the network (PROTOCOL.md §6.14); nil
     /// (absent) means none. The hub passes a route on only once an administrator approved it.
     public var advertiseRoutes: [SubnetRoute]?
+    /// Protocol version 5: whether the agent offers to be an exit node for the network, forwarding all traffic of
+    /// the peers that choose it (PROTOCOL.md §6.15). nil (absent) means no, like `false`; both are kept as decoded so
+    /// that a frame re-encodes to the same value. The hub passes it on only once an administrator approved it.
+    public var advertiseExitNode: Bool?
 
     /// Creates a hello.
     public init(version: Int64, publicKey: PublicKey, name: String, proof: SealedBox, id: String? = nil,
-                advertiseRoutes: [SubnetRoute]? = nil) {
+                advertiseRoutes: [SubnetRoute]? = nil, advertiseExitNode: Bool? = nil) {
         self.version = version
         self.publicKey = publicKey
         self.name = name
         self.proof = proof
         self.id = id
         self.advertiseRoutes = advertiseRoutes
+        self.advertiseExitNode = advertiseExitNode
     }
 }
 

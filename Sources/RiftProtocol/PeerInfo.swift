@@ -18,13 +18,18 @@ public struct PeerInfo: Sendable, Hashable {
     /// Protocol version 4: the subnet routes this peer advertises and an administrator approved (PROTOCOL.md §6.14),
     /// in `SubnetRoute` order. nil (the field absent) means none; never empty on the wire.
     public var routes: [SubnetRoute]?
+    /// Protocol version 5: true when this peer advertises itself as an exit node in its current session **and** an
+    /// administrator approved it (PROTOCOL.md §6.15). nil (the field absent) means not an exit node. On the wire the
+    /// field is `true` or absent, never `false`: encoding writes nil and `false` alike as absent, and decoding
+    /// refuses `"exit_node": false` with `invalid_value` (so a decoded value is nil or true).
+    public var exitNode: Bool?
 
     /// The most port rules one `allow_in` may hold.
     public static let maximumAllowInRules = 64
 
     /// Creates a peer description.
     public init(publicKey: PublicKey, name: String, ipv4: IPv4Address, ipv6: IPv6Address, allowIn: [PortRule]? = nil,
-                dnsName: String? = nil, routes: [SubnetRoute]? = nil) {
+                dnsName: String? = nil, routes: [SubnetRoute]? = nil, exitNode: Bool? = nil) {
         self.publicKey = publicKey
         self.name = name
         self.ipv4 = ipv4
@@ -32,12 +37,17 @@ public struct PeerInfo: Sendable, Hashable {
         self.allowIn = allowIn
         self.dnsName = dnsName
         self.routes = routes
+        self.exitNode = exitNode
     }
+
+    /// Whether this peer is an approved exit node now (`exitNode == true`).
+    public var isExitNode: Bool { exitNode == true }
 
     var json: JSONValue {
         .fields([
             ("allow_in", allowIn.map { rules in .array(rules.map { .string($0.description) }) }),
             ("dns_name", dnsName.map(JSONValue.string)),
+            ("exit_node", exitNode == true ? JSONValue.bool(true) : nil),
             ("ipv4", .string(ipv4.description)), ("ipv6", .string(ipv6.description)),
             ("name", .string(name)), ("public_key", .string(publicKey.base64)),
             ("routes", routes.flatMap { list -> JSONValue? in list.isEmpty ? nil : JSONValue.array(list.map { JSONValue.string($0.description) }) }),
@@ -65,6 +75,11 @@ public struct PeerInfo: Sendable, Hashable {
         let dnsName = try reader.optionalString("dns_name", maxLength: DNSNames.maximumLabelLength)
         if let dnsName { try DNSNames.checkLabel(dnsName, "dns_name") }
         let routes = try SubnetRoute.readList(&reader, "routes", "routes")
-        return PeerInfo(publicKey: key, name: name, ipv4: ipv4, ipv6: ipv6, allowIn: allowIn, dnsName: dnsName, routes: routes)
+        let exitNode = try reader.optionalBool("exit_node")
+        if exitNode == false {
+            throw ProtocolError(.invalidValue, "exit_node is true or absent; a hub never sends false")
+        }
+        return PeerInfo(publicKey: key, name: name, ipv4: ipv4, ipv6: ipv6, allowIn: allowIn, dnsName: dnsName, routes: routes,
+                        exitNode: exitNode)
     }
 }

@@ -8,8 +8,11 @@ public enum ProtocolVersion {
     public static let v3: Int64 = 3
     /// Version 3 plus subnet routes: `hello.advertise_routes` and `PeerInfo.routes` (PROTOCOL.md §6.14).
     public static let v4: Int64 = 4
-    /// Every version this build supports, newest last.
-    public static let supported: [Int64] = [v1, v2, v3, v4]
+    /// Version 4 plus exit nodes: `hello.advertise_exit_node` and `PeerInfo.exit_node` (PROTOCOL.md §6.15).
+    public static let v5: Int64 = 5
+    /// Every version this build supports, newest last. The hub offers all of them; the agent chooses the highest one
+    /// the hub also offers (`highestCommon`), so a build of both speaks version 5.
+    public static let supported: [Int64] = [v1, v2, v3, v4, v5]
 
     /// The newest version both this build and a hub offering `offered` speak, nil when there is none.
     public static func highestCommon(with offered: [Int64]) -> Int64? {

@@ -27,6 +27,11 @@ final class InMemoryDirectory: HubDirectory {
     var renameQueries = 0
     /// Subnet routes (HubRouteDirectory).
     let routeStore = InMemoryRoutes()
+    /// Exit nodes (HubExitNodeDirectory): advertised at the last hello, and approved, by network.
+    var exitNodesAdvertised: [String: Set<PublicKey>] = [:]
+    var exitNodesApproved: [String: Set<PublicKey>] = [:]
+    /// How many times an exit-node advertisement was written (only when it changed).
+    var exitNodeWrites = 0
 
     /// Sets or removes a network's policy, as `riftgate-hub policy set` would from another process.
     func setPolicy(_ text: String?, in network: String) {
@@ -264,6 +269,34 @@ extension InMemoryDirectory: HubRouteDirectory {
     /// Withdraws an approval, as `riftgate-hub route revoke` would.
     func revokeRoute(_ route: String, for key: PublicKey, in network: String) {
         routeStore.approved[network]?[key]?.remove(SubnetRoute(route)!)
+        marker += 1
+    }
+}
+
+extension InMemoryDirectory: HubExitNodeDirectory {
+    func advertiseExitNode(network: String, publicKey: PublicKey, advertised: Bool) throws(DirectoryError) -> Bool {
+        try check()
+        if exitNodesAdvertised[network, default: []].contains(publicKey) != advertised {
+            if advertised { exitNodesAdvertised[network, default: []].insert(publicKey) } else { exitNodesAdvertised[network]?.remove(publicKey) }
+            exitNodeWrites += 1
+        }
+        return try activeExitNodes(network: network).contains(publicKey)
+    }
+
+    func activeExitNodes(network: String) throws(DirectoryError) -> Set<PublicKey> {
+        try check()
+        return (exitNodesAdvertised[network] ?? []).intersection(exitNodesApproved[network] ?? []).filter { peers[network]?[$0]?.revoked == false }
+    }
+
+    /// Approves a peer as an exit node, as `riftgate-hub route approve <network> <peer> exit-node` would.
+    func approveExitNode(_ key: PublicKey, in network: String) {
+        exitNodesApproved[network, default: []].insert(key)
+        marker += 1
+    }
+
+    /// Withdraws an exit-node approval, as `riftgate-hub route revoke <network> <peer> exit-node` would.
+    func revokeExitNode(_ key: PublicKey, in network: String) {
+        exitNodesApproved[network]?.remove(key)
         marker += 1
     }
 }

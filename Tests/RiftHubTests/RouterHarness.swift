@@ -78,18 +78,18 @@ final class RouterHarness {
 
     /// A hello answering `challenge` for `key` in `network`.
     func hello(_ challenge: Challenge, network: String, key: PrivateKey, name: String, id: String? = nil,
-               version: Int64 = ProtocolVersion.v1, routes: [SubnetRoute]? = nil) -> ClientMessage {
+               version: Int64 = ProtocolVersion.v1, routes: [SubnetRoute]? = nil, exitNode: Bool? = nil) -> ClientMessage {
         .hello(Hello(version: version, publicKey: key.publicKey, name: name,
                      proof: try! PossessionProof.make(challenge: challenge, network: network, key: key), id: id,
-                     advertiseRoutes: routes))
+                     advertiseRoutes: routes, advertiseExitNode: exitNode))
     }
 
     /// Opens, proves `key` and returns the connection and its welcome (nil when refused).
     func join(network: String, token: String, key: PrivateKey, name: String = "node", remote: String = "192.0.2.1",
-              version: Int64 = ProtocolVersion.v1, routes: [SubnetRoute]? = nil) -> (Int, Welcome?) {
+              version: Int64 = ProtocolVersion.v1, routes: [SubnetRoute]? = nil, exitNode: Bool? = nil) -> (Int, Welcome?) {
         let connection = open(network: network, token: token, remote: remote)
         guard let challenge = challenge(connection) else { return (connection, nil) }
-        send(connection, hello(challenge, network: network, key: key, name: name, version: version, routes: routes))
+        send(connection, hello(challenge, network: network, key: key, name: name, version: version, routes: routes, exitNode: exitNode))
         return (connection, take(connection).compactMap { if case .welcome(let welcome) = $0 { welcome } else { nil } }.first)
     }
 

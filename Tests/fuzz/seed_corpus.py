@@ -128,9 +128,28 @@ def dns_queries(out):
           + b"\xc0\x0c" + struct.pack(">HH", 28, 1))
 
 
+def cluster(out):
+    key = base64.b64encode(bytes([1] * 32)).decode()
+    other = base64.b64encode(bytes([2] * 32)).decode()
+    session = {"network": "home", "key": key, "session": "hub-2-5f3a9c1e/17", "claimed_at_ms": 1764560000123}
+    messages = [
+        {"type": "signal", "hub": "hub-1", "seq": 1, "network": "home", "to": other, "kind": "offer", "from": key,
+         "sealed": {"nonce": base64.b64encode(bytes(24)).decode(), "box": base64.b64encode(bytes(range(40))).decode()}},
+        dict(session, type="session_claimed", hub="hub-2-5f3a9c1e", seq=2),
+        {"type": "session_ended", "hub": "hub-2-5f3a9c1e", "seq": 3, "network": "home", "key": key,
+         "session": "hub-2-5f3a9c1e/17", "reason": "timeout"},
+        {"type": "hub_alive", "hub": "hub-3", "seq": 4, "broadcast_seq": 3, "sessions": 20000},
+        {"type": "admin_change", "hub": "admin", "seq": 5, "change": "peer_revoked", "network": "lab", "key": key},
+        {"type": "sessions_snapshot", "hub": "hub-2-5f3a9c1e", "seq": 6, "sessions": [session, session], "more": True},
+    ]
+    for message in messages:
+        write(out, "FuzzClusterMessage", json.dumps(message, separators=(",", ":")))
+
+
 if __name__ == "__main__":
     out = sys.argv[1]
     protocol(out)
+    cluster(out)
     stun(out)
     wireguard(out)
     configuration(out)

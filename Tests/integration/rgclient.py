@@ -40,11 +40,11 @@ class Agent:
         self.challenge = self.expect("challenge")
         return self.challenge
 
-    def hello(self, claimed_key=None, version=1, proof_network=None, routes=None):
+    def hello(self, claimed_key=None, version=1, proof_network=None, routes=None, exit_node=None):
         hub_key, nonce = riftproto.challenge_keys(self.challenge or self.read_challenge())
         claimed = base64.b64decode(claimed_key) if claimed_key else None
         proof = make_proof(self.key, hub_key, nonce, proof_network or self.network, claimed)
-        self.send(riftproto.hello(claimed_key or self.public_key, self.name, proof, version, routes))
+        self.send(riftproto.hello(claimed_key or self.public_key, self.name, proof, version, routes, exit_node))
 
     def join(self):
         self.connect()

@@ -9,7 +9,7 @@ def test_auth_success_gets_challenge_and_welcome(hub):
     agent = Agent(hub, "home", hub.token, name="laptop")
     agent.connect()
     challenge = agent.read_challenge()
-    assert challenge["versions"] == [1, 2, 3, 4]  # 2 adds PeerInfo.allow_in (§6.11), 3 dns_name and dns_domain (§6.13), 4 routes (§6.14)
+    assert challenge["versions"] == [1, 2, 3, 4, 5]  # 2 adds PeerInfo.allow_in (§6.11), 3 dns_name and dns_domain (§6.13), 4 routes (§6.14), 5 exit nodes (§6.15)
     assert len(challenge["nonce"]) == 44 and len(challenge["hub_key"]) == 44
     agent.hello()
     welcome = agent.expect("welcome")

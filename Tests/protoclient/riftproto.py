@@ -69,11 +69,14 @@ def challenge_keys(challenge: dict) -> tuple[bytes, bytes]:
     return base64.b64decode(challenge["hub_key"]), base64.b64decode(challenge["nonce"])
 
 
-def hello(public_key: str, name: str, proof: dict, version: int = PROTOCOL_VERSION, routes: list[str] | None = None) -> dict:
+def hello(public_key: str, name: str, proof: dict, version: int = PROTOCOL_VERSION, routes: list[str] | None = None,
+          exit_node: bool | None = None) -> dict:
     """The `hello` answering a challenge; `public_key` is base64 (the key the proof claims)."""
     message = {"type": "hello", "version": version, "public_key": public_key, "name": name, "proof": proof}
     if routes is not None:
         message["advertise_routes"] = routes  # PROTOCOL.md §6.14, version 4
+    if exit_node is not None:
+        message["advertise_exit_node"] = exit_node  # PROTOCOL.md §6.15, version 5
     return message
 
 

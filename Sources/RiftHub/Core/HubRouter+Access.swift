@@ -37,11 +37,12 @@ extension HubRouter {
     }
 
     /// `peer` with only the fields a session speaking `version` may receive (`dns_name` from version 3 on, `routes`
-    /// from version 4 on).
+    /// from version 4 on, `exit_node` from version 5 on).
     static func described(_ peer: PeerInfo, forVersion version: Int64) -> PeerInfo {
         var told = peer
         if version < ProtocolVersion.v3 { told.dnsName = nil }
         if version < ProtocolVersion.v4 || told.routes?.isEmpty == true { told.routes = nil }
+        if version < ProtocolVersion.v5 || told.exitNode != true { told.exitNode = nil }
         return told
     }
 

@@ -140,10 +140,13 @@ extension HubRouter {
                                    "this token admits only \(keys); ask the hub's administrator for a new token", &actions)
             case .admitted(var info):
                 // What the agent advertises now replaces what it advertised before; a session of an older version
-                // advertises nothing. Only approved routes are passed on.
+                // advertises nothing. Only approved routes and exit nodes are passed on.
                 let routes = try directory.joiningPeerRoutes(network: network, publicKey: hello.publicKey,
                                                              advertised: hello.version >= ProtocolVersion.v4 ? hello.advertiseRoutes ?? [] : [])
                 info.routes = routes.isEmpty ? nil : routes
+                let exitNode = try directory.joiningPeerIsExitNode(network: network, publicKey: hello.publicKey,
+                                                                   advertised: hello.version >= ProtocolVersion.v5 && hello.advertiseExitNode == true)
+                info.exitNode = exitNode ? true : nil
                 try join(connection, record: record, info: info, settings: settings, version: hello.version, &actions)
             }
         } catch {

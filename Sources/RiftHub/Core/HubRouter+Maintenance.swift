@@ -19,6 +19,7 @@ extension HubRouter {
         refreshAccess(&actions)
         refreshNames(&actions)
         refreshRoutes(&actions)
+        refreshExitNodes(&actions)
         if now >= nextEphemeralSweep {
             nextEphemeralSweep = now + Self.ephemeralSweepSeconds(grace: configuration.ephemeralGraceSeconds)
             removeStaleEphemeralPeers()

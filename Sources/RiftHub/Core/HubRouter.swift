@@ -81,6 +81,8 @@ public struct HubRouter<Connection: Hashable & Sendable> {
     var renameRevision: Int64 = 0
     /// The change marker active routes were last reread at (HubRouter+Routes.swift).
     var routesMarker: Int64?
+    /// The change marker active exit nodes were last reread at (HubRouter+ExitNodes.swift).
+    var exitNodesMarker: Int64?
 
     /// Creates a router with no connections.
     public init(configuration: HubRouterConfiguration, directory: any HubDirectory, clock: any HubClock, logger: Logger) {
@@ -99,6 +101,7 @@ public struct HubRouter<Connection: Hashable & Sendable> {
         self.accessMarker = lastChangeMarker
         self.namesMarker = lastChangeMarker
         self.routesMarker = lastChangeMarker
+        self.exitNodesMarker = lastChangeMarker
         self.metrics.networks = (try? directory.networkCount()) ?? 0
     }
 

@@ -87,3 +87,13 @@ extension HubDatabase: HubRouteDirectory {
         try directory { () throws(HubStoreError) in try activeRouteTable(network: network) }
     }
 }
+
+extension HubDatabase: HubExitNodeDirectory {
+    public func advertiseExitNode(network: String, publicKey: PublicKey, advertised: Bool) throws(DirectoryError) -> Bool {
+        try directory { () throws(HubStoreError) in try replaceAdvertisedExitNode(network: network, publicKey: publicKey, advertised: advertised) }
+    }
+
+    public func activeExitNodes(network: String) throws(DirectoryError) -> Set<PublicKey> {
+        try directory { () throws(HubStoreError) in try activeExitNodeKeys(network: network) }
+    }
+}

@@ -32,7 +32,7 @@ extension HubDatabase {
     }
 
     /// Revokes `publicKey` in `network`: a running hub closes its session within about a second and
-    /// refuses it from then on; its addresses stay reserved, its DNS name is free for another peer, its route approvals are dropped. Fails with `unknownNetwork` or `unknownPeer`.
+    /// refuses it from then on; its addresses stay reserved, its DNS name is free for another peer, its route and exit-node approvals are dropped. Fails with `unknownNetwork` or `unknownPeer`.
     public func revokePeer(network: String, publicKey: PublicKey, now: Int64) throws(HubStoreError) {
         try requireNetwork(network)
         try write {
@@ -44,6 +44,7 @@ extension HubDatabase {
                              [.integer(now), .text(network), .text(publicKey.base64)])
             // A revoked peer forwards nothing: its route approvals go with it (a new key must be approved afresh).
             try database.run("DELETE FROM approved_routes WHERE network = ? AND public_key = ?", [.text(network), .text(publicKey.base64)])
+            try database.run("UPDATE exit_nodes SET approved_at = NULL WHERE network = ? AND public_key = ?", [.text(network), .text(publicKey.base64)])
         }
     }
 

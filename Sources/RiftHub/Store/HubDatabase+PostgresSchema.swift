@@ -112,5 +112,15 @@ extension HubDatabase {
                 FOREIGN KEY (network, public_key) REFERENCES peers(network, public_key) ON DELETE CASCADE
             );
             """),
+        SQLiteMigration(version: 7, sql: """
+            CREATE TABLE exit_nodes (
+                network TEXT COLLATE "C" NOT NULL,
+                public_key TEXT COLLATE "C" NOT NULL,
+                advertised BIGINT NOT NULL CHECK (advertised IN (0, 1)),
+                approved_at BIGINT,
+                PRIMARY KEY (network, public_key),
+                FOREIGN KEY (network, public_key) REFERENCES peers(network, public_key) ON DELETE CASCADE
+            );
+            """),
     ]
 }

@@ -189,5 +189,17 @@ public final class HubDatabase {
                 FOREIGN KEY (network, public_key) REFERENCES peers(network, public_key) ON DELETE CASCADE
             ) STRICT;
             """),
+        // Exit nodes (issue 16): one row per peer that advertised an exit node at its last hello or that an
+        // administrator approved as one (approved_at NULL: not approved). Active, and sent to other peers, when both.
+        SQLiteMigration(version: 7, sql: """
+            CREATE TABLE exit_nodes (
+                network TEXT NOT NULL,
+                public_key TEXT NOT NULL,
+                advertised INTEGER NOT NULL CHECK (advertised IN (0, 1)),
+                approved_at INTEGER,
+                PRIMARY KEY (network, public_key),
+                FOREIGN KEY (network, public_key) REFERENCES peers(network, public_key) ON DELETE CASCADE
+            ) STRICT;
+            """),
     ]
 }

@@ -1,0 +1,82 @@
+import RiftCluster
+import RiftProtocol
+import Testing
+
+/// ClusterMessage: every body survives encoding and decoding, and malformed messages fail with the protocol's codes.
+@Suite struct ClusterMessageTests {
+    static func key(_ byte: UInt8) -> PublicKey { try! PublicKey(bytes: [UInt8](repeating: byte, count: 32)) }
+
+    static let session = ClusterSession(network: "home", key: key(1), session: "hub-2-5f3a9c1e/17", claimedAtMilliseconds: 1_764_560_000_123)
+
+    static let samples: [ClusterMessage] = [
+        ClusterMessage(hub: "hub-1-0a1b2c3d", sequence: 1, body: .signal(ClusterSignal(
+            network: "home", to: key(2),
+            signal: RelayedSignal(kind: .offer, from: key(3), sealed: SealedBox(
+                nonce: [UInt8](repeating: 7, count: SealedBox.nonceBytes), ciphertext: [UInt8](0..<40)))))),
+        ClusterMessage(hub: "hub-2-5f3a9c1e", sequence: 2, body: .sessionClaimed(session)),
+        ClusterMessage(hub: "hub-2-5f3a9c1e", sequence: 3, body: .sessionEnded(SessionEnd(
+            network: "home", key: key(1), session: "hub-2-5f3a9c1e/17", reason: .timeout))),
+        ClusterMessage(hub: "hub-3", sequence: 9_000_000_000, body: .hubAlive(HubAlive(broadcastSequence: 8_999_999_999, sessionCount: 20_000))),
+        ClusterMessage(hub: "admin", sequence: 4, body: .adminChange(AdminChange(kind: .peerRevoked, network: "lab", key: key(9)))),
+        ClusterMessage(hub: "admin", sequence: 5, body: .adminChange(AdminChange(kind: .policyChanged, network: "lab"))),
+        ClusterMessage(hub: "hub-2-5f3a9c1e", sequence: 6, body: .sessionsSnapshot(SessionsSnapshot(sessions: [session, session], more: true))),
+        ClusterMessage(hub: "hub-2-5f3a9c1e", sequence: 7, body: .sessionsSnapshot(SessionsSnapshot(sessions: [], more: false))),
+    ]
+
+    @Test(arguments: samples) func roundTrips(_ message: ClusterMessage) throws {
+        let decoded = try ClusterMessage.decode(message.encoded)
+        #expect(decoded == message)
+        #expect(decoded.encoded == message.encoded)  // the writer is deterministic (sorted keys)
+    }
+
+    @Test func broadcastAndSignalStreams() {
+        #expect(Self.samples.map(\.isBroadcast) == [false, true, true, true, true, true, false, false])
+    }
+
+    @Test func readsTheDocumentedFieldNames() throws {
+        let text = """
+            {"type":"session_ended","hub":"hub-1","seq":12,"network":"home","key":"\(Self.key(1).base64)",\
+            "session":"hub-1/3","reason":"revoked"}
+            """
+        let message = try ClusterMessage.decode(Array(text.utf8))
+        #expect(message == ClusterMessage(hub: "hub-1", sequence: 12, body: .sessionEnded(SessionEnd(
+            network: "home", key: Self.key(1), session: "hub-1/3", reason: .revoked))))
+    }
+
+    @Test(arguments: [
+        (#"{"type":"hub_alive","hub":"hub-1","seq":1,"broadcast_seq":0}"#, ErrorCode.missingField),
+        (#"{"type":"hub_alive","hub":"hub-1","seq":1,"broadcast_seq":0,"sessions":1,"extra":1}"#, .unknownField),
+        (#"{"type":"hub_alive","hub":"hub-1","seq":0,"broadcast_seq":0,"sessions":1}"#, .invalidValue),  // seq from 1
+        (#"{"type":"hub_alive","hub":"Hub 1","seq":1,"broadcast_seq":0,"sessions":1}"#, .invalidValue),  // not subject-safe
+        (#"{"type":"hub_alive","hub":"hub.1","seq":1,"broadcast_seq":0,"sessions":1}"#, .invalidValue),  // a dot splits subjects
+        (#"{"type":"gossip","hub":"hub-1","seq":1}"#, .unknownType),
+        (#"{"type":"session_ended","hub":"hub-1","seq":1,"network":"home","key":"AAAA","session":"hub-1/3","reason":"revoked"}"#, .invalidValue),
+        (#"{"type":"admin_change","hub":"a","seq":1,"change":"reboot","network":"home"}"#, .invalidValue),
+        (#"{"type":"admin_change","hub":"a","seq":1,"change":"peer_revoked","network":"Home"}"#, .invalidValue),
+        (#"{"type":"sessions_snapshot","hub":"a","seq":1,"sessions":{},"more":false}"#, .wrongType),
+        (#"[1]"#, .notAnObject),
+        (#"{"type":"#, .malformedJSON),
+    ]) func refusesMalformedMessages(_ text: String, _ code: ErrorCode) {
+        #expect {
+            _ = try ClusterMessage.decode(Array(text.utf8))
+        } throws: { error in
+            (error as? ProtocolError)?.code == code
+        }
+    }
+
+    @Test func refusesBadSessionIDs() {
+        for session in ["hub-1", "hub-1/", "/3", "hub-1/x", "Hub/3"] {
+            let text = """
+                {"type":"session_claimed","hub":"hub-1","seq":1,"network":"home","key":"\(Self.key(1).base64)",\
+                "session":"\(session)","claimed_at_ms":1}
+                """
+            #expect(throws: ProtocolError.self, "\(session)") { try ClusterMessage.decode(Array(text.utf8)) }
+        }
+    }
+
+    @Test func subjects() {
+        #expect(ClusterSubject.signal(network: "home", key: Self.key(0xAB)) == "rift.home.signal." + String(repeating: "ab", count: 32))
+        #expect(ClusterSubject.presence(network: "home") == "rift.home.presence")
+        #expect(ClusterSubject.alive(hubID: "hub-1-5f3a") == "rift.hub.hub-1-5f3a.alive")
+    }
+}
