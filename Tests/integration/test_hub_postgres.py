@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from hubharness import HUB_BIN, Hub, eventually
+from hubharness import Hub, eventually
 from pgserver import PostgresServer, PostgresUnavailable
 from rgclient import Agent, sealed_blob
 from websockets.exceptions import ConnectionClosed, InvalidStatus
