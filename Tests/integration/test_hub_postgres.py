@@ -132,6 +132,10 @@ def test_postgres_going_away_refuses_joins_and_coming_back_serves_them(pg_hubs, 
         # Connected agents keep relaying through the hub.
         a.signal("offer", b.public_key)
         assert b.expect("offer", skip=("peer_left", "peer_joined"))["from"] == a.public_key
+        # The router polls storage four times a second; the outage is logged at its start, not on every tick.
+        time.sleep(2)
+        polls = [line for line in hub.log_lines if "cannot poll storage for changes" in line]
+        assert 1 <= len(polls) <= 2, "\n".join(polls)
         own.start()
 
         def join_succeeds():
@@ -143,6 +147,7 @@ def test_postgres_going_away_refuses_joins_and_coming_back_serves_them(pg_hubs, 
         c = eventually(join_succeeds, timeout=30, interval=0.5)
         assert c is not None, "joins did not succeed after PostgreSQL came back:\n" + "\n".join(hub.log_lines[-20:])
         print(f"PostgreSQL stopped and started: joins served again {time.monotonic() - started:.2f} s after the stop")
+        assert hub.wait_for_log("storage answers again"), "\n".join(hub.log_lines[-8:])
         assert c.welcome["self"]["ipv4"] not in (a.welcome["self"]["ipv4"], b.welcome["self"]["ipv4"])
     finally:
         own.destroy()
