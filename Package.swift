@@ -32,6 +32,10 @@ let package = Package(
         .systemLibrary(
             name: "CRiftSQLite", path: "Sources/CRiftSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]),
+        // The hub's state in PostgreSQL for a cluster of hubs (issue 14): libpq, synchronous like SQLite.
+        .systemLibrary(
+            name: "CRiftPQ", path: "Sources/CRiftPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
         .systemLibrary(
             name: "CRiftOpenSSL", path: "Sources/CRiftOpenSSL", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]),
@@ -59,7 +63,7 @@ let package = Package(
         .target(name: "RiftCrypto", dependencies: ["RiftProtocol", "CRiftSodium", "CRiftOpenSSL"]),
         .target(name: "RiftWebSocket", dependencies: ["CRiftWebSockets", "CRiftEv", "RiftSupport"]),
         .target(name: "RiftNice", dependencies: ["CRiftNice", "RiftSupport"]),
-        .target(name: "RiftStore", dependencies: ["CRiftSQLite", "RiftSupport"]),
+        .target(name: "RiftStore", dependencies: ["CRiftSQLite", "CRiftPQ", "RiftSupport"]),
         // The agent's resolver for peers' names (wire format through libldns).
         .target(name: "RiftDNS", dependencies: ["CRiftLDNS", "RiftSupport", "RiftProtocol", .product(name: "Logging", package: "swift-log")]),
 
@@ -110,7 +114,7 @@ let package = Package(
         .testTarget(
             name: "RiftHubTests",
             dependencies: ["RiftHub", "RiftProtocol", "RiftCrypto", "RiftTURN", "RiftTestSupport", "RiftCluster", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "RiftStoreTests", dependencies: ["RiftStore"]),
+        .testTarget(name: "RiftStoreTests", dependencies: ["RiftStore", "RiftTestSupport"]),
         .testTarget(
             name: "RiftClusterTests",
             dependencies: ["RiftCluster", "RiftProtocol", "RiftSupport", .product(name: "Logging", package: "swift-log")]),

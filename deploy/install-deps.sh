@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 packages=(
   # build: C libraries linked by the Swift package, and pkg-config to find them
   pkg-config libnice-dev libglib2.0-dev libwebsockets-dev libssl-dev libsodium-dev libsqlite3-dev
+  # the hub's state in PostgreSQL for a cluster of hubs: the client library, and the server the tests start themselves
+  libpq-dev postgresql
   # the agent's resolver for peers' names: the DNS wire format (parse queries, write answers)
   libldns-dev
   # the hub's WebSocket server runs libwebsockets on libev (epoll): the library and lws' plugin for it
@@ -50,9 +52,9 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # coturn's, nginx's, prometheus' and nats-server's packages may start system services; the tests start their own on
-  # chosen ports.
-  for service in coturn nginx prometheus nats-server; do
+  # coturn's, nginx's, prometheus', nats-server's and postgresql's packages may start system services; the tests start
+  # their own on chosen ports.
+  for service in coturn nginx prometheus nats-server postgresql; do
     if [[ -d /run/systemd/system ]]; then
       systemctl disable --now "$service" >/dev/null 2>&1 || true
     elif [[ -x /etc/init.d/$service ]]; then

@@ -11,7 +11,8 @@ enum DNSWire {
     ///
     /// Over UDP the reply fits `limit` bytes (512 without EDNS, RFC 1035 §4.2.1; what the client's EDNS says, up to
     /// 1232, with it): if it would not, it is sent without records and with TC set, so the client asks again over TCP.
-    /// Over TCP (`stream`) the limit is the 65535 bytes a length prefix can say.
+    /// Over TCP (`stream`) the limit is the 65535 bytes a length prefix can say. A query whose EDNS version is not 0
+    /// gets BADVERS (extended code 16) with no records, announcing version 0 (RFC 6891 §6.1.3).
     static func respond(to datagram: [UInt8], limit: Int = 512, stream: Bool = false, answering: (DNSQuestion) -> DNSAnswer) -> [UInt8]? {
         var parsed: UnsafeMutablePointer<ldns_pkt>?
         let status = datagram.withUnsafeBufferPointer { ldns_wire2pkt(&parsed, $0.baseAddress, $0.count) }
@@ -22,6 +23,8 @@ enum DNSWire {
         var answer = DNSAnswer(code: .formatError, authoritative: false)
         var question: UnsafeMutablePointer<ldns_rr>?
         var questionName: String?
+        let edns = ldns_pkt_edns(query)
+        let badVersion = edns && ldns_pkt_edns_version(query) != 0
         if ldns_pkt_get_opcode(query) != LDNS_PACKET_QUERY {
             answer.code = .notImplemented
         } else if ldns_pkt_qdcount(query) == 1, let first = ldns_rr_list_rr(ldns_pkt_question(query), 0),
@@ -31,7 +34,9 @@ enum DNSWire {
             free(text)
             let type = DNSRecordType(rawValue: UInt16(truncatingIfNeeded: ldns_rr_get_type(first).rawValue))
             let rrClass = ldns_rr_get_class(first)
-            if rrClass == LDNS_RR_CLASS_IN || rrClass == LDNS_RR_CLASS_ANY {
+            if badVersion {
+                answer = DNSAnswer(code: .noError, authoritative: false)  // the header's 4 low bits of BADVERS (16)
+            } else if rrClass == LDNS_RR_CLASS_IN || rrClass == LDNS_RR_CLASS_ANY {
                 answer = answering(DNSQuestion(name: questionName!, type: type))
             } else {
                 answer = .refused
@@ -39,11 +44,10 @@ enum DNSWire {
         }
 
         var size = stream ? Int(UInt16.max) : limit
-        let edns = ldns_pkt_edns(query)
         if edns && !stream { size = max(512, min(Int(ldns_pkt_edns_udp_size(query)), ednsPayloadSize)) }
         for truncated in [false, true] {
             guard let bytes = encode(answer, to: query, question: question, questionName: questionName, edns: edns,
-                                     truncated: truncated) else { return nil }
+                                     badVersion: badVersion, truncated: truncated) else { return nil }
             if bytes.count <= size || truncated { return bytes.count <= size ? bytes : nil }
         }
         return nil
@@ -56,7 +60,7 @@ enum DNSWire {
     /// `answer`'s code and records (none when `truncated`, with TC). Records whose owner is the question's name take
     /// the question's own spelling (resolvers that randomise case, "0x20", compare it).
     private static func encode(_ answer: DNSAnswer, to query: UnsafeMutablePointer<ldns_pkt>, question: UnsafeMutablePointer<ldns_rr>?,
-                               questionName: String?, edns: Bool, truncated: Bool) -> [UInt8]? {
+                               questionName: String?, edns: Bool, badVersion: Bool, truncated: Bool) -> [UInt8]? {
         guard let response = ldns_pkt_new() else { return nil }
         defer { ldns_pkt_free(response) }
         ldns_pkt_set_id(response, ldns_pkt_id(query))
@@ -67,6 +71,7 @@ enum DNSWire {
         ldns_pkt_set_rcode(response, answer.code.rawValue)
         ldns_pkt_set_tc(response, truncated)
         if edns { ldns_pkt_set_edns_udp_size(response, UInt16(ednsPayloadSize)) }
+        if badVersion { ldns_pkt_set_edns_extended_rcode(response, 1) }  // BADVERS = 16: 1 in the OPT's upper 8 bits
         if let question {
             guard let copy = ldns_rr_clone(question) else { return nil }
             _ = ldns_pkt_push_rr(response, LDNS_SECTION_QUESTION, copy)
@@ -131,16 +136,21 @@ extension DNSWire {
         var authority: [String]
         /// The UDP size its EDNS OPT record announces; nil without one (ldns takes the OPT out of the additional section).
         var ednsSize: UInt16?
+        /// The upper 8 bits of the response code, from the EDNS OPT record (1 with a header code of 0: BADVERS, 16).
+        var extendedCode: UInt8 = 0
     }
 
     /// A query for `name` and `type` (class IN, RD set) with `id`, and an EDNS OPT record announcing `ednsSize` when
     /// given; nil when ldns cannot read the name.
-    static func query(name: String, type: DNSRecordType, id: UInt16, ednsSize: UInt16? = nil) -> [UInt8]? {
+    static func query(name: String, type: DNSRecordType, id: UInt16, ednsSize: UInt16? = nil, ednsVersion: UInt8 = 0) -> [UInt8]? {
         guard let owner = ldns_dname_new_frm_str(name),
               let packet = ldns_pkt_query_new(owner, ldns_rr_type(UInt32(type.rawValue)), LDNS_RR_CLASS_IN, UInt16(LDNS_RD)) else { return nil }
         defer { ldns_pkt_free(packet) }
         ldns_pkt_set_id(packet, id)
-        if let ednsSize { ldns_pkt_set_edns_udp_size(packet, ednsSize) }
+        if let ednsSize {
+            ldns_pkt_set_edns_udp_size(packet, ednsSize)
+            ldns_pkt_set_edns_version(packet, ednsVersion)
+        }
         var wire: UnsafeMutablePointer<UInt8>?
         var count = 0
         guard ldns_pkt2wire(&wire, packet, &count) == LDNS_STATUS_OK, let wire else { return nil }
@@ -158,7 +168,8 @@ extension DNSWire {
             id: ldns_pkt_id(packet), isResponse: ldns_pkt_qr(packet), code: UInt8(truncatingIfNeeded: ldns_pkt_get_rcode(packet).rawValue),
             authoritative: ldns_pkt_aa(packet), truncated: ldns_pkt_tc(packet),
             questions: texts(ldns_pkt_question(packet)), answers: texts(ldns_pkt_answer(packet)),
-            authority: texts(ldns_pkt_authority(packet)), ednsSize: ldns_pkt_edns(packet) ? ldns_pkt_edns_udp_size(packet) : nil)
+            authority: texts(ldns_pkt_authority(packet)), ednsSize: ldns_pkt_edns(packet) ? ldns_pkt_edns_udp_size(packet) : nil,
+            extendedCode: ldns_pkt_edns(packet) ? ldns_pkt_edns_extended_rcode(packet) : 0)
     }
 
     /// Each record of `list` in zone-file text, without its line end.

@@ -5,8 +5,8 @@ import RiftProtocol
 enum AllowedIPs {
     /// The canonical text of each prefix (RFC 5952 for IPv6), in order, without duplicates.
     /// Fails with `.invalidConfiguration` for anything that is not a prefix, has host bits set, or
-    /// is a default route.
-    static func canonical(_ entries: [String]) throws(WireGuardError) -> [String] {
+    /// is a default route (allowed only with `allowDefault`, for the user's chosen exit node).
+    static func canonical(_ entries: [String], allowDefault: Bool = false) throws(WireGuardError) -> [String] {
         var result: [String] = []
         for entry in entries {
             let canonical: String
@@ -18,7 +18,7 @@ enum AllowedIPs {
             } else {
                 throw WireGuardError(.invalidConfiguration, "allowed IP \"\(entry)\" is not an address prefix without host bits")
             }
-            guard length > 0 else {
+            guard length > 0 || allowDefault else {
                 throw WireGuardError(.invalidConfiguration, "allowed IP \(entry) is a default route, which is never given to a peer")
             }
             if !result.contains(canonical) { result.append(canonical) }

@@ -27,6 +27,9 @@ public struct InterfaceConfiguration: Sendable, CustomStringConvertible, CustomD
     public var netns: String?
     /// The userspace implementation to run: a program name looked up in `PATH`, or a path.
     public var wireguardGoPath: String
+    /// The firewall mark WireGuard puts on its own UDP packets (`fwmark`), so that policy routing can keep them out of
+    /// the tunnel when all traffic goes through an exit node; 0 = none.
+    public var fwmark: UInt32 = 0
 
     /// Describes an interface; nothing is checked until `openWireGuardDevice`. The overlay addresses
     /// and prefix lengths may be filled in later, but must be set before opening.
@@ -49,7 +52,8 @@ public struct InterfaceConfiguration: Sendable, CustomStringConvertible, CustomD
     public var description: String {
         "InterfaceConfiguration(name: \(name), privateKey: <redacted>, listenPort: \(listenPort), "
             + "ipv4: \(ipv4)/\(ipv4PrefixLength), ipv6: \(ipv6)/\(ipv6PrefixLength), mtu: \(mtu)"
-            + (netns.map { ", netns: \($0)" } ?? "") + ", wireguardGoPath: \(wireguardGoPath))"
+            + (netns.map { ", netns: \($0)" } ?? "") + (fwmark == 0 ? "" : ", fwmark: \(fwmark)")
+            + ", wireguardGoPath: \(wireguardGoPath))"
     }
 
     public var debugDescription: String { description }
@@ -58,7 +62,7 @@ public struct InterfaceConfiguration: Sendable, CustomStringConvertible, CustomD
         Mirror(self, children: ["name": name, "privateKey": "<redacted>", "listenPort": listenPort, "ipv4": ipv4,
                                 "ipv4PrefixLength": ipv4PrefixLength, "ipv6": ipv6,
                                 "ipv6PrefixLength": ipv6PrefixLength, "mtu": mtu, "netns": netns as Any,
-                                "wireguardGoPath": wireguardGoPath])
+                                "wireguardGoPath": wireguardGoPath, "fwmark": fwmark])
     }
 }
 

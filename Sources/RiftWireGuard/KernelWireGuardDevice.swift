@@ -30,7 +30,8 @@ final class KernelWireGuardDevice: WireGuardDevice {
         try link.addKernelWireGuard()
         do {
             let key = Array((Base64.encode(configuration.privateKey) + "\n").utf8)
-            try runTool(link, WireGuardTool.setDevice(link.name, listenPort: configuration.configuration.listenPort),
+            try runTool(link, WireGuardTool.setDevice(link.name, listenPort: configuration.configuration.listenPort,
+                                                           fwmark: configuration.configuration.fwmark),
                         input: key, "configure \(link.name)")
             try link.configure(configuration)
             let status = try readStatus(link)
@@ -42,7 +43,7 @@ final class KernelWireGuardDevice: WireGuardDevice {
     }
 
     func setPeer(_ peer: WireGuardPeer) throws(WireGuardError) {
-        let allowedIPs = try AllowedIPs.canonical(peer.allowedIPs)
+        let allowedIPs = try AllowedIPs.canonical(peer.allowedIPs, allowDefault: peer.isExitNode)
         if peer.endpoint?.port == 0 { throw WireGuardError(.invalidConfiguration, "peer endpoint port 0") }
         try whileOpen { () throws(WireGuardError) in
             try Self.runTool(link, WireGuardTool.setPeer(link.name, peer, allowedIPs: allowedIPs), "set peer \(peer.publicKey)")

@@ -45,9 +45,11 @@ struct UAPILine: Sendable, Equatable {
 
 /// Builds `set=1` bodies.
 enum UAPIRequest {
-    /// Sets our private key and listen port.
-    static func device(privateKey: [UInt8], listenPort: UInt16) -> [UAPILine] {
-        [UAPILine("private_key", bytes: Hex.encode(privateKey)), UAPILine("listen_port", String(listenPort))]
+    /// Sets our private key, listen port and (when not 0) the firewall mark of WireGuard's own packets.
+    static func device(privateKey: [UInt8], listenPort: UInt16, fwmark: UInt32 = 0) -> [UAPILine] {
+        var lines = [UAPILine("private_key", bytes: Hex.encode(privateKey)), UAPILine("listen_port", String(listenPort))]
+        if fwmark != 0 { lines.append(UAPILine("fwmark", String(fwmark))) }
+        return lines
     }
 
     /// Adds or updates `peer`, replacing its allowed IPs (already canonical) and keepalive.

@@ -56,7 +56,8 @@ final class UserspaceWireGuardDevice: WireGuardDevice {
             try waitForControlSocket(control, daemon: daemon)
             let port = configuration.configuration.listenPort
             do throws(WireGuardError) {
-                try control.set(UAPIRequest.device(privateKey: configuration.privateKey, listenPort: port))
+                try control.set(UAPIRequest.device(privateKey: configuration.privateKey, listenPort: port,
+                                                       fwmark: configuration.configuration.fwmark))
             } catch where error.errno == EADDRINUSE {
                 throw WireGuardError(.controlFailed, "UDP port \(port) is already in use", errno: EADDRINUSE)
             }
@@ -72,7 +73,7 @@ final class UserspaceWireGuardDevice: WireGuardDevice {
     }
 
     func setPeer(_ peer: WireGuardPeer) throws(WireGuardError) {
-        let allowedIPs = try AllowedIPs.canonical(peer.allowedIPs)
+        let allowedIPs = try AllowedIPs.canonical(peer.allowedIPs, allowDefault: peer.isExitNode)
         if peer.endpoint?.port == 0 { throw WireGuardError(.invalidConfiguration, "peer endpoint port 0") }
         try whileOpen { () throws(WireGuardError) in try control.set(UAPIRequest.setPeer(peer, allowedIPs: allowedIPs)) }
     }

@@ -8,10 +8,14 @@ public struct WireGuardPeer: Sendable, Hashable {
     /// the peer's first authenticated packet).
     public var endpoint: WireGuardEndpoint?
     /// The overlay addresses routed to this peer, such as `100.64.0.3/32` and `fd7a:115c:a1e0::3/128`.
-    /// Only canonical prefixes are accepted (no host bits set), and never a default route (`/0`).
+    /// Only canonical prefixes are accepted (no host bits set), and never a default route (`/0`) unless
+    /// `isExitNode`.
     public var allowedIPs: [String]
     /// Seconds between keepalives that hold NAT mappings open; nil turns keepalives off.
     public var persistentKeepalive: UInt16?
+    /// Whether this peer is the exit node the user chose (`exit_node`): the one peer that may get `0.0.0.0/0` and
+    /// `::/0` (with WireGuard's longest-prefix match, the other peers keep their own addresses).
+    public var isExitNode = false
 
     /// Describes a peer.
     public init(publicKey: PublicKey, endpoint: WireGuardEndpoint? = nil, allowedIPs: [String],

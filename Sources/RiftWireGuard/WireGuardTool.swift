@@ -4,9 +4,10 @@ import RiftProtocol
 ///
 /// Keys go to `wg` through standard input (`private-key /dev/stdin`), never as arguments.
 enum WireGuardTool {
-    /// Sets the listen port and reads the private key from standard input.
-    static func setDevice(_ interface: String, listenPort: UInt16) -> [String] {
-        ["wg", "set", interface, "listen-port", String(listenPort), "private-key", "/dev/stdin"]
+    /// Sets the listen port and (when not 0) the firewall mark, and reads the private key from standard input.
+    static func setDevice(_ interface: String, listenPort: UInt16, fwmark: UInt32 = 0) -> [String] {
+        ["wg", "set", interface, "listen-port", String(listenPort)] + (fwmark == 0 ? [] : ["fwmark", String(fwmark)])
+            + ["private-key", "/dev/stdin"]
     }
 
     /// Adds or updates a peer; `allowed-ips` replaces the list (an empty string clears it).

@@ -16,7 +16,7 @@ struct StateOptions: ParsableArguments {
     var config: String?
     @Option(name: .customLong("state-dir"), help: "State directory (default: /var/lib/riftgate-hub as root, else ~/.local/state/riftgate-hub).")
     var stateDirectory: String?
-    @Option(help: "SQLite database file (default: <state-dir>/hub.db).")
+    @Option(help: "SQLite database file (default: <state-dir>/hub.db), or postgres://user@host/db for PostgreSQL (password from ~/.pgpass, PGPASSFILE or passfile=).")
     var database: String?
 
     /// The settings given as flags, keyed like the config file.

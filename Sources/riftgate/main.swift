@@ -10,7 +10,8 @@ struct Riftgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "riftgate",
         abstract: "Join a riftgate mesh: WireGuard tunnels to every peer, negotiated with ICE through a hub.",
-        subcommands: [Init.self, Up.self, Down.self, Status.self, Ping.self, Netcheck.self, GenKey.self, PubKey.self])
+        subcommands: [Init.self, Up.self, Down.self, Status.self, Ping.self, Netcheck.self, GenKey.self, PubKey.self,
+                      Cleanup.self])
 }
 
 struct ConfigOption: ParsableArguments {
@@ -70,6 +71,10 @@ struct Up: AsyncParsableCommand {
     var acceptRoutes = false
     @Flag(name: .customLong("no-masquerade"), help: "Do not masquerade overlay traffic to the advertised routes; the LAN then needs a route back to the overlay (same as masquerade = false).")
     var noMasquerade = false
+    @Flag(help: "Offer this machine as an exit node: approved peers that choose it send all their traffic through it (same as advertise_exit_node = true).")
+    var advertiseExitNode = false
+    @Option(help: "Send all traffic through this peer (its name or DNS label, any case) while it is present and approved as an exit node; \"\" or none for no exit node (default: the configuration's exit_node).")
+    var exitNode: String?
 
     func run() async {
         LoggingSystem.bootstrap { label in
@@ -94,10 +99,22 @@ struct Up: AsyncParsableCommand {
             }
             if acceptRoutes { configuration.acceptRoutes = true }
             if noMasquerade { configuration.masquerade = false }
+            if advertiseExitNode { configuration.advertiseExitNode = true }
+            if let exitNode { configuration.exitNode = exitNode.isEmpty || exitNode.lowercased() == "none" ? nil : exitNode }
             try configuration.validate()
             let secrets = try AgentSecrets.load(path: configuration.secretsFile)
             try await AgentRuntime(configuration: configuration, secrets: secrets, logger: Logger(label: "riftgate")).run()
         } catch { fail(error) }
+    }
+}
+
+struct Cleanup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Remove the exit-node routing rules an agent that did not stop cleanly left (the systemd unit runs it after every stop).")
+
+    func run() {
+        let removed = ExitRouting.removeStale()
+        if removed > 0 { print("riftgate: removed \(removed) exit-node routing rule(s)") }
     }
 }
 

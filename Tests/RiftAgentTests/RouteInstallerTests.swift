@@ -14,11 +14,25 @@ final class FakeRouteSystem: RouteSystem {
         var failIP = false
         var nft = true
         var networks: [LocalNetwork] = []
+        /// Crash cleanup (`ip rule del priority`, `ip route flush table`), kept apart so that the subnet-route tests'
+        /// logs stay exact.
+        var cleanupLog: [String] = []
+        /// Rules a crashed run left, per `ip rule del priority …` command (without "ip").
+        var staleRules: [String: Int] = [:]
     }
     let state = Locked(State())
 
     func ip(_ arguments: [String]) throws {
         try state.withLock {
+            let command = arguments.joined(separator: " ")
+            let bare = arguments.filter { $0 != "-6" }
+            if (bare.count == 4 && bare.starts(with: ["rule", "del", "priority"])) || command.contains("route flush table") {
+                $0.cleanupLog.append("ip " + command)
+                guard command.contains("rule del") else { return }
+                guard let left = $0.staleRules[command], left > 0 else { throw RouteError("RTNETLINK answers: No such file or directory") }
+                $0.staleRules[command] = left - 1
+                return
+            }
             $0.log.append((["ip"] + arguments).joined(separator: " "))
             if $0.failIP { throw RouteError("RTNETLINK answers: Operation not permitted") }
         }

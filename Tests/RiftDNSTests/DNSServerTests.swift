@@ -124,6 +124,43 @@ import Testing
         }
     }
 
+    /// One framed answer (two-byte length, message), decoded.
+    static func readAnswer(_ socket: OwnedDescriptor) throws -> DNSWire.Message? {
+        func readExactly(_ count: Int) throws -> [UInt8] {
+            var received: [UInt8] = []
+            while received.count < count {
+                var buffer = [UInt8](repeating: 0, count: count - received.count)
+                let got = try SystemCall.receive(socket.rawValue, into: &buffer)
+                if got == 0 { return received }
+                received += buffer.prefix(got)
+            }
+            return received
+        }
+        let prefix = try readExactly(2)
+        guard prefix.count == 2 else { return nil }
+        let body = try readExactly(Int(prefix[0]) << 8 | Int(prefix[1]))
+        return DNSWire.decode(body)
+    }
+
+    @Test func answersPipelinedQueriesInOrderOnOneConnection() throws {
+        let (server, client) = try DNSServerTests.start()
+        defer { server.shutdown() }
+        let socket = try Self.connect(client.server.port)
+        func framed(_ name: String, _ id: UInt16) throws -> [UInt8] {
+            let query = try #require(DNSWire.query(name: name, type: .a, id: id, ednsSize: 1232))
+            return [UInt8(query.count >> 8), UInt8(query.count & 0xFF)] + query
+        }
+        // Two queries in one segment, then a third on the same connection after their answers.
+        try SystemCall.sendAll(socket.rawValue, try framed("laptop-b.home.rift", 1) + framed("example.com", 2))
+        let first = try #require(try Self.readAnswer(socket))
+        let second = try #require(try Self.readAnswer(socket))
+        #expect(first.id == 1 && first.answers == ["laptop-b.home.rift.\t5\tIN\tA\t100.64.0.2"])
+        #expect(second.id == 2 && second.code == 5 && second.answers.isEmpty, "outside the domain: REFUSED")
+        try SystemCall.sendAll(socket.rawValue, try framed("laptop-b.home.rift", 3))
+        let third = try #require(try Self.readAnswer(socket))
+        #expect(third.id == 3 && third.answers.count == 1)
+    }
+
     @Test func answersAQueryOverTCPSentInPieces() throws {
         let (server, client) = try DNSServerTests.start()
         defer { server.shutdown() }
@@ -133,10 +170,7 @@ import Testing
         let framed = [UInt8(query.count >> 8), UInt8(query.count & 0xFF)] + query
         try SystemCall.sendAll(socket.rawValue, framed.prefix(1))  // the length split across segments
         try SystemCall.sendAll(socket.rawValue, framed.dropFirst())
-        let reply = try Self.readAll(socket)
-        try #require(reply.count > 2)
-        #expect(Int(reply[0]) << 8 | Int(reply[1]) == reply.count - 2, "the length prefix matches")
-        let message = try #require(DNSWire.decode(Array(reply.dropFirst(2))))
+        let message = try #require(try Self.readAnswer(socket))
         #expect(message.id == 77 && message.answers == ["laptop-b.home.rift.\t5\tIN\tA\t100.64.0.2"])
     }
 

@@ -37,6 +37,16 @@ import Testing
         #expect(try exchange("laptop-b.home.rift", .a).ednsSize == nil)
     }
 
+    @Test func anUnknownEDNSVersionGetsBADVERSWithoutRecords() throws {
+        let query = try #require(DNSWire.query(name: "laptop-b.home.rift", type: .a, id: 0x0BAD, ednsSize: 1232, ednsVersion: 1))
+        let reply = try #require(DNSWire.respond(to: query, answering: Self.zone.answer))
+        let message = try #require(DNSWire.decode(reply))
+        #expect(message.id == 0x0BAD && message.isResponse)
+        #expect(Int(message.extendedCode) << 4 | Int(message.code) == 16, "BADVERS: 1 in the OPT record, 0 in the header")
+        #expect(message.answers.isEmpty && message.authority.isEmpty && message.ednsSize == 1232)
+        #expect(try exchange("laptop-b.home.rift", .a, ednsSize: 1232).extendedCode == 0, "version 0 is answered as usual")
+    }
+
     @Test func anAnswerBeyond512BytesIsTruncatedUnlessEDNSAllowsIt() throws {
         let crowded = DNSZone(domain: "home.rift", hosts: (1...60).map { DNSHost(label: "many", ipv4: "100.64.1.\($0)", ipv6: nil) })
         let plain = try exchange("many.home.rift", .a, zone: crowded)

@@ -5,12 +5,13 @@ import Testing
 
 @Suite("Admin CLI operations")
 struct AdministrationTests {
-    @Test("create, list and revoke print what a person needs, never a stored secret")
-    func workflow() throws {
+    @Test("create, list and revoke print what a person needs, never a stored secret", arguments: StoreEngine.tested)
+    func workflow(engine: StoreEngine) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("admin-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let admin = try HubAdministration(databasePath: directory + "/hub.db", now: { 1_700_000_000 })
+        let location = try engine.location(directory + "/hub.db")
+        let admin = try HubAdministration(databasePath: location, now: { 1_700_000_000 })
         #expect(try admin.listNetworks().contains("No networks"))
         #expect(try admin.createNetwork(name: "home", ipv4Prefix: nil, ipv6Prefix: "fd00:1::/64", maximumPeers: 3)
             == "Created network home: IPv4 100.64.0.0/10, IPv6 fd00:1::/64, at most 3 peers, names under home.rift.\n")

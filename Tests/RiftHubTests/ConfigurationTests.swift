@@ -100,6 +100,19 @@ struct ConfigurationTests {
         #expect(fromEnvironment.natsServers == ["nats://c:4222", "nats://d:4222"] && fromEnvironment.hubID == "hub-9")
     }
 
+    @Test("database: a postgres:// URL from the file or the environment selects PostgreSQL and is logged without its password")
+    func postgresDatabase() throws {
+        let file = try temporaryFile("database = \"postgres://rift:s3cret@db.example:5433/hub\"\n")
+        let fromFile = try ConfigurationLayers.load(configFile: file, flags: [:], environment: ["HOME": "/home/someone"])
+        #expect(fromFile.usesPostgres)
+        #expect(fromFile.databaseDescription == "postgres://rift:***@db.example:5433/hub")
+        let fromEnvironment = try ConfigurationLayers.load(configFile: nil, flags: [:],
+                                                           environment: ["HOME": "/home/someone", "RIFTGATE_HUB_DATABASE": "postgresql://db/hub"])
+        #expect(fromEnvironment.usesPostgres && fromEnvironment.databasePath == "postgresql://db/hub")
+        let path = try ConfigurationLayers.load(configFile: nil, flags: ["database": .text("/srv/hub.db")], environment: ["HOME": "/home/someone"])
+        #expect(!path.usesPostgres && path.databaseDescription == "/srv/hub.db")
+    }
+
     @Test("durations and listen addresses parse as people write them")
     func parsing() {
         #expect(DurationText.seconds("90") == 90)

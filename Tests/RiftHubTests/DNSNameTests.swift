@@ -12,11 +12,12 @@ struct DNSNameTests {
 
     init() throws { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
 
-    @Test("labels are derived, duplicates numbered, kept across rejoins and reopening, renamed with the name, freed by revocation")
-    func uniqueness() throws {
+    @Test("labels are derived, duplicates numbered, kept across rejoins and reopening, renamed with the name, freed by revocation", arguments: StoreEngine.tested)
+    func uniqueness(engine: StoreEngine) throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        let location = try engine.location(directory + "/hub.db")
         let keys = (0..<5).map { _ in PrivateKey.generate().publicKey }
-        var database = try HubDatabase(path: directory + "/hub.db")
+        var database = try HubDatabase(location: location)
         let network = try database.createNetwork(name: "home", now: now)
         #expect(network.dnsDomain == "home.rift")
         let (token, _) = try database.createToken(network: "home", label: "t", expiresAt: nil, now: now)
@@ -26,7 +27,7 @@ struct DNSNameTests {
         // The first holder rejoining (fast path and after the window) keeps its label; so does the second.
         #expect(try admit(database, network, token, keys[0], "Laptop", at: now + 1)?.dnsName == "laptop")
         #expect(try admit(database, network, token, keys[1], "laptop", at: now + 500)?.dnsName == "laptop-2")
-        database = try HubDatabase(path: directory + "/hub.db")
+        database = try HubDatabase(location: location)
         #expect(try admit(database, network, token, keys[2], "laptop", at: now + 600)?.dnsName == "laptop-3", "same label after reopening, and for a name deriving to it")
         // A rename: the new name's label; the old one is free for the next duplicate.
         #expect(try admit(database, network, token, keys[0], "Build Server", at: now + 700)?.dnsName == "build-server")
@@ -38,10 +39,11 @@ struct DNSNameTests {
         #expect(Set(listed) == ["laptop", "laptop-2", "laptop-3", "build-server"])
     }
 
-    @Test("the suffix: default rift, chosen at creation, changed later, refused when not a domain")
-    func suffix() throws {
+    @Test("the suffix: default rift, chosen at creation, changed later, refused when not a domain", arguments: StoreEngine.tested)
+    func suffix(engine: StoreEngine) throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let database = try HubDatabase(path: directory + "/hub.db")
+        let location = try engine.location(directory + "/hub.db")
+        let database = try HubDatabase(location: location)
         try database.createNetwork(name: "home", now: now)
         try database.createNetwork(name: "corp", dnsSuffix: "vpn.example.org", now: now)
         #expect(try database.networkSettings(named: "corp")?.dnsDomain == "corp.vpn.example.org")

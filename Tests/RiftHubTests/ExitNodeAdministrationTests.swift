@@ -16,12 +16,13 @@ struct ExitNodeAdministrationTests {
         return lines[0][range.upperBound...].trimmingCharacters(in: .whitespaces)
     }
 
-    private static func withHub(_ body: (HubAdministration, HubDatabase, PublicKey, PublicKey) throws -> Void) throws {
+    private static func withHub(_ engine: StoreEngine, _ body: (HubAdministration, HubDatabase, PublicKey, PublicKey) throws -> Void) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("exit-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let admin = try HubAdministration(databasePath: directory + "/hub.db", now: { 1_700_000_000 })
-        let database = try HubDatabase(path: directory + "/hub.db")
+        let location = try engine.location(directory + "/hub.db")
+        let admin = try HubAdministration(databasePath: location, now: { 1_700_000_000 })
+        let database = try HubDatabase(location: location)
         _ = try admin.createNetwork(name: "home", ipv4Prefix: "100.64.0.0/10", ipv6Prefix: "fd7a:1::/48", maximumPeers: nil)
         let settings = try #require(try database.network(named: "home"))
         let (token, _) = try database.createToken(network: "home", label: "t", expiresAt: nil, now: 1_700_000_000)
@@ -31,9 +32,9 @@ struct ExitNodeAdministrationTests {
         try body(admin, database, a, b)
     }
 
-    @Test("advertise, approve (also before advertising), list states, several exit nodes, revoke, revoking the peer drops the approval")
-    func lifecycle() throws {
-        try Self.withHub { admin, database, a, b in
+    @Test("advertise, approve (also before advertising), list states, several exit nodes, revoke, revoking the peer drops the approval", arguments: StoreEngine.tested)
+    func lifecycle(engine: StoreEngine) throws {
+        try Self.withHub(engine) { admin, database, a, b in
             #expect(try admin.listRoutes(network: "home").hasPrefix("No routes in network home."))
             #expect(try database.advertiseExitNode(network: "home", publicKey: a, advertised: true) == false)
             #expect(Self.state(of: "exit-node", for: "\"laptop-a\"", in: try admin.listRoutes(network: "home")) == "advertised")
@@ -71,9 +72,9 @@ struct ExitNodeAdministrationTests {
         }
     }
 
-    @Test("route list shows a peer's exit node after its routes; a default route given to approve or revoke points to exit-node")
-    func listingAndDefaultRoutes() throws {
-        try Self.withHub { admin, database, a, _ in
+    @Test("route list shows a peer's exit node after its routes; a default route given to approve or revoke points to exit-node", arguments: StoreEngine.tested)
+    func listingAndDefaultRoutes(engine: StoreEngine) throws {
+        try Self.withHub(engine) { admin, database, a, _ in
             _ = try database.advertiseRoutes(network: "home", publicKey: a, routes: [SubnetRoute("192.168.1.0/24")!])
             _ = try database.advertiseExitNode(network: "home", publicKey: a, advertised: true)
             let lines = try admin.listRoutes(network: "home").split(separator: "\n")

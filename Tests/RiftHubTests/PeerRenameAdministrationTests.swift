@@ -6,13 +6,14 @@ import Testing
 
 @Suite("Admin CLI: peer rename")
 struct PeerRenameAdministrationTests {
-    @Test("the output names the DNS name, says when the derived label was taken and by whom; list shows who named the peer")
-    func output() throws {
+    @Test("the output names the DNS name, says when the derived label was taken and by whom; list shows who named the peer", arguments: StoreEngine.tested)
+    func output(engine: StoreEngine) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rename-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let admin = try HubAdministration(databasePath: directory + "/hub.db", now: { 1_700_000_000 })
-        let database = try HubDatabase(path: directory + "/hub.db")
+        let location = try engine.location(directory + "/hub.db")
+        let admin = try HubAdministration(databasePath: location, now: { 1_700_000_000 })
+        let database = try HubDatabase(location: location)
         _ = try admin.createNetwork(name: "home", ipv4Prefix: nil, ipv6Prefix: nil, maximumPeers: nil)
         let settings = try #require(try database.network(named: "home"))
         let (token, _) = try database.createToken(network: "home", label: "t", expiresAt: nil, now: 1_700_000_000)

@@ -13,11 +13,12 @@ struct PeerRenameStoreTests {
 
     init() throws { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
 
-    @Test("a rename derives and numbers the label, says who holds it, and sticks across joins with the agent's old name")
-    func renameSticks() throws {
+    @Test("a rename derives and numbers the label, says who holds it, and sticks across joins with the agent's old name", arguments: StoreEngine.tested)
+    func renameSticks(engine: StoreEngine) throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        let location = try engine.location(directory + "/hub.db")
         let keys = (0..<3).map { _ in PrivateKey.generate().publicKey }
-        let database = try HubDatabase(path: directory + "/hub.db")
+        let database = try HubDatabase(location: location)
         let network = try database.createNetwork(name: "home", now: now)
         let (token, _) = try database.createToken(network: "home", label: "t", expiresAt: nil, now: now)
         _ = try admit(database, network, token, keys[0], "Laptop B", at: now)
@@ -53,11 +54,12 @@ struct PeerRenameStoreTests {
         #expect(try database.adminRenames(after: renames[0].revision).map(\.name) == ["Laptop-B", "Laptop B"])
     }
 
-    @Test("names are checked as hello.name is; labels as dns_name is; unknown and revoked peers are refused")
-    func refusals() throws {
+    @Test("names are checked as hello.name is; labels as dns_name is; unknown and revoked peers are refused", arguments: StoreEngine.tested)
+    func refusals(engine: StoreEngine) throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        let location = try engine.location(directory + "/hub.db")
         let key = PrivateKey.generate().publicKey, other = PrivateKey.generate().publicKey
-        let database = try HubDatabase(path: directory + "/hub.db")
+        let database = try HubDatabase(location: location)
         let network = try database.createNetwork(name: "home", now: now)
         let (token, _) = try database.createToken(network: "home", label: "t", expiresAt: nil, now: now)
         _ = try admit(database, network, token, key, "box", at: now)

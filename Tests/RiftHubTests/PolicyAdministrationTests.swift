@@ -6,12 +6,13 @@ import Testing
 
 @Suite("Admin CLI: tags and access policy")
 struct PolicyAdministrationTests {
-    private func withAdmin(_ body: (HubAdministration, HubDatabase) throws -> Void) throws {
+    private func withAdmin(_ engine: StoreEngine, _ body: (HubAdministration, HubDatabase) throws -> Void) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let admin = try HubAdministration(databasePath: directory + "/hub.db", now: { 1_700_000_000 })
-        let database = try HubDatabase(path: directory + "/hub.db")
+        let location = try engine.location(directory + "/hub.db")
+        let admin = try HubAdministration(databasePath: location, now: { 1_700_000_000 })
+        let database = try HubDatabase(location: location)
         _ = try admin.createNetwork(name: "home", ipv4Prefix: nil, ipv6Prefix: nil, maximumPeers: nil)
         try body(admin, database)
     }
@@ -29,9 +30,9 @@ struct PolicyAdministrationTests {
         try #require(output.split(separator: " ").dropFirst(2).first.map(String.init))
     }
 
-    @Test("tokens carry tags to the peers they admit; the admin retags; policies are validated against tags in use")
-    func workflow() throws {
-        try withAdmin { admin, database in
+    @Test("tokens carry tags to the peers they admit; the admin retags; policies are validated against tags in use", arguments: StoreEngine.tested)
+    func workflow(engine: StoreEngine) throws {
+        try withAdmin(engine) { admin, database in
             let ci = try tokenID(try admin.createToken(network: "home", label: "ci", expires: nil, tags: ["ci"]))
             let cache = try tokenID(try admin.createToken(network: "home", label: "cache", expires: nil, tags: ["cache"]))
             #expect(throws: HubStoreError.self) { try admin.createToken(network: "home", label: "x", expires: nil, tags: ["Bad Tag"]) }

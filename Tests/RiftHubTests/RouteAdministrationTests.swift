@@ -15,13 +15,14 @@ struct RouteAdministrationTests {
         return lines[0][range.upperBound...].trimmingCharacters(in: .whitespaces)
     }
 
-    @Test("list shows states; approve needs an advertisement and refuses overlaps; revoke; revoking the peer drops approvals")
-    func lifecycle() throws {
+    @Test("list shows states; approve needs an advertisement and refuses overlaps; revoke; revoking the peer drops approvals", arguments: StoreEngine.tested)
+    func lifecycle(engine: StoreEngine) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("routes-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let admin = try HubAdministration(databasePath: directory + "/hub.db", now: { 1_700_000_000 })
-        let database = try HubDatabase(path: directory + "/hub.db")
+        let location = try engine.location(directory + "/hub.db")
+        let admin = try HubAdministration(databasePath: location, now: { 1_700_000_000 })
+        let database = try HubDatabase(location: location)
         _ = try admin.createNetwork(name: "home", ipv4Prefix: "100.64.0.0/10", ipv6Prefix: "fd7a:1::/48", maximumPeers: nil)
         let settings = try #require(try database.network(named: "home"))
         let (token, _) = try database.createToken(network: "home", label: "t", expiresAt: nil, now: 1_700_000_000)

@@ -11,10 +11,11 @@ struct TokenLimitTests {
 
     init() throws { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
 
-    @Test("a single-use token admits one key, which may come back; a second key is refused, even one already in the network")
-    func singleUse() throws {
+    @Test("a single-use token admits one key, which may come back; a second key is refused, even one already in the network", arguments: StoreEngine.tested)
+    func singleUse(engine: StoreEngine) throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let database = try HubDatabase(path: directory + "/hub.db")
+        let location = try engine.location(directory + "/hub.db")
+        let database = try HubDatabase(location: location)
         let network = try database.createNetwork(name: "home", now: now)
         let (single, _) = try database.createToken(network: "home", label: "phone", expiresAt: nil,
                                                    limits: TokenLimits(maximumKeys: 1, ephemeral: false), now: now)
@@ -42,10 +43,11 @@ struct TokenLimitTests {
         #expect(limits[open] == nil, "an ordinary token has no limits row")
     }
 
-    @Test("ephemeral peers are removed once gone past the cutoff, never while connected; permanent and revoked peers stay")
-    func ephemeralRemoval() throws {
+    @Test("ephemeral peers are removed once gone past the cutoff, never while connected; permanent and revoked peers stay", arguments: StoreEngine.tested)
+    func ephemeralRemoval(engine: StoreEngine) throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let database = try HubDatabase(path: directory + "/hub.db")
+        let location = try engine.location(directory + "/hub.db")
+        let database = try HubDatabase(location: location)
         let network = try database.createNetwork(name: "ci", now: now)
         let (ephemeral, _) = try database.createToken(network: "ci", label: "runners", expiresAt: nil,
                                                       limits: TokenLimits(maximumKeys: nil, ephemeral: true), now: now)
@@ -70,10 +72,11 @@ struct TokenLimitTests {
         #expect(try database.removeStaleEphemeralPeers(lastSeenBefore: now + 30) { _ in false }.map(\.publicKey).sorted() == [busy, runner].sorted())
     }
 
-    @Test("addresses freed by removed ephemeral peers are reused once the prefix is used up")
-    func addressReuse() throws {
+    @Test("addresses freed by removed ephemeral peers are reused once the prefix is used up", arguments: StoreEngine.tested)
+    func addressReuse(engine: StoreEngine) throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let database = try HubDatabase(path: directory + "/hub.db")
+        let location = try engine.location(directory + "/hub.db")
+        let database = try HubDatabase(location: location)
         let network = try database.createNetwork(name: "tiny", ipv4Prefix: IPv4Prefix("10.0.0.0/29"), maximumPeers: 6, now: now)
         let (ephemeral, _) = try database.createToken(network: "tiny", label: "runners", expiresAt: nil,
                                                       limits: TokenLimits(maximumKeys: nil, ephemeral: true), now: now)

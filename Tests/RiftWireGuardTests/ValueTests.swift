@@ -56,6 +56,20 @@ struct ValueTests {
         #expect(lines[0].key == "private_key" && lines[0].text.count == 64 && lines[0].text == lines[0].text.lowercased())
         #expect(Hex.decode(lines[0].value) == bytes)
         #expect(lines[1].key == "listen_port" && lines[1].text == "0")
+        #expect(lines.count == 2, "no fwmark line unless one is set")
+        let marked = UAPIRequest.device(privateKey: bytes, listenPort: 51820, fwmark: 0x5267)
+        #expect(marked.last.map { "\($0.key)=\($0.text)" } == "fwmark=21095")
+        #expect(WireGuardTool.setDevice("wg0", listenPort: 51820) == ["wg", "set", "wg0", "listen-port", "51820", "private-key", "/dev/stdin"])
+        #expect(WireGuardTool.setDevice("wg0", listenPort: 51820, fwmark: 0x5267)
+                == ["wg", "set", "wg0", "listen-port", "51820", "fwmark", "21095", "private-key", "/dev/stdin"])
+    }
+
+    @Test("the default routes are allowed only for the chosen exit node")
+    func exitNodeDefaultRoutes() throws {
+        #expect(throws: WireGuardError.self) { try AllowedIPs.canonical(["100.64.0.3/32", "0.0.0.0/0"]) }
+        #expect(try AllowedIPs.canonical(["100.64.0.3/32", "0.0.0.0/0", "::/0"], allowDefault: true)
+                == ["100.64.0.3/32", "0.0.0.0/0", "::/0"])
+        #expect(throws: WireGuardError.self) { try AllowedIPs.canonical(["0.0.0.1/0"], allowDefault: true) }
     }
 
     @Test("the private key never appears in descriptions, debug output or dumps")

@@ -4,7 +4,8 @@ The advertising side: B advertises a LAN, loads its forwarding table and turns I
 removes the table and restores forwarding; a table left by a SIGKILL is removed at the next start; an invalid route is
 refused at start with a precise message. End to end: a LAN behind B whose host has no route back; A reaches it only once
 an administrator approved B's route on the hub (`riftgate-hub route approve`) and only because A accepts routes; a
-revoked approval takes the route away again; a prefix B does not advertise is never forwarded."""
+revoked approval takes the route away again; a prefix B does not advertise is never forwarded; an approved route that
+overlaps the accepting machine's own LAN is refused there, with its reason in status."""
 import time
 
 from deployment import Deployment
@@ -137,6 +138,40 @@ def test_approved_route_is_not_installed_without_accept_routes(lab, workdir):
         time.sleep(2)  # well past the hub's 250 ms tick: had A accepted routes, it would have installed this one
         assert a.status()["routes"] == {"advertised": [], "accepted": False, "installed": [], "refused": []}, a.status()
         assert "10.99.0.0/24" not in a.host.exec("ip", "route", "show", "dev", a.interface).stdout
+        b.down()
+        a.down()
+    except Exception:
+        print(deployment.logs())
+        raise
+
+
+def test_route_overlapping_the_accepting_machines_own_lan_is_refused_there(lab, workdir):
+    """B advertises 10.97.0.0/24 and an administrator approves it; but 10.97.0.0/24 is also a LAN of A's own (an
+    address on A's eth0). A accepts routes, yet refuses this one: routing its own LAN into the tunnel would cut it off
+    from its neighbours. The refusal is in A's status with its reason; A's LAN route stays on eth0."""
+    deployment = Deployment(lan_topology(lab), workdir, turn=False)
+    deployment.start_hub()
+    a, b = deployment.agent("a"), deployment.agent("b")
+    a.host.exec("ip", "addr", "add", "10.97.0.1/24", "dev", "eth0")
+    with open(b.config, "a") as handle:
+        handle.write('advertise_routes = ["10.97.0.0/24"]\n')
+    with open(a.config, "a") as handle:
+        handle.write("accept_routes = true\n")
+    try:
+        a.start()
+        b.start()
+        deployment.wait_for_ping("a", "b", timeout=45)
+        deployment.hub.admin("route", "approve", "lab", b.status()["public_key"], "10.97.0.0/24")
+        wait_for(lambda: a.status()["routes"]["refused"], timeout=10, interval=0.1, what="a to refuse b's route")
+        routes = a.status()["routes"]
+        assert routes["installed"] == [], routes
+        [refused] = routes["refused"]
+        assert refused["route"] == "10.97.0.0/24", refused
+        assert "overlaps this machine's LAN 10.97.0.0/24 on eth0" in refused["reason"], refused
+        assert "10.97.0.0/24" not in a.host.exec("ip", "route", "show", "dev", a.interface).stdout
+        assert "10.97.0.0/24" not in a.host.exec("wg", "show", a.interface, "allowed-ips").stdout
+        assert "dev eth0" in a.host.exec("ip", "route", "get", "10.97.0.5").stdout, "A's own LAN stays on its LAN"
+        assert deployment.ping("a", "b"), "the tunnel is unaffected"
         b.down()
         a.down()
     except Exception:

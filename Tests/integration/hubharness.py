@@ -29,8 +29,9 @@ def _port(line, key):
 class Hub:
     """One `riftgate-hub` process with its own state directory, on ephemeral ports of 127.0.0.1."""
 
-    def __init__(self, state_dir, extra_args=(), env=None):
+    def __init__(self, state_dir, extra_args=(), env=None, database=None):
         self.state_dir = str(state_dir)
+        self.database = database  # --database for serve and the CLI (a PostgreSQL URL), else <state_dir>/hub.db
         self.extra_args = list(extra_args)
         self.env = dict(os.environ, **(env or {}))
         self.process = None
@@ -43,7 +44,8 @@ class Hub:
     # --- administration through the same binary -------------------------------------------------
     def cli(self, *args, check=True):
         """Runs `riftgate-hub ARGS --state-dir DIR` and returns the completed process."""
-        result = subprocess.run([HUB_BIN, *args, "--state-dir", self.state_dir], capture_output=True, text=True,
+        database = ["--database", self.database] if self.database else []
+        result = subprocess.run([HUB_BIN, *args, "--state-dir", self.state_dir, *database], capture_output=True, text=True,
                                 timeout=30, env=self.env)
         if check and result.returncode != 0:
             raise AssertionError(f"riftgate-hub {' '.join(args)} failed ({result.returncode}): {result.stderr}")
@@ -63,6 +65,8 @@ class Hub:
     def start(self, timeout=20):
         args = [HUB_BIN, "serve", "--state-dir", self.state_dir, "--listen", self.listen, "--stun-port", "0",
                 "--admin-listen", "127.0.0.1:0", "--log-level", "debug", *self.extra_args]
+        if self.database:
+            args += ["--database", self.database]
         self.log_lines = []
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=self.env)
         listening = threading.Event()

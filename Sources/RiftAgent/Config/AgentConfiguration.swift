@@ -46,6 +46,12 @@ public struct AgentConfiguration: Sendable, Equatable {
     /// Whether overlay traffic to the advertised routes is masqueraded, so the LAN needs no route back to the overlay
     /// (`masquerade`; `riftgate up --no-masquerade` turns it off).
     public var masquerade = true
+    /// Whether this machine offers itself as an exit node (`advertise_exit_node`; `riftgate up --advertise-exit-node`);
+    /// an admin approves it on the hub (`riftgate-hub route approve <network> <peer> exit-node`).
+    public var advertiseExitNode = false
+    /// The peer to send all traffic through (`exit_node`; `riftgate up --exit-node <peer>`): its DNS label (the first
+    /// label of `PeerInfo.dns_name`) or its name, matched case-insensitively; nil = none.
+    public var exitNode: String?
 
     /// The wireguard-go binary looked up in `PATH` unless the file names another.
     public static let defaultWireGuardGo = "wireguard-go"
@@ -68,6 +74,7 @@ public struct AgentConfiguration: Sendable, Equatable {
     static let knownKeys: Set<String> = [
         "hub", "network", "name", "interface", "listen_port", "mtu", "ca_file", "secrets_file", "control_socket",
         "control_group", "wireguard_go", "names", "hosts_file", "dns", "advertise_routes", "accept_routes", "masquerade",
+        "advertise_exit_node", "exit_node",
     ]
 
     /// Reads and validates a configuration file; fails with a message naming the file and the offending key.
@@ -122,6 +129,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         configuration.dns = try flag("dns") ?? configuration.dns
         configuration.acceptRoutes = try flag("accept_routes") ?? configuration.acceptRoutes
         configuration.masquerade = try flag("masquerade") ?? configuration.masquerade
+        configuration.advertiseExitNode = try flag("advertise_exit_node") ?? configuration.advertiseExitNode
+        configuration.exitNode = try string("exit_node").flatMap { $0.isEmpty ? nil : $0 }
         if let value = table["advertise_routes"] {
             guard let array = value.array else {
                 throw AgentError.configuration("\(path): advertise_routes must be a list of CIDR strings, e.g. [\"192.168.1.0/24\"]")
@@ -162,6 +171,14 @@ public struct AgentConfiguration: Sendable, Equatable {
             throw AgentError.configuration("network \"\(network)\" is not a valid name (a-z, 0-9, '-')")
         }
         guard Names.isValidPeerName(name) else { throw AgentError.configuration("name must be 1-63 printable characters") }
+        if let exitNode {
+            guard !advertiseExitNode else {
+                throw AgentError.configuration("exit_node = \(quoted(exitNode)) and advertise_exit_node = true: a machine cannot send its traffic through an exit node and be one; choose one (--exit-node or --advertise-exit-node)")
+            }
+            guard Names.isValidPeerName(exitNode) else {
+                throw AgentError.configuration("exit_node must be a peer's name or DNS label (1-63 printable characters), got \(quoted(exitNode))")
+            }
+        }
         guard hostsFile.hasPrefix("/") else { throw AgentError.configuration("hosts_file must be an absolute path") }
         guard !interface.isEmpty, interface.utf8.count <= 15, interface.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             throw AgentError.configuration("interface must be 1-15 letters, digits, '-' or '_'")
@@ -193,6 +210,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         }
         if acceptRoutes { lines.append("accept_routes = true") }
         if !masquerade { lines.append("masquerade = false") }
+        if advertiseExitNode { lines.append("advertise_exit_node = true") }
+        if let exitNode { lines.append("exit_node = \(quoted(exitNode))") }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -6,6 +6,15 @@ extension AgentStatus {
         var lines = ["\(name) \(ipv4 ?? "-") on \(interface), network \(network), hub \(hub.state.rawValue)"
                      + (hub.lastError.map { " (\($0))" } ?? "")]
         if let names, names.domain != nil || names.lastError != nil { lines.append(names.text) }
+        if let routes {
+            // Routes only when there are some (the long form always shows them); the exit node whenever configured.
+            let routeLines = routes.lines.filter { !$0.hasPrefix("exit node:") }
+            if !routes.advertised.isEmpty || !routes.installed.isEmpty || !routes.refused.isEmpty || routes.lastError != nil
+                || routes.approved != nil {
+                lines += routeLines
+            }
+            if let exitNode = routes.exitNode { lines.append(exitNode.line) }
+        }
         if peers.isEmpty {
             lines.append("no other peers")
             return lines.joined(separator: "\n")

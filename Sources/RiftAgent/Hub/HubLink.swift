@@ -214,8 +214,13 @@ final class HubLink: SignalingTransport {
                 // Advertised subnet routes exist from version 4 on (PROTOCOL.md §6.14); an older hub records none.
                 let routes = version >= ProtocolVersion.v4 && !configuration.advertiseRoutes.isEmpty
                     ? configuration.advertiseRoutes : nil
+                // Exit nodes exist from version 5 on (PROTOCOL.md §6.15); an older hub never approves one.
+                let exitNode: Bool? = version >= ProtocolVersion.v5 && configuration.advertiseExitNode ? true : nil
+                if configuration.advertiseExitNode, exitNode == nil {
+                    logger.warning("the hub speaks protocol version \(version), before exit nodes (5): this machine is not offered as one")
+                }
                 let hello = Hello(version: version, publicKey: secrets.privateKey.publicKey, name: configuration.name, proof: proof,
-                                  advertiseRoutes: routes)
+                                  advertiseRoutes: routes, advertiseExitNode: exitNode)
                 client.send(ClientMessage.hello(hello).encoded())
             } catch {
                 logger.error("cannot build the proof of possession: \(error)")

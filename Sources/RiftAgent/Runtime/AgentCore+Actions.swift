@@ -64,6 +64,8 @@ extension AgentCore {
         var settings = ICESessionConfiguration(
             controlling: controlling, servers: ICEServerList.configuration(for: iceServers, forceRelay: forceRelay))
         settings.consentFreshness = true
+        // With an exit node, libnice's sockets use ports the policy routing keeps out of the tunnel (ExitRouting).
+        if configuration.exitNode != nil { settings.portRange = ExitRouting.icePorts }
         settings.localAddresses = environment.localAddresses(configuration.interface, mesh.welcome?.ipv4Prefix)
         let link: any ICELink
         do {
@@ -96,8 +98,7 @@ extension AgentCore {
     /// keeps the one it has.
     func enableKeepalive(_ key: PublicKey) {
         guard let device, let info = mesh.peers[key]?.info else { return }
-        let peer = WireGuardPeer(publicKey: key, endpoint: nil, allowedIPs: allowedIPs(info),
-                                 persistentKeepalive: Self.keepaliveSeconds)
+        let peer = wireGuardPeer(info, endpoint: nil, keepalive: Self.keepaliveSeconds)
         do { try device.setPeer(peer) } catch { logger.warning("cannot enable keepalive for \(key): \(error)") }
     }
 
@@ -105,6 +106,15 @@ extension AgentCore {
 
     /// The peer's WireGuard allowed IPs: its overlay addresses plus the subnet routes accepted through it.
     func allowedIPs(_ info: PeerInfo) -> [String] { Self.allowedIPs(info) + environment.routes.allowedIPs(for: info.publicKey) }
+
+    /// The WireGuard peer for `info` with its allowed IPs; the exit node in use is the one peer allowed the default
+    /// routes (`RouteInstaller.allowedIPs` gives them to it alone).
+    func wireGuardPeer(_ info: PeerInfo, endpoint: WireGuardEndpoint?, keepalive: UInt16?) -> WireGuardPeer {
+        var peer = WireGuardPeer(publicKey: info.publicKey, endpoint: endpoint, allowedIPs: allowedIPs(info),
+                                 persistentKeepalive: keepalive)
+        peer.isExitNode = peer.allowedIPs.contains("0.0.0.0/0")
+        return peer
+    }
 
     /// Binds ICE session `instance`'s forwarding socket (kept when already bound); a failure is logged, and the
     /// `configureWireGuardPeer` that follows finds no port and leaves WireGuard as it was.
@@ -148,8 +158,7 @@ extension AgentCore {
             logger.error("peer \(info.name): unusable endpoint address for \(path)")
             return
         }
-        var peer = WireGuardPeer(publicKey: info.publicKey, endpoint: endpoint, allowedIPs: allowedIPs(info),
-                                 persistentKeepalive: Self.keepaliveSeconds)
+        var peer = wireGuardPeer(info, endpoint: endpoint, keepalive: Self.keepaliveSeconds)
         if case .after(let delay) = keepalive {
             peer.persistentKeepalive = nil
             let milliseconds = delay.components.seconds * 1_000 + delay.components.attoseconds / 1_000_000_000_000_000

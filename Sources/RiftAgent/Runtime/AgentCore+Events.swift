@@ -80,6 +80,8 @@ extension AgentCore {
         settings.ipv6PrefixLength = welcome.ipv6Prefix.length
         settings.mtu = configuration.mtu
         settings.wireguardGoPath = configuration.wireguardGo
+        // WireGuard's own packets must bypass an exit node's policy routing (ExitRouting).
+        if configuration.exitNode != nil { settings.fwmark = ExitRouting.fwmark }
         do {
             let opened = try environment.openDevice(settings)
             device = opened

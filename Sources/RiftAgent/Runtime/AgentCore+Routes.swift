@@ -22,8 +22,7 @@ extension AgentCore {
         }
         for configured in status.peers where changed.contains(configured.publicKey) {
             guard let info = mesh.peers[configured.publicKey]?.info else { continue }
-            let peer = WireGuardPeer(publicKey: configured.publicKey, endpoint: nil, allowedIPs: allowedIPs(info),
-                                     persistentKeepalive: configured.persistentKeepalive)
+            let peer = wireGuardPeer(info, endpoint: nil, keepalive: configured.persistentKeepalive)
             do { try device.setPeer(peer) } catch { logger.warning("cannot update the allowed IPs of \(info.name): \(error)") }
         }
     }

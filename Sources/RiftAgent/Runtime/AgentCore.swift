@@ -75,6 +75,7 @@ public final class AgentCore: @unchecked Sendable {
         knownAddresses = currentUnderlayAddresses()
         environment.portHandover.removeAll()  // rules a crashed run left behind
         environment.hostNames.removeAll()  // a hosts block a crashed run left behind
+        environment.routes.removeAll()  // a routes table and exit-node rules a crashed run left behind
         environment.transport.start { [inbox] event in inbox.post(.hub(event)) }
         inbox.post(.tick, at: now + Self.tickMilliseconds)
         publishStatus()

@@ -40,7 +40,11 @@ public final class AgentRuntime: Sendable {
                                                  hostsFile: configuration.hostsFile, logger: logger),
             names: configuration.dns ? PeerNameResolver(logger: logger) : NoPeerNames(),
             routes: RouteInstaller(interface: configuration.interface, advertised: configuration.advertiseRoutes,
-                                   acceptRoutes: configuration.acceptRoutes, masquerade: configuration.masquerade, logger: logger))
+                                   acceptRoutes: configuration.acceptRoutes, masquerade: configuration.masquerade,
+                                   advertiseExitNode: configuration.advertiseExitNode, exitNode: configuration.exitNode,
+                                   underlayServers: { [hub = configuration.hub] welcome in
+                                       ICEServerList.underlayServers(hub: hub, ice: welcome.ice)
+                                   }, logger: logger))
         let core = AgentCore(configuration: configuration, secrets: secrets, environment: environment, logger: logger)
         let control: ControlServer
         do {

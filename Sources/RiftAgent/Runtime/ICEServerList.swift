@@ -43,11 +43,17 @@ enum ICEServerList {
 
     /// Resolves a host name to one numeric address (IPv4 preferred); nil if it does not resolve.
     static func resolve(_ host: String) -> String? {
-        if IPv4Address(host) != nil || IPv6Address(host) != nil { return host }
+        let candidates = resolveAll(host)
+        return candidates.first { IPv4Address($0) != nil } ?? candidates.first
+    }
+
+    /// Every numeric address a host name resolves to (the name itself when numeric), in resolver order.
+    static func resolveAll(_ host: String) -> [String] {
+        if IPv4Address(host) != nil || IPv6Address(host) != nil { return [host] }
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result else { return nil }
+        guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result else { return [] }
         defer { freeaddrinfo(first) }
         var candidates: [String] = []
         var entry: UnsafeMutablePointer<addrinfo>? = first
@@ -58,7 +64,7 @@ enum ICEServerList {
             }
             entry = current.pointee.ai_next
         }
-        return candidates.first { IPv4Address($0) != nil } ?? candidates.first
+        return candidates
     }
 
     /// The libnice server configuration for the hub's ICE servers.

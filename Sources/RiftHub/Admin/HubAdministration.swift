@@ -12,9 +12,10 @@ public struct HubAdministration {
     let database: HubDatabase
     let now: () -> Int64
 
-    /// Opens (creating if needed) the database at `databasePath`.
+    /// Opens (creating if needed) the database at `databasePath`: a SQLite file, or a PostgreSQL URL whose
+    /// running hubs learn of every change through the database's change marker.
     public init(databasePath: String, now: @escaping () -> Int64 = { Int64(time(nil)) }) throws(HubStoreError) {
-        self.database = try HubDatabase(path: databasePath)
+        self.database = try HubDatabase(location: databasePath, announcesChanges: true)
         self.now = now
     }
 

@@ -1,4 +1,5 @@
 import RiftCluster
+import RiftStore
 
 /// Everything `riftgate-hub serve` needs, after flags, environment, config file and defaults are merged.
 public struct HubConfiguration: Sendable, Hashable {
@@ -10,7 +11,7 @@ public struct HubConfiguration: Sendable, Hashable {
     public var tlsKey: String?
     /// The state directory: the hub key and, unless `database` says otherwise, the database.
     public var stateDirectory: String = StateDirectory.defaultPath()
-    /// The SQLite database file; nil = `<stateDirectory>/hub.db`.
+    /// The SQLite database file, or a PostgreSQL URL (`postgres://user@host/db`) for a cluster of hubs; nil = `<stateDirectory>/hub.db`.
     public var database: String?
     /// The UDP port of the STUN responder; nil disables it.
     public var stunPort: UInt16? = 3478
@@ -54,6 +55,12 @@ public struct HubConfiguration: Sendable, Hashable {
 
     /// The database path in effect.
     public var databasePath: String { database ?? StateDirectory(path: stateDirectory).databasePath }
+
+    /// The database in effect as it may be logged: a PostgreSQL URL without its password.
+    public var databaseDescription: String { PostgresURL.redacted(databasePath) }
+
+    /// Whether the state lives in PostgreSQL (`database = "postgres://…"`) rather than a SQLite file.
+    public var usesPostgres: Bool { PostgresURL.isURL(databasePath) }
 
     /// Checks that the values can work together; the error names the setting.
     public func validate() throws(ConfigurationError) {

@@ -94,6 +94,9 @@ extension HubRouter {
         }
     }
 
+    /// How often a storage outage is logged again while it lasts.
+    static var storageOutageLogSeconds: Double { 30 }
+
     /// Rechecks every live session's token, key and network when the stored data changed (the admin CLI
     /// revoked something) or every `recheckSeconds` (tokens expire without a write).
     private mutating func recheckGrants(now: Double, _ actions: inout [HubAction<Connection>]) {
@@ -101,8 +104,17 @@ extension HubRouter {
         do {
             marker = try directory.changeMarker()
         } catch {
-            logger.error("cannot poll storage for changes", metadata: ["error": "\(error)"])
+            // Polled four times a second: an outage is logged at its start, then every 30 s, not on every tick.
+            storagePollFailures += 1
+            if storagePollFailures == 1 || now >= nextStorageOutageLog {
+                logger.error("cannot poll storage for changes", metadata: ["error": "\(error)", "failures": "\(storagePollFailures)"])
+                nextStorageOutageLog = now + Self.storageOutageLogSeconds
+            }
             return
+        }
+        if storagePollFailures > 0 {
+            logger.notice("storage answers again", metadata: ["failed_polls": "\(storagePollFailures)"])
+            storagePollFailures = 0
         }
         guard marker != lastChangeMarker || now >= nextRecheck else { return }
         lastChangeMarker = marker

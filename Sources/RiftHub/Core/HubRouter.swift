@@ -68,6 +68,10 @@ public struct HubRouter<Connection: Hashable & Sendable> {
     var authLimiter: AuthFailureLimiter
     var joinLimiter = JoinRateLimiter()
     var lastChangeMarker: Int64?
+    /// Failed change-marker polls since storage last answered (the database is down): logged once at the first, then
+    /// at most every `storageOutageLogSeconds`, and once more when storage answers again.
+    var storagePollFailures = 0
+    var nextStorageOutageLog: Double = 0
     var nextRecheck: Double
     var nextLastSeenFlush: Double
     var nextEphemeralSweep: Double

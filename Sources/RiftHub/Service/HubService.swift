@@ -53,9 +53,10 @@ public final class HubService: Sendable {
         if hubKey.created { logger.notice("created hub key", metadata: ["path": "\(state.hubKeyPath)", "public_key": "\(hubKey.key.publicKey)"]) }
         let database: HubDatabase
         do {
-            database = try HubDatabase(path: configuration.databasePath)
+            database = try HubDatabase(location: configuration.databasePath)
         } catch {
-            throw HubServiceError("cannot open database \(configuration.databasePath): \(error.reason)")
+            // PostgreSQL's reason names the server already (without its password).
+            throw HubServiceError(configuration.usesPostgres ? error.reason : "cannot open database \(configuration.databasePath): \(error.reason)")
         }
         if let stunPort = configuration.stunPort {
             do {
@@ -138,7 +139,7 @@ public final class HubService: Sendable {
             "url": "\(scheme)://\(ListenAddress(host: configuration.listen.host, port: server.boundPort))\(ProtocolVersion.pathPrefix)<network>",
             "stun_port": "\(stun.map { "\($0.boundPort)" } ?? "off")",
             "admin": "\(admin.map { "\(ListenAddress(host: configuration.adminListen?.host, port: $0.boundPort))" } ?? "off")",
-            "database": "\(configuration.databasePath)",
+            "database": "\(configuration.databaseDescription)",
             "cluster": "\(clusterHubID ?? "off")",
         ])
         if handler.networkCount == 0 {

@@ -31,7 +31,7 @@ extension HubDatabase: HubAccessDirectory {
                 try database.query("SELECT tags FROM token_tags WHERE token_id = ?", [.text(tokenID)]).first?.requiredText(0)
             }), !tokenTags.isEmpty else { return [] }
             try write {
-                _ = try database.run("INSERT OR IGNORE INTO peer_tags (network, public_key, tags) VALUES (?, ?, ?)", [.text(network), key, .text(tokenTags)])
+                _ = try database.run("INSERT INTO peer_tags (network, public_key, tags) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [.text(network), key, .text(tokenTags)])
             }
             return Self.tagSet(tokenTags)
         } catch {

@@ -22,7 +22,7 @@ extension HubDatabase: HubDirectory {
     }
 
     public func changeMarker() throws(DirectoryError) -> Int64 {
-        try directory { () throws(HubStoreError) in try read { () throws(SQLiteError) in try database.dataVersion() } }
+        try directory { () throws(HubStoreError) in try read { () throws(SQLiteError) in try currentChangeMarker() } }
     }
 
     public func adminRenames(after revision: Int64) throws(DirectoryError) -> [PeerRename] {

@@ -88,7 +88,7 @@ extension HubDatabase {
         return try write {
             let changed = try database.run("""
                 INSERT INTO exit_nodes (network, public_key, advertised, approved_at) VALUES (?, ?, 0, ?)
-                ON CONFLICT (network, public_key) DO UPDATE SET approved_at = excluded.approved_at WHERE approved_at IS NULL
+                ON CONFLICT (network, public_key) DO UPDATE SET approved_at = excluded.approved_at WHERE exit_nodes.approved_at IS NULL
                 """, [.text(network), .text(publicKey.base64), .integer(now)])
             return changed > 0
         }

@@ -1,18 +1,47 @@
 import RiftStore
 
-/// The hub's SQLite database: networks, token hashes and peers.
+/// The hub's database: networks, token hashes and peers, in SQLite (one hub) or PostgreSQL (a cluster of hubs).
 ///
 /// One instance owns one connection. The hub uses its instance on the WebSocket service thread only; the
-/// admin CLI opens its own in another process, and SQLite's WAL mode and busy timeout let both work on
-/// the same file. Every operation throws `HubStoreError` (SQLite failures as `.storage`).
+/// admin CLI opens its own in another process. With SQLite, WAL mode and a busy timeout let both work on the
+/// same file; with PostgreSQL, every write transaction holds one advisory lock, so the same read-then-write
+/// steps stay correct when several hubs and the CLI share the database. The SQL is written once, in the subset
+/// both engines accept (see `SQLConnection`); only the schema (`migrations`, `postgresMigrations`) and the change
+/// marker differ. Every operation throws `HubStoreError` (engine failures as `.storage`).
 public final class HubDatabase {
-    let database: SQLiteDatabase
+    let database: any SQLConnection
+    /// Whether each write transaction bumps PostgreSQL's change marker (the admin CLI's connection does, so
+    /// that every hub notices its changes; SQLite's `data_version` needs no help).
+    let announcesChanges: Bool
+    /// PostgreSQL's change marker as last read, and when: the router asks for it several times per 250 ms tick (once
+    /// per kind of state it follows), and one round trip per tick is enough.
+    private var cachedChangeMarker: (value: Int64, readAt: ContinuousClock.Instant)?
+    /// How long a change marker read from PostgreSQL is reused.
+    static let changeMarkerReuse = Duration.milliseconds(100)
 
-    /// Opens or creates the database at `path` and brings its schema up to date.
-    public init(path: String) throws(HubStoreError) {
+    /// Opens or creates the SQLite database at `path` and brings its schema up to date.
+    public convenience init(path: String) throws(HubStoreError) {
+        try self.init(location: path)
+    }
+
+    /// Opens the database at `location`: a PostgreSQL URL (`postgres://user@host/db`), else a SQLite file path
+    /// (created if needed), and brings its schema up to date. `announcesChanges` is for administrative
+    /// connections: every write becomes visible to running hubs through `changeMarker()`.
+    ///
+    /// Fails with `.storage` when the database cannot be opened or reached (the reason names the file, or the
+    /// host and port, never a password) or its schema is newer than this program's.
+    public init(location: String, announcesChanges: Bool = false) throws(HubStoreError) {
+        self.announcesChanges = announcesChanges
         do {
-            database = try SQLiteDatabase(path: path, busyTimeout: .seconds(5))
-            try database.migrate(Self.migrations)
+            if PostgresURL.isURL(location) {
+                let connection = try PostgresConnection(url: location)
+                try connection.migrate(Self.postgresMigrations)
+                database = connection
+            } else {
+                let connection = try SQLiteDatabase(path: location, busyTimeout: .seconds(5))
+                try connection.migrate(Self.migrations)
+                database = connection
+            }
         } catch let error as SQLiteError {
             throw HubStoreError(error)
         } catch {
@@ -20,10 +49,33 @@ public final class HubDatabase {
         }
     }
 
+    private func readPostgresChangeMarker() throws(SQLiteError) -> Int64 {
+        let value = try database.query("SELECT value FROM change_marker WHERE id = 1").first?.integer(0) ?? 0
+        cachedChangeMarker = (value, ContinuousClock.now)
+        return value
+    }
+
+    /// A number that changes whenever an administrative change was committed by another connection: SQLite's
+    /// `data_version`, PostgreSQL's counter bumped by every administrative write. One cheap query.
+    func currentChangeMarker() throws(SQLiteError) -> Int64 {
+        switch database.dialect {
+        case .sqlite: try database.query("PRAGMA data_version").first?.integer(0) ?? 0
+        case .postgres:
+            if let cached = cachedChangeMarker, ContinuousClock.now - cached.readAt < Self.changeMarkerReuse { cached.value } else {
+                try readPostgresChangeMarker()
+            }
+        }
+    }
+
     /// Runs `body` in one write transaction, mapping SQLite failures to `HubStoreError`.
     func write<Result>(_ body: () throws -> Result) throws(HubStoreError) -> Result {
         do {
-            return try database.transaction(body)
+            return try database.transaction { () throws -> Result in
+                if announcesChanges, database.dialect == .postgres {
+                    try database.run("UPDATE change_marker SET value = value + 1 WHERE id = 1")
+                }
+                return try body()
+            }
         } catch let error as HubStoreError {
             throw error
         } catch let error as SQLiteError {
