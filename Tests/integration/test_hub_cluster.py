@@ -1,5 +1,5 @@
-"""Hub cluster (issue 14): two real hubs sharing one state directory (SQLite in WAL mode, until PostgreSQL is merged)
-and a real 3-node nats-server cluster. Agents on different hubs see each other, relay signals both ways, a key moving
+"""Hub cluster (issue 14): two real hubs sharing their state (one SQLite state directory, or one PostgreSQL database
+with a state directory each) and a real 3-node nats-server cluster. Agents on different hubs see each other, relay signals both ways, a key moving
 to the other hub replaces its session without a false departure, and a hub killed with SIGKILL has its peers announced
 left (`timeout`) by the survivor. Every wait is bounded; the figures are printed, never asserted tightly."""
 import signal
@@ -8,6 +8,7 @@ import time
 import pytest
 from natscluster import MISSING_REASON, SERVER, NATSCluster
 from hubharness import Hub
+from pgserver import PostgresServer, PostgresUnavailable
 from rgclient import Agent, sealed_blob
 
 pytestmark = pytest.mark.skipif(SERVER is None, reason=MISSING_REASON)
@@ -20,12 +21,26 @@ def nats():
     cluster.stop()
 
 
-@pytest.fixture
-def two_hubs(tmp_path, nats):
-    """Two hubs on one state directory, cluster members over `nats`, with network `home` and a token."""
-    state = tmp_path / "state"
-    hubs = [Hub(state, ("--nats", nats.urls, "--hub-id", f"hub-{i}", "--ping-interval", "1", "--pong-timeout", "3"))
-            for i in (1, 2)]
+@pytest.fixture(scope="module")
+def postgres():
+    try:
+        server = PostgresServer()
+    except PostgresUnavailable as absent:
+        pytest.skip(str(absent))
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def two_hubs(request, tmp_path, nats):
+    """Two hubs sharing their state (one SQLite state directory, or one PostgreSQL database), cluster members over
+    `nats`, with network `home` and a token."""
+    options = lambda i: ("--nats", nats.urls, "--hub-id", f"hub-{i}", "--ping-interval", "1", "--pong-timeout", "3")
+    if request.param == "sqlite":
+        hubs = [Hub(tmp_path / "state", options(i)) for i in (1, 2)]
+    else:
+        database = request.getfixturevalue("postgres").create_database()
+        hubs = [Hub(tmp_path / f"state{i}", options(i), database=database) for i in (1, 2)]
     hubs[0].create_network("home")
     token = hubs[0].create_token("home", "cluster")[1]
     try:
