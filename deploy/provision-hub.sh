@@ -78,7 +78,7 @@ unit=/etc/systemd/system/riftgate-hub.service
 
 # 1. Debian packages: the hub's shared libraries, and tools used below and in the guide.
 if [[ $install_packages == yes ]]; then
-  packages=(libwebsockets17 libwebsockets-evlib-ev libev4 libsodium23 libssl3 libsqlite3-0 libpq5 ca-certificates curl sqlite3 util-linux openssl)
+  packages=(libwebsockets17 libwebsockets-evlib-ev libev4 libsodium23 libssl3 libsqlite3-0 libpq5 libnats3.4 ca-certificates curl sqlite3 util-linux openssl)
   [[ $turn == yes ]] && packages+=(coturn)
   [[ -n $certbot_email ]] && packages+=(certbot)
   install_packages "${packages[@]}"

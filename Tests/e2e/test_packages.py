@@ -64,7 +64,7 @@ def test_packages_declare_what_debian_12_must_provide(packages):
     for library in ("libnice10", "libwebsockets17", "libev4", "libsodium23", "libssl3", "libldns3", "wireguard-tools", "adduser"):
         assert library in agent, agent
     # libwebsockets-evlib-ev: the lws plugin the hub's server loads with dlopen (no NEEDED entry names it).
-    for library in ("libwebsockets17", "libwebsockets-evlib-ev", "libev4", "libsodium23", "libssl3", "libsqlite3-0", "libpq5", "adduser"):
+    for library in ("libwebsockets17", "libwebsockets-evlib-ev", "libev4", "libsodium23", "libssl3", "libsqlite3-0", "libpq5", "libnats3.4", "adduser"):
         assert library in hub, hub
     assert "swift" not in (agent + hub).lower()
     assert "wireguard-go" in field(packages[f"riftgate-{OLD}"], "Recommends")
