@@ -8,7 +8,10 @@ connection with the source address it sees. B runs `advertise_exit_node`; A runs
 - before an admin approves B, nothing is routed through it (P sees the NAT's address) and A's status says why;
 - approved: P sees B's address (A's traffic leaves through B, masqueraded there), A's hub connection stays up (no
   routing loop: the hub is exempt, WireGuard's packets carry the fwmark, libnice's ports are exempt);
-- B's agent stops: within a bounded wait A's rules and table are gone and P sees the NAT's address again (fail open);
+- IPv6 too: P and B also have IPv6 addresses on the internet segment, A has none of its own; approved, A's IPv6
+  connections to P leave through B (P sees B's IPv6 address: the overlay's unique local address is masqueraded);
+- B's agent stops: within a bounded wait A's rules and table are gone and P sees the NAT's address again (fail open),
+  and A has no IPv6 path to P again;
 - A `down` (SIGTERM) leaves no rule, table route or allowed IP; after a SIGKILL the TUN device is gone with
   wireguard-go, so the rules left behind fall through to main (P sees the NAT's address), and the next start removes
   them.
@@ -24,6 +27,8 @@ from topologies import mixed
 P_ADDRESS = "203.0.113.50"
 NAT_ADDRESS = "203.0.113.12"   # r2's public address: A's own, as the internet sees it
 B_ADDRESS = "203.0.113.20"
+P_ADDRESS6 = "2001:db8:50::50"
+B_ADDRESS6 = "2001:db8:50::20"
 PORT = 8099
 
 # Answers every TCP connection with the peer's address and closes it.
@@ -39,6 +44,10 @@ while True:
     connection.close()
 """
 
+# The same over IPv6 (a second socket: IPv6 only, so the IPv4 one keeps its plain addresses).
+ECHO_SERVER6 = ECHO_SERVER.replace("socket.socket()", "socket.socket(socket.AF_INET6)").replace(
+    "server.bind((\"0.0.0.0\"", "server.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)\nserver.bind((\"::\"")
+
 ECHO_CLIENT = f"""
 import socket
 with socket.create_connection(("{P_ADDRESS}", {PORT}), timeout=3) as connection:
@@ -49,6 +58,13 @@ with socket.create_connection(("{P_ADDRESS}", {PORT}), timeout=3) as connection:
 def seen_by_p(host) -> str:
     """The source address P sees for a connection from `host`; "" when it fails (bounded: 3 s connect timeout)."""
     result = host.exec("python3", "-c", ECHO_CLIENT, check=False, timeout=15)
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def seen_by_p6(host) -> str:
+    """Like `seen_by_p`, over IPv6 to P's IPv6 address."""
+    client = ECHO_CLIENT.replace(f'"{P_ADDRESS}"', f'"{P_ADDRESS6}"')
+    result = host.exec("python3", "-c", client, check=False, timeout=15)
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
@@ -79,7 +95,12 @@ def test_exit_node_carries_all_traffic_only_while_approved_and_present(lab, work
     # A home machine: everything through its router, not only the internet segment.
     a.host.exec("ip", "route", "del", "203.0.113.0/24")
     a.host.exec("ip", "route", "add", "default", "via", "198.51.100.129")
+    p.exec("ip", "-6", "addr", "add", f"{P_ADDRESS6}/64", "dev", "eth0", "nodad")
+    b.host.exec("ip", "-6", "addr", "add", f"{B_ADDRESS6}/64", "dev", "eth0", "nodad")
     p.spawn("python3", "-c", ECHO_SERVER, log=os.path.join(workdir, "echo-p.log"))
+    p.spawn("python3", "-c", ECHO_SERVER6, log=os.path.join(workdir, "echo-p6.log"))
+    wait_for(lambda: seen_by_p6(b.host) == B_ADDRESS6, timeout=15, what="P's IPv6 echo service, seen from B")
+    assert seen_by_p6(a.host) == "", "A has no IPv6 path of its own"
     wait_for(lambda: seen_by_p(a.host) == NAT_ADDRESS, timeout=15, what="P's echo service, seen from A through the NAT")
     with open(b.config, "a") as handle:
         handle.write("advertise_exit_node = true\n")
@@ -121,6 +142,10 @@ def test_exit_node_carries_all_traffic_only_while_approved_and_present(lab, work
         wait_for(lambda: seen_by_p(a.host) == B_ADDRESS, timeout=20, interval=0.5,
                  what="P to see A's connections coming from B (through the exit node)")
         assert deployment.ping("a", "b"), "the tunnel itself still works (WireGuard's packets bypass the exit table)"
+        to_p6 = a.host.exec("ip", "-6", "route", "get", P_ADDRESS6, timeout=10).stdout
+        assert f"dev {a.interface} table 21095" in to_p6, to_p6
+        wait_for(lambda: seen_by_p6(a.host) == B_ADDRESS6, timeout=20, interval=0.5,
+                 what="P to see A's IPv6 connections coming from B (masqueraded there)")
         assert a.status()["hub"]["state"] == "connected", a.status()["hub"]
         assert "exit node laptop-b active" in a.log()
 
@@ -130,6 +155,7 @@ def test_exit_node_carries_all_traffic_only_while_approved_and_present(lab, work
                  what="a to remove its exit-node rules once b left")
         assert (exit_state(a) or "").startswith("waiting: no peer named LAPTOP-B"), exit_state(a)
         assert seen_by_p(a.host) == NAT_ADDRESS, "A's own route is back"
+        assert seen_by_p6(a.host) == "", "and no IPv6 path through B"
         assert a.status()["hub"]["state"] == "connected"
 
         # B back: A uses it again; then A down (SIGTERM through the control socket) leaves nothing.
