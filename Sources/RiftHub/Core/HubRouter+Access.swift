@@ -90,8 +90,8 @@ extension HubRouter {
     /// Rereads every live network's policy and tags when the stored data changed, and brings each session's view in
     /// line: peers it may no longer see leave with reason `policy`, peers it may now see (or whose `allow_in` changed)
     /// are announced with `peer_joined`. Called once per tick, so a change takes effect within about a second.
-    mutating func refreshAccess(_ actions: inout [HubAction<Connection>]) {
-        guard let marker = try? directory.changeMarker(), marker != accessMarker else { return }
+    mutating func refreshAccess(marker: Int64, _ actions: inout [HubAction<Connection>]) {
+        guard marker != accessMarker else { return }
         accessMarker = marker
         let networks = Array(index.keys).sorted()
         access = access.filter { index[$0.key] != nil }

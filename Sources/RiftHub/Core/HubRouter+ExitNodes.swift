@@ -8,8 +8,8 @@ extension HubRouter {
     /// of its network that the access policy introduces it to get a `peer_joined` with or without `exit_node`; older
     /// sessions never see the field, so they are told nothing. Called once per tick; costs nothing unless the change
     /// marker moved, and then one query per network with live sessions.
-    mutating func refreshExitNodes(_ actions: inout [HubAction<Connection>]) {
-        guard let marker = try? directory.changeMarker(), marker != exitNodesMarker else { return }
+    mutating func refreshExitNodes(marker: Int64, _ actions: inout [HubAction<Connection>]) {
+        guard marker != exitNodesMarker else { return }
         exitNodesMarker = marker
         for network in index.keys.sorted() {
             let active: Set<PublicKey>

@@ -2,9 +2,9 @@ import Logging
 import RiftProtocol
 
 extension HubRouter {
-    /// Periodic work, called a few times a second (`riftgate-hub`: every 250 ms): revocations, policy changes and
-    /// renames made by other processes (one cheap change-marker read each, so that they reach live sessions well within
-    /// a second); once a second the passes over every connection (hello deadlines, TURN credential refresh); less often
+    /// Periodic work, called a few times a second (`riftgate-hub`: every 250 ms): revocations, policy changes,
+    /// renames, routes and exit nodes changed by other processes (one change-marker read per tick, shared by all of
+    /// them, so that they reach live sessions well within a second); once a second the passes over every connection (hello deadlines, TURN credential refresh); less often
     /// last-seen times and forgetting idle failure counters.
     public mutating func tick() -> [HubAction<Connection>] {
         var actions: [HubAction<Connection>] = []
@@ -15,11 +15,14 @@ extension HubRouter {
             expireHellos(now: now, &actions)
             refreshTURNCredentials(&actions)
         }
-        recheckGrants(now: now, &actions)
-        refreshAccess(&actions)
-        refreshNames(&actions)
-        refreshRoutes(&actions)
-        refreshExitNodes(&actions)
+        let marker = pollChangeMarker(now: now)
+        recheckGrants(marker: marker, now: now, &actions)
+        if let marker {
+            refreshAccess(marker: marker, &actions)
+            refreshNames(marker: marker, &actions)
+            refreshRoutes(marker: marker, &actions)
+            refreshExitNodes(marker: marker, &actions)
+        }
         clusterTick(now: now, &actions)
         if now >= nextEphemeralSweep {
             nextEphemeralSweep = now + Self.ephemeralSweepSeconds(grace: configuration.ephemeralGraceSeconds)
@@ -97,26 +100,32 @@ extension HubRouter {
     /// How often a storage outage is logged again while it lasts.
     static var storageOutageLogSeconds: Double { 30 }
 
-    /// Rechecks every live session's token, key and network when the stored data changed (the admin CLI
-    /// revoked something) or every `recheckSeconds` (tokens expire without a write).
-    private mutating func recheckGrants(now: Double, _ actions: inout [HubAction<Connection>]) {
-        let marker: Int64
+    /// The directory's change marker, read once per tick for every kind of state that follows it; nil while storage
+    /// does not answer. Polled four times a second: an outage is logged at its start, then every 30 s, not on every
+    /// tick, and its end once.
+    private mutating func pollChangeMarker(now: Double) -> Int64? {
         do {
-            marker = try directory.changeMarker()
+            let marker = try directory.changeMarker()
+            if storagePollFailures > 0 {
+                logger.notice("storage answers again", metadata: ["failed_polls": "\(storagePollFailures)"])
+                storagePollFailures = 0
+            }
+            return marker
         } catch {
-            // Polled four times a second: an outage is logged at its start, then every 30 s, not on every tick.
             storagePollFailures += 1
             if storagePollFailures == 1 || now >= nextStorageOutageLog {
                 logger.error("cannot poll storage for changes", metadata: ["error": "\(error)", "failures": "\(storagePollFailures)"])
                 nextStorageOutageLog = now + Self.storageOutageLogSeconds
             }
-            return
+            return nil
         }
-        if storagePollFailures > 0 {
-            logger.notice("storage answers again", metadata: ["failed_polls": "\(storagePollFailures)"])
-            storagePollFailures = 0
-        }
-        guard marker != lastChangeMarker || now >= nextRecheck else { return }
+    }
+
+    /// Rechecks every live session's token, key and network when the stored data changed (`marker` moved: the admin
+    /// CLI revoked something) or every `recheckSeconds` (tokens expire without a write). Nothing while storage does
+    /// not answer (`marker` nil).
+    private mutating func recheckGrants(marker: Int64?, now: Double, _ actions: inout [HubAction<Connection>]) {
+        guard let marker, marker != lastChangeMarker || now >= nextRecheck else { return }
         lastChangeMarker = marker
         nextRecheck = now + configuration.recheckSeconds
         metrics.networks = (try? directory.networkCount()) ?? metrics.networks

@@ -11,8 +11,8 @@ extension HubRouter {
     /// The renamed peer itself is told nothing: a `peer_joined` for its own key is not defined (agents ignore it), and
     /// its `welcome.self` carries the new names from its next connection on. Its agent needs its own name only to show
     /// it; the others are the ones that resolve it.
-    mutating func refreshNames(_ actions: inout [HubAction<Connection>]) {
-        guard let marker = try? directory.changeMarker(), marker != namesMarker else { return }
+    mutating func refreshNames(marker: Int64, _ actions: inout [HubAction<Connection>]) {
+        guard marker != namesMarker else { return }
         namesMarker = marker
         // Nobody to tell: the sessions that open later read the names from the directory when they join.
         guard !index.isEmpty else { return }

@@ -8,8 +8,8 @@ extension HubRouter {
     /// introduces it to get a `peer_joined` with them; older sessions never see routes, so they are told nothing.
     /// Called once per tick; costs nothing unless the change marker moved, and then one query per network with live
     /// sessions.
-    mutating func refreshRoutes(_ actions: inout [HubAction<Connection>]) {
-        guard let marker = try? directory.changeMarker(), marker != routesMarker else { return }
+    mutating func refreshRoutes(marker: Int64, _ actions: inout [HubAction<Connection>]) {
+        guard marker != routesMarker else { return }
         routesMarker = marker
         for network in index.keys.sorted() {
             let table: [PublicKey: [SubnetRoute]]

@@ -13,11 +13,6 @@ public final class HubDatabase {
     /// Whether each write transaction bumps PostgreSQL's change marker (the admin CLI's connection does, so
     /// that every hub notices its changes; SQLite's `data_version` needs no help).
     let announcesChanges: Bool
-    /// PostgreSQL's change marker as last read, and when: the router asks for it several times per 250 ms tick (once
-    /// per kind of state it follows), and one round trip per tick is enough.
-    private var cachedChangeMarker: (value: Int64, readAt: ContinuousClock.Instant)?
-    /// How long a change marker read from PostgreSQL is reused.
-    static let changeMarkerReuse = Duration.milliseconds(100)
 
     /// Opens or creates the SQLite database at `path` and brings its schema up to date.
     public convenience init(path: String) throws(HubStoreError) {
@@ -49,21 +44,12 @@ public final class HubDatabase {
         }
     }
 
-    private func readPostgresChangeMarker() throws(SQLiteError) -> Int64 {
-        let value = try database.query("SELECT value FROM change_marker WHERE id = 1").first?.integer(0) ?? 0
-        cachedChangeMarker = (value, ContinuousClock.now)
-        return value
-    }
-
     /// A number that changes whenever an administrative change was committed by another connection: SQLite's
     /// `data_version`, PostgreSQL's counter bumped by every administrative write. One cheap query.
     func currentChangeMarker() throws(SQLiteError) -> Int64 {
         switch database.dialect {
         case .sqlite: try database.query("PRAGMA data_version").first?.integer(0) ?? 0
-        case .postgres:
-            if let cached = cachedChangeMarker, ContinuousClock.now - cached.readAt < Self.changeMarkerReuse { cached.value } else {
-                try readPostgresChangeMarker()
-            }
+        case .postgres: try database.query("SELECT value FROM change_marker WHERE id = 1").first?.integer(0) ?? 0
         }
     }
 
