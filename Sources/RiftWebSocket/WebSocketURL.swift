@@ -1,9 +1,9 @@
 /// A parsed `ws://` or `wss://` URL: what a client connects to and the request line it sends.
-struct WebSocketURL: Equatable {
+public struct WebSocketURL: Equatable {
     /// True for `wss://`.
     var isSecure: Bool
     /// The host name or IP address, without the brackets of an IPv6 literal.
-    var host: String
+    public var host: String
     /// The explicit port, or 80 / 443.
     var port: UInt16
     /// The request target: path plus query, always starting with `/`.
@@ -17,7 +17,7 @@ struct WebSocketURL: Equatable {
 
     /// Parses `text`; throws naming the problem for another scheme, a missing or malformed
     /// host, a bad port, user information, a fragment, or whitespace and control characters.
-    init(parsing text: String) throws(WebSocketError) {
+    public init(parsing text: String) throws(WebSocketError) {
         func invalid(_ problem: String) -> WebSocketError {
             WebSocketError("invalid WebSocket URL \"\(text)\": \(problem)")
         }

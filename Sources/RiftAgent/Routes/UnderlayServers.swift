@@ -1,4 +1,5 @@
 import RiftProtocol
+import RiftWebSocket
 
 extension ICEServerList {
     /// The numeric addresses of the hub (from the `hub` URL, `wss://host[:port]`) and of the STUN and TURN servers the
@@ -12,19 +13,10 @@ extension ICEServerList {
         return Array(Set(hosts.flatMap(resolveAll))).sorted()
     }
 
-    /// The host of a `ws://` or `wss://` URL: `hub.example.org` of `wss://hub.example.org:8443/`, `::1` of
-    /// `ws://[::1]:8080`.
+    /// The host of a `ws://` or `wss://` URL, as the agent's WebSocket client reads it (`WebSocketURL`):
+    /// `hub.example.org` of `wss://hub.example.org:8443/`, `::1` of `ws://[::1]:8080`; nil for anything it would not
+    /// connect to.
     static func hubHost(_ url: String) -> String? {
-        guard let scheme = url.range(of: "://") else { return nil }
-        var authority = url[scheme.upperBound...]
-        if let slash = authority.firstIndex(of: "/") { authority = authority[..<slash] }
-        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
-        if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { return nil }
-            let host = authority[authority.index(after: authority.startIndex)..<close]
-            return host.isEmpty ? nil : String(host)
-        }
-        if let colon = authority.lastIndex(of: ":") { authority = authority[..<colon] }
-        return authority.isEmpty ? nil : String(authority)
+        (try? WebSocketURL(parsing: url))?.host
     }
 }
