@@ -74,6 +74,19 @@ extension HubRouter {
         }
     }
 
+    /// Takes `connection`, the session holding `key` in `network`, out of the index and closes it as `replaced`, without
+    /// announcing a departure: the identity stays present (a newer connection holds it, on this hub or another one).
+    mutating func closeReplacedSession(_ connection: Connection, key: PublicKey, in network: String,
+                                       _ actions: inout [HubAction<Connection>]) {
+        index[network]?[key] = nil
+        connections[connection]?.phase = .ending
+        metrics.connectedPeers -= 1
+        metrics.countSessionEnded("replaced")
+        metrics.countRejected(.replaced)
+        actions.append(.send(.error(ErrorFrame(ProtocolError(.replaced, "a newer connection with the same key replaced this one"))), to: connection))
+        actions.append(.close(connection, code: HubCloseCode.replaced, reason: "replaced"))
+    }
+
     /// Announces a departure to the sessions that were told about the peer.
     mutating func announceLeave(_ key: PublicKey, reason: String, in network: String, except excluded: Connection?,
                                 _ actions: inout [HubAction<Connection>]) {

@@ -160,14 +160,7 @@ extension HubRouter {
         let network = settings.name
         let key = info.publicKey
         if let previous = index[network]?[key], previous != connection {
-            // The identity stays present: take the old connection out without announcing a departure.
-            index[network]?[key] = nil
-            connections[previous]?.phase = .ending
-            metrics.connectedPeers -= 1
-            metrics.countSessionEnded("replaced")
-            metrics.countRejected(.replaced)
-            actions.append(.send(.error(ErrorFrame(ProtocolError(.replaced, "a newer connection with the same key replaced this one"))), to: previous))
-            actions.append(.close(previous, code: HubCloseCode.replaced, reason: "replaced"))
+            closeReplacedSession(previous, key: key, in: network, &actions)
             logger.info("peer connection replaced", metadata: ["network": "\(network)", "peer": "\(key)"])
         }
         let now = clock.unixSeconds()

@@ -107,15 +107,9 @@ extension HubRouter {
         guard let outcome = cluster?.applyClaim(session, from: origin), outcome != .stale else { return }
         let network = session.network
         if case .moved(let previous) = outcome, previous.hubID == cluster!.hubID, let local = index[network]?[session.key] {
-            index[network]?[session.key] = nil
-            if index[network]?.isEmpty == true { index[network] = nil }
-            connections[local]?.phase = .ending
-            metrics.connectedPeers -= 1
-            metrics.countSessionEnded("replaced")
-            metrics.countRejected(.replaced)
             actions.append(.unsubscribeSignals(network: network, key: session.key))
-            actions.append(.send(.error(ErrorFrame(ProtocolError(.replaced, "a newer connection with the same key replaced this one"))), to: local))
-            actions.append(.close(local, code: HubCloseCode.replaced, reason: "replaced"))
+            closeReplacedSession(local, key: session.key, in: network, &actions)
+            if index[network]?.isEmpty == true { index[network] = nil }
             logger.info("peer connection replaced by another hub", metadata: ["network": "\(network)", "peer": "\(session.key)", "hub": "\(origin)"])
         }
         guard let peer = session.peer else { return }
