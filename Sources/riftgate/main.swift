@@ -28,13 +28,18 @@ func fail(_ error: AgentError) -> Never {
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create a key pair and a configuration for one network.")
     @OptionGroup var options: ConfigOption
-    @Option(help: "Hub URL, e.g. wss://hub.example.org:443") var hub: String
+    @Option(help: "Hub URL, e.g. wss://hub.example.org:443; repeat it for the members of a hub cluster (--hub wss://a --hub wss://b), which the agent tries in turn.")
+    var hub: [String] = []
     @Option(help: "Network name on the hub.") var network: String
     @Option(help: "Network token from `riftgate-hub token create` (or - to read it from standard input).") var token: String
     @Option(help: "This machine's name in the network (default: host name).") var name: String?
     @Option(help: "WireGuard interface name.") var interface: String?
     @Option(help: "CA certificate file to verify the hub with (default: system trust store).") var caFile: String?
     @Flag(help: "Replace an existing configuration and key.") var force = false
+
+    func validate() throws {
+        if hub.isEmpty { throw ValidationError("give the hub's URL: --hub wss://hub.example.org:443") }
+    }
 
     func run() {
         if token != "-" {
@@ -46,7 +51,7 @@ struct Init: ParsableCommand {
         }
         let tokenText = token == "-" ? (readLine() ?? "") : token
         do {
-            let key = try AgentSetup.initialize(configPath: options.config, hub: hub, network: network, token: tokenText, name: name,
+            let key = try AgentSetup.initialize(configPath: options.config, hubs: hub, network: network, token: tokenText, name: name,
                                                 interface: interface, caFile: caFile, force: force)
             print("wrote \(options.config); public key \(key)")
         } catch { fail(error) }
@@ -199,7 +204,7 @@ struct Netcheck: AsyncParsableCommand {
             is printed first); see docs/troubleshooting.md, "riftgate netcheck".
             """)
     @OptionGroup var options: ConfigOption
-    @Option(help: "Hub URL or host (default: the hub of the configuration file). With a token: the URL, ws:// or wss://.")
+    @Option(help: "Hub URL or host (default: the first hub of the configuration file). With a token: the URL, ws:// or wss://.")
     var hub: String?
     @Option(help: "Network name on the hub, for --token-file (default: the network of the configuration file).") var network: String?
     @Option(name: .customLong("token-file"), help: "Check TURN with credentials the hub gives to this network token (a file holding it).")

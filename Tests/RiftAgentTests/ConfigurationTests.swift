@@ -15,7 +15,7 @@ struct ConfigurationTests {
     @Test("init writes a config and a 0600 secrets file that load back")
     func initializeAndLoad() throws {
         let config = directory + "/riftgate.toml"
-        let key = try AgentSetup.initialize(configPath: config, hub: "wss://hub.example:443", network: "home", token: token,
+        let key = try AgentSetup.initialize(configPath: config, hubs: ["wss://hub.example:443"], network: "home", token: token,
                                             name: "laptop", interface: "rg0", caFile: nil, force: false)
         let loaded = try AgentConfiguration.load(path: config)
         #expect(loaded.hub == "wss://hub.example:443" && loaded.network == "home" && loaded.interface == "rg0")
@@ -26,7 +26,7 @@ struct ConfigurationTests {
         #expect(secrets.privateKey.publicKey == key)
         #expect(!"\(secrets)".contains(token) && !"\(secrets)".contains(secrets.privateKey.base64))
         #expect(throws: AgentError.self) {
-            _ = try AgentSetup.initialize(configPath: config, hub: "wss://h", network: "home", token: token, name: nil,
+            _ = try AgentSetup.initialize(configPath: config, hubs: ["wss://h"], network: "home", token: token, name: nil,
                                           interface: nil, caFile: nil, force: false)
         }
     }

@@ -53,16 +53,17 @@ struct ExitNodeTests {
         #expect(throws: AgentError.self) { try AgentConfiguration.parse(Self.base + "exit_node = 3\n", path: "r") }
     }
 
-    @Test("the hub's host for the exemptions: names, ports, IPv6 brackets")
+    @Test("the hubs' hosts for the exemptions: names, ports, IPv6 brackets, every configured hub")
     func hubHost() {
         #expect(ICEServerList.hubHost("wss://hub.example.org:8443/") == "hub.example.org")
         #expect(ICEServerList.hubHost("ws://[::1]:8080") == "::1")
         #expect(ICEServerList.hubHost("wss://192.0.2.1") == "192.0.2.1")
         #expect(ICEServerList.hubHost("hub.example.org") == nil)
         let servers = ICEServerList.underlayServers(
-            hub: "ws://192.0.2.1:8080", ice: ICEServers(stun: ["stun:198.51.100.7:3478"],
+            hubs: ["ws://192.0.2.1:8080", "wss://[2001:db8::1]:443"], ice: ICEServers(stun: ["stun:198.51.100.7:3478"],
                                                         turn: [TURNServer(urls: ["turn:[2001:db8::7]:3478?transport=udp"], username: "u", credential: "c", expiresAt: 0)]))
-        #expect(servers == ["192.0.2.1", "198.51.100.7", "2001:db8::7"])
+        #expect(servers == ["192.0.2.1", "198.51.100.7", "2001:db8::1", "2001:db8::7"].sorted(),
+                "every configured hub is exempt, not only the first: failover must work through an exit node")
     }
 
     // MARK: the exit side

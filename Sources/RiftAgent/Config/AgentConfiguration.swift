@@ -7,8 +7,10 @@ import TOMLKit
 ///
 /// Secrets are not here: they live in `secretsFile`, which must be readable by its owner only.
 public struct AgentConfiguration: Sendable, Equatable {
-    /// The hub's base URL, `wss://host:port` (or `ws://` for local use).
-    public var hub: String
+    /// The hubs' base URLs, `wss://host:port` (or `ws://` for local use), in the order the agent tries them: one hub,
+    /// or several members of one hub cluster (`hub = ["wss://a", "wss://b"]`, `riftgate init --hub A --hub B`). The agent
+    /// moves to the next one when its hub is lost or cannot be reached (`HubRotation`).
+    public var hubs: [String]
     /// The network to join.
     public var network: String
     /// This machine's name in the network.
@@ -64,7 +66,12 @@ public struct AgentConfiguration: Sendable, Equatable {
 
     /// Creates a configuration with defaults for everything but the essentials.
     public init(hub: String, network: String, name: String, secretsFile: String, controlSocket: String? = nil) {
-        self.hub = hub
+        self.init(hubs: [hub], network: network, name: name, secretsFile: secretsFile, controlSocket: controlSocket)
+    }
+
+    /// Creates a configuration for several hubs (members of one cluster), tried in this order.
+    public init(hubs: [String], network: String, name: String, secretsFile: String, controlSocket: String? = nil) {
+        self.hubs = hubs
         self.network = network
         self.name = name
         self.secretsFile = secretsFile
@@ -110,10 +117,11 @@ public struct AgentConfiguration: Sendable, Equatable {
             }
             return number
         }
-        guard let hub = try string("hub"), let network = try string("network"), let secrets = try string("secrets_file") else {
+        guard let hubs = try hubList(table["hub"], path: path), let network = try string("network"),
+              let secrets = try string("secrets_file") else {
             throw AgentError.configuration("\(path) needs hub, network and secrets_file")
         }
-        var configuration = AgentConfiguration(hub: hub, network: network, name: try string("name") ?? Host.shortName,
+        var configuration = AgentConfiguration(hubs: hubs, network: network, name: try string("name") ?? Host.shortName,
                                                secretsFile: secrets, controlSocket: try string("control_socket"))
         configuration.interface = try string("interface") ?? configuration.interface
         configuration.listenPort = UInt16(try integer("listen_port", 0...65535) ?? 0)
@@ -155,6 +163,23 @@ public struct AgentConfiguration: Sendable, Equatable {
         return configuration
     }
 
+    /// `hub`: one URL (`hub = "wss://a"`) or a list of them (`hub = ["wss://a", "wss://b"]`); nil when absent.
+    private static func hubList(_ value: TOMLValueConvertible?, path: String) throws(AgentError) -> [String]? {
+        guard let value else { return nil }
+        if let text = value.string { return [text] }
+        let shape = "\(path): hub must be a URL string or a list of them, e.g. [\"wss://hub1.example.org\", \"wss://hub2.example.org\"]"
+        guard let array = value.array, !array.isEmpty else { throw AgentError.configuration(shape) }
+        var hubs: [String] = []
+        for item in array {
+            guard let text = item.string else { throw AgentError.configuration(shape) }
+            hubs.append(text)
+        }
+        return hubs
+    }
+
+    /// The first hub: the one `riftgate netcheck` checks by default.
+    public var hub: String { hubs.first ?? "" }
+
     /// The registration strategy to use: `names`, except that without the agent's resolver (`dns = false`) `auto`
     /// means the hosts file, since systemd-resolved would be pointed at a resolver that does not answer.
     public var namesWithoutResolver: NameRegistrationMode { !dns && names == .auto ? .hosts : names }
@@ -164,9 +189,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         guard dns || names != .resolved else {
             throw AgentError.configuration("names = \"resolved\" points systemd-resolved at the agent's resolver, which dns = false (--no-dns) turns off; use names = \"hosts\" or \"off\"")
         }
-        guard hub.hasPrefix("wss://") || hub.hasPrefix("ws://") else {
-            throw AgentError.configuration("hub must start with wss:// (or ws:// for local use), got \"\(hub)\"")
-        }
+        try Self.validate(hubs: hubs)
         guard Names.isValidNetworkName(network) else {
             throw AgentError.configuration("network \"\(network)\" is not a valid name (a-z, 0-9, '-')")
         }
@@ -185,11 +208,28 @@ public struct AgentConfiguration: Sendable, Equatable {
         }
     }
 
+    /// Checks the hub list: at least one, each a `wss://` (or `ws://`) URL, none twice; errors name the bad entry.
+    static func validate(hubs: [String]) throws(AgentError) {
+        guard !hubs.isEmpty else { throw AgentError.configuration("at least one hub URL is needed") }
+        var seen: Set<String> = []
+        for hub in hubs {
+            guard hub.hasPrefix("wss://") || hub.hasPrefix("ws://") else {
+                throw AgentError.configuration("hub must start with wss:// (or ws:// for local use), got \(quoted(hub))")
+            }
+            guard ICEServerList.hubHost(hub) != nil else {
+                throw AgentError.configuration("hub \(quoted(hub)) is not a URL the agent can connect to (wss://host[:port])")
+            }
+            guard seen.insert(baseURL(hub).lowercased()).inserted else {
+                throw AgentError.configuration("hub \(quoted(hub)) is listed twice")
+            }
+        }
+    }
+
     /// The configuration as TOML text, for `riftgate init`.
     public var tomlText: String {
         var lines = [
             "# riftgate agent configuration (written by `riftgate init`)",
-            "hub = \(quoted(hub))",
+            "hub = " + (hubs.count == 1 ? quoted(hub) : "[\(hubs.map(quoted).joined(separator: ", "))]"),
             "network = \(quoted(network))",
             "name = \(quoted(name))",
             "interface = \(quoted(interface))",
@@ -215,11 +255,20 @@ public struct AgentConfiguration: Sendable, Equatable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// The WebSocket URL of this network on the hub.
-    public var hubURL: String {
+    /// The WebSocket URL of this network on the first hub.
+    public var hubURL: String { hubURL(hub) }
+
+    /// The WebSocket URLs of this network on every hub, in the configured order.
+    public var hubURLs: [String] { hubs.map(hubURL) }
+
+    /// The WebSocket URL of this network on `hub`, one of `hubs`.
+    public func hubURL(_ hub: String) -> String { Self.baseURL(hub) + ProtocolVersion.pathPrefix + network }
+
+    /// `hub` without trailing slashes.
+    static func baseURL(_ hub: String) -> String {
         var base = hub
         while base.hasSuffix("/") { base.removeLast() }
-        return base + ProtocolVersion.pathPrefix + network
+        return base
     }
 }
 

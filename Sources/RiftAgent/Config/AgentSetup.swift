@@ -5,8 +5,9 @@ import RiftProtocol
 /// `riftgate init`, `genkey` and `pubkey`: creating keys and configuration.
 public enum AgentSetup {
     /// Writes a new configuration and a secrets file (0600) with a fresh key pair; returns the public key.
+    /// `hubs` are one hub or several members of one cluster, tried in this order (one is written as `hub = "…"`).
     /// Refuses to overwrite an existing configuration unless `force` is set.
-    public static func initialize(configPath: String, hub: String, network: String, token: String, name: String?,
+    public static func initialize(configPath: String, hubs: [String], network: String, token: String, name: String?,
                                   interface: String?, caFile: String?, force: Bool) throws(AgentError) -> PublicKey {
         if FileManager.default.fileExists(atPath: configPath), !force {
             throw AgentError.configuration("\(configPath) already exists; pass --force to replace it (the old key is lost)")
@@ -19,7 +20,7 @@ public enum AgentSetup {
         let base = directory.isEmpty ? "." : directory
         let interfaceName = interface ?? "riftgate0"
         var configuration = AgentConfiguration(
-            hub: hub, network: network, name: name ?? Host.shortName, secretsFile: base + "/secrets.toml",
+            hubs: hubs, network: network, name: name ?? Host.shortName, secretsFile: base + "/secrets.toml",
             controlSocket: "/run/riftgate/\(interfaceName).sock")
         configuration.interface = interfaceName
         configuration.caFile = caFile

@@ -6,7 +6,8 @@ import Synchronization
 import RiftWebSocket
 
 /// The agent's session with the hub: connect, prove possession of the key, then relay events, reconnecting with
-/// capped, jittered backoff until stopped or refused for good.
+/// capped, jittered backoff until stopped or refused for good. Given several hubs (one cluster), it moves to the next
+/// one whenever its session is lost or an attempt fails, and backs off only after a full round (`HubRotation`).
 ///
 /// Events arrive in order on `events`. A permanent refusal (revoked token or key, unknown network, unsupported version)
 /// ends the stream with `.refused`; the agent then exits instead of retrying forever.
@@ -19,6 +20,8 @@ final class HubLink: SignalingTransport {
     private let secrets: AgentSecrets
     private let logger: Logger
     private let current = Locked<WebSocketClient?>(nil)
+    /// The WebSocket URL of the hub being connected to, or last connected to (shown by `riftgate status`).
+    private let hubInUse: Locked<String?>
     private let stopped = Locked(false)
     private let sentSignals = Atomic<UInt64>(0)
     private let session = Locked<Task<Void, Never>?>(nil)
@@ -33,6 +36,7 @@ final class HubLink: SignalingTransport {
         self.configuration = configuration
         self.secrets = secrets
         self.logger = logger
+        hubInUse = Locked(configuration.hubURLs.first)
         (events, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .unbounded)
     }
 
@@ -71,6 +75,8 @@ final class HubLink: SignalingTransport {
         current.withLock { $0 }?.close(code: 1000, reason: "agent stopping")
         session.withLock { $0 }?.cancel()
     }
+
+    var currentHub: String? { hubInUse.withLock { $0 } }
 
     /// The local address the current hub connection leaves from, and the hub's address; nil while not connected.
     var endpoints: SocketEndpoints? { current.withLock { $0 }?.endpoints }
@@ -115,27 +121,46 @@ final class HubLink: SignalingTransport {
     /// (A dead hub costs each agent one connection attempt every 2–4 s; permanent refusals stop the loop instead.)
     static func reconnectBackoff() -> Backoff { Backoff(initialMilliseconds: 500, maximumMilliseconds: 4_000) }
 
+    /// The most a switch to the next hub waits (drawn uniformly from 0): the agents of a killed hub all lose it at the
+    /// same instant, and this spreads their arrival at the next one without costing a backoff step.
+    static let switchJitterMilliseconds = 250
+
     /// Connects, and reconnects after every loss, until `stop()` or a permanent refusal.
     func run() async {
         var backoff = Self.reconnectBackoff()
+        var rotation = HubRotation(hubs: configuration.hubURLs)
         defer { continuation.finish() }
         while !stopped.withLock({ $0 }) && !Task.isCancelled {
             reconnect.reset()
             welcomed.store(false, ordering: .relaxed)
-            let outcome = await connectOnce()
-            if welcomed.load(ordering: .relaxed) { backoff.reset() }
+            let outcome = await connectOnce(to: rotation.current)
+            if welcomed.load(ordering: .relaxed) {
+                backoff.reset()
+                rotation.welcomed()
+            }
             switch outcome {
             case .refused(let code, let message):
+                // Final even with other hubs left to try: the members of a cluster share one state (networks, tokens,
+                // revocations), so a token or key refused by one hub is refused by all of them.
                 continuation.yield(.refused(code: code, message: message))
                 return
             case .lost(let reason), .abandoned(let reason):
                 if stopped.withLock({ $0 }) { return }
                 if case .abandoned = outcome {
+                    // The network changed under a working connection: the same hub, at once.
                     continuation.yield(.disconnected(reason: reason, retryInMilliseconds: 0))
                     continue
                 }
-                let delay = backoff.nextDelay()
-                logger.warning("hub connection lost: \(reason); retrying in \(delay) ms")
+                let lostHub = rotation.current
+                let delay = switch rotation.failed() {
+                case .none: Int.random(in: 0...Self.switchJitterMilliseconds)
+                case .backoff: backoff.nextDelay()
+                }
+                if rotation.current == lostHub {
+                    logger.warning("hub connection lost: \(reason); retrying in \(delay) ms")
+                } else {
+                    logger.warning("hub connection to \(lostHub) lost: \(reason); trying \(rotation.current) in \(delay) ms")
+                }
                 continuation.yield(.disconnected(reason: reason, retryInMilliseconds: delay))
                 if await firstOf({ try? await Task.sleep(for: .milliseconds(delay)); return false }, { [reconnect] in await reconnect.wait(); return true }) {
                     continue  // reconnectNow cut the wait short
@@ -160,17 +185,18 @@ final class HubLink: SignalingTransport {
 
     /// One connection, until it is lost, refused, or abandoned by `reconnectNow` (then closed in the background
     /// while the next attempt starts: a connection whose address vanished may take its close timeout to end).
-    private func connectOnce() async -> Outcome {
-        var settings = WebSocketClientConfiguration(url: configuration.hubURL)
+    private func connectOnce(to hubURL: String) async -> Outcome {
+        var settings = WebSocketClientConfiguration(url: hubURL)
         settings.headers = [(name: "Authorization", value: "Bearer " + secrets.token.revealedText)]
         settings.caFile = configuration.caFile
         settings.subprotocol = ProtocolVersion.subprotocol
         let client: WebSocketClient
         do { client = try WebSocketClient(configuration: settings) } catch { return .refused("invalid_hub_url", "\(error)") }
         current.withLock { $0 = client }
+        hubInUse.withLock { $0 = hubURL }
         defer { current.withLock { $0 = nil } }
         client.connect()
-        logger.info("connecting to \(configuration.hubURL)")
+        logger.info("connecting to \(hubURL)")  // the token travels in a header, never in the URL
         let outcome = await firstOf({ [self] in await consume(client) }, { [reconnect] in
             await reconnect.wait()
             return .abandoned("network changed")
@@ -228,7 +254,7 @@ final class HubLink: SignalingTransport {
             }
         case .welcome(let welcome):
             welcomed.store(true, ordering: .relaxed)
-            logger.info("joined \(welcome.network) as \(welcome.me.ipv4) / \(welcome.me.ipv6) with \(welcome.peers.count) other peer(s)")
+            logger.info("joined \(welcome.network) at \(currentHub ?? "the hub") as \(welcome.me.ipv4) / \(welcome.me.ipv6) with \(welcome.peers.count) other peer(s)")
             continuation.yield(.welcome(welcome))
         case .peerJoined(let peer): continuation.yield(.peerJoined(peer))
         case .peerLeft(let left): continuation.yield(.peerLeft(left))

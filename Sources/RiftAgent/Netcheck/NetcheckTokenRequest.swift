@@ -5,7 +5,7 @@ import RiftProtocol
 /// Builds the hub request of `riftgate netcheck --token-file` from the command line and the agent's configuration.
 public enum NetcheckTokenRequest {
     /// The request for the hub at `hub` (a `ws://` or `wss://` URL) and `network`, taking the network and CA file from
-    /// `configuration` when they are not given and it names the same hub. Fails, naming what is missing, for a bare host
+    /// `configuration` when they are not given and it names the same hub (any of its hubs). Fails, naming what is missing, for a bare host
     /// name, no network, or a text that is not a riftgate token.
     public static func make(hub: String, network: String?, token: String, caFile: String?,
                             configuration: AgentConfiguration?) throws(AgentError) -> HubICEServerRequest {
@@ -13,7 +13,7 @@ public enum NetcheckTokenRequest {
             throw .configuration("a token is checked over the hub's WebSocket: give --hub as a URL (wss://host:port), not \(hub)")
         }
         let host = (try? NetworkCheck(hubURL: hub))?.hubHost
-        let sameHub = configuration.map { (try? NetworkCheck(hubURL: $0.hub))?.hubHost == host } ?? false
+        let sameHub = configuration?.hubs.contains { (try? NetworkCheck(hubURL: $0))?.hubHost == host } ?? false
         guard let networkName = network ?? (sameHub ? configuration?.network : nil) else {
             throw .configuration("which network is the token for? give --network NAME")
         }

@@ -67,8 +67,9 @@ extension NetworkCheck {
         do { configuration = try AgentConfiguration.load(path: configPath) } catch {
             return .failure(.configuration("no agent configuration (\(configPath)) to take the network's TURN credentials from"))
         }
-        if let configured = try? NetworkCheck(hubURL: configuration.hub), configured.hubHost != hubHost {
-            return .failure(.configuration("the configured agent belongs to another hub (\(configured.hubHost))"))
+        let configured = configuration.hubs.compactMap { try? NetworkCheck(hubURL: $0).hubHost }
+        if !configured.isEmpty, !configured.contains(hubHost) {
+            return .failure(.configuration("the configured agent belongs to another hub (\(configured.joined(separator: ", ")))"))
         }
         do { return .success(try ControlClient.turnServers(socketPath: configuration.controlSocket)) } catch {
             return .failure(error)

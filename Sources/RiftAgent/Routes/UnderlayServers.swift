@@ -2,12 +2,12 @@ import RiftProtocol
 import RiftWebSocket
 
 extension ICEServerList {
-    /// The numeric addresses of the hub (from the `hub` URL, `wss://host[:port]`) and of the STUN and TURN servers the
-    /// hub announced: the servers an exit node must never carry this machine's traffic to (`ExitRouting.exempt`).
-    /// Resolved when called (at each welcome), every address of each name.
-    static func underlayServers(hub: String, ice: ICEServers) -> [String] {
-        var hosts: [String] = []
-        if let host = hubHost(hub) { hosts.append(host) }
+    /// The numeric addresses of every configured hub (from the `hub` URLs, `wss://host[:port]`: not only the one
+    /// connected, so that the agent can still move to another hub of the cluster while an exit node carries its
+    /// traffic) and of the STUN and TURN servers the hub announced: the servers an exit node must never carry this
+    /// machine's traffic to (`ExitRouting.exempt`). Resolved when called (at each welcome), every address of each name.
+    static func underlayServers(hubs: [String], ice: ICEServers) -> [String] {
+        var hosts = hubs.compactMap(hubHost)
         hosts += ice.stun.compactMap(parse).map(\.host)
         hosts += ice.turn.flatMap(\.urls).compactMap(parse).map(\.host)
         return Array(Set(hosts.flatMap(resolveAll))).sorted()

@@ -23,7 +23,7 @@ extension AgentCore {
             name: configuration.name, publicKey: secrets.privateKey.publicKey.base64, network: configuration.network,
             interface: configuration.interface, ipv4: mesh.welcome?.me.ipv4.description, ipv6: mesh.welcome?.me.ipv6.description,
             listenPort: device?.listenPort ?? 0, backend: device.map { "\($0.backend)" } ?? "-",
-            hub: .init(url: configuration.hubURL, state: hubState, lastError: hubError), peers: peers)
+            hub: .init(url: environment.transport.currentHub ?? configuration.hubURL, state: hubState, lastError: hubError), peers: peers)
         status.dnsName = Self.fullName(mesh.welcome?.me.dnsName, domain)
         if configuration.dns, let domain {
             let listening = environment.names.listening

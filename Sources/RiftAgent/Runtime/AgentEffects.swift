@@ -37,6 +37,9 @@ public protocol SignalingTransport: AnyObject, Sendable {
     /// Drops the connection (or cuts the wait before the next attempt) and connects again at once, because the network
     /// changed under it or the machine resumed; rate-limited. Returns whether it acted.
     @discardableResult func reconnectNow(because reason: String) -> Bool
+    /// The URL of the hub connected to, or being connected to (one of several, for a hub cluster); nil when the
+    /// transport cannot say.
+    var currentHub: String? { get }
     /// Why the current connection cannot have survived a network change (its local address is gone, or the route to
     /// the hub now leaves from another address); nil when it is fine or there is no connection.
     func connectionLostToNetworkChange() -> String?
@@ -46,6 +49,7 @@ extension SignalingTransport {
     /// A transport that cannot be told about the network (an in-memory hub) just keeps its connection.
     @discardableResult public func reconnectNow(because reason: String) -> Bool { false }
     public func connectionLostToNetworkChange() -> String? { nil }
+    public var currentHub: String? { nil }
 }
 
 /// One ICE session with one peer, as the runtime uses it (`ICESession` in the real program).

@@ -42,8 +42,8 @@ public final class AgentRuntime: Sendable {
             routes: RouteInstaller(interface: configuration.interface, advertised: configuration.advertiseRoutes,
                                    acceptRoutes: configuration.acceptRoutes, masquerade: configuration.masquerade,
                                    advertiseExitNode: configuration.advertiseExitNode, exitNode: configuration.exitNode,
-                                   underlayServers: { [hub = configuration.hub] welcome in
-                                       ICEServerList.underlayServers(hub: hub, ice: welcome.ice)
+                                   underlayServers: { [hubs = configuration.hubs] welcome in
+                                       ICEServerList.underlayServers(hubs: hubs, ice: welcome.ice)
                                    }, logger: logger))
         let core = AgentCore(configuration: configuration, secrets: secrets, environment: environment, logger: logger)
         let control: ControlServer
@@ -58,7 +58,7 @@ public final class AgentRuntime: Sendable {
         let underlay = watchUnderlay { changes in core.inbox.post(.underlay(changes)) }
         let signals = Self.installSignalHandlers { core.requestStop(reason: $0) }
         defer { signals.forEach { $0.cancel() } }
-        logger.info("riftgate \(configuration.name) (\(secrets.privateKey.publicKey)) joining \(configuration.network) at \(configuration.hub)")
+        logger.info("riftgate \(configuration.name) (\(secrets.privateKey.publicKey)) joining \(configuration.network) at \(configuration.hubs.joined(separator: ", "))")
         let finished: Void? = await withCheckedContinuation { (done: CheckedContinuation<Void?, Never>) in
             do {
                 try JoinableThread.spawn(name: "riftgate-runtime") {

@@ -1,0 +1,51 @@
+@testable import RiftAgent
+import Testing
+
+/// The order in which the agent tries its hubs, and when it backs off (no sockets: `HubRotation` is a value).
+@Suite("Hub rotation")
+struct HubRotationTests {
+    @Test("one hub: every failure is a full round, so the backoff applies as before")
+    func singleHub() {
+        var rotation = HubRotation(hubs: ["wss://a"])
+        for _ in 0..<3 {
+            #expect(rotation.failed() == .backoff)
+            #expect(rotation.current == "wss://a")
+        }
+        rotation.welcomed()
+        #expect(rotation.failed() == .backoff)
+    }
+
+    @Test("a lost hub costs one quick switch to the next; a full round without a welcome costs one backoff step")
+    func quickSwitchThenBackoff() {
+        var rotation = HubRotation(hubs: ["wss://a", "wss://b", "wss://c"])
+        #expect(rotation.current == "wss://a")
+        rotation.welcomed()
+        #expect(rotation.failed() == .none && rotation.current == "wss://b", "a killed: straight to b")
+        #expect(rotation.failed() == .none && rotation.current == "wss://c", "b refused too: straight to c")
+        #expect(rotation.failed() == .backoff && rotation.current == "wss://a", "all three failed: back off, then a")
+        #expect(rotation.failed() == .none && rotation.current == "wss://b", "a new round starts quickly again")
+        #expect(rotation.failed() == .none && rotation.current == "wss://c")
+        #expect(rotation.failed() == .backoff && rotation.current == "wss://a")
+    }
+
+    @Test("the round restarts from the hub that last welcomed the agent")
+    func roundStartsFromLastWorking() {
+        var rotation = HubRotation(hubs: ["wss://a", "wss://b"])
+        #expect(rotation.failed() == .none && rotation.current == "wss://b")  // a is down at start
+        rotation.welcomed()  // b works
+        #expect(rotation.failed() == .none && rotation.current == "wss://a", "b lost: a at once, no backoff")
+        #expect(rotation.failed() == .backoff && rotation.current == "wss://b", "a still down: one full round, back off")
+    }
+
+    @Test("a welcome in the middle of a round forgets the failures before it")
+    func welcomeResetsTheRound() {
+        var rotation = HubRotation(hubs: ["wss://a", "wss://b", "wss://c"])
+        _ = rotation.failed()
+        _ = rotation.failed()
+        rotation.welcomed()  // c works
+        #expect(rotation.current == "wss://c")
+        #expect(rotation.failed() == .none && rotation.current == "wss://a")
+        #expect(rotation.failed() == .none && rotation.current == "wss://b")
+        #expect(rotation.failed() == .backoff && rotation.current == "wss://c")
+    }
+}
