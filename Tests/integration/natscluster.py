@@ -1,6 +1,7 @@
 """A 3-node nats-server cluster on loopback for the hub-cluster integration tests (modelled on
 Tests/RiftClusterTests/Support/NATSCluster.swift): free ports, one configuration file per node with the others as
-routes, started once each node's /routez shows its routes. Every wait is bounded."""
+routes, started once each node's /routez shows its routes. Every wait is bounded. With `netns` the nodes run (and listen
+on 127.0.0.1) inside that network namespace, for hubs that run there (Tests/e2e/test_hub_failover.py)."""
 import json
 import os
 import shutil
@@ -31,8 +32,9 @@ def free_ports(count):
 class NATSCluster:
     """`count` nats-server processes routed to each other; `urls` for `riftgate-hub serve --nats`."""
 
-    def __init__(self, count=3, timeout=30):
+    def __init__(self, count=3, timeout=30, netns=None):
         assert SERVER, MISSING_REASON
+        self.inside = ["ip", "netns", "exec", netns] if netns else []
         self.directory = tempfile.mkdtemp(prefix="riftgate-nats-")
         ports = free_ports(count * 3)
         self.nodes = []
@@ -45,7 +47,7 @@ class NATSCluster:
                 f.write(f"server_name: n{index + 1}\nlisten: 127.0.0.1:{client}\nhttp: 127.0.0.1:{monitor}\n"
                         f"cluster {{\n  name: riftgate-test\n  listen: 127.0.0.1:{cluster}\n  routes = [\n    {routes}\n  ]\n}}\n")
             log = open(os.path.join(self.directory, f"n{index + 1}.log"), "w")
-            process = subprocess.Popen([SERVER, "-c", path], stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen([*self.inside, SERVER, "-c", path], stdout=log, stderr=subprocess.STDOUT)
             self.nodes.append({"client": client, "monitor": monitor, "process": process, "log": log})
         self._wait_for_routes(timeout)
 
@@ -54,8 +56,16 @@ class NATSCluster:
         return ",".join(f"nats://127.0.0.1:{node['client']}" for node in self.nodes)
 
     def _routes(self, node):
+        url = f"http://127.0.0.1:{node['monitor']}/routez"
+        if self.inside:
+            probe = f"import json,urllib.request;print(json.load(urllib.request.urlopen('{url}', timeout=2)).get('num_routes', 0))"
+            try:
+                result = subprocess.run([*self.inside, "python3", "-c", probe], capture_output=True, text=True, timeout=5)
+            except subprocess.TimeoutExpired:
+                return None
+            return int(result.stdout) if result.returncode == 0 and result.stdout.strip().isdigit() else None
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{node['monitor']}/routez", timeout=2) as response:
+            with urllib.request.urlopen(url, timeout=2) as response:
                 return json.load(response).get("num_routes", 0)
         except OSError:
             return None

@@ -108,8 +108,11 @@ class Agent:
     def control_socket(self) -> str:
         return os.path.join(self.workdir, f"agent-{self.host.name}", "control.sock")
 
-    def init(self, hub_url: str, network: str, token: str) -> None:
-        run(binary("riftgate"), "init", "--config", self.config, "--hub", hub_url, "--network", network,
+    def init(self, hub_url: str | list[str], network: str, token: str) -> None:
+        """`riftgate init` for one hub URL, or several (the members of a hub cluster, tried in this order)."""
+        hubs = [hub_url] if isinstance(hub_url, str) else hub_url
+        hub_options = [option for url in hubs for option in ("--hub", url)]
+        run(binary("riftgate"), "init", "--config", self.config, *hub_options, "--network", network,
             "--token", token, "--name", f"laptop-{self.host.name}", "--interface", self.interface, "--force")
         text = open(self.config).read()
         text = re.sub(r'control_socket = ".*"', f'control_socket = "{self.control_socket}"', text)
