@@ -60,7 +60,7 @@ extension ClientEventLoop {
 
         var info = lws_client_connect_info()
         info.context = context
-        info.address = UnsafePointer(memory.string(url.host))
+        info.address = UnsafePointer(memory.string(configuration.connectAddress ?? url.host))
         info.port = Int32(url.port)
         info.ssl_connection = url.isSecure ? Int32(LCCSCF_USE_SSL.rawValue) : 0
         info.path = UnsafePointer(memory.string(url.path))

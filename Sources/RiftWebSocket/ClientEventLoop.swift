@@ -52,8 +52,11 @@ final class ClientEventLoop: @unchecked Sendable {
         inbound = MessageAssembler(maximumBytes: configuration.maximumMessageBytes)
     }
 
-    /// "host:port" for messages.
-    var target: String { "\(url.host.contains(":") ? "[\(url.host)]" : url.host):\(url.port)" }
+    /// "host:port" for messages, with the address connected to when it is given (`connectAddress`).
+    var target: String {
+        "\(url.host.contains(":") ? "[\(url.host)]" : url.host):\(url.port)"
+            + (configuration.connectAddress.map { " (address \($0))" } ?? "")
+    }
 
     // MARK: Any thread
 

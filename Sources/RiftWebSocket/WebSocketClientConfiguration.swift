@@ -21,6 +21,11 @@ public struct WebSocketClientConfiguration: Sendable {
     public var connectTimeout: Duration = .seconds(10)
     /// Time allowed for flushing queued messages and the close handshake after `close()`.
     public var closeTimeout: Duration = .seconds(5)
+    /// A numeric address (IPv4 or IPv6) to connect to instead of resolving the URL's host, which still names the
+    /// server: the Host header, the TLS server name and the certificate check use it. Nil resolves the host; libwebsockets
+    /// then moves to the host's next address when a connect fails at once (refused, unreachable), but not when one
+    /// times out: the connect timeout ends the whole attempt.
+    public var connectAddress: String? = nil
     /// The most messages waiting to be written before the client closes with 1008.
     public var maximumQueuedMessages = 1_024
     /// The most bytes waiting to be written before the client closes with 1008.
@@ -45,6 +50,10 @@ public struct WebSocketClientConfiguration: Sendable {
                     "pongTimeout must be longer than pingInterval (in whole seconds)")
         try require(pongTimeout.wholeSecondsRoundedUp <= Int(UInt16.max), "pongTimeout is too long")
         if let subprotocol { try require(HTTPToken.isValid(subprotocol), "subprotocol must be an HTTP token") }
+        if let connectAddress {
+            try require(!connectAddress.isEmpty && connectAddress.allSatisfy { $0.isHexDigit || $0 == "." || $0 == ":" },
+                        "connectAddress must be a numeric IPv4 or IPv6 address")
+        }
         let reserved: Set<String> = ["host", "upgrade", "connection", "origin", "content-length"]
         for header in headers {
             let name = header.name.lowercased()

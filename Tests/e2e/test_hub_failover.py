@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from lab import Host, lan, wait_for
+from lab import Host, lan, netns_etc, wait_for
 from pinger import Pinger
 from riftgate_lab import Agent, Hub, binary
 
@@ -152,3 +152,42 @@ def run_failover(hub1, hub2, hosts, a, b, token, workdir, timing):
         f"the tunnel lost traffic during the failover: {summary}"
     assert b.peer(a_key)["state"] == "connected"
     assert f"connecting to {hub2.url}/" in a.log() and token not in a.log(), "a logs the hub it tries, never the token"
+
+
+SILENT_ADDRESS = "192.0.2.3"    # on the hub host, but every connection attempt to it is dropped: a connect timeout
+REFUSING_ADDRESS = "192.0.2.4"  # on the hub host with nothing listening: refused at once
+HUB_NAME = "hubs.riftgate.test"
+CONNECT_TIMEOUT = 10  # the agent's WebSocket connect timeout (WebSocketClientConfiguration.connectTimeout)
+
+
+def test_one_name_with_several_addresses_is_tried_address_by_address(cluster_lab, workdir, timing):
+    """A hub name with three addresses, the first silent and the second refusing: the agent tries them in turn within
+    one attempt (libwebsockets alone would give up at the silent one's connect timeout) and joins at the third."""
+    (hub1, _), hosts, token = cluster_lab
+    hub_host = hosts["hub"]
+    for address in (SILENT_ADDRESS, REFUSING_ADDRESS):
+        hub_host.exec("ip", "addr", "add", f"{address}/24", "dev", "eth0")
+    hub_host.nft(f"table inet failover {{\n chain input {{\n type filter hook input priority 0;\n"
+                 f" ip daddr {SILENT_ADDRESS} tcp dport {hub1.port} drop\n }}\n}}\n")
+    with open(os.path.join(netns_etc(hosts["a"].netns), "hosts"), "a") as hosts_file:
+        for address in (SILENT_ADDRESS, REFUSING_ADDRESS, hub1.host.address):
+            hosts_file.write(f"{address} {HUB_NAME}\n")
+    lab = hub_host.lab
+    a = Agent(hosts["a"], workdir, interface=f"{lab.prefix}a")
+    a.init(f"ws://{HUB_NAME}:{hub1.port}", NETWORK, token)
+    started = time.monotonic()
+    a.start()
+    try:
+        wait_for(lambda: hub_of(a)[1] == "connected", timeout=CONNECT_TIMEOUT + 10, interval=0.1,
+                 what="a to join through the third address of the hub's name")
+    except BaseException:
+        print(f"--- agent a ---\n{a.log()[-5000:]}")
+        raise
+    timing(f"hub name with a silent, a refusing and a working address: joined after {time.monotonic() - started:.1f} s "
+           f"(one connect timeout is {CONNECT_TIMEOUT} s)")
+    log = a.log()
+    tried = [log.find(f"connecting to ws://{HUB_NAME}:{hub1.port}/v1/networks/{NETWORK} at {address}")
+             for address in (SILENT_ADDRESS, REFUSING_ADDRESS, hub1.host.address)]
+    assert all(position >= 0 for position in tried) and tried == sorted(tried), \
+        f"the addresses were not tried in the resolver's order: {tried}\n{log[-3000:]}"
+    assert "joined" in log and f"at ws://{HUB_NAME}" in log

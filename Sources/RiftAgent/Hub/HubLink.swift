@@ -28,6 +28,8 @@ final class HubLink: SignalingTransport {
     /// Triggered by `reconnectNow`: ends the current connection (or the wait before the next attempt) at once.
     private let reconnect = Wakeup()
     private let welcomed = Atomic<Bool>(false)
+    /// Whether the current connection's WebSocket opened (a failure before that moves to the host's next address).
+    private let opened = Atomic<Bool>(false)
     /// Immediate reconnects allowed: a burst of 3, then one per 5 s; beyond that the ordinary backoff applies, so a
     /// flapping link cannot turn into a reconnect storm.
     private let immediateReconnects = Locked(TokenBucket(capacity: 3, ratePerSecond: 0.2, now: HubLink.seconds()))
@@ -129,11 +131,12 @@ final class HubLink: SignalingTransport {
     func run() async {
         var backoff = Self.reconnectBackoff()
         var rotation = HubRotation(hubs: configuration.hubURLs)
+        var workingAddresses: [String: String] = [:]  // hub URL -> the address of its name that last opened
         defer { continuation.finish() }
         while !stopped.withLock({ $0 }) && !Task.isCancelled {
             reconnect.reset()
             welcomed.store(false, ordering: .relaxed)
-            let outcome = await connectOnce(to: rotation.current)
+            let outcome = await connect(to: rotation.current, workingAddresses: &workingAddresses)
             if welcomed.load(ordering: .relaxed) {
                 backoff.reset()
                 rotation.welcomed()
@@ -183,10 +186,31 @@ final class HubLink: SignalingTransport {
         }
     }
 
+    /// One attempt on the hub at `hubURL`. When its name has several addresses they are tried in turn, from the one that
+    /// last worked, until one opens; each refused or silent address costs one connect (refused at once, silent at
+    /// the connect timeout) and no backoff.
+    private func connect(to hubURL: String, workingAddresses: inout [String: String]) async -> Outcome {
+        let addresses = await HubAddresses.resolve(hubURL)
+        guard !addresses.isEmpty else { return await connectOnce(to: hubURL, address: nil) }
+        var order = HubRotation(hubs: HubAddresses.ordered(addresses, startingAt: workingAddresses[hubURL]))
+        while true {
+            let address = order.current
+            let outcome = await connectOnce(to: hubURL, address: address)
+            if opened.load(ordering: .relaxed) {
+                workingAddresses[hubURL] = address
+                return outcome
+            }
+            guard case .lost(let reason) = outcome, order.failed() == .none, !stopped.withLock({ $0 }) else { return outcome }
+            logger.warning("\(reason); trying the hub's next address, \(order.current)")
+        }
+    }
+
     /// One connection, until it is lost, refused, or abandoned by `reconnectNow` (then closed in the background
     /// while the next attempt starts: a connection whose address vanished may take its close timeout to end).
-    private func connectOnce(to hubURL: String) async -> Outcome {
+    private func connectOnce(to hubURL: String, address: String?) async -> Outcome {
+        opened.store(false, ordering: .relaxed)
         var settings = WebSocketClientConfiguration(url: hubURL)
+        settings.connectAddress = address
         settings.headers = [(name: "Authorization", value: "Bearer " + secrets.token.revealedText)]
         settings.caFile = configuration.caFile
         settings.subprotocol = ProtocolVersion.subprotocol
@@ -196,7 +220,8 @@ final class HubLink: SignalingTransport {
         hubInUse.withLock { $0 = hubURL }
         defer { current.withLock { $0 = nil } }
         client.connect()
-        logger.info("connecting to \(hubURL)")  // the token travels in a header, never in the URL
+        // The token travels in a header, never in the URL.
+        logger.info("connecting to \(hubURL)\(address.map { " at \($0)" } ?? "")")
         let outcome = await firstOf({ [self] in await consume(client) }, { [reconnect] in
             await reconnect.wait()
             return .abandoned("network changed")
@@ -210,6 +235,7 @@ final class HubLink: SignalingTransport {
         for await event in client.events {
             switch event {
             case .connected:
+                opened.store(true, ordering: .relaxed)
                 logger.debug("WebSocket open; waiting for the challenge")
             case .text(let text):
                 if let stop = handle(text, client: client) { refusal = stop }

@@ -4,7 +4,8 @@
 /// round without a welcome (every hub tried since the last one that worked) does it wait a backoff step. So a dead hub
 /// costs one quick switch, and a session on a killed hub is back on another member well within the ~5 s after which the
 /// surviving hubs announce a dead hub's peers as left (`timeout`): nobody sees the peer leave. With one hub every failure is a full round, as before.
-/// A pure value: `HubLink` owns one and applies the delays.
+/// A pure value: `HubLink` owns one and applies the delays. It also orders the addresses of one hub's name (`HubAddresses`):
+/// a round of those is one attempt on that hub.
 struct HubRotation: Sendable, Equatable {
     /// What to do before the next attempt.
     enum Pause: Sendable, Equatable {
@@ -14,7 +15,7 @@ struct HubRotation: Sendable, Equatable {
         case backoff
     }
 
-    /// The hubs' URLs in the configured order; never empty.
+    /// The hubs' URLs in the configured order (or one hub's addresses); never empty.
     let hubs: [String]
     /// The position in `hubs` of the hub to connect to now.
     private(set) var position = 0
