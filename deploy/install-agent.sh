@@ -9,7 +9,8 @@
 #
 #   --from DIR        directory holding the riftgate binary (an unpacked release or a build such as .build/release)
 #   --hub URL ...     run `riftgate init` with these settings (--token - reads the token from standard input) and
-#                     start the agent; without --hub only the binary, the user and the unit are installed
+#                     start the agent; without --hub only the binary, the user and the unit are installed. Repeat
+#                     --hub for the members of a hub cluster (tried in this order)
 #   --ca-file FILE    a CA certificate to verify the hub with instead of the system trust store (copied to
 #                     /etc/riftgate/hub-ca.pem)
 #   --force           replace an existing configuration and key (the machine gets a new identity)
@@ -21,11 +22,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib/common.sh
 source "$here/lib/common.sh"
 
-from="" hub="" network="" token="" name="" interface="" ca_file="" force=no use_systemd=yes install_packages=yes
+from="" hubs=() network="" token="" name="" interface="" ca_file="" force=no use_systemd=yes install_packages=yes
 while [[ $# -gt 0 ]]; do
   case $1 in
     --from) from=${2:?--from needs a directory}; shift 2 ;;
-    --hub) hub=${2:?--hub needs a URL}; shift 2 ;;
+    --hub) hubs+=("${2:?--hub needs a URL}"); shift 2 ;;
     --network) network=${2:?--network needs a name}; shift 2 ;;
     --token) token=${2:?--token needs a token or -}; shift 2
              [[ $token == - ]] || say "warning: a token given as an argument is visible to every local user in the" \
@@ -43,7 +44,7 @@ done
 
 [[ $EUID -eq 0 ]] || die "run as root"
 [[ -n $from ]] || die "--from DIR is required (where the riftgate binary is)"
-if [[ -n $hub ]]; then
+if [[ ${#hubs[@]} -gt 0 ]]; then
   [[ -n $network && -n $token ]] || die "--hub needs --network and --token"
   [[ -z $ca_file || -r $ca_file ]] || die "cannot read --ca-file $ca_file"
 fi
@@ -77,9 +78,11 @@ if [[ ! -e /dev/net/tun ]] || ! setpriv --reuid=riftgate --regid=riftgate --init
 fi
 
 # 4. Configuration and key (riftgate init), readable by the service user only.
-if [[ -n $hub ]]; then
+if [[ ${#hubs[@]} -gt 0 ]]; then
   # The token reaches riftgate on standard input, never as an argument (arguments are visible in /proc/PID/cmdline).
-  init=(--config "$config" --hub "$hub" --network "$network" --token -)
+  init=(--config "$config")
+  for url in "${hubs[@]}"; do init+=(--hub "$url"); done
+  init+=(--network "$network" --token -)
   [[ -n $name ]] && init+=(--name "$name")
   [[ -n $interface ]] && init+=(--interface "$interface")
   if [[ -n $ca_file ]]; then

@@ -49,3 +49,21 @@ struct HubRotationTests {
         #expect(rotation.failed() == .backoff && rotation.current == "wss://c")
     }
 }
+
+/// The order in which the addresses of one hub name are tried.
+@Suite("Hub addresses")
+struct HubAddressesTests {
+    @Test("the address that last worked comes first, the others keep the resolver's order")
+    func ordered() {
+        let addresses = ["192.0.2.3", "192.0.2.4", "192.0.2.1", "2001:db8::1"]
+        #expect(HubAddresses.ordered(addresses, startingAt: nil) == addresses)
+        #expect(HubAddresses.ordered(addresses, startingAt: "192.0.2.1") == ["192.0.2.1", "2001:db8::1", "192.0.2.3", "192.0.2.4"])
+        #expect(HubAddresses.ordered(addresses, startingAt: "198.51.100.9") == addresses, "gone from the name: from the top")
+    }
+
+    @Test("a numeric host is left to the client: nothing to rotate")
+    func numericHosts() async {
+        #expect(await HubAddresses.resolve("wss://192.0.2.1:8443/v1/networks/home").isEmpty)
+        #expect(await HubAddresses.resolve("ws://[::1]:8080/v1/networks/home").isEmpty)
+    }
+}
