@@ -377,9 +377,32 @@ def compare(steps: dict, rates) -> list[dict]:
     return rows
 
 
+def last_seen_probe(cluster: Cluster, generators: list[LoadGenerator], seconds: float, rate: float) -> dict:
+    """A low-rate relay step (one generator's pairs, across hubs when the hubs are several) long enough to include
+    every hub's once-a-minute last-seen flush (one UPDATE per connected peer in one transaction, on the hub's service
+    thread, holding the cluster-wide write lock): its latency tail shows what the flush stalls."""
+    first = cluster.snapshot(generators)
+    sampling = ActivitySampler(cluster.pg)
+    generators[0].send(f"relay cross {rate} {seconds}")
+    try:
+        step = generators[0].next_event("relay", seconds + 120)
+    finally:
+        sampling.stop()
+    delta = cluster.delta(first, cluster.snapshot(generators))
+    updates = sum(calls for query, calls in delta["pg"]["by_statement"].items()
+                  if query.startswith("UPDATE peers SET last_seen_at"))
+    probe = {"offered_per_s": rate, "seconds": seconds, "pairs": step.get("pairs"), "sent": step.get("sent"),
+             "delivered": step.get("delivered"), "latency_ms": step.get("latency_ms"), "skipped": step.get("skipped"),
+             "last_seen_updates": updates, "postgres_sessions_sampled": sampling.summary(),
+             "hub_cpu_percent": cpu_percent(delta["hub_cpu_s"], delta["seconds"]),
+             "postgres_cpu_percent": cpu_percent(delta["pg"]["cpu_s"], delta["seconds"])}
+    log(f"last-seen probe: {probe}")
+    return probe
+
+
 def run_capacity_phase(hub_binary: str, postgres, out_dir: str, hubs: int, agents: int, network_size: int,
                        processes: int, idle_seconds: float, storm_timeout: float, name: str = "capacity",
-                       bus: bool = True) -> dict:
+                       bus: bool = True, probe_seconds: float = 65, probe_rate: float = 500) -> dict:
     networks = (agents + network_size - 1) // network_size
     with work_directory(os.path.join(out_dir, "work"), f"cluster-{name}") as scratch:
         cluster = Cluster(hub_binary, postgres, scratch, out_dir, name, hubs, networks, bus=bus)
@@ -398,7 +421,9 @@ def run_capacity_phase(hub_binary: str, postgres, out_dir: str, hubs: int, agent
             through_idle = cluster.delta(before, cluster.snapshot(generators))
             join_costs = per_unit(storm_delta, background, storm_figures["joined"])
             join_costs["pg_xact_commit"] = per_unit(through_idle, background, storm_figures["joined"])["pg_xact_commit"]
+            probe = last_seen_probe(cluster, generators, probe_seconds, probe_rate) if probe_seconds > 0 else None
             result = {
+                "last_seen_probe": probe,
                 "hubs": hubs, "agents": agents, "network_size": network_size, "placement": "spread",
                 "nats": bus,
                 "join": storm_figures,
