@@ -176,7 +176,7 @@ def run_section_cluster(bin_dir, out_dir, options) -> dict:
     rates = [float(rate) for rate in options.cluster_rates.split(",")]
     if options.quick:
         return run_cluster(bin_dir, out_dir, relay_agents=400, rates=rates[:1], step_seconds=2, rounds=1,
-                           capacity_agents=3000, loadgen_processes=2, idle_seconds=5)
+                           capacity_agents=3000, loadgen_processes=2, idle_seconds=5, probe_seconds=0)
     return run_cluster(bin_dir, out_dir, relay_agents=options.cluster_relay_agents, rates=rates,
                        capacity_agents=options.cluster_agents)
 

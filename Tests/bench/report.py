@@ -245,7 +245,9 @@ def cluster(section: dict) -> str:
         steps = [step for kind in ("same", "cross") for step in relay["steps"][kind]]
         out += "\n" + table(["kind", "round", "offered", "p50 ms", "p99 ms", "max ms", "hubs CPU %", "NATS CPU %",
                              "PG statements/signal", "NATS in/out per signal"],
-                            [[step["kind"], step["round"], int(step["offered_per_s"]), step["latency_ms"]["p50"],
+                            [[step["kind"] + (" (during a last-seen flush: "
+                                              f"{step['last_seen_updates']} UPDATEs)" if step.get("during_last_seen_flush") else ""),
+                              step["round"], int(step["offered_per_s"]), step["latency_ms"]["p50"],
                               step["latency_ms"]["p99"], step["latency_ms"]["max"], step["hub_cpu_percent_each"],
                               step["nats_cpu_percent"], step["costs_per_signal"]["pg_statements"],
                               f"{step['costs_per_signal']['nats_in_msgs']} / {step['costs_per_signal']['nats_out_msgs']}"]
@@ -272,12 +274,20 @@ def capacity_block(capacity: dict, title: str) -> str:
         ["hub RSS, KiB", idle["hub_rss_kib"]], ["hub KiB per idle agent (own agents)", idle["hub_kib_per_agent"]],
         ["hub CPU %", idle["hub_cpu_percent"]], ["PostgreSQL CPU % (all its processes)", idle["postgres_cpu_percent"]],
         ["NATS CPU % (3 nodes)", idle["nats_cpu_percent"]], ["NATS RSS KiB", idle["nats_rss_kib"]],
-        ["NATS subscriptions", idle["nats_subscriptions"]], ["load generators CPU %", idle["loadgen_cpu_percent"]]])
+        ["NATS subscriptions", idle["nats_subscriptions"]], ["load generators CPU %", idle["loadgen_cpu_percent"]],
+        ["last-seen UPDATEs in the window (the hubs' once-a-minute flush)", idle.get("last_seen_updates")]])
     out += "\n" + table(["per join (background subtracted)", "value"], [
         ["PostgreSQL statements", cost["pg_statements"]], ["explicit transactions (BEGIN)", cost["pg_explicit_transactions"]],
         ["xact_commit (pg_stat_database)", cost["pg_xact_commit"]],
         ["NATS in msgs (3 nodes, route hops counted)", cost["nats_in_msgs"]], ["NATS out msgs", cost["nats_out_msgs"]],
         ["NATS in bytes", cost["nats_in_bytes"]]])
+    probe = capacity.get("last_seen_probe")
+    if probe and not probe.get("skipped"):
+        latency = probe["latency_ms"]
+        out += (f"\nRelay at {int(probe['offered_per_s'])} msg/s for {probe['seconds']} s, spanning every hub's "
+                f"once-a-minute last-seen flush ({probe['last_seen_updates']} `UPDATE peers SET last_seen_at` in the "
+                f"window): {probe['delivered']}/{probe['sent']} delivered, p50 {latency['p50']} ms, p99 {latency['p99']} "
+                f"ms, max {latency['max']} ms; PostgreSQL sessions (mean of samples): {probe['postgres_sessions_sampled']}.\n")
     out += "\nStatements during the join storm: " + "; ".join(
         f"{calls} × `{query[:90]}`" for query, calls in list(capacity.get("join_statements", {}).items())[:16]) + "\n"
     return out
