@@ -385,6 +385,38 @@ def compare(steps: dict, rates) -> list[dict]:
     return rows
 
 
+def rejoin_storm(cluster: Cluster, generators: list[LoadGenerator], timeout: float, background: dict,
+                 pause: float = 10) -> dict:
+    """Every agent disconnects, and `pause` s later all join again with the same keys (what a hub failure or a
+    rolling restart asks of the cluster: known peers, no address to allocate); counters from just before the joins."""
+    for generator in generators:
+        generator.send(f"rejoin {pause}")
+    time.sleep(max(0.0, pause - 0.5))
+    before = cluster.snapshot(generators)
+    sampling = ActivitySampler(cluster.pg)
+    try:
+        events = [generator.next_event("storm", timeout) for generator in generators]
+    finally:
+        sampling.stop()
+    delta = cluster.delta(before, cluster.snapshot(generators))
+    joined = sum(event["joined"] for event in events)
+    welcomed = max(event["all_welcomed_s"] for event in events)
+    converged = [event["converged_s"] for event in events]
+    figures = {"agents": sum(event["agents"] for event in events), "joined": joined,
+               "failed": sum(event["failed"] for event in events),
+               "failure_reasons": merge_counts(event["failure_reasons"] for event in events),
+               "all_welcomed_s": welcomed, "converged_s": None if None in converged else max(converged),
+               "joins_per_s": round(joined / max(1e-9, welcomed), 1),
+               "join_latency_p99_ms_worst_process": max((event["join_latency_ms"]["p99"] or 0) for event in events),
+               "cpu_s": {"hubs": delta["hub_cpu_s"], "postgres": round(delta["pg"]["cpu_s"], 2),
+                         "nats": round(delta["nats"]["cpu_s"], 2), "load_generators": delta["loadgen_cpu_s"]},
+               "costs_per_join": per_unit(delta, background, joined),
+               "statements": dict(list(delta["pg"]["by_statement"].items())[:16]),
+               "postgres_sessions_sampled": sampling.summary()}
+    log(f"rejoin storm: {figures}")
+    return figures
+
+
 def last_seen_updates(delta: dict) -> int:
     """How many `UPDATE peers SET last_seen_at` ran in the window: each hub's once-a-minute flush writes one per peer."""
     return sum(calls for query, calls in delta["pg"]["by_statement"].items()
@@ -435,7 +467,9 @@ def run_capacity_phase(hub_binary: str, postgres, out_dir: str, hubs: int, agent
             join_costs = per_unit(storm_delta, background, storm_figures["joined"])
             join_costs["pg_xact_commit"] = per_unit(through_idle, background, storm_figures["joined"])["pg_xact_commit"]
             probe = last_seen_probe(cluster, generators, probe_seconds, probe_rate) if probe_seconds > 0 else None
+            rejoin = rejoin_storm(cluster, generators, storm_timeout, background)
             result = {
+                "rejoin": rejoin,
                 "last_seen_probe": probe,
                 "hubs": hubs, "agents": agents, "network_size": network_size, "placement": "spread",
                 "nats": bus,

@@ -288,6 +288,15 @@ def capacity_block(capacity: dict, title: str) -> str:
                 f"once-a-minute last-seen flush ({probe['last_seen_updates']} `UPDATE peers SET last_seen_at` in the "
                 f"window): {probe['delivered']}/{probe['sent']} delivered, p50 {latency['p50']} ms, p99 {latency['p99']} "
                 f"ms, max {latency['max']} ms; PostgreSQL sessions (mean of samples): {probe['postgres_sessions_sampled']}.\n")
+    rejoin = capacity.get("rejoin")
+    if rejoin:
+        cost = rejoin["costs_per_join"]
+        out += (f"\nEvery agent left, then all joined again with the same keys (known peers): {rejoin['joined']} of "
+                f"{rejoin['agents']} welcomed in {rejoin['all_welcomed_s']} s ({rejoin['joins_per_s']} joins/s, worst "
+                f"process's join p99 {rejoin['join_latency_p99_ms_worst_process']} ms); CPU, s: {rejoin['cpu_s']}; per "
+                f"join {cost['pg_statements']} PostgreSQL statements, {cost['pg_explicit_transactions']} explicit "
+                f"transactions, NATS in/out {cost['nats_in_msgs']} / {cost['nats_out_msgs']}; PostgreSQL sessions "
+                f"(mean of samples): {rejoin['postgres_sessions_sampled']}.\n")
     out += "\nStatements during the join storm: " + "; ".join(
         f"{calls} × `{query[:90]}`" for query, calls in list(capacity.get("join_statements", {}).items())[:16]) + "\n"
     return out
