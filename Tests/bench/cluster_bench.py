@@ -385,14 +385,28 @@ def compare(steps: dict, rates) -> list[dict]:
     return rows
 
 
-def rejoin_storm(cluster: Cluster, generators: list[LoadGenerator], timeout: float, background: dict,
-                 pause: float = 10) -> dict:
-    """Every agent disconnects, and `pause` s later all join again with the same keys (what a hub failure or a
-    rolling restart asks of the cluster: known peers, no address to allocate); counters from just before the joins."""
+def rejoin_storm(cluster: Cluster, generators: list[LoadGenerator], timeout: float, background: dict) -> dict:
+    """Every agent disconnects; once every hub has processed the departures (each one a write transaction: the
+    peer's last-seen time), all join again with the same keys (known peers, no address to allocate: what agents
+    moving from a dead hub, or coming back after an outage of their own, ask of the cluster)."""
+    before_leave = cluster.snapshot(generators)
+    left_at = time.monotonic()
     for generator in generators:
-        generator.send(f"rejoin {pause}")
-    time.sleep(max(0.0, pause - 0.5))
+        generator.send("leave")
+    for generator in generators:
+        generator.next_event("left", 60)
+    drained = None
+    while time.monotonic() - left_at < timeout:
+        if sum(connected_peers(hub) for hub in cluster.hubs) == 0:
+            drained = time.monotonic() - left_at
+            break
+        time.sleep(0.25)
+    leave_delta = cluster.delta(before_leave, cluster.snapshot(generators))
+    log(f"departures processed after {drained} s")
+    time.sleep(1)
     before = cluster.snapshot(generators)
+    for generator in generators:
+        generator.send("storm")
     sampling = ActivitySampler(cluster.pg)
     try:
         events = [generator.next_event("storm", timeout) for generator in generators]
@@ -412,9 +426,20 @@ def rejoin_storm(cluster: Cluster, generators: list[LoadGenerator], timeout: flo
                          "nats": round(delta["nats"]["cpu_s"], 2), "load_generators": delta["loadgen_cpu_s"]},
                "costs_per_join": per_unit(delta, background, joined),
                "statements": dict(list(delta["pg"]["by_statement"].items())[:16]),
-               "postgres_sessions_sampled": sampling.summary()}
+               "postgres_sessions_sampled": sampling.summary(),
+               "departures": {"processed_s": None if drained is None else round(drained, 2),
+                              "pg_statements": leave_delta["pg"]["statements"],
+                              "last_seen_updates": last_seen_updates(leave_delta),
+                              "cpu_s": {"hubs": leave_delta["hub_cpu_s"], "postgres": round(leave_delta["pg"]["cpu_s"], 2),
+                                        "nats": round(leave_delta["nats"]["cpu_s"], 2)},
+                              "nats_in_msgs": leave_delta["nats"]["in_msgs"], "nats_out_msgs": leave_delta["nats"]["out_msgs"]}}
     log(f"rejoin storm: {figures}")
     return figures
+
+
+def connected_peers(hub: HubProcess) -> float:
+    """The hub's riftgate_hub_connected_peers gauge (its own authenticated sessions)."""
+    return sum(value for key, value in hub.metrics().items() if key.startswith("riftgate_hub_connected_peers"))
 
 
 def last_seen_updates(delta: dict) -> int:

@@ -12,8 +12,8 @@ Protocol on stdin/stdout, one JSON object per stdout line (progress on stderr):
   -> {"event": "ready", "agents": N}                      keys generated, the hubs' challenge key fetched
   <- storm                                                 join every agent at once
   -> {"event": "storm", ...join_storm figures...}
-  <- rejoin [SECONDS]                                       close every connection, wait, join again (same keys)
-  -> {"event": "storm", ...}
+  <- leave                                                 close every connection (a later storm rejoins, same keys)
+  -> {"event": "left"}
   <- relay same|cross RATE SECONDS                         one open-loop relay step over that kind of pairs
   -> {"event": "relay", "kind": ..., ...step figures...}
   <- quit                                                  close every connection, exit
@@ -98,16 +98,14 @@ async def run(options, tokens: list[dict]) -> None:
         words = line.split()
         if not words or words[0] == "quit":
             break
-        if words[0] == "rejoin":
-            # Every agent leaves, then all join again with the same keys: the hub-failure case (known peers).
+        if words[0] == "leave":
+            # Every agent disconnects; a later `storm` joins them again with the same keys (known peers).
             fleet.close_all()
-            await asyncio.sleep(float(words[1]) if len(words) > 1 else 5)
+            await asyncio.sleep(0.5)
             for agent in fleet.agents:
                 agent.converged, agent.connection = False, None
             fleet.converged_count = 0
-            storm = await join_storm(fleet, hubs, options.connect_concurrency, options.storm_timeout)
-            log(f"rejoin storm: {storm}")
-            emit({"event": "storm", **storm, "peer_left_seen": fleet.peer_left})
+            emit({"event": "left"})
         elif words[0] == "storm":
             storm = await join_storm(fleet, hubs, options.connect_concurrency, options.storm_timeout)
             log(f"join storm: {storm}")

@@ -296,7 +296,9 @@ def capacity_block(capacity: dict, title: str) -> str:
                 f"process's join p99 {rejoin['join_latency_p99_ms_worst_process']} ms); CPU, s: {rejoin['cpu_s']}; per "
                 f"join {cost['pg_statements']} PostgreSQL statements, {cost['pg_explicit_transactions']} explicit "
                 f"transactions, NATS in/out {cost['nats_in_msgs']} / {cost['nats_out_msgs']}; PostgreSQL sessions "
-                f"(mean of samples): {rejoin['postgres_sessions_sampled']}.\n")
+                f"(mean of samples): {rejoin['postgres_sessions_sampled']}. Before it, every agent disconnected: "
+                f"the hubs had processed all departures after {rejoin['departures']['processed_s']} s "
+                f"({rejoin['departures']['pg_statements']} PostgreSQL statements, CPU {rejoin['departures']['cpu_s']}).\n")
     out += "\nStatements during the join storm: " + "; ".join(
         f"{calls} × `{query[:90]}`" for query, calls in list(capacity.get("join_statements", {}).items())[:16]) + "\n"
     return out
