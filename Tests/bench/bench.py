@@ -7,8 +7,8 @@ copies both to bench-results/latest.{json,md}. Never asserts a figure: every num
 measured in the same run, and a failed section is recorded as an error while the others still run.
 
 Sections (`--only` takes a comma-separated subset): tunnel, connect, hub, reconnect, datapath, roaming, memory,
-failover. The tunnel, connect, roaming, memory and failover sections need root (network namespaces); the datapath
-section needs valgrind.
+failover, cluster. The tunnel, connect, roaming, memory and failover sections need root (network namespaces); the
+datapath section needs valgrind; the cluster section needs PostgreSQL and nats-server (cluster_bench.py).
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ sys.path.insert(0, HERE)
 from procstats import machine  # noqa: E402
 from report import markdown_report  # noqa: E402
 
-SECTIONS = ("tunnel", "connect", "hub", "reconnect", "datapath", "roaming", "memory", "failover")
+SECTIONS = ("tunnel", "connect", "hub", "reconnect", "datapath", "roaming", "memory", "failover", "cluster")
 
 
 def log(text: str) -> None:
@@ -57,6 +57,9 @@ def main() -> int:
     parser.add_argument("--outage-seconds", type=float, default=30, help="how long the hub stays down (reconnect)")
     parser.add_argument("--reconnect-policies", default="new,old",
                         help="reconnect policies simulated: new (4 s step cap), old (30 s cap), one storm each")
+    parser.add_argument("--cluster-agents", type=int, default=50_000, help="agents held by the 3-hub cluster")
+    parser.add_argument("--cluster-relay-agents", type=int, default=2000, help="agents of the same/cross-hub relay run")
+    parser.add_argument("--cluster-rates", default="1000,5000", help="offered relay rates, same and cross hub (msg/s)")
     parser.add_argument("--no-profile", action="store_true",
                         help="skip the extra perf-sampled passes (hub at the largest N, reconnect storms, each tunnel "
                              "under iperf3)")
@@ -85,6 +88,7 @@ def main() -> int:
         "roaming": lambda: run_section_roaming(options),
         "memory": lambda: run_section_memory(options, os.path.join(out_dir, "work")),
         "failover": lambda: run_section_failover(options),
+        "cluster": lambda: run_section_cluster(bin_dir, out_dir, options),
     }
     for name in sections:
         log(f"=== {name} ===")
@@ -165,6 +169,16 @@ def run_section_reconnect(bin_dir, out_dir, out_root, options) -> dict:
     policies = [name.strip() for name in options.reconnect_policies.split(",") if name.strip()]
     return run_reconnect(bin_dir, out_dir, os.path.join(out_root, "cache"), agents=agents, outage_s=outage,
                          policies=policies, profile=not options.no_profile and not options.quick)
+
+
+def run_section_cluster(bin_dir, out_dir, options) -> dict:
+    from cluster_bench import run_cluster
+    rates = [float(rate) for rate in options.cluster_rates.split(",")]
+    if options.quick:
+        return run_cluster(bin_dir, out_dir, relay_agents=400, rates=rates[:1], step_seconds=2, rounds=1,
+                           capacity_agents=3000, loadgen_processes=2, idle_seconds=5, probe_seconds=0)
+    return run_cluster(bin_dir, out_dir, relay_agents=options.cluster_relay_agents, rates=rates,
+                       capacity_agents=options.cluster_agents)
 
 
 def run_section_datapath(test_bin_dir, out_dir, options) -> dict:

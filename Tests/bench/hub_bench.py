@@ -56,22 +56,25 @@ class HubProcess:
     """`riftgate-hub serve` on loopback (ephemeral ports unless `listen` names one), quiet logging (notice), no STUN.
 
     `listening_at` is when its "listening" line was read (CLOCK_MONOTONIC); fails when the hub exits or does not
-    listen within 20 s.
+    listen within 20 s. `extra_args` are added to `serve` (a cluster member's --database, --nats, --hub-id); the
+    log's lines are kept in `lines` (`wait_for_log`).
     """
 
-    def __init__(self, hub_binary: str, state_dir: str, log_path: str, listen: str = "127.0.0.1:0"):
+    def __init__(self, hub_binary: str, state_dir: str, log_path: str, listen: str = "127.0.0.1:0", extra_args=()):
         self.log_path = log_path
         self.port = self.admin_port = self.listening_at = None
         self.lines: list[str] = []
         self.process = subprocess.Popen(
             [hub_binary, "serve", "--state-dir", state_dir, "--listen", listen, "--admin-listen", "127.0.0.1:0",
-             "--no-stun", "--log-level", "notice"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             "--no-stun", "--log-level", "notice", *extra_args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            text=True)
         ready = threading.Event()
 
         def pump():
             with open(log_path, "a") as out:
                 for line in self.process.stderr:
                     out.write(line)
+                    self.lines.append(line)
                     if "riftgate-hub listening" in line:
                         self.listening_at = time.monotonic()
                         self.port = int(re.search(r"url=ws://\S+?:(\d+)/", line).group(1))
@@ -83,6 +86,17 @@ class HubProcess:
         if not ready.wait(20) or self.port is None:
             self.stop()
             raise RuntimeError(f"the hub did not start; see {log_path}")
+
+    def wait_for_log(self, text: str, timeout: float) -> bool:
+        """Whether a log line containing `text` appears within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in list(self.lines)):
+                return True
+            if self.process.poll() is not None:
+                return False
+            time.sleep(0.1)
+        return False
 
     @property
     def pid(self) -> int:

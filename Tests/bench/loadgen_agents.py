@@ -40,11 +40,13 @@ class AgentFleet:
     """Joins agents to the hub at `host:port` and follows their protocol state.
 
     `on_signal(kind, payload, received_ns)` is called for every relayed signal, `on_error(code)` for every error frame
-    after the welcome.
+    after the welcome. `port_of(agent)`, when given, names the hub port each agent joins (a hub cluster on one host);
+    otherwise every agent joins `port`.
     """
 
-    def __init__(self, host: str, port: int, on_signal, on_error):
+    def __init__(self, host: str, port: int, on_signal, on_error, port_of=None):
         self.host, self.port = host, port
+        self.port_of = port_of or (lambda agent: port)
         self.on_signal, self.on_error = on_signal, on_error
         self.agents: list[SimulatedAgent] = []
         self.hub_key: bytes | None = None
@@ -62,8 +64,8 @@ class AgentFleet:
             members = min(network_size, count - (index // network_size) * network_size)
             self.agents.append(SimulatedAgent(index, network["network"], network["token"], members - 1))
 
-    def request(self, network: str, token: str) -> bytes:
-        return riftproto.upgrade_request(self.host, self.port, riftproto.network_path(network), {
+    def request(self, network: str, token: str, port: int | None = None) -> bytes:
+        return riftproto.upgrade_request(self.host, port or self.port, riftproto.network_path(network), {
             **riftproto.bearer(token), "Sec-WebSocket-Protocol": riftproto.SUBPROTOCOL})
 
     async def fetch_hub_key(self) -> None:
@@ -93,10 +95,11 @@ class AgentFleet:
                 agent.phase, agent.known, agent.error = "challenge", set(), None
                 agent.joined = loop.create_future()
                 agent.started = time.monotonic()
+                port = self.port_of(agent)
                 try:
                     _, connection = await asyncio.wait_for(loop.create_connection(
-                        lambda: WebSocketConnection(self.request(agent.network, agent.token), self.on_message, agent),
-                        self.host, self.port), 30)
+                        lambda: WebSocketConnection(self.request(agent.network, agent.token, port), self.on_message, agent),
+                        self.host, port), 30)
                     agent.connection = connection
                     await asyncio.wait_for(connection.opened, 30)
                     await asyncio.wait_for(agent.joined, 30)

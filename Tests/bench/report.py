@@ -226,6 +226,84 @@ def failover(section: dict) -> str:
     return out + "\n"
 
 
+def cluster(section: dict) -> str:
+    out = ""
+    relay = section.get("relay")
+    if relay:
+        join = relay["join"]
+        out += (f"**Relay, same hub vs across hubs** ({relay['hubs']} hubs, one PostgreSQL, 3 NATS nodes; "
+                f"{join['joined']} agents in networks of {relay['network_size']}, half with every member on one hub, half "
+                f"spread so every recipient is on another hub than its sender; {relay['rounds']} alternating rounds of "
+                f"{relay['step_seconds']} s per rate, medians over rounds):\n\n")
+        rows = [[int(row["offered_per_s"]), row["same_p50_ms"], row["cross_p50_ms"], row["ratio_p50"], row["same_p99_ms"],
+                 row["cross_p99_ms"], row["ratio_p99"], row["same_delivered"], row["cross_delivered"],
+                 row["same_hub_cpu_percent"], row["cross_hub_cpu_percent"], row["cross_nats_out_per_signal"]]
+                for row in relay["comparison"]]
+        out += table(["offered msg/s", "same p50 ms", "cross p50 ms", "ratio", "same p99 ms", "cross p99 ms", "ratio",
+                      "same delivered", "cross delivered", "3 hubs' CPU % same", "3 hubs' CPU % cross",
+                      "NATS out msgs per cross signal"], rows)
+        steps = [step for kind in ("same", "cross") for step in relay["steps"][kind]]
+        out += "\n" + table(["kind", "round", "offered", "p50 ms", "p99 ms", "max ms", "hubs CPU %", "NATS CPU %",
+                             "PG statements/signal", "NATS in/out per signal"],
+                            [[step["kind"] + (" (during a last-seen flush: "
+                                              f"{step['last_seen_updates']} UPDATEs)" if step.get("during_last_seen_flush") else ""),
+                              step["round"], int(step["offered_per_s"]), step["latency_ms"]["p50"],
+                              step["latency_ms"]["p99"], step["latency_ms"]["max"], step["hub_cpu_percent_each"],
+                              step["nats_cpu_percent"], step["costs_per_signal"]["pg_statements"],
+                              f"{step['costs_per_signal']['nats_in_msgs']} / {step['costs_per_signal']['nats_out_msgs']}"]
+                             for step in steps])
+    for key, title in (("capacity", "Agents held by the cluster"),
+                       ("single", "Same-run baseline: one hub on PostgreSQL, no NATS, one member's share")):
+        if section.get(key):
+            out += capacity_block(section[key], title)
+    return out
+
+
+def capacity_block(capacity: dict, title: str) -> str:
+    join, idle, cost = capacity["join"], capacity["idle"], capacity["costs_per_join"]
+    cpu = capacity["join_cpu_s"]
+    out = (f"\n**{title}** ({capacity['hubs']} hub(s), networks of {capacity['network_size']}"
+           f"{', each spread over the hubs' if capacity['hubs'] > 1 else ''}; {join['load_generators']} load generator "
+           f"processes): {join['joined']} of {join['agents']} welcomed ({join['failed']} failed: "
+           f"{join['failure_reasons'] or 'none'}), per hub {join['agents_per_hub']}; all welcomed in "
+           f"{join['all_welcomed_s']} s ({join['joins_per_s']} joins/s), converged in {join['converged_s']} s; worst "
+           f"process's join p99 {join['join_latency_p99_ms_worst_process']} ms. CPU during the storm, s: hubs "
+           f"{cpu['hubs']}, PostgreSQL {cpu['postgres']}, NATS {cpu['nats']}, load generators {cpu['load_generators']}. "
+           f"PostgreSQL sessions during the storm (mean of samples): {join.get('postgres_sessions_sampled')}.\n\n")
+    out += table([f"idle (over {idle['window_s']} s)", "value"], [
+        ["hub RSS, KiB", idle["hub_rss_kib"]], ["hub KiB per idle agent (own agents)", idle["hub_kib_per_agent"]],
+        ["hub CPU %", idle["hub_cpu_percent"]], ["PostgreSQL CPU % (all its processes)", idle["postgres_cpu_percent"]],
+        ["NATS CPU % (3 nodes)", idle["nats_cpu_percent"]], ["NATS RSS KiB", idle["nats_rss_kib"]],
+        ["NATS subscriptions", idle["nats_subscriptions"]], ["load generators CPU %", idle["loadgen_cpu_percent"]],
+        ["last-seen UPDATEs in the window (the hubs' once-a-minute flush)", idle.get("last_seen_updates")]])
+    out += "\n" + table(["per join (background subtracted)", "value"], [
+        ["PostgreSQL statements", cost["pg_statements"]], ["explicit transactions (BEGIN)", cost["pg_explicit_transactions"]],
+        ["xact_commit (pg_stat_database)", cost["pg_xact_commit"]],
+        ["NATS in msgs (3 nodes, route hops counted)", cost["nats_in_msgs"]], ["NATS out msgs", cost["nats_out_msgs"]],
+        ["NATS in bytes", cost["nats_in_bytes"]]])
+    probe = capacity.get("last_seen_probe")
+    if probe and not probe.get("skipped"):
+        latency = probe["latency_ms"]
+        out += (f"\nRelay at {int(probe['offered_per_s'])} msg/s for {probe['seconds']} s, spanning every hub's "
+                f"once-a-minute last-seen flush ({probe['last_seen_updates']} `UPDATE peers SET last_seen_at` in the "
+                f"window): {probe['delivered']}/{probe['sent']} delivered, p50 {latency['p50']} ms, p99 {latency['p99']} "
+                f"ms, max {latency['max']} ms; PostgreSQL sessions (mean of samples): {probe['postgres_sessions_sampled']}.\n")
+    rejoin = capacity.get("rejoin")
+    if rejoin:
+        cost = rejoin["costs_per_join"]
+        out += (f"\nEvery agent left, then all joined again with the same keys (known peers): {rejoin['joined']} of "
+                f"{rejoin['agents']} welcomed in {rejoin['all_welcomed_s']} s ({rejoin['joins_per_s']} joins/s, worst "
+                f"process's join p99 {rejoin['join_latency_p99_ms_worst_process']} ms); CPU, s: {rejoin['cpu_s']}; per "
+                f"join {cost['pg_statements']} PostgreSQL statements, {cost['pg_explicit_transactions']} explicit "
+                f"transactions, NATS in/out {cost['nats_in_msgs']} / {cost['nats_out_msgs']}; PostgreSQL sessions "
+                f"(mean of samples): {rejoin['postgres_sessions_sampled']}. Before it, every agent disconnected: "
+                f"the hubs had processed all departures after {rejoin['departures']['processed_s']} s "
+                f"({rejoin['departures']['pg_statements']} PostgreSQL statements, CPU {rejoin['departures']['cpu_s']}).\n")
+    out += "\nStatements during the join storm: " + "; ".join(
+        f"{calls} × `{query[:90]}`" for query, calls in list(capacity.get("join_statements", {}).items())[:16]) + "\n"
+    return out
+
+
 def markdown_report(results: dict) -> str:
     machine = results.get("machine", {})
     out = (f"# riftgate benchmark results ({results.get('started_utc')})\n\n"
@@ -238,7 +316,8 @@ def markdown_report(results: dict) -> str:
                  "datapath": ("Data-path cost (callgrind)", datapath),
                  "roaming": ("Roaming: network changes and resume (issue 19)", roaming),
                  "memory": ("Agent memory, full mesh", memory),
-                 "failover": ("Failover when the selected path dies (issue 12 item 3)", failover)}
+                 "failover": ("Failover when the selected path dies (issue 12 item 3)", failover),
+                 "cluster": ("Hub cluster: cross-hub relay, agents held, cost per join (issue 14 item 6)", cluster)}
     for name, section in results.get("sections", {}).items():
         title, render = renderers[name]
         out += f"\n## {title}\n\n"
