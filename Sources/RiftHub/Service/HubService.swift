@@ -3,6 +3,7 @@ import Logging
 import RiftCrypto
 import RiftCluster
 import RiftProtocol
+import RiftSupport
 import RiftWebSocket
 
 /// A failure to start the hub, with a reason that names the file, address or setting involved.
@@ -36,6 +37,9 @@ public final class HubService: Sendable {
     private let cluster: ClusterLink?
     /// This start's cluster id (`<name>-<random>`), nil for the single hub.
     private let clusterHubID: String?
+    /// The shared lock on the state directory while serving from SQLite (nil on PostgreSQL): keeps
+    /// `riftgate-hub migrate` from copying a database that is still changing.
+    private let servingLock: OwnedDescriptor?
 
     /// Prepares everything without listening yet: state directory, hub key, database, TURN secret.
     /// Fails with a reason naming what could not be set up.
@@ -47,6 +51,7 @@ public final class HubService: Sendable {
         do {
             try state.prepare()
             hubKey = try state.loadOrCreateHubKey()
+            servingLock = configuration.usesPostgres ? nil : try state.lock(.serving)
         } catch {
             throw HubServiceError(error.reason)
         }
