@@ -187,6 +187,8 @@ public final class HubService: Sendable {
         let hubID = ClusterIdentity.incarnation(of: configuration.hubID ?? ClusterIdentity.defaultName())
         var bus = ClusterBusConfiguration(servers: servers, name: hubID)
         bus.sharesDeliveryThreads = true
+        bus.caFile = configuration.natsCAFile
+        bus.credentialsFile = configuration.natsCredentialsFile
         return bus
     }
 
