@@ -20,7 +20,7 @@ public enum HubMigration {
             let copied = try migration.run { line in output("  " + line) }
             let rows = copied.reduce(0) { $0 + $1.rows }
             output("Copied \(rows) rows in \(copied.count) tables; the counts match in both databases.")
-            output("Next: start the hubs with --database and that URL, each with this hub's key (\(state.hubKeyPath)): agents know the hub by it.")
+            output("Next: start the hubs with --database and that URL; keep \(configuration.databasePath) as a backup (nothing writes to it any more).")
         }
     }
 }
