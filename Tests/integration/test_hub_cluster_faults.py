@@ -8,6 +8,7 @@ docs/scaling.md; the assertions hold the hubs to what they can promise: nothing 
 is reconnected, and relaying back within a bound."""
 import base64
 import json
+import signal
 import struct
 import threading
 import time
@@ -300,5 +301,48 @@ def test_postgres_restart_keeps_relaying_and_refuses_joins_retryably_until_it_is
         left = [message for _, message in inbox.messages if message["type"] == "peer_left" and message["public_key"] in originals]
         assert not left, f"false departures during the outage: {left}"
         assert inbox.closed is None, f"a session was closed during the outage: {inbox.closed}"
+    for agent in (a, b, c):
+        agent.close()
+
+
+def test_a_frozen_nats_node_is_left_before_the_other_hubs_declare_its_hubs_dead(cluster):
+    """A node that stops answering without resetting its sockets (SIGSTOP: a frozen VM, a partition) is noticed only by
+    the client's pings; the hubs must leave it before the others' 5 s heartbeat deadline, or every remote peer is
+    announced left. Signals through it are lost until then (core NATS): measured and printed, bounded, never duplicated."""
+    hubs, token, nats, _ = cluster
+    (a, b, c), (inbox_a, inbox_b, inbox_c) = mesh(hubs, token)
+    nodes = {hub_id: connected_node(nats, hub_id) for hub_id in ("hub-1", "hub-2", "hub-3")}
+    victim = nodes["hub-1"]
+    streams = [Stream(1, a, b).start(), Stream(2, c, a).start(), Stream(3, b, c).start()]
+    inbox_of = {a.public_key: inbox_a, b.public_key: inbox_b, c.public_key: inbox_c}
+    time.sleep(2)
+    frozen = time.monotonic()
+    process = nats.nodes[victim]["process"]
+    process.send_signal(signal.SIGSTOP)
+    try:
+        moved = {}
+        while len(moved) < sum(1 for node in nodes.values() if node == victim) and time.monotonic() < frozen + RESUME_BOUND:
+            for hub_id, node in nodes.items():
+                if node == victim and hub_id not in moved:
+                    now_on = connected_node(nats, hub_id, timeout=0.3)
+                    if now_on is not None and now_on != victim:
+                        moved[hub_id] = time.monotonic() - frozen
+        healed = time.monotonic() + 1.0
+        time.sleep(3)
+        for stream in streams:
+            stream.finish()
+        time.sleep(1.5)
+    finally:
+        process.send_signal(signal.SIGCONT)
+    print(f"\nNATS node n{victim + 1} frozen: its hubs moved to another node after " + ", ".join(f"{h} {s:.2f} s" for h, s in moved.items()))
+    assert len(moved) == sum(1 for node in nodes.values() if node == victim), f"hubs still on the frozen node after {RESUME_BOUND} s"
+    for stream in streams:
+        received = stream.received(inbox_of[stream.receiver.public_key])
+        refused = stream.refused(inbox_of[stream.sender.public_key])
+        check_stream(stream, received, refused, (frozen, healed), f"stream {stream.number} ({stream.sender.name}->{stream.receiver.name})")
+    originals = {a.public_key, b.public_key, c.public_key}
+    for inbox in (inbox_a, inbox_b, inbox_c):
+        left = [message for _, message in inbox.messages if message["type"] == "peer_left" and message["public_key"] in originals]
+        assert not left, f"false departures: the hubs on the frozen node were declared dead: {left}"
     for agent in (a, b, c):
         agent.close()
