@@ -197,6 +197,14 @@ extension ClusterBus {
         try set(natsOptions_SetReconnectedCB(options, connectionReconnectedCallback, context), "reconnected callback")
         try set(natsOptions_SetClosedCB(options, connectionClosedCallback, context), "closed callback")
         try set(natsOptions_SetErrorHandler(options, connectionErrorCallback, context), "error handler")
+        // A tls:// URL already makes libnats require TLS; the CA file only replaces the system's trust store.
+        if let caFile = configuration.caFile {
+            try check(natsOptions_LoadCATrustedCertificates(options, caFile), servers: servers, "cannot load the NATS CA file \(caFile)")
+        }
+        if let credentialsFile = configuration.credentialsFile {
+            try check(natsOptions_SetUserCredentialsFromFiles(options, credentialsFile, nil), servers: servers,
+                      "cannot use the NATS credentials file \(credentialsFile)")
+        }
     }
 
     /// Throws a `ClusterBusError` for any status but `NATS_OK`, with libnats' text and its last error's detail, scrubbed

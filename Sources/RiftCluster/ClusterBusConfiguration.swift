@@ -26,6 +26,12 @@ public struct ClusterBusConfiguration: Sendable {
     /// subscriptions would otherwise be thousands of threads. Each subscription still stays on one pool thread, so its
     /// messages keep their order; a slow handler then delays the other subscriptions on its thread.
     public var sharesDeliveryThreads = false
+    /// PEM file of the certificate authorities that sign the servers' TLS certificates (for `tls://` URLs, or servers
+    /// that require TLS); nil: the system's trust store (OpenSSL's default paths, e.g. /etc/ssl/certs).
+    public var caFile: String?
+    /// A NATS credentials file (`.creds`: a user JWT and its nkey seed, as `nsc` writes it) to authenticate with; nil:
+    /// the URL's user and password or token, if any, else no authentication.
+    public var credentialsFile: String?
     /// Bytes published while reconnecting that libnats keeps and sends after reconnection; beyond them `publish`
     /// fails. Signals are retried end to end (ICE), so this only smooths a short outage.
     public var reconnectBufferBytes = 8 << 20

@@ -7,7 +7,7 @@ struct RiftgateHub: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "riftgate-hub",
         abstract: "The riftgate rendezvous hub: authenticates agents and relays their sealed signaling messages.",
-        subcommands: [ServeCommand.self, NetworkCommand.self, TokenCommand.self, PeerCommand.self, PolicyCommand.self, RouteCommand.self])
+        subcommands: [ServeCommand.self, MigrateCommand.self, NetworkCommand.self, TokenCommand.self, PeerCommand.self, PolicyCommand.self, RouteCommand.self])
 }
 
 /// Where the hub's state is: shared by every subcommand.

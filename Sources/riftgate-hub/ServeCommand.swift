@@ -31,6 +31,10 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("nats"),
             help: "Run as a member of a hub cluster: NATS servers, comma-separated, e.g. nats://a:4222,nats://b:4222 (preview).")
     var nats: String?
+    @Option(name: .customLong("nats-ca-file"), help: "PEM CA certificates for tls:// NATS servers (default: the system's trust store).")
+    var natsCAFile: String?
+    @Option(name: .customLong("nats-credentials-file"), help: "NATS .creds file (user JWT and nkey seed); or give user:password in the URLs.")
+    var natsCredentialsFile: String?
     @Option(name: .customLong("hub-id"), help: "This hub's name in the cluster, a-z 0-9 - _ (default: from the host name).") var hubID: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).") var logLevel: String?
 
@@ -40,7 +44,7 @@ struct ServeCommand: ParsableCommand {
             ("listen", listen), ("tls_cert", tlsCertificate), ("tls_key", tlsKey), ("turn_secret_file", turnSecretFile),
             ("turn_ttl", turnTTL), ("turn_check_interval", turnCheckInterval), ("public_host", publicHost), ("admin_listen", adminListen), ("ping_interval", pingInterval),
             ("pong_timeout", pongTimeout), ("ephemeral_grace", ephemeralGrace), ("log_level", logLevel), ("stun_host", stunHost),
-            ("nats", nats), ("hub_id", hubID),
+            ("nats", nats), ("hub_id", hubID), ("nats_ca_file", natsCAFile), ("nats_credentials_file", natsCredentialsFile),
         ]
         for (key, value) in texts { if let value { flags[key] = .text(value) } }
         if let stunPort { flags["stun_port"] = .integer(stunPort) }

@@ -24,6 +24,8 @@ extension ConfigurationLayers {
         configuration.logLevel = try text("log_level") ?? configuration.logLevel
         configuration.natsServers = try list("nats") ?? configuration.natsServers
         configuration.hubID = try text("hub_id") ?? configuration.hubID
+        configuration.natsCAFile = try text("nats_ca_file") ?? configuration.natsCAFile
+        configuration.natsCredentialsFile = try text("nats_credentials_file") ?? configuration.natsCredentialsFile
         try configuration.validate()
         return configuration
     }

@@ -26,7 +26,7 @@ public struct ConfigurationLayers: Sendable {
     public static let keys: Set<String> = [
         "listen", "tls_cert", "tls_key", "state_dir", "database", "stun_port", "stun_host", "stun_alt_port", "no_stun", "turn_secret_file", "turn_urls",
         "turn_ttl", "turn_check_interval", "public_host", "admin_listen", "trusted_proxies", "ping_interval", "pong_timeout", "ephemeral_grace", "log_level",
-        "nats", "hub_id",
+        "nats", "hub_id", "nats_ca_file", "nats_credentials_file",
     ]
     /// The environment variable prefix.
     public static let environmentPrefix = "RIFTGATE_HUB_"

@@ -49,6 +49,10 @@ public struct HubConfiguration: Sendable, Hashable {
     /// This hub's name in the cluster; nil = derived from the host name. Each start adds a random suffix
     /// (`ClusterIdentity`).
     public var hubID: String?
+    /// PEM file of the CAs that sign the NATS servers' certificates (`tls://` URLs); nil = the system's trust store.
+    public var natsCAFile: String?
+    /// A NATS `.creds` file (user JWT and nkey seed) to authenticate with instead of a user and password in the URLs.
+    public var natsCredentialsFile: String?
 
     /// The defaults: plain `ws://` on port 8443, STUN on 3478, state in the default directory.
     public init() {}
