@@ -75,6 +75,7 @@ build_package() {
   gzip -9n <"$here/$binary.1" >"$root/usr/share/man/man1/$binary.1.gz"
   chmod 0644 "$root/usr/share/man/man1/$binary.1.gz"
   install -m 0644 "$repo/docs/self-hosting.md" "$repo/docs/troubleshooting.md" "$root/usr/share/doc/$name/"
+  if [[ $name == riftgate-hub ]]; then install -m 0644 "$repo/docs/scaling.md" "$root/usr/share/doc/$name/"; fi
   install -m 0644 "$here/copyright" "$root/usr/share/doc/$name/copyright"
   printf '%s (%s) unstable; urgency=medium\n\n  * Built from the riftgate repository; see its git history.\n\n -- %s  %s\n' \
     "$name" "$version" "$maintainer" "$(date -u -R -d "@$SOURCE_DATE_EPOCH")" \
