@@ -22,9 +22,9 @@ public struct ClusterBusConfiguration: Sendable {
     /// Whether to try the servers in a random order (spreads hubs over the nodes); tests turn it off to choose the node.
     public var randomizesServers = true
     /// Whether subscriptions share libnats' pool of delivery threads instead of one thread each (libnats' default).
-    /// The hub, subscribed once per connected peer (`rift.<network>.signal.<key>`), must share: thousands of
-    /// subscriptions would otherwise be thousands of threads. Each subscription still stays on one pool thread, so its
-    /// messages keep their order; a slow handler then delays the other subscriptions on its thread.
+    /// A client with many subscriptions must share (thousands would otherwise be thousands of threads); the hub, with
+    /// four, shares too. Each subscription still stays on one pool thread, so its messages keep their order; a slow
+    /// handler then delays the other subscriptions on its thread.
     public var sharesDeliveryThreads = false
     /// Bytes published while reconnecting that libnats keeps and sends after reconnection; beyond them `publish`
     /// fails. Signals are retried end to end (ICE), so this only smooths a short outage.

@@ -52,9 +52,9 @@ extension HubRouter {
         cluster?.setConnected(connected, now: clock.monotonicSeconds())
         logger.notice(connected ? "cluster bus connected" : "cluster bus disconnected; the session table is frozen")
         if connected {
-            clusterTick(now: clock.monotonicSeconds(), &actions)
             for hub in cluster?.knownHubs ?? [] { sendSnapshot(to: hub, &actions) }
             for hub in cluster?.requestSnapshotsFromEveryone(now: clock.monotonicSeconds()) ?? [] { requestSnapshot(from: hub, &actions) }
+            clusterTick(now: clock.monotonicSeconds(), &actions)  // after the requests: no second one for a gap
         }
         return actions
     }
