@@ -22,9 +22,9 @@ public struct ClusterBusConfiguration: Sendable {
     /// Whether to try the servers in a random order (spreads hubs over the nodes); tests turn it off to choose the node.
     public var randomizesServers = true
     /// Whether subscriptions share libnats' pool of delivery threads instead of one thread each (libnats' default).
-    /// The hub, subscribed once per connected peer (`rift.<network>.signal.<key>`), must share: thousands of
-    /// subscriptions would otherwise be thousands of threads. Each subscription still stays on one pool thread, so its
-    /// messages keep their order; a slow handler then delays the other subscriptions on its thread.
+    /// A client with many subscriptions must share (thousands would otherwise be thousands of threads); the hub, with
+    /// four, shares too. Each subscription still stays on one pool thread, so its messages keep their order; a slow
+    /// handler then delays the other subscriptions on its thread.
     public var sharesDeliveryThreads = false
     /// PEM file of the certificate authorities that sign the servers' TLS certificates (for `tls://` URLs, or servers
     /// that require TLS); nil: the system's trust store (OpenSSL's default paths, e.g. /etc/ssl/certs).

@@ -10,7 +10,7 @@ extension ClusterMessage {
 
     /// The `type` of every message.
     static let types: Set<String> = [
-        "signal", "session_claimed", "session_ended", "hub_alive", "admin_change", "sessions_snapshot",
+        "signal", "session_claimed", "session_ended", "hub_alive", "sessions_snapshot", "sessions_request",
     ]
 
     /// The message as sent on the bus: one JSON object in UTF-8.
@@ -45,7 +45,15 @@ extension ClusterMessage {
                 }
                 return SealedBox(nonce: nonce, ciphertext: box)
             }
-            body = .signal(ClusterSignal(network: network, to: to, signal: RelayedSignal(kind: kind, from: from, sealed: sealed)))
+            var forwarded = false
+            if reader.optionalValue("forwarded") != nil {
+                guard case .bool(let flag) = try reader.value("forwarded") else {
+                    throw ProtocolError(.wrongType, "cluster message.forwarded must be a boolean")
+                }
+                forwarded = flag
+            }
+            body = .signal(ClusterSignal(network: network, to: to, signal: RelayedSignal(kind: kind, from: from, sealed: sealed),
+                                         forwarded: forwarded))
         case "session_claimed":
             body = .sessionClaimed(try readSession(&reader))
         case "session_ended":
@@ -60,13 +68,8 @@ extension ClusterMessage {
             body = .hubAlive(HubAlive(
                 broadcastSequence: try reader.integer("broadcast_seq", in: 0...Int64.max),
                 sessionCount: try reader.integer("sessions", in: 0...Int64(Int32.max))))
-        case "admin_change":
-            guard let kind = AdminChange.Kind(rawValue: try reader.string("change", maxLength: 32)) else {
-                throw ProtocolError(.invalidValue, "cluster message.change is not a known administrative change")
-            }
-            let network = try readNetwork(&reader)
-            let key: PublicKey? = reader.optionalValue("key") == nil ? nil : try reader.publicKey("key")
-            body = .adminChange(AdminChange(kind: kind, network: network, key: key))
+        case "sessions_request":
+            body = .sessionsRequest
         default:  // sessions_snapshot
             guard case .array(let items) = try reader.value("sessions") else {
                 throw ProtocolError(.wrongType, "cluster message.sessions must be an array")
@@ -84,7 +87,9 @@ extension ClusterMessage {
             guard case .bool(let more) = try reader.value("more") else {
                 throw ProtocolError(.wrongType, "cluster message.more must be a boolean")
             }
-            body = .sessionsSnapshot(SessionsSnapshot(sessions: sessions, more: more))
+            body = .sessionsSnapshot(SessionsSnapshot(
+                id: try reader.integer("snapshot", in: 1...Int64.max), part: try reader.integer("part", in: 0...Int64(Int32.max)),
+                broadcastSequence: try reader.integer("broadcast_seq", in: 0...Int64.max), sessions: sessions, more: more))
         }
         try reader.finish()
         return ClusterMessage(hub: hub, sequence: sequence, body: body)
@@ -104,6 +109,7 @@ extension ClusterMessage {
                 "nonce": .string(Base64.encode(relayed.signal.sealed.nonce)),
                 "box": .string(Base64.encode(relayed.signal.sealed.ciphertext)),
             ])
+            if relayed.forwarded { fields["forwarded"] = .bool(true) }
         case .sessionClaimed(let session):
             fields["type"] = .string("session_claimed")
             fields.merge(Self.sessionFields(session)) { $1 }
@@ -117,15 +123,15 @@ extension ClusterMessage {
             fields["type"] = .string("hub_alive")
             fields["broadcast_seq"] = .int(alive.broadcastSequence)
             fields["sessions"] = .int(alive.sessionCount)
-        case .adminChange(let change):
-            fields["type"] = .string("admin_change")
-            fields["change"] = .string(change.kind.rawValue)
-            fields["network"] = .string(change.network)
-            if let key = change.key { fields["key"] = .string(key.base64) }
         case .sessionsSnapshot(let snapshot):
             fields["type"] = .string("sessions_snapshot")
+            fields["snapshot"] = .int(snapshot.id)
+            fields["part"] = .int(snapshot.part)
+            fields["broadcast_seq"] = .int(snapshot.broadcastSequence)
             fields["sessions"] = .array(snapshot.sessions.map { .object(Self.sessionFields($0)) })
             fields["more"] = .bool(snapshot.more)
+        case .sessionsRequest:
+            fields["type"] = .string("sessions_request")
         }
         return .object(fields)
     }

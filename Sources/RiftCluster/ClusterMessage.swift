@@ -18,15 +18,17 @@ public struct ClusterMessage: Sendable, Hashable {
         /// A sealed signal for a peer whose session is on the receiving hub.
         case signal(ClusterSignal)
         /// A session started (or moved) on the origin hub: it owns the key from now on, unless a newer claim exists.
+        /// Published again with the same session id when an administrator changed the peer (name, routes, exit node).
         case sessionClaimed(ClusterSession)
         /// A session on the origin hub ended; applied only if the receiver's table still holds that very session.
         case sessionEnded(SessionEnd)
         /// The origin's heartbeat.
         case hubAlive(HubAlive)
-        /// A change committed in the database that hubs must act on at once.
-        case adminChange(AdminChange)
-        /// Part of the origin's sessions, in reply to a request on `rift.hub.<id>.sessions`.
+        /// Part of the origin's sessions, pushed on `rift.hub.<id>.sessions` to a hub just heard of or on request.
         case sessionsSnapshot(SessionsSnapshot)
+        /// The origin asks the receiving hub for its sessions (it lost part of the receiver's broadcasts, or its own
+        /// bus reconnected); answered with a `sessions_snapshot` on the origin's `rift.hub.<id>.sessions`.
+        case sessionsRequest
     }
 
     /// Creates a message.
@@ -37,10 +39,11 @@ public struct ClusterMessage: Sendable, Hashable {
     }
 
     /// Whether the message belongs to the origin's broadcast stream (seen by every hub, so a gap means a loss) rather
-    /// than its signal stream.
+    /// than its direct stream (signals, snapshots and requests sent to one hub).
     public var isBroadcast: Bool {
         if case .signal = body { return false }
         if case .sessionsSnapshot = body { return false }
+        if case .sessionsRequest = body { return false }
         return true
     }
 }
@@ -53,12 +56,15 @@ public struct ClusterSignal: Sendable, Hashable {
     public var to: PublicKey
     /// The signal as the recipient will get it, `from` authenticated by the origin hub.
     public var signal: RelayedSignal
+    /// Whether a hub that no longer held `to` passed it on to the hub that does (it is never passed on twice).
+    public var forwarded: Bool
 
     /// Creates a relayed signal for `to`.
-    public init(network: String, to: PublicKey, signal: RelayedSignal) {
+    public init(network: String, to: PublicKey, signal: RelayedSignal, forwarded: Bool = false) {
         self.network = network
         self.to = to
         self.signal = signal
+        self.forwarded = forwarded
     }
 }
 
@@ -135,35 +141,18 @@ public struct HubAlive: Sendable, Hashable {
     }
 }
 
-/// A change committed in the database; hubs reread the named object rather than trust a copy.
-public struct AdminChange: Sendable, Hashable {
-    /// What changed.
-    public enum Kind: String, Sendable, Hashable, CaseIterable {
-        case peerRevoked = "peer_revoked"
-        case tokenRevoked = "token_revoked"
-        case peerRenamed = "peer_renamed"
-        case routesChanged = "routes_changed"
-        case policyChanged = "policy_changed"
-        case networkChanged = "network_changed"
-    }
-
-    /// What changed.
-    public var kind: Kind
-    /// In which network.
-    public var network: String
-    /// The peer concerned, for changes about one peer.
-    public var key: PublicKey?
-
-    /// Creates a change notice.
-    public init(kind: Kind, network: String, key: PublicKey? = nil) {
-        self.kind = kind
-        self.network = network
-        self.key = key
-    }
-}
-
 /// Part of a hub's sessions (a NATS message is at most 1 MiB by default, so a large hub answers in several parts).
+///
+/// A snapshot whose parts all arrived is authoritative for its hub: the receiver drops that hub's sessions it does not
+/// list (unless claimed after `broadcastSequence`). `id` and `part` let the receiver tell a complete snapshot from one
+/// with a lost part (then it only adds and updates).
 public struct SessionsSnapshot: Sendable, Hashable {
+    /// The snapshot's number, from 1 per origin incarnation: every part of one snapshot carries it.
+    public var id: Int64
+    /// This part's index in the snapshot, from 0.
+    public var part: Int64
+    /// The origin's broadcast sequence when the snapshot was taken: claims published later are not in it.
+    public var broadcastSequence: Int64
     /// Sessions in this part.
     public var sessions: [ClusterSession]
     /// Whether more parts follow.
@@ -173,7 +162,10 @@ public struct SessionsSnapshot: Sendable, Hashable {
     public static let maximumSessionsPerPart = 2000
 
     /// Creates a part.
-    public init(sessions: [ClusterSession], more: Bool) {
+    public init(id: Int64, part: Int64, broadcastSequence: Int64, sessions: [ClusterSession], more: Bool) {
+        self.id = id
+        self.part = part
+        self.broadcastSequence = broadcastSequence
         self.sessions = sessions
         self.more = more
     }

@@ -17,10 +17,14 @@ import Testing
         ClusterMessage(hub: "hub-2-5f3a9c1e", sequence: 3, body: .sessionEnded(SessionEnd(
             network: "home", key: key(1), session: "hub-2-5f3a9c1e/17", reason: .timeout))),
         ClusterMessage(hub: "hub-3", sequence: 9_000_000_000, body: .hubAlive(HubAlive(broadcastSequence: 8_999_999_999, sessionCount: 20_000))),
-        ClusterMessage(hub: "admin", sequence: 4, body: .adminChange(AdminChange(kind: .peerRevoked, network: "lab", key: key(9)))),
-        ClusterMessage(hub: "admin", sequence: 5, body: .adminChange(AdminChange(kind: .policyChanged, network: "lab"))),
-        ClusterMessage(hub: "hub-2-5f3a9c1e", sequence: 6, body: .sessionsSnapshot(SessionsSnapshot(sessions: [session, session], more: true))),
-        ClusterMessage(hub: "hub-2-5f3a9c1e", sequence: 7, body: .sessionsSnapshot(SessionsSnapshot(sessions: [], more: false))),
+        ClusterMessage(hub: "hub-1-0a1b2c3d", sequence: 4, body: .signal(ClusterSignal(
+            network: "home", to: key(2), signal: RelayedSignal(kind: .candidate, from: key(3), sealed: SealedBox(
+                nonce: [UInt8](repeating: 1, count: SealedBox.nonceBytes), ciphertext: [UInt8](0..<20))), forwarded: true))),
+        ClusterMessage(hub: "hub-1-0a1b2c3d", sequence: 5, body: .sessionsRequest),
+        ClusterMessage(hub: "hub-2-5f3a9c1e", sequence: 6, body: .sessionsSnapshot(SessionsSnapshot(
+            id: 3, part: 0, broadcastSequence: 41, sessions: [session, session], more: true))),
+        ClusterMessage(hub: "hub-2-5f3a9c1e", sequence: 7, body: .sessionsSnapshot(SessionsSnapshot(
+            id: 3, part: 1, broadcastSequence: 41, sessions: [], more: false))),
         ClusterMessage(hub: "hub-2-5f3a9c1e", sequence: 8, body: .sessionClaimed(described)),
     ]
 
@@ -45,7 +49,7 @@ import Testing
     }
 
     @Test func broadcastAndSignalStreams() {
-        #expect(Self.samples.map(\.isBroadcast) == [false, true, true, true, true, true, false, false, true])
+        #expect(Self.samples.map(\.isBroadcast) == [false, true, true, true, false, false, false, false, true])
     }
 
     @Test func readsTheDocumentedFieldNames() throws {
@@ -66,9 +70,11 @@ import Testing
         (#"{"type":"hub_alive","hub":"hub.1","seq":1,"broadcast_seq":0,"sessions":1}"#, .invalidValue),  // a dot splits subjects
         (#"{"type":"gossip","hub":"hub-1","seq":1}"#, .unknownType),
         (#"{"type":"session_ended","hub":"hub-1","seq":1,"network":"home","key":"AAAA","session":"hub-1/3","reason":"revoked"}"#, .invalidValue),
-        (#"{"type":"admin_change","hub":"a","seq":1,"change":"reboot","network":"home"}"#, .invalidValue),
-        (#"{"type":"admin_change","hub":"a","seq":1,"change":"peer_revoked","network":"Home"}"#, .invalidValue),
-        (#"{"type":"sessions_snapshot","hub":"a","seq":1,"sessions":{},"more":false}"#, .wrongType),
+        (#"{"type":"admin_change","hub":"a","seq":1,"change":"peer_revoked","network":"home"}"#, .unknownType),
+        (#"{"type":"sessions_request","hub":"a","seq":1,"network":"home"}"#, .unknownField),
+        (#"{"type":"sessions_snapshot","hub":"a","seq":1,"snapshot":1,"part":0,"broadcast_seq":0,"sessions":{},"more":false}"#, .wrongType),
+        (#"{"type":"sessions_snapshot","hub":"a","seq":1,"snapshot":0,"part":0,"broadcast_seq":0,"sessions":[],"more":false}"#, .invalidValue),
+        (#"{"type":"sessions_snapshot","hub":"a","seq":1,"sessions":[],"more":false}"#, .missingField),
         (#"[1]"#, .notAnObject),
         (#"{"type":"#, .malformedJSON),
     ]) func refusesMalformedMessages(_ text: String, _ code: ErrorCode) {
@@ -90,7 +96,8 @@ import Testing
     }
 
     @Test func subjects() {
-        #expect(ClusterSubject.signal(network: "home", key: Self.key(0xAB)) == "rift.home.signal." + String(repeating: "ab", count: 32))
+        #expect(ClusterSubject.signals(hubID: "hub-1-5f3a") == "rift.hub.hub-1-5f3a.signals")
+        #expect(ClusterSubject.sessions(hubID: "hub-1-5f3a") == "rift.hub.hub-1-5f3a.sessions")
         #expect(ClusterSubject.presence(network: "home") == "rift.home.presence")
         #expect(ClusterSubject.alive(hubID: "hub-1-5f3a") == "rift.hub.hub-1-5f3a.alive")
     }

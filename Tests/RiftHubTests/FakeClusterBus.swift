@@ -12,6 +12,8 @@ final class FakeClusterBus {
     private(set) var carried: [(message: ClusterMessage, subject: String)] = []
     /// Carries each message twice (NATS never does within one connection; a reconnection or a bug could).
     var duplicates = false
+    /// Whether to carry a message (false: lost, as core NATS may lose one around a server's failure).
+    var carries: (ClusterMessage, String) -> Bool = { _, _ in true }
 
     /// Adds a hub (its router configured with a cluster id) and connects it.
     func add(_ hub: RouterHarness) {
@@ -27,7 +29,7 @@ final class FakeClusterBus {
                 let outbox = hub.outbox
                 hub.outbox = []
                 guard !silenced.contains(index) else { continue }
-                for (message, subject) in outbox {
+                for (message, subject) in outbox where carries(message, subject) {
                     moved = true
                     carried.append((message, subject))
                     for (other, receiver) in hubs.enumerated() where other != index && !silenced.contains(other) && receives(receiver, subject) {
@@ -43,8 +45,9 @@ final class FakeClusterBus {
 
     private func receives(_ hub: RouterHarness, _ subject: String) -> Bool {
         if subject.hasSuffix(".presence") || subject.hasSuffix(".alive") { return true }
-        if subject.contains(".signal.") { return hub.signalSubjects.contains(subject) }
-        if let id = hub.router.cluster?.hubID { return subject == ClusterSubject.sessions(hubID: id) }
+        if let id = hub.router.cluster?.hubID {
+            return subject == ClusterSubject.sessions(hubID: id) || subject == ClusterSubject.signals(hubID: id)
+        }
         return false
     }
 }

@@ -20,8 +20,6 @@ final class RouterHarness {
     private(set) var log: [HubAction<Int>] = []
     /// Cluster messages published and not yet taken by `FakeClusterBus`, with their subjects.
     var outbox: [(message: ClusterMessage, subject: String)] = []
-    /// The signal subjects the router asked to subscribe to.
-    private(set) var signalSubjects: Set<String> = []
 
     init(directory: InMemoryDirectory = InMemoryDirectory(), configure: (inout HubRouterConfiguration) -> Void = { _ in }) {
         let clock = ManualClock()
@@ -46,10 +44,6 @@ final class RouterHarness {
                 inbox[connection, default: []].append(decoded)
             case .close(let connection, let code, _):
                 closeCodes[connection] = code
-            case .subscribeSignals(let network, let key):
-                signalSubjects.insert(ClusterSubject.signal(network: network, key: key))
-            case .unsubscribeSignals(let network, let key):
-                signalSubjects.remove(ClusterSubject.signal(network: network, key: key))
             case .publish(let message, let subject):
                 // Round-trip through the bus encoding, as another hub would see it.
                 let decoded = try! ClusterMessage.decode(message.encoded)

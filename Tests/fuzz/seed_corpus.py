@@ -139,8 +139,9 @@ def cluster(out):
         {"type": "session_ended", "hub": "hub-2-5f3a9c1e", "seq": 3, "network": "home", "key": key,
          "session": "hub-2-5f3a9c1e/17", "reason": "timeout"},
         {"type": "hub_alive", "hub": "hub-3", "seq": 4, "broadcast_seq": 3, "sessions": 20000},
-        {"type": "admin_change", "hub": "admin", "seq": 5, "change": "peer_revoked", "network": "lab", "key": key},
-        {"type": "sessions_snapshot", "hub": "hub-2-5f3a9c1e", "seq": 6, "sessions": [session, session], "more": True},
+        {"type": "sessions_request", "hub": "hub-1", "seq": 5},
+        {"type": "sessions_snapshot", "hub": "hub-2-5f3a9c1e", "seq": 6, "snapshot": 2, "part": 0, "broadcast_seq": 3,
+         "sessions": [session, session], "more": True},
     ]
     for message in messages:
         write(out, "FuzzClusterMessage", json.dumps(message, separators=(",", ":")))

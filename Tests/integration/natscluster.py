@@ -30,9 +30,11 @@ def free_ports(count):
 
 
 class NATSCluster:
-    """`count` nats-server processes routed to each other; `urls` for `riftgate-hub serve --nats`."""
+    """`count` nats-server processes routed to each other; `urls` for `riftgate-hub serve --nats`. With
+    `advertise=False` the nodes do not tell clients about each other (`no_advertise`), so a client knows only the
+    URLs it was given."""
 
-    def __init__(self, count=3, timeout=30, netns=None):
+    def __init__(self, count=3, timeout=30, netns=None, advertise=True):
         assert SERVER, MISSING_REASON
         self.inside = ["ip", "netns", "exec", netns] if netns else []
         self.directory = tempfile.mkdtemp(prefix="riftgate-nats-")
@@ -45,7 +47,8 @@ class NATSCluster:
             path = os.path.join(self.directory, f"n{index + 1}.conf")
             with open(path, "w") as f:
                 f.write(f"server_name: n{index + 1}\nlisten: 127.0.0.1:{client}\nhttp: 127.0.0.1:{monitor}\n"
-                        f"cluster {{\n  name: riftgate-test\n  listen: 127.0.0.1:{cluster}\n  routes = [\n    {routes}\n  ]\n}}\n")
+                        f"cluster {{\n  name: riftgate-test\n  listen: 127.0.0.1:{cluster}\n"
+                        f"  no_advertise: {'false' if advertise else 'true'}\n  routes = [\n    {routes}\n  ]\n}}\n")
             log = open(os.path.join(self.directory, f"n{index + 1}.log"), "w")
             process = subprocess.Popen([*self.inside, SERVER, "-c", path], stdout=log, stderr=subprocess.STDOUT)
             self.nodes.append({"client": client, "monitor": monitor, "process": process, "log": log})

@@ -21,10 +21,24 @@ public struct ClusterState: Sendable {
     private(set) var sessions: [String: [PublicKey: ClusterSession]] = [:]
     /// The other hubs heard from, with the monotonic time of their last message.
     private(set) var lastHeard: [String: Double] = [:]
-    private var windows: [String: SequenceWindow] = [:]
-    private var broadcastSequence: Int64 = 0
+    /// Seconds a missing broadcast may still arrive out of order before it counts as lost (ClusterState+Repair.swift).
+    public var lossGraceSeconds: Double = 0.5
+    /// Seconds before a snapshot asked for and not (completely) received is asked for again.
+    public var snapshotRetrySeconds: Double = 3
+    var windows: [String: SequenceWindow] = [:]
+    /// Per other hub, the broadcasts missing since a later one arrived (ClusterState+Repair.swift).
+    var gaps: [String: BroadcastGap] = [:]
+    /// Per other hub, when this hub last asked for its snapshot and has not had a complete one since.
+    var snapshotRequested: [String: Double] = [:]
+    /// Per other hub, the snapshot being received part by part.
+    var assemblies: [String: SnapshotAssembly] = [:]
+    /// Per remote session id, the origin's broadcast sequence of the message that set the entry (a claim, an update,
+    /// or a snapshot's `broadcastSequence`): a snapshot taken before it neither removes nor reverts it.
+    var entrySequences: [String: Int64] = [:]
+    private(set) var broadcastSequence: Int64 = 0
     private var signalSequence: Int64 = 0
     private var sessionCounter: Int64 = 0
+    private var snapshotCounter: Int64 = 0
     /// When the next heartbeat is due (monotonic seconds).
     var nextHeartbeat: Double = 0
 
@@ -73,13 +87,34 @@ public struct ClusterState: Sendable {
         return broadcast(.sessionEnded(SessionEnd(network: network, key: key, session: session.session, reason: reason)))
     }
 
-    /// A signal for `key`'s session on another hub, with the subject to publish it on; nil when no other hub holds it.
-    public mutating func signal(_ signal: RelayedSignal, to key: PublicKey, in network: String) -> (subject: String, message: ClusterMessage)? {
-        guard remoteSession(key, in: network) != nil else { return nil }
+    /// An administrator changed the peer of this hub's session for `peer.publicKey` (name, routes, exit node): records
+    /// it and returns the `session_claimed` (same session id) that tells the other hubs; nil when this hub holds no
+    /// session for that key or nothing the other hubs see changed.
+    public mutating func update(_ peer: PeerInfo, in network: String) -> ClusterMessage? {
+        guard var session = sessions[network]?[peer.publicKey], session.hubID == hubID else { return nil }
+        var described = peer
+        described.allowIn = nil
+        guard session.peer != described else { return nil }
+        session.peer = described
+        sessions[network, default: [:]][peer.publicKey] = session
+        return broadcast(.sessionClaimed(session))
+    }
+
+    /// A signal for `key`'s session on another hub, with the subject of the hub holding it (`rift.hub.<id>.signals`);
+    /// nil when no other hub holds it. `forwarded` marks a signal this hub passes on because the key moved away.
+    public mutating func signal(_ signal: RelayedSignal, to key: PublicKey, in network: String,
+                                forwarded: Bool = false) -> (subject: String, message: ClusterMessage)? {
+        guard let owner = remoteSession(key, in: network) else { return nil }
         signalSequence += 1
-        let message = ClusterMessage(hub: hubID, sequence: signalSequence,
-                                     body: .signal(ClusterSignal(network: network, to: key, signal: signal)))
-        return (ClusterSubject.signal(network: network, key: key), message)
+        let message = ClusterMessage(hub: hubID, sequence: signalSequence, body: .signal(
+            ClusterSignal(network: network, to: key, signal: signal, forwarded: forwarded)))
+        return (ClusterSubject.signals(hubID: owner.hubID), message)
+    }
+
+    /// A request for another hub's snapshot, to publish on that hub's `rift.hub.<id>.sessions`.
+    public mutating func snapshotRequest() -> ClusterMessage {
+        signalSequence += 1
+        return ClusterMessage(hub: hubID, sequence: signalSequence, body: .sessionsRequest)
     }
 
     /// The heartbeat to publish when one is due at `now` (monotonic seconds), else nil.
@@ -91,16 +126,18 @@ public struct ClusterState: Sendable {
                               body: .hubAlive(HubAlive(broadcastSequence: reached, sessionCount: Int64(sessionCount))))
     }
 
-    /// This hub's sessions as snapshot parts, for a hub that has just been heard of.
+    /// This hub's sessions as the parts of one numbered snapshot, for a hub that has just been heard of or asked.
     public mutating func snapshot() -> [ClusterMessage] {
         let own = sessions.values.flatMap { $0.values.filter { $0.hubID == hubID } }.sorted { $0.session < $1.session }
+        snapshotCounter += 1
         var parts: [ClusterMessage] = []
         var start = 0
         repeat {
             let end = min(own.count, start + SessionsSnapshot.maximumSessionsPerPart)
             signalSequence += 1
-            parts.append(ClusterMessage(hub: hubID, sequence: signalSequence, body: .sessionsSnapshot(
-                SessionsSnapshot(sessions: Array(own[start..<end]), more: end < own.count))))
+            parts.append(ClusterMessage(hub: hubID, sequence: signalSequence, body: .sessionsSnapshot(SessionsSnapshot(
+                id: snapshotCounter, part: Int64(parts.count), broadcastSequence: broadcastSequence,
+                sessions: Array(own[start..<end]), more: end < own.count))))
             start = end
         } while start < own.count
         return parts
@@ -109,13 +146,19 @@ public struct ClusterState: Sendable {
     // MARK: Messages from other hubs
 
     /// Whether `message` is new: from another hub and not seen before in its stream. Records the origin as alive at
-    /// `now`; `newHub` tells whether the origin was unknown until now (it needs this hub's snapshot).
+    /// `now`; `newHub` tells whether the origin was unknown until now (it needs this hub's snapshot). A broadcast that
+    /// skips sequences records them as possibly lost (`snapshotRequestsDue`).
     public mutating func accept(_ message: ClusterMessage, now: Double) -> (isNew: Bool, newHub: Bool) {
         guard message.hub != hubID else { return (false, false) }
         let newHub = lastHeard[message.hub] == nil
         lastHeard[message.hub] = now
         let stream = message.hub + (message.isBroadcast ? "|b" : "|s")
-        return (windows[stream, default: SequenceWindow()].accept(message.sequence), newHub)
+        let highest = windows[stream]?.highest ?? 0
+        let isNew = windows[stream, default: SequenceWindow()].accept(message.sequence)
+        if isNew, message.isBroadcast, highest > 0, message.sequence > highest + 1 {
+            noteGap(from: message.hub, missing: (highest + 1)...(message.sequence - 1), now: now)
+        }
+        return (isNew, newHub)
     }
 
     /// What a claim from another hub changes.
@@ -127,14 +170,27 @@ public struct ClusterState: Sendable {
         /// The key's session moved from `previous` (on this hub when `previous.hubID` is this hub's id: close it as
         /// replaced, without any `peer_left`).
         case moved(previous: ClusterSession)
+        /// The same session, with the peer changed by an administrator (`previous` holds the peer as it was).
+        case updated(previous: ClusterSession)
     }
 
-    /// Applies a claim (or a snapshot's session) made by hub `origin`. A session not named after its origin is stale.
-    public mutating func applyClaim(_ session: ClusterSession, from origin: String) -> ClaimOutcome {
+    /// Applies a claim (or a snapshot's session) made by hub `origin`, carried by the origin's broadcast `sequence`
+    /// (a snapshot's `broadcastSequence`). A session not named after its origin is stale; so is a repeat of the
+    /// session the table holds that changes nothing, or that is older than what set the entry (a snapshot taken before
+    /// an update never reverts it).
+    public mutating func applyClaim(_ session: ClusterSession, from origin: String, sequence: Int64 = 0) -> ClaimOutcome {
         guard session.hubID == origin, origin != hubID else { return .stale }
         let previous = sessions[session.network]?[session.key]
-        if let previous, previous.session == session.session || !session.supersedes(previous) { return .stale }
+        if let previous, previous.session == session.session {
+            guard previous.peer != session.peer, sequence >= entrySequences[session.session, default: 0] else { return .stale }
+            sessions[session.network, default: [:]][session.key] = session
+            entrySequences[session.session] = sequence
+            return .updated(previous: previous)
+        }
+        if let previous, !session.supersedes(previous) { return .stale }
+        if let previous { entrySequences[previous.session] = nil }
         sessions[session.network, default: [:]][session.key] = session
+        entrySequences[session.session] = sequence
         return previous.map { .moved(previous: $0) } ?? .joined
     }
 
@@ -154,6 +210,9 @@ public struct ClusterState: Sendable {
         if connected { for hub in lastHeard.keys { lastHeard[hub] = now } }
     }
 
+    /// The other hubs heard from, sorted.
+    public var knownHubs: [String] { lastHeard.keys.sorted() }
+
     /// The sessions of hubs silent for `deadAfterSeconds` at `now`, removed from the table (sorted, for stable output);
     /// those hubs are forgotten. Nothing while the bus is disconnected.
     public mutating func removeDeadHubs(now: Double) -> [ClusterSession] {
@@ -165,6 +224,9 @@ public struct ClusterState: Sendable {
             lastHeard[hub] = nil
             windows[hub + "|b"] = nil
             windows[hub + "|s"] = nil
+            gaps[hub] = nil
+            snapshotRequested[hub] = nil
+            assemblies[hub] = nil
         }
         for (network, table) in sessions {
             for (key, session) in table where dead.contains(session.hubID) {
@@ -186,7 +248,8 @@ public struct ClusterState: Sendable {
         ClusterMessage(hub: hubID, sequence: nextBroadcast(), body: body)
     }
 
-    private mutating func remove(_ key: PublicKey, in network: String) {
+    mutating func remove(_ key: PublicKey, in network: String) {
+        if let session = sessions[network]?[key] { entrySequences[session.session] = nil }
         sessions[network]?[key] = nil
         if sessions[network]?.isEmpty == true { sessions[network] = nil }
     }

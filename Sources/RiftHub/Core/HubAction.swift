@@ -7,11 +7,6 @@ public enum HubAction<Connection: Hashable & Sendable>: Sendable, Hashable {
     case send(HubMessage, to: Connection)
     /// Close `connection` with a WebSocket close code, after flushing what was sent before.
     case close(Connection, code: UInt16, reason: String)
-    /// Hub cluster only: subscribe to the signals for `key` in `network` (its signal subject) and make sure the
-    /// servers have the interest before the next `publish` (docs/architecture.md, "Subjects").
-    case subscribeSignals(network: String, key: PublicKey)
-    /// Hub cluster only: drop the subscription made by `subscribeSignals`.
-    case unsubscribeSignals(network: String, key: PublicKey)
     /// Hub cluster only: publish `message` on the bus subject `subject`.
     case publish(ClusterMessage, subject: String)
 }

@@ -19,54 +19,64 @@ extension HubRouter {
         guard isNew else { return actions }
         switch message.body {
         case .signal(let relayed):
-            guard let recipient = index[relayed.network]?[relayed.to] else {
-                logger.debug("cluster signal for a peer not connected here", metadata: ["network": "\(relayed.network)", "peer": "\(relayed.to)"])
-                return actions
-            }
-            metrics.countRelayed(relayed.signal.kind)
-            actions.append(.send(.signal(relayed.signal), to: recipient))
+            deliverRemoteSignal(relayed, from: message.hub, &actions)
         case .sessionClaimed(let session):
-            applyRemoteClaim(session, from: message.hub, &actions)
+            guard let outcome = self.cluster?.applyClaim(session, from: message.hub, sequence: message.sequence) else { break }
+            applyRemoteClaim(session, outcome, from: message.hub, &actions)
         case .sessionsSnapshot(let snapshot):
-            for session in snapshot.sessions { applyRemoteClaim(session, from: message.hub, &actions) }
+            guard let outcome = self.cluster?.applySnapshot(snapshot, from: message.hub) else { break }
+            for (session, claim) in outcome.claims { applyRemoteClaim(session, claim, from: message.hub, &actions) }
+            for session in outcome.removed where index[session.network]?[session.key] == nil {
+                announceLeave(session.key, reason: "timeout", in: session.network, except: nil, &actions)
+                logger.notice("peer left: its hub's snapshot no longer lists it", metadata: [
+                    "network": "\(session.network)", "peer": "\(session.key)", "hub": "\(message.hub)",
+                ])
+            }
+        case .sessionsRequest:
+            sendSnapshot(to: message.hub, &actions)
         case .sessionEnded(let end):
             guard self.cluster?.applyEnd(end, from: message.hub) == true, index[end.network]?[end.key] == nil else { return actions }
             announceLeave(end.key, reason: end.reason.rawValue, in: end.network, except: nil, &actions)
             logger.info("peer left on another hub", metadata: ["network": "\(end.network)", "peer": "\(end.key)", "hub": "\(message.hub)"])
-        case .hubAlive, .adminChange:
-            // Liveness was recorded by `accept`; administrative changes reach this hub through the shared database's
-            // change marker, polled every tick.
-            break
+        case .hubAlive:
+            break  // liveness was recorded by `accept`, a gap before it too
         }
         return actions
     }
 
     /// The bus connection went up (subscriptions in place) or down. Coming back, this hub sends its sessions to every
-    /// hub it knows: they may have declared it dead meanwhile.
+    /// hub it knows (they may have declared it dead meanwhile) and asks each for theirs (it may have missed broadcasts).
     public mutating func clusterConnectivityChanged(connected: Bool) -> [HubAction<Connection>] {
         var actions: [HubAction<Connection>] = []
         guard !isShuttingDown, cluster != nil else { return actions }
         cluster?.setConnected(connected, now: clock.monotonicSeconds())
         logger.notice(connected ? "cluster bus connected" : "cluster bus disconnected; the session table is frozen")
         if connected {
-            clusterTick(now: clock.monotonicSeconds(), &actions)
-            for hub in (cluster?.lastHeard.keys).map(Array.init) ?? [] { sendSnapshot(to: hub, &actions) }
+            for hub in cluster?.knownHubs ?? [] { sendSnapshot(to: hub, &actions) }
+            for hub in cluster?.requestSnapshotsFromEveryone(now: clock.monotonicSeconds()) ?? [] { requestSnapshot(from: hub, &actions) }
+            clusterTick(now: clock.monotonicSeconds(), &actions)  // after the requests: no second one for a gap
         }
         return actions
     }
 
-    /// A local session started: subscribe to its signals, then tell the other hubs (PeerInfo without `allow_in`).
+    /// A local session started: tell the other hubs (PeerInfo without `allow_in`). Its signals arrive on this hub's
+    /// signal subject, subscribed once when the bus connected: a join makes no round trip to NATS.
     mutating func clusterSessionStarted(_ info: PeerInfo, in network: String, _ actions: inout [HubAction<Connection>]) {
         guard cluster != nil else { return }
         let claim = cluster!.claim(info, in: network, nowMilliseconds: clock.unixMilliseconds())
-        actions.append(.subscribeSignals(network: network, key: info.publicKey))
         actions.append(.publish(claim, subject: ClusterSubject.presence(network: network)))
     }
 
-    /// A local session left the index (not replaced): tell the other hubs and drop its signal subscription.
+    /// An administrator changed the peer of a local session (`info` is its new description): the other hubs get the
+    /// same session claimed again with it, and tell their own sessions as this hub told its own.
+    mutating func clusterSessionUpdated(_ info: PeerInfo, in network: String, _ actions: inout [HubAction<Connection>]) {
+        guard cluster != nil, let message = cluster!.update(info, in: network) else { return }
+        actions.append(.publish(message, subject: ClusterSubject.presence(network: network)))
+    }
+
+    /// A local session left the index (not replaced): tell the other hubs.
     mutating func clusterSessionEnded(_ key: PublicKey, in network: String, reason: String, _ actions: inout [HubAction<Connection>]) {
         guard cluster != nil else { return }
-        actions.append(.unsubscribeSignals(network: network, key: key))
         if let message = cluster!.end(key, in: network, reason: SessionEnd.Reason(rawValue: reason) ?? .disconnected) {
             actions.append(.publish(message, subject: ClusterSubject.presence(network: network)))
         }
@@ -81,9 +91,14 @@ extension HubRouter {
         return true
     }
 
-    /// Heartbeat, and the sessions of hubs silent too long: their peers leave with reason `timeout`.
+    /// Heartbeat, snapshots to ask for (broadcasts lost), and the sessions of hubs silent too long: their peers leave
+    /// with reason `timeout`.
     mutating func clusterTick(now: Double, _ actions: inout [HubAction<Connection>]) {
         guard cluster != nil else { return }
+        for hub in cluster!.snapshotRequestsDue(now: now) {
+            logger.notice("cluster: broadcasts of a hub were lost; asking for its sessions", metadata: ["hub": "\(hub)"])
+            requestSnapshot(from: hub, &actions)
+        }
         if let alive = cluster!.heartbeatIfDue(now: now, sessionCount: metrics.connectedPeers) {
             actions.append(.publish(alive, subject: ClusterSubject.alive(hubID: cluster!.hubID)))
         }
@@ -101,18 +116,59 @@ extension HubRouter {
         for part in cluster!.snapshot() { actions.append(.publish(part, subject: ClusterSubject.sessions(hubID: hub))) }
     }
 
-    /// Another hub claimed a key. When this hub held it, its connection is closed as `replaced` and leaves the index
-    /// without any departure; every local peer of the network is told of the (re)joined peer, as on a replacement on one hub.
-    private mutating func applyRemoteClaim(_ session: ClusterSession, from origin: String, _ actions: inout [HubAction<Connection>]) {
-        guard let outcome = cluster?.applyClaim(session, from: origin), outcome != .stale else { return }
+    private mutating func requestSnapshot(from hub: String, _ actions: inout [HubAction<Connection>]) {
+        guard cluster != nil else { return }
+        actions.append(.publish(cluster!.snapshotRequest(), subject: ClusterSubject.sessions(hubID: hub)))
+    }
+
+    /// A signal from another hub: delivered to the local session holding its recipient; passed on once to the hub that
+    /// holds it now when the key moved away (the sender's hub had not yet heard of the move); else dropped.
+    private mutating func deliverRemoteSignal(_ relayed: ClusterSignal, from origin: String, _ actions: inout [HubAction<Connection>]) {
+        if let recipient = index[relayed.network]?[relayed.to] {
+            metrics.countRelayed(relayed.signal.kind)
+            actions.append(.send(.signal(relayed.signal), to: recipient))
+            return
+        }
+        if !relayed.forwarded,
+           let (subject, message) = cluster?.signal(relayed.signal, to: relayed.to, in: relayed.network, forwarded: true) {
+            actions.append(.publish(message, subject: subject))
+            logger.debug("cluster signal passed on to the hub now holding its peer", metadata: ["network": "\(relayed.network)", "peer": "\(relayed.to)"])
+            return
+        }
+        logger.debug("cluster signal for a peer not connected here", metadata: [
+            "network": "\(relayed.network)", "peer": "\(relayed.to)", "hub": "\(origin)",
+        ])
+    }
+
+    /// Another hub claimed a key (`outcome` says what the table made of it). When this hub held it, its connection is
+    /// closed as `replaced` and leaves the index without any departure; every local peer of the network is told of the
+    /// (re)joined peer, as on a replacement on one hub. An update is told to the sessions that see what changed.
+    private mutating func applyRemoteClaim(_ session: ClusterSession, _ outcome: ClusterState.ClaimOutcome, from origin: String,
+                                           _ actions: inout [HubAction<Connection>]) {
+        guard outcome != .stale else { return }
         let network = session.network
+        if case .updated(let previous) = outcome {
+            guard let peer = session.peer, index[network]?[session.key] == nil else { return }
+            announceJoin(peer, in: network, except: nil, minimumVersion: Self.versionSeeing(change: previous.peer, to: peer), &actions)
+            logger.info("peer changed by the administrator, on another hub", metadata: ["network": "\(network)", "peer": "\(session.key)", "hub": "\(origin)"])
+            return
+        }
         if case .moved(let previous) = outcome, previous.hubID == cluster!.hubID, let local = index[network]?[session.key] {
-            actions.append(.unsubscribeSignals(network: network, key: session.key))
             closeReplacedSession(local, key: session.key, in: network, &actions)
             if index[network]?.isEmpty == true { index[network] = nil }
             logger.info("peer connection replaced by another hub", metadata: ["network": "\(network)", "peer": "\(session.key)", "hub": "\(origin)"])
         }
         guard let peer = session.peer else { return }
         announceJoin(peer, in: network, except: nil, &actions)
+    }
+
+    /// The oldest protocol version told of a change of a peer from `old` to `new`: everyone for a name, DNS name or
+    /// address (as `refreshNames` tells), version 4 for routes, version 5 for the exit node alone.
+    static func versionSeeing(change old: PeerInfo?, to new: PeerInfo) -> Int64 {
+        guard var seen = old else { return ProtocolVersion.v1 }
+        seen.routes = new.routes
+        seen.exitNode = new.exitNode
+        if seen != new { return ProtocolVersion.v1 }
+        return old?.routes != new.routes ? ProtocolVersion.v4 : ProtocolVersion.v5
     }
 }

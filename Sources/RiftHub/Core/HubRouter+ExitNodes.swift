@@ -7,7 +7,8 @@ extension HubRouter {
     /// active exit-node state changed gets it in its session (so later welcomes carry it), and the version 5 sessions
     /// of its network that the access policy introduces it to get a `peer_joined` with or without `exit_node`; older
     /// sessions never see the field, so they are told nothing. Called once per tick; costs nothing unless the change
-    /// marker moved, and then one query per network with live sessions.
+    /// marker moved, and then one query per network with live sessions. In a cluster the hub holding the peer tells
+    /// the other hubs (`clusterSessionUpdated`).
     mutating func refreshExitNodes(marker: Int64, _ actions: inout [HubAction<Connection>]) {
         guard marker != exitNodesMarker else { return }
         exitNodesMarker = marker
@@ -29,6 +30,7 @@ extension HubRouter {
                 session.info.exitNode = isExitNode ? true : nil
                 connections[connection]?.phase = .authenticated(session)
                 announceJoin(session.info, in: network, except: connection, minimumVersion: ProtocolVersion.v5, &actions)
+                clusterSessionUpdated(session.info, in: network, &actions)
                 logger.info("peer exit node changed by the administrator", metadata: [
                     "network": "\(network)", "peer": "\(key)", "exit_node": "\(isExitNode)",
                 ])

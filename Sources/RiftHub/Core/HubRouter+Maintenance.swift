@@ -59,14 +59,16 @@ extension HubRouter {
     /// How often ephemeral peers are looked for: a tenth of the grace, between one and thirty seconds.
     static func ephemeralSweepSeconds(grace: Int64) -> Double { min(30, max(1, Double(grace) / 10)) }
 
-    /// Removes ephemeral peers gone longer than the grace. A peer's last-seen time is written when it leaves, so the
-    /// grace counts from its departure; one connected now is never removed, whatever its last-seen time says.
+    /// Removes ephemeral peers gone longer than the grace. A peer's last-seen time is written when it leaves (and every
+    /// `lastSeenFlushSeconds` by the hub holding it), so the grace counts from its departure; one connected now, to this
+    /// hub or in a cluster to another one, is never removed, whatever its last-seen time says.
     private mutating func removeStaleEphemeralPeers() {
         let cutoff = clock.unixSeconds() - configuration.ephemeralGraceSeconds
         let index = self.index
+        let cluster = self.cluster
         do {
             let removed = try directory.removeStaleEphemeralPeers(lastSeenBefore: cutoff) { peer in
-                index[peer.network]?[peer.publicKey] != nil
+                index[peer.network]?[peer.publicKey] != nil || cluster?.remoteSession(peer.publicKey, in: peer.network) != nil
             }
             for peer in removed {
                 metrics.ephemeralPeersRemoved += 1

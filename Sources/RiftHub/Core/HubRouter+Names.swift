@@ -10,7 +10,8 @@ extension HubRouter {
     ///
     /// The renamed peer itself is told nothing: a `peer_joined` for its own key is not defined (agents ignore it), and
     /// its `welcome.self` carries the new names from its next connection on. Its agent needs its own name only to show
-    /// it; the others are the ones that resolve it.
+    /// it; the others are the ones that resolve it. In a cluster the other hubs get the peer's session again with the
+    /// new names and tell their own sessions.
     mutating func refreshNames(marker: Int64, _ actions: inout [HubAction<Connection>]) {
         guard marker != namesMarker else { return }
         namesMarker = marker
@@ -35,6 +36,7 @@ extension HubRouter {
             session.info.dnsName = rename.dnsName
             connections[connection]?.phase = .authenticated(session)
             announceJoin(session.info, in: network, except: connection, &actions)
+            clusterSessionUpdated(session.info, in: network, &actions)
             logger.info("peer renamed by the administrator", metadata: [
                 "network": "\(network)", "peer": "\(rename.peer.publicKey)", "name": "\(rename.name)", "dns_name": "\(rename.dnsName ?? "-")",
             ])

@@ -7,7 +7,7 @@ extension HubRouter {
     /// its session (so later welcomes list them), and the version 4 sessions of its network that the access policy
     /// introduces it to get a `peer_joined` with them; older sessions never see routes, so they are told nothing.
     /// Called once per tick; costs nothing unless the change marker moved, and then one query per network with live
-    /// sessions.
+    /// sessions. In a cluster the hub holding the peer tells the other hubs (`clusterSessionUpdated`).
     mutating func refreshRoutes(marker: Int64, _ actions: inout [HubAction<Connection>]) {
         guard marker != routesMarker else { return }
         routesMarker = marker
@@ -29,6 +29,7 @@ extension HubRouter {
                 session.info.routes = routes.isEmpty ? nil : routes
                 connections[connection]?.phase = .authenticated(session)
                 announceJoin(session.info, in: network, except: connection, minimumVersion: ProtocolVersion.v4, &actions)
+                clusterSessionUpdated(session.info, in: network, &actions)
                 logger.info("peer routes changed by the administrator", metadata: [
                     "network": "\(network)", "peer": "\(key)", "routes": "\(routes.map(\.description).joined(separator: ","))",
                 ])

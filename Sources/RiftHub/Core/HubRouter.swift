@@ -29,7 +29,7 @@ public struct HubRouterConfiguration: Sendable {
     /// Failed authentications one address may make per minute once its burst is spent.
     public var authFailuresPerMinute = 10
     /// This hub's id in a hub cluster (`<name>-<random>`); nil for the single hub, which then never returns a cluster
-    /// action (`subscribeSignals`, `unsubscribeSignals`, `publish`).
+    /// action (`publish`).
     public var clusterHubID: String?
 
     /// Creates a configuration with the protocol's default limits.

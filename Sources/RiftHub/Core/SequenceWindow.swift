@@ -22,4 +22,10 @@ struct SequenceWindow: Sendable {
         }
         return true
     }
+
+    /// Whether `sequence` (at most `highest`) has not been seen: inside the window and never accepted, or older than
+    /// the window (it can no longer be told, so it counts as missing).
+    func isMissing(_ sequence: Int64) -> Bool {
+        sequence <= highest && !seen.contains(sequence)
+    }
 }

@@ -13,12 +13,12 @@ enum ClusterLinkEvent: Sendable {
 }
 
 /// A hub's link to the cluster's NATS servers: connects (retrying in the background until a server answers, while
-/// the hub serves its local sessions), subscribes to presence, heartbeats and its snapshot subject, and performs the
-/// router's cluster actions.
+/// the hub serves its local sessions), subscribes once to presence, heartbeats and its own snapshot and signal
+/// subjects, and publishes what the router asks. Nothing here runs per session: a join costs one publish.
 ///
 /// Threads: `connect` runs on a thread of its own until the first connection; libnats' threads deliver messages and
 /// events, which only decode and hand them to `deliver` (the hub posts them to its service thread, never touching the
-/// router from here); `subscribeSignals`, `unsubscribeSignals` and `publish` are called on the service thread.
+/// router from here); `publish` is called on the service thread and never waits for the servers.
 final class ClusterLink: Sendable {
     private let configuration: ClusterBusConfiguration
     private let hubID: String
@@ -28,11 +28,7 @@ final class ClusterLink: Sendable {
 
     private struct State: @unchecked Sendable {
         var bus: ClusterBus?
-        /// Signal subscriptions by subject (the router's live sessions).
-        var signals: [String: ClusterSubscription] = [:]
-        /// Subjects subscribed to before the bus was up: made on connection.
-        var wanted: Set<String> = []
-        var fixed: [ClusterSubscription] = []
+        var subscriptions: [ClusterSubscription] = []
         var stopped = false
         var connector: JoinableThread?
     }
@@ -63,31 +59,10 @@ final class ClusterLink: Sendable {
         }
         connector?.join()
         let bus: ClusterBus? = state.withLock { state in
-            defer { state.bus = nil; state.signals = [:]; state.fixed = [] }
+            defer { state.bus = nil; state.subscriptions = [] }
             return state.bus
         }
         bus?.close(timeout: .seconds(3))
-    }
-
-    /// Subscribes to `key`'s signal subject and waits (bounded) until the servers have the interest.
-    func subscribeSignals(network: String, key: PublicKey) {
-        let subject = ClusterSubject.signal(network: network, key: key)
-        guard let bus = state.withLock({ state -> ClusterBus? in
-            state.wanted.insert(subject)
-            return state.signals[subject] == nil ? state.bus : nil
-        }) else { return }
-        subscribe(subject, on: bus)
-        do { try bus.flush(timeout: .seconds(1)) } catch { logger.warning("NATS flush after subscribing failed", metadata: ["error": "\(error)"]) }
-    }
-
-    /// Drops `key`'s signal subscription.
-    func unsubscribeSignals(network: String, key: PublicKey) {
-        let subject = ClusterSubject.signal(network: network, key: key)
-        let subscription = state.withLock { state -> ClusterSubscription? in
-            state.wanted.remove(subject)
-            return state.signals.removeValue(forKey: subject)
-        }
-        _ = subscription?.cancel(timeout: .seconds(1))
     }
 
     /// Publishes `message` on `subject`; dropped (with a debug line) while the bus has never connected.
@@ -124,40 +99,27 @@ final class ClusterLink: Sendable {
         }
     }
 
-    /// Subscribes the fixed subjects and the signal subjects wanted so far, flushes, and announces the connection.
+    /// Subscribes this hub's subjects, flushes (so that the servers have the interest before anyone hears of this
+    /// hub), and announces the connection.
     private func attachBus(_ bus: ClusterBus) -> Bool {
         let stopped = state.withLock { state -> Bool in
             if !state.stopped { state.bus = bus }
             return state.stopped
         }
         if stopped { return false }
-        var fixed: [ClusterSubscription] = []
-        for subject in [ClusterSubject.allPresence, ClusterSubject.allAlive, ClusterSubject.sessions(hubID: hubID)] {
+        var subscriptions: [ClusterSubscription] = []
+        for subject in [ClusterSubject.signals(hubID: hubID), ClusterSubject.allPresence, ClusterSubject.allAlive,
+                        ClusterSubject.sessions(hubID: hubID)] {
             do {
-                fixed.append(try bus.subscribe(subject) { [weak self] message in self?.received(message) })
+                subscriptions.append(try bus.subscribe(subject) { [weak self] message in self?.received(message) })
             } catch {
                 logger.error("cannot subscribe to a cluster subject", metadata: ["subject": "\(subject)", "error": "\(error)"])
             }
         }
-        state.withLock { $0.fixed = fixed }
-        for subject in state.withLock({ Array($0.wanted) }) { subscribe(subject, on: bus) }
+        state.withLock { $0.subscriptions = subscriptions }
         do { try bus.flush(timeout: .seconds(2)) } catch { logger.warning("NATS flush failed", metadata: ["error": "\(error)"]) }
         deliver(.connectivity(true))
         return true
-    }
-
-    private func subscribe(_ subject: String, on bus: ClusterBus) {
-        do {
-            let subscription = try bus.subscribe(subject) { [weak self] message in self?.received(message) }
-            let extra = state.withLock { state -> ClusterSubscription? in
-                guard state.wanted.contains(subject), state.signals[subject] == nil else { return subscription }
-                state.signals[subject] = subscription
-                return nil
-            }
-            _ = extra?.cancel(timeout: .seconds(1))
-        } catch {
-            logger.error("cannot subscribe to a peer's signals", metadata: ["subject": "\(subject)", "error": "\(error)"])
-        }
     }
 
     private func received(_ message: ClusterBusMessage) {

@@ -135,10 +135,6 @@ final class HubSocketHandler: WebSocketServerHandler {
                 server.send(lastText, to: id)
             case .close(let id, let code, let reason):
                 server.close(id, code: code, reason: reason)
-            case .subscribeSignals(let network, let key):
-                cluster.withLock { $0 }?.subscribeSignals(network: network, key: key)
-            case .unsubscribeSignals(let network, let key):
-                cluster.withLock { $0 }?.unsubscribeSignals(network: network, key: key)
             case .publish(let message, let subject):
                 cluster.withLock { $0 }?.publish(message, subject: subject)
             }
