@@ -104,6 +104,10 @@ struct HubDatabaseTests {
         #expect(listed[1].revokedAt == now + 6)
         try reopened.recordLastSeen([PeerAddress(network: "home", publicKey: keys[0])], now: now + 60)
         #expect(try reopened.peers(network: "home")[0].lastSeenAt == now + 60)
+        // Several peers in one write (one statement on PostgreSQL); a peer of another network is not touched.
+        try reopened.recordLastSeen([PeerAddress(network: "home", publicKey: keys[1]), PeerAddress(network: "home", publicKey: keys[2]),
+                                     PeerAddress(network: "elsewhere", publicKey: keys[0])], now: now + 61)
+        #expect(try reopened.peers(network: "home").map(\.lastSeenAt) == [now + 60, now + 61, now + 61])
         // A rejoin that changes nothing within a minute writes nothing; a rename, or a later rejoin, does.
         _ = try reopened.admitPeer(publicKey: keys[0], name: "renamed", network: network, tokenID: tokenID, now: now + 65)
         #expect(try reopened.peers(network: "home")[0].lastSeenAt == now + 60, "unchanged rejoin: no write")
@@ -168,5 +172,12 @@ struct HubDatabaseTests {
             SessionGrant(network: "work", tokenID: live, publicKey: nil): .networkDeleted,
         ])
         #expect(try hub.networkCount() == 1)
+    }
+
+    @Test("a PostgreSQL text array literal quotes every element and escapes quotes and backslashes")
+    func postgresTextArray() {
+        #expect(HubDatabase.postgresTextArray([]) == "{}")
+        #expect(HubDatabase.postgresTextArray(["home", "a+b/c="]) == #"{"home","a+b/c="}"#)
+        #expect(HubDatabase.postgresTextArray([#"say "hi"\"#, "x,y}"]) == #"{"say \"hi\"\\","x,y}"}"#)
     }
 }

@@ -121,4 +121,25 @@ struct HubRouterRevocationTests {
         hub.tick()
         #expect(hub.directory.peers["home"]?[key.publicKey]?.lastSeen == joinedAt + 61)
     }
+
+    @Test("a last-seen round is written in chunks, one per tick, so that a big hub never stalls on it")
+    func lastSeenInChunks() throws {
+        let hub = RouterHarness()
+        let count = HubRouter<Int>.lastSeenChunk + 500
+        // One network each: no presence fan-out between them, so the test stays quick.
+        let keys = (0..<count).map { index in
+            let network = "n\(index)"
+            hub.directory.addNetwork(network)
+            let key = PrivateKey.generate()
+            #expect(hub.join(network: network, token: hub.directory.addToken(network: network), key: key).1 != nil)
+            return (network, key)
+        }
+        let joinedAt = hub.clock.unix
+        hub.clock.advance(61)
+        let seen = { keys.filter { hub.directory.peers[$0.0]?[$0.1.publicKey]?.lastSeen == joinedAt + 61 }.count }
+        hub.tick()
+        #expect(seen() == HubRouter<Int>.lastSeenChunk, "the first tick of the round writes one chunk")
+        hub.tick()
+        #expect(seen() == count, "the next tick writes the rest")
+    }
 }

@@ -74,6 +74,10 @@ public struct HubRouter<Connection: Hashable & Sendable> {
     var nextStorageOutageLog: Double = 0
     var nextRecheck: Double
     var nextLastSeenFlush: Double
+    /// Connected peers whose last-seen time is still to be written in this flush round: written `lastSeenChunk` per
+    /// tick, so that a round over 15,000 sessions never stalls the service thread (or holds PostgreSQL's write lock,
+    /// which every hub of a cluster shares) for long.
+    var lastSeenBacklog: [PeerAddress] = []
     var nextEphemeralSweep: Double
     /// When `tick` next passes over every connection (hello deadlines, TURN refresh): once a second.
     var nextConnectionSweep: Double

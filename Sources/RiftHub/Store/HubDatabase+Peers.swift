@@ -169,12 +169,40 @@ extension HubDatabase {
 
     /// Writes `now` as the last-seen time of `peers`, in one transaction.
     func touch(_ peers: [PeerAddress], now: Int64) throws(HubStoreError) {
+        guard !peers.isEmpty else { return }
         try write {
-            for peer in peers {
-                try database.run("UPDATE peers SET last_seen_at = ? WHERE network = ? AND public_key = ?",
-                                 [.integer(now), .text(peer.network), .text(peer.publicKey.base64)])
+            switch database.dialect {
+            case .postgres:
+                // One statement (one round trip) for the whole chunk: the write lock is shared by every hub of a
+                // cluster, and one UPDATE per peer held it for about 0.1 ms a row.
+                try database.run("""
+                    UPDATE peers SET last_seen_at = ?1
+                    FROM unnest(?2::text[], ?3::text[]) AS seen(network, public_key)
+                    WHERE peers.network = seen.network AND peers.public_key = seen.public_key
+                    """, [.integer(now), .text(Self.postgresTextArray(peers.map(\.network))),
+                          .text(Self.postgresTextArray(peers.map(\.publicKey.base64)))])
+            case .sqlite:
+                for peer in peers {
+                    try database.run("UPDATE peers SET last_seen_at = ? WHERE network = ? AND public_key = ?",
+                                     [.integer(now), .text(peer.network), .text(peer.publicKey.base64)])
+                }
             }
         }
+    }
+
+    /// `values` as a PostgreSQL array literal (`{"a","b"}`), every element quoted with `\` and `"` escaped.
+    public static func postgresTextArray(_ values: [String]) -> String {
+        var literal = "{"
+        for (index, value) in values.enumerated() {
+            if index > 0 { literal += "," }
+            literal += "\""
+            for character in value {
+                if character == "\"" || character == "\\" { literal += "\\" }
+                literal.append(character)
+            }
+            literal += "\""
+        }
+        return literal + "}"
     }
 
     /// Reads columns 0-3 (public_key, name, ipv4, ipv6) of a peers row, and its DNS name from `dnsNameColumn`.
