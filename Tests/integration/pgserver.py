@@ -1,6 +1,9 @@
 """A throwaway PostgreSQL server for the integration tests, through the one helper script every test uses
-(Tests/support/postgres-test-server.sh): started once per test module, removed at its end."""
+(Tests/support/postgres-test-server.sh): started once per test module, removed at its end. With `netns` the server
+runs (and listens on 127.0.0.1) inside that network namespace, for hubs that run there (Tests/e2e/test_hub_failover.py),
+the way natscluster.py's nodes do."""
 import os
+import shutil
 import subprocess
 import tempfile
 import uuid
@@ -15,15 +18,21 @@ class PostgresUnavailable(Exception):
 
 
 class PostgresServer:
-    """One server in a temporary directory on a free loopback port; `create_database()` gives each test its own."""
+    """One server in a temporary directory on a free loopback port (of `netns`, when given); `create_database()`
+    gives each test its own."""
 
-    def __init__(self):
+    def __init__(self, netns=None):
+        self.inside = ["ip", "netns", "exec", netns] if netns else []
         self.directory = tempfile.mkdtemp(prefix="riftgate-pg-")
-        self.port = int(self._script("start", str(os.getpid())))
+        try:
+            self.port = int(self._script("start", str(os.getpid())))
+        except PostgresUnavailable:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            raise
 
     def _script(self, command, *extra):
-        result = subprocess.run(["/bin/sh", SCRIPT, command, self.directory, *extra], capture_output=True, text=True,
-                                timeout=120)
+        result = subprocess.run([*self.inside, "/bin/sh", SCRIPT, command, self.directory, *extra], capture_output=True,
+                                text=True, timeout=120)
         if result.returncode == ABSENT:
             raise PostgresUnavailable(result.stderr.strip())
         if result.returncode != 0:
@@ -40,7 +49,7 @@ class PostgresServer:
         return self.url(name)
 
     def psql(self, sql, database="postgres"):
-        result = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
+        result = subprocess.run([*self.inside, "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
                                  "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql], capture_output=True, text=True, timeout=60)
         if result.returncode != 0:
             raise AssertionError(f"psql failed: {result.stderr}")
