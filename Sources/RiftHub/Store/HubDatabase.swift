@@ -55,13 +55,21 @@ public final class HubDatabase {
 
     /// Runs `body` in one write transaction, mapping SQLite failures to `HubStoreError`.
     func write<Result>(_ body: () throws -> Result) throws(HubStoreError) -> Result {
-        do {
-            return try database.transaction { () throws -> Result in
+        try Self.mapped {
+            try database.transaction { () throws -> Result in
                 if announcesChanges, database.dialect == .postgres {
                     try database.run("UPDATE change_marker SET value = value + 1 WHERE id = 1")
                 }
                 return try body()
             }
+        }
+    }
+
+    /// Runs `body`, passing `HubStoreError`s on and turning engine failures into `HubStoreError` (`.storage` for
+    /// anything that is not a `SQLiteError`).
+    static func mapped<Result>(_ body: () throws -> Result) throws(HubStoreError) -> Result {
+        do {
+            return try body()
         } catch let error as HubStoreError {
             throw error
         } catch let error as SQLiteError {

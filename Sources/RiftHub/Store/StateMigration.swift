@@ -51,7 +51,7 @@ public struct StateMigration {
     public func run(progress: (String) -> Void) throws(HubStoreError) -> [CopiedTable] {
         let tables = try source.read { () throws(SQLiteError) in try SourceTable.all(in: source.database) }
         try checkTargetSchema(tables)
-        let copied: [CopiedTable] = try Self.mapped {
+        let copied: [CopiedTable] = try HubDatabase.mapped {
             try source.database.transaction {
                 try target.database.transaction {
                     try refuseNonEmptyTarget(tables)
@@ -69,7 +69,7 @@ public struct StateMigration {
                 }
             }
         }
-        try Self.mapped { try verifyTargetCounts(copied, when: "after the commit") }
+        try HubDatabase.mapped { try verifyTargetCounts(copied, when: "after the commit") }
         return copied
     }
 
@@ -124,19 +124,6 @@ public struct StateMigration {
             guard let table = row.text(0), let column = row.text(1), let sequence = row.text(2), copiedNames.contains(table) else { continue }
             try target.database.query("SELECT setval(CAST(? AS regclass), COALESCE((SELECT MAX(\(SourceTable.quoted(column))) FROM \(SourceTable.quoted(table))), 0) + 1, false)",
                                       [.text(sequence)])
-        }
-    }
-
-    /// Runs `body`, turning engine failures into `HubStoreError(.storage)`.
-    static func mapped<Result>(_ body: () throws -> Result) throws(HubStoreError) -> Result {
-        do {
-            return try body()
-        } catch let error as HubStoreError {
-            throw error
-        } catch let error as SQLiteError {
-            throw HubStoreError(error)
-        } catch {
-            throw HubStoreError(.storage, "\(error)")
         }
     }
 }
