@@ -8,6 +8,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "protoclient"))
 
 from hubharness import HUB_BIN, Hub  # noqa: E402
+from pgserver import PostgresServer, PostgresUnavailable  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):
@@ -44,3 +45,15 @@ def hub(hub_factory):
     hub.token_id, hub.token = hub.create_token("home", "fixture")
     hub.start()
     return hub
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A PostgreSQL server started for the module (Tests/support/postgres-test-server.sh); the tests that use it skip,
+    with the script's reason, where PostgreSQL is not installed."""
+    try:
+        server = PostgresServer()
+    except PostgresUnavailable as absent:
+        pytest.skip(str(absent))
+    yield server
+    server.destroy()

@@ -14,7 +14,6 @@ import urllib.request
 import pytest
 from natscluster import MISSING_REASON, SERVER, NATSCluster
 from hubharness import Hub, eventually
-from pgserver import PostgresServer, PostgresUnavailable
 from rgclient import Agent, sealed_blob
 
 pytestmark = pytest.mark.skipif(SERVER is None, reason=MISSING_REASON)
@@ -25,16 +24,6 @@ def nats():
     cluster = NATSCluster(advertise=False)
     yield cluster
     cluster.stop()
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    try:
-        server = PostgresServer()
-    except PostgresUnavailable as absent:
-        pytest.skip(str(absent))
-    yield server
-    server.destroy()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -7,7 +7,6 @@ import subprocess
 
 import pytest
 from hubharness import HUB_BIN, Hub
-from pgserver import PostgresServer, PostgresUnavailable
 from rgclient import Agent
 
 PASSWORD = "s3cret-Migrate-pw"
@@ -16,16 +15,6 @@ POLICY = "# lab policy\nserver -> server:tcp/22\n"
 # Every listing the admin CLI has; each must read the same from both databases.
 LISTINGS = (("network", "list"), ("peer", "list", "home"), ("peer", "list", "lab"), ("token", "list", "home"),
             ("token", "list", "lab"), ("route", "list", "home"), ("policy", "show", "lab"))
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    try:
-        server = PostgresServer()
-    except PostgresUnavailable as absent:
-        pytest.skip(str(absent))
-    yield server
-    server.destroy()
 
 
 def join(hub, network, token, name, key=None, routes=None, exit_node=None):

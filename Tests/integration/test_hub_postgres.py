@@ -7,19 +7,9 @@ import time
 
 import pytest
 from hubharness import Hub, eventually
-from pgserver import PostgresServer, PostgresUnavailable
+from pgserver import PostgresServer
 from rgclient import Agent, sealed_blob
 from websockets.exceptions import ConnectionClosed, InvalidStatus
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    try:
-        server = PostgresServer()
-    except PostgresUnavailable as absent:
-        pytest.skip(str(absent))
-    yield server
-    server.destroy()
 
 
 @pytest.fixture
