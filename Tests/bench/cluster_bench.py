@@ -214,14 +214,9 @@ def start_loadgens(cluster: Cluster, scratch: str, out_dir: str, name: str, agen
     return generators
 
 
-def storm(cluster: Cluster, generators: list[LoadGenerator], timeout: float) -> tuple[dict, dict, dict]:
-    """Every generator's agents join at once; returns (storm figures, counter snapshot before, the background rates
-    of PostgreSQL and NATS measured over 5 s before the storm, with no agent connected)."""
-    ready = [generator.next_event("ready", 600) for generator in generators]
-    per_hub = [sum(event["per_hub"][index] for event in ready) for index in range(len(cluster.hubs))]
-    rss_before = [ProcessSample(hub.pid).sample().rss_kib for hub in cluster.hubs]
-    background = background_rates(idle_window(cluster, generators, 5))
-    before = cluster.snapshot(generators)
+def run_storm(cluster: Cluster, generators: list[LoadGenerator], timeout: float) -> tuple[list[dict], dict, float]:
+    """Has every load generator join all its agents at once and waits for each one's report; returns the reports,
+    PostgreSQL's sessions sampled meanwhile, and the storm's wall time in seconds."""
     started = time.monotonic()
     for generator in generators:
         generator.send("storm")
@@ -230,7 +225,18 @@ def storm(cluster: Cluster, generators: list[LoadGenerator], timeout: float) -> 
         events = [generator.next_event("storm", timeout) for generator in generators]
     finally:
         sampling.stop()
-    wall = time.monotonic() - started
+    return events, sampling.summary(), time.monotonic() - started
+
+
+def storm(cluster: Cluster, generators: list[LoadGenerator], timeout: float) -> tuple[dict, dict, dict]:
+    """Every generator's agents join at once; returns (storm figures, counter snapshot before, the background rates
+    of PostgreSQL and NATS measured over 5 s before the storm, with no agent connected)."""
+    ready = [generator.next_event("ready", 600) for generator in generators]
+    per_hub = [sum(event["per_hub"][index] for event in ready) for index in range(len(cluster.hubs))]
+    rss_before = [ProcessSample(hub.pid).sample().rss_kib for hub in cluster.hubs]
+    background = background_rates(idle_window(cluster, generators, 5))
+    before = cluster.snapshot(generators)
+    events, sessions, wall = run_storm(cluster, generators, timeout)
     joined = sum(event["joined"] for event in events)
     converged = [event["converged_s"] for event in events]
     figures = {
@@ -243,7 +249,7 @@ def storm(cluster: Cluster, generators: list[LoadGenerator], timeout: float) -> 
         "storm_wall_s": round(wall, 2), "joins_per_s": round(joined / max(1e-9, max(event["all_welcomed_s"] for event in events)), 1),
         "join_latency_p99_ms_worst_process": max((event["join_latency_ms"]["p99"] or 0) for event in events),
         "hub_rss_before_kib": rss_before, "peer_left_seen": sum(event["peer_left_seen"] for event in events),
-        "postgres_sessions_sampled": sampling.summary(),
+        "postgres_sessions_sampled": sessions,
     }
     return figures, before, background
 
@@ -405,13 +411,7 @@ def rejoin_storm(cluster: Cluster, generators: list[LoadGenerator], timeout: flo
     log(f"departures processed after {drained} s")
     time.sleep(1)
     before = cluster.snapshot(generators)
-    for generator in generators:
-        generator.send("storm")
-    sampling = ActivitySampler(cluster.pg)
-    try:
-        events = [generator.next_event("storm", timeout) for generator in generators]
-    finally:
-        sampling.stop()
+    events, sessions, _ = run_storm(cluster, generators, timeout)
     delta = cluster.delta(before, cluster.snapshot(generators))
     joined = sum(event["joined"] for event in events)
     welcomed = max(event["all_welcomed_s"] for event in events)
@@ -426,7 +426,7 @@ def rejoin_storm(cluster: Cluster, generators: list[LoadGenerator], timeout: flo
                          "nats": round(delta["nats"]["cpu_s"], 2), "load_generators": delta["loadgen_cpu_s"]},
                "costs_per_join": per_unit(delta, background, joined),
                "statements": dict(list(delta["pg"]["by_statement"].items())[:16]),
-               "postgres_sessions_sampled": sampling.summary(),
+               "postgres_sessions_sampled": sessions,
                "departures": {"processed_s": None if drained is None else round(drained, 2),
                               "pg_statements": leave_delta["pg"]["statements"],
                               "last_seen_updates": last_seen_updates(leave_delta),
@@ -450,8 +450,8 @@ def last_seen_updates(delta: dict) -> int:
 
 def last_seen_probe(cluster: Cluster, generators: list[LoadGenerator], seconds: float, rate: float) -> dict:
     """A low-rate relay step (one generator's pairs, across hubs when the hubs are several) long enough to include
-    every hub's once-a-minute last-seen flush (one UPDATE per connected peer in one transaction, on the hub's service
-    thread, holding the cluster-wide write lock): its latency tail shows what the flush stalls."""
+    every hub's once-a-minute last-seen round (written in chunks, one per 250 ms tick, under the cluster-wide write
+    lock): its latency tail shows what the round stalls."""
     first = cluster.snapshot(generators)
     sampling = ActivitySampler(cluster.pg)
     generators[0].send(f"relay cross {rate} {seconds}")
