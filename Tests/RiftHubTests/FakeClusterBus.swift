@@ -50,4 +50,23 @@ final class FakeClusterBus {
         }
         return false
     }
+
+    /// `count` hubs sharing one directory (as they share one database: ids `hub-N-0000000N`, distinct wall clocks as
+    /// on different machines), joined by a fake bus, and a token for network `home`.
+    static func cluster(hubs count: Int = 2, configure: @escaping (inout HubRouterConfiguration) -> Void = { _ in })
+        -> (FakeClusterBus, [RouterHarness], token: String) {
+        let directory = InMemoryDirectory()
+        directory.addNetwork("home")
+        let token = directory.addToken(network: "home")
+        let bus = FakeClusterBus()
+        var hubs: [RouterHarness] = []
+        for index in 1...count {
+            let hub = RouterHarness(directory: directory) { $0.clusterHubID = "hub-\(index)-0000000\(index)"; configure(&$0) }
+            hub.clock.unix += Int64(index)
+            bus.add(hub)
+            hubs.append(hub)
+        }
+        bus.pump()
+        return (bus, hubs, token)
+    }
 }

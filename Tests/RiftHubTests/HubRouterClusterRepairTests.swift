@@ -6,21 +6,9 @@ import Testing
 
 @Suite("Routing core: hub cluster changes by the administrator, lost presence, ephemeral peers, moved keys")
 struct HubRouterClusterRepairTests {
-    /// `count` hubs sharing one directory (as they share one database), joined by a fake bus, and a token for `home`.
-    private func cluster(hubs count: Int = 2, configure: (inout HubRouterConfiguration) -> Void = { _ in }) -> (FakeClusterBus, [RouterHarness], token: String) {
-        let directory = InMemoryDirectory()
-        directory.addNetwork("home")
-        let token = directory.addToken(network: "home")
-        let bus = FakeClusterBus()
-        var hubs: [RouterHarness] = []
-        for index in 1...count {
-            let hub = RouterHarness(directory: directory) { $0.clusterHubID = "hub-\(index)-0000000\(index)"; configure(&$0) }
-            hub.clock.unix += Int64(index)
-            bus.add(hub)
-            hubs.append(hub)
-        }
-        bus.pump()
-        return (bus, hubs, token)
+    private func cluster(hubs count: Int = 2, configure: @escaping (inout HubRouterConfiguration) -> Void = { _ in })
+        -> (FakeClusterBus, [RouterHarness], token: String) {
+        FakeClusterBus.cluster(hubs: count, configure: configure)
     }
 
     private func joined(_ messages: [HubMessage]) -> [PeerInfo] {

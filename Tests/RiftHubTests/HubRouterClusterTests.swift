@@ -6,21 +6,8 @@ import Testing
 
 @Suite("Routing core: hub cluster over a fake bus")
 struct HubRouterClusterTests {
-    /// Two hubs sharing one directory (as they share one database), joined by a fake bus, and a token for `home`.
     private func cluster(hubs count: Int = 2) -> (FakeClusterBus, [RouterHarness], token: String) {
-        let directory = InMemoryDirectory()
-        directory.addNetwork("home")
-        let token = directory.addToken(network: "home")
-        let bus = FakeClusterBus()
-        var hubs: [RouterHarness] = []
-        for index in 1...count {
-            let hub = RouterHarness(directory: directory) { $0.clusterHubID = "hub-\(index)-0000000\(index)" }
-            hub.clock.unix += Int64(index)  // distinct wall clocks, as on different machines
-            bus.add(hub)
-            hubs.append(hub)
-        }
-        bus.pump()
-        return (bus, hubs, token)
+        FakeClusterBus.cluster(hubs: count)
     }
 
     private func joined(_ messages: [HubMessage]) -> [PublicKey] {
