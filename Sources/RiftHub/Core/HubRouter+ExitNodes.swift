@@ -12,29 +12,14 @@ extension HubRouter {
     mutating func refreshExitNodes(marker: Int64, _ actions: inout [HubAction<Connection>]) {
         guard marker != exitNodesMarker else { return }
         exitNodesMarker = marker
-        for network in index.keys.sorted() {
-            let active: Set<PublicKey>
-            do {
-                guard let stored = try directory.storedActiveExitNodes(network: network) else { return }
-                active = stored
-            } catch {
-                // Left for the next change.
-                exitNodesMarker = nil
-                logger.error("cannot read exit nodes", metadata: ["network": "\(network)", "error": "\(error)"])
-                return
-            }
-            for (key, connection) in (index[network] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                guard case .authenticated(var session)? = connections[connection]?.phase else { continue }
-                let isExitNode = active.contains(key)
-                guard session.info.isExitNode != isExitNode else { continue }
-                session.info.exitNode = isExitNode ? true : nil
-                connections[connection]?.phase = .authenticated(session)
-                announceJoin(session.info, in: network, except: connection, minimumVersion: ProtocolVersion.v5, &actions)
-                clusterSessionUpdated(session.info, in: network, &actions)
-                logger.info("peer exit node changed by the administrator", metadata: [
-                    "network": "\(network)", "peer": "\(key)", "exit_node": "\(isExitNode)",
-                ])
-            }
-        }
+        let directory = directory
+        let applied = applyAdministratorChange("exit node", table: { try directory.storedActiveExitNodes(network: $0) },
+                                               announceFrom: ProtocolVersion.v5, update: { info, active in
+            let isExitNode = active.contains(info.publicKey)
+            guard info.isExitNode != isExitNode else { return nil }
+            info.exitNode = isExitNode ? true : nil
+            return ["exit_node": "\(isExitNode)"]
+        }, &actions)
+        if !applied { exitNodesMarker = nil }  // left for the next tick
     }
 }

@@ -11,29 +11,14 @@ extension HubRouter {
     mutating func refreshRoutes(marker: Int64, _ actions: inout [HubAction<Connection>]) {
         guard marker != routesMarker else { return }
         routesMarker = marker
-        for network in index.keys.sorted() {
-            let table: [PublicKey: [SubnetRoute]]
-            do {
-                guard let stored = try directory.storedActiveRoutes(network: network) else { return }
-                table = stored
-            } catch {
-                // Left for the next change.
-                routesMarker = nil
-                logger.error("cannot read routes", metadata: ["network": "\(network)", "error": "\(error)"])
-                return
-            }
-            for (key, connection) in (index[network] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                guard case .authenticated(var session)? = connections[connection]?.phase else { continue }
-                let routes = table[key] ?? []
-                guard (session.info.routes ?? []) != routes else { continue }
-                session.info.routes = routes.isEmpty ? nil : routes
-                connections[connection]?.phase = .authenticated(session)
-                announceJoin(session.info, in: network, except: connection, minimumVersion: ProtocolVersion.v4, &actions)
-                clusterSessionUpdated(session.info, in: network, &actions)
-                logger.info("peer routes changed by the administrator", metadata: [
-                    "network": "\(network)", "peer": "\(key)", "routes": "\(routes.map(\.description).joined(separator: ","))",
-                ])
-            }
-        }
+        let directory = directory
+        let applied = applyAdministratorChange("routes", table: { try directory.storedActiveRoutes(network: $0) },
+                                               announceFrom: ProtocolVersion.v4, update: { info, table in
+            let routes = table[info.publicKey] ?? []
+            guard (info.routes ?? []) != routes else { return nil }
+            info.routes = routes.isEmpty ? nil : routes
+            return ["routes": "\(routes.map(\.description).joined(separator: ","))"]
+        }, &actions)
+        if !applied { routesMarker = nil }  // left for the next tick
     }
 }
