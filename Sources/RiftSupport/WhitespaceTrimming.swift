@@ -2,14 +2,14 @@
 /// modules that import FoundationEssentials only (which has no `CharacterSet`): the agent keeps Foundation and its ICU
 /// out of its process (docs/performance.md, "Agent memory").
 extension StringProtocol {
-    /// The text without leading and trailing spaces and tabs: Unicode category Zs and U+0009, as
-    /// `CharacterSet.whitespaces`.
+    /// The text without leading and trailing spaces and tabs: Unicode category Zs, U+0009 and U+200B (zero width
+    /// space), as `CharacterSet.whitespaces` on Linux (CoreFoundation's set).
     public func trimmingWhitespace() -> String {
         trimming(where: Self.isWhitespace)
     }
 
-    /// The text without leading and trailing spaces, tabs and line breaks: Unicode category Z, U+0009–U+000D and
-    /// U+0085, as `CharacterSet.whitespacesAndNewlines`.
+    /// The text without leading and trailing spaces, tabs and line breaks: `trimmingWhitespace()`'s, Unicode
+    /// category Z, U+000A–U+000D and U+0085, as `CharacterSet.whitespacesAndNewlines`.
     public func trimmingWhitespaceAndNewlines() -> String {
         trimming { scalar in
             Self.isWhitespace(scalar) || (0x0A...0x0D).contains(scalar.value) || scalar.value == 0x85
@@ -18,7 +18,7 @@ extension StringProtocol {
     }
 
     private static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
-        scalar == "\t" || scalar.properties.generalCategory == .spaceSeparator
+        scalar == "\t" || scalar == "\u{200B}" || scalar.properties.generalCategory == .spaceSeparator
     }
 
     private func trimming(where isTrimmed: (Unicode.Scalar) -> Bool) -> String {

@@ -17,7 +17,7 @@ public enum FileErrorReason {
         switch cocoa.code {
         case .fileReadNoSuchFile, .fileNoSuchFile: return SystemCallError.reason(for: ENOENT)
         case .fileReadNoPermission, .fileWriteNoPermission: return SystemCallError.reason(for: EACCES)
-        case .fileReadInapplicableStringEncoding: return "not UTF-8 text"
+        case .fileReadInapplicableStringEncoding, .fileReadCorruptFile: return "not UTF-8 text"
         default: return "\(error)"
         }
     }
