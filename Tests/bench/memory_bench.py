@@ -199,7 +199,7 @@ def measure_build(agent_bin_dir: str | None, work_root: str, agents: int, first:
         return {"stages": [small, full], "per_added_peer_kib": growth["rss_kib"], "per_added_peer": growth,
                 "libraries_mapped": sum(1 for row in breakdown if ".so" in row["mapping"]),
                 "foundation_mapped": [row["mapping"] for row in breakdown if FOUNDATION_LIBRARIES.match(row["mapping"])],
-                "breakdown_first_agent": breakdown[:25]}
+                "breakdown_first_agent": breakdown}
     finally:
         for agent in deployment.agents.values() if deployment is not None else []:
             try:
