@@ -77,6 +77,7 @@ fuzz: fuzz-build
 # its own scratch path: plain binaries, and the test bundle with testable imports for the data-path harness.
 BENCH_SCRATCH ?= .build-bench-release
 BENCH_TEST_SCRATCH ?= .build-bench
+BENCH_STATIC_SCRATCH ?= .build-bench-static
 BENCH_ARGS ?=
 
 bench: deps
@@ -84,8 +85,11 @@ bench: deps
 	swift build -c release --scratch-path $(BENCH_SCRATCH)
 	@echo "==> release test bundle with testable imports (data-path harness run under callgrind)"
 	swift build -c release --build-tests -Xswiftc -enable-testing --scratch-path $(BENCH_TEST_SCRATCH)
+	@echo "==> release agent with the Swift runtime linked in, as the Debian package builds it (memory section)"
+	swift build -c release --static-swift-stdlib --product riftgate --scratch-path $(BENCH_STATIC_SCRATCH)
 	ulimit -n 65536 2>/dev/null || true; \
-	.venv/bin/python Tests/bench/bench.py --bin-dir $(BENCH_SCRATCH)/release --test-bin-dir $(BENCH_TEST_SCRATCH)/release $(BENCH_ARGS)
+	.venv/bin/python Tests/bench/bench.py --bin-dir $(BENCH_SCRATCH)/release --test-bin-dir $(BENCH_TEST_SCRATCH)/release \
+	  --static-bin-dir $(BENCH_STATIC_SCRATCH)/release $(BENCH_ARGS)
 
 # Debian packages: a static-stdlib build of the two programs (no Swift runtime to depend on), packed with dpkg-deb
 # and checked with lintian. DEB_CONFIG=debug packs a debug build instead (quicker to build; make integration-test

@@ -89,7 +89,10 @@ let package = Package(
             dependencies: [
                 "RiftProtocol", "RiftCrypto", "RiftWebSocket", "RiftNice", "RiftWireGuard", "RiftSupport", "RiftTURN", "RiftDNS",
                 "CRiftLinux", .product(name: "Logging", package: "swift-log"), "TOMLKit",
-            ]),
+            ],
+            // Every file imports what it uses: no Foundation member (`localizedDescription`) reaches the agent through
+            // a dependency's own `import Foundation` (TOMLKit's) and links all of Foundation in (docs/performance.md).
+            swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]),
 
         // MARK: Executables: argument parsing only
         .executableTarget(
@@ -97,7 +100,8 @@ let package = Package(
             dependencies: ["RiftHub", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "riftgate",
-            dependencies: ["RiftAgent", "RiftProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["RiftAgent", "RiftProtocol", "RiftSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]),
 
         // MARK: Tests
         .target(

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RiftCrypto
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RiftSupport
 #if canImport(Glibc)
 import Glibc

@@ -1,8 +1,10 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import RiftAgent
 import RiftProtocol
+import RiftSupport
 
 /// The riftgate agent's command line: argument parsing only; the behaviour lives in RiftAgent.
 @main
@@ -19,9 +21,19 @@ struct ConfigOption: ParsableArguments {
     var config: String = ProcessInfo.processInfo.environment["RIFTGATE_CONFIG"] ?? AgentConfiguration.defaultPath
 }
 
+/// Writes `bytes` to standard error as they are, unbuffered (a write error is ignored: there is nowhere to report it).
+func writeStandardError(_ bytes: some Collection<UInt8>) {
+    try? SystemCall.writeAll(STDERR_FILENO, bytes)
+}
+
+/// Writes `bytes` to standard output, unbuffered (before anything `print` still holds in its buffer).
+func writeStandardOutput(_ bytes: some Collection<UInt8>) {
+    try? SystemCall.writeAll(STDOUT_FILENO, bytes)
+}
+
 /// Prints the error and exits with its status.
 func fail(_ error: AgentError) -> Never {
-    FileHandle.standardError.write(Data("riftgate: \(error)\n".utf8))
+    writeStandardError("riftgate: \(error)\n".utf8)
     exit(error.exitCode)
 }
 
@@ -43,11 +55,11 @@ struct Init: ParsableCommand {
 
     func run() {
         if token != "-" {
-            FileHandle.standardError.write(Data("""
+            writeStandardError("""
                 warning: a token given as an argument is visible to every local user in the process list \
                 (/proc/PID/cmdline); prefer --token - and paste it or pipe it in
 
-                """.utf8))
+                """.utf8)
         }
         let tokenText = token == "-" ? (readLine() ?? "") : token
         do {
@@ -99,7 +111,7 @@ struct Up: AsyncParsableCommand {
             }
             if let hostsFile { configuration.hostsFile = hostsFile }
             if let advertiseRoutes {
-                let texts = advertiseRoutes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                let texts = advertiseRoutes.split(separator: ",").map { $0.trimmingWhitespace() }
                 configuration.advertiseRoutes = try SubnetRoute.validated(texts, setting: "--advertise-routes")
             }
             if acceptRoutes { configuration.acceptRoutes = true }
@@ -147,7 +159,7 @@ struct Status: ParsableCommand {
             let configuration = try AgentConfiguration.load(path: options.config)
             if json {
                 let data = try ControlClient.request("status", socketPath: configuration.controlSocket)
-                FileHandle.standardOutput.write(data)
+                writeStandardOutput(data)
             } else {
                 let status = try ControlClient.status(socketPath: configuration.controlSocket)
                 print(verbose ? status.text : status.compactText)
@@ -181,12 +193,12 @@ struct Ping: ParsableCommand {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
                 encoder.keyEncodingStrategy = .convertToSnakeCase
-                FileHandle.standardOutput.write((try? encoder.encode(report)) ?? Data())
+                writeStandardOutput((try? encoder.encode(report)) ?? Data())
                 print()
             } else {
                 print(report.text)
             }
-            if !report.answered { Foundation.exit(1) }
+            if !report.answered { Glibc.exit(1) }
         } catch { fail(error) }
     }
 }
@@ -243,15 +255,15 @@ struct Netcheck: AsyncParsableCommand {
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-                FileHandle.standardOutput.write((try? encoder.encode(report)) ?? Data())
+                writeStandardOutput((try? encoder.encode(report)) ?? Data())
                 print()
             } else {
                 print(report.text)
             }
         } catch { fail(error) }
         if let refusal {
-            FileHandle.standardError.write(Data("riftgate: the hub refused the token (\(refusal.code)): \(refusal.message)\n".utf8))
-            Foundation.exit(AgentError.permanentRefusal(code: refusal.code, message: refusal.message).exitCode)
+            writeStandardError("riftgate: the hub refused the token (\(refusal.code)): \(refusal.message)\n".utf8)
+            Glibc.exit(AgentError.permanentRefusal(code: refusal.code, message: refusal.message).exitCode)
         }
     }
 
@@ -259,16 +271,16 @@ struct Netcheck: AsyncParsableCommand {
     private func readToken() throws(AgentError) -> String? {
         if let tokenFile {
             do { return try String(contentsOfFile: tokenFile, encoding: .utf8) } catch {
-                throw .configuration("cannot read the token file \(tokenFile): \(error.localizedDescription)")
+                throw .configuration("cannot read the token file \(tokenFile): \(FileErrorReason.text(error))")
             }
         }
         guard let token else { return nil }
         if token != "-" {
-            FileHandle.standardError.write(Data("""
+            writeStandardError("""
                 warning: a token given as an argument is visible to every local user in the process list \
                 (/proc/PID/cmdline); prefer --token-file or --token - and paste it or pipe it in
 
-                """.utf8))
+                """.utf8)
         }
         return token == "-" ? (readLine() ?? "") : token
     }

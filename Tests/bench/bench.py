@@ -46,6 +46,9 @@ def main() -> int:
     parser.add_argument("--bin-dir", default=".build-bench-release/release", help="release riftgate and riftgate-hub")
     parser.add_argument("--test-bin-dir", default=".build-bench/release",
                         help="release test bundle with testable imports (for the data-path harness)")
+    parser.add_argument("--static-bin-dir", default=".build-bench-static/release",
+                        help="riftgate built as the Debian package is (--static-swift-stdlib, release), for the memory "
+                             "section; skipped when missing")
     parser.add_argument("--out", default="bench-results", help="results directory (a subdirectory per run)")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections: {', '.join(SECTIONS)}")
     parser.add_argument("--quick", action="store_true", help="fewer rounds and smaller N: checks the benchmark itself")
@@ -121,7 +124,8 @@ def run_section_memory(options, work_root) -> dict:
         return {"skipped": reason}
     from memory_bench import run_memory
     return run_memory(work_root, agents=6 if options.quick else 11, first=3 if options.quick else 6,
-                      settle=3 if options.quick else 15)
+                      settle=3 if options.quick else 15, samples=2 if options.quick else 5,
+                      static_agent_dir=absolute(options.static_bin_dir))
 
 
 def run_section_failover(options) -> dict:

@@ -3,23 +3,42 @@
 A LAN of `agents` hosts (one bridge, `Tests/lab/topologies.lan_topology`; every pair connects directly) with the hub
 and one agent per host. The mesh grows in two stages: `first` agents (each with `first - 1` peers), then all of them
 (each with `agents - 1` peers); at each stage every agent must list every other one as connected, then the mesh idles
-`settle` seconds and each agent's process is sampled from /proc: VmRSS, Pss and the private/shared split
-(smaps_rollup), threads, and its wireguard-go child's VmRSS. Per added peer = (median RSS at the full mesh − median at
-the first stage) / (peers added). One agent's /proc/PID/smaps is also grouped by mapping (the binary, each shared
-library, heap arenas, thread stacks, anonymous) to show where the memory is.
+`settle` seconds and each agent's process is sampled `samples` times, `interval` seconds apart, from /proc: VmRSS, Pss
+and the private/shared split (smaps_rollup), threads, and its wireguard-go child's VmRSS; an agent's figure is the
+median of its samples. Per added peer is paired: for each agent present in both stages, (its RSS at the full mesh −
+its RSS at the first stage) / (peers added), then the median over those agents (the same process measured twice, so
+the spread between agents' libraries and heaps cancels out). One agent's /proc/PID/smaps is also grouped by mapping
+(the binary, each shared library, heap arenas, thread stacks, anonymous) to show where the memory is.
+
+The whole run is repeated for each agent build given: the release build `make bench` runs everywhere (the Swift
+runtime and Foundation as shared libraries from /opt/swift), and the agent as the Debian package ships it
+(`--static-swift-stdlib`, release; `make bench` builds it in .build-bench-static), against the same hub.
+
+    sudo flock /tmp/riftgate-cpu.lock .venv/bin/python Tests/bench/memory_bench.py \\
+        --bin-dir .build-bench-release/release --static-agent-dir .build-bench-static/release
 """
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import re
 import sys
+import tempfile
 import time
 
-from procstats import median
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "Tests", "lab"))
+sys.path.insert(0, HERE)
 
-from deployment import Deployment
-from lab import Lab, wait_for
-from topologies import lan_topology
+from procstats import median  # noqa: E402
+
+from deployment import Deployment  # noqa: E402
+from lab import Lab, wait_for  # noqa: E402
+from topologies import lan_topology  # noqa: E402
+
+# Mappings whose presence says Foundation (and the ICU it carries) is in the process.
+FOUNDATION_LIBRARIES = re.compile(r"^(libFoundation\.so|libFoundationInternationalization\.so|lib_FoundationICU\.so)$")
 
 
 def log(text: str) -> None:
@@ -69,6 +88,11 @@ def sample(pid: int) -> dict:
     }
 
 
+def median_sample(samples: list[dict]) -> dict:
+    """Field by field median of one process's samples."""
+    return {field: median([one[field] for one in samples]) for field in samples[0]}
+
+
 def mapping_breakdown(pid: int) -> list[dict]:
     """Rss by mapping group: each file by name, `[heap]`, `[stack]`, anonymous mappings grouped by size."""
     groups: dict[str, dict] = {}
@@ -110,29 +134,51 @@ def wait_full_mesh(deployment: Deployment, roles: list[str], timeout: float) -> 
     wait_for(connected, timeout=timeout, interval=1, what=f"a full mesh of {len(roles)} agents")
 
 
-def measure_stage(deployment: Deployment, roles: list[str], settle: float) -> dict:
+def measure_stage(deployment: Deployment, roles: list[str], settle: float, samples: int, interval: float) -> dict:
     wait_full_mesh(deployment, roles, timeout=120)
     time.sleep(settle)
-    samples = {role: sample(process_of(deployment.agents[role])) for role in roles}
-    rss = [value["rss_kib"] for value in samples.values()]
+    taken: dict[str, list[dict]] = {role: [] for role in roles}
+    for index in range(samples):
+        if index:
+            time.sleep(interval)
+        for role in roles:
+            taken[role].append(sample(process_of(deployment.agents[role])))
+    per_agent = {role: median_sample(values) for role, values in taken.items()}
+    rss = [value["rss_kib"] for value in per_agent.values()]
     summary = {
-        "agents": len(roles), "peers_each": len(roles) - 1, "samples": samples,
+        "agents": len(roles), "peers_each": len(roles) - 1, "samples_per_agent": samples, "samples": per_agent,
         "median_rss_kib": median(rss), "max_rss_kib": max(rss),
-        "median_pss_kib": median([value["pss_kib"] for value in samples.values()]),
-        "median_private_kib": median([value["private_kib"] for value in samples.values()]),
-        "median_wireguard_go_rss_kib": median([value["wireguard_go_rss_kib"] for value in samples.values()]),
-        "median_threads": median([value["threads"] for value in samples.values()]),
+        "median_pss_kib": median([value["pss_kib"] for value in per_agent.values()]),
+        "median_private_kib": median([value["private_kib"] for value in per_agent.values()]),
+        "median_anonymous_kib": median([value["anonymous_kib"] for value in per_agent.values()]),
+        "median_wireguard_go_rss_kib": median([value["wireguard_go_rss_kib"] for value in per_agent.values()]),
+        "median_threads": median([value["threads"] for value in per_agent.values()]),
     }
     log(f"{len(roles)} agents ({len(roles) - 1} peers each): RSS median {summary['median_rss_kib'] / 1024:.1f} MiB "
-        f"(max {summary['max_rss_kib'] / 1024:.1f}), private {summary['median_private_kib'] / 1024:.1f} MiB, "
-        f"wireguard-go {summary['median_wireguard_go_rss_kib'] / 1024:.1f} MiB")
+        f"(max {summary['max_rss_kib'] / 1024:.1f}), Pss {summary['median_pss_kib'] / 1024:.1f}, private "
+        f"{summary['median_private_kib'] / 1024:.1f} MiB, wireguard-go {summary['median_wireguard_go_rss_kib'] / 1024:.1f} MiB")
     return summary
 
 
-def run_memory(work_root: str, agents: int = 11, first: int = 6, settle: float = 15) -> dict:
+def per_added_peer(small: dict, full: dict) -> dict:
+    """Paired growth: each agent of the first stage against itself at the full mesh, in KiB per added peer."""
+    added = full["peers_each"] - small["peers_each"]
+    growth = {field: sorted((full["samples"][role][field] - small["samples"][role][field]) / added
+                            for role in small["samples"]) for field in ("rss_kib", "private_kib", "anonymous_kib")}
+    return {"rss_kib": round(median(growth["rss_kib"]), 1),
+            "rss_range_kib": [round(growth["rss_kib"][0], 1), round(growth["rss_kib"][-1], 1)],
+            "private_kib": round(median(growth["private_kib"]), 1),
+            "anonymous_kib": round(median(growth["anonymous_kib"]), 1), "agents_paired": len(small["samples"])}
+
+
+def measure_build(agent_bin_dir: str | None, work_root: str, agents: int, first: int, settle: float, samples: int,
+                  interval: float) -> dict:
+    """One full run (both stages) with the agent from `agent_bin_dir` (None: the hub's bin dir)."""
     roles = [f"n{index:02d}" for index in range(agents)]
-    workdir = os.path.join(work_root, "memory")
-    os.makedirs(workdir, exist_ok=True)
+    workdir = tempfile.mkdtemp(prefix="memory-", dir=work_root)
+    previous = os.environ.get("RIFTGATE_AGENT_BIN_DIR")
+    if agent_bin_dir:
+        os.environ["RIFTGATE_AGENT_BIN_DIR"] = agent_bin_dir
     lab = Lab()
     deployment = None
     try:
@@ -142,17 +188,18 @@ def run_memory(work_root: str, agents: int = 11, first: int = 6, settle: float =
             deployment.agent(role)
         for role in roles[:first]:
             deployment.agents[role].start()
-        small = measure_stage(deployment, roles[:first], settle)
+        small = measure_stage(deployment, roles[:first], settle, samples, interval)
         for role in roles[first:]:
             deployment.agents[role].start()
-        full = measure_stage(deployment, roles, settle)
+        full = measure_stage(deployment, roles, settle, samples, interval)
         breakdown = mapping_breakdown(process_of(deployment.agents[roles[0]]))
-        per_peer = (full["median_rss_kib"] - small["median_rss_kib"]) / (full["peers_each"] - small["peers_each"])
-        log(f"per added peer: {per_peer:.0f} KiB")
-        return {"topology": "lan (one bridge, direct paths)", "stages": [small, full],
-                "per_added_peer_kib": round(per_peer, 1),
-                "breakdown_first_agent": breakdown[:25],
-                "targets": {"rss_10_peers_kib": 20 * 1024, "per_added_peer_kib": 64}}
+        growth = per_added_peer(small, full)
+        log(f"per added peer: {growth['rss_kib']:.0f} KiB RSS (agents from {growth['rss_range_kib'][0]:.0f} to "
+            f"{growth['rss_range_kib'][1]:.0f}), {growth['private_kib']:.0f} KiB private")
+        return {"stages": [small, full], "per_added_peer_kib": growth["rss_kib"], "per_added_peer": growth,
+                "libraries_mapped": sum(1 for row in breakdown if ".so" in row["mapping"]),
+                "foundation_mapped": [row["mapping"] for row in breakdown if FOUNDATION_LIBRARIES.match(row["mapping"])],
+                "breakdown_first_agent": breakdown}
     finally:
         for agent in deployment.agents.values() if deployment is not None else []:
             try:
@@ -160,3 +207,63 @@ def run_memory(work_root: str, agents: int = 11, first: int = 6, settle: float =
             except Exception:  # noqa: BLE001 - the lab kills what is left
                 pass
         lab.close()
+        if agent_bin_dir:
+            if previous is None:
+                os.environ.pop("RIFTGATE_AGENT_BIN_DIR", None)
+            else:
+                os.environ["RIFTGATE_AGENT_BIN_DIR"] = previous
+
+
+def run_memory(work_root: str, agents: int = 11, first: int = 6, settle: float = 15, samples: int = 5,
+               interval: float = 2, static_agent_dir: str | None = None) -> dict:
+    """Measures the agent of RIFTGATE_BIN_DIR ("dynamic") and, if given, the static agent of `static_agent_dir`."""
+    os.makedirs(work_root, exist_ok=True)
+    builds = {"dynamic": None}
+    if static_agent_dir:
+        if os.access(os.path.join(static_agent_dir, "riftgate"), os.X_OK):
+            builds["static"] = static_agent_dir
+        else:
+            log(f"no static agent in {static_agent_dir}: measuring the dynamic build only")
+    results = {}
+    for name, directory in builds.items():
+        log(f"--- {name} agent build ---")
+        results[name] = measure_build(directory, work_root, agents, first, settle, samples, interval)
+        results[name]["agent_binary"] = os.path.join(directory or os.environ.get("RIFTGATE_BIN_DIR", ""), "riftgate")
+    return {"topology": "lan (one bridge, direct paths)", "builds": results,
+            "targets": {"rss_10_peers_kib": 20 * 1024, "per_added_peer_kib": 64}}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Agent memory in a full mesh (needs root: network namespaces)")
+    parser.add_argument("--bin-dir", default=".build-bench-release/release",
+                        help="riftgate-hub and the dynamically linked riftgate (release)")
+    parser.add_argument("--static-agent-dir", default=None,
+                        help="a riftgate built as the package is (--static-swift-stdlib, release), measured too")
+    parser.add_argument("--agents", type=int, default=11)
+    parser.add_argument("--first", type=int, default=6, help="agents in the first stage")
+    parser.add_argument("--settle", type=float, default=15, help="idle seconds before sampling a stage")
+    parser.add_argument("--samples", type=int, default=5, help="samples per agent and stage")
+    parser.add_argument("--interval", type=float, default=2, help="seconds between samples")
+    parser.add_argument("--out", default=None, help="write the figures as JSON to this file")
+    options = parser.parse_args()
+    root = os.path.dirname(os.path.dirname(HERE))
+    absolute = (lambda path: path if os.path.isabs(path) else os.path.join(root, path))
+    os.environ["RIFTGATE_BIN_DIR"] = absolute(options.bin_dir)
+    from lab import can_build_labs
+    reason = can_build_labs()
+    if reason:
+        log(f"skipped: {reason}")
+        return 2
+    with tempfile.TemporaryDirectory(prefix="riftgate-memory-") as work_root:
+        results = run_memory(work_root, options.agents, options.first, options.settle, options.samples,
+                             options.interval, absolute(options.static_agent_dir) if options.static_agent_dir else None)
+    from report import memory
+    print(memory(results))
+    if options.out:
+        with open(options.out, "w") as handle:
+            json.dump(results, handle, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

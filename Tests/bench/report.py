@@ -180,17 +180,32 @@ def datapath(section: dict) -> str:
 
 def memory(section: dict) -> str:
     targets = section.get("targets", {})
-    rows = [[stage["agents"], stage["peers_each"], f"{stage['median_rss_kib'] / 1024:.1f}", f"{stage['max_rss_kib'] / 1024:.1f}",
-             f"{stage['median_pss_kib'] / 1024:.1f}", f"{stage['median_private_kib'] / 1024:.1f}", stage["median_threads"],
-             f"{stage['median_wireguard_go_rss_kib'] / 1024:.1f}"] for stage in section.get("stages", [])]
-    out = table(["agents", "peers each", "agent RSS median MiB", "max", "PSS", "private", "threads",
+    # Older results measured one build and kept its figures at the top level.
+    builds = section.get("builds") or {"dynamic": section}
+    rows = []
+    for build, figures in builds.items():
+        rows += [[build, stage["agents"], stage["peers_each"], f"{stage['median_rss_kib'] / 1024:.1f}",
+                  f"{stage['max_rss_kib'] / 1024:.1f}", f"{stage['median_pss_kib'] / 1024:.1f}",
+                  f"{stage['median_private_kib'] / 1024:.1f}", stage["median_threads"],
+                  f"{stage['median_wireguard_go_rss_kib'] / 1024:.1f}"] for stage in figures.get("stages", [])]
+    out = table(["agent build", "agents", "peers each", "agent RSS median MiB", "max", "PSS", "private", "threads",
                  "wireguard-go child RSS MiB"], rows)
-    out += (f"\nPer added peer: {section.get('per_added_peer_kib')} KiB (target ≤ {targets.get('per_added_peer_kib')} KiB); "
-            f"target with 10 peers ≤ {targets.get('rss_10_peers_kib', 0) / 1024:.0f} MiB.\n\nWhere one agent's memory is "
-            f"(full mesh, /proc/PID/smaps):\n\n")
-    out += table(["mapping", "mappings", "RSS KiB", "private KiB"],
-                 [[row["mapping"], row["count"], row["rss_kib"], row["private_kib"]]
-                  for row in section.get("breakdown_first_agent", [])[:15]])
+    for build, figures in builds.items():
+        growth = figures.get("per_added_peer", {})
+        spread = growth.get("rss_range_kib")
+        out += (f"\n{build}: per added peer {figures.get('per_added_peer_kib')} KiB RSS"
+                + (f" (median of {growth.get('agents_paired')} agents, each against itself; from {spread[0]} to "
+                   f"{spread[1]}; private {growth.get('private_kib')} KiB)" if spread else "")
+                + f"; {figures.get('libraries_mapped', '?')} shared libraries mapped"
+                + (f"; Foundation mapped: {', '.join(figures['foundation_mapped'])}" if figures.get("foundation_mapped")
+                   else "; no Foundation library mapped" if "foundation_mapped" in figures else "") + ".\n")
+    out += (f"\nTargets: per added peer ≤ {targets.get('per_added_peer_kib')} KiB; with 10 peers ≤ "
+            f"{targets.get('rss_10_peers_kib', 0) / 1024:.0f} MiB.\n")
+    for build, figures in builds.items():
+        out += f"\nWhere one agent's memory is, {build} build (full mesh, /proc/PID/smaps):\n\n"
+        out += table(["mapping", "mappings", "RSS KiB", "private KiB"],
+                     [[row["mapping"], row["count"], row["rss_kib"], row["private_kib"]]
+                      for row in figures.get("breakdown_first_agent", [])[:15]])
     return out + "\n"
 
 

@@ -21,7 +21,10 @@ def bin_dir() -> str:
 
 
 def binary(name: str) -> str:
-    path = os.path.join(bin_dir(), name)
+    """The built program `name`; the agent (`riftgate`) may come from RIFTGATE_AGENT_BIN_DIR instead, so a benchmark
+    can run the agent as packaged (static Swift runtime) against the same hub."""
+    directory = os.environ.get("RIFTGATE_AGENT_BIN_DIR") if name == "riftgate" else None
+    path = os.path.join(directory or bin_dir(), name)
     if not os.access(path, os.X_OK):
         raise FileNotFoundError(f"{path} is missing: build first (swift build) or set RIFTGATE_BIN_DIR")
     return path

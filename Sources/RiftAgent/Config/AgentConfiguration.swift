@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RiftProtocol
 import RiftSupport
 import TOMLKit
@@ -88,7 +88,7 @@ public struct AgentConfiguration: Sendable, Equatable {
     public static func load(path: String) throws(AgentError) -> AgentConfiguration {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw AgentError.configuration("cannot read \(path): \(error.localizedDescription). Run `riftgate init` first.")
+            throw AgentError.configuration("cannot read \(path): \(FileErrorReason.text(error)). Run `riftgate init` first.")
         }
         return try parse(text, path: path)
     }
@@ -281,11 +281,17 @@ func quoted(_ text: String) -> String {
         case "\\": out += "\\\\"
         case "\n": out += "\\n"
         case "\t": out += "\\t"
-        case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += String(format: "\\u%04X", scalar.value)
+        case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += "\\u" + hexadecimal(scalar.value, digits: 4)
         default: out.unicodeScalars.append(scalar)
         }
     }
     return out + "\""
+}
+
+/// `value` in upper-case hexadecimal, zero-padded to `digits`.
+private func hexadecimal(_ value: UInt32, digits: Int) -> String {
+    let text = String(value, radix: 16, uppercase: true)
+    return String(repeating: "0", count: max(0, digits - text.count)) + text
 }
 
 /// The machine's host name without its domain.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RiftCrypto
 import TOMLKit
 
@@ -25,7 +25,7 @@ public struct AgentSecrets: Sendable, CustomStringConvertible {
         try SecureFile.checkPrivate(path)
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw AgentError.configuration("cannot read \(path): \(error.localizedDescription)")
+            throw AgentError.configuration("cannot read \(path): \(FileErrorReason.text(error))")
         }
         guard let table = try? TOMLTable(string: text) else { throw AgentError.configuration("\(path) is not valid TOML") }
         guard let key = table["private_key"]?.string, let token = table["token"]?.string else {

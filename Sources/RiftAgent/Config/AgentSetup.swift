@@ -1,6 +1,7 @@
-import Foundation
+import FoundationEssentials
 import RiftCrypto
 import RiftProtocol
+import RiftSupport
 
 /// `riftgate init`, `genkey` and `pubkey`: creating keys and configuration.
 public enum AgentSetup {
@@ -13,10 +14,10 @@ public enum AgentSetup {
             throw AgentError.configuration("\(configPath) already exists; pass --force to replace it (the old key is lost)")
         }
         let bearer: BearerToken
-        do { bearer = try BearerToken(text: token.trimmingCharacters(in: .whitespacesAndNewlines)) } catch {
+        do { bearer = try BearerToken(text: token.trimmingWhitespaceAndNewlines()) } catch {
             throw AgentError.configuration("that is not a riftgate token (expected rgt_… as printed by `riftgate-hub token create`)")
         }
-        let directory = (configPath as NSString).deletingLastPathComponent
+        let directory = FilePathText.directory(of: configPath)
         let base = directory.isEmpty ? "." : directory
         let interfaceName = interface ?? "riftgate0"
         var configuration = AgentConfiguration(
@@ -36,7 +37,7 @@ public enum AgentSetup {
 
     /// The public key of a base64 private key, as `wg pubkey` prints it.
     public static func publicKey(ofPrivateKey text: String) throws(AgentError) -> String {
-        do { return try PrivateKey(base64: text.trimmingCharacters(in: .whitespacesAndNewlines)).publicKey.base64 } catch {
+        do { return try PrivateKey(base64: text.trimmingWhitespaceAndNewlines()).publicKey.base64 } catch {
             throw AgentError.configuration("not a base64 WireGuard private key")
         }
     }

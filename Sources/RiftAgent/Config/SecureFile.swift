@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RiftSupport
 #if canImport(Glibc)
 import Glibc
@@ -9,11 +9,11 @@ enum SecureFile {
     /// Writes `text` to `path` atomically with `mode`: a temporary file in the same directory, fsync, rename.
     /// A running reader never sees a half-written file, and replacing a busy file cannot fail with ETXTBSY.
     static func write(_ text: String, to path: String, mode: mode_t) throws(AgentError) {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = FilePathText.directory(of: path)
         do {
             try FileManager.default.createDirectory(atPath: directory.isEmpty ? "." : directory, withIntermediateDirectories: true)
         } catch {
-            throw AgentError.system("cannot create \(directory): \(error.localizedDescription)")
+            throw AgentError.system("cannot create \(directory): \(FileErrorReason.text(error))")
         }
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)

@@ -28,7 +28,7 @@ extension AgentStatus {
         let widths = header.indices.map { column in table.map { $0[column].count }.max() ?? 0 }
         for row in table {
             let cells = row.enumerated().map { column, cell in
-                column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)
             }
             lines.append(cells.joined(separator: "  "))
         }

@@ -1,5 +1,5 @@
 internal import CRiftLinux
-import Foundation
+import FoundationEssentials
 import RiftSupport
 import Synchronization
 #if canImport(Glibc)
@@ -39,7 +39,7 @@ final class ControlServer: @unchecked Sendable {  // immutable after init (`thre
         self.status = status
         self.onDown = onDown
         self.turnServers = turnServers
-        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+        try? FileManager.default.createDirectory(atPath: FilePathText.directory(of: path), withIntermediateDirectories: true,
                                                  attributes: [.posixPermissions: 0o755])
         unlink(path)
         do {
@@ -124,7 +124,7 @@ final class ControlServer: @unchecked Sendable {  // immutable after init (`thre
             return
         }
         clients[fd] = nil
-        let line = String(decoding: client.request.prefix { $0 != 0x0A }, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        let line = String(decoding: client.request.prefix { $0 != 0x0A }, as: UTF8.self).trimmingWhitespace()
         answer(line, on: fd)
         close(fd)
     }

@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import RiftSupport
 #if canImport(Glibc)
 import Glibc

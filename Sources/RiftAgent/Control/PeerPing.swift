@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `riftgate ping`: finds the peer in the running agent's status, sends ICMP echoes to its overlay address through
 /// the tunnel, and reports which path answered (read from the agent's status after the echoes, so it is the path that
@@ -33,7 +34,7 @@ public struct PeerPing {
             probes.append(.init(sequence: sequence, rttMs: rtt.map { $0 * 1000 }))
             if sequence < count {
                 let rest = interval - Date().timeIntervalSince(started)
-                if rest > 0 { Thread.sleep(forTimeInterval: rest) }
+                if rest > 0 { usleep(useconds_t(rest * 1_000_000)) }
             }
         }
         let latest = try? ControlClient.status(socketPath: socketPath)

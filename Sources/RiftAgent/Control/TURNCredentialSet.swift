@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RiftProtocol
 
 /// The TURN servers and credentials a running agent holds (from the hub's `welcome` or `ice_servers`), as its control

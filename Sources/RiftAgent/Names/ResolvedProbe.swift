@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Whether systemd-resolved serves this host's name lookups, so that a per-link DNS server reaches applications
 /// (`names = "auto"`). All three must hold:
@@ -16,8 +16,8 @@ struct ResolvedProbe: Sendable {
 
     /// Nil when systemd-resolved can be used; otherwise why not, for the log.
     func reasonUnusable(run: CommandRunner) -> String? {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: runtimeDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
+        var isDirectory = false
+        guard FileManager.default.fileExists(atPath: runtimeDirectory, isDirectory: &isDirectory), isDirectory else {
             return "\(runtimeDirectory) does not exist (systemd-resolved is not running)"
         }
         guard usesStub || usesNSSResolve else {

@@ -1,6 +1,7 @@
-import Foundation
+import FoundationEssentials
 import RiftCrypto
 import RiftProtocol
+import RiftSupport
 
 /// Builds the hub request of `riftgate netcheck --token-file` from the command line and the agent's configuration.
 public enum NetcheckTokenRequest {
@@ -21,7 +22,7 @@ public enum NetcheckTokenRequest {
             throw .configuration("\(networkName) is not a network name (1-63 of a-z, 0-9 and -, not starting with -)")
         }
         let bearer: BearerToken
-        do { bearer = try BearerToken(text: token.trimmingCharacters(in: .whitespacesAndNewlines)) } catch {
+        do { bearer = try BearerToken(text: token.trimmingWhitespaceAndNewlines()) } catch {
             throw .configuration("that is not a riftgate token (expected rgt_… as printed by `riftgate-hub token create`)")
         }
         return HubICEServerRequest(hubURL: hub, network: networkName, token: bearer,

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `riftgate netcheck`: what this machine's network allows, found without joining anything — UDP to the hub's STUN
 /// server and its latency, per address family; whether a NAT translates the address, and whether it keeps one mapping

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RiftTURN
 
 /// One TURN URI as `riftgate netcheck` found it.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import RiftSupport
 
 /// Loading an nftables script with `nft -f`: the one place the agent's tables (inbound filter, port hand-over) go

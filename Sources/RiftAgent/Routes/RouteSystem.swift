@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RiftSupport
 
 /// What `RouteInstaller` does to the host, behind one protocol so that tests record it: `ip` commands, the nftables
@@ -27,7 +27,7 @@ struct HostRouteSystem: RouteSystem {
     var hasNFTables: Bool { NFTables.isInstalled }
 
     func sysctl(_ name: String) -> String? {
-        (try? String(contentsOfFile: Self.path(name), encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        (try? String(contentsOfFile: Self.path(name), encoding: .utf8))?.trimmingWhitespaceAndNewlines()
     }
 
     func setSysctl(_ name: String, to value: String) throws {
@@ -38,5 +38,5 @@ struct HostRouteSystem: RouteSystem {
         LocalAddresses.networks(excludingInterface: interface)
     }
 
-    static func path(_ name: String) -> String { "/proc/sys/" + name.replacingOccurrences(of: ".", with: "/") }
+    static func path(_ name: String) -> String { "/proc/sys/" + String(name.map { $0 == "." ? "/" : $0 }) }
 }

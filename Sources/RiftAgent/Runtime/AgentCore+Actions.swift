@@ -1,3 +1,4 @@
+import Logging
 import RiftNice
 import RiftProtocol
 import RiftWireGuard

@@ -1,3 +1,5 @@
+import Logging
+import RiftCrypto
 import RiftProtocol
 import RiftWireGuard
 

@@ -1,4 +1,7 @@
+import Logging
+import RiftCrypto
 import RiftProtocol
+import RiftSupport
 import RiftWireGuard
 
 extension AgentStatus {

@@ -1,3 +1,4 @@
+import Logging
 import RiftProtocol
 
 /// Roaming: the runtime's side of network changes and resumes (the peers' side is `Mesh.underlayChanged`). The

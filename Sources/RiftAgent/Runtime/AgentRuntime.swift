@@ -1,8 +1,10 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
-import RiftSupport
+import RiftCrypto
 import RiftProtocol
+import RiftSupport
 import RiftWireGuard
 
 /// `riftgate up`: joins the network and keeps one WireGuard peer per remote peer, over the path ICE selects.

@@ -1,4 +1,4 @@
-import Foundation
+import RiftSupport
 
 /// The runtime's one ordered queue: events posted from any thread, and timers due at a time of the runtime's clock.
 ///
@@ -7,7 +7,7 @@ import Foundation
 /// until something is posted or the next timer is due.
 final class EventInbox: @unchecked Sendable {
     // @unchecked: every stored property below is read and written only while `condition` is locked.
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var queue: [RuntimeEvent] = []
     private var timers: [(due: Int64, order: UInt64, event: RuntimeEvent)] = []
     private var timerOrder: UInt64 = 0
@@ -50,7 +50,7 @@ final class EventInbox: @unchecked Sendable {
         var wait = limit
         if let index = earliestTimer() { wait = min(wait, timers[index].due - now) }
         guard wait > 0 else { return }
-        _ = condition.wait(until: Date(timeIntervalSinceNow: Double(wait) / 1_000))
+        condition.wait(milliseconds: wait)
     }
 
     /// Drops everything and refuses new events, so nothing is held after the runtime stopped.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import RiftProtocol
 import RiftSupport
 #if canImport(Glibc)
@@ -38,7 +38,7 @@ enum LocalAddresses {
     /// PPP uplinks (ARPHRD_PPP) are kept.
     static func isTunnel(_ name: String) -> Bool {
         guard let text = try? String(contentsOfFile: "/sys/class/net/\(name)/type", encoding: .utf8) else { return false }
-        return text.trimmingCharacters(in: .whitespacesAndNewlines) == "65534"
+        return text.trimmingWhitespaceAndNewlines() == "65534"
     }
 }
 

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import RiftSupport
 
 /// Checks the capabilities the agent needs before it touches the network configuration.
 enum Privileges {
@@ -8,7 +9,7 @@ enum Privileges {
     static func effectiveCapabilities() -> UInt64? {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
         for line in status.split(separator: "\n") where line.hasPrefix("CapEff:") {
-            return UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+            return UInt64(line.dropFirst("CapEff:".count).trimmingWhitespace(), radix: 16)
         }
         return nil
     }

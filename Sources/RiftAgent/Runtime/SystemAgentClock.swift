@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The real `AgentClock`: milliseconds since the agent started on the monotonic clock, and the system's wall clock.
 struct SystemAgentClock: AgentClock {

@@ -1,5 +1,5 @@
 internal import CRiftLinux
-import Foundation
+import FoundationEssentials
 import RiftSupport
 #if canImport(Glibc)
 import Glibc
