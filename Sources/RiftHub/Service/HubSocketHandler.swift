@@ -160,10 +160,11 @@ final class HubSocketHandler: WebSocketServerHandler {
         })
     }
 
-    /// Hands an event to the router and performs its actions, or holds them when the pass has uncommitted writes.
+    /// Hands an event to the router and performs its actions, or holds them when the pass has uncommitted writes — or
+    /// still holds actions (a shutdown on another thread may have committed mid-pass): nothing overtakes a held action.
     private func routed(_ event: (inout HubRouter<ConnectionID>) -> [HubAction<ConnectionID>]) {
         let (actions, uncommitted) = router.withLock { router in (event(&router), router.directory.hasUncommittedWrites) }
-        guard uncommitted else {
+        if !uncommitted, held.withLock({ $0.isEmpty }) {
             perform(actions)
             return
         }
