@@ -19,6 +19,10 @@ import Glibc
 public final class PostgresConnection {
     private let handle: OpaquePointer
     private var inTransaction = false
+    /// A transaction opened by `beginTransaction` and not yet committed or rolled back.
+    private var openTransaction = false
+    /// Whether a statement now runs inside a transaction (a broken connection must then fail it, not reconnect).
+    private var insideTransaction: Bool { inTransaction || openTransaction }
     /// Before this instant a broken connection is not retried (the call fails at once), so that a hub whose
     /// database is gone spends little of its service thread on reconnecting.
     private var nextReconnect = ContinuousClock.now
@@ -74,7 +78,7 @@ public final class PostgresConnection {
     /// Runs one statement with `values` bound to its `?`/`?N` parameters and returns all result rows.
     @discardableResult
     public func query(_ sql: String, _ values: [SQLiteValue] = []) throws(SQLiteError) -> [SQLiteRow] {
-        try perform(sql, values, retryOnBrokenConnection: !inTransaction) { result in Self.rows(result) }
+        try perform(sql, values, retryOnBrokenConnection: !insideTransaction) { result in Self.rows(result) }
     }
 
     /// Runs one statement that returns no rows and returns how many rows it changed.
@@ -83,12 +87,14 @@ public final class PostgresConnection {
         try perform(sql, values, retryOnBrokenConnection: false) { result in Int(String(cString: PQcmdTuples(result))) ?? 0 }
     }
 
-    /// Runs `body` inside `BEGIN` … `COMMIT` holding the database-wide write lock, rolling back when it throws.
+    /// Runs `body` inside `BEGIN` … `COMMIT` holding the database-wide write lock, rolling back when it throws. Inside a
+    /// transaction opened with `beginTransaction`, runs `body` as a savepoint of it instead (see `SQLiteDatabase`).
     @discardableResult
     public func transaction<Result>(_ body: () throws -> Result) throws -> Result {
         guard !inTransaction else {
             throw SQLiteError(code: SQLiteError.wrapperMisuse, reason: "transactions do not nest")
         }
+        if openTransaction { return try savepoint(body) }
         try begin()
         inTransaction = true
         defer { inTransaction = false }
@@ -98,6 +104,52 @@ public final class PostgresConnection {
             return result
         } catch {
             if PQstatus(handle) == CONNECTION_OK { try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// Opens a write transaction holding the write lock that stays open across calls: `transaction` then runs as its
+    /// savepoints, until `commitTransaction` or `rollbackTransaction`. Fails with `wrapperMisuse` inside a transaction.
+    public func beginTransaction() throws(SQLiteError) {
+        guard !insideTransaction else {
+            throw SQLiteError(code: SQLiteError.wrapperMisuse, reason: "transactions do not nest")
+        }
+        try begin()
+        openTransaction = true
+    }
+
+    /// Commits the transaction `beginTransaction` opened; when that fails nothing of it is kept and the error is thrown.
+    public func commitTransaction() throws(SQLiteError) {
+        guard openTransaction, !inTransaction else {
+            throw SQLiteError(code: SQLiteError.wrapperMisuse, reason: "no transaction to commit")
+        }
+        openTransaction = false
+        do {
+            try commit()
+        } catch {
+            if PQstatus(handle) == CONNECTION_OK { try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// Undoes the transaction `beginTransaction` opened; does nothing when none is open.
+    public func rollbackTransaction() {
+        guard openTransaction, !inTransaction else { return }
+        openTransaction = false
+        if PQstatus(handle) == CONNECTION_OK { try? execute("ROLLBACK") }
+    }
+
+    /// `body` as a savepoint of the open transaction: a failure undoes only its changes and leaves the transaction usable.
+    private func savepoint<Result>(_ body: () throws -> Result) throws -> Result {
+        try execute("SAVEPOINT rift_write")
+        inTransaction = true
+        defer { inTransaction = false }
+        do {
+            let result = try body()
+            try execute("RELEASE SAVEPOINT rift_write")
+            return result
+        } catch {
+            if PQstatus(handle) == CONNECTION_OK { try? execute("ROLLBACK TO SAVEPOINT rift_write; RELEASE SAVEPOINT rift_write") }
             throw error
         }
     }
@@ -148,7 +200,7 @@ public final class PostgresConnection {
     /// Reconnects when the connection is known to be broken; fails (with host and port) when that fails too.
     private func reconnectIfBroken() throws(SQLiteError) {
         guard PQstatus(handle) != CONNECTION_OK else { return }
-        guard !inTransaction else { throw brokenConnection("the connection broke inside a transaction") }
+        guard !insideTransaction else { throw brokenConnection("the connection broke inside a transaction") }
         let now = ContinuousClock.now
         guard now >= nextReconnect else {
             throw SQLiteError(code: Self.cannotOpen, reason: "cannot reach PostgreSQL \(location) (retrying shortly): \(Self.connectionMessage(handle))")

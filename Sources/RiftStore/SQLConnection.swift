@@ -31,9 +31,20 @@ public protocol SQLConnection: AnyObject {
     func run(_ sql: String, _ values: [SQLiteValue]) throws(SQLiteError) -> Int
 
     /// Runs `body` in a write transaction that no other writer on the same database runs alongside (SQLite's
-    /// `BEGIN IMMEDIATE`; PostgreSQL's database-wide advisory lock), rolling back when it throws. Does not nest.
+    /// `BEGIN IMMEDIATE`; PostgreSQL's database-wide advisory lock), rolling back when it throws. Does not nest, except
+    /// inside a transaction opened with `beginTransaction`, where it runs as a savepoint (its failure undoes only `body`).
     @discardableResult
     func transaction<Result>(_ body: () throws -> Result) throws -> Result
+
+    /// Opens a write transaction that stays open across calls (for batching several writes into one commit); every
+    /// `transaction` until `commitTransaction` or `rollbackTransaction` becomes one of its savepoints.
+    func beginTransaction() throws(SQLiteError)
+
+    /// Commits what `beginTransaction` opened; on failure nothing of it is kept and the error is thrown.
+    func commitTransaction() throws(SQLiteError)
+
+    /// Undoes what `beginTransaction` opened; does nothing when nothing is open.
+    func rollbackTransaction()
 
     /// Brings the schema up to date with `migrations` (numbered 1, 2, 3 … without gaps) in one transaction;
     /// fails, changing nothing, when a step fails or the database has a newer schema than `migrations`.

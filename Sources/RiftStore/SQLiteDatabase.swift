@@ -16,6 +16,8 @@ public final class SQLiteDatabase {
     private let handle: OpaquePointer
     private var statements: [String: SQLiteStatement] = [:]
     private var inTransaction = false
+    /// A transaction opened by `beginTransaction` and not yet committed or rolled back.
+    private var openTransaction = false
 
     /// The most statements kept prepared; the cache is emptied when it would grow past this.
     private static let statementCacheLimit = 128
@@ -75,7 +77,9 @@ public final class SQLiteDatabase {
         return Int(sqlite3_changes64(handle))
     }
 
-    /// Runs `body` inside `BEGIN IMMEDIATE` … `COMMIT`, rolling back when it throws.
+    /// Runs `body` inside `BEGIN IMMEDIATE` … `COMMIT`, rolling back when it throws. Inside a transaction opened with
+    /// `beginTransaction`, runs `body` as a savepoint of it instead: a failure undoes only `body`'s changes, and they
+    /// are durable only once `commitTransaction` succeeds.
     ///
     /// IMMEDIATE takes the write lock up front, so two processes never deadlock upgrading read locks.
     /// Transactions do not nest: calling this from inside `body` fails with `wrapperMisuse`.
@@ -84,6 +88,7 @@ public final class SQLiteDatabase {
         guard !inTransaction else {
             throw SQLiteError(code: SQLiteError.wrapperMisuse, reason: "transactions do not nest")
         }
+        if openTransaction { return try savepoint(body) }
         try execute("BEGIN IMMEDIATE")
         inTransaction = true
         defer { inTransaction = false }
@@ -93,6 +98,60 @@ public final class SQLiteDatabase {
             return result
         } catch {
             try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Opens a write transaction (`BEGIN IMMEDIATE`) that stays open across calls: `transaction` then runs as its
+    /// savepoints, until `commitTransaction` or `rollbackTransaction`. Fails with `wrapperMisuse` inside a transaction.
+    public func beginTransaction() throws(SQLiteError) {
+        guard !inTransaction, !openTransaction else {
+            throw SQLiteError(code: SQLiteError.wrapperMisuse, reason: "transactions do not nest")
+        }
+        try execute("BEGIN IMMEDIATE")
+        openTransaction = true
+    }
+
+    /// Commits the transaction `beginTransaction` opened. When that fails (or SQLite already rolled it back after an
+    /// I/O error), nothing of it is kept and the error is thrown.
+    public func commitTransaction() throws(SQLiteError) {
+        guard openTransaction, !inTransaction else {
+            throw SQLiteError(code: SQLiteError.wrapperMisuse, reason: "no transaction to commit")
+        }
+        openTransaction = false
+        guard sqlite3_get_autocommit(handle) == 0 else {
+            throw SQLiteError(code: SQLiteError.wrapperMisuse, reason: "the transaction was rolled back by an earlier failure")
+        }
+        do {
+            try execute("COMMIT")
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Undoes the transaction `beginTransaction` opened; does nothing when none is open.
+    public func rollbackTransaction() {
+        guard openTransaction, !inTransaction else { return }
+        openTransaction = false
+        if sqlite3_get_autocommit(handle) == 0 { try? execute("ROLLBACK") }
+    }
+
+    /// `body` as a savepoint of the open transaction. Fails without running `body` when SQLite already rolled that
+    /// transaction back (after I/O errors it does so on its own): a savepoint would then start a transaction of its own.
+    private func savepoint<Result>(_ body: () throws -> Result) throws -> Result {
+        guard sqlite3_get_autocommit(handle) == 0 else {
+            throw SQLiteError(code: SQLiteError.wrapperMisuse, reason: "the transaction was rolled back by an earlier failure")
+        }
+        try execute("SAVEPOINT rift_write")
+        inTransaction = true
+        defer { inTransaction = false }
+        do {
+            let result = try body()
+            try execute("RELEASE rift_write")
+            return result
+        } catch {
+            if sqlite3_get_autocommit(handle) == 0 { try? execute("ROLLBACK TO rift_write; RELEASE rift_write") }
             throw error
         }
     }

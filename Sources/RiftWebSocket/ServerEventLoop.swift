@@ -107,17 +107,20 @@ final class ServerEventLoop: @unchecked Sendable {
                 // Held events are handed over at the end of this pass: do not sleep waiting for I/O before it.
                 if eventFairness.hasHeld { eventLoop.runReady() } else { eventLoop.runOnce() }
                 endFairnessPass()
+                handler?.servicePassEnded()
             }
         } else {
             eventFairness = FairEventScheduler(eventsPerPass: 0)  // lws_service may sleep: nothing may be held
             while !stopRequested {
                 if lws_service(context.pointer, 0) < 0 { break }
                 endFairnessPass()
+                handler?.servicePassEnded()
             }
         }
         // Whatever is still held goes to the handler now, and context destruction reports closes directly.
         eventFairness.takeEverything(into: &eventBatch)
         deliverEventBatch()
+        handler?.servicePassEnded()
         eventFairness = FairEventScheduler(eventsPerPass: 0)
         // From here on (context destruction reports closed connections) the handler's sends are dropped again.
         servingThread.store(0, ordering: .relaxed)
@@ -127,6 +130,7 @@ final class ServerEventLoop: @unchecked Sendable {
         heartbeatTimer.cancel()
         context.destroy()
         contextPointer = nil
+        handler?.servicePassEnded()
         handler = nil
     }
 

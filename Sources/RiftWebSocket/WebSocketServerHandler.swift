@@ -36,6 +36,12 @@ public protocol WebSocketServerHandler: AnyObject, Sendable {
 
     /// Called every `Configuration.tickInterval` while the server runs.
     func tick()
+
+    /// One pass of the service loop ended: every event it read was handed over (the handler may finish work it
+    /// gathered over the pass, such as committing its writes, and send what waited for that). Called once more after
+    /// the loop stopped and the remaining connections were reported closed (sends are dropped by then). Optional:
+    /// the default does nothing.
+    func servicePassEnded()
 }
 
 /// Why a server connection ended.
@@ -56,4 +62,7 @@ extension WebSocketServerHandler {
 
     /// Does nothing: `connectionClosed` still follows.
     public func connectionOverflowedOutboundQueue(_ id: ConnectionID) {}
+
+    /// Does nothing.
+    public func servicePassEnded() {}
 }

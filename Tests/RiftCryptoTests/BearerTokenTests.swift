@@ -14,6 +14,7 @@ struct BearerTokenTests {
         #expect(token.revealedText == vector.token)
         #expect(token.hash.hex == vector.hashHex)
         #expect(try TokenHash(hex: vector.hashHex) == token.hash)
+        #expect(try PresentedToken.hash(of: vector.token) == token.hash)
     }
 
     @Test("generated tokens are rgt_ and 43 base64url characters, distinct, and parse back to the same hash")
@@ -28,6 +29,7 @@ struct BearerTokenTests {
             let parsed = try BearerToken(text: text)
             #expect(parsed.hash == token.hash)
             #expect(parsed.revealedText == text)
+            #expect(try PresentedToken.hash(of: text) == token.hash, "the hub's hash-only reading gives the same hash")
             seen.insert(token.hash)
         }
         #expect(seen.count == 32)
@@ -50,6 +52,9 @@ struct BearerTokenTests {
         let error = #expect(throws: CryptoError.self) { try BearerToken(text: text) }
         #expect(error?.code == .invalidToken)
         if text.count > 8 { #expect(error?.reason.contains(text) == false, "the reason must not repeat the token") }
+        let presented = #expect(throws: CryptoError.self, "the hub's hash-only reading refuses it too") { try PresentedToken.hash(of: text) }
+        #expect(presented?.code == .invalidToken)
+        if text.count > 8 { #expect(presented?.reason.contains(text) == false) }
     }
 
     @Test("description, debug description and dump never show the token")

@@ -7,6 +7,9 @@ Run by `hub_bench.py`, one process per N so that its CPU time is its own. Phases
 2. idle: the hub's resident memory with N idle agents, and its CPU over one heartbeat interval;
 3. relay steps at fixed offered rates (`loadgen_relay.py`), stopping once the hub saturates.
 
+With `--processes K` the agents live in K shard processes (whole networks each) that a coordinator commands phase by
+phase (`loadgen_shards.py`), so that the load generator's CPU is not what bounds the storm.
+
 With `--reconnect-policy new|old` phases 2 and 3 are replaced by a reconnect storm (`loadgen_reconnect.py`, driven by
 `reconnect_bench.py`): every agent follows that reconnect policy; the load generator prints `{"event": "ready"}` on
 stdout, the orchestrator kills the hub and answers on stdin with `killed <monotonic s>` and, once the restarted hub
@@ -31,6 +34,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 from loadgen_agents import AgentFleet  # noqa: E402
 from loadgen_reconnect import ReconnectStorm  # noqa: E402
+import loadgen_shards  # noqa: E402
 from loadgen_relay import RelayMeasurement, own_cpu  # noqa: E402
 from procstats import ProcessSample, percentile  # noqa: E402
 
@@ -208,16 +212,58 @@ def main() -> None:
     parser.add_argument("--reconnect-timeout", type=float, default=120, help="give up waiting this long after restart")
     parser.add_argument("--reconnect-relay-rate", type=float, default=1000, help="msg/s of the relay step; 0: none")
     parser.add_argument("--reconnect-relay-after", type=float, default=5, help="seconds after the hub answered")
+    parser.add_argument("--processes", type=int, default=1, help="shard processes holding the agents (loadgen_shards.py)")
+    parser.add_argument("--shard", help=argparse.SUPPRESS)  # I/K: run as shard I of K, commanded on stdin
     options = parser.parse_args()
+    with open(options.tokens) as handle:
+        tokens = json.load(handle)
+    if options.processes > 1 and not options.shard:
+        if options.reconnect_policy:
+            raise SystemExit("--processes applies to the capacity run, not to the reconnect storm")
+        argv = strip_option(sys.argv, "--processes")
+        json.dump(asyncio.run(loadgen_shards.run_coordinator(options, argv)), sys.stdout)
+        print()
+        return
+    agents = options.agents
+    if options.shard:
+        shard, shards = (int(part) for part in options.shard.split("/"))
+        tokens, agents = loadgen_shards.shard_tokens(tokens, options.agents, options.network_size, shard, shards)
+        options.connect_concurrency = max(1, options.connect_concurrency // shards)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    if hard < options.agents + 100:
-        raise SystemExit(f"RLIMIT_NOFILE hard limit {hard} is below {options.agents + 100}: raise it (ulimit -Hn)")
-    with open(options.tokens) as handle:
-        tokens = json.load(handle)
+    if hard < agents + 100:
+        raise SystemExit(f"RLIMIT_NOFILE hard limit {hard} is below {agents + 100}: raise it (ulimit -Hn), or use --processes")
+    if options.shard:
+        asyncio.run(shard_main(options, tokens, agents))
+        return
     json.dump(asyncio.run(run(options, tokens)), sys.stdout)
     print()
+
+
+def strip_option(argv: list[str], name: str) -> list[str]:
+    """`argv` minus `name VALUE` and `name=VALUE`."""
+    result, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == name:
+            skip = True
+        elif not arg.startswith(name + "="):
+            result.append(arg)
+    return result
+
+
+async def shard_main(options, tokens: list[dict], agents: int) -> None:
+    """One shard of `--processes`: its networks' agents, commanded by the coordinator (`loadgen_shards.run_shard`)."""
+    url = options.url.removeprefix("ws://").rstrip("/")
+    host, port = url.rsplit(":", 1)
+    relay_ref: list = []
+    fleet = AgentFleet(host, int(port), on_signal=lambda *args: relay_ref and relay_ref[0].record(*args),
+                       on_error=lambda code: relay_ref and relay_ref[0].record_error(code))
+    fleet.populate(tokens, agents, options.network_size)
+    await fleet.fetch_hub_key()
+    await loadgen_shards.run_shard(options, fleet, ProcessSample(options.hub_pid), relay_ref)
 
 
 if __name__ == "__main__":

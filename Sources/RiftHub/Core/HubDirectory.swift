@@ -45,6 +45,23 @@ public protocol HubDirectory: AnyObject {
     /// now, and returns them: their addresses and slots become free.
     func removeStaleEphemeralPeers(lastSeenBefore cutoff: Int64,
                                    unlessConnected isConnected: (PeerAddress) -> Bool) throws(DirectoryError) -> [PeerAddress]
+
+    /// Whether writes were made that are not committed yet: a directory that batches writes (the hub's database
+    /// commits once per service-loop pass) keeps them in an open transaction until `commitPendingWrites`. Whoever
+    /// tells clients about what was written (a welcome with its addresses) waits for that commit. The router itself
+    /// never calls these two; the transport around it does.
+    var hasUncommittedWrites: Bool { get }
+
+    /// Commits the writes batched so far; on failure none of them is kept.
+    func commitPendingWrites() throws(DirectoryError)
+}
+
+extension HubDirectory {
+    /// A directory that commits every write at once has nothing pending.
+    public var hasUncommittedWrites: Bool { false }
+
+    /// Nothing to commit.
+    public func commitPendingWrites() throws(DirectoryError) {}
 }
 
 /// A network's addressing and limits.

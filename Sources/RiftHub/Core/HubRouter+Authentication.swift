@@ -65,13 +65,13 @@ extension HubRouter {
     /// wrong token take the same work.
     private func authenticate(_ request: ConnectionRequest) -> Result<TokenGrant, AuthenticationFailure> {
         let networkName = ProtocolVersion.networkName(fromPath: request.path)
-        guard let token = Self.bearerToken(request.authorization) else {
+        guard let tokenHash = Self.bearerTokenHash(request.authorization) else {
             let reason = request.authorization == nil ? "missing_token" : "malformed_token"
             return .failure(.rejected(networkName == nil ? "bad_path" : reason))
         }
         do {
             let network = try networkName.flatMap { name throws(DirectoryError) in try directory.network(named: name) }
-            let grant = try directory.liveToken(hash: token.hash, now: clock.unixSeconds())
+            let grant = try directory.liveToken(hash: tokenHash, now: clock.unixSeconds())
             guard networkName != nil else { return .failure(.rejected("bad_path")) }
             guard let network else { return .failure(.rejected("unknown_network")) }  // counted as bad_token
             guard let grant, grant.network == network.name else { return .failure(.rejected("bad_token")) }
@@ -81,12 +81,13 @@ extension HubRouter {
         }
     }
 
-    /// The token of an `Authorization: Bearer <token>` header, nil when absent or malformed.
-    static func bearerToken(_ header: String?) -> BearerToken? {
+    /// The hash of the token of an `Authorization: Bearer <token>` header, nil when absent or malformed. Only the hash
+    /// is compared, so the token's secret bytes are not kept (`PresentedToken`: no guarded allocation per connection).
+    static func bearerTokenHash(_ header: String?) -> TokenHash? {
         guard let header else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        return try? BearerToken(text: String(parts[1].drop(while: { $0 == " " })))
+        return try? PresentedToken.hash(of: String(parts[1].drop(while: { $0 == " " })))
     }
 
     /// The agent answered the challenge: check version and proof, admit the key, replace an older

@@ -88,11 +88,15 @@ public final class HubService: Sendable {
         let clusterBus = try Self.clusterBusConfiguration(configuration)
         routerConfiguration.clusterHubID = clusterBus?.name
         clusterHubID = clusterBus?.name
+        // The writes of one service-loop pass share one commit (the join storm's cost was a transaction per join); the
+        // handler sends what depends on them only after it (HubSocketHandler, HeldActions).
+        database.batchWrites()
         let router = HubRouter<ConnectionID>(configuration: routerConfiguration, directory: database, clock: SystemHubClock(), logger: logger)
         turnCheck = ice.turnSecret.flatMap { secret in
             TURNCheck(urls: ice.turnURLs, secret: secret, interval: Double(configuration.turnCheckInterval), logger: logger)
         }
-        let handler = HubSocketHandler(router: router, trustedProxies: configuration.trustedProxies, turnCheck: turnCheck)
+        let handler = HubSocketHandler(router: router, trustedProxies: configuration.trustedProxies, turnCheck: turnCheck,
+                                       logger: logger)
         self.handler = handler
         cluster = clusterBus.map { bus in
             let link = ClusterLink(configuration: bus, hubID: bus.name, logger: logger) { [weak handler] event in handler?.clusterEvent(event) }

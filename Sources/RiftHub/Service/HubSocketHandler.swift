@@ -10,8 +10,14 @@ import Synchronization
 /// The server calls it on its service thread, one event at a time. The router sits in a `Locked` all the
 /// same, because two other threads read or touch it: the admin listener's thread (metrics) and the
 /// thread that runs graceful shutdown. The lock is uncontended in normal operation.
+///
+/// Writes are committed once per pass of the service loop when the directory batches them (the hub's database):
+/// from the first event of a pass that wrote something, the router's actions are held (`HeldActions`) and performed
+/// after the commit at the end of the pass, so a welcome never announces addresses that are not stored yet.
 final class HubSocketHandler: WebSocketServerHandler {
     private let router: Locked<HubRouter<ConnectionID>>
+    /// Actions of the current pass waiting for its commit; touched on the service thread (and at shutdown).
+    private let held = Locked(HeldActions<ConnectionID>())
     private let transport = Locked<ServerReference>(ServerReference())
     private let shuttingDown = Atomic<Bool>(false)
     /// The hub cluster's bus link; nil for the single hub.
@@ -24,8 +30,11 @@ final class HubSocketHandler: WebSocketServerHandler {
     /// The TURN credential check whose figures /metrics adds; nil without TURN.
     private let turnCheck: TURNCheck?
 
-    init(router: sending HubRouter<ConnectionID>, trustedProxies: [String], turnCheck: TURNCheck? = nil) {
+    private let logger: Logger
+
+    init(router: sending HubRouter<ConnectionID>, trustedProxies: [String], turnCheck: TURNCheck? = nil, logger: Logger) {
         self.router = Locked(router)
+        self.logger = logger
         self.trustedProxies = trustedProxies
         self.turnCheck = turnCheck
     }
@@ -47,8 +56,8 @@ final class HubSocketHandler: WebSocketServerHandler {
         server.perform { [weak self] in
             guard let self else { return }
             switch event {
-            case .message(let message): perform(router.withLock { $0.clusterReceived(message) })
-            case .connectivity(let connected): perform(router.withLock { $0.clusterConnectivityChanged(connected: connected) })
+            case .message(let message): routed { $0.clusterReceived(message) }
+            case .connectivity(let connected): routed { $0.clusterConnectivityChanged(connected: connected) }
             }
         }
     }
@@ -58,15 +67,15 @@ final class HubSocketHandler: WebSocketServerHandler {
                                            trustedProxies: trustedProxies)
         let request = ConnectionRequest(path: request.path, authorization: request.authorization, host: request.host,
                                         remoteAddress: client)
-        perform(router.withLock { $0.connectionOpened(id, request: request) })
+        routed { $0.connectionOpened(id, request: request) }
     }
 
     func connection(_ id: ConnectionID, received text: String) {
-        perform(router.withLock { $0.connection(id, received: text) })
+        routed { $0.connection(id, received: text) }
     }
 
     func connectionSentOversizedMessage(_ id: ConnectionID) {
-        perform(router.withLock { $0.connectionSentOversizedMessage(id) })
+        routed { $0.connectionSentOversizedMessage(id) }
     }
 
     func connectionOverflowedOutboundQueue(_ id: ConnectionID) {
@@ -80,7 +89,7 @@ final class HubSocketHandler: WebSocketServerHandler {
     func connectionClosed(_ id: ConnectionID, cause: ConnectionCloseCause) {
         // A heartbeat drop is announced to the others as `peer_left` reason `timeout`.
         let disconnect: DisconnectCause = cause == .heartbeatTimeout ? .heartbeatTimeout : .closed
-        perform(router.withLock { $0.connectionClosed(id, cause: disconnect) })
+        routed { $0.connectionClosed(id, cause: disconnect) }
     }
 
     func httpRequest(path: String) -> HTTPResponse? {
@@ -102,7 +111,29 @@ final class HubSocketHandler: WebSocketServerHandler {
     }
 
     func tick() {
-        perform(router.withLock { $0.tick() })
+        routed { $0.tick() }
+    }
+
+    /// Commits the pass's writes, then performs what waited for them (see `HeldActions` for a failed commit).
+    func servicePassEnded() {
+        let commit = router.withLock { router -> Result<Void, DirectoryError>? in
+            guard router.directory.hasUncommittedWrites else { return nil }
+            do throws(DirectoryError) {
+                try router.directory.commitPendingWrites()
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        let actions: [HubAction<ConnectionID>]
+        switch commit {
+        case .failure(let error):
+            logger.error("storage failure: the joins of this pass are refused", metadata: ["error": "\(error)"])
+            actions = held.withLock { $0.takeAfterFailedCommit() }
+        case .success, nil:
+            actions = held.withLock { $0.isEmpty ? [] : $0.takeAfterCommit() }
+        }
+        perform(actions)
     }
 
     /// How many networks the directory held at the last check; callable from any thread.
@@ -117,7 +148,27 @@ final class HubSocketHandler: WebSocketServerHandler {
     /// refused the same way. Callable from any thread.
     func beginShutdown() {
         shuttingDown.store(true, ordering: .relaxed)
-        perform(router.withLock { $0.shutdown() })
+        // Its last-seen writes are committed at once: the service loop may be ending.
+        perform(router.withLock { router in
+            let actions = router.shutdown()
+            do {
+                try router.directory.commitPendingWrites()
+            } catch {
+                logger.error("storage failure at shutdown", metadata: ["error": "\(error)"])
+            }
+            return actions
+        })
+    }
+
+    /// Hands an event to the router and performs its actions, or holds them when the pass has uncommitted writes — or
+    /// still holds actions (a shutdown on another thread may have committed mid-pass): nothing overtakes a held action.
+    private func routed(_ event: (inout HubRouter<ConnectionID>) -> [HubAction<ConnectionID>]) {
+        let (actions, uncommitted) = router.withLock { router in (event(&router), router.directory.hasUncommittedWrites) }
+        if !uncommitted, held.withLock({ $0.isEmpty }) {
+            perform(actions)
+            return
+        }
+        held.withLock { $0.hold(actions) }
     }
 
     /// Performs actions in order. Consecutive sends of the same message (a broadcast) are encoded once.

@@ -54,6 +54,7 @@ extension HubDatabase {
                 "INSERT INTO networks (name, ipv4_prefix, ipv6_prefix, max_peers, created_at, dns_suffix) VALUES (?, ?, ?, ?, ?, ?)",
                 [.text(name), .text(ipv4.description), .text(ipv6.description), .integer(limit), .integer(now), .text(dnsSuffix)])
         }
+        networkCache.removeAll()
         return settings
     }
 
@@ -61,6 +62,7 @@ extension HubDatabase {
     /// `invalidInput` for a suffix that is not a valid domain, `unknownNetwork` when there is no such network.
     public func setDNSSuffix(network name: String, suffix: String) throws(HubStoreError) {
         try Self.checkDNSSuffix(suffix)
+        defer { networkCache.removeAll() }
         try write {
             guard try database.run("UPDATE networks SET dns_suffix = ? WHERE name = ?", [.text(suffix), .text(name)]) == 1 else {
                 throw HubStoreError(.unknownNetwork, "no network named \"\(name)\"")
@@ -92,6 +94,7 @@ extension HubDatabase {
 
     /// Deletes a network with its tokens and peers. Fails with `unknownNetwork` when there is none.
     public func deleteNetwork(name: String) throws(HubStoreError) {
+        defer { networkCache.removeAll() }
         try write {
             guard try database.run("DELETE FROM networks WHERE name = ?", [.text(name)]) == 1 else {
                 throw HubStoreError(.unknownNetwork, "no network named \"\(name)\"")
@@ -99,12 +102,16 @@ extension HubDatabase {
         }
     }
 
-    /// The settings of network `name`, nil when there is none.
+    /// The settings of network `name`, nil when there is none. Served from `networkCache` when it was read since the
+    /// change marker last moved (a hub polls the marker every tick, so an admin change is seen within one).
     public func networkSettings(named name: String) throws(HubStoreError) -> NetworkSettings? {
-        try read { () throws(SQLiteError) in
+        if let cached = networkCache.settings(named: name) { return cached }
+        let settings = try read { () throws(SQLiteError) in
             try database.query("SELECT name, ipv4_prefix, ipv6_prefix, max_peers, dns_suffix FROM networks WHERE name = ?", [.text(name)])
                 .first.map { row throws(SQLiteError) in try Self.settings(row) }
         }
+        if let settings { networkCache.store(settings) }
+        return settings
     }
 
     /// Fails with `unknownNetwork` unless network `name` exists.

@@ -13,6 +13,11 @@ public final class HubDatabase {
     /// Whether each write transaction bumps PostgreSQL's change marker (the admin CLI's connection does, so
     /// that every hub notices its changes; SQLite's `data_version` needs no help).
     let announcesChanges: Bool
+    /// Network settings already read, until the change marker moves (`NetworkSettingsCache`).
+    var networkCache = NetworkSettingsCache()
+    /// Whether writes join one transaction until `commitPendingWrites` (`batchWrites`), and whether it is open.
+    var batchesWrites = false
+    var batchTransactionOpen = false
 
     /// Opens or creates the SQLite database at `path` and brings its schema up to date.
     public convenience init(path: String) throws(HubStoreError) {
@@ -46,17 +51,22 @@ public final class HubDatabase {
 
     /// A number that changes whenever an administrative change was committed by another connection: SQLite's
     /// `data_version`, PostgreSQL's counter bumped by every administrative write. One cheap query.
+    /// Empties the network settings cache when the marker moved.
     func currentChangeMarker() throws(SQLiteError) -> Int64 {
-        switch database.dialect {
+        let marker = switch database.dialect {
         case .sqlite: try database.query("PRAGMA data_version").first?.integer(0) ?? 0
         case .postgres: try database.query("SELECT value FROM change_marker WHERE id = 1").first?.integer(0) ?? 0
         }
+        networkCache.observe(marker: marker)
+        return marker
     }
 
-    /// Runs `body` in one write transaction, mapping SQLite failures to `HubStoreError`.
+    /// Runs `body` in one write transaction, mapping SQLite failures to `HubStoreError`. While writes are batched
+    /// (`batchWrites`), `body` runs as a savepoint of the batch's transaction, which `commitPendingWrites` commits.
     func write<Result>(_ body: () throws -> Result) throws(HubStoreError) -> Result {
         try Self.mapped {
-            try database.transaction { () throws -> Result in
+            try openBatchTransactionIfNeeded()
+            return try database.transaction { () throws -> Result in
                 if announcesChanges, database.dialect == .postgres {
                     try database.run("UPDATE change_marker SET value = value + 1 WHERE id = 1")
                 }
