@@ -36,29 +36,38 @@ def not_relayed(kind):
 # until the seventh, and a relayed check to its private host candidate spoiled the other side's TURN allocation.
 RELAY_ONLY_BOUND = 30
 
+def relay_mode(entry):
+    """The data path a relayed pair must take on one side: forwarded by the side whose local candidate is its TURN
+    relay (TURN framing needs the agent), handed over by the other, whose WireGuard sends raw UDP to the relayed
+    address (docs/architecture.md, "Port hand-over")."""
+    return "forwarded" if (entry.get("local_candidate") or "").startswith("relay ") else "hand-over"
+
+
 # name: (topology builder, hub configured with TURN, check on the path type both sides report, expected data path
-# mode (None: either)[, bound on second agent start to first ping (default CONNECT_BOUND)])
+# mode (None: either; a function: computed from the side's status entry)[, bound on second agent start to first ping
+# (default CONNECT_BOUND)])
 CASES = {
     # Endpoint-independent NATs: STUN-learned (or peer-reflexive, reported as server-reflexive) candidates connect.
     "home-nats": (home_nats, True, server_reflexive, "hand-over"),
     # The same without TURN: the only server-reflexive candidates are the ones the hub's own STUN server teaches.
     "home-nats-no-turn": (home_nats, False, server_reflexive, "hand-over"),
     # Symmetric NATs: every destination gets a new port, so only the TURN relay connects.
-    "hard-nats": (hard_nats, True, relayed, "forwarded"),
+    # The pair is relay-to-peer-reflexive: one side forwards (its local end is its relay), the other hands over.
+    "hard-nats": (hard_nats, True, relayed, relay_mode),
     # One public peer, one behind NAT: whatever ICE picks, never the relay.
     "mixed": (mixed, True, not_relayed, None),
     "mixed-no-turn": (mixed, False, not_relayed, None),
     # A symmetric NAT against a cone NAT: the cone router's port-restricted filtering drops the checks the symmetric
     # side sends from its per-destination ports, so only the relay connects.
-    "symmetric-and-cone": (symmetric_and_cone, True, relayed, "forwarded"),
+    "symmetric-and-cone": (symmetric_and_cone, True, relayed, relay_mode),
     # Home router behind the ISP's router, both endpoint-independent: hole punching works through both layers.
     "double-nat": (double_nat, True, server_reflexive, "hand-over"),
     "double-nat-no-turn": (double_nat, False, server_reflexive, "hand-over"),
     # Two homes behind one carrier-grade NAT that does not hairpin: each peer's srflx address is the carrier's, which
     # the other cannot reach from inside, so only the relay connects.
-    "carrier-nat": (carrier_nat, True, relayed, "forwarded"),
+    "carrier-nat": (carrier_nat, True, relayed, relay_mode),
     # A LAN that lets out only TCP to the hub and UDP to the TURN server.
-    "turn-only-egress": (turn_only, True, relayed, "forwarded"),
+    "turn-only-egress": (turn_only, True, relayed, relay_mode),
     # Hard NATs and a TURN host without a route to private space: coturn's relay of a check to a LAN address fails, so
     # mixed attempts fail and only relay-to-relay can work; both sides must agree on relay-only.
     "relay-to-relay-only": (hard_nats_unroutable_turn, True, relayed, "forwarded", RELAY_ONLY_BOUND),
@@ -95,13 +104,20 @@ def test_agents_connect_across_the_topology(lab, workdir, coturn_available, timi
         assert deployment.ping("b", "a")
         assert deployment.ping("a", "b", ipv6=True) and deployment.ping("b", "a", ipv6=True)
 
+        modes = []
         for viewer, peer in (("a", "b"), ("b", "a")):
             entry = deployment.peer_view(viewer, peer)
             timing(f"{viewer} -> {peer}: {entry.get('path_type')}/{entry.get('path_mode')} "
                    f"local {entry.get('local_candidate')} remote {entry.get('remote_candidate')}")
             assert path_ok(entry.get("path_type")), f"{name}: {viewer} sees {peer} over {entry}"
-            if mode is not None:
-                assert entry.get("path_mode") == mode, entry
+            expected = mode(entry) if callable(mode) else mode
+            if expected is not None:
+                assert entry.get("path_mode") == expected, entry
+            modes.append(entry.get("path_mode"))
+        if name == "hard-nats":
+            # Two symmetric NATs: ICE selects the relay against the other side's peer-reflexive mapping, not relay to
+            # relay, so exactly one userspace hop remains (the relay owner's).
+            assert sorted(modes) == ["forwarded", "hand-over"], modes
 
         # Full-size packets cross unfragmented, both address families, both directions.
         for source, target in (("a", "b"), ("b", "a")):
