@@ -11,7 +11,7 @@ import time
 
 import pytest
 from coturn import turnserver_missing
-from deployment import CONNECT_BOUND, FULL_SIZE_PING, Deployment
+from deployment import CONNECT_BOUND, FULL_SIZE_PING, Deployment, relayed_path_mode
 from topologies import (carrier_nat, double_nat, hard_nats, hard_nats_unroutable_turn, home_nats, mixed,
                         symmetric_and_cone, turn_only)
 
@@ -36,13 +36,6 @@ def not_relayed(kind):
 # until the seventh, and a relayed check to its private host candidate spoiled the other side's TURN allocation.
 RELAY_ONLY_BOUND = 30
 
-def relay_mode(entry):
-    """The data path a relayed pair must take on one side: forwarded by the side whose local candidate is its TURN
-    relay (TURN framing needs the agent), handed over by the other, whose WireGuard sends raw UDP to the relayed
-    address (docs/architecture.md, "Port hand-over")."""
-    return "forwarded" if (entry.get("local_candidate") or "").startswith("relay ") else "hand-over"
-
-
 # name: (topology builder, hub configured with TURN, check on the path type both sides report, expected data path
 # mode (None: either; a function: computed from the side's status entry)[, bound on second agent start to first ping
 # (default CONNECT_BOUND)])
@@ -53,21 +46,21 @@ CASES = {
     "home-nats-no-turn": (home_nats, False, server_reflexive, "hand-over"),
     # Symmetric NATs: every destination gets a new port, so only the TURN relay connects.
     # The pair is relay-to-peer-reflexive: one side forwards (its local end is its relay), the other hands over.
-    "hard-nats": (hard_nats, True, relayed, relay_mode),
+    "hard-nats": (hard_nats, True, relayed, relayed_path_mode),
     # One public peer, one behind NAT: whatever ICE picks, never the relay.
     "mixed": (mixed, True, not_relayed, None),
     "mixed-no-turn": (mixed, False, not_relayed, None),
     # A symmetric NAT against a cone NAT: the cone router's port-restricted filtering drops the checks the symmetric
     # side sends from its per-destination ports, so only the relay connects.
-    "symmetric-and-cone": (symmetric_and_cone, True, relayed, relay_mode),
+    "symmetric-and-cone": (symmetric_and_cone, True, relayed, relayed_path_mode),
     # Home router behind the ISP's router, both endpoint-independent: hole punching works through both layers.
     "double-nat": (double_nat, True, server_reflexive, "hand-over"),
     "double-nat-no-turn": (double_nat, False, server_reflexive, "hand-over"),
     # Two homes behind one carrier-grade NAT that does not hairpin: each peer's srflx address is the carrier's, which
     # the other cannot reach from inside, so only the relay connects.
-    "carrier-nat": (carrier_nat, True, relayed, relay_mode),
+    "carrier-nat": (carrier_nat, True, relayed, relayed_path_mode),
     # A LAN that lets out only TCP to the hub and UDP to the TURN server.
-    "turn-only-egress": (turn_only, True, relayed, relay_mode),
+    "turn-only-egress": (turn_only, True, relayed, relayed_path_mode),
     # Hard NATs and a TURN host without a route to private space: coturn's relay of a check to a LAN address fails, so
     # mixed attempts fail and only relay-to-relay can work; both sides must agree on relay-only.
     "relay-to-relay-only": (hard_nats_unroutable_turn, True, relayed, "forwarded", RELAY_ONLY_BOUND),

@@ -27,6 +27,13 @@ NETWORK = "lab"
 CONNECT_BOUND = 4
 
 
+def relayed_path_mode(entry: dict) -> str:
+    """The data path a relayed pair takes on one side (a status peer entry): forwarded by the side whose local
+    candidate is its own TURN relay (TURN framing needs the agent), handed over by the other side, whose WireGuard
+    sends raw UDP to the peer's relayed address (docs/architecture.md, "Port hand-over")."""
+    return "forwarded" if (entry.get("local_candidate") or "").startswith("relay ") else "hand-over"
+
+
 class Deployment:
     """The hub, the relay and the agents of one topology."""
 
