@@ -147,6 +147,7 @@ extension AgentCore {
                 return
             }
             endpoint = WireGuardEndpoint(address: handover.remote.address, port: handover.remote.port)
+            watchForBypass(of: info.publicKey, instance: instance)
         case .forwarded:
             guard let port = forwardingPorts[instance] else {
                 logger.error("peer \(info.name): no forwarding socket for the forwarded path")
@@ -170,6 +171,16 @@ extension AgentCore {
         } catch {
             logger.error("cannot configure WireGuard peer \(info.name): \(error)")
         }
+    }
+
+    /// Makes ICE session `instance` report the peer's datagrams that reach its agent while the pair is handed over
+    /// (`HandoverBypassWatch`); forwarding, if it comes back, installs its own receive handler over this one.
+    private func watchForBypass(of peer: PublicKey, instance: UInt64) {
+        guard let link = links[instance] else { return }
+        let watch = HandoverBypassWatch(clock: environment.clock, since: now) { [inbox] in
+            inbox.post(.mesh(.handoverBypassed(peer: peer, instance: instance)))
+        }
+        link.setReceiveHandler { _ in watch.received() }
     }
 
     static func pathName(_ path: DataPathMode) -> String {
