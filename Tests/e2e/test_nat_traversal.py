@@ -128,5 +128,10 @@ def test_agents_connect_across_the_topology(lab, workdir, coturn_available, timi
         host_a = deployment.topology.peers["a"]
         assert not host_a.ping(deployment.overlay("b")[0], size=FULL_SIZE_PING + 1, dont_fragment=True)
     except Exception:
+        for viewer, peer in (("a", "b"), ("b", "a")):
+            try:
+                print(f"{viewer}'s view of {peer}: {deployment.peer_view(viewer, peer)}")
+            except Exception as error:  # noqa: BLE001 - the logs below matter more
+                print(f"{viewer}'s view of {peer}: {error}")
         print(deployment.logs())
         raise

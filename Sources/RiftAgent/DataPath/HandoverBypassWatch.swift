@@ -1,11 +1,14 @@
 import RiftSupport
 
-/// The receive handler of a handed-over ICE session. While the pair is handed over, the peer's WireGuard datagrams
-/// from the selected remote candidate go to WireGuard (the prerouting rule) and never reach the ICE agent; a datagram
-/// that does reach it came on another pair — the peer's ICE agent selected a different one — and would be dropped.
-/// The watch reports the first such datagram once, so the mesh can forward the generation instead
-/// (`PeerSession.handoverBypassed`). Datagrams in the first `grace` milliseconds are ignored: they may have been
-/// queued on the ICE socket before the rules were installed.
+/// The gate of a handed-over ICE session's standby forwarding socket. While the pair is handed over, the peer's
+/// WireGuard datagrams from the selected remote candidate go to WireGuard (the prerouting rule) and never reach the
+/// ICE agent; a datagram that does reach it came on another pair (the peer's ICE agent selected a different one, or
+/// is switching pairs) or was queued on the ICE socket before the rules were installed. The watch admits every such
+/// datagram to WireGuard through the standby socket, so none is lost (WireGuard's endpoint roaming follows it to the
+/// loopback socket, whose replies the forwarder carries, and back to the hand-over with the next datagram that comes
+/// through the rule), and reports the first one after `grace` milliseconds once, so the mesh forwards the generation
+/// (`PeerSession.handoverBypassed`). Datagrams in the first `grace` milliseconds are not reported: leftovers from
+/// before the rules, or from the peer's own switch to this pair.
 final class HandoverBypassWatch: Sendable {
     /// How long after the hand-over began datagrams through the ICE agent are not taken as a bypass, in milliseconds.
     static let grace: Int64 = 250
@@ -23,13 +26,14 @@ final class HandoverBypassWatch: Sendable {
         self.report = report
     }
 
-    /// One datagram of the peer arrived through the ICE agent.
-    func received() {
-        guard clock.milliseconds() - since >= Self.grace else { return }
+    /// One datagram of the peer arrived through the ICE agent: whether it goes on to WireGuard (always).
+    func admit() -> Bool {
+        guard clock.milliseconds() - since >= Self.grace else { return true }
         let first = reported.withLock { reported in
             defer { reported = true }
             return !reported
         }
         if first { report() }
+        return true
     }
 }

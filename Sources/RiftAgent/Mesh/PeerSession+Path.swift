@@ -214,11 +214,16 @@ extension PeerSession {
     /// collision), and nothing would work until its 5-second retry. So only the controlling side starts at once; the
     /// controlled side turns keepalive on 250 ms later, by which time the controlling side's handshake has normally
     /// completed — or, if it was lost, this side's starts it.
+    ///
+    /// A handed-over path keeps the session's forwarding socket (the runtime gates it, see `HandoverBypassWatch`): closing
+    /// it while WireGuard still sends to it, and binding another a moment later, would lose the datagrams in between.
     func configureWireGuard(path: DataPathMode, instance: UInt64) -> [MeshAction] {
-        let forwarding: MeshAction = path == .forwarded
-            ? .bindForwarding(peer: info.publicKey, instance: instance)
-            : .releaseForwarding(peer: info.publicKey, instance: instance)
-        return [forwarding, .configureWireGuardPeer(info, path: path, instance: instance,
-                                                    keepalive: controlling ? .now : .after(Self.keepaliveDeferral))]
+        let configure = MeshAction.configureWireGuardPeer(info, path: path, instance: instance,
+                                                          keepalive: controlling ? .now : .after(Self.keepaliveDeferral))
+        switch path {
+        case .forwarded: return [.bindForwarding(peer: info.publicKey, instance: instance), configure]
+        case .handedOver: return [configure]
+        case .direct: return [.releaseForwarding(peer: info.publicKey, instance: instance), configure]
+        }
     }
 }

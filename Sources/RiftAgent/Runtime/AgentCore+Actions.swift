@@ -173,14 +173,19 @@ extension AgentCore {
         }
     }
 
-    /// Makes ICE session `instance` report the peer's datagrams that reach its agent while the pair is handed over
-    /// (`HandoverBypassWatch`); forwarding, if it comes back, installs its own receive handler over this one.
+    /// Binds ICE session `instance`'s forwarding socket as a handed-over pair's safety net: WireGuard does not send to
+    /// it, and it passes on what the ICE agent receives only through `HandoverBypassWatch`, which also reports it.
     private func watchForBypass(of peer: PublicKey, instance: UInt64) {
-        guard let link = links[instance] else { return }
+        guard let device, let link = links[instance] else { return }
         let watch = HandoverBypassWatch(clock: environment.clock, since: now) { [inbox] in
             inbox.post(.mesh(.handoverBypassed(peer: peer, instance: instance)))
         }
-        link.setReceiveHandler { _ in watch.received() }
+        do {
+            forwardingPorts[instance] = try environment.forwarder.forward(
+                instance: instance, link: link, wireGuardPort: device.listenPort, admit: { watch.admit() })
+        } catch {
+            logger.warning("peer \(peer): no standby forwarding socket for the hand-over: \(error)")
+        }
     }
 
     static func pathName(_ path: DataPathMode) -> String {
