@@ -36,6 +36,7 @@ struct AgentLabHandoverTests {
             let configured = try #require(lab.device(me.name)?.peers[other.key])
             #expect(configured.endpoint?.description == handover.remote.description, "not the loopback forwarder")
             #expect(me.forwarder.instances.isEmpty, "a handed-over path forwards nothing")
+            #expect(me.forwarder.watchedInstances.count == 1, "only a gated standby socket (HandoverBypassWatch)")
         }
     }
 

@@ -23,12 +23,27 @@ struct HandoverRulesetTests {
         #expect(fromHost?.local == TransportAddress(address: "10.0.1.2", port: 45_123))
     }
 
-    @Test("relayed pairs, host-to-host pairs, an unknown base and mixed address families get no hand-over")
+    @Test("a pair whose remote end is the peer's TURN relay is handed over to the relayed address; our own relay is not")
+    func remoteRelay() throws {
+        let relay = endpoint(.relayed, "192.0.2.254", 50_001)
+        let prflx = endpoint(.peerReflexive, "198.51.100.7", 61_000, base: ("10.0.1.2", 45_123))
+        let handover = try #require(PortHandover(local: prflx, remote: relay, localIsHost: false, remoteIsHost: false))
+        #expect(handover == PortHandover(local: TransportAddress(address: "10.0.1.2", port: 45_123),
+                                         remote: TransportAddress(address: "192.0.2.254", port: 50_001)))
+        let fromHost = PortHandover(local: endpoint(.host, "10.0.1.2", 45_123), remote: relay, localIsHost: true, remoteIsHost: false)
+        #expect(fromHost?.remote == TransportAddress(address: "192.0.2.254", port: 50_001))
+        // The peer's side of the same pair: its local end is the relay, which only the agent can speak (TURN framing).
+        #expect(PortHandover(local: endpoint(.relayed, "192.0.2.254", 50_001, base: ("10.0.2.2", 46_000)),
+                             remote: endpoint(.peerReflexive, "198.51.100.7", 61_000), localIsHost: false, remoteIsHost: false) == nil)
+        #expect(PortHandover(local: endpoint(.relayed, "192.0.2.254", 50_000, base: ("10.0.1.2", 45_123)),
+                             remote: relay, localIsHost: false, remoteIsHost: false) == nil, "relay to relay")
+    }
+
+    @Test("a local relay, host-to-host pairs, an unknown base and mixed address families get no hand-over")
     func notHandedOver() {
         let srflx = endpoint(.serverReflexive, "198.51.100.7", 61_000, base: ("10.0.1.2", 45_123))
         #expect(PortHandover(local: endpoint(.relayed, "192.0.2.254", 50_000, base: ("10.0.1.2", 45_123)),
                              remote: endpoint(.serverReflexive, "203.0.113.9", 1), localIsHost: false, remoteIsHost: false) == nil)
-        #expect(PortHandover(local: srflx, remote: endpoint(.relayed, "192.0.2.254", 50_001), localIsHost: false, remoteIsHost: false) == nil)
         #expect(PortHandover(local: endpoint(.host, "10.0.1.2", 1), remote: endpoint(.host, "10.0.1.3", 2), localIsHost: true, remoteIsHost: true) == nil)
         #expect(PortHandover(local: endpoint(.serverReflexive, "198.51.100.7", 61_000), remote: endpoint(.host, "203.0.113.9", 2),
                              localIsHost: false, remoteIsHost: true) == nil, "no base, no hand-over")

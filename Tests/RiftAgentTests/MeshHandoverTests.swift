@@ -1,5 +1,7 @@
 @testable import RiftAgent
 import RiftProtocol
+import RiftSupport
+import RiftTestSupport
 import Testing
 
 /// The hand-over's trial in one `PeerSession`: what confirms it, and when it falls back to forwarding.
@@ -68,5 +70,42 @@ struct MeshHandoverTests {
         #expect(confirmed.path.map { if case .handedOver = $0 { true } else { false } } == true && !confirmed.handoverFailed)
         let silent = path(after: (1...33).map { (Int64($0) * 1_000, 30 + Int64($0), 5_000) }, try handedOver(hadSession: true))
         #expect(silent.path == .forwarded && silent.handoverFailed)
+    }
+}
+
+/// A hand-over the peer bypasses (its ICE agent selected another pair, so its datagrams reach our ICE agent).
+@Suite("Mesh port hand-over bypassed by the peer")
+struct MeshHandoverBypassTests {
+    @Test("datagrams through the ICE agent turn the generation forwarded, at once and for the rest of the generation")
+    func bypassForwardsTheGeneration() throws {
+        var (peer, _) = try MeshHandoverTests().handedOver()
+        let instance = try #require(peer.instance)
+        #expect(peer.handoverBypassed(instance: instance + 1, now: 500).isEmpty, "another generation's report is stale")
+        let actions = peer.handoverBypassed(instance: instance, now: 500)
+        #expect(peer.path == .forwarded && !peer.handoverFailed, "a later generation may hand over again")
+        #expect(peer.pathReason.contains("bypassed"), "\(peer.pathReason)")
+        #expect(actions.contains { if case .bindForwarding(_, instance) = $0 { true } else { false } }, "\(actions)")
+        #expect(actions.contains { if case .configureWireGuardPeer(_, .forwarded, instance, _) = $0 { true } else { false } })
+        #expect(peer.handoverBypassed(instance: instance, now: 600).isEmpty, "already forwarded")
+        // ICE re-selects (aggressive nomination) within the same generation: still forwarded.
+        _ = peer.pairSelected(instance: instance,
+                              local: CandidateEndpoint(kind: .peerReflexive, address: "198.51.100.1", port: 61_005,
+                                                       base: TransportAddress(address: "10.0.1.2", port: 45_000)),
+                              remote: CandidateEndpoint(kind: .relayed, address: "192.0.2.254", port: 50_002), now: 700)
+        #expect(peer.path == .forwarded)
+    }
+
+    @Test("the runtime's watch admits every datagram and reports the first after the grace period, once")
+    func watchReportsOnce() {
+        let clock = ManualClock()
+        let reports = Locked(0)
+        let watch = HandoverBypassWatch(clock: clock, since: 0) { reports.withLock { $0 += 1 } }
+        #expect(watch.admit())
+        clock.advance(by: HandoverBypassWatch.grace - 1)
+        #expect(watch.admit(), "every datagram goes on to WireGuard")
+        #expect(reports.withLock { $0 } == 0, "leftovers from before the rules do not count as a bypass")
+        clock.advance(by: 1)
+        #expect(watch.admit() && watch.admit())
+        #expect(reports.withLock { $0 } == 1, "reported once")
     }
 }

@@ -51,6 +51,32 @@ struct MeshTests {
         #expect(try #require(configured(h.all(2)).last).1 == .forwarded)
     }
 
+    @Test("a relay-to-reflexive pair: the relay's owner forwards, the other side hands over to the relayed address")
+    func relayToReflexiveIsHandedOverOnOneSide() throws {
+        var h = MeshHarness()
+        h.add(1); h.add(2)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        h.settle()
+        let relay = CandidateEndpoint(kind: .relayed, address: "192.0.2.254", port: 50_001, base: TransportAddress(address: "10.0.1.2", port: 45_000))
+        let mapped = CandidateEndpoint(kind: .peerReflexive, address: "198.51.100.2", port: 61_000,
+                                       base: TransportAddress(address: "10.0.2.2", port: 46_000))
+        let onA = try #require(h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!.instance)
+        let onB = try #require(h.meshes[MeshHarness.key(2)]!.peers[MeshHarness.key(1)]!.instance)
+        let a = h.send(.iceSelectedPair(peer: MeshHarness.key(2), instance: onA, local: relay,
+                                        remote: CandidateEndpoint(kind: .peerReflexive, address: "198.51.100.2", port: 61_000)), to: 1)
+        let b = h.send(.iceSelectedPair(peer: MeshHarness.key(1), instance: onB, local: mapped,
+                                        remote: CandidateEndpoint(kind: .relayed, address: "192.0.2.254", port: 50_001)), to: 2)
+        #expect(configured(a).last?.1 == .forwarded)
+        #expect(a.contains { if case .bindForwarding = $0 { true } else { false } })
+        #expect(configured(b).last?.1 == .handedOver(PortHandover(local: TransportAddress(address: "10.0.2.2", port: 46_000),
+                                                                  remote: TransportAddress(address: "192.0.2.254", port: 50_001))))
+        #expect(!b.contains { if case .bindForwarding = $0 { true } else { false } }, "nothing forwarded on the handed-over side")
+        let reason = h.meshes[MeshHarness.key(2)]!.peers[MeshHarness.key(1)]!.pathReason
+        #expect(reason.contains("TURN relay") && reason.contains("hand-over"), "\(reason)")
+        #expect(h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!.pathReason.contains("forwarded"))
+    }
+
     @Test("a pair counts as host-to-host by the candidates its owners signaled, not by the ICE library's label")
     func hostByAddress() throws {
         var h = MeshHarness()
@@ -74,7 +100,7 @@ struct MeshTests {
                                                                       remote: TransportAddress(address: "203.0.113.1", port: 4000))))
     }
 
-    @Test("a late host candidate turns a handed-over peer-reflexive pair direct; neither path has a forwarding socket")
+    @Test("a late host candidate turns a handed-over peer-reflexive pair direct; neither path forwards, direct releases the socket")
     func lateHostCandidate() throws {
         var h = MeshHarness()
         h.add(1); h.add(2)
@@ -88,8 +114,8 @@ struct MeshTests {
                                           remote: CandidateEndpoint(kind: .peerReflexive, address: "10.9.9.9", port: 7000), now: 1)
         #expect(configured(reflexive).last?.1 == .handedOver(PortHandover(local: TransportAddress(address: "192.0.2.2", port: 4000),
                                                                           remote: TransportAddress(address: "10.9.9.9", port: 7000))))
-        #expect(forwardingBefore(reflexive) == .releaseForwarding(peer: MeshHarness.key(1), instance: instance),
-                "a handed-over path needs no forwarding socket")
+        #expect(forwardingBefore(reflexive) == nil,
+                "a handed-over path binds no forwarding socket (the runtime keeps a gated standby, HandoverBypassWatch)")
         let late = SignalPayload(kind: .candidate, from: MeshHarness.key(1), to: MeshHarness.key(2), session: session,
                                  generation: peer.generation, body: .candidate("candidate:9 1 UDP 5 10.9.9.9 7000 typ host"))
         let actions = peer.acceptTrickle(late)

@@ -52,6 +52,11 @@ class BenchMesh:
         """A's status entry for B (state, path_type, path_mode, candidates), or {} when A does not list B."""
         return self.a.peer(self.b.status()["public_key"]) or {}
 
+    def path_of_a_at_b(self) -> dict:
+        """B's status entry for A: on a relayed pair each side may take another data path (one forwards, one hands
+        over), so the report shows both."""
+        return self.b.peer(self.a.status()["public_key"]) or {}
+
     def underlay_target(self) -> tuple[str, str]:
         """(address, what it is) for the raw underlay RTT: B itself on the LAN. Behind NATs B has no reachable
         address and the routers ignore pings, so the hub on the internet segment stands in (through A's NAT)."""

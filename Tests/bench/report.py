@@ -38,8 +38,10 @@ def tunnel(section: dict) -> str:
             out += f": failed: {topology['error']}\n"
             continue
         path = topology.get("riftgate_path", {})
+        at_b = topology.get("riftgate_path_at_b", {})
+        b_mode = f"; at B {at_b.get('path_mode')} from {at_b.get('local_candidate')}" if at_b else ""
         out += (f" (riftgate path: {path.get('path_type')}/{path.get('path_mode')}, {path.get('local_candidate')} → "
-                f"{path.get('remote_candidate')}; MTU {topology.get('mtu')} on both tunnels)\n\n")
+                f"{path.get('remote_candidate')}{b_mode}; MTU {topology.get('mtu')} on both tunnels)\n\n")
         if topology.get("path_changed_during_run"):
             after = topology.get("riftgate_path_after", {})
             out += (f"WARNING: riftgate's path changed during the run, to {after.get('path_type')}/{after.get('path_mode')} "

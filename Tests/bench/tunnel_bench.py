@@ -108,7 +108,10 @@ def measure_topology(topology: str, rounds: int, seconds: float, work_root: str,
             wait_for(lambda: mesh.hosts["a"].ping(ip_b), timeout=60, what="A to ping B through riftgate")
             path = wait_for(lambda: (p := mesh.path_of_b_at_a()).get("state") == "connected" and p, timeout=30,
                             what="A to report B connected")
-            log(f"{topology}: riftgate up ({time.monotonic() - started:.1f} s), path {path.get('path_type')}/{path.get('path_mode')}")
+            at_b = mesh.path_of_a_at_b()
+            log(f"{topology}: riftgate up ({time.monotonic() - started:.1f} s), path at A {path.get('path_type')}/"
+                f"{path.get('path_mode')} ({path.get('local_candidate')}), at B {at_b.get('path_mode')} "
+                f"({at_b.get('local_candidate')})")
             baseline = mesh.baseline(IPERF_PORT)
             mesh.hosts["b"].spawn("iperf3", "-s", "-p", str(IPERF_PORT), log=os.path.join(workdir, "iperf3-server.log"))
             wait_for(lambda: f":{IPERF_PORT} " in mesh.hosts["b"].exec("ss", "-tln", check=False).stdout, timeout=10,
@@ -118,6 +121,7 @@ def measure_topology(topology: str, rounds: int, seconds: float, work_root: str,
                 "topology": topology,
                 "underlay_rtt_target": underlay_meaning,
                 "riftgate_path": {key: path.get(key) for key in PATH_KEYS},
+                "riftgate_path_at_b": {key: value for key, value in mesh.path_of_a_at_b().items() if key in PATH_KEYS},
                 "mtu": 1380,
                 "rtt": {
                     "underlay": ping_rtt(mesh.hosts["a"], underlay),

@@ -8,7 +8,7 @@ import time
 
 import pytest
 from coturn import turnserver_missing
-from deployment import Deployment
+from deployment import Deployment, relayed_path_mode
 from lab import wait_for
 from pinger import Pinger
 from topologies import home_nats
@@ -83,6 +83,12 @@ def test_cut_direct_path_moves_to_the_relay_and_back(mesh, workdir, timing):
     timing(f"direct path cut -> relayed path carrying pings in {time.monotonic() - cut:.1f} s "
            f"(bound {PATH_CUT_TO_RELAY} s)")
     assert mesh.ping("a", "b", full_size=True), "full-size packets cross the relay"
+    views = {"a": mesh.peer_view("a", "b"), "b": mesh.peer_view("b", "a")}
+    for viewer, peer in (("a", "b"), ("b", "a")):
+        entry = views[viewer]
+        timing(f"on the relay, {viewer} -> {peer}: {entry.get('path_mode')} local {entry.get('local_candidate')} "
+               f"remote {entry.get('remote_candidate')}")
+        assert entry.get("path_mode") == relayed_path_mode(entry, views[peer]), entry
     # Let the relayed generation finish its checks while the cut holds, so only a later retry can find the path again.
     time.sleep(RELAY_SETTLE)
     outage = pinger.stop()

@@ -27,6 +27,19 @@ NETWORK = "lab"
 CONNECT_BOUND = 4
 
 
+def relayed_path_mode(entry: dict, other: dict) -> str:
+    """The data path a relayed pair takes on one side, from both sides' status entries (`entry` this side's, `other`
+    the peer's): forwarded by the side whose local candidate is its own TURN relay (TURN framing needs the agent);
+    handed over by the other side, whose WireGuard sends raw UDP to the peer's relayed address (docs/architecture.md,
+    "Port hand-over"). When the two ICE agents selected different pairs, the peer's datagrams reach this side's ICE
+    agent and the hand-over falls back to forwarding for that generation (its reason says "bypassed")."""
+    if (entry.get("local_candidate") or "").startswith("relay "):
+        return "forwarded"
+    if "bypassed" in (entry.get("path_reason") or ""):
+        return "forwarded"
+    return "hand-over"
+
+
 class Deployment:
     """The hub, the relay and the agents of one topology."""
 

@@ -18,18 +18,28 @@ final class SocketForwarder: PacketForwarder {
         loop = try ForwardingLoop()
     }
 
-    func forward(instance: UInt64, link: any ICELink, wireGuardPort: UInt16) throws(AgentError) -> UInt16 {
-        if let socket = slots.withLock({ $0[instance] })?.socket.withLock({ $0 }) { return socket.port }
+    func forward(instance: UInt64, link: any ICELink, wireGuardPort: UInt16,
+                 admit: (@Sendable () -> Bool)?) throws(AgentError) -> UInt16 {
+        if let slot = slots.withLock({ $0[instance] }), let socket = slot.socket.withLock({ $0 }) {
+            // Already bound: keep the socket WireGuard may be sending to; a new gate replaces the receive handler.
+            if admit != nil { receive(on: link, into: slot, admit: admit) }
+            return socket.port
+        }
         let socket = try ForwardingSocket(wireGuardPort: wireGuardPort)
         let slot = ForwardingSlot()
         slot.socket.withLock { $0 = socket }
         slots.withLock { $0[instance] = slot }
-        link.setReceiveHandler({ [slot, delivery] bytes in
-            guard let socket = slot.socket.withLock({ $0 }) else { return }
-            delivery.append(bytes, to: socket)
-        }, flush: { [delivery] in delivery.flush() })
+        receive(on: link, into: slot, admit: admit)
         loop.add(socket, send: { [link] datagrams in link.send(batch: datagrams) })
         return socket.port
+    }
+
+    /// Makes `link`'s received datagrams go to WireGuard through `slot`'s socket, those `admit` lets through.
+    private func receive(on link: any ICELink, into slot: ForwardingSlot, admit: (@Sendable () -> Bool)?) {
+        link.setReceiveHandler({ [slot, delivery] bytes in
+            guard let socket = slot.socket.withLock({ $0 }), admit?() ?? true else { return }
+            delivery.append(bytes, to: socket)
+        }, flush: { [delivery] in delivery.flush() })
     }
 
     func stopForwarding(instance: UInt64) {

@@ -17,6 +17,8 @@ public struct Generation: Sendable {
     /// Whether WireGuard was made to start its first handshake over this generation's path again (see
     /// `PeerSession.nudgeFirstHandshake`).
     var handshakeNudged = false
+    /// Whether this generation's hand-over was bypassed (the peer sends on another pair): its pairs are forwarded.
+    var handoverBypassed = false
     /// Our ICE credentials, once the session exists; candidates are signaled only after the description that holds them.
     var localCredentials: (ufrag: String, pwd: String)?
     /// The remote description: its WireGuard listen port, nil until it arrived.

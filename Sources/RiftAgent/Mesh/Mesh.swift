@@ -56,6 +56,8 @@ public struct Mesh: Sendable {
             return peers[key]?.iceStateChanged(instance: instance, state, now: now) ?? []
         case .iceSelectedPair(let key, let instance, let local, let remote):
             return peers[key]?.pairSelected(instance: instance, local: local, remote: remote, now: now) ?? []
+        case .handoverBypassed(let key, let instance):
+            return peers[key]?.handoverBypassed(instance: instance, now: now) ?? []
         case .tick(let nowMilliseconds, let ages, let traffic):
             now = nowMilliseconds
             return tick(ages, traffic) + freshStartsAfterWindow()

@@ -147,6 +147,9 @@ public enum MeshEvent: Sendable {
     case iceState(peer: PublicKey, instance: UInt64, state: ICEConnectivity)
     /// ICE session `instance` selected (or changed) its pair.
     case iceSelectedPair(peer: PublicKey, instance: UInt64, local: CandidateEndpoint, remote: CandidateEndpoint)
+    /// The peer's WireGuard datagrams reach ICE session `instance`'s agent although the pair is handed over: the
+    /// peer sends on another pair than the one this side selected (`PeerSession.handoverBypassed`).
+    case handoverBypassed(peer: PublicKey, instance: UInt64)
     /// Periodic check with the WireGuard handshake age of each peer (nil: never) and its byte counters (see
     /// `ReceiveWatch`; a peer missing from `traffic` is not judged by them).
     case tick(nowMilliseconds: Int64, handshakeAge: [PublicKey: Int64], traffic: [PublicKey: TrafficCounters] = [:])

@@ -12,7 +12,7 @@ extension PeerSession {
 
     /// The hand-over for the selected pair, unless this peer's hand-over failed before in this run.
     func handover(local: CandidateEndpoint, remote: CandidateEndpoint, localIsHost: Bool, remoteIsHost: Bool) -> PortHandover? {
-        guard !handoverFailed else { return nil }
+        guard !handoverFailed, current?.handoverBypassed != true else { return nil }
         return PortHandover(local: local, remote: remote, localIsHost: localIsHost, remoteIsHost: remoteIsHost)
     }
 
@@ -60,6 +60,28 @@ extension PeerSession {
         path = .forwarded
         pathReason = "port hand-over unavailable (nft missing or refused the rules): forwarded over the ICE component"
         return configureWireGuard(path: .forwarded, instance: generation.instance)
+    }
+}
+
+extension PeerSession {
+    /// The peer's WireGuard datagrams arrived through the ICE agent of the handed-over generation `instance`, where
+    /// this side drops them: the prerouting rule hands to WireGuard only what comes from the selected remote candidate,
+    /// so the peer sends on another pair. ICE with aggressive nomination lets the two sides select different pairs —
+    /// in the lab, one side (relay, relay) while the other selected (reflexive, the first side's relay), whose replies
+    /// then come through this side's own TURN allocation. Forwarding receives on every pair, so the generation is
+    /// forwarded from now on; a later generation tries the hand-over again. (The runtime reports this once per
+    /// hand-over, and not for datagrams that reached the ICE socket before the rules were in place.)
+    mutating func handoverBypassed(instance: UInt64, now: Int64) -> [MeshAction] {
+        guard case .handedOver(let handover)? = path, let generation = current, generation.instance == instance else { return [] }
+        handoverTrial = nil
+        path = .forwarded
+        current?.pathSince = now
+        current?.handshakeNudged = false
+        current?.handoverBypassed = true
+        receiveWatch.restart(now: now)
+        pathReason = "hand-over \(handover) bypassed: the peer's WireGuard datagrams arrive through the ICE agent (its "
+            + "ICE agent selected another pair): forwarded over the ICE component for this generation"
+        return configureWireGuard(path: .forwarded, instance: instance)
     }
 }
 

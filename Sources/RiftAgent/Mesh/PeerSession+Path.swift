@@ -21,8 +21,10 @@ extension PeerSession {
         return []
     }
 
-    /// ICE selected a pair: choose the data path. Host-to-host pairs go direct; server- and peer-reflexive pairs are
-    /// handed over (`PortHandover`) unless a hand-over with this peer failed before; relayed pairs are forwarded.
+    /// ICE selected a pair: choose the data path. Host-to-host pairs go direct; a pair whose local end is this side's
+    /// TURN relay is forwarded (only the agent speaks TURN); every other pair — server- and peer-reflexive, and one
+    /// whose remote end is the peer's relay — is handed over (`PortHandover`) unless a hand-over with this peer failed
+    /// before. Each side decides for its own end: in a pair (relay, reflexive) one side forwards, the other hands over.
     ///
     /// An end counts as host when ICE labels it so *or* when its owner signaled that address and port as a `typ host`
     /// candidate in this generation (PROTOCOL.md §9.2): a library labels a remote host candidate peer-reflexive when
@@ -39,11 +41,12 @@ extension PeerSession {
             pathReason = "host-to-host pair: WireGuard sends straight to the remote listen port"
         } else if let handover = handover(local: local, remote: remote, localIsHost: localIsHost, remoteIsHost: remoteIsHost) {
             mode = .handedOver(handover)
-            pathReason = "\(pairName): WireGuard sends to the remote candidate from the ICE socket's port \(handover.local.port) (port hand-over, no userspace hop)"
+            let target = remote.kind == .relayed ? "the peer's TURN relay" : "the remote candidate"
+            pathReason = "\(pairName): WireGuard sends to \(target) from the ICE socket's port \(handover.local.port) (port hand-over, no userspace hop)"
         } else {
             mode = .forwarded
             pathReason = "\(pairName): forwarded over the ICE component"
-                + (handoverFailed && local.kind != .relayed && remote.kind != .relayed ? " (an earlier port hand-over carried no traffic)" : "")
+                + (handoverFailed && local.kind != .relayed ? " (an earlier port hand-over carried no traffic)" : "")
         }
         var actions: [MeshAction] = []
         if mode != path || selecting.pathSince == nil {
@@ -211,11 +214,16 @@ extension PeerSession {
     /// collision), and nothing would work until its 5-second retry. So only the controlling side starts at once; the
     /// controlled side turns keepalive on 250 ms later, by which time the controlling side's handshake has normally
     /// completed — or, if it was lost, this side's starts it.
+    ///
+    /// A handed-over path keeps the session's forwarding socket (the runtime gates it, see `HandoverBypassWatch`): closing
+    /// it while WireGuard still sends to it, and binding another a moment later, would lose the datagrams in between.
     func configureWireGuard(path: DataPathMode, instance: UInt64) -> [MeshAction] {
-        let forwarding: MeshAction = path == .forwarded
-            ? .bindForwarding(peer: info.publicKey, instance: instance)
-            : .releaseForwarding(peer: info.publicKey, instance: instance)
-        return [forwarding, .configureWireGuardPeer(info, path: path, instance: instance,
-                                                    keepalive: controlling ? .now : .after(Self.keepaliveDeferral))]
+        let configure = MeshAction.configureWireGuardPeer(info, path: path, instance: instance,
+                                                          keepalive: controlling ? .now : .after(Self.keepaliveDeferral))
+        switch path {
+        case .forwarded: return [.bindForwarding(peer: info.publicKey, instance: instance), configure]
+        case .handedOver: return [configure]
+        case .direct: return [.releaseForwarding(peer: info.publicKey, instance: instance), configure]
+        }
     }
 }

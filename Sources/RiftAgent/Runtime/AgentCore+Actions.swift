@@ -148,6 +148,7 @@ extension AgentCore {
                 return
             }
             endpoint = WireGuardEndpoint(address: handover.remote.address, port: handover.remote.port)
+            watchForBypass(of: info.publicKey, instance: instance)
         case .forwarded:
             guard let port = forwardingPorts[instance] else {
                 logger.error("peer \(info.name): no forwarding socket for the forwarded path")
@@ -170,6 +171,21 @@ extension AgentCore {
             logger.info("peer \(info.name): \(Self.pathName(path)) path via \(endpoint)")
         } catch {
             logger.error("cannot configure WireGuard peer \(info.name): \(error)")
+        }
+    }
+
+    /// Binds ICE session `instance`'s forwarding socket as a handed-over pair's safety net: WireGuard does not send to
+    /// it, and it passes on what the ICE agent receives only through `HandoverBypassWatch`, which also reports it.
+    private func watchForBypass(of peer: PublicKey, instance: UInt64) {
+        guard let device, let link = links[instance] else { return }
+        let watch = HandoverBypassWatch(clock: environment.clock, since: now) { [inbox] in
+            inbox.post(.mesh(.handoverBypassed(peer: peer, instance: instance)))
+        }
+        do {
+            forwardingPorts[instance] = try environment.forwarder.forward(
+                instance: instance, link: link, wireGuardPort: device.listenPort, admit: { watch.admit() })
+        } catch {
+            logger.warning("peer \(peer): no standby forwarding socket for the hand-over: \(error)")
         }
     }
 

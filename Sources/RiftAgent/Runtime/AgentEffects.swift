@@ -110,11 +110,21 @@ public protocol ICELinkFactory: Sendable {
 public protocol PacketForwarder: AnyObject, Sendable {
     /// Starts forwarding between WireGuard (listening on `wireGuardPort`) and `link`, for ICE session `instance`; returns
     /// the loopback port WireGuard must send to. Forwarding an instance already forwarded returns its port again.
-    func forward(instance: UInt64, link: any ICELink, wireGuardPort: UInt16) throws(AgentError) -> UInt16
+    /// With `admit`, each datagram received from the link goes to WireGuard only when `admit` returns true (called on
+    /// the ICE thread): a handed-over pair keeps this socket as a safety net (`HandoverBypassWatch`).
+    func forward(instance: UInt64, link: any ICELink, wireGuardPort: UInt16,
+                 admit: (@Sendable () -> Bool)?) throws(AgentError) -> UInt16
     /// Stops forwarding for `instance`; nothing when it is not forwarded.
     func stopForwarding(instance: UInt64)
     /// Stops everything. Idempotent.
     func shutdown()
+}
+
+extension PacketForwarder {
+    /// Forwarding that hands every received datagram to WireGuard.
+    public func forward(instance: UInt64, link: any ICELink, wireGuardPort: UInt16) throws(AgentError) -> UInt16 {
+        try forward(instance: instance, link: link, wireGuardPort: wireGuardPort, admit: nil)
+    }
 }
 
 /// Time as the runtime sees it: a monotonic clock for deadlines and the wall clock WireGuard's handshake times use.
