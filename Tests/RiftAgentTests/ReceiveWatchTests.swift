@@ -38,4 +38,53 @@ struct ReceiveWatchTests {
         watch.observe(TrafficCounters(received: 0, sent: 96), now: 3_900)
         #expect(watch.isDead(now: 3_900))
     }
+
+    @Test("after two-way traffic on every read, silence is suspect at 750 ms; after keepalives only, at 1.5 s")
+    func suspicionFollowsTheTraffic() {
+        var busy = ReceiveWatch(now: 0)
+        var now: Int64 = 0
+        var counters = TrafficCounters(received: 0, sent: 0)
+        busy.observe(counters, now: now)
+        for _ in 0..<4 {
+            now += 250
+            counters.received += 100
+            counters.sent += 100
+            busy.observe(counters, now: now)
+        }
+        for _ in 0..<2 {
+            now += 250
+            counters.sent += 100
+            busy.observe(counters, now: now)
+        }
+        #expect(!busy.isSuspect(now: now), "500 ms is not enough")
+        now += 250
+        counters.sent += 100
+        busy.observe(counters, now: now)
+        #expect(busy.isSuspect(now: now) && !busy.isDead(now: now))
+
+        var quiet = ReceiveWatch(now: 0)
+        quiet.observe(TrafficCounters(received: 0, sent: 0), now: 0)
+        quiet.observe(TrafficCounters(received: 32, sent: 32), now: 1_000)  // one keepalive each way: not busy
+        quiet.observe(TrafficCounters(received: 32, sent: 64), now: 2_250)
+        #expect(!quiet.isSuspect(now: 2_250), "1.25 s after a keepalive is normal on an idle tunnel")
+        quiet.observe(TrafficCounters(received: 32, sent: 96), now: 2_500)
+        #expect(quiet.isSuspect(now: 2_500) && !quiet.isDead(now: 2_500))
+        quiet.observe(TrafficCounters(received: 32, sent: 128), now: 3_000)
+        #expect(quiet.isDead(now: 3_000))
+    }
+
+    @Test("three busy reads are not enough, and a read with traffic one way only ends the streak")
+    func busyNeedsFourTwoWayReads() {
+        var watch = ReceiveWatch(now: 0)
+        watch.observe(TrafficCounters(received: 0, sent: 0), now: 0)
+        watch.observe(TrafficCounters(received: 100, sent: 100), now: 250)
+        watch.observe(TrafficCounters(received: 200, sent: 200), now: 500)
+        watch.observe(TrafficCounters(received: 300, sent: 200), now: 750)  // one-way: the streak starts again
+        watch.observe(TrafficCounters(received: 400, sent: 300), now: 1_000)
+        watch.observe(TrafficCounters(received: 500, sent: 400), now: 1_250)
+        watch.observe(TrafficCounters(received: 600, sent: 500), now: 1_500)
+        watch.observe(TrafficCounters(received: 600, sent: 600), now: 2_250)
+        #expect(watch.suspicionDeadline == ReceiveWatch.suspicionAfter.quiet)
+        #expect(!watch.isSuspect(now: 2_250))
+    }
 }

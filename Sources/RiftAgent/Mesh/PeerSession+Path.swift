@@ -77,12 +77,14 @@ extension PeerSession {
         }
         handshakeAge = age
         receiveWatch.observe(traffic, now: now)
+        if let abandoned = abandonSuspicionIfHeard(now: now) { return abandoned }
         if age == nil, let nudge = nudgeFirstHandshake(now: now) { return nudge }
         let pathSince = current?.pathSince
         // A hand-over on trial is judged by its own rule (PeerSession+Handover.swift): a silent one falls back to
         // forwarding the same pair, instead of restarting ICE, which would select that pair and hand it over again.
-        if pathSince != nil, handoverTrial == nil, receiveWatch.isDead(now: now) {
-            return pathWentSilent(now: now, relayAvailable: relayAvailable, ids: &ids)
+        if pathSince != nil, handoverTrial == nil {
+            if let early = startOnSuspicion(now: now, relayAvailable: relayAvailable, ids: &ids) { return early }
+            if receiveWatch.isDead(now: now) { return pathWentSilent(now: now, relayAvailable: relayAvailable, ids: &ids) }
         }
         if standby != nil, current?.selectedPair == nil, now - attemptStartedAt > Self.negotiationDeadline {
             return revertToStandby()  // the new generation found no pair in time; the standby never stopped working

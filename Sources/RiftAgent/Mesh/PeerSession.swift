@@ -46,6 +46,9 @@ public struct PeerSession: Sendable {
     public internal(set) var handoverFailed = false
     /// Whether WireGuard still receives over the path in use (see `ReceiveWatch`).
     var receiveWatch: ReceiveWatch
+    /// No relay is prepared on suspicion before this time (mesh clock): set when one was given up because the path
+    /// spoke again, so a tunnel whose keepalives come late does not open a TURN allocation every few seconds.
+    var nextSuspicionAt: Int64 = 0
 
     /// The most candidates buffered before their description arrives.
     static let maximumPendingCandidates = 64
