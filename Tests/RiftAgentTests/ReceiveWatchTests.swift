@@ -88,3 +88,22 @@ struct ReceiveWatchTests {
         #expect(!watch.isSuspect(now: 2_250))
     }
 }
+
+extension ReceiveWatchTests {
+    @Test("when both sides stop sending together, the busy deadline no longer applies")
+    func pauseEndsBusy() {
+        var watch = ReceiveWatch(now: 0)
+        var counters = TrafficCounters(received: 0, sent: 0)
+        watch.observe(counters, now: 0)
+        for read in 1...5 {
+            counters.received += 100
+            counters.sent += 100
+            watch.observe(counters, now: Int64(read) * 250)
+        }
+        watch.observe(counters, now: 1_500)  // nothing either way: the user stopped pinging
+        counters.sent += 32
+        watch.observe(counters, now: 2_250)  // our keepalive, a second after the last packet
+        #expect(watch.suspicionDeadline == ReceiveWatch.suspicionAfter.quiet)
+        #expect(!watch.isSuspect(now: 2_250), "1 s after the traffic stopped is the keepalive rhythm, not a cut")
+    }
+}

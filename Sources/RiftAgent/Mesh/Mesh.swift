@@ -161,6 +161,7 @@ public struct Mesh: Sendable {
         let relay = relayAvailable
         for key in peers.keys.sorted() {
             guard var peer = peers[key] else { continue }
+            actions += peer.keepaliveDue(now: now, traffic: traffic[key])
             actions += peer.checkLiveness(now: now, handshakeAge: ages[key], traffic: traffic[key], ids: &ids,
                                           relayAvailable: relay)
             peers[key] = peer

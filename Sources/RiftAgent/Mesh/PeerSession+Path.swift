@@ -62,6 +62,15 @@ extension PeerSession {
         return actions + closeStandby()
     }
 
+    /// A keepalive when this side sent nothing for a second over a working tunnel (see `SendWatch`): only with a path
+    /// configured and a handshake seen (before that, WireGuard's own first handshake is `nudgeFirstHandshake`'s
+    /// business, and a keepalive without a session would only start another one).
+    mutating func keepaliveDue(now: Int64, traffic: TrafficCounters?) -> [MeshAction] {
+        let due = sendWatch.keepaliveDue(traffic, now: now)
+        guard due, path != nil, isConnected else { return [] }
+        return [.sendKeepalive(info.publicKey)]
+    }
+
     /// How long one negotiation may take before it is retried, in milliseconds.
     static let negotiationDeadline: Int64 = 15_000
 

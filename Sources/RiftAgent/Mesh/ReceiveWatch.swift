@@ -16,13 +16,14 @@ public struct TrafficCounters: Sendable, Hashable {
 /// (which libnice 0.1.21 declares lost only after a fixed 10 s) would say so. The runtime reads the counters every
 /// 250 ms (`AgentCore.tickMilliseconds`).
 ///
-/// Both agents give every peer a one-second persistent keepalive, so a working path brings a packet about every second
-/// from the peer even when the tunnel carries no traffic. Silence counts only while this side sends: without sending
+/// Both agents give every peer a one-second persistent keepalive, and ask WireGuard for one more whenever they sent
+/// nothing for a second (`SendWatch`), so a working path brings a packet at least every ~1.25 s from the peer even
+/// when the tunnel carries no traffic or traffic one way only. Silence counts only while this side sends: without sending
 /// (keepalive not on yet, or counters unknown) there is nothing to conclude.
 ///
 /// Two levels. *Suspect*: nothing arrived for `suspicionAfter`, which is short (750 ms) when the traffic before the
-/// silence went both ways on every read (pings, TCP, a call: a live path would have answered three reads ago) and
-/// 1.5 s otherwise (an idle or one-way tunnel, where only keepalives arrive, about a second apart). A suspected path
+/// silence went both ways on every read and this side kept sending on every read since (pings, TCP, a call: a live
+/// path would have answered three reads ago) and 1.5 s otherwise (an idle or one-way tunnel, where only keepalives arrive, about a second apart). A suspected path
 /// is not left yet: the controlling side starts a relay-only generation beside it and keeps the old path if it speaks
 /// again before the relay is ready (PeerSession+Suspicion). *Dead*: nothing for `silenceDeadline` (2 s), the rule
 /// where no relay can be prepared (no TURN, a relayed path, the controlled side).
@@ -73,6 +74,8 @@ struct ReceiveWatch: Sendable {
             busyBeforeSilence = busyStreak >= Self.busyReads
         } else if sent {
             sentSinceReceived = true
+        } else {
+            busyBeforeSilence = false  // our own traffic paused too: what follows is the quiet rhythm of keepalives
         }
     }
 
