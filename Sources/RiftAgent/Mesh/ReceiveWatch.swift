@@ -18,22 +18,23 @@ public struct TrafficCounters: Sendable, Hashable {
 ///
 /// Both agents give every peer a one-second persistent keepalive, and ask WireGuard for one more whenever they sent
 /// nothing for a second (`SendWatch`), so a working path brings a packet at least every ~1.25 s from the peer even
-/// when the tunnel carries no traffic or traffic one way only. Silence counts only while this side sends: without sending
-/// (keepalive not on yet, or counters unknown) there is nothing to conclude.
+/// when the tunnel carries no traffic or traffic one way only. Silence counts only while this side sends: without
+/// sending (keepalive not on yet, or counters unknown) there is nothing to conclude.
 ///
 /// Two levels. *Suspect*: nothing arrived for `suspicionAfter`, which is short (750 ms) when the traffic before the
 /// silence went both ways on every read and this side kept sending on every read since (pings, TCP, a call: a live
-/// path would have answered three reads ago) and 1.5 s otherwise (an idle or one-way tunnel, where only keepalives arrive, about a second apart). A suspected path
-/// is not left yet: the controlling side starts a relay-only generation beside it and keeps the old path if it speaks
-/// again before the relay is ready (PeerSession+Suspicion). *Dead*: nothing for `silenceDeadline` (2 s), the rule
-/// where no relay can be prepared (no TURN, a relayed path, the controlled side).
+/// path would have answered three reads ago), and 1.75 s otherwise (an idle or one-way tunnel, where only keepalives
+/// arrive, at most ~1.25 s apart plus a read). A suspected path is not left yet: the controlling side starts a
+/// relay-only generation beside it and keeps the old path if it speaks again before the relay is ready
+/// (PeerSession+Suspicion). *Dead*: nothing for `silenceDeadline` (2 s), the rule where no relay can be prepared (no
+/// TURN, a relayed path, the controlled side).
 struct ReceiveWatch: Sendable {
     /// How long nothing may arrive, while we send, before the path counts as dead, in milliseconds: two keepalive
     /// intervals, so one late or lost keepalive (or a tick that ran late on a busy machine) is not a failure.
     static let silenceDeadline: Int64 = 2_000
     /// How long nothing may arrive before the path is suspected, in milliseconds: after two-way traffic on every one
     /// of the last `busyReads` reads, and otherwise.
-    static let suspicionAfter: (busy: Int64, quiet: Int64) = (750, 1_500)
+    static let suspicionAfter: (busy: Int64, quiet: Int64) = (750, 1_750)
     /// How many consecutive reads with both counters advancing make the traffic "busy".
     static let busyReads = 4
 
