@@ -151,6 +151,27 @@ struct MeshSuspicionTests {
         }
     }
 
+    @Test("a relay prepared on suspicion that fails: the old path stays, and the next step is the 2 s rule, not another preparation")
+    func failedPreparationCoolsDown() throws {
+        var pair = Pair()
+        let direct = try #require(pair.session.instance)
+        pair.busy()
+        _ = pair.silence(limit: 3_000)
+        let prepared = try #require(pair.session.instance)
+        let reverted = pair.h.send(.iceState(peer: Self.b, instance: prepared, state: .failed), to: 1)
+        #expect(reverted == [.closeICE(peer: Self.b, instance: prepared)])
+        #expect(pair.session.instance == direct && pair.session.standby == nil)
+        // Still silent: no new preparation at the next reads; the dead-path rule acts at 2 s of silence.
+        var quiet: Int64 = 750
+        var actions: [MeshAction] = []
+        while actions.isEmpty, quiet < 5_000 {
+            actions = pair.read(receive: false)
+            quiet += 250
+        }
+        #expect(quiet == 2_000, "next step after \(quiet) ms of silence: \(actions)")
+        #expect(actions.contains(.closeICE(peer: Self.b, instance: direct)), "the dead-path rule replaces the generation: \(actions)")
+    }
+
     @Test("the controlled side's restart request during the preparation is the same failure: ignored")
     func peerRestartDuringPreparationIgnored() throws {
         var pair = Pair()

@@ -16,7 +16,10 @@ extension PeerSession {
         }
         guard from == current?.instance else { return [] }
         current?.connectivity = state
-        if state.isLost, standby != nil { return revertToStandby() }
+        if state.isLost, standby != nil {
+            coolDownSuspicion(now: now)
+            return revertToStandby()
+        }
         if state.isLost { nextRecoveryAt = min(nextRecoveryAt, now) }
         return []
     }
@@ -96,6 +99,7 @@ extension PeerSession {
             if receiveWatch.isDead(now: now) { return pathWentSilent(now: now, relayAvailable: relayAvailable, ids: &ids) }
         }
         if standby != nil, current?.selectedPair == nil, now - attemptStartedAt > Self.negotiationDeadline {
+            coolDownSuspicion(now: now)
             return revertToStandby()  // the new generation found no pair in time; the standby never stopped working
         }
         // Lost consent restarts ICE on every path, direct ones included: WireGuard renews its handshake only every two

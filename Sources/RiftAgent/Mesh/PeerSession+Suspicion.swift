@@ -39,6 +39,13 @@ extension PeerSession {
         return revertToStandby()
     }
 
+    /// A generation started on suspicion failed or found no pair in time (TURN unreachable, say): the next one waits
+    /// out the cooldown, and meanwhile the dead-path rule decides (a relay-only generation with backoff, as before),
+    /// instead of a new preparation at every tick.
+    mutating func coolDownSuspicion(now: Int64) {
+        if current?.startedOnSuspicion == true { nextSuspicionAt = now + Self.suspicionCooldown }
+    }
+
     /// Whether a generation started on suspicion is negotiating: a restart the peer asks for meanwhile is the same
     /// failure seen from the other side, already being handled.
     var preparingRelayOnSuspicion: Bool { current?.startedOnSuspicion == true && current?.selectedPair == nil }
