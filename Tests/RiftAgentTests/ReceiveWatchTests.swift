@@ -106,4 +106,23 @@ extension ReceiveWatchTests {
         #expect(watch.suspicionDeadline == ReceiveWatch.suspicionAfter.quiet)
         #expect(!watch.isSuspect(now: 2_250), "1 s after the traffic stopped is the keepalive rhythm, not a cut")
     }
+
+    @Test("a silence that began while this side sent stays busy when the sender later backs off (TCP after a cut)")
+    func backingOffStaysBusy() {
+        var watch = ReceiveWatch(now: 0)
+        var counters = TrafficCounters(received: 0, sent: 0)
+        watch.observe(counters, now: 0)
+        for read in 1...5 {
+            counters.received += 100
+            counters.sent += 100
+            watch.observe(counters, now: Int64(read) * 250)
+        }
+        counters.sent += 1_400
+        watch.observe(counters, now: 1_500)  // segments in flight when the path died
+        watch.observe(counters, now: 1_750)  // waiting for the retransmission timer
+        counters.sent += 1_400
+        watch.observe(counters, now: 2_000)  // the retransmission
+        #expect(watch.suspicionDeadline == ReceiveWatch.suspicionAfter.busy)
+        #expect(watch.isSuspect(now: 2_000))
+    }
 }

@@ -26,12 +26,13 @@ extension PeerSession {
         return actions
     }
 
-    /// Controlling side, while a generation started on suspicion negotiates: if the old path spoke again, the
-    /// suspicion was wrong (a late keepalive, a pause in the peer's traffic): close the new generation and keep the
-    /// old path, which never stopped carrying. Nil while the suspicion stands.
+    /// Controlling side, while a generation started on suspicion negotiates: if the old path spoke again (anything
+    /// received since the generation began), the suspicion was wrong (a late keepalive, a pause in the peer's
+    /// traffic): close the new generation and keep the old path, which never stopped carrying. Nil while the silence
+    /// lasts.
     mutating func abandonSuspicionIfHeard(now: Int64) -> [MeshAction]? {
         guard controlling, let generation = current, generation.startedOnSuspicion, generation.selectedPair == nil,
-              standby != nil, !receiveWatch.isSuspect(now: now) else { return nil }
+              standby != nil, receiveWatch.receivedAt > attemptStartedAt else { return nil }
         lastRecoveryReason = "the path went quiet, then spoke again before the relay was ready: kept it"
         nextSuspicionAt = now + Self.suspicionCooldown
         recovery.reset()

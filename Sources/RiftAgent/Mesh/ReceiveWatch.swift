@@ -22,8 +22,8 @@ public struct TrafficCounters: Sendable, Hashable {
 /// sending (keepalive not on yet, or counters unknown) there is nothing to conclude.
 ///
 /// Two levels. *Suspect*: nothing arrived for `suspicionAfter`, which is short (750 ms) when the traffic before the
-/// silence went both ways on every read and this side kept sending on every read since (pings, TCP, a call: a live
-/// path would have answered three reads ago), and 1.75 s otherwise (an idle or one-way tunnel, where only keepalives
+/// silence went both ways on every read and this side still sent on the first read of the silence (pings, TCP, a
+/// call: a live path would have answered two reads ago), and 1.75 s otherwise (an idle or one-way tunnel, where only keepalives
 /// arrive, at most ~1.25 s apart plus a read). A suspected path is not left yet: the controlling side starts a
 /// relay-only generation beside it and keeps the old path if it speaks again before the relay is ready
 /// (PeerSession+Suspicion). *Dead*: nothing for `silenceDeadline` (2 s), the rule where no relay can be prepared (no
@@ -45,8 +45,11 @@ struct ReceiveWatch: Sendable {
     private var sentSinceReceived = false
     /// Consecutive reads on which both counters advanced.
     private var busyStreak = 0
-    /// Whether the traffic was busy when the received counter last advanced: the current silence, if any, follows it.
+    /// Whether the traffic was busy when the received counter last advanced, and this side still sent on the first
+    /// read after it: the current silence, if any, cut busy traffic short.
     private var busyBeforeSilence = false
+    /// Reads since the received counter last advanced.
+    private var silentReads = 0
 
     init(now: Int64) { receivedAt = now }
 
@@ -57,6 +60,7 @@ struct ReceiveWatch: Sendable {
         sentSinceReceived = false
         busyStreak = 0
         busyBeforeSilence = false
+        silentReads = 0
     }
 
     /// Records the counters read at `now` (nil: WireGuard reported none for the peer, which proves nothing).
@@ -72,11 +76,17 @@ struct ReceiveWatch: Sendable {
         if received {
             receivedAt = now
             sentSinceReceived = false
+            silentReads = 0
             busyBeforeSilence = busyStreak >= Self.busyReads
-        } else if sent {
+            return
+        }
+        silentReads += 1
+        if sent {
             sentSinceReceived = true
-        } else {
-            busyBeforeSilence = false  // our own traffic paused too: what follows is the quiet rhythm of keepalives
+        } else if silentReads == 1 {
+            // Both sides stopped together (the pings ended): what follows is the keepalives' rhythm, not a cut. A later
+            // read without sending (TCP backing off after a cut) does not undo a silence that began while we sent.
+            busyBeforeSilence = false
         }
     }
 
