@@ -68,13 +68,13 @@ struct MeshSuspicionTests {
         }
     }
 
-    @Test("after two-way traffic, 750 ms of silence starts a relay-only generation beside the path, which stays")
+    @Test("after two-way traffic, 500 ms of silence starts a relay-only generation beside the path, which stays")
     func busySilenceIsSuspectedEarly() throws {
         var pair = Pair()
         let direct = try #require(pair.session.instance)
         pair.busy()
         let (actions, after) = pair.silence(limit: 3_000)
-        #expect(after == 750, "suspected after \(after) ms")
+        #expect(after == 500, "suspected after \(after) ms")
         #expect(Self.startsRelayOnly(actions), "\(actions)")
         #expect(!actions.contains { if case .closeICE = $0 { true } else { false } }, "the old session stays open")
         #expect(!Self.touchesWireGuard(actions), "WireGuard stays on the old path: \(actions)")
@@ -129,7 +129,7 @@ struct MeshSuspicionTests {
         pair.now += 3_000
         pair.busy()
         let (actions, after) = pair.silence(limit: 3_000)
-        #expect(after == 750 && Self.startsRelayOnly(actions), "after the cooldown a quiet path is suspected again")
+        #expect(after == 500 && Self.startsRelayOnly(actions), "after the cooldown a quiet path is suspected again")
     }
 
     @Test("the relay selected while the path is still silent: both sides move WireGuard to it, then close the old session")
@@ -156,13 +156,13 @@ struct MeshSuspicionTests {
         var pair = Pair()
         let direct = try #require(pair.session.instance)
         pair.busy()
-        _ = pair.silence(limit: 3_000)
+        let (_, suspectedAfter) = pair.silence(limit: 3_000)
         let prepared = try #require(pair.session.instance)
         let reverted = pair.h.send(.iceState(peer: Self.b, instance: prepared, state: .failed), to: 1)
         #expect(reverted == [.closeICE(peer: Self.b, instance: prepared)])
         #expect(pair.session.instance == direct && pair.session.standby == nil)
         // Still silent: no new preparation at the next reads; the dead-path rule acts at 2 s of silence.
-        var quiet: Int64 = 750
+        var quiet = suspectedAfter
         var actions: [MeshAction] = []
         while actions.isEmpty, quiet < 5_000 {
             actions = pair.read(receive: false)

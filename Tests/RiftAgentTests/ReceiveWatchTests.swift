@@ -39,7 +39,7 @@ struct ReceiveWatchTests {
         #expect(watch.isDead(now: 3_900))
     }
 
-    @Test("after two-way traffic on every read, silence is suspect at 750 ms; after keepalives only, at 1.75 s")
+    @Test("after two-way traffic on every read, silence is suspect at 500 ms; after keepalives only, at 1.75 s")
     func suspicionFollowsTheTraffic() {
         var busy = ReceiveWatch(now: 0)
         var now: Int64 = 0
@@ -51,12 +51,10 @@ struct ReceiveWatchTests {
             counters.sent += 100
             busy.observe(counters, now: now)
         }
-        for _ in 0..<2 {
-            now += 250
-            counters.sent += 100
-            busy.observe(counters, now: now)
-        }
-        #expect(!busy.isSuspect(now: now), "500 ms is not enough")
+        now += 250
+        counters.sent += 100
+        busy.observe(counters, now: now)
+        #expect(!busy.isSuspect(now: now), "one read without a packet is not enough")
         now += 250
         counters.sent += 100
         busy.observe(counters, now: now)

@@ -14,7 +14,7 @@ from pinger import Pinger
 from topologies import home_nats
 
 # Bounds, in seconds: generous enough that only a hang exceeds them; the measured times are printed, not asserted.
-# A cut path is suspected from WireGuard's counters (750 ms without a packet from the peer while the pings go both
+# A cut path is suspected from WireGuard's counters (500 ms without a packet from the peer while the pings go both
 # ways, see ReceiveWatch); a relay-only generation is then negotiated beside it and takes over if the silence lasts
 # (PeerSession+Suspicion). ICE consent (10 s in libnice) is the fallback.
 FIRST_PING = 30

@@ -21,9 +21,9 @@ public struct TrafficCounters: Sendable, Hashable {
 /// when the tunnel carries no traffic or traffic one way only. Silence counts only while this side sends: without
 /// sending (keepalive not on yet, or counters unknown) there is nothing to conclude.
 ///
-/// Two levels. *Suspect*: nothing arrived for `suspicionAfter`, which is short (750 ms) when the traffic before the
+/// Two levels. *Suspect*: nothing arrived for `suspicionAfter`, which is short (500 ms) when the traffic before the
 /// silence went both ways on every read and this side still sent on the first read of the silence (pings, TCP, a
-/// call: a live path would have answered two reads ago), and 1.75 s otherwise (an idle or one-way tunnel, where only keepalives
+/// call: a live path would have answered on one of those reads), and 1.75 s otherwise (an idle or one-way tunnel, where only keepalives
 /// arrive, at most ~1.25 s apart plus a read). A suspected path is not left yet: the controlling side starts a
 /// relay-only generation beside it and keeps the old path if it speaks again before the relay is ready
 /// (PeerSession+Suspicion). *Dead*: nothing for `silenceDeadline` (2 s), the rule where no relay can be prepared (no
@@ -34,7 +34,7 @@ struct ReceiveWatch: Sendable {
     static let silenceDeadline: Int64 = 2_000
     /// How long nothing may arrive before the path is suspected, in milliseconds: after two-way traffic on every one
     /// of the last `busyReads` reads, and otherwise.
-    static let suspicionAfter: (busy: Int64, quiet: Int64) = (750, 1_750)
+    static let suspicionAfter: (busy: Int64, quiet: Int64) = (500, 1_750)
     /// How many consecutive reads with both counters advancing make the traffic "busy".
     static let busyReads = 4
 
