@@ -56,6 +56,16 @@ final class KernelWireGuardDevice: WireGuardDevice {
         }
     }
 
+    /// Two `wg` runs: the kernel sends a keepalive when a set turns the interval from 0 to non-zero, and `wg` sends
+    /// one value per run.
+    func sendKeepalive(to publicKey: PublicKey, interval: UInt16) throws(WireGuardError) {
+        try whileOpen { () throws(WireGuardError) in
+            for step in WireGuardTool.sendKeepalive(link.name, publicKey, interval: interval) {
+                try Self.runTool(link, step, "keepalive to \(publicKey)")
+            }
+        }
+    }
+
     func status() throws(WireGuardError) -> WireGuardDeviceStatus {
         try whileOpen { () throws(WireGuardError) in try Self.readStatus(link) }
     }

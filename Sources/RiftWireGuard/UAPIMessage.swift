@@ -62,6 +62,13 @@ enum UAPIRequest {
         return lines
     }
 
+    /// Turns the peer's persistent keepalive off and on again (to `interval`), in one request: wireguard-go sends a
+    /// keepalive when the interval goes from 0 to non-zero. `update_only` keeps it from creating a removed peer.
+    static func sendKeepalive(_ publicKey: PublicKey, interval: UInt16) -> [UAPILine] {
+        [UAPILine("public_key", publicKey.hex), UAPILine("update_only", "true"),
+         UAPILine("persistent_keepalive_interval", "0"), UAPILine("persistent_keepalive_interval", String(max(interval, 1)))]
+    }
+
     /// Removes the peer with `publicKey` (a no-op for an unknown key).
     static func removePeer(_ publicKey: PublicKey) -> [UAPILine] {
         [UAPILine("public_key", publicKey.hex), UAPILine("remove", "true")]

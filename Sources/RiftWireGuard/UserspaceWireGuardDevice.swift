@@ -82,6 +82,10 @@ final class UserspaceWireGuardDevice: WireGuardDevice {
         try whileOpen { () throws(WireGuardError) in try control.set(UAPIRequest.removePeer(publicKey)) }
     }
 
+    func sendKeepalive(to publicKey: PublicKey, interval: UInt16) throws(WireGuardError) {
+        try whileOpen { () throws(WireGuardError) in try control.set(UAPIRequest.sendKeepalive(publicKey, interval: interval)) }
+    }
+
     func status() throws(WireGuardError) -> WireGuardDeviceStatus {
         try whileOpen { () throws(WireGuardError) in try UAPIStatus.parse(control.get(), publicKey: publicKey) }
     }

@@ -17,6 +17,10 @@ public protocol WireGuardDevice: AnyObject, Sendable {
     func setPeer(_ peer: WireGuardPeer) throws(WireGuardError)
     /// Removes the peer; removing an unknown peer succeeds. Fails when WireGuard cannot be reached.
     func removePeer(_ publicKey: PublicKey) throws(WireGuardError)
+    /// Makes WireGuard send one keepalive to the peer now, leaving its persistent keepalive at `interval` seconds:
+    /// the interval is set to 0 and back, which WireGuard (wireguard-go and the kernel alike) answers with an
+    /// immediate keepalive. Does nothing for an unknown peer; fails when WireGuard cannot be reached.
+    func sendKeepalive(to publicKey: PublicKey, interval: UInt16) throws(WireGuardError)
     /// Reads the listen port, our public key and every peer's counters and last handshake.
     /// Fails when WireGuard cannot be reached (for example wireguard-go has exited).
     func status() throws(WireGuardError) -> WireGuardDeviceStatus

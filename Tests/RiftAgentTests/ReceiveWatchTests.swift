@@ -38,4 +38,89 @@ struct ReceiveWatchTests {
         watch.observe(TrafficCounters(received: 0, sent: 96), now: 3_900)
         #expect(watch.isDead(now: 3_900))
     }
+
+    @Test("after two-way traffic on every read, silence is suspect at 500 ms; after keepalives only, at 1.75 s")
+    func suspicionFollowsTheTraffic() {
+        var busy = ReceiveWatch(now: 0)
+        var now: Int64 = 0
+        var counters = TrafficCounters(received: 0, sent: 0)
+        busy.observe(counters, now: now)
+        for _ in 0..<4 {
+            now += 250
+            counters.received += 100
+            counters.sent += 100
+            busy.observe(counters, now: now)
+        }
+        now += 250
+        counters.sent += 100
+        busy.observe(counters, now: now)
+        #expect(!busy.isSuspect(now: now), "one read without a packet is not enough")
+        now += 250
+        counters.sent += 100
+        busy.observe(counters, now: now)
+        #expect(busy.isSuspect(now: now) && !busy.isDead(now: now))
+
+        var quiet = ReceiveWatch(now: 0)
+        quiet.observe(TrafficCounters(received: 0, sent: 0), now: 0)
+        quiet.observe(TrafficCounters(received: 32, sent: 32), now: 1_000)  // one keepalive each way: not busy
+        quiet.observe(TrafficCounters(received: 32, sent: 64), now: 2_500)
+        #expect(!quiet.isSuspect(now: 2_500), "1.5 s after a keepalive can still be an idle tunnel's rhythm")
+        quiet.observe(TrafficCounters(received: 32, sent: 96), now: 2_750)
+        #expect(quiet.isSuspect(now: 2_750) && !quiet.isDead(now: 2_750))
+        quiet.observe(TrafficCounters(received: 32, sent: 128), now: 3_000)
+        #expect(quiet.isDead(now: 3_000))
+    }
+
+    @Test("three busy reads are not enough, and a read with traffic one way only ends the streak")
+    func busyNeedsFourTwoWayReads() {
+        var watch = ReceiveWatch(now: 0)
+        watch.observe(TrafficCounters(received: 0, sent: 0), now: 0)
+        watch.observe(TrafficCounters(received: 100, sent: 100), now: 250)
+        watch.observe(TrafficCounters(received: 200, sent: 200), now: 500)
+        watch.observe(TrafficCounters(received: 300, sent: 200), now: 750)  // one-way: the streak starts again
+        watch.observe(TrafficCounters(received: 400, sent: 300), now: 1_000)
+        watch.observe(TrafficCounters(received: 500, sent: 400), now: 1_250)
+        watch.observe(TrafficCounters(received: 600, sent: 500), now: 1_500)
+        watch.observe(TrafficCounters(received: 600, sent: 600), now: 2_250)
+        #expect(watch.suspicionDeadline == ReceiveWatch.suspicionAfter.quiet)
+        #expect(!watch.isSuspect(now: 2_250))
+    }
+}
+
+extension ReceiveWatchTests {
+    @Test("when both sides stop sending together, the busy deadline no longer applies")
+    func pauseEndsBusy() {
+        var watch = ReceiveWatch(now: 0)
+        var counters = TrafficCounters(received: 0, sent: 0)
+        watch.observe(counters, now: 0)
+        for read in 1...5 {
+            counters.received += 100
+            counters.sent += 100
+            watch.observe(counters, now: Int64(read) * 250)
+        }
+        watch.observe(counters, now: 1_500)  // nothing either way: the user stopped pinging
+        counters.sent += 32
+        watch.observe(counters, now: 2_250)  // our keepalive, a second after the last packet
+        #expect(watch.suspicionDeadline == ReceiveWatch.suspicionAfter.quiet)
+        #expect(!watch.isSuspect(now: 2_250), "1 s after the traffic stopped is the keepalive rhythm, not a cut")
+    }
+
+    @Test("a silence that began while this side sent stays busy when the sender later backs off (TCP after a cut)")
+    func backingOffStaysBusy() {
+        var watch = ReceiveWatch(now: 0)
+        var counters = TrafficCounters(received: 0, sent: 0)
+        watch.observe(counters, now: 0)
+        for read in 1...5 {
+            counters.received += 100
+            counters.sent += 100
+            watch.observe(counters, now: Int64(read) * 250)
+        }
+        counters.sent += 1_400
+        watch.observe(counters, now: 1_500)  // segments in flight when the path died
+        watch.observe(counters, now: 1_750)  // waiting for the retransmission timer
+        counters.sent += 1_400
+        watch.observe(counters, now: 2_000)  // the retransmission
+        #expect(watch.suspicionDeadline == ReceiveWatch.suspicionAfter.busy)
+        #expect(watch.isSuspect(now: 2_000))
+    }
 }

@@ -31,6 +31,33 @@ struct DeviceTests {
         #expect(!TestHost.attempt(["ip", "link", "show", "dev", name]))
     }
 
+    @Test("wireguard-go: a keepalive asked for is sent at once, the interval stays, an unknown peer is not created",
+          .enabled(if: TestHost.canRunWireGuardGo, TestHost.wireGuardGoRequirement))
+    func keepaliveOnRequest() throws {
+        let name = TestHost.randomName("rgt")
+        let keys = try TestHost.keyPair()
+        let peerKey = try TestHost.keyPair().publicKey
+        let device = try openWireGuardDevice(configuration(name: name, privateKey: keys.privateKey, subnet: 0), backend: .userspace)
+        defer { device.shutdown() }
+        // Keepalive off: configuring the peer sends nothing (turning it on would, and would start WireGuard's 5 s
+        // handshake rate limit).
+        try device.setPeer(WireGuardPeer(publicKey: peerKey, endpoint: WireGuardEndpoint("127.0.0.1:9"),
+                                         allowedIPs: ["100.64.0.9/32"]))
+        let before = try #require(try device.status().peer(peerKey)).txBytes
+        try device.sendKeepalive(to: peerKey, interval: 1)
+        var sent = before
+        for _ in 0..<40 where sent == before {  // at most 2 s
+            usleep(50_000)
+            sent = try #require(try device.status().peer(peerKey)).txBytes
+        }
+        // No session yet, so the keepalive starts a handshake: an initiation (148 bytes) goes out.
+        #expect(sent > before, "nothing sent after the keepalive request")
+        #expect(try device.status().peer(peerKey)?.persistentKeepalive == 1)
+        let stranger = try TestHost.keyPair().publicKey
+        try device.sendKeepalive(to: stranger, interval: 1)
+        #expect(try device.status().peer(stranger) == nil, "update_only: no peer is created")
+    }
+
     /// A configuration in 100.64.<subnet>.0/24 and fd7a:115c:a1e0:<subnet>::/64, so parallel runs differ.
     private func configuration(name: String, privateKey: String, subnet: UInt8) -> InterfaceConfiguration {
         InterfaceConfiguration(name: name, privateKeyBase64: privateKey, ipv4: IPv4Address("100.64.\(subnet).1")!,

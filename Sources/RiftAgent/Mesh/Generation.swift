@@ -31,6 +31,9 @@ public struct Generation: Sendable {
     public internal(set) var localKinds = CandidateTally()
     public internal(set) var remoteKinds = CandidateTally()
     var failedAttemptsBefore = 0
+    /// Whether it was started because the path in use went quiet (`PeerSession.startOnSuspicion`): it is given up if
+    /// that path speaks again before this one selects a pair.
+    var startedOnSuspicion = false
 
     /// A new generation on ICE session `instance`.
     init(instance: UInt64, relayOnly: Bool) {

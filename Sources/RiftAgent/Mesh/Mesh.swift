@@ -150,7 +150,8 @@ public struct Mesh: Sendable {
             peer.lastRecoveryReason = "peer restarted: \(reason)"
             return peer.beginGeneration(ids: &ids, forceRelay: false, now: now)
         }
-        guard now >= peer.nextRecoveryAt else { return [] }
+        // A relay prepared on suspicion is this same failure seen first here (PeerSession+Suspicion).
+        guard now >= peer.nextRecoveryAt, !peer.preparingRelayOnSuspicion else { return [] }
         // The peer's path went silent, and so did ours: the same cut, seen first over there (see `pathWentSilent`).
         let relayFirst = peer.receiveWatch.silence(now: now) >= ReceiveWatch.silenceDeadline / 2 && !peer.isRelayed
         return peer.restartAfterFailure(reason: "peer asked: \(reason)", now: now, relayAvailable: relayAvailable,
@@ -162,6 +163,7 @@ public struct Mesh: Sendable {
         let relay = relayAvailable
         for key in peers.keys.sorted() {
             guard var peer = peers[key] else { continue }
+            actions += peer.keepaliveDue(now: now, traffic: traffic[key])
             actions += peer.checkLiveness(now: now, handshakeAge: ages[key], traffic: traffic[key], ids: &ids,
                                           relayAvailable: relay)
             peers[key] = peer

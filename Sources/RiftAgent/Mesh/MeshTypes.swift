@@ -120,6 +120,8 @@ public enum MeshAction: Sendable, Equatable {
     case configureWireGuardPeer(PeerInfo, path: DataPathMode, instance: UInt64, keepalive: KeepaliveStart)
     /// Remove the WireGuard peer.
     case removeWireGuardPeer(PublicKey)
+    /// Make WireGuard send one keepalive to the peer now (see `SendWatch`).
+    case sendKeepalive(PublicKey)
     /// Remove the WireGuard peer and configure it again over `path` with keepalive at once: a new peer in WireGuard
     /// sends a handshake initiation immediately, where the existing one would wait out its 5-second retry.
     case restartWireGuardHandshake(PeerInfo, path: DataPathMode, instance: UInt64)

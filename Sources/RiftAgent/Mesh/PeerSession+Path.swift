@@ -16,7 +16,10 @@ extension PeerSession {
         }
         guard from == current?.instance else { return [] }
         current?.connectivity = state
-        if state.isLost, standby != nil { return revertToStandby() }
+        if state.isLost, standby != nil {
+            coolDownSuspicion(now: now)
+            return revertToStandby()
+        }
         if state.isLost { nextRecoveryAt = min(nextRecoveryAt, now) }
         return []
     }
@@ -65,6 +68,15 @@ extension PeerSession {
         return actions + closeStandby()
     }
 
+    /// A keepalive when this side sent nothing for a second over a working tunnel (see `SendWatch`): only with a path
+    /// configured and a handshake seen (before that, WireGuard's own first handshake is `nudgeFirstHandshake`'s
+    /// business, and a keepalive without a session would only start another one).
+    mutating func keepaliveDue(now: Int64, traffic: TrafficCounters?) -> [MeshAction] {
+        let due = sendWatch.keepaliveDue(traffic, now: now)
+        guard due, path != nil, isConnected else { return [] }
+        return [.sendKeepalive(info.publicKey)]
+    }
+
     /// How long one negotiation may take before it is retried, in milliseconds.
     static let negotiationDeadline: Int64 = 15_000
 
@@ -80,14 +92,17 @@ extension PeerSession {
         }
         handshakeAge = age
         receiveWatch.observe(traffic, now: now)
+        if let abandoned = abandonSuspicionIfHeard(now: now) { return abandoned }
         if age == nil, let nudge = nudgeFirstHandshake(now: now) { return nudge }
         let pathSince = current?.pathSince
         // A hand-over on trial is judged by its own rule (PeerSession+Handover.swift): a silent one falls back to
         // forwarding the same pair, instead of restarting ICE, which would select that pair and hand it over again.
-        if pathSince != nil, handoverTrial == nil, receiveWatch.isDead(now: now) {
-            return pathWentSilent(now: now, relayAvailable: relayAvailable, ids: &ids)
+        if pathSince != nil, handoverTrial == nil {
+            if let early = startOnSuspicion(now: now, relayAvailable: relayAvailable, ids: &ids) { return early }
+            if receiveWatch.isDead(now: now) { return pathWentSilent(now: now, relayAvailable: relayAvailable, ids: &ids) }
         }
         if standby != nil, current?.selectedPair == nil, now - attemptStartedAt > Self.negotiationDeadline {
+            coolDownSuspicion(now: now)
             return revertToStandby()  // the new generation found no pair in time; the standby never stopped working
         }
         // Lost consent restarts ICE on every path, direct ones included: WireGuard renews its handshake only every two

@@ -46,6 +46,11 @@ public struct PeerSession: Sendable {
     public internal(set) var handoverFailed = false
     /// Whether WireGuard still receives over the path in use (see `ReceiveWatch`).
     var receiveWatch: ReceiveWatch
+    /// Whether this side sent to the peer lately (see `SendWatch`).
+    var sendWatch: SendWatch
+    /// No relay is prepared on suspicion before this time (mesh clock): set when one was given up because the path
+    /// spoke again, so a tunnel whose keepalives come late does not open a TURN allocation every few seconds.
+    var nextSuspicionAt: Int64 = 0
 
     /// The most candidates buffered before their description arrives.
     static let maximumPendingCandidates = 64
@@ -56,6 +61,7 @@ public struct PeerSession: Sendable {
         self.controlling = me < info.publicKey
         self.attemptStartedAt = now
         self.receiveWatch = ReceiveWatch(now: now)
+        self.sendWatch = SendWatch(now: now)
     }
 
     /// The runtime's ICE session for the current generation.

@@ -13,29 +13,54 @@ public struct TrafficCounters: Sendable, Hashable {
 }
 
 /// Whether the path WireGuard uses still delivers: the data-plane signal of a dead path, seconds before ICE consent
-/// (which libnice 0.1.21 declares lost only after a fixed 10 s) would say so.
+/// (which libnice 0.1.21 declares lost only after a fixed 10 s) would say so. The runtime reads the counters every
+/// 250 ms (`AgentCore.tickMilliseconds`).
 ///
-/// Both agents give every peer a one-second persistent keepalive, so a working path brings at least one packet a
-/// second from the peer even when the tunnel carries no traffic. A path is dead when nothing arrived for
-/// `silenceDeadline` while this side kept sending. A silent tunnel is not a dead one: without sending (keepalive not
-/// on yet, or counters unknown) there is nothing to conclude, and a tunnel whose keepalives arrive never goes silent.
+/// Both agents give every peer a one-second persistent keepalive, and ask WireGuard for one more whenever they sent
+/// nothing for a second (`SendWatch`), so a working path brings a packet at least every ~1.25 s from the peer even
+/// when the tunnel carries no traffic or traffic one way only. Silence counts only while this side sends: without
+/// sending (keepalive not on yet, or counters unknown) there is nothing to conclude.
+///
+/// Two levels. *Suspect*: nothing arrived for `suspicionAfter`, which is short (500 ms) when the traffic before the
+/// silence went both ways on every read and this side still sent on the first read of the silence (pings, TCP, a
+/// call: a live path would have answered on one of those reads), and 1.75 s otherwise (an idle or one-way tunnel, where only keepalives
+/// arrive, at most ~1.25 s apart plus a read). A suspected path is not left yet: the controlling side starts a
+/// relay-only generation beside it and keeps the old path if it speaks again before the relay is ready
+/// (PeerSession+Suspicion). *Dead*: nothing for `silenceDeadline` (2 s), the rule where no relay can be prepared (no
+/// TURN, a relayed path, the controlled side).
 struct ReceiveWatch: Sendable {
     /// How long nothing may arrive, while we send, before the path counts as dead, in milliseconds: two keepalive
     /// intervals, so one late or lost keepalive (or a tick that ran late on a busy machine) is not a failure.
     static let silenceDeadline: Int64 = 2_000
+    /// How long nothing may arrive before the path is suspected, in milliseconds: after two-way traffic on every one
+    /// of the last `busyReads` reads, and otherwise.
+    static let suspicionAfter: (busy: Int64, quiet: Int64) = (500, 1_750)
+    /// How many consecutive reads with both counters advancing make the traffic "busy".
+    static let busyReads = 4
 
     private var last: TrafficCounters?
     /// When the received counter last advanced, or the watch (re)started.
     private(set) var receivedAt: Int64
     /// Whether the sent counter advanced since `receivedAt`.
     private var sentSinceReceived = false
+    /// Consecutive reads on which both counters advanced.
+    private var busyStreak = 0
+    /// Whether the traffic was busy when the received counter last advanced, and this side still sent on the first
+    /// read after it: the current silence, if any, cut busy traffic short.
+    private var busyBeforeSilence = false
+    /// Reads since the received counter last advanced.
+    private var silentReads = 0
 
     init(now: Int64) { receivedAt = now }
 
-    /// Starts afresh, as if something had just arrived (a new path was configured: give it its own deadline).
+    /// Starts afresh, as if something had just arrived (a new path was configured: give it its own deadline and learn
+    /// its traffic again).
     mutating func restart(now: Int64) {
         receivedAt = now
         sentSinceReceived = false
+        busyStreak = 0
+        busyBeforeSilence = false
+        silentReads = 0
     }
 
     /// Records the counters read at `now` (nil: WireGuard reported none for the peer, which proves nothing).
@@ -45,15 +70,34 @@ struct ReceiveWatch: Sendable {
         guard let previous = last else { return restart(now: now) }
         // A counter that went backwards means the peer was removed and added again: a new start, not silence.
         if counters.received < previous.received || counters.sent < previous.sent { return restart(now: now) }
-        if counters.received > previous.received {
-            restart(now: now)
-        } else if counters.sent > previous.sent {
+        let received = counters.received > previous.received
+        let sent = counters.sent > previous.sent
+        busyStreak = received && sent ? min(busyStreak + 1, Self.busyReads) : 0
+        if received {
+            receivedAt = now
+            sentSinceReceived = false
+            silentReads = 0
+            busyBeforeSilence = busyStreak >= Self.busyReads
+            return
+        }
+        silentReads += 1
+        if sent {
             sentSinceReceived = true
+        } else if silentReads == 1 {
+            // Both sides stopped together (the pings ended): what follows is the keepalives' rhythm, not a cut. A later
+            // read without sending (TCP backing off after a cut) does not undo a silence that began while we sent.
+            busyBeforeSilence = false
         }
     }
 
     /// How long nothing arrived although this side sent, in milliseconds (0 when it did not send).
     func silence(now: Int64) -> Int64 { sentSinceReceived ? max(0, now - receivedAt) : 0 }
+
+    /// The silence after which the path is suspected, given the traffic before it.
+    var suspicionDeadline: Int64 { busyBeforeSilence ? Self.suspicionAfter.busy : Self.suspicionAfter.quiet }
+
+    /// Whether the path is suspected: silent long enough to prepare another path, not yet to give this one up.
+    func isSuspect(now: Int64) -> Bool { silence(now: now) >= suspicionDeadline }
 
     /// Whether the path is dead by this signal.
     func isDead(now: Int64) -> Bool { silence(now: now) >= Self.silenceDeadline }

@@ -51,6 +51,10 @@ extension AgentCore {
         case .removeWireGuardPeer(let key):
             environment.portHandover.remove(key)
             do { try device?.removePeer(key) } catch { logger.warning("cannot remove WireGuard peer \(key): \(error)") }
+        case .sendKeepalive(let key):
+            do { try device?.sendKeepalive(to: key, interval: Self.keepaliveSeconds) } catch {
+                logger.debug("cannot ask WireGuard for a keepalive to \(key): \(error)")
+            }
         case .restartWireGuardHandshake(let info, let path, let instance):
             logger.info("peer \(info.name): no WireGuard handshake yet; starting a fresh one")
             do { try device?.removePeer(info.publicKey) } catch {

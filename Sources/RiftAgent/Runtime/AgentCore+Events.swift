@@ -105,7 +105,12 @@ extension AgentCore {
             }
             lastDeviceStatus = status
         }
-        perform(mesh.handle(.tick(nowMilliseconds: now, handshakeAge: ages, traffic: traffic)))
-        publishStatus()
+        let actions = mesh.handle(.tick(nowMilliseconds: now, handshakeAge: ages, traffic: traffic))
+        perform(actions)
+        ticksSinceStatus += 1
+        if !actions.isEmpty || ticksSinceStatus >= Self.ticksPerStatus {
+            ticksSinceStatus = 0
+            publishStatus()
+        }
     }
 }

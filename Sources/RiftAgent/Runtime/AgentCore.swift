@@ -46,8 +46,14 @@ public final class AgentCore: @unchecked Sendable {
     public private(set) var stopReason: String?
     private var started = false
 
-    /// How often liveness is checked.
-    static let tickMilliseconds: Int64 = 1_000
+    /// How often liveness is checked: WireGuard's counters read for every peer (one UAPI `get` or `wg show dump`), so
+    /// a quiet path is suspected within a quarter of a second of its deadline (`ReceiveWatch`).
+    static let tickMilliseconds: Int64 = 250
+    /// The status snapshot (and metrics textfile) is rebuilt every this many ticks (once a second), and at once after
+    /// a tick that changed something.
+    static let ticksPerStatus = 4
+    /// Ticks since the status was last published by a tick.
+    var ticksSinceStatus = 0
 
     /// Prepares the agent; nothing touches the world until `start()`.
     public init(configuration: AgentConfiguration, secrets: AgentSecrets, environment: AgentEnvironment, logger: Logger,

@@ -4,7 +4,7 @@ import RiftProtocol
 enum RuntimeEvent: Sendable {
     case hub(SignalingEvent)
     case mesh(MeshEvent)
-    /// The one-second liveness check (it schedules the next one).
+    /// The liveness check, every `AgentCore.tickMilliseconds` (it schedules the next one).
     case tick
     /// A controlled-side peer's deferred keepalive is due (see `KeepaliveStart`).
     case enableKeepalive(PublicKey)

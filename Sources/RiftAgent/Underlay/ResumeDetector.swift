@@ -6,7 +6,7 @@ import Glibc
 /// between two consecutive observations of the boot-time clock, which keeps counting during suspend (unlike
 /// CLOCK_MONOTONIC, which stops, so that a monotonic timer cannot notice a suspend at all).
 ///
-/// The runtime observes it on every tick (once a second); a gap far longer than that means every path and the hub
+/// The runtime observes it on every tick (four times a second); a gap far longer than that means every path and the hub
 /// session may be stale: NAT mappings expired, the hub dropped us, peers moved on.
 struct ResumeDetector {
     /// A gap at least this long counts as a resume.

@@ -53,6 +53,7 @@ public final class FakeWireGuardDevice: WireGuardDevice {
         var lastHandshake: [PublicKey: Int64] = [:]
         var received: [PublicKey: UInt64] = [:]
         var sent: [PublicKey: UInt64] = [:]
+        var keepalivesSent: [PublicKey: Int] = [:]
         var shutDown = false
     }
 
@@ -97,6 +98,20 @@ public final class FakeWireGuardDevice: WireGuardDevice {
             $0.sent[publicKey] = nil
         }
     }
+
+    /// Counts the keepalive and adds it to the sent bytes (the peer's device sees it on its next read anyway: every
+    /// read counts one keepalive interval).
+    public func sendKeepalive(to publicKey: PublicKey, interval: UInt16) throws(WireGuardError) {
+        try state.withLock { state throws(WireGuardError) in
+            guard !state.shutDown else { throw WireGuardError(.shutDown, "device is shut down") }
+            guard state.peers[publicKey] != nil else { return }
+            state.keepalivesSent[publicKey, default: 0] += 1
+            state.sent[publicKey, default: 0] += Self.keepaliveBytes
+        }
+    }
+
+    /// How many keepalives the agent asked for, per peer (`sendKeepalive`).
+    public var keepalivesSent: [PublicKey: Int] { state.withLock { $0.keepalivesSent } }
 
     public func status() throws(WireGuardError) -> WireGuardDeviceStatus {
         let keys = state.withLock { Array($0.peers.keys) }

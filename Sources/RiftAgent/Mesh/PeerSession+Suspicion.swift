@@ -1,0 +1,53 @@
+import RiftProtocol
+
+// Failover, make before break (issue 12 item 3): when the path in use goes quiet (`ReceiveWatch.isSuspect`), the
+// controlling side starts a relay-only generation at once, beside the current one, instead of waiting for the path to
+// be dead and then negotiating. WireGuard stays on the old path until the new generation selects a pair (that is what
+// moves it, on both sides, as for any generation); if the old path speaks again first, the new generation is closed
+// and nothing changed. So the negotiation (one exchange through the hub, a TURN allocation, checks: about 0.9 s) runs
+// during the silence instead of after it.
+extension PeerSession {
+    /// How long after a relay prepared on suspicion was given up (the path spoke again) no other one is started, in
+    /// milliseconds. The dead-path rule (`ReceiveWatch.silenceDeadline`) still applies meanwhile.
+    static let suspicionCooldown: Int64 = 10_000
+
+    /// Controlling side: starts the relay-only generation when the path in use is suspected and a relay can be
+    /// prepared beside it (TURN known, the path not relayed already, ICE still healthy so the generation can be kept
+    /// as the standby, no other generation under way). Nil when none is started; the caller's other rules apply then.
+    mutating func startOnSuspicion(now: Int64, relayAvailable: Bool, ids: inout GenerationIDs) -> [MeshAction]? {
+        guard controlling, relayAvailable, !isRelayed, standby == nil, handoverTrial == nil, isHealthy,
+              let generation = current, generation.selectedPair != nil, generation.pathSince != nil,
+              now >= nextSuspicionAt, now >= nextRecoveryAt, receiveWatch.isSuspect(now: now) else { return nil }
+        let silent = receiveWatch.silence(now: now)
+        lastRecoveryReason = "WireGuard received nothing for \(silent) ms while sending: relay prepared beside the path"
+        nextRecoveryAt = now + Int64(recovery.nextDelay())
+        let actions = beginGeneration(ids: &ids, forceRelay: true, now: now, keepWorkingPath: true)
+        current?.startedOnSuspicion = true
+        return actions
+    }
+
+    /// Controlling side, while a generation started on suspicion negotiates: if the old path spoke again (anything
+    /// received since the generation began), the suspicion was wrong (a late keepalive, a pause in the peer's
+    /// traffic): close the new generation and keep the old path, which never stopped carrying. Nil while the silence
+    /// lasts.
+    mutating func abandonSuspicionIfHeard(now: Int64) -> [MeshAction]? {
+        guard controlling, let generation = current, generation.startedOnSuspicion, generation.selectedPair == nil,
+              standby != nil, receiveWatch.receivedAt > attemptStartedAt else { return nil }
+        lastRecoveryReason = "the path went quiet, then spoke again before the relay was ready: kept it"
+        nextSuspicionAt = now + Self.suspicionCooldown
+        recovery.reset()
+        nextRecoveryAt = 0
+        return revertToStandby()
+    }
+
+    /// A generation started on suspicion failed or found no pair in time (TURN unreachable, say): the next one waits
+    /// out the cooldown, and meanwhile the dead-path rule decides (a relay-only generation with backoff, as before),
+    /// instead of a new preparation at every tick.
+    mutating func coolDownSuspicion(now: Int64) {
+        if current?.startedOnSuspicion == true { nextSuspicionAt = now + Self.suspicionCooldown }
+    }
+
+    /// Whether a generation started on suspicion is negotiating: a restart the peer asks for meanwhile is the same
+    /// failure seen from the other side, already being handled.
+    var preparingRelayOnSuspicion: Bool { current?.startedOnSuspicion == true && current?.selectedPair == nil }
+}

@@ -1,0 +1,200 @@
+@testable import RiftAgent
+import RiftProtocol
+import Testing
+
+/// Failover made before break (PeerSession+Suspicion): a path that goes quiet gets a relay-only generation beside it
+/// at once; WireGuard moves only when that generation selects a pair, and stays if the old path speaks first.
+@Suite("Mesh failover on suspicion")
+struct MeshSuspicionTests {
+    static let a = MeshHarness.key(1)  // controlling (smaller key)
+    static let b = MeshHarness.key(2)
+
+    /// Two meshes on a direct host pair, TURN known (`turn`), healthy at 60 s; A's counters at 1,000 bytes each way.
+    struct Pair {
+        var h: MeshHarness
+        var now: Int64 = 60_000
+        var received: UInt64 = 1_000
+        var sent: UInt64 = 1_000
+
+        init(turn: Bool = true) {
+            h = MeshHarness()
+            h.add(1); h.add(2)
+            h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2], turn: turn)), to: 1)
+            h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1], turn: turn)), to: 2)
+            h.settle()
+            h.send(.tick(nowMilliseconds: now, handshakeAge: [b: 3], traffic: [b: TrafficCounters(received: received, sent: sent)]), to: 1)
+            h.send(.tick(nowMilliseconds: now, handshakeAge: [a: 3]), to: 2)
+            h.actions = [:]
+        }
+
+        var session: PeerSession { h.meshes[a]!.peers[b]! }
+
+        /// One 250 ms read on A; `receive`/`send`: whether each counter advanced since the last one.
+        @discardableResult
+        mutating func read(receive: Bool, send: Bool = true) -> [MeshAction] {
+            now += 250
+            if receive { received += 100 }
+            if send { sent += 100 }
+            return h.send(.tick(nowMilliseconds: now, handshakeAge: [b: 3],
+                                traffic: [b: TrafficCounters(received: received, sent: sent)]), to: 1)
+        }
+
+        /// Two-way traffic on every read for a second and a half (pings, say).
+        mutating func busy() { for _ in 0..<6 { read(receive: true) } }
+
+        /// Reads with nothing received while A keeps sending, until one returns actions or `limit` ms passed; the
+        /// actions and how long the silence had lasted.
+        mutating func silence(limit: Int64) -> ([MeshAction], Int64) {
+            var quiet: Int64 = 0
+            while quiet < limit {
+                quiet += 250
+                let actions = read(receive: false)
+                if !actions.isEmpty { return (actions, quiet) }
+            }
+            return ([], quiet)
+        }
+    }
+
+    static func startsRelayOnly(_ actions: [MeshAction]) -> Bool {
+        actions.contains { if case .startICE(_, _, true, true) = $0 { true } else { false } }
+    }
+
+    static func touchesWireGuard(_ actions: [MeshAction]) -> Bool {
+        actions.contains {
+            switch $0 {
+            case .configureWireGuardPeer, .restartWireGuardHandshake, .removeWireGuardPeer: true
+            default: false
+            }
+        }
+    }
+
+    @Test("after two-way traffic, 500 ms of silence starts a relay-only generation beside the path, which stays")
+    func busySilenceIsSuspectedEarly() throws {
+        var pair = Pair()
+        let direct = try #require(pair.session.instance)
+        pair.busy()
+        let (actions, after) = pair.silence(limit: 3_000)
+        #expect(after == 500, "suspected after \(after) ms")
+        #expect(Self.startsRelayOnly(actions), "\(actions)")
+        #expect(!actions.contains { if case .closeICE = $0 { true } else { false } }, "the old session stays open")
+        #expect(!Self.touchesWireGuard(actions), "WireGuard stays on the old path: \(actions)")
+        let session = pair.session
+        #expect(session.standby?.instance == direct && session.current?.startedOnSuspicion == true)
+        #expect(session.path == .direct(address: "192.0.2.2", port: 51_002))
+        #expect(session.lastRecoveryReason?.contains("relay prepared") == true)
+    }
+
+    @Test("idle or one-way traffic (keepalives about a second apart) is suspected only after 1.75 s")
+    func quietSilenceWaitsLonger() {
+        var pair = Pair()
+        for _ in 0..<3 {  // a keepalive each way every fourth read
+            pair.read(receive: true, send: true)
+            for _ in 0..<3 { pair.read(receive: false, send: false) }
+        }
+        pair.read(receive: true, send: false)
+        let (actions, after) = pair.silence(limit: 3_000)
+        #expect(after == 1_750, "suspected after \(after) ms")
+        #expect(Self.startsRelayOnly(actions))
+    }
+
+    @Test("the old path speaks before the relay is ready: the new generation is closed and nothing else changes")
+    func speakingAgainKeepsThePath() throws {
+        var pair = Pair()
+        let direct = try #require(pair.session.instance)
+        pair.busy()
+        _ = pair.silence(limit: 3_000)
+        let prepared = try #require(pair.session.instance)
+        #expect(prepared != direct)
+        let actions = pair.read(receive: true)
+        #expect(actions == [.closeICE(peer: Self.b, instance: prepared)])
+        let session = pair.session
+        #expect(session.instance == direct && session.standby == nil && session.path == .direct(address: "192.0.2.2", port: 51_002))
+        #expect(session.lastRecoveryReason?.contains("kept it") == true)
+    }
+
+    @Test("no flapping: after a suspicion proved wrong, quiet spells start nothing for 10 s below the 2 s deadline")
+    func wrongSuspicionCoolsDown() throws {
+        var pair = Pair()
+        pair.busy()
+        _ = pair.silence(limit: 3_000)
+        pair.read(receive: true)
+        var started = 0
+        for _ in 0..<2 {  // 1.75 s of silence, then a packet, twice in the next seven seconds
+            pair.busy()
+            for _ in 0..<7 { if Self.startsRelayOnly(pair.read(receive: false)) { started += 1 } }
+            pair.read(receive: true)
+        }
+        #expect(started == 0, "a relay was prepared \(started) times during the cooldown")
+        #expect(pair.session.standby == nil)
+        pair.now += 3_000
+        pair.busy()
+        let (actions, after) = pair.silence(limit: 3_000)
+        #expect(after == 500 && Self.startsRelayOnly(actions), "after the cooldown a quiet path is suspected again")
+    }
+
+    @Test("the relay selected while the path is still silent: both sides move WireGuard to it, then close the old session")
+    func relaySelectedMovesBothSides() throws {
+        var pair = Pair()
+        let directA = try #require(pair.session.instance)
+        let directB = try #require(pair.h.meshes[Self.b]!.peers[Self.a]!.instance)
+        pair.busy()
+        _ = pair.silence(limit: 3_000)
+        pair.h.settle(pairKind: .relayed)
+        for (seed, peer, old) in [(UInt8(1), Self.b, directA), (2, Self.a, directB)] {
+            let actions = pair.h.all(seed)
+            let configured = try #require(actions.firstIndex { if case .configureWireGuardPeer(_, .forwarded, _, _) = $0 { true } else { false } },
+                                          "side \(seed) moves to the relay: \(actions)")
+            let closed = try #require(actions.firstIndex(of: .closeICE(peer: peer, instance: old)), "side \(seed) closes the old session")
+            #expect(configured < closed)
+            let session = pair.h.meshes[MeshHarness.key(seed)]!.peers[peer]!
+            #expect(session.standby == nil && session.path == .forwarded)
+        }
+    }
+
+    @Test("a relay prepared on suspicion that fails: the old path stays, and the next step is the 2 s rule, not another preparation")
+    func failedPreparationCoolsDown() throws {
+        var pair = Pair()
+        let direct = try #require(pair.session.instance)
+        pair.busy()
+        let (_, suspectedAfter) = pair.silence(limit: 3_000)
+        let prepared = try #require(pair.session.instance)
+        let reverted = pair.h.send(.iceState(peer: Self.b, instance: prepared, state: .failed), to: 1)
+        #expect(reverted == [.closeICE(peer: Self.b, instance: prepared)])
+        #expect(pair.session.instance == direct && pair.session.standby == nil)
+        // Still silent: no new preparation at the next reads; the dead-path rule acts at 2 s of silence.
+        var quiet = suspectedAfter
+        var actions: [MeshAction] = []
+        while actions.isEmpty, quiet < 5_000 {
+            actions = pair.read(receive: false)
+            quiet += 250
+        }
+        #expect(quiet == 2_000, "next step after \(quiet) ms of silence: \(actions)")
+        #expect(actions.contains(.closeICE(peer: Self.b, instance: direct)), "the dead-path rule replaces the generation: \(actions)")
+    }
+
+    @Test("the controlled side's restart request during the preparation is the same failure: ignored")
+    func peerRestartDuringPreparationIgnored() throws {
+        var pair = Pair()
+        pair.busy()
+        _ = pair.silence(limit: 3_000)
+        let prepared = try #require(pair.session.instance)
+        pair.now += 5_750  // past the fresh-generation window, still negotiating
+        pair.read(receive: false)
+        let session = try #require(pair.h.meshes[Self.b]!.peers[Self.a]!.session)
+        let restart = SignalPayload(kind: .restart, from: Self.b, to: Self.a, session: session, generation: pair.session.generation,
+                                    body: .restart(reason: "WireGuard received nothing for 2000 ms while sending"))
+        let actions = pair.h.send(.signal(restart), to: 1)
+        #expect(actions.isEmpty, "\(actions)")
+        #expect(pair.session.instance == prepared)
+    }
+
+    @Test("without TURN nothing is prepared: at the 2 s deadline the next generation tries every pair, as before")
+    func withoutTurnAsBefore() {
+        var pair = Pair(turn: false)
+        pair.busy()
+        let (actions, after) = pair.silence(limit: 3_000)
+        #expect(after == 2_000)
+        #expect(actions.contains { if case .startICE(_, _, true, false) = $0 { true } else { false } }, "\(actions)")
+        #expect(pair.session.lastRecoveryReason?.contains("received nothing") == true)
+    }
+}
