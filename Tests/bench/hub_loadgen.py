@@ -48,27 +48,15 @@ def milliseconds(seconds) -> float | None:
 
 
 async def join_storm(fleet: AgentFleet, hub: ProcessSample, concurrency: int, timeout: float) -> dict:
-    fleet.all_converged = asyncio.get_running_loop().create_future()
-    gate = asyncio.Semaphore(concurrency)
     before, mine = hub.sample(), own_cpu()
-    started = time.monotonic()
-    await asyncio.wait_for(asyncio.gather(*(fleet.join(agent, gate) for agent in fleet.agents)), timeout)
-    welcomed = time.monotonic()
-    failed = [agent for agent in fleet.agents if agent.phase != "member"]
-    converged_at = None
-    if not failed:
-        try:
-            converged_at = await asyncio.wait_for(asyncio.shield(fleet.all_converged), 60)
-        except asyncio.TimeoutError:
-            pass
+    timeline = await fleet.storm(concurrency, timeout)
     after, mine_after = hub.sample(), own_cpu()
-    join_times = sorted(agent.welcomed_at - agent.started for agent in fleet.agents if agent.phase == "member")
-    reasons: dict[str, int] = {}
-    for agent in failed:
-        reasons[agent.error or "unknown"] = reasons.get(agent.error or "unknown", 0) + 1
-    joined = len(fleet.agents) - len(failed)
+    started, welcomed, converged_at = timeline["started"], timeline["welcomed"], timeline["converged"]
+    join_times = sorted(timeline["join_times"])
+    reasons = timeline["failure_reasons"]
+    joined = len(fleet.agents) - timeline["failed"]
     return {
-        "agents": len(fleet.agents), "joined": joined, "failed": len(failed), "failure_reasons": reasons,
+        "agents": len(fleet.agents), "joined": joined, "failed": timeline["failed"], "failure_reasons": reasons,
         "all_welcomed_s": round(welcomed - started, 3),
         "converged_s": round(converged_at - started, 3) if converged_at else None,
         "agents_converged": fleet.converged_count,

@@ -87,6 +87,29 @@ class AgentFleet:
         for agent in self.agents:
             agent.box = nacl.public.Box(agent.key, hub_public)
 
+    async def storm(self, concurrency: int, timeout: float) -> dict:
+        """Joins every agent (at most `concurrency` connects in flight), then waits up to 60 s for every view to be
+        complete. Returns the timeline (`started`, `welcomed`, `converged` monotonic times, `converged` None when the
+        views did not converge), the failures by reason and each member's join time in seconds."""
+        self.all_converged = asyncio.get_running_loop().create_future()
+        gate = asyncio.Semaphore(concurrency)
+        started = time.monotonic()
+        await asyncio.wait_for(asyncio.gather(*(self.join(agent, gate) for agent in self.agents)), timeout)
+        welcomed = time.monotonic()
+        failed = [agent for agent in self.agents if agent.phase != "member"]
+        converged = None
+        if not failed:
+            try:
+                converged = await asyncio.wait_for(asyncio.shield(self.all_converged), 60)
+            except asyncio.TimeoutError:
+                pass
+        reasons: dict[str, int] = {}
+        for agent in failed:
+            reasons[agent.error or "unknown"] = reasons.get(agent.error or "unknown", 0) + 1
+        return {"started": started, "welcomed": welcomed, "converged": converged, "failed": len(failed),
+                "failure_reasons": reasons,
+                "join_times": [agent.welcomed_at - agent.started for agent in self.agents if agent.phase == "member"]}
+
     async def join(self, agent: SimulatedAgent, gate: asyncio.Semaphore, attempts: int = 3) -> None:
         """Connects, answers the challenge and waits for the welcome; retries a failed attempt with a short backoff."""
         loop = asyncio.get_running_loop()

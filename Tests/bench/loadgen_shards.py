@@ -66,26 +66,10 @@ async def run_shard(options, fleet, hub: ProcessSample, relay_ref: list) -> None
 
 
 async def shard_storm(fleet, concurrency: int, timeout: float) -> dict:
-    fleet.all_converged = asyncio.get_running_loop().create_future()
-    gate = asyncio.Semaphore(concurrency)
     mine = own_cpu()
-    started = time.monotonic()
-    await asyncio.wait_for(asyncio.gather(*(fleet.join(agent, gate) for agent in fleet.agents)), timeout)
-    welcomed = time.monotonic()
-    failed = [agent for agent in fleet.agents if agent.phase != "member"]
-    converged_at = None
-    if not failed:
-        try:
-            converged_at = await asyncio.wait_for(asyncio.shield(fleet.all_converged), 60)
-        except asyncio.TimeoutError:
-            pass
-    reasons: dict[str, int] = {}
-    for agent in failed:
-        reasons[agent.error or "unknown"] = reasons.get(agent.error or "unknown", 0) + 1
-    return {"event": "storm", "started": started, "welcomed": welcomed, "converged": converged_at,
-            "converged_count": fleet.converged_count, "failed": len(failed), "failure_reasons": reasons,
-            "join_times": [agent.welcomed_at - agent.started for agent in fleet.agents if agent.phase == "member"],
-            "cpu_s": own_cpu() - mine, "pairs": len(RelayMeasurement(fleet.agents).pairs)}
+    timeline = await fleet.storm(concurrency, timeout)
+    return {"event": "storm", **timeline, "converged_count": fleet.converged_count, "cpu_s": own_cpu() - mine,
+            "pairs": len(RelayMeasurement(fleet.agents).pairs)}
 
 
 # coordinator side ----------------------------------------------------------------------------------------------------
