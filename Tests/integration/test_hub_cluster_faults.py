@@ -28,6 +28,9 @@ pytestmark = pytest.mark.skipif(SERVER is None, reason=MISSING_REASON)
 RATE = 40
 # Bounds, generous for a slow CI machine; the measured figures are printed.
 RESUME_BOUND = 15.0
+# A signal sent just before a node freezes can still be inside it (in the sending hub's NATS buffer or the node's) and
+# is lost with it: the fault window opens this long before the SIGSTOP. Seen once in CI: a signal sent 25 ms before.
+IN_FLIGHT_ALLOWANCE = 0.25
 JOIN_RECOVERY_BOUND = 30.0
 
 
@@ -339,7 +342,7 @@ def test_a_frozen_nats_node_is_left_before_the_other_hubs_declare_its_hubs_dead(
     for stream in streams:
         received = stream.received(inbox_of[stream.receiver.public_key])
         refused = stream.refused(inbox_of[stream.sender.public_key])
-        check_stream(stream, received, refused, (frozen, healed), f"stream {stream.number} ({stream.sender.name}->{stream.receiver.name})")
+        check_stream(stream, received, refused, (frozen - IN_FLIGHT_ALLOWANCE, healed), f"stream {stream.number} ({stream.sender.name}->{stream.receiver.name})")
     originals = {a.public_key, b.public_key, c.public_key}
     for inbox in (inbox_a, inbox_b, inbox_c):
         left = [message for _, message in inbox.messages if message["type"] == "peer_left" and message["public_key"] in originals]
