@@ -24,9 +24,18 @@ def tls_hub(hub_factory, certificate):  # noqa: F811
     return hub
 
 
-def joined(hub, name):
+def joined(hub, name, setup=False):
+    """A joined agent. With `setup` (a join that only prepares the test), one more attempt after a timeout: a fresh
+    TLS hub's first upgrade has gone unanswered in about one clean-clone CI run in ten (lws 4.1.6, cause not found;
+    real agents reconnect with backoff), which is not what these tests are about."""
     agent = Agent(hub, "home", hub.token, name=name)
-    agent.welcome = agent.join()
+    try:
+        agent.welcome = agent.join()
+    except TimeoutError:
+        if not setup:
+            raise
+        agent = Agent(hub, "home", hub.token, name=name)
+        agent.welcome = agent.join()
     return agent
 
 
@@ -56,7 +65,7 @@ def stall_handshakes(hub, count=50):
 
 
 def test_handshakes_that_never_finish_are_dropped(tls_hub):
-    a = joined(tls_hub, "a")
+    a = joined(tls_hub, "a", setup=True)
     stalled = stall_handshakes(tls_hub)
     waits = [closed_by_hub(sock, timeout=30) for sock in stalled[:4]]
     for sock in stalled:
