@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from loadgen_agents import AgentFleet  # noqa: E402
 from loadgen_reconnect import ReconnectStorm  # noqa: E402
 import loadgen_shards  # noqa: E402
-from loadgen_relay import RelayMeasurement, own_cpu  # noqa: E402
+from loadgen_relay import RelayMeasurement, own_cpu, rate_steps  # noqa: E402
 from procstats import ProcessSample, percentile  # noqa: E402
 
 
@@ -110,19 +110,8 @@ async def run(options, tokens: list[dict]) -> dict:
     }
     log(f"idle: {result['idle']}")
     relay = RelayMeasurement(fleet.agents)
-    steps = []
-    for rate in options.rates:
-        if rate / max(1, len(relay.pairs)) > 90:
-            log(f"skipping {rate}/s: {len(relay.pairs)} senders would exceed the hub's 100 msg/s per-connection limit")
-            continue
-        step = await relay.step(rate, options.step_seconds, hub)
-        log(f"relay {rate}/s: {step['delivered_per_s']}/s delivered, latency {step['latency_ms']}, "
-            f"hub {step['hub_cpu_percent']}% loadgen {step['loadgen_cpu_percent']}%")
-        steps.append(step)
-        if step["delivered"] < 0.95 * step["sent"] or (step["latency_ms"]["p99"] or 0) > 250:
-            log("hub saturated: stopping the rate steps")
-            break
-    result["relay"] = steps
+    result["relay"] = await rate_steps(options.rates, len(relay.pairs),
+                                       lambda rate: relay.step(rate, options.step_seconds, hub), log)
     result["peer_left_seen"] = fleet.peer_left
     result["hub_rss_end_kib"] = hub.sample().rss_kib
     result["duration_s"] = round(time.monotonic() - started, 1)

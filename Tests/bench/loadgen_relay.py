@@ -28,6 +28,25 @@ def own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+async def rate_steps(rates, senders: int, run_step, log) -> list[dict]:
+    """Runs `run_step(rate)` for each offered rate in turn: skips a rate that would push a sender past the hub's
+    100 msg/s per-connection limit, logs each step, and stops once the hub saturates (under 95 % delivered, or p99 over
+    250 ms). Returns the steps run."""
+    steps = []
+    for rate in rates:
+        if rate / max(1, senders) > 90:
+            log(f"skipping {rate}/s: {senders} senders would exceed the hub's 100 msg/s per-connection limit")
+            continue
+        step = await run_step(rate)
+        log(f"relay {rate}/s: {step['delivered_per_s']}/s delivered, latency {step['latency_ms']}, "
+            f"hub {step['hub_cpu_percent']}% loadgen {step['loadgen_cpu_percent']}%")
+        steps.append(step)
+        if step["delivered"] < 0.95 * step["sent"] or (step["latency_ms"]["p99"] or 0) > 250:
+            log("hub saturated: stopping the rate steps")
+            break
+    return steps
+
+
 def latency_summary(sorted_ns: list[int]) -> dict:
     def at(p):
         value = percentile(sorted_ns, p)

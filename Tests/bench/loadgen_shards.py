@@ -18,7 +18,7 @@ import os
 import sys
 import time
 
-from loadgen_relay import RelayMeasurement, latency_summary, own_cpu
+from loadgen_relay import RelayMeasurement, latency_summary, own_cpu, rate_steps
 from procstats import ProcessSample, percentile
 
 
@@ -196,19 +196,8 @@ async def run_coordinator(options, argv: list[str]) -> dict:
             "loadgen_rss_kib": sum(answer["rss_kib"] for answer in sizes),
         }
         log(f"idle: {result['idle']}")
-        steps = []
-        for rate in options.rates:
-            if rate / max(1, storm["relay_pairs"]) > 90:
-                log(f"skipping {rate}/s: {storm['relay_pairs']} senders would exceed the hub's 100 msg/s per-connection limit")
-                continue
-            step = await coordinated_relay_step(shards, hub, rate, options.step_seconds)
-            log(f"relay {rate}/s: {step['delivered_per_s']}/s delivered, latency {step['latency_ms']}, "
-                f"hub {step['hub_cpu_percent']}% loadgen {step['loadgen_cpu_percent']}%")
-            steps.append(step)
-            if step["delivered"] < 0.95 * step["sent"] or (step["latency_ms"]["p99"] or 0) > 250:
-                log("hub saturated: stopping the rate steps")
-                break
-        result["relay"] = steps
+        result["relay"] = await rate_steps(options.rates, storm["relay_pairs"],
+                                           lambda rate: coordinated_relay_step(shards, hub, rate, options.step_seconds), log)
         result["peer_left_seen"] = sum(answer["peer_left"] for answer in await shards.command("rss", 60))
         result["hub_rss_end_kib"] = hub.sample().rss_kib
         result["duration_s"] = round(time.monotonic() - started, 1)
