@@ -88,8 +88,8 @@ struct ReceiveWatchTests {
 }
 
 extension ReceiveWatchTests {
-    @Test("when both sides stop sending together, the busy deadline no longer applies")
-    func pauseEndsBusy() {
+    /// A watch that saw traffic both ways on five reads, 250 ms apart (up to 1,250 ms), and the counters it last saw.
+    static func afterTwoWayTraffic() -> (ReceiveWatch, TrafficCounters) {
         var watch = ReceiveWatch(now: 0)
         var counters = TrafficCounters(received: 0, sent: 0)
         watch.observe(counters, now: 0)
@@ -98,6 +98,12 @@ extension ReceiveWatchTests {
             counters.sent += 100
             watch.observe(counters, now: Int64(read) * 250)
         }
+        return (watch, counters)
+    }
+
+    @Test("when both sides stop sending together, the busy deadline no longer applies")
+    func pauseEndsBusy() {
+        var (watch, counters) = Self.afterTwoWayTraffic()
         watch.observe(counters, now: 1_500)  // nothing either way: the user stopped pinging
         counters.sent += 32
         watch.observe(counters, now: 2_250)  // our keepalive, a second after the last packet
@@ -107,14 +113,7 @@ extension ReceiveWatchTests {
 
     @Test("a silence that began while this side sent stays busy when the sender later backs off (TCP after a cut)")
     func backingOffStaysBusy() {
-        var watch = ReceiveWatch(now: 0)
-        var counters = TrafficCounters(received: 0, sent: 0)
-        watch.observe(counters, now: 0)
-        for read in 1...5 {
-            counters.received += 100
-            counters.sent += 100
-            watch.observe(counters, now: Int64(read) * 250)
-        }
+        var (watch, counters) = Self.afterTwoWayTraffic()
         counters.sent += 1_400
         watch.observe(counters, now: 1_500)  // segments in flight when the path died
         watch.observe(counters, now: 1_750)  // waiting for the retransmission timer
