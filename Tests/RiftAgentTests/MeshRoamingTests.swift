@@ -61,6 +61,37 @@ struct MeshRoamingTests {
         #expect(signals(h.all(1), .offer).first?.generation == 1)
     }
 
+    @Test("a negotiation under way when the hub connection was lost starts again with the next welcome")
+    func negotiationInterruptedByTheHub() throws {
+        var h = MeshHarness.connectedPair()
+        let instance = try #require(h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!.instance)
+        h.send(.iceState(peer: MeshHarness.key(2), instance: instance, state: .failed), to: 1)
+        let restarted = h.send(.tick(nowMilliseconds: 61_000, handshakeAge: [MeshHarness.key(2): 3]), to: 1)
+        #expect(restarted.contains { if case .startICE = $0 { true } else { false } })
+        h.actions = [:]  // the offer went to a connection that was already dead: lost
+        h.send(.hubDisconnected, to: 1)
+        let welcomed = h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
+        #expect(welcomed.contains { if case .startICE = $0 { true } else { false } }, "negotiated again at once")
+        h.settle()
+        #expect(reconfigured(h.all(2)), "the peer got the new offer and the pair was selected")
+    }
+
+    @Test("a generation that stalls while WireGuard keeps an older path is retried at its deadline")
+    func stalledGenerationBesideAnOlderPath() throws {
+        var h = MeshHarness.connectedPair()
+        let instance = try #require(h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!.instance)
+        h.send(.iceState(peer: MeshHarness.key(2), instance: instance, state: .failed), to: 1)
+        h.send(.tick(nowMilliseconds: 61_000, handshakeAge: [MeshHarness.key(2): 3]), to: 1)
+        h.actions = [:]  // lost offer; the old handshake stays fresh, as WireGuard's does for minutes
+        let before = h.send(.tick(nowMilliseconds: 61_000 + PeerSession.negotiationDeadline, handshakeAge: [MeshHarness.key(2): 18]), to: 1)
+        #expect(!before.contains { if case .startICE = $0 { true } else { false } }, "not before the deadline")
+        let after = h.send(.tick(nowMilliseconds: 62_000 + PeerSession.negotiationDeadline, handshakeAge: [MeshHarness.key(2): 19]), to: 1)
+        #expect(after.contains { if case .startICE = $0 { true } else { false } })
+        #expect(h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!.lastRecoveryReason == "negotiation did not finish")
+        h.settle()
+        #expect(reconfigured(h.all(2)))
+    }
+
     @Test("a resume starts afresh with every peer, healthy or not")
     func resume() {
         var h = MeshHarness.connectedPair()

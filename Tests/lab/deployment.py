@@ -12,6 +12,7 @@ Tests and the demo use it the same way:
 """
 from __future__ import annotations
 
+import json
 import time
 
 from coturn import Coturn
@@ -111,8 +112,18 @@ class Deployment:
 
     def logs(self, tail: int = 4000) -> str:
         """The end of every agent's log, the hub's and coturn's, for a failure message."""
-        parts = [f"--- agent {role} ---\n{agent.log()[-tail:]}" for role, agent in self.agents.items()]
+        parts = [f"--- agent {role} ---\n{agent.log()[-tail:]}\n--- agent {role} status ---\n{_peer_states(agent)}"
+                 for role, agent in self.agents.items()]
         parts.append(f"--- hub ---\n{self.hub.log()[-tail:]}")
         if self.coturn is not None:
             parts.append(f"--- coturn ---\n{self.coturn.log()[-tail // 2:]}")
         return "\n".join(parts)
+
+
+def _peer_states(agent) -> str:
+    """An agent's status entries for its peers (state, path, ICE state, last recovery), for a failure message."""
+    try:
+        peers = agent.status().get("peers", [])
+    except Exception as error:  # noqa: BLE001 - the agent may be gone; say so instead of hiding the logs
+        return f"(status unavailable: {error})"
+    return "\n".join(json.dumps(peer, sort_keys=True) for peer in peers)

@@ -77,10 +77,17 @@ public struct Mesh: Sendable {
         for key in peers.keys where !present.contains(key) && peers[key]?.isConnected != true {
             actions += removePeer(key)
         }
+        // A negotiation under way when the connection was lost may have lost its signals with it (an offer sent just
+        // before the loss was noticed, an answer the hub could not deliver): start it again now, instead of waiting
+        // for its deadline. Peers whose fresh start already waited for this welcome are started below anyway.
+        let interrupted = Set(peers.filter { key, session in
+            present.contains(key) && session.isNegotiating && freshStartsAwaitingHub[key] == nil
+        }.keys)
         for info in welcome.peers where info.publicKey != me {
             actions += peerPresent(info, rejoined: false)
         }
         return actions + freshStartsAfterReconnect()
+            + startAfresh(interrupted, reason: "a negotiation was under way when the hub connection was lost")
     }
 
     private mutating func peerPresent(_ info: PeerInfo, rejoined: Bool) -> [MeshAction] {

@@ -105,6 +105,13 @@ extension PeerSession {
             coolDownSuspicion(now: now)
             return revertToStandby()  // the new generation found no pair in time; the standby never stopped working
         }
+        // A generation that found no pair in time is retried even while WireGuard keeps an older path: its signals
+        // may have been lost (the hub connection went down with the path, as when a NAT router reboots), and the
+        // older path is the one this generation was started to replace. Without this rule the pair waited for the
+        // old handshake to go stale, up to three minutes. (A generation beside a working standby is given up above.)
+        if standby == nil, path != nil, isNegotiating, now - attemptStartedAt > Self.negotiationDeadline {
+            return recover(reason: "negotiation did not finish", now: now, relayAvailable: relayAvailable, ids: &ids)
+        }
         // Lost consent restarts ICE on every path, direct ones included: WireGuard renews its handshake only every two
         // minutes, so a fresh-looking handshake says little about a path that died seconds ago, and waiting for it to
         // go stale would leave a dead direct path in place for up to three minutes. The restart does not interrupt a
@@ -124,9 +131,7 @@ extension PeerSession {
         } else if path != nil, let pathSince, now - pathSince > Self.firstHandshakeDeadline {
             reason = "no WireGuard handshake over the selected path"
         } else if path == nil, now - attemptStartedAt > Self.negotiationDeadline {
-            // Only while no path exists. A later generation that stalls while WireGuard keeps an older path is retried
-            // when ICE fails or the handshake goes stale — never, if that path had no handshake at all (a known gap).
-            reason = "negotiation did not finish"
+            reason = "negotiation did not finish"  // with an older path, the rule above applies
         } else {
             return []
         }

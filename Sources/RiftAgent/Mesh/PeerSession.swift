@@ -74,6 +74,9 @@ public struct PeerSession: Sendable {
     /// Whether the WireGuard handshake is recent enough to call the peer connected.
     public var isConnected: Bool { handshakeAge.map { $0 < Self.staleHandshakeSeconds } ?? false }
 
+    /// A generation is exchanging descriptions and checks and has selected no pair yet.
+    var isNegotiating: Bool { current != nil && current?.selectedPair == nil }
+
     /// Connected, and ICE still holds its pair: nothing to renegotiate.
     var isHealthy: Bool { isConnected && (connectivity == .ready || connectivity == .connected) }
 

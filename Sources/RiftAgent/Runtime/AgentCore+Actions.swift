@@ -66,6 +66,12 @@ extension AgentCore {
     }
 
     private func startICE(peer: PublicKey, instance: UInt64, controlling: Bool, forceRelay: Bool) -> [MeshAction] {
+        if let session = mesh.peers[peer] {
+            let role = controlling ? "offering" : "answering"
+            let scope = forceRelay ? " (relay only)" : ""
+            let reason = controlling ? session.lastRecoveryReason.map { "; last recovery: \($0)" } ?? "" : ""
+            logger.info("peer \(session.info.name): \(role) ICE generation \(session.generation)\(scope)\(reason)")
+        }
         var settings = ICESessionConfiguration(
             controlling: controlling, servers: ICEServerList.configuration(for: iceServers, forceRelay: forceRelay))
         settings.consentFreshness = true
