@@ -11,11 +11,14 @@ extension LWSContext {
         let configuration = loop.configuration
         let host = configuration.host ?? "*"
         let listening = host.contains(":") ? "[\(host)]:\(configuration.port)" : "\(host):\(configuration.port)"
-        // A TLS listener stays on lws' own poll() loop: on the libev loop (lws 4.1.6), a fresh hub's first wss://
-        // upgrade request sometimes went unanswered (tests/integration/test_hub_tls_hostile.py timed out waiting for
-        // the 101 in one of three clean-clone runs), presumably the request arriving with the end of the TLS handshake
-        // and staying in OpenSSL's buffer with no readiness event to read it. Plain listeners, the usual setup behind
-        // a TLS-terminating proxy, keep libev.
+        // A TLS listener stays on lws' own poll() loop. It was moved there when a fresh hub's first wss:// upgrade
+        // sometimes went unanswered; the cause turned out to be the test client (Python's websockets sync client
+        // reads and writes one TLS connection from two threads, and lost its request to the TLS 1.3 session tickets
+        // the hub sent, see `CRiftWebSockets_issue_no_session_tickets`), not the loop. What still keeps TLS here:
+        // lws 4.1.6's libev plugin serves TLS data already decrypted into OpenSSL's buffer (a record larger than
+        // lws' 4 KiB read buffer) from an idle watcher that it stops after one pass, so the rest of such a message
+        // could wait for the next event. Not measured yet; plain listeners, the usual setup behind a
+        // TLS-terminating proxy, use libev.
         var eventLoop: EVLoop?
         if configuration.tls == nil {
             guard let created = EVLoop() else {

@@ -6,6 +6,11 @@ func serverProtocolCallback(
     _ wsi: OpaquePointer?, _ reason: lws_callback_reasons, _ user: UnsafeMutableRawPointer?,
     _ input: UnsafeMutableRawPointer?, _ length: Int
 ) -> Int32 {
+    if reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS {
+        // While the TLS listener is created: `user` is its SSL_CTX (see the shim for why no tickets).
+        guard let user, CRiftWebSockets_issue_no_session_tickets(user) == 1 else { return 1 }
+        return 0
+    }
     guard let wsi, let context = lws_get_context(wsi), let owner = lws_context_user(context) else {
         return lws_callback_http_dummy(wsi, reason, user, input, length)
     }
