@@ -10,7 +10,7 @@ struct PeerTextEncodingTests {
     static func fresh(_ peer: PeerInfo) -> String { JSONWriter.string(peer.json) }
 
     @Test("every decodable hub vector encodes alike both ways")
-    func vectors() throws {
+    func hubVectors() throws {
         var checked = 0
         for (_, vector) in Self.vectors where vector["direction"]?.stringValue == "hub" {
             guard let frame = vector["frame"]?.stringValue, let message = try? HubMessage.decode(frame) else { continue }
