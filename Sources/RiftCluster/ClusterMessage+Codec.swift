@@ -37,14 +37,7 @@ extension ClusterMessage {
                 throw ProtocolError(.invalidValue, "cluster message.kind is not a signal kind")
             }
             let from = try reader.publicKey("from")
-            let sealed = try reader.object("sealed") { nested throws(ProtocolError) in
-                let nonce = try nested.bytes("nonce", byteCount: SealedBox.nonceBytes)
-                let box = try nested.bytes("box", maxBytes: Limits.maximumSealedBytes)
-                guard box.count > SealedBox.macBytes else {
-                    throw ProtocolError(.invalidValue, "a sealed box is longer than its \(SealedBox.macBytes)-byte authenticator")
-                }
-                return SealedBox(nonce: nonce, ciphertext: box)
-            }
+            let sealed = try SealedBox.read(&reader, "sealed")
             var forwarded = false
             if reader.optionalValue("forwarded") != nil {
                 guard case .bool(let flag) = try reader.value("forwarded") else {
@@ -105,10 +98,7 @@ extension ClusterMessage {
             fields["to"] = .string(relayed.to.base64)
             fields["kind"] = .string(relayed.signal.kind.rawValue)
             fields["from"] = .string(relayed.signal.from.base64)
-            fields["sealed"] = .object([
-                "nonce": .string(Base64.encode(relayed.signal.sealed.nonce)),
-                "box": .string(Base64.encode(relayed.signal.sealed.ciphertext)),
-            ])
+            fields["sealed"] = .object(["nonce": .string(relayed.signal.sealed.nonceText), "box": .string(relayed.signal.sealed.boxText)])
             if relayed.forwarded { fields["forwarded"] = .bool(true) }
         case .sessionClaimed(let session):
             fields["type"] = .string("session_claimed")

@@ -37,6 +37,33 @@ public enum Base64 {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// How many bytes `text` encodes, or nil when it is not canonical padded base64: the same check as `decode`,
+    /// without building the bytes. The hub checks sealed boxes this way and passes their text on as received.
+    public static func canonicalByteCount(_ text: String) -> Int? {
+        var text = text
+        return text.withUTF8 { input -> Int? in
+            guard input.count % 4 == 0 else { return nil }
+            var index = 0
+            var count = 0
+            while index < input.count {
+                let isLast = index + 4 == input.count
+                let padding = isLast ? (input[index + 3] == UInt8(ascii: "=") ? (input[index + 2] == UInt8(ascii: "=") ? 2 : 1) : 0) : 0
+                var chunk: UInt32 = 0
+                for offset in 0..<(4 - padding) {
+                    let value = reverse[Int(input[index + offset])]
+                    guard value != 0xFF else { return nil }
+                    chunk |= UInt32(value) << (18 - 6 * offset)
+                }
+                // Canonical form: the bits that padding drops must be zero.
+                if padding == 2, chunk & 0xFFFF != 0 { return nil }
+                if padding == 1, chunk & 0xFF != 0 { return nil }
+                count += 3 - padding
+                index += 4
+            }
+            return count
+        }
+    }
+
     /// The bytes encoded by `text`, or nil when it is not canonical padded base64.
     public static func decode(_ text: String) -> [UInt8]? {
         let input = Array(text.utf8)

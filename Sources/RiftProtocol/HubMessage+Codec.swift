@@ -89,5 +89,8 @@ extension HubMessage {
     }
 
     /// The frame text of this message.
-    public func encoded() -> String { JSONWriter.string(json) }
+    public func encoded() -> String {
+        if case .signal(let signal) = self { return signal.encodedFrame() }
+        return JSONWriter.string(json)
+    }
 }

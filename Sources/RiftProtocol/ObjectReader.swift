@@ -128,6 +128,24 @@ public struct ObjectReader {
         return decoded
     }
 
+    /// A required base64 field checked like `bytes` (canonical, length), returned as its text and byte count
+    /// without decoding it.
+    public mutating func base64Text(_ key: String, byteCount: Int? = nil, maxBytes: Int = Limits.maximumSealedBytes)
+        throws(ProtocolError) -> (text: String, byteCount: Int)
+    {
+        let text = try string(key, maxLength: (maxBytes + 2) / 3 * 4)
+        guard let count = Base64.canonicalByteCount(text) else {
+            throw ProtocolError(.invalidValue, "\(context).\(key) is not canonical base64")
+        }
+        if let byteCount, count != byteCount {
+            throw ProtocolError(.invalidValue, "\(context).\(key) must be \(byteCount) bytes, not \(count)")
+        }
+        guard count <= maxBytes else {
+            throw ProtocolError(.invalidValue, "\(context).\(key) is longer than \(maxBytes) bytes")
+        }
+        return (text, count)
+    }
+
     /// A required nested object, read by `body` with its own reader (which is finished for you).
     public mutating func object<T>(_ key: String, _ body: (inout ObjectReader) throws(ProtocolError) -> T) throws(ProtocolError) -> T {
         let value = try value(key)

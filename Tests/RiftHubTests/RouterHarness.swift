@@ -20,6 +20,9 @@ final class RouterHarness {
     private(set) var log: [HubAction<Int>] = []
     /// Cluster messages published and not yet taken by `FakeClusterBus`, with their subjects.
     var outbox: [(message: ClusterMessage, subject: String)] = []
+    /// The hub's cache of peer object texts, fed every message sent, as the socket handler does (a small capacity,
+    /// so that starting over is exercised too).
+    private var peerTexts = PeerObjectTexts(capacity: 8)
 
     init(directory: InMemoryDirectory = InMemoryDirectory(), configure: (inout HubRouterConfiguration) -> Void = { _ in }) {
         let clock = ManualClock()
@@ -41,6 +44,8 @@ final class RouterHarness {
                 // Round-trip through the wire format, as an agent would see it.
                 let decoded = try! HubMessage.decode(message.encoded())
                 #expect(decoded == message)
+                // The cached peer texts never differ from a fresh encoding (renames, routes, policy changes, rejoins).
+                #expect(peerTexts.encode(message) == message.encoded())
                 inbox[connection, default: []].append(decoded)
             case .close(let connection, let code, _):
                 closeCodes[connection] = code

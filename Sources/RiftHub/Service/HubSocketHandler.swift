@@ -22,6 +22,8 @@ final class HubSocketHandler: WebSocketServerHandler {
     private let shuttingDown = Atomic<Bool>(false)
     /// The hub cluster's bus link; nil for the single hub.
     private let cluster = Locked<ClusterLink?>(nil)
+    /// The peer objects of recent welcomes and `peer_joined` messages, encoded once (used where actions are performed).
+    private let peerTexts = Locked(PeerObjectTexts())
 
     /// A weak reference to the server, which keeps its handler alive until it stops.
     private struct ServerReference { weak var server: WebSocketServer? }
@@ -180,7 +182,10 @@ final class HubSocketHandler: WebSocketServerHandler {
             switch action {
             case .send(let message, let id):
                 if message != lastMessage {
-                    lastText = message.encoded()
+                    switch message {
+                    case .welcome, .peerJoined: lastText = peerTexts.withLock { $0.encode(message) }
+                    default: lastText = message.encoded()
+                    }
                     lastMessage = message
                 }
                 server.send(lastText, to: id)
