@@ -3,28 +3,25 @@ internal import CRiftWebSockets
 extension LWSContext {
     /// A listening context for `loop`'s configuration, its callbacks going to `loop`.
     ///
-    /// lws runs on a libev loop (epoll), so that a wake-up costs O(ready connections) — plain listeners only, see
-    /// below for TLS. lws' own
-    /// heartbeat (its per-connection validity timers, kept in one sorted list) is switched off:
+    /// lws runs on a libev loop (epoll), `ws://` and `wss://` alike, so that a wake-up costs O(ready connections).
+    /// lws' own heartbeat (its per-connection validity timers, kept in one sorted list) is switched off:
     /// `ServerEventLoop+Heartbeats` pings and drops silent connections itself.
     static func server(for loop: ServerEventLoop, fileDescriptorLimit: Int) throws(WebSocketError) -> LWSContext {
         let configuration = loop.configuration
         let host = configuration.host ?? "*"
         let listening = host.contains(":") ? "[\(host)]:\(configuration.port)" : "\(host):\(configuration.port)"
-        // A TLS listener stays on lws' own poll() loop. It was moved there when a fresh hub's first wss:// upgrade
-        // sometimes went unanswered; the cause turned out to be the test client (Python's websockets sync client
-        // reads and writes one TLS connection from two threads, and lost its request to the TLS 1.3 session tickets
-        // the hub sent, see `CRiftWebSockets_issue_no_session_tickets`), not the loop. What still keeps TLS here:
-        // lws 4.1.6's libev plugin serves TLS data already decrypted into OpenSSL's buffer (a record larger than
-        // lws' 4 KiB read buffer) from an idle watcher that it stops after one pass, so the rest of such a message
-        // could wait for the next event. Not measured yet; plain listeners, the usual setup behind a
-        // TLS-terminating proxy, use libev.
-        var eventLoop: EVLoop?
-        if configuration.tls == nil {
-            guard let created = EVLoop() else {
-                throw WebSocketError("cannot listen for WebSockets on \(listening): libev could not create an event loop")
-            }
-            eventLoop = created
+        // TLS data already decrypted into OpenSSL's buffer makes no socket event. lws 4.1.6 still serves it on libev:
+        // a WebSocket connection's read (`rops_handle_POLLIN_ws`) goes on reading while `SSL_pending` says there is
+        // more, so a whole TLS record is consumed in one callback however small the read buffer; what is left for the
+        // other roles (a record larger than the buffer during the HTTP upgrade) is served by the plugin's idle
+        // watcher, which stays on while any connection has such data (`lws_ev_idle_cb` keeps it when its forced pass
+        // found one). Checked by Tests/integration/test_hub_tls_large_messages.py (messages whose last TLS record is
+        // nearly full, on an idle hub; it fails with `SSL_pending` forced to 0, on this loop and on poll()). TLS used
+        // to stay on lws' poll() loop because a fresh hub's first wss:// upgrade sometimes went unanswered there; the
+        // cause was the test client and the session tickets the hub sent (`CRiftWebSockets_issue_no_session_tickets`),
+        // not the loop.
+        guard let eventLoop = EVLoop() else {
+            throw WebSocketError("cannot listen for WebSockets on \(listening): libev could not create an event loop")
         }
         return try LWSContext(owner: loop, failure: "cannot listen for WebSockets on \(listening)",
                               eventLoop: eventLoop) { info, memory in

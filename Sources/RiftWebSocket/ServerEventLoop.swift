@@ -41,7 +41,7 @@ final class ServerEventLoop: @unchecked Sendable {
     let writer = PayloadWriter()
     /// Set by a shutdown command: new connections are refused and open ones are closing.
     var shutdownFrame: CloseFrame?
-    /// Makes `run` leave its loop after the current `lws_service` pass.
+    /// Makes `run` leave its loop after the current pass.
     var stopRequested = false
     private(set) var contextPointer: OpaquePointer?
     private(set) lazy var tickTimer = LWSTimer(owner: self, callback: serverTickFired)
@@ -95,27 +95,21 @@ final class ServerEventLoop: @unchecked Sendable {
     /// Serves `context` until a shutdown completes or lws fails, then destroys it (which tells
     /// the handler about every connection still open) and lets go of the handler.
     func run(_ context: LWSContext) {
+        guard let eventLoop = context.eventLoop else {
+            preconditionFailure("a server context runs on a libev loop (LWSContext.server)")
+        }
         contextPointer = context.pointer
         tickTimer.schedule(on: context.pointer, after: configuration.tickInterval)
         heartbeatTimer.schedule(on: context.pointer, after: Self.heartbeatSlot)
         servingThread.store(UInt(pthread_self()), ordering: .relaxed)
-        if let eventLoop = context.eventLoop {
-            // lws 4.1 arms its libev timer for its timer list only after an I/O event or a timer fired, not when a
-            // timer is scheduled: this wake-up is the first event, so the timers above start running.
-            lws_cancel_service(context.pointer)
-            while !stopRequested {
-                // Held events are handed over at the end of this pass: do not sleep waiting for I/O before it.
-                if eventFairness.hasHeld { eventLoop.runReady() } else { eventLoop.runOnce() }
-                endFairnessPass()
-                handler?.servicePassEnded()
-            }
-        } else {
-            eventFairness = FairEventScheduler(eventsPerPass: 0)  // lws_service may sleep: nothing may be held
-            while !stopRequested {
-                if lws_service(context.pointer, 0) < 0 { break }
-                endFairnessPass()
-                handler?.servicePassEnded()
-            }
+        // lws 4.1 arms its libev timer for its timer list only after an I/O event or a timer fired, not when a
+        // timer is scheduled: this wake-up is the first event, so the timers above start running.
+        lws_cancel_service(context.pointer)
+        while !stopRequested {
+            // Held events are handed over at the end of this pass: do not sleep waiting for I/O before it.
+            if eventFairness.hasHeld { eventLoop.runReady() } else { eventLoop.runOnce() }
+            endFairnessPass()
+            handler?.servicePassEnded()
         }
         // Whatever is still held goes to the handler now, and context destruction reports closes directly.
         eventFairness.takeEverything(into: &eventBatch)

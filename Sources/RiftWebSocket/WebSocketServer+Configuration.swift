@@ -47,7 +47,7 @@ extension WebSocketServer {
         public var writesPerGroupPerPass = 0
         /// The read side of that share: each group may hand at most this many events (a connection opened, a message,
         /// a connection closed) to the handler per pass; later ones wait, in order, for later passes
-        /// (`FairEventScheduler`). Only on the libev loop (the default). 0: no limit.
+        /// (`FairEventScheduler`). 0: no limit.
         public var eventsPerGroupPerPass = 0
 
         /// The defaults: all interfaces, an ephemeral port, plain `ws://`.

@@ -58,6 +58,7 @@ def main() -> int:
     parser.add_argument("--hub-rates", default="1000,2000,5000,10000,20000", help="offered relay rates (msg/s)")
     parser.add_argument("--hub-loadgen-processes", type=int, default=1,
                         help="load-generator processes holding the hub section's agents (loadgen_shards.py)")
+    parser.add_argument("--hub-tls", action="store_true", help="the hub section's hub serves wss:// (self-signed)")
     parser.add_argument("--reconnect-agents", type=int, default=10_000, help="agents in the reconnect storm")
     parser.add_argument("--outage-seconds", type=float, default=30, help="how long the hub stays down (reconnect)")
     parser.add_argument("--reconnect-policies", default="new,old",
@@ -167,7 +168,7 @@ def run_section_hub(bin_dir, out_dir, out_root, options) -> dict:
     return run_hub_capacity(bin_dir, out_dir, os.path.join(out_root, "cache"), counts=counts, rates=rates,
                             step_seconds=2 if options.quick else 5, idle_seconds=2 if options.quick else 20,
                             profile=not options.no_profile and not options.quick,
-                            loadgen_processes=options.hub_loadgen_processes)
+                            loadgen_processes=options.hub_loadgen_processes, tls=options.hub_tls)
 
 
 def run_section_reconnect(bin_dir, out_dir, out_root, options) -> dict:

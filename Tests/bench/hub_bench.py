@@ -2,8 +2,10 @@
 
 Networks and tokens are created with the hub's own CLI (`network create`, `token create`) once per population shape
 and cached under bench-results/cache; each run starts from a fresh copy of that state, so runs do not see each
-other's peers. With `profile=True` the hub is also sampled with `perf record` (software cpu-clock: this VM has no
-hardware counters) during the run, and the top symbols are reported.
+other's peers. With `tls=True` the hub serves `wss://` with a self-signed P-256 ECDSA certificate (certbot's default
+key type since 2.0) made by `openssl req` in a temporary directory, which the load generator trusts. With
+`profile=True` the hub is also sampled with `perf record` (software cpu-clock: this VM has no hardware counters) during
+the run, and the top symbols are reported.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -63,6 +66,7 @@ class HubProcess:
     def __init__(self, hub_binary: str, state_dir: str, log_path: str, listen: str = "127.0.0.1:0", extra_args=()):
         self.log_path = log_path
         self.port = self.admin_port = self.listening_at = None
+        self.scheme = "ws"
         self.lines: list[str] = []
         self.process = subprocess.Popen(
             [hub_binary, "serve", "--state-dir", state_dir, "--listen", listen, "--admin-listen", "127.0.0.1:0",
@@ -77,7 +81,8 @@ class HubProcess:
                     self.lines.append(line)
                     if "riftgate-hub listening" in line:
                         self.listening_at = time.monotonic()
-                        self.port = int(re.search(r"url=ws://\S+?:(\d+)/", line).group(1))
+                        url = re.search(r"url=(wss?)://\S+?:(\d+)/", line)
+                        self.scheme, self.port = url.group(1), int(url.group(2))
                         self.admin_port = int(re.search(r"admin=\S*?:(\d+)", line).group(1))
                         ready.set()
             ready.set()  # exited
@@ -129,39 +134,58 @@ class HubProcess:
                 self.process.wait(5)
 
 
+def self_signed_certificate(directory: str) -> tuple[str, str]:
+    """(certificate, key) for 127.0.0.1, made with `openssl req` in `directory`."""
+    cert, key = os.path.join(directory, "hub.pem"), os.path.join(directory, "hub.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
 def run_hub_capacity(bin_dir: str, out_dir: str, cache_dir: str, counts=(1000, 10000), network_size: int = 10,
                      rates=(1000, 2000, 5000, 10000, 20000), step_seconds: float = 5, idle_seconds: float = 20,
-                     profile: bool = False, loadgen_processes: int = 1) -> dict:
+                     profile: bool = False, loadgen_processes: int = 1, tls: bool = False) -> dict:
     """One measured run per N; with `profile`, one more run at the largest N under perf (its figures are not used,
     as sampling perturbs them), reporting the hub's top symbols at the two lowest rates. `loadgen_processes` > 1 puts
-    the agents in that many load-generator processes (`loadgen_shards.py`)."""
+    the agents in that many load-generator processes (`loadgen_shards.py`); `tls` runs the hub on `wss://`."""
     hub_binary = os.path.join(bin_dir, "riftgate-hub")
     networks = (max(counts) + network_size - 1) // network_size
     pristine, tokens_file = prepare_state(hub_binary, cache_dir, networks)
-    results = {"network_size": network_size, "runs": []}
-    for count in counts:
-        results["runs"].append(one_run(hub_binary, pristine, tokens_file, out_dir, count, network_size, rates,
-                                       step_seconds, idle_seconds, profile=False, loadgen_processes=loadgen_processes))
-    if profile and perf_profile.available():
-        profiled = one_run(hub_binary, pristine, tokens_file, out_dir, max(counts), network_size, sorted(rates)[:2],
-                           step_seconds, 5, profile=True, loadgen_processes=loadgen_processes)
-        results["profile"] = {"agents": max(counts), "rates": sorted(rates)[:2], "top": profiled.get("profile_top", []),
-                              "note": "perf record -e cpu-clock -g -p <hub> over the whole run (join storm, idle, relay)"}
+    results = {"network_size": network_size, "tls": tls, "runs": []}
+    with tempfile.TemporaryDirectory(prefix="hub-bench-tls-") as directory:
+        certificate = self_signed_certificate(directory) if tls else None
+        for count in counts:
+            results["runs"].append(one_run(hub_binary, pristine, tokens_file, out_dir, count, network_size, rates,
+                                           step_seconds, idle_seconds, profile=False,
+                                           loadgen_processes=loadgen_processes, certificate=certificate))
+        if profile and perf_profile.available():
+            profiled = one_run(hub_binary, pristine, tokens_file, out_dir, max(counts), network_size,
+                               sorted(rates)[:2], step_seconds, 5, profile=True, loadgen_processes=loadgen_processes,
+                               certificate=certificate)
+            results["profile"] = {"agents": max(counts), "rates": sorted(rates)[:2],
+                                  "top": profiled.get("profile_top", []),
+                                  "note": "perf record -e cpu-clock -g -p <hub> over the whole run (join storm, idle, relay)"}
     return results
 
 
 def one_run(hub_binary: str, pristine: str, tokens_file: str, out_dir: str, count: int, network_size: int, rates,
-            step_seconds: float, idle_seconds: float, profile: bool, loadgen_processes: int = 1) -> dict:
-    suffix = "-profile" if profile else ""
+            step_seconds: float, idle_seconds: float, profile: bool, loadgen_processes: int = 1,
+            certificate: tuple[str, str] | None = None) -> dict:
+    """One hub and one load-generator run for N = `count`; `certificate` (cert, key) serves `wss://`."""
+    suffix = ("-tls" if certificate else "") + ("-profile" if profile else "")
     with work_directory(os.path.join(out_dir, "work"), f"hub-{count}{suffix}") as scratch:
         state = os.path.join(scratch, "state")
         shutil.copytree(pristine, state)
-        hub = HubProcess(hub_binary, state, os.path.join(out_dir, f"hub-{count}{suffix}.log"))
-        perf_data = os.path.join(out_dir, f"hub-{count}.perf.data")
+        tls_args = ("--tls-cert", certificate[0], "--tls-key", certificate[1]) if certificate else ()
+        hub = HubProcess(hub_binary, state, os.path.join(out_dir, f"hub-{count}{suffix}.log"), extra_args=tls_args)
+        perf_data = os.path.join(out_dir, f"hub-{count}{suffix}.perf.data")
         perf = perf_profile.start(perf_data, pid=hub.pid) if profile else None
         try:
             log(f"N = {count}{' (profiled)' if profile else ''}: hub pid {hub.pid} on 127.0.0.1:{hub.port}")
-            command = [sys.executable, os.path.join(HERE, "hub_loadgen.py"), "--url", f"ws://127.0.0.1:{hub.port}",
+            command = [sys.executable, os.path.join(HERE, "hub_loadgen.py"),
+                       "--url", f"{hub.scheme}://127.0.0.1:{hub.port}",
+                       *(("--ca-file", certificate[0]) if certificate else ()),
                        "--tokens", tokens_file, "--agents", str(count), "--network-size", str(network_size),
                        "--hub-pid", str(hub.pid), "--rates", ",".join(str(r) for r in rates),
                        "--step-seconds", str(step_seconds), "--idle-seconds", str(idle_seconds),
@@ -207,10 +231,11 @@ if __name__ == "__main__":
     parser.add_argument("--idle-seconds", type=float, default=20)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--loadgen-processes", type=int, default=1, help="load-generator processes holding the agents")
+    parser.add_argument("--tls", action="store_true", help="the hub serves wss:// (a self-signed certificate)")
     arguments = parser.parse_args()
     os.makedirs(arguments.out, exist_ok=True)
     print(json.dumps(run_hub_capacity(arguments.bin_dir, arguments.out, os.path.join(arguments.out, "cache"),
                                       counts=[int(c) for c in arguments.counts.split(",")],
                                       rates=[float(r) for r in arguments.rates.split(",")],
                                       idle_seconds=arguments.idle_seconds, profile=arguments.profile,
-                                      loadgen_processes=arguments.loadgen_processes), indent=2))
+                                      loadgen_processes=arguments.loadgen_processes, tls=arguments.tls), indent=2))

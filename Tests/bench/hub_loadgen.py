@@ -7,6 +7,9 @@ Run by `hub_bench.py`, one process per N so that its CPU time is its own. Phases
 2. idle: the hub's resident memory with N idle agents, and its CPU over one heartbeat interval;
 3. relay steps at fixed offered rates (`loadgen_relay.py`), stopping once the hub saturates.
 
+With `--url wss://…` every agent connects over TLS, trusting the certificate in `--ca-file` (the hub's self-signed one,
+checked for the URL's host).
+
 With `--processes K` the agents live in K shard processes (whole networks each) that a coordinator commands phase by
 phase (`loadgen_shards.py`), so that the load generator's CPU is not what bounds the storm.
 
@@ -26,6 +29,7 @@ import asyncio
 import json
 import os
 import resource
+import ssl
 import sys
 import time
 
@@ -45,6 +49,19 @@ def log(text: str) -> None:
 
 def milliseconds(seconds) -> float | None:
     return None if seconds is None else round(seconds * 1000, 2)
+
+
+def hub_endpoint(options) -> tuple[str, int, ssl.SSLContext | None]:
+    """(host, port, TLS context or None) of `--url`, ws:// or wss://."""
+    scheme, _, address = options.url.rstrip("/").partition("://")
+    if scheme not in ("ws", "wss"):
+        raise SystemExit(f"--url must be ws:// or wss://, not {options.url}")
+    host, port = address.rsplit(":", 1)
+    if scheme == "ws":
+        return host, int(port), None
+    if not options.ca_file:
+        raise SystemExit("a wss:// hub needs --ca-file (the certificate to trust)")
+    return host, int(port), ssl.create_default_context(cafile=options.ca_file)
 
 
 async def join_storm(fleet: AgentFleet, hub: ProcessSample, concurrency: int, timeout: float) -> dict:
@@ -67,12 +84,11 @@ async def join_storm(fleet: AgentFleet, hub: ProcessSample, concurrency: int, ti
 
 
 async def run(options, tokens: list[dict]) -> dict:
-    url = options.url.removeprefix("ws://").rstrip("/")
-    host, port = url.rsplit(":", 1)
+    host, port, tls = hub_endpoint(options)
     hub = ProcessSample(options.hub_pid)
     relay: RelayMeasurement | None = None
-    fleet = AgentFleet(host, int(port), on_signal=lambda *args: relay and relay.record(*args),
-                       on_error=lambda code: relay and relay.record_error(code))
+    fleet = AgentFleet(host, port, on_signal=lambda *args: relay and relay.record(*args),
+                       on_error=lambda code: relay and relay.record_error(code), tls=tls)
     started = time.monotonic()
     fleet.populate(tokens, options.agents, options.network_size)
     log(f"{len(fleet.agents)} keys generated in {time.monotonic() - started:.1f} s")
@@ -173,7 +189,8 @@ async def reconnect_storm(fleet: AgentFleet, options, start_relay) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--url", required=True, help="ws://127.0.0.1:PORT")
+    parser.add_argument("--url", required=True, help="ws://127.0.0.1:PORT or wss://127.0.0.1:PORT")
+    parser.add_argument("--ca-file", help="for wss://: the certificate (PEM) to trust")
     parser.add_argument("--tokens", required=True, help="JSON file: [{network, token}, ...]")
     parser.add_argument("--agents", type=int, required=True)
     parser.add_argument("--network-size", type=int, default=10)
@@ -233,11 +250,10 @@ def strip_option(argv: list[str], name: str) -> list[str]:
 
 async def shard_main(options, tokens: list[dict], agents: int) -> None:
     """One shard of `--processes`: its networks' agents, commanded by the coordinator (`loadgen_shards.run_shard`)."""
-    url = options.url.removeprefix("ws://").rstrip("/")
-    host, port = url.rsplit(":", 1)
+    host, port, tls = hub_endpoint(options)
     relay_ref: list = []
-    fleet = AgentFleet(host, int(port), on_signal=lambda *args: relay_ref and relay_ref[0].record(*args),
-                       on_error=lambda code: relay_ref and relay_ref[0].record_error(code))
+    fleet = AgentFleet(host, port, on_signal=lambda *args: relay_ref and relay_ref[0].record(*args),
+                       on_error=lambda code: relay_ref and relay_ref[0].record_error(code), tls=tls)
     fleet.populate(tokens, agents, options.network_size)
     await fleet.fetch_hub_key()
     await loadgen_shards.run_shard(options, fleet, ProcessSample(options.hub_pid), relay_ref)

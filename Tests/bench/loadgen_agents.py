@@ -41,11 +41,12 @@ class AgentFleet:
 
     `on_signal(kind, payload, received_ns)` is called for every relayed signal, `on_error(code)` for every error frame
     after the welcome. `port_of(agent)`, when given, names the hub port each agent joins (a hub cluster on one host);
-    otherwise every agent joins `port`.
+    otherwise every agent joins `port`. With `tls` (an `ssl.SSLContext`) every connection is `wss://`, the hub's
+    certificate checked for `host`.
     """
 
-    def __init__(self, host: str, port: int, on_signal, on_error, port_of=None):
-        self.host, self.port = host, port
+    def __init__(self, host: str, port: int, on_signal, on_error, port_of=None, tls=None):
+        self.host, self.port, self.tls = host, port, tls
         self.port_of = port_of or (lambda agent: port)
         self.on_signal, self.on_error = on_signal, on_error
         self.agents: list[SimulatedAgent] = []
@@ -68,6 +69,10 @@ class AgentFleet:
         return riftproto.upgrade_request(self.host, port or self.port, riftproto.network_path(network), {
             **riftproto.bearer(token), "Sec-WebSocket-Protocol": riftproto.SUBPROTOCOL})
 
+    def tls_arguments(self) -> dict:
+        """`loop.create_connection`'s TLS arguments: none for `ws://`."""
+        return {"ssl": self.tls, "server_hostname": self.host} if self.tls else {}
+
     async def fetch_hub_key(self) -> None:
         """One connection that only reads the challenge, so every agent's crypto_box key is computed before the storm."""
         loop = asyncio.get_running_loop()
@@ -79,7 +84,8 @@ class AgentFleet:
                 got.set_result(json.loads(payload))
 
         _, connection = await loop.create_connection(
-            lambda: WebSocketConnection(self.request(first.network, first.token), on_message), self.host, self.port)
+            lambda: WebSocketConnection(self.request(first.network, first.token), on_message), self.host, self.port,
+            **self.tls_arguments())
         challenge = await asyncio.wait_for(got, 10)
         connection.close()
         self.hub_key, _ = riftproto.challenge_keys(challenge)
@@ -122,7 +128,7 @@ class AgentFleet:
                 try:
                     _, connection = await asyncio.wait_for(loop.create_connection(
                         lambda: WebSocketConnection(self.request(agent.network, agent.token, port), self.on_message, agent),
-                        self.host, port), 30)
+                        self.host, port, **self.tls_arguments()), 30)
                     agent.connection = connection
                     await asyncio.wait_for(connection.opened, 30)
                     await asyncio.wait_for(agent.joined, 30)
