@@ -41,35 +41,32 @@ public enum Base64 {
     /// without building the bytes. The hub checks sealed boxes this way and passes their text on as received.
     public static func canonicalByteCount(_ text: String) -> Int? {
         var text = text
-        return text.withUTF8 { input -> Int? in
-            guard input.count % 4 == 0 else { return nil }
-            var index = 0
-            var count = 0
-            while index < input.count {
-                let isLast = index + 4 == input.count
-                let padding = isLast ? (input[index + 3] == UInt8(ascii: "=") ? (input[index + 2] == UInt8(ascii: "=") ? 2 : 1) : 0) : 0
-                var chunk: UInt32 = 0
-                for offset in 0..<(4 - padding) {
-                    let value = reverse[Int(input[index + offset])]
-                    guard value != 0xFF else { return nil }
-                    chunk |= UInt32(value) << (18 - 6 * offset)
-                }
-                // Canonical form: the bits that padding drops must be zero.
-                if padding == 2, chunk & 0xFFFF != 0 { return nil }
-                if padding == 1, chunk & 0xFF != 0 { return nil }
-                count += 3 - padding
-                index += 4
-            }
-            return count
-        }
+        var count = 0
+        let canonical = text.withUTF8 { input in walkQuanta(input) { _, padding in count += 3 - padding } }
+        return canonical ? count : nil
     }
 
     /// The bytes encoded by `text`, or nil when it is not canonical padded base64.
     public static func decode(_ text: String) -> [UInt8]? {
-        let input = Array(text.utf8)
-        guard input.count % 4 == 0 else { return nil }
+        var text = text
         var out = [UInt8]()
-        out.reserveCapacity(input.count / 4 * 3)
+        out.reserveCapacity(text.utf8.count / 4 * 3)
+        let canonical = text.withUTF8 { input in
+            walkQuanta(input) { chunk, padding in
+                out.append(UInt8(chunk >> 16 & 0xFF))
+                if padding < 2 { out.append(UInt8(chunk >> 8 & 0xFF)) }
+                if padding < 1 { out.append(UInt8(chunk & 0xFF)) }
+            }
+        }
+        return canonical ? out : nil
+    }
+
+    /// Reads padded base64 four characters at a time, handing each quantum's 24 bits and its padding (0 to 2, only in
+    /// the last quantum) to `body`; false, part way through, when `input` is not canonical (a character outside the
+    /// alphabet, a length not a multiple of 4, or bits that the padding drops set).
+    @inline(__always)
+    private static func walkQuanta(_ input: UnsafeBufferPointer<UInt8>, _ body: (UInt32, Int) -> Void) -> Bool {
+        guard input.count % 4 == 0 else { return false }
         var index = 0
         while index < input.count {
             let isLast = index + 4 == input.count
@@ -77,17 +74,15 @@ public enum Base64 {
             var chunk: UInt32 = 0
             for offset in 0..<(4 - padding) {
                 let value = reverse[Int(input[index + offset])]
-                guard value != 0xFF else { return nil }
+                guard value != 0xFF else { return false }
                 chunk |= UInt32(value) << (18 - 6 * offset)
             }
-            out.append(UInt8(chunk >> 16 & 0xFF))
-            if padding < 2 { out.append(UInt8(chunk >> 8 & 0xFF)) }
-            if padding < 1 { out.append(UInt8(chunk & 0xFF)) }
             // Canonical form: the bits that padding drops must be zero.
-            if padding == 2, chunk & 0xFFFF != 0 { return nil }
-            if padding == 1, chunk & 0xFF != 0 { return nil }
+            if padding == 2, chunk & 0xFFFF != 0 { return false }
+            if padding == 1, chunk & 0xFF != 0 { return false }
+            body(chunk, padding)
             index += 4
         }
-        return out
+        return true
     }
 }
