@@ -31,9 +31,6 @@ public struct PeerObjectTexts: Sendable {
 
     /// The frame text of `message`, the same as `message.encoded()`, with its peer objects from the cache.
     public mutating func encode(_ message: HubMessage) -> String {
-        switch message {
-        case .welcome, .peerJoined: message.encoded { text(of: $0) }
-        default: message.encoded()
-        }
+        message.encoded { text(of: $0) }  // any other message is `encoded()` as it is
     }
 }
