@@ -39,7 +39,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from loadgen_agents import AgentFleet  # noqa: E402
 from loadgen_reconnect import ReconnectStorm  # noqa: E402
 import loadgen_shards  # noqa: E402
-from loadgen_relay import RelayMeasurement, own_cpu, rate_steps  # noqa: E402
+from loadgen_relay import RelayMeasurement, hub_idle_figures, own_cpu, rate_steps  # noqa: E402
 from procstats import ProcessSample, percentile  # noqa: E402
 
 
@@ -116,14 +116,8 @@ async def run(options, tokens: list[dict]) -> dict:
     idle = hub.sample()
     await asyncio.sleep(options.idle_seconds)
     idle_after = hub.sample()
-    result["idle"] = {
-        "hub_rss_kib": idle.rss_kib,
-        "hub_rss_delta_kib": idle.rss_kib - idle_before.rss_kib,
-        "hub_kib_per_agent": round((idle.rss_kib - idle_before.rss_kib) / max(1, storm["joined"]), 2),
-        "hub_cpu_percent": round(100 * (idle_after.cpu - idle.cpu) / (idle_after.time - idle.time), 2),
-        "window_s": round(idle_after.time - idle.time, 1),
-        "loadgen_rss_kib": ProcessSample(os.getpid()).sample().rss_kib,
-    }
+    result["idle"] = hub_idle_figures(idle_before, idle, idle_after, storm["joined"],
+                                  ProcessSample(os.getpid()).sample().rss_kib)
     log(f"idle: {result['idle']}")
     relay = RelayMeasurement(fleet.agents)
     result["relay"] = await rate_steps(options.rates, len(relay.pairs),

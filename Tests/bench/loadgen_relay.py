@@ -28,6 +28,19 @@ def own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def hub_idle_figures(before, idle, idle_after, joined: int, loadgen_rss_kib: int) -> dict:
+    """The hub's idle figures from three samples of it: before the join storm, once it settled, and one idle window
+    later; memory per agent counts the `joined` agents."""
+    return {
+        "hub_rss_kib": idle.rss_kib,
+        "hub_rss_delta_kib": idle.rss_kib - before.rss_kib,
+        "hub_kib_per_agent": round((idle.rss_kib - before.rss_kib) / max(1, joined), 2),
+        "hub_cpu_percent": round(100 * (idle_after.cpu - idle.cpu) / (idle_after.time - idle.time), 2),
+        "window_s": round(idle_after.time - idle.time, 1),
+        "loadgen_rss_kib": loadgen_rss_kib,
+    }
+
+
 async def rate_steps(rates, senders: int, run_step, log) -> list[dict]:
     """Runs `run_step(rate)` for each offered rate in turn: skips a rate that would push a sender past the hub's
     100 msg/s per-connection limit, logs each step, and stops once the hub saturates (under 95 % delivered, or p99 over

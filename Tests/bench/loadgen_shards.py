@@ -18,7 +18,7 @@ import os
 import sys
 import time
 
-from loadgen_relay import RelayMeasurement, latency_summary, own_cpu, rate_steps
+from loadgen_relay import RelayMeasurement, hub_idle_figures, latency_summary, own_cpu, rate_steps
 from procstats import ProcessSample, percentile
 
 
@@ -187,14 +187,8 @@ async def run_coordinator(options, argv: list[str]) -> dict:
         await asyncio.sleep(options.idle_seconds)
         idle_after = hub.sample()
         sizes = await shards.command("rss", 60)
-        result["idle"] = {
-            "hub_rss_kib": idle.rss_kib,
-            "hub_rss_delta_kib": idle.rss_kib - idle_before.rss_kib,
-            "hub_kib_per_agent": round((idle.rss_kib - idle_before.rss_kib) / max(1, storm["joined"]), 2),
-            "hub_cpu_percent": round(100 * (idle_after.cpu - idle.cpu) / (idle_after.time - idle.time), 2),
-            "window_s": round(idle_after.time - idle.time, 1),
-            "loadgen_rss_kib": sum(answer["rss_kib"] for answer in sizes),
-        }
+        result["idle"] = hub_idle_figures(idle_before, idle, idle_after, storm["joined"],
+                                      sum(answer["rss_kib"] for answer in sizes))
         log(f"idle: {result['idle']}")
         result["relay"] = await rate_steps(options.rates, storm["relay_pairs"],
                                            lambda rate: coordinated_relay_step(shards, hub, rate, options.step_seconds), log)
