@@ -13,14 +13,21 @@ struct BatchedWritesTests {
 
     init() throws { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
 
-    @Test("batched joins stay invisible to others until the commit, a failing one undoes only itself", arguments: StoreEngine.tested)
-    func batchedJoins(engine: StoreEngine) throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+    /// An administrator's connection and the hub's own to one new database holding network "home" and a token for it.
+    private func homeNetwork(_ engine: StoreEngine) throws
+        -> (admin: HubDatabase, hub: HubDatabase, network: NetworkSettings, token: String)
+    {
         let location = try engine.location(directory + "/hub.db")
         let admin = try HubDatabase(location: location, announcesChanges: true)
         let network = try admin.createNetwork(name: "home", now: now)
         let (token, _) = try admin.createToken(network: "home", label: "t", expiresAt: nil, now: now)
-        let hub = try HubDatabase(location: location)
+        return (admin, try HubDatabase(location: location), network, token)
+    }
+
+    @Test("batched joins stay invisible to others until the commit, a failing one undoes only itself", arguments: StoreEngine.tested)
+    func batchedJoins(engine: StoreEngine) throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (admin, hub, network, token) = try homeNetwork(engine)
         hub.batchWrites()
         #expect(!hub.hasUncommittedWrites)
         let keys = (0..<3).map { _ in PrivateKey.generate().publicKey }
@@ -49,11 +56,7 @@ struct BatchedWritesTests {
     @Test("without batching every write commits at once", arguments: StoreEngine.tested)
     func unbatched(engine: StoreEngine) throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let location = try engine.location(directory + "/hub.db")
-        let admin = try HubDatabase(location: location, announcesChanges: true)
-        let network = try admin.createNetwork(name: "home", now: now)
-        let (token, _) = try admin.createToken(network: "home", label: "t", expiresAt: nil, now: now)
-        let hub = try HubDatabase(location: location)
+        let (admin, hub, network, token) = try homeNetwork(engine)
         _ = try admit(hub, network, token, PrivateKey.generate().publicKey, "one", at: now)
         #expect(!hub.hasUncommittedWrites)
         #expect(try admin.peers(network: "home").count == 1)
