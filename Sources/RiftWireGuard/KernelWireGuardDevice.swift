@@ -56,13 +56,12 @@ final class KernelWireGuardDevice: WireGuardDevice {
         }
     }
 
-    /// Two `wg` runs: the kernel sends a keepalive when a set turns the interval from 0 to non-zero, and `wg` sends
-    /// one value per run.
+    /// One `wg` run naming the peer twice: interval off, then on; the kernel sends a keepalive when a set turns the
+    /// interval from 0 to non-zero.
     func sendKeepalive(to publicKey: PublicKey, interval: UInt16) throws(WireGuardError) {
         try whileOpen { () throws(WireGuardError) in
-            for step in WireGuardTool.sendKeepalive(link.name, publicKey, interval: interval) {
-                try Self.runTool(link, step, "keepalive to \(publicKey)")
-            }
+            try Self.runTool(link, WireGuardTool.sendKeepalive(link.name, publicKey, interval: interval),
+                             "keepalive to \(publicKey)")
         }
     }
 

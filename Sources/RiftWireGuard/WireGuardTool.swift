@@ -19,11 +19,13 @@ enum WireGuardTool {
         return arguments
     }
 
-    /// Turns a peer's keepalive off, then on at `interval` (the kernel sends a keepalive on the second run). `wg set`
-    /// has no update-only flag, so it would add a peer that is gone: callers ask only for peers they configured.
-    static func sendKeepalive(_ interface: String, _ publicKey: PublicKey, interval: UInt16) -> [[String]] {
-        [["wg", "set", interface, "peer", publicKey.base64, "persistent-keepalive", "off"],
-         ["wg", "set", interface, "peer", publicKey.base64, "persistent-keepalive", String(max(interval, 1))]]
+    /// Turns a peer's keepalive off, then on at `interval`, in one run: `wg` sends every `peer` section of its command
+    /// line in one request, and the kernel applies them in order (netlink.c `set_peer`), sending a keepalive when a
+    /// section turns the interval from 0 to non-zero. `wg set` has no update-only flag, so it would add a peer that is
+    /// gone: callers ask only for peers they configured.
+    static func sendKeepalive(_ interface: String, _ publicKey: PublicKey, interval: UInt16) -> [String] {
+        ["wg", "set", interface, "peer", publicKey.base64, "persistent-keepalive", "off",
+         "peer", publicKey.base64, "persistent-keepalive", String(max(interval, 1))]
     }
 
     /// Removes a peer.

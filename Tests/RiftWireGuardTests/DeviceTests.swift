@@ -2,7 +2,7 @@ import Glibc
 import RiftProtocol
 import RiftSupport
 import Testing
-import RiftWireGuard
+@testable import RiftWireGuard
 
 @Suite("A real WireGuard device in our network namespace", .timeLimit(.minutes(1)))
 struct DeviceTests {
@@ -56,6 +56,29 @@ struct DeviceTests {
         let stranger = try TestHost.keyPair().publicKey
         try device.sendKeepalive(to: stranger, interval: 1)
         #expect(try device.status().peer(stranger) == nil, "update_only: no peer is created")
+    }
+
+    @Test("kernel backend's keepalive command line: one wg run naming the peer twice sends a keepalive at once",
+          .enabled(if: TestHost.canRunWireGuardGo, TestHost.wireGuardGoRequirement))
+    func keepaliveCommandLine() throws {
+        // `wg` speaks UAPI to wireguard-go here and netlink to the kernel, the same peer sections in one request.
+        let name = TestHost.randomName("rgt")
+        let keys = try TestHost.keyPair()
+        let peerKey = try TestHost.keyPair().publicKey
+        let device = try openWireGuardDevice(configuration(name: name, privateKey: keys.privateKey, subnet: 0), backend: .userspace)
+        defer { device.shutdown() }
+        try device.setPeer(WireGuardPeer(publicKey: peerKey, endpoint: WireGuardEndpoint("127.0.0.1:9"),
+                                         allowedIPs: ["100.64.0.9/32"]))
+        let before = try #require(try device.status().peer(peerKey)).txBytes
+        _ = try TestHost.run(WireGuardTool.sendKeepalive(name, peerKey, interval: 1))
+        var sent = before
+        for _ in 0..<40 where sent == before {  // at most 2 s
+            usleep(50_000)
+            sent = try #require(try device.status().peer(peerKey)).txBytes
+        }
+        #expect(sent > before, "nothing sent after the keepalive command")
+        #expect(try device.status().peer(peerKey)?.persistentKeepalive == 1)
+        #expect(try device.status().peers.count == 1, "the peer named twice is still one peer")
     }
 
     /// A configuration in 100.64.<subnet>.0/24 and fd7a:115c:a1e0:<subnet>::/64, so parallel runs differ.
