@@ -16,7 +16,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // MARK: C libraries (system packages)
@@ -82,16 +81,16 @@ let package = Package(
             name: "RiftHub",
             dependencies: [
                 "RiftProtocol", "RiftCrypto", "RiftWebSocket", "RiftStore", "RiftSupport", "RiftTURN", "RiftCluster",
-                .product(name: "Logging", package: "swift-log"), "TOMLKit",
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .target(
             name: "RiftAgent",
             dependencies: [
                 "RiftProtocol", "RiftCrypto", "RiftWebSocket", "RiftNice", "RiftWireGuard", "RiftSupport", "RiftTURN", "RiftDNS",
-                "CRiftLinux", .product(name: "Logging", package: "swift-log"), "TOMLKit",
+                "CRiftLinux", .product(name: "Logging", package: "swift-log"),
             ],
             // Every file imports what it uses: no Foundation member (`localizedDescription`) reaches the agent through
-            // a dependency's own `import Foundation` (TOMLKit's) and links all of Foundation in (docs/performance.md).
+            // a dependency's own `import Foundation` and links all of Foundation in (docs/performance.md).
             swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]),
 
         // MARK: Executables: argument parsing only

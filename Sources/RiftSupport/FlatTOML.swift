@@ -1,82 +1,68 @@
-/// A guard for riftgate's TOML files (`hub.toml`, `riftgate.toml`), which hold top-level `key = value` settings whose
-/// values are strings, numbers, booleans and arrays of strings: no `[table]` headers and no `{inline tables}`.
+/// The TOML of riftgate's files (`hub.toml`, `riftgate.toml`, the agent's secrets file): top-level `key = value`
+/// settings whose values are strings, integers, booleans and lists of them, as TOML 1.0 writes them. Everything
+/// else TOML has is refused with the line it is on: `[table]` headers, `{inline tables}`, dotted keys, floats,
+/// dates and times.
 ///
-/// Checked before TOMLKit sees a file, because toml++ 3 (inside TOMLKit 0.6, built without `NDEBUG`) does not report
-/// some malformed tables as errors: it fails an `assert` and aborts the process. Found by `Tests/fuzz`
-/// FuzzConfiguration: a header whose key starts with anything but a key character or a quote (`[=]`, `[.a]`, `[{]`,
-/// a control character, or `[` followed by a combining mark), and a `}` where an array element belongs (`a = [}`).
+/// riftgate reads its files with this parser rather than a general TOML library. toml++ 3 (inside TOMLKit 0.6, built
+/// without `NDEBUG`) aborted the process on an `assert` for some malformed input instead of reporting an error (found
+/// by `Tests/fuzz` FuzzConfiguration: `[=]`, `a = [}`, `ea= 9934-91-90 2]= `), and TOMLKit linked all of Foundation
+/// into the agent.
 public enum FlatTOML {
-    /// The 1-based line of the first table header (a line starting with `[`) or brace outside strings and comments;
-    /// nil when there is none. A nested array on a line of its own is refused too: it is no setting's valid value.
-    ///
-    /// Works on Unicode scalars, not `Character`s: `[` followed by a combining mark is one grapheme cluster that is
-    /// not equal to "[", yet toml++ sees a `[`.
-    public static func tableLine(in text: String) -> Int? {
-        let scalars = Array(text.unicodeScalars)
-        var index = 0
-        var line = 1
-        var atLineStart = true
-        while index < scalars.count {
-            let scalar = scalars[index]
-            switch scalar {
-            case "\n":
-                line += 1
-                atLineStart = true
-            case "\r", "\u{0B}", "\u{0C}", "\u{85}", "\u{2028}", "\u{2029}":
-                atLineStart = true
-            case "#":
-                while index + 1 < scalars.count, scalars[index + 1] != "\n" { index += 1 }
-            case "[" where atLineStart, "{", "}":
-                return line
-            case "\"", "'":
-                index = endOfString(scalars, from: index, line: &line)
-                atLineStart = false
-                continue
-            case _ where scalar.properties.isWhitespace || scalar == "\u{FEFF}":
-                break
-            default:
-                atLineStart = false
-            }
-            index += 1
-        }
-        return nil
+    /// One setting's value.
+    public enum Value: Sendable, Hashable {
+        /// A basic, literal or multi-line string.
+        case string(String)
+        /// A decimal, hexadecimal (`0x`), octal (`0o`) or binary (`0b`) integer that fits in `Int`.
+        case integer(Int)
+        /// `true` or `false`.
+        case boolean(Bool)
+        /// A list of values (each setting says which kind it takes).
+        case array([Value])
+
+        /// The string, if this is one.
+        public var string: String? { if case .string(let text) = self { text } else { nil } }
+        /// The integer, if this is one.
+        public var int: Int? { if case .integer(let number) = self { number } else { nil } }
+        /// The boolean, if this is one.
+        public var bool: Bool? { if case .boolean(let flag) = self { flag } else { nil } }
+        /// The elements, if this is a list.
+        public var array: [Value]? { if case .array(let items) = self { items } else { nil } }
     }
 
-    /// The index after the string that starts at `start` (basic or literal, one line or multi-line), counting the lines
-    /// it spans. A one-line string ends at a line break too, where toml++ stops with an error anyway.
-    private static func endOfString(_ scalars: [Unicode.Scalar], from start: Int, line: inout Int) -> Int {
-        let quote = scalars[start]
-        let escapes = quote == "\""
-        func quotes(at index: Int) -> Int {
-            var count = 0
-            while index + count < scalars.count, scalars[index + count] == quote { count += 1 }
-            return count
+    /// The settings of one file, in the order the file gives them.
+    public struct Document: Sendable, Hashable {
+        /// The keys, in file order (each once: a repeated key is refused).
+        public private(set) var keys: [String] = []
+        private var values: [String: Value] = [:]
+
+        /// The value of `key`, nil when the file does not set it.
+        public subscript(key: String) -> Value? { values[key] }
+
+        /// Adds a setting; false when `key` is already set.
+        mutating func add(_ key: String, _ value: Value) -> Bool {
+            guard values[key] == nil else { return false }
+            values[key] = value
+            keys.append(key)
+            return true
         }
-        let multiline = quotes(at: start) >= 3
-        var index = start + (multiline ? 3 : 1)
-        while index < scalars.count {
-            let scalar = scalars[index]
-            if escapes, scalar == "\\" {
-                index += 1
-                if index < scalars.count, scalars[index] == "\n" { line += 1 }
-                if index < scalars.count, !multiline, scalars[index] == "\n" { return index }
-                index += 1
-                continue
-            }
-            if scalar == "\n" {
-                line += 1
-                if !multiline { return index }
-            }
-            if scalar == quote {
-                // A multi-line string may end with up to two quotes of its content before its closing three.
-                if !multiline { return index + 1 }
-                let run = quotes(at: index)
-                if run >= 3 { return index + min(run, 5) }
-                index += run
-                continue
-            }
-            index += 1
-        }
-        return index
+    }
+
+    /// Why a file is not riftgate TOML, and where.
+    public struct ParseError: Error, Sendable, Hashable, CustomStringConvertible {
+        /// The 1-based line of the problem.
+        public let line: Int
+        /// What is wrong, for a person.
+        public let reason: String
+
+        public var description: String { "line \(line): \(reason)" }
+    }
+
+    /// The message for a table header or an inline table.
+    static let notFlat = "settings are plain key = value lines, without [tables] or {inline tables}"
+
+    /// Parses `text`; fails on the first line that is not a riftgate setting, a comment or blank.
+    public static func parse(_ text: String) throws(ParseError) -> Document {
+        var scanner = FlatTOMLScanner(text)
+        return try scanner.document()
     }
 }

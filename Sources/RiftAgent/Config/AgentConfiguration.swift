@@ -1,7 +1,6 @@
 import FoundationEssentials
 import RiftProtocol
 import RiftSupport
-import TOMLKit
 
 /// The agent's settings, read from a TOML file (default `/etc/riftgate/riftgate.toml`).
 ///
@@ -95,12 +94,9 @@ public struct AgentConfiguration: Sendable, Equatable {
 
     /// Reads and validates `text`, the contents of the configuration file at `path` (used only to name it in errors).
     static func parse(_ text: String, path: String) throws(AgentError) -> AgentConfiguration {
-        if let line = FlatTOML.tableLine(in: text) {
-            throw AgentError.configuration("\(path): line \(line): settings are plain key = value lines, without [tables] or {inline tables}")
-        }
-        let table: TOMLTable
-        do { table = try TOMLTable(string: text) } catch {
-            throw AgentError.configuration("\(path) is not valid TOML: \(error)")
+        let table: FlatTOML.Document
+        do { table = try FlatTOML.parse(text) } catch {
+            throw AgentError.configuration("\(path) is not valid riftgate TOML: \(error)")
         }
         if let unknown = table.keys.sorted().first(where: { !knownKeys.contains($0) }) {
             throw AgentError.configuration("\(path): unknown setting \"\(unknown)\"")
@@ -164,7 +160,7 @@ public struct AgentConfiguration: Sendable, Equatable {
     }
 
     /// `hub`: one URL (`hub = "wss://a"`) or a list of them (`hub = ["wss://a", "wss://b"]`); nil when absent.
-    private static func hubList(_ value: TOMLValueConvertible?, path: String) throws(AgentError) -> [String]? {
+    private static func hubList(_ value: FlatTOML.Value?, path: String) throws(AgentError) -> [String]? {
         guard let value else { return nil }
         if let text = value.string { return [text] }
         let shape = "\(path): hub must be a URL string or a list of them, e.g. [\"wss://hub1.example.org\", \"wss://hub2.example.org\"]"

@@ -1,6 +1,6 @@
 import FoundationEssentials
 import RiftCrypto
-import TOMLKit
+import RiftSupport
 
 /// The agent's secrets: its WireGuard private key and the network's bearer token.
 ///
@@ -27,7 +27,10 @@ public struct AgentSecrets: Sendable, CustomStringConvertible {
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw AgentError.configuration("cannot read \(path): \(FileErrorReason.text(error))")
         }
-        guard let table = try? TOMLTable(string: text) else { throw AgentError.configuration("\(path) is not valid TOML") }
+        let table: FlatTOML.Document
+        do { table = try FlatTOML.parse(text) } catch {
+            throw AgentError.configuration("\(path) is not valid riftgate TOML: \(error)")
+        }
         guard let key = table["private_key"]?.string, let token = table["token"]?.string else {
             throw AgentError.configuration("\(path) needs private_key and token")
         }

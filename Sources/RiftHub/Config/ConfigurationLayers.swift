@@ -1,6 +1,5 @@
 import Foundation
 import RiftSupport
-import TOMLKit
 
 /// One setting's raw value before it is checked: from a TOML file (typed) or from the environment or a
 /// flag (text).
@@ -51,14 +50,9 @@ public struct ConfigurationLayers: Sendable {
     /// Adds the settings of `text`, the contents of the TOML file at `path` (used only to name it in errors).
     /// Fails when it does not parse, or has an unknown key or a value of an unusable type.
     mutating func addTOML(_ text: String, path: String) throws(ConfigurationError) {
-        if let line = FlatTOML.tableLine(in: text) {
-            throw ConfigurationError("config file \(path): line \(line): settings are plain key = value lines, without [tables] or {inline tables}")
-        }
-        let table: TOMLTable
+        let table: FlatTOML.Document
         do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigurationError("config file \(path): \(error.description) (line \(error.source.begin.line))")
+            table = try FlatTOML.parse(text)
         } catch {
             throw ConfigurationError("config file \(path): \(error)")
         }

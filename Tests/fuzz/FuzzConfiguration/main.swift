@@ -8,7 +8,7 @@ var argumentCount = CommandLine.argc
 var arguments: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
 exit(LLVMFuzzerRunDriver(&argumentCount, &arguments, fuzzConfiguration))
 
-/// libFuzzer entry point for the TOML configuration loaders (TOMLKit's parser and our checks behind it). Only valid
+/// libFuzzer entry point for the TOML configuration loaders (`FlatTOML` and our checks behind it). Only valid
 /// UTF-8 is a config file (`String(contentsOfFile:encoding: .utf8)` refuses the rest). The first byte picks the file:
 /// - even: the hub's `hub.toml` (`ConfigurationLayers.addTOML`, then `resolve()`);
 /// - odd: the agent's `riftgate.toml` (`AgentConfiguration.parse`); a configuration that loads must load again,
