@@ -1,3 +1,4 @@
+import Foundation
 import RiftSupport
 import Testing
 
@@ -43,6 +44,16 @@ struct FlatTOMLTests {
         #expect(try parse("a = [[1, 'x'], [], [\n[true]\n]]")["a"]
                 == .array([.array([.integer(1), .string("x")]), .array([]), .array([.array([.boolean(true)])])]))
         #expect(try parse("a = " + String(repeating: "[", count: 16) + String(repeating: "]", count: 16))["a"] != nil)
+    }
+
+    @Test("the hub.toml files the packages ship", arguments: [
+        "deploy/debian/riftgate-hub/files/etc/riftgate-hub/hub.toml", "deploy/cluster/hub-member.toml",
+    ])
+    func shippedFiles(path: String) throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let text = try String(contentsOf: repository.appendingPathComponent(path), encoding: .utf8)
+        #expect(try !parse(text).keys.isEmpty)
     }
 
     @Test("strings as TOML 1.0 reads them", arguments: [
