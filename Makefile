@@ -59,6 +59,7 @@ tsan-test: deps
 # release with the fuzzer and AddressSanitizer, and run for FUZZ_SECONDS from the corpus in fuzz-results/corpus/.
 FUZZ_SCRATCH ?= .build-fuzz
 FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?=
 FUZZ_RESULTS ?= fuzz-results
 FUZZ_TARGETS ?= FuzzJSON FuzzClientMessage FuzzHubMessage FuzzSealed FuzzSTUN FuzzWireGuard FuzzConfiguration FuzzDNS \
 	FuzzClusterMessage
@@ -71,7 +72,7 @@ fuzz-build:
 
 fuzz: fuzz-build
 	@echo "==> fuzzing each target for $(FUZZ_SECONDS) s"
-	Tests/fuzz/run.sh $(FUZZ_SCRATCH)/release $(FUZZ_RESULTS) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	FUZZ_RUNS=$(FUZZ_RUNS) Tests/fuzz/run.sh $(FUZZ_SCRATCH)/release $(FUZZ_RESULTS) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Benchmarks: figures are written to bench-results/ (JSON + Markdown) and never asserted. Two release builds, each in
 # its own scratch path: plain binaries, and the test bundle with testable imports for the data-path harness.

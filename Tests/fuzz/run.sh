@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs each fuzz target for a bounded time and prints its executions, coverage and crashes (make fuzz).
 #   run.sh BIN_DIR RESULTS_DIR SECONDS TARGET...
+# With FUZZ_RUNS=N in the environment each target stops after N executions (or SECONDS, whichever comes first).
 # Each target resumes from RESULTS_DIR/corpus/TARGET (seeded from Protocol/vectors by seed_corpus.py); crash inputs
 # go to RESULTS_DIR/artifacts/TARGET/ and the log to RESULTS_DIR/TARGET.log. Exits non-zero if any target crashed.
 set -uo pipefail
@@ -16,7 +17,7 @@ for target in "$@"; do
   # A Swift trap is SIGILL/SIGTRAP; ASan turns those and memory errors into a report and a crash-* artifact.
   SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:handle_sigill=1:handle_sigtrap=1} \
     "$bin_dir/$target" "$results/corpus/$target" -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$results/artifacts/$target/" >"$log" 2>&1
+    -print_final_stats=1 ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -artifact_prefix="$results/artifacts/$target/" >"$log" 2>&1
   status=$?
   executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
