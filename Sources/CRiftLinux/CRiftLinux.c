@@ -51,6 +51,14 @@ int CRiftLinux_limit_malloc_arenas(int count) {
     return mallopt(M_ARENA_MAX, count);
 }
 
+int CRiftLinux_set_malloc_mmap_threshold(int bytes) {
+    return mallopt(M_MMAP_THRESHOLD, bytes);
+}
+
+unsigned long CRiftLinux_mapped_allocation_count(void) {
+    return (unsigned long)mallinfo2().hblks;
+}
+
 #include <pthread.h>
 
 int CRiftLinux_name_this_thread(const char *name) {

@@ -31,6 +31,12 @@ int CRiftLinux_peer_uid(int fd, unsigned int *uid);
  * per thread that contends, up to 8 per core, each keeping its own free memory resident). Effective when called
  * before the process has 8 arenas; returns mallopt's result (1 on success). Used by the agent at start-up. */
 int CRiftLinux_limit_malloc_arenas(int count);
+/* mallopt(M_MMAP_THRESHOLD, bytes): every allocation of `bytes` or more gets a mapping of its own (and glibc's dynamic
+ * threshold, which otherwise climbs to 32 MiB, stays put), so its pages become resident only when written and return to
+ * the system when freed. Returns mallopt's result (1 on success). Used by the agent at start-up. */
+int CRiftLinux_set_malloc_mmap_threshold(int bytes);
+/* The number of allocations glibc currently serves from mappings of their own (mallinfo2's hblks). For tests. */
+unsigned long CRiftLinux_mapped_allocation_count(void);
 /// Names the calling thread (first 15 bytes: the kernel's limit), as `top -H` and `ps -L` show it. 0 or an errno.
 int CRiftLinux_name_this_thread(const char *name);
 

@@ -5,12 +5,26 @@ internal import CRiftLinux
 /// glibc gives each thread that meets contention a malloc arena of its own (up to 8 per core), and every arena keeps
 /// its freed memory resident. The agent's threads (runtime, ICE, forwarding, WebSocket, control, Swift's pool) hold
 /// little at a time, so two arenas serve them: measured in the bench's memory section.
+///
+/// libnice allocates two 64 KiB buffers for every ICE component, so for every peer (`nice_component_init`: a receive
+/// buffer and an RFC 4571 framing buffer, the second used only by ICE-TCP, which the agent turns off). Of the receive
+/// buffer only the pages the largest datagram reaches are ever written. Inside an arena both land on memory that
+/// earlier allocations already made resident, and were most of what each added peer cost (heaptrack and smaps:
+/// docs/performance.md, "Agent memory"); from a mapping of their own, untouched pages cost nothing.
 enum ProcessMemory {
     /// Malloc arenas for the whole process.
     static let mallocArenas: Int32 = 2
+    /// Allocations of this size or more get their own mapping: libnice's 65,535- and 65,537-byte buffers are above
+    /// it. Nothing the agent allocates per packet is this large, so the mapping calls stay rare (one pair per ICE
+    /// session opened or restarted).
+    static let mappedAllocationBytes: Int32 = 60 << 10
 
     /// Applies the limits; call before the agent starts its threads.
     static func apply() {
         _ = CRiftLinux_limit_malloc_arenas(mallocArenas)
+        _ = CRiftLinux_set_malloc_mmap_threshold(mappedAllocationBytes)
     }
+
+    /// How many allocations currently have a mapping of their own (for tests).
+    static var mappedAllocationCount: UInt { UInt(CRiftLinux_mapped_allocation_count()) }
 }
