@@ -55,8 +55,9 @@ int CRiftLinux_set_malloc_mmap_threshold(int bytes) {
     return mallopt(M_MMAP_THRESHOLD, bytes);
 }
 
-unsigned long CRiftLinux_mapped_allocation_count(void) {
-    return (unsigned long)mallinfo2().hblks;
+int CRiftLinux_is_mapped_allocation(const void *pointer) {
+    const size_t size_field = ((const size_t *)pointer)[-1];
+    return (size_field & 0x2) != 0;  /* IS_MMAPPED */
 }
 
 #include <pthread.h>

@@ -130,7 +130,7 @@ def main() -> int:
             report.append(f"  {name}: {before} -> {after} KiB ({(after - before) / added:+.1f} KiB per peer)")
         for stage, data in (("stage 1", small), ("stage 2", full)):
             summary = print_heaptrack("--print-leaks", "0", "--print-peaks", "0", "--print-allocators", "0",
-                                      "--print-temporary", "0", "--print-histogram", "0", data["file"])
+                                      "--print-temporary", "0", data["file"])
             report.append(f"\n{stage} ({data['file']}):\n" + "\n".join(summary.strip().splitlines()[-8:]))
         diff = print_heaptrack("--diff", small["file"], "--print-leaks", "1", "--print-peaks", "0",
                                "--print-allocators", "0", "--print-temporary", "0", full["file"])

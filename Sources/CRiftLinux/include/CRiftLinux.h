@@ -35,8 +35,9 @@ int CRiftLinux_limit_malloc_arenas(int count);
  * threshold, which otherwise climbs to 32 MiB, stays put), so its pages become resident only when written and return to
  * the system when freed. Returns mallopt's result (1 on success). Used by the agent at start-up. */
 int CRiftLinux_set_malloc_mmap_threshold(int bytes);
-/* The number of allocations glibc currently serves from mappings of their own (mallinfo2's hblks). For tests. */
-unsigned long CRiftLinux_mapped_allocation_count(void);
+/* Whether glibc serves the allocation `pointer` (from malloc) from a mapping of its own: the IS_MMAPPED bit of its chunk's
+ * size field, the word before the pointer (glibc's malloc.c chunk layout). For tests. */
+int CRiftLinux_is_mapped_allocation(const void *pointer);
 /// Names the calling thread (first 15 bytes: the kernel's limit), as `top -H` and `ps -L` show it. 0 or an errno.
 int CRiftLinux_name_this_thread(const char *name);
 

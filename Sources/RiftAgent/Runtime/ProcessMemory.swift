@@ -16,7 +16,9 @@ enum ProcessMemory {
     static let mallocArenas: Int32 = 2
     /// Allocations of this size or more get their own mapping: libnice's 65,535- and 65,537-byte buffers are above
     /// it. Nothing the agent allocates per packet is this large, so the mapping calls stay rare (one pair per ICE
-    /// session opened or restarted).
+    /// session opened or restarted). glibc consults it only when the arena's top chunk cannot serve the request, so a
+    /// buffer can still come from an arena whose top has that much free (at most about 128 KiB, glibc's top pad and
+    /// trim threshold): most do not.
     static let mappedAllocationBytes: Int32 = 60 << 10
 
     /// Applies the limits; call before the agent starts its threads.
@@ -25,6 +27,6 @@ enum ProcessMemory {
         _ = CRiftLinux_set_malloc_mmap_threshold(mappedAllocationBytes)
     }
 
-    /// How many allocations currently have a mapping of their own (for tests).
-    static var mappedAllocationCount: UInt { UInt(CRiftLinux_mapped_allocation_count()) }
+    /// Whether glibc serves `allocation` (from `malloc`) from a mapping of its own (for tests).
+    static func hasOwnMapping(_ allocation: UnsafeRawPointer) -> Bool { CRiftLinux_is_mapped_allocation(allocation) != 0 }
 }
