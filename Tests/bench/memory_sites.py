@@ -12,7 +12,7 @@ retention, thread stacks, other mappings).
 A measuring tool, not part of `make bench`:
 
     sudo flock /tmp/riftgate-cpu.lock .venv/bin/python Tests/bench/memory_sites.py \\
-        --bin-dir .build-bench-release/release --out /tmp/sites.txt
+        --bin-dir .build-bench-release/release --keep /tmp/riftgate-sites   # report.txt and both recordings
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "Tests",
 sys.path.insert(0, HERE)
 
 from deployment import Deployment  # noqa: E402
-from lab import Lab, run, wait_for  # noqa: E402
+from lab import Lab, wait_for  # noqa: E402
 from memory_bench import mapping_breakdown, status_kib, wait_full_mesh  # noqa: E402
 from riftgate_lab import binary  # noqa: E402
 from topologies import lan_topology  # noqa: E402
