@@ -4,10 +4,17 @@ import Glibc
 @testable import RiftAgent
 import Testing
 
+/// Which allocator serves `malloc` in this test process.
+enum MallocKind {
+    /// Whether it is glibc's: AddressSanitizer and ThreadSanitizer (`make test` runs both) bring their own.
+    static let isGlibc = dlsym(nil, "__asan_init") == nil && dlsym(nil, "__tsan_init") == nil
+}
+
 /// The agent's malloc settings: libnice's per-peer 64 KiB buffers must get mappings of their own, so their untouched
 /// pages are never resident, while smaller allocations stay in the arenas. Each allocation is checked by its own chunk
 /// header, so tests running in parallel cannot disturb the result.
-@Suite("Process memory settings")
+@Suite("Process memory settings",
+       .enabled(if: MallocKind.isGlibc, "a sanitizer's allocator replaces glibc's malloc, whose chunks these tests read"))
 struct ProcessMemoryTests {
     /// glibc consults the threshold only when the arena's top chunk cannot serve a request, and keeps at most about
     /// 128 KiB there (its top pad and trim threshold), so of many such buffers at most a few come from the arena. With
