@@ -53,6 +53,11 @@ let package = Package(
         .systemLibrary(name: "CRiftEv", path: "Sources/CRiftEv", providers: [.apt(["libev-dev"])]),
 
         .target(name: "CRiftLinux"),
+        // RFC 6455 §5.1, which libwebsockets 4.1 does not check: a parser of the client's byte stream that notes unmasked
+        // frames (pure, unit-tested), and the guard that feeds it by defining `recv` and `SSL_read`. The guard is linked
+        // into the `riftgate-hub` executable only, never into a library or test binary (docs/self-hosting.md).
+        .target(name: "CRiftFrameParser"),
+        .target(name: "CRiftFrameGuard", dependencies: ["CRiftFrameParser"], linkerSettings: [.linkedLibrary("ssl")]),
         // ThreadSanitizer annotations for RiftSupport's Locked (no-ops outside a -sanitize=thread build).
         .target(name: "CRiftTSan"),
 
@@ -97,7 +102,7 @@ let package = Package(
         // MARK: Executables: argument parsing only
         .executableTarget(
             name: "riftgate-hub",
-            dependencies: ["RiftHub", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["RiftHub", "RiftWebSocket", "CRiftFrameGuard", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "riftgate",
             dependencies: ["RiftAgent", "RiftProtocol", "RiftSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -127,6 +132,7 @@ let package = Package(
             name: "RiftAgentTests",
             dependencies: ["RiftAgent", "RiftProtocol", "RiftNice", "RiftWireGuard", "RiftTURN", "RiftSupport", "RiftTestSupport", "RiftDNS"]),
         .testTarget(name: "RiftSupportTests", dependencies: ["RiftSupport"]),
+        .testTarget(name: "CRiftFrameParserTests", dependencies: ["CRiftFrameParser"]),
         .testTarget(name: "RiftWireGuardTests", dependencies: ["RiftWireGuard", "RiftProtocol", "RiftSupport"]),
         // Data-path harness: a functional test of the forwarding loop that `make bench` also runs under callgrind.
         .testTarget(name: "DataPathHarnessTests", dependencies: ["RiftAgent"], path: "Tests/bench/DataPathHarness"),
