@@ -153,8 +153,14 @@ if Context.environment["RIFTGATE_FUZZ"] != nil {
         ("FuzzConfiguration", ["RiftHub", "RiftAgent"]),
         ("FuzzDNS", ["RiftDNS"]),
         ("FuzzClusterMessage", ["RiftCluster"]),
+        ("FuzzFrameParser", ["CRiftFrameParser"]),
     ]
     package.targets.append(.target(name: "CRiftFuzz", path: "Tests/fuzz/CRiftFuzz"))
+    // The mask check's C parser is fuzzed directly: instrument it for coverage and AddressSanitizer (-Xcxx in the
+    // Makefile's flags reaches C++ only).
+    if let parser = package.targets.first(where: { $0.name == "CRiftFrameParser" }) {
+        parser.cSettings = [.unsafeFlags(["-fsanitize=fuzzer-no-link,address"])]
+    }
     for target in fuzzTargets {
         package.targets.append(.executableTarget(
             name: target.name, dependencies: target.dependencies + ["CRiftFuzz"], path: "Tests/fuzz/\(target.name)"))
