@@ -62,7 +62,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?=
 FUZZ_RESULTS ?= fuzz-results
 FUZZ_TARGETS ?= FuzzJSON FuzzClientMessage FuzzHubMessage FuzzSealed FuzzSTUN FuzzWireGuard FuzzConfiguration FuzzDNS \
-	FuzzClusterMessage
+	FuzzClusterMessage FuzzFrameParser
 FUZZ_BUILD_FLAGS := -c release --scratch-path $(FUZZ_SCRATCH) -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing \
 	-Xcxx -fsanitize=fuzzer-no-link,address
 

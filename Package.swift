@@ -52,6 +52,11 @@ let package = Package(
         .systemLibrary(name: "CRiftEv", path: "Sources/CRiftEv", providers: [.apt(["libev-dev"])]),
 
         .target(name: "CRiftLinux"),
+        // RFC 6455 §5.1, which libwebsockets 4.1 does not check: a parser of the client's byte stream that notes unmasked
+        // frames (pure, unit-tested), and the guard that feeds it by defining `recv` and `SSL_read`. The guard is linked
+        // into the `riftgate-hub` executable only, never into a library or test binary (docs/self-hosting.md).
+        .target(name: "CRiftFrameParser"),
+        .target(name: "CRiftFrameGuard", dependencies: ["CRiftFrameParser"], linkerSettings: [.linkedLibrary("ssl")]),
         // ThreadSanitizer annotations for RiftSupport's Locked (no-ops outside a -sanitize=thread build).
         .target(name: "CRiftTSan"),
 
@@ -96,7 +101,7 @@ let package = Package(
         // MARK: Executables: argument parsing only
         .executableTarget(
             name: "riftgate-hub",
-            dependencies: ["RiftHub", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["RiftHub", "RiftWebSocket", "CRiftFrameGuard", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "riftgate",
             dependencies: ["RiftAgent", "RiftProtocol", "RiftSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -126,6 +131,7 @@ let package = Package(
             name: "RiftAgentTests",
             dependencies: ["RiftAgent", "RiftProtocol", "RiftNice", "RiftWireGuard", "RiftTURN", "RiftSupport", "RiftTestSupport", "RiftDNS"]),
         .testTarget(name: "RiftSupportTests", dependencies: ["RiftSupport"]),
+        .testTarget(name: "CRiftFrameParserTests", dependencies: ["CRiftFrameParser"]),
         .testTarget(name: "RiftWireGuardTests", dependencies: ["RiftWireGuard", "RiftProtocol", "RiftSupport"]),
         // Data-path harness: a functional test of the forwarding loop that `make bench` also runs under callgrind.
         .testTarget(name: "DataPathHarnessTests", dependencies: ["RiftAgent"], path: "Tests/bench/DataPathHarness"),
@@ -146,8 +152,14 @@ if Context.environment["RIFTGATE_FUZZ"] != nil {
         ("FuzzConfiguration", ["RiftHub", "RiftAgent"]),
         ("FuzzDNS", ["RiftDNS"]),
         ("FuzzClusterMessage", ["RiftCluster"]),
+        ("FuzzFrameParser", ["CRiftFrameParser"]),
     ]
     package.targets.append(.target(name: "CRiftFuzz", path: "Tests/fuzz/CRiftFuzz"))
+    // The mask check's C parser is fuzzed directly: instrument it for coverage and AddressSanitizer (-Xcxx in the
+    // Makefile's flags reaches C++ only).
+    if let parser = package.targets.first(where: { $0.name == "CRiftFrameParser" }) {
+        parser.cSettings = [.unsafeFlags(["-fsanitize=fuzzer-no-link,address"])]
+    }
     for target in fuzzTargets {
         package.targets.append(.executableTarget(
             name: target.name, dependencies: target.dependencies + ["CRiftFuzz"], path: "Tests/fuzz/\(target.name)"))

@@ -21,6 +21,9 @@ func serverProtocolCallback(
         return 0
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return loop.shutdownFrame == nil ? 0 : 1
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        guard loop.connectionAccepted(wsi) == 0 else { return -1 }
+        return lws_callback_http_dummy(wsi, reason, user, input, length)
     case LWS_CALLBACK_ESTABLISHED:
         return loop.connectionEstablished(wsi)
     case LWS_CALLBACK_RECEIVE:
@@ -34,8 +37,12 @@ func serverProtocolCallback(
         return 0
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return loop.connectionWriteable(wsi)
-    case LWS_CALLBACK_CLOSED, LWS_CALLBACK_WSI_DESTROY:
+    case LWS_CALLBACK_CLOSED:
         loop.connectionEnded(wsi)
+        return lws_callback_http_dummy(wsi, reason, user, input, length)
+    case LWS_CALLBACK_WSI_DESTROY:
+        loop.connectionEnded(wsi)
+        loop.connectionDestroyed(wsi)
         return lws_callback_http_dummy(wsi, reason, user, input, length)
     case LWS_CALLBACK_HTTP:
         return loop.httpRequested(wsi, path: UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length))
@@ -77,6 +84,7 @@ extension ServerEventLoop {
         // Any frame from the peer proves the connection alive, not only a pong (see `ServerEventLoop+Heartbeats`).
         let now = ContinuousClock.now
         connection.lastHeardFrom = now
+        if refusedUnmaskedFrames(connection) { return }
         if let close = connection.closeAfterDiscarding {
             finishDiscarding(connection, bytes: bytes.count, close: close)
             return

@@ -36,6 +36,8 @@ final class ServerEventLoop: @unchecked Sendable {
     var connections: [ConnectionID: ServerConnection] = [:]
     /// Open connections by their `struct lws *`.
     var connectionIDs: [OpaquePointer: ConnectionID] = [:]
+    /// Sockets the `unmaskedFrameDetector` follows, by `struct lws *` (lws forgets the descriptor before destroying it).
+    var watchedDescriptors: [OpaquePointer: Int32] = [:]
     /// HTTP bodies waiting for their connection to become writeable, by `struct lws *`.
     var pendingHTTPBodies: [OpaquePointer: String] = [:]
     let writer = PayloadWriter()
@@ -108,6 +110,7 @@ final class ServerEventLoop: @unchecked Sendable {
         while !stopRequested {
             // Held events are handed over at the end of this pass: do not sleep waiting for I/O before it.
             if eventFairness.hasHeld { eventLoop.runReady() } else { eventLoop.runOnce() }
+            closeUnmaskedSenders()
             endFairnessPass()
             handler?.servicePassEnded()
         }

@@ -49,6 +49,10 @@ extension WebSocketServer {
         /// a connection closed) to the handler per pass; later ones wait, in order, for later passes
         /// (`FairEventScheduler`). 0: no limit.
         public var eventsPerGroupPerPass = 0
+        /// Checks that clients mask their frames (RFC 6455 §5.1): a connection whose client sent an unmasked frame is
+        /// closed with 1002 and none of its later input reaches the handler. nil (the default) accepts unmasked frames,
+        /// as libwebsockets 4.1 does (`UnmaskedFrameDetector`).
+        public var unmaskedFrameDetector: (any UnmaskedFrameDetector)? = nil
 
         /// The defaults: all interfaces, an ephemeral port, plain `ws://`.
         public init() {}

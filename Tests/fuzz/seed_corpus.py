@@ -147,6 +147,30 @@ def cluster(out):
         write(out, "FuzzClusterMessage", json.dumps(message, separators=(",", ":")))
 
 
+def client_streams(out):
+    """What a client of the hub's public listener sends: keep-alive requests, the upgrade, masked frames (7-, 16- and
+    64-bit lengths, fragments, control frames), and an unmasked frame. The first byte of each seed is the cut point."""
+    def frame(opcode, payload, masked=True, fin=True, long_form=False):
+        first = (0x80 if fin else 0) | opcode
+        bit = 0x80 if masked else 0
+        if len(payload) < 126 and not long_form:
+            header = struct.pack("!BB", first, bit | len(payload))
+        elif len(payload) < 65536 and not long_form:
+            header = struct.pack("!BBH", first, bit | 126, len(payload))
+        else:
+            header = struct.pack("!BBQ", first, bit | 127, len(payload))
+        key = b"\x81\x82\x83\x84" if masked else b""
+        return header + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload)) if masked else header + payload
+    healthz = b"GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n"
+    upgrade = (b"GET /v1/networks/home HTTP/1.1\r\nHost: hub\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    masked = (frame(1, b'{"type":"hello"}') + frame(1, b" " * 200) + frame(1, b"{}", long_form=True)
+              + frame(1, b"{", fin=False) + frame(9, b"ping") + frame(0, b"}") + frame(10, b"") + frame(8, b"\x03\xe8"))
+    for cut, stream in [(7, upgrade + masked), (40, healthz + healthz + upgrade + masked),
+                        (3, upgrade + frame(9, b"ping", masked=False)), (90, upgrade + masked + frame(1, b"{}", masked=False))]:
+        write(out, "FuzzFrameParser", bytes([cut]) + stream)
+
+
 if __name__ == "__main__":
     out = sys.argv[1]
     protocol(out)
@@ -155,5 +179,6 @@ if __name__ == "__main__":
     wireguard(out)
     configuration(out)
     dns_queries(out)
+    client_streams(out)
     for target in sorted(os.listdir(out)):
         print(f"seeds: {target}: {len(glob.glob(os.path.join(out, target, 'seed-*')))}")

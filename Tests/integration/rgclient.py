@@ -105,8 +105,13 @@ class Agent:
 class RawWebSocket:
     """A WebSocket client written directly on a TCP socket, so a test can stop answering pings."""
 
-    def __init__(self, port, path, headers):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    def __init__(self, port, path, headers, ssl_context=None, sock=None):
+        """Upgrades a new connection (over TLS with `ssl_context`), or `sock` when given (already connected)."""
+        if sock is None:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            if ssl_context is not None:
+                sock = ssl_context.wrap_socket(sock, server_hostname="127.0.0.1")
+        self.sock = sock
         self.sock.sendall(riftproto.upgrade_request("127.0.0.1", port, path, headers))
         response = b""
         while b"\r\n\r\n" not in response:

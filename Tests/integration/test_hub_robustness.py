@@ -251,9 +251,6 @@ def test_state_directory_modes_do_not_depend_on_the_umask(tmp_path):
     assert stat.S_IMODE((state / "hub.db").stat().st_mode) & 0o077 == 0, "the database is private too"
 
 
-@pytest.mark.xfail(reason="Debian 12's libwebsockets 4.1.6 parses client frames without checking the mask bit and "
-                          "exposes no hook to see it; fixed upstream in v5.0.0 (commit cae06c63a, 'Audit fixes'). "
-                          "See docs/self-hosting.md, 'What the hub does not check'.", strict=False)
 def test_an_unmasked_client_frame_is_closed_with_protocol_error(hub):
     """RFC 6455 §5.1: a server must close the connection on an unmasked client frame (1002)."""
     raw = RawWebSocket(hub.port, "/v1/networks/home", {"Authorization": f"Bearer {hub.token}"})

@@ -42,8 +42,10 @@ public final class HubService: Sendable {
     private let servingLock: OwnedDescriptor?
 
     /// Prepares everything without listening yet: state directory, hub key, database, TURN secret.
+    /// `unmaskedFrameDetector` (nil: none) checks that clients of the public listener mask their frames.
     /// Fails with a reason naming what could not be set up.
-    public init(configuration: HubConfiguration, logger: Logger) throws(HubServiceError) {
+    public init(configuration: HubConfiguration, logger: Logger,
+                unmaskedFrameDetector: (any UnmaskedFrameDetector)? = nil) throws(HubServiceError) {
         self.configuration = configuration
         self.logger = logger
         let state = StateDirectory(path: configuration.stateDirectory)
@@ -104,7 +106,9 @@ public final class HubService: Sendable {
             return link
         }
         do {
-            server = try WebSocketServer(configuration: Self.serverConfiguration(configuration), handler: handler)
+            var serverConfiguration = Self.serverConfiguration(configuration)
+            serverConfiguration.unmaskedFrameDetector = unmaskedFrameDetector
+            server = try WebSocketServer(configuration: serverConfiguration, handler: handler)
             handler.attach(server)
             if let adminListen = configuration.adminListen {
                 var adminConfiguration = WebSocketServer.Configuration()
