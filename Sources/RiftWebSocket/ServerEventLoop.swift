@@ -144,6 +144,7 @@ final class ServerEventLoop: @unchecked Sendable {
 
     private func enqueue(_ text: String, for id: ConnectionID) {
         guard let connection = connections[id], connection.pendingClose == nil else { return }
+        if writeAtOnce(text, to: connection) { return }
         if connection.outbound.append(text) {
             requestWrite(connection)
             return
@@ -151,6 +152,25 @@ final class ServerEventLoop: @unchecked Sendable {
         connection.outbound.removeAll()
         handler?.connectionOverflowedOutboundQueue(id)
         beginClose(id, CloseFrame(code: 1008, reason: "outbound queue full: the client reads too slowly"))
+    }
+
+    /// Writes `text` now instead of arming the writable callback (two `epoll_ctl` and one more loop pass per message)
+    /// when nothing is queued before it: the queue is empty, the connection is not waiting for a later pass, its
+    /// group may still write in this pass (the write counts toward its share, as an arm does) and the socket takes
+    /// data with nothing of an earlier partial write left in lws (`lws_send_pipe_choked`). lws 4.1 then sends the
+    /// frame or, if the kernel takes only part of it, keeps the rest in its own buffer and sends that first when the
+    /// socket is writable again; a later message finds the pipe choked and is queued behind it. False when the
+    /// message must be queued instead.
+    private func writeAtOnce(_ text: String, to connection: ServerConnection) -> Bool {
+        guard connection.outbound.isEmpty, !connection.isPostponed, text.utf8.count <= connection.outbound.maximumBytes,
+              connection.armedPass == fairness.pass || fairness.admit(connection.group) else { return false }
+        connection.armedPass = fairness.pass
+        guard lws_send_pipe_choked(connection.wsi) == 0 else { return false }
+        if !writer.write(text, to: connection.wsi, as: LWS_WRITE_TEXT) {
+            // Not from inside this connection's callback: lws closes it at its next service.
+            lws_set_timeout(connection.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+        }
+        return true
     }
 
     /// Arms the connection's writable callback, or postpones it when its group used its share of this pass.
