@@ -1,8 +1,9 @@
 internal import CRiftWebSockets
 
-/// Writes queued WebSocket messages and HTTP bodies on a service thread, following lws' rules:
-/// only from a WRITEABLE callback, with `LWS_PRE` bytes of headroom before each payload, and
-/// no further write once the socket is choked (lws buffers a partial write itself).
+/// Writes WebSocket messages and HTTP bodies on a service thread, following lws' rules: `LWS_PRE` bytes of
+/// headroom before each payload, and no further write while lws holds part of an earlier one (it buffers a partial
+/// write itself). Queued messages are written from a WRITEABLE callback; a server writes a message at once when
+/// nothing is queued before it (`ServerEventLoop.writeAtOnce`).
 final class PayloadWriter {
     /// Reused for every write; grows to the largest payload (bounded by the queue byte limit).
     private var buffer: [UInt8] = []

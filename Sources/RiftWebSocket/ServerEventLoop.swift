@@ -147,6 +147,7 @@ final class ServerEventLoop: @unchecked Sendable {
 
     private func enqueue(_ text: String, for id: ConnectionID) {
         guard let connection = connections[id], connection.pendingClose == nil else { return }
+        if writeAtOnce(text, to: connection) { return }
         if connection.outbound.append(text) {
             requestWrite(connection)
             return
@@ -154,6 +155,26 @@ final class ServerEventLoop: @unchecked Sendable {
         connection.outbound.removeAll()
         handler?.connectionOverflowedOutboundQueue(id)
         beginClose(id, CloseFrame(code: 1008, reason: "outbound queue full: the client reads too slowly"))
+    }
+
+    /// Writes `text` now instead of arming the writable callback (two `epoll_ctl` and one more loop pass per message)
+    /// when nothing is queued before it: the queue is empty, the connection is not waiting for a later pass, its
+    /// group may still write in this pass (the write counts toward its share, as an arm does) and lws holds nothing
+    /// of an earlier partial write (`lws_partial_buffered`, a flag: no system call). lws 4.1 then sends the frame or,
+    /// if the kernel takes only part of it (or none: a full socket), keeps the rest in its own buffer, arms the
+    /// writable callback and sends that rest first; until then later messages are queued behind it. Writing while lws
+    /// holds a partial frame corrupts the stream (lws 4.1 can then send a frame without its header; `WriteAtOnceTests`
+    /// fails without this check). False when the message must be queued instead.
+    private func writeAtOnce(_ text: String, to connection: ServerConnection) -> Bool {
+        guard connection.outbound.isEmpty, !connection.isPostponed, text.utf8.count <= connection.outbound.maximumBytes,
+              connection.armedPass == fairness.pass || fairness.admit(connection.group) else { return false }
+        connection.armedPass = fairness.pass
+        guard lws_partial_buffered(connection.wsi) == 0 else { return false }
+        if !writer.write(text, to: connection.wsi, as: LWS_WRITE_TEXT) {
+            // Not from inside this connection's callback: lws closes it at its next service.
+            lws_set_timeout(connection.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
+        }
+        return true
     }
 
     /// Arms the connection's writable callback, or postpones it when its group used its share of this pass.

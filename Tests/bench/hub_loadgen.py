@@ -64,6 +64,11 @@ def hub_endpoint(options) -> tuple[str, int, ssl.SSLContext | None]:
     return host, int(port), ssl.create_default_context(cafile=options.ca_file)
 
 
+def storm_client(options, tls) -> str:
+    """`--storm-client`, or its default: epoll for ws://, asyncio for wss://."""
+    return options.storm_client or ("asyncio" if tls else "epoll")
+
+
 async def join_storm(fleet: AgentFleet, hub: ProcessSample, concurrency: int, timeout: float) -> dict:
     before, mine = hub.sample(), own_cpu()
     timeline = await fleet.storm(concurrency, timeout)
@@ -90,6 +95,7 @@ async def run(options, tokens: list[dict]) -> dict:
     fleet = AgentFleet(host, port, on_signal=lambda *args: relay and relay.record(*args),
                        on_error=lambda code: relay and relay.record_error(code), tls=tls)
     started = time.monotonic()
+    fleet.storm_client = storm_client(options, tls)
     fleet.populate(tokens, options.agents, options.network_size)
     log(f"{len(fleet.agents)} keys generated in {time.monotonic() - started:.1f} s")
     await fleet.fetch_hub_key()
@@ -194,6 +200,9 @@ def main() -> None:
     parser.add_argument("--settle-seconds", type=float, default=3)
     parser.add_argument("--idle-seconds", type=float, default=20, help="one heartbeat interval by default")
     parser.add_argument("--connect-concurrency", type=int, default=500)
+    parser.add_argument("--storm-client", choices=("epoll", "asyncio"),
+                        help="join storm on plain sockets and epoll (loadgen_storm.py; the default for ws://) or on "
+                             "asyncio (the default for wss://)")
     parser.add_argument("--storm-timeout", type=float, default=300)
     parser.add_argument("--reconnect-policy", choices=("new", "old"), help="run the reconnect storm with this policy")
     parser.add_argument("--attempt-timeout", type=float, default=10, help="one reconnect attempt (the agent's 10 s)")
@@ -248,6 +257,7 @@ async def shard_main(options, tokens: list[dict], agents: int) -> None:
     relay_ref: list = []
     fleet = AgentFleet(host, port, on_signal=lambda *args: relay_ref and relay_ref[0].record(*args),
                        on_error=lambda code: relay_ref and relay_ref[0].record_error(code), tls=tls)
+    fleet.storm_client = storm_client(options, tls)
     fleet.populate(tokens, agents, options.network_size)
     await fleet.fetch_hub_key()
     await loadgen_shards.run_shard(options, fleet, ProcessSample(options.hub_pid), relay_ref)

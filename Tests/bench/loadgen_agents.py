@@ -13,6 +13,7 @@ import time
 
 import nacl.public
 
+import loadgen_storm
 import riftproto
 from wsclient import WebSocketConnection
 
@@ -42,7 +43,8 @@ class AgentFleet:
     `on_signal(kind, payload, received_ns)` is called for every relayed signal, `on_error(code)` for every error frame
     after the welcome. `port_of(agent)`, when given, names the hub port each agent joins (a hub cluster on one host);
     otherwise every agent joins `port`. With `tls` (an `ssl.SSLContext`) every connection is `wss://`, the hub's
-    certificate checked for `host`.
+    certificate checked for `host`. `storm_client` "epoll" runs the join storm on plain sockets (`loadgen_storm.py`,
+    `ws://` only), "asyncio" on asyncio's transports.
     """
 
     def __init__(self, host: str, port: int, on_signal, on_error, port_of=None, tls=None):
@@ -54,6 +56,7 @@ class AgentFleet:
         self.converged_count = 0
         self.all_converged: asyncio.Future | None = None
         self.peer_left = 0
+        self.storm_client = "asyncio"
 
     def populate(self, tokens: list[dict], count: int, network_size: int) -> None:
         """`count` agents, `network_size` per network, using one token per network."""
@@ -97,6 +100,10 @@ class AgentFleet:
         """Joins every agent (at most `concurrency` connects in flight), then waits up to 60 s for every view to be
         complete. Returns the timeline (`started`, `welcomed`, `converged` monotonic times, `converged` None when the
         views did not converge), the failures by reason and each member's join time in seconds."""
+        if self.storm_client == "epoll":
+            if self.tls is not None:
+                raise SystemExit("the epoll storm client speaks ws:// only; use --storm-client asyncio for wss://")
+            return await loadgen_storm.storm(self, concurrency, timeout)
         self.all_converged = asyncio.get_running_loop().create_future()
         gate = asyncio.Semaphore(concurrency)
         started = time.monotonic()

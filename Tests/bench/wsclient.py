@@ -36,10 +36,23 @@ class WebSocketConnection(asyncio.Protocol):
 
     upgrade_request = staticmethod(riftproto.upgrade_request)
 
+    @classmethod
+    def adopted(cls, on_message, context, unparsed: bytes = b"", unsent: bytes = b"") -> "WebSocketConnection":
+        """A connection upgraded elsewhere (`loadgen_storm.py`), for `loop.create_connection(..., sock=...)`:
+        `unparsed` is what was read and not yet handled, `unsent` what the kernel did not take yet."""
+        connection = cls(unsent, on_message, context)
+        connection._upgraded = True
+        connection.opened.set_result(True)
+        connection._buffer += unparsed
+        return connection
+
     # asyncio.Protocol ------------------------------------------------------------------------------------------------
     def connection_made(self, transport) -> None:
         self.transport = transport
-        transport.write(self.request)
+        if self.request:
+            transport.write(self.request)
+        if self._buffer:
+            self._parse_frames(self._buffer)
 
     def connection_lost(self, exc) -> None:
         if not self.opened.done():
