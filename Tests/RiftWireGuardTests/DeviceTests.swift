@@ -34,34 +34,32 @@ struct DeviceTests {
     @Test("wireguard-go: a keepalive asked for is sent at once, the interval stays, an unknown peer is not created",
           .enabled(if: TestHost.canRunWireGuardGo, TestHost.wireGuardGoRequirement))
     func keepaliveOnRequest() throws {
-        let name = TestHost.randomName("rgt")
-        let keys = try TestHost.keyPair()
-        let peerKey = try TestHost.keyPair().publicKey
-        let device = try openWireGuardDevice(configuration(name: name, privateKey: keys.privateKey, subnet: 0), backend: .userspace)
-        defer { device.shutdown() }
-        // Keepalive off: configuring the peer sends nothing (turning it on would, and would start WireGuard's 5 s
-        // handshake rate limit).
-        try device.setPeer(WireGuardPeer(publicKey: peerKey, endpoint: WireGuardEndpoint("127.0.0.1:9"),
-                                         allowedIPs: ["100.64.0.9/32"]))
-        let before = try #require(try device.status().peer(peerKey)).txBytes
-        try device.sendKeepalive(to: peerKey, interval: 1)
-        var sent = before
-        for _ in 0..<40 where sent == before {  // at most 2 s
-            usleep(50_000)
-            sent = try #require(try device.status().peer(peerKey)).txBytes
+        try withQuietPeer { device, _, peerKey in
+            // No session yet, so the keepalive starts a handshake: an initiation (148 bytes) goes out.
+            let sent = try bytesSent(device, peerKey) { try device.sendKeepalive(to: peerKey, interval: 1) }
+            #expect(sent, "nothing sent after the keepalive request")
+            #expect(try device.status().peer(peerKey)?.persistentKeepalive == 1)
+            let stranger = try TestHost.keyPair().publicKey
+            try device.sendKeepalive(to: stranger, interval: 1)
+            #expect(try device.status().peer(stranger) == nil, "update_only: no peer is created")
         }
-        // No session yet, so the keepalive starts a handshake: an initiation (148 bytes) goes out.
-        #expect(sent > before, "nothing sent after the keepalive request")
-        #expect(try device.status().peer(peerKey)?.persistentKeepalive == 1)
-        let stranger = try TestHost.keyPair().publicKey
-        try device.sendKeepalive(to: stranger, interval: 1)
-        #expect(try device.status().peer(stranger) == nil, "update_only: no peer is created")
     }
 
     @Test("kernel backend's keepalive command line: one wg run naming the peer twice sends a keepalive at once",
           .enabled(if: TestHost.canRunWireGuardGo, TestHost.wireGuardGoRequirement))
     func keepaliveCommandLine() throws {
         // `wg` speaks UAPI to wireguard-go here and netlink to the kernel, the same peer sections in one request.
+        try withQuietPeer { device, name, peerKey in
+            let sent = try bytesSent(device, peerKey) { _ = try TestHost.run(WireGuardTool.sendKeepalive(name, peerKey, interval: 1)) }
+            #expect(sent, "nothing sent after the keepalive command")
+            #expect(try device.status().peer(peerKey)?.persistentKeepalive == 1)
+            #expect(try device.status().peers.count == 1, "the peer named twice is still one peer")
+        }
+    }
+
+    /// A wireguard-go device with one peer whose keepalive is off: configuring it sends nothing (turning keepalive on
+    /// would, and would start WireGuard's 5 s handshake rate limit).
+    private func withQuietPeer(_ body: (any WireGuardDevice, String, PublicKey) throws -> Void) throws {
         let name = TestHost.randomName("rgt")
         let keys = try TestHost.keyPair()
         let peerKey = try TestHost.keyPair().publicKey
@@ -69,16 +67,18 @@ struct DeviceTests {
         defer { device.shutdown() }
         try device.setPeer(WireGuardPeer(publicKey: peerKey, endpoint: WireGuardEndpoint("127.0.0.1:9"),
                                          allowedIPs: ["100.64.0.9/32"]))
+        try body(device, name, peerKey)
+    }
+
+    /// Whether the device sent anything to the peer within 2 s of `action`.
+    private func bytesSent(_ device: any WireGuardDevice, _ peerKey: PublicKey, after action: () throws -> Void) throws -> Bool {
         let before = try #require(try device.status().peer(peerKey)).txBytes
-        _ = try TestHost.run(WireGuardTool.sendKeepalive(name, peerKey, interval: 1))
-        var sent = before
-        for _ in 0..<40 where sent == before {  // at most 2 s
+        try action()
+        for _ in 0..<40 {
+            if try #require(try device.status().peer(peerKey)).txBytes > before { return true }
             usleep(50_000)
-            sent = try #require(try device.status().peer(peerKey)).txBytes
         }
-        #expect(sent > before, "nothing sent after the keepalive command")
-        #expect(try device.status().peer(peerKey)?.persistentKeepalive == 1)
-        #expect(try device.status().peers.count == 1, "the peer named twice is still one peer")
+        return false
     }
 
     /// A configuration in 100.64.<subnet>.0/24 and fd7a:115c:a1e0:<subnet>::/64, so parallel runs differ.
