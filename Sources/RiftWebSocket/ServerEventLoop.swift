@@ -167,8 +167,7 @@ final class ServerEventLoop: @unchecked Sendable {
     /// fails without this check). False when the message must be queued instead.
     private func writeAtOnce(_ text: String, to connection: ServerConnection) -> Bool {
         guard connection.outbound.isEmpty, !connection.isPostponed, text.utf8.count <= connection.outbound.maximumBytes,
-              connection.armedPass == fairness.pass || fairness.admit(connection.group) else { return false }
-        connection.armedPass = fairness.pass
+              admitWrite(connection) else { return false }
         guard lws_partial_buffered(connection.wsi) == 0 else { return false }
         if !writer.write(text, to: connection.wsi, as: LWS_WRITE_TEXT) {
             // Not from inside this connection's callback: lws closes it at its next service.
@@ -177,11 +176,18 @@ final class ServerEventLoop: @unchecked Sendable {
         return true
     }
 
+    /// Whether the connection may write in this pass: already counted in it, or its group still has share left (then
+    /// it is counted, once per pass).
+    private func admitWrite(_ connection: ServerConnection) -> Bool {
+        guard connection.armedPass == fairness.pass || fairness.admit(connection.group) else { return false }
+        connection.armedPass = fairness.pass
+        return true
+    }
+
     /// Arms the connection's writable callback, or postpones it when its group used its share of this pass.
     private func requestWrite(_ connection: ServerConnection) {
         if connection.isPostponed { return }
-        if connection.armedPass == fairness.pass || fairness.admit(connection.group) {
-            connection.armedPass = fairness.pass
+        if admitWrite(connection) {
             lws_callback_on_writable(connection.wsi)
         } else {
             connection.isPostponed = true
