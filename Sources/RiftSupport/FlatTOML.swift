@@ -27,6 +27,16 @@ public enum FlatTOML {
         public var bool: Bool? { if case .boolean(let flag) = self { flag } else { nil } }
         /// The elements, if this is a list.
         public var array: [Value]? { if case .array(let items) = self { items } else { nil } }
+        /// The elements, if this is a list of strings only.
+        public var strings: [String]? {
+            guard case .array(let items) = self else { return nil }
+            var texts: [String] = []
+            for item in items {
+                guard let text = item.string else { return nil }
+                texts.append(text)
+            }
+            return texts
+        }
     }
 
     /// The settings of one file, in the order the file gives them.

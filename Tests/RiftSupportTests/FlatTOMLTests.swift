@@ -38,7 +38,9 @@ struct FlatTOMLTests {
         #expect(document["network"]?.string == "home")
         #expect(document["listen_port"]?.int == 51820)
         #expect(document["dns"]?.bool == true && document["accept_routes"]?.bool == false)
-        #expect(document["advertise_routes"]?.array?.compactMap(\.string) == ["192.168.1.0/24", "10.0.0.0/8"])
+        #expect(document["advertise_routes"]?.strings == ["192.168.1.0/24", "10.0.0.0/8"])
+        #expect(FlatTOML.Value.array([]).strings == [] && FlatTOML.Value.string("a").strings == nil)
+        #expect(FlatTOML.Value.array([.string("a"), .integer(1)]).strings == nil, "a list with anything but strings")
         #expect(document["name"]?.string == "laptop")
         #expect(document["missing"] == nil)
         #expect(try parse("a = [[1, 'x'], [], [\n[true]\n]]")["a"]

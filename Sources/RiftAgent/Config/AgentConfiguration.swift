@@ -136,15 +136,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         configuration.advertiseExitNode = try flag("advertise_exit_node") ?? configuration.advertiseExitNode
         configuration.exitNode = try string("exit_node").flatMap { $0.isEmpty ? nil : $0 }
         if let value = table["advertise_routes"] {
-            guard let array = value.array else {
+            guard let texts = value.strings else {
                 throw AgentError.configuration("\(path): advertise_routes must be a list of CIDR strings, e.g. [\"192.168.1.0/24\"]")
-            }
-            var texts: [String] = []
-            for item in array {
-                guard let text = item.string else {
-                    throw AgentError.configuration("\(path): advertise_routes must be a list of CIDR strings, e.g. [\"192.168.1.0/24\"]")
-                }
-                texts.append(text)
             }
             configuration.advertiseRoutes = try SubnetRoute.validated(texts, setting: "\(path): advertise_routes")
         }
@@ -164,12 +157,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         guard let value else { return nil }
         if let text = value.string { return [text] }
         let shape = "\(path): hub must be a URL string or a list of them, e.g. [\"wss://hub1.example.org\", \"wss://hub2.example.org\"]"
-        guard let array = value.array, !array.isEmpty else { throw AgentError.configuration(shape) }
-        var hubs: [String] = []
-        for item in array {
-            guard let text = item.string else { throw AgentError.configuration(shape) }
-            hubs.append(text)
-        }
+        guard let hubs = value.strings, !hubs.isEmpty else { throw AgentError.configuration(shape) }
         return hubs
     }
 

@@ -60,19 +60,13 @@ public struct ConfigurationLayers: Sendable {
         for key in table.keys {
             guard Self.keys.contains(key) else { throw ConfigurationError("config file \(path): unknown setting \"\(key)\"") }
             guard let value = table[key] else { continue }
-            if let string = value.string {
-                values[key] = .text(string)
-            } else if let integer = value.int {
-                values[key] = .integer(integer)
-            } else if let boolean = value.bool {
-                values[key] = .boolean(boolean)
-            } else if let array = value.array {
-                values[key] = .list(try array.map { item throws(ConfigurationError) in
-                    guard let string = item.string else { throw ConfigurationError("config file \(path): \(key) must be a list of strings") }
-                    return string
-                })
-            } else {
-                throw ConfigurationError("config file \(path): \(key) has an unsupported type")
+            switch value {
+            case .string(let text): values[key] = .text(text)
+            case .integer(let number): values[key] = .integer(number)
+            case .boolean(let flag): values[key] = .boolean(flag)
+            case .array:
+                guard let strings = value.strings else { throw ConfigurationError("config file \(path): \(key) must be a list of strings") }
+                values[key] = .list(strings)
             }
         }
         layers.append(("config file \(path)", values))
