@@ -51,8 +51,15 @@ struct NamespaceTunnelTests {
                                ipv6: IPv6Address("fd7a:115c:a1e0::\(host)")!, ipv6PrefixLength: 48, netns: netns)
     }
 
-    /// One ping with a 2 s deadline, tried up to three times while the first handshake completes.
+    /// Pings with a 2 s wait each, for up to 16 s, while the first handshake completes. Each device sends a handshake
+    /// initiation as soon as its peer is set (persistent keepalive); the first one reaches a device that does not know
+    /// its sender yet and is dropped, and WireGuard retries only after 5 s (REKEY_TIMEOUT, plus jitter). Three pings
+    /// (the earlier bound) missed that retry on a loaded machine (CI's ASan pass).
     private func ping(from namespace: String, _ address: String) -> Bool {
-        (1...3).contains { _ in TestHost.attempt(["ip", "netns", "exec", namespace, "ping", "-c", "1", "-W", "2", address]) }
+        let deadline = ContinuousClock.now + .seconds(16)
+        repeat {
+            if TestHost.attempt(["ip", "netns", "exec", namespace, "ping", "-c", "1", "-W", "2", address]) { return true }
+        } while ContinuousClock.now < deadline
+        return false
     }
 }
