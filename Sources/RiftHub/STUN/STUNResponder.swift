@@ -18,9 +18,9 @@ public struct STUNResponderError: Error, Sendable, CustomStringConvertible {
 /// thread of its own.
 ///
 /// Owns the socket (`init` binds it, `deinit` closes it) and the thread (`start` spawns it, `stop` wakes it through
-/// `PollingThread`'s pipe and joins it, so no thread outlives the hub's shutdown). Malformed datagrams and anything but Binding requests are ignored, and each source gets at most a
-/// burst of 20 answers and 10 a second (`STUNRateLimiter`). With host nil it
-/// binds `[::]` dual-stack (IPv4 clients appear IPv4-mapped and are answered with an IPv4 address),
+/// `PollingThread`'s pipe and joins it, so no thread outlives the hub's shutdown). Malformed datagrams and anything but
+/// Binding requests are ignored, and each source gets at most a burst of 20 answers and 10 a second
+/// (`STUNRateLimiter`). With host nil it binds `[::]` dual-stack (IPv4 clients appear IPv4-mapped and are answered with an IPv4 address),
 /// falling back to `0.0.0.0` when IPv6 is unavailable.
 public final class STUNResponder: @unchecked Sendable {
     private let socket: OwnedDescriptor
