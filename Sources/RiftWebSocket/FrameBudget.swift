@@ -2,8 +2,9 @@
 ///
 /// The hub's rate limit counts whole messages, and the size limit counts bytes; a message split into endless
 /// zero-length continuation frames escapes both while each frame still costs a callback on the service thread. This
-/// token bucket charges every payload piece: `burst` at once, refilled at `perSecond`. A signaling connection sends
-/// less than one frame a second, so the defaults are far above any honest client.
+/// token bucket charges every frame (once, however many reads its payload takes: `MessageAssembler.nextPieceStartsFrame`
+/// tells): `burst` at once, refilled at `perSecond`. A signaling connection sends less than one frame a second, so the
+/// defaults are far above any honest client.
 struct FrameBudget {
     let burst: Double
     let perSecond: Double

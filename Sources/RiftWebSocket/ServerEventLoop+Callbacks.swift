@@ -69,7 +69,7 @@ extension ServerEventLoop {
                 maximumMessages: configuration.maximumQueuedMessagesPerConnection,
                 maximumBytes: configuration.maximumQueuedBytesPerConnection),
             inbound: MessageAssembler(maximumBytes: configuration.maximumMessageBytes,
-                                      maximumPieces: configuration.maximumFragmentsPerMessage),
+                                      maximumFrames: configuration.maximumFragmentsPerMessage),
             frameBudget: FrameBudget(burst: configuration.frameBurst, perSecond: configuration.framesPerSecond))
         connections[id] = connection
         connectionIDs[wsi] = id
@@ -90,7 +90,8 @@ extension ServerEventLoop {
             return
         }
         guard connection.deliversInput else { return }
-        guard connection.frameBudget.take(now: now) else {
+        // Charged per frame, not per read: a frame may arrive in any number of TCP segments.
+        guard !connection.inbound.nextPieceStartsFrame || connection.frameBudget.take(now: now) else {
             connection.deliversInput = false
             submit(.close(id, CloseFrame(code: 1008, reason: "too many frames")))
             return
@@ -130,12 +131,14 @@ extension ServerEventLoop {
     static let maximumDiscardedBytes = 1 << 20
 
     /// One more piece of a rejected message: close once its last piece has passed, or at once past the limit (the
-    /// frame budget bounds the pieces).
+    /// frame budget bounds the frames).
     private func finishDiscarding(_ connection: ServerConnection, bytes: Int, close: CloseFrame) {
         connection.discardedBytes += bytes
+        let startsFrame = connection.inbound.nextPieceStartsFrame
         _ = connection.inbound.receive(EmptyCollection<UInt8>(), isFinal: lws_is_final_fragment(connection.wsi) != 0,
-                                       isBinary: false, remainingInFrame: 0)
-        let withinBudget = connection.frameBudget.take(now: .now)
+                                       isBinary: false,
+                                       remainingInFrame: Int(lws_remaining_packet_payload(connection.wsi)))
+        let withinBudget = !startsFrame || connection.frameBudget.take(now: .now)
         if !connection.inbound.isDiscarding || connection.discardedBytes > Self.maximumDiscardedBytes || !withinBudget {
             connection.closeAfterDiscarding = nil
             submit(.close(connection.id, close))

@@ -16,7 +16,8 @@ extension WebSocketServer {
         public var subprotocol: String? = nil
         /// The largest message accepted from a client, all fragments together.
         public var maximumMessageBytes = 65_536
-        /// The most frames one message may come in; more closes the connection with 1008.
+        /// The most frames one message may come in (a frame split over several reads counts once); more closes the
+        /// connection with 1008.
         public var maximumFragmentsPerMessage = 256
         /// Frames (every data frame, empty continuations included) a client may send at once, and per second
         /// sustained; beyond, the connection is closed with 1008. Message rate limits count whole messages only.

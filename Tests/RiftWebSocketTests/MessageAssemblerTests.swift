@@ -68,19 +68,61 @@ struct MessageAssemblerTests {
         #expect(outcomes == [.binary, .incomplete, .message("t")])
     }
 
-    @Test("endless empty continuation frames are cut off: a message may come in at most maximumPieces pieces")
+    @Test("endless empty continuation frames are cut off: a message may come in at most maximumFrames frames")
     func tooFragmented() {
-        var assembler = MessageAssembler(maximumBytes: 65_536, maximumPieces: 4)
+        var assembler = MessageAssembler(maximumBytes: 65_536, maximumFrames: 4)
         var outcomes: [MessageAssembler.Outcome] = []
         for _ in 0..<6 { outcomes.append(assembler.receive([UInt8](), isFinal: false, isBinary: false, remainingInFrame: 0)) }
         #expect(outcomes == [.incomplete, .incomplete, .incomplete, .incomplete, .tooFragmented, .incomplete])
         // A message within the limit, after a final piece, starts counting afresh.
-        var fresh = MessageAssembler(maximumBytes: 100, maximumPieces: 2)
+        var fresh = MessageAssembler(maximumBytes: 100, maximumFrames: 2)
         var results: [MessageAssembler.Outcome] = []
         for (text, final) in [("a", false), ("b", true), ("c", false), ("d", true)] {
             results.append(fresh.receive(Array(text.utf8), isFinal: final, isBinary: false, remainingInFrame: 0))
         }
         #expect(results == [.incomplete, .message("ab"), .incomplete, .message("cd")])
+    }
+
+    @Test("one frame read in many pieces counts as one frame: a 1,000-byte frame in 334 reads of 3 bytes is a message")
+    func oneFrameInManyReads() {
+        let payload = Array(String(repeating: "r", count: 1_000).utf8)
+        var assembler = MessageAssembler(maximumBytes: 65_536, maximumFrames: 4)
+        var outcomes: [MessageAssembler.Outcome] = []
+        var startsFrame: [Bool] = []
+        var offset = 0
+        while offset < payload.count {
+            let end = min(offset + 3, payload.count)
+            startsFrame.append(assembler.nextPieceStartsFrame)
+            outcomes.append(assembler.receive(payload[offset..<end], isFinal: end == payload.count, isBinary: false,
+                                              remainingInFrame: payload.count - end))
+            offset = end
+        }
+        #expect(outcomes.count == 334)
+        #expect(outcomes.dropLast().allSatisfy { $0 == .incomplete })
+        #expect(outcomes.last == .message(String(decoding: payload, as: UTF8.self)))
+        #expect(startsFrame.first == true && startsFrame.dropFirst().allSatisfy { !$0 })
+        #expect(assembler.nextPieceStartsFrame, "the piece that ended the frame makes the next piece a new frame")
+    }
+
+    @Test("frames split over several reads still count toward maximumFrames, once each")
+    func splitFramesCountOnce() {
+        var assembler = MessageAssembler(maximumBytes: 65_536, maximumFrames: 3)
+        var outcomes: [MessageAssembler.Outcome] = []
+        // Four frames of 4 bytes, each read in two pieces; the message never ends.
+        for _ in 0..<4 {
+            outcomes.append(assembler.receive(Array("ab".utf8), isFinal: false, isBinary: false, remainingInFrame: 2))
+            outcomes.append(assembler.receive(Array("cd".utf8), isFinal: false, isBinary: false, remainingInFrame: 0))
+        }
+        // Three frames (six pieces) pass; the fourth frame's first piece is refused, its second is discarded.
+        #expect(outcomes == Array(repeating: .incomplete, count: 6) + [.tooFragmented, .incomplete])
+        // Three frames in six pieces make a message.
+        var fits = MessageAssembler(maximumBytes: 65_536, maximumFrames: 3)
+        var results: [MessageAssembler.Outcome] = []
+        for frame in 0..<3 {
+            results.append(fits.receive(Array("ab".utf8), isFinal: false, isBinary: false, remainingInFrame: 2))
+            results.append(fits.receive(Array("cd".utf8), isFinal: frame == 2, isBinary: false, remainingInFrame: 0))
+        }
+        #expect(results == Array(repeating: .incomplete, count: 5) + [.message("abcdabcdabcd")])
     }
 
     @Test("the frame budget allows a burst, then refills at its rate")

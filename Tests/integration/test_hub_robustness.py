@@ -1,5 +1,6 @@
 """Limits, heartbeats, revocation, restarts and shutdown of the real hub."""
 import base64
+import socket
 import time
 
 import nacl.public
@@ -78,6 +79,57 @@ def test_empty_continuation_frames_count_against_the_limits(hub, shape):
     raw.close()
     bystander_a.signal("offer", bystander_b.public_key)
     assert bystander_b.expect("offer", skip=("peer_joined", "peer_left"))["from"] == bystander_a.public_key
+
+
+def joined_raw(hub, name):
+    """A raw client that has joined `home`, with its public key (base64)."""
+    raw = RawWebSocket(hub.port, "/v1/networks/home", {"Authorization": f"Bearer {hub.token}"})
+    key = nacl.public.PrivateKey.generate()
+    assert raw.join(key, "home", name)["type"] == "welcome"
+    return raw, base64.b64encode(bytes(key.public_key)).decode()
+
+
+def offer_of_size(to, size):
+    """An offer for `to`, encoded in `size` bytes, give or take 3 (its sealed box padded)."""
+    message = riftproto.signal("offer", to, {"nonce": base64.b64encode(b"\1" * 24).decode(), "box": ""})
+    padding = size - len(riftproto.encode(message))
+    message["sealed"]["box"] = base64.b64encode(b"\2" * (padding // 4 * 3)).decode()
+    return riftproto.encode(message)
+
+
+def test_one_frame_in_many_tcp_segments_is_one_frame(hub):
+    """RFC 6455 lets a frame arrive in any number of TCP segments: a 1,000-byte frame sent 3 bytes at a time gives the
+    hub some 330 reads, which the fragment limit (256) once counted as fragments and refused with 1008."""
+    raw, raw_key = joined_raw(hub, "dribbler")
+    peer = joined(hub, "peer")
+    raw.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    frame = raw_frame(0x1, offer_of_size(peer.public_key, 1_000))
+    for offset in range(0, len(frame), 3):
+        raw.sock.sendall(frame[offset:offset + 3])
+        time.sleep(0.002)  # each piece in a read of its own
+    assert peer.expect("offer", skip=("peer_joined",))["from"] == raw_key
+    # Still connected: the next message is relayed too.
+    raw.sock.sendall(raw_frame(0x1, offer_of_size(peer.public_key, 400)))
+    assert peer.expect("offer")["from"] == raw_key
+    raw.close()
+
+
+def test_a_message_in_many_frames_is_refused_past_the_fragment_limit(hub):
+    """The fragment limit still counts real frames: 300 continuation frames with payload close with 1008, while the same
+    kind of message in 200 frames is relayed."""
+    raw, raw_key = joined_raw(hub, "fragments")
+    peer = joined(hub, "peer")
+    text = offer_of_size(peer.public_key, 400)
+    cuts = [len(text) * index // 200 for index in range(201)]
+    pieces = [text[start:end] for start, end in zip(cuts, cuts[1:])]
+    raw.sock.sendall(b"".join(raw_frame(0x1 if index == 0 else 0x0, piece, final=index == len(pieces) - 1)
+                              for index, piece in enumerate(pieces)))
+    assert peer.expect("offer", skip=("peer_joined",))["from"] == raw_key
+    frames = raw_frame(0x1, b"{", final=False) + raw_frame(0x0, b" ", final=False) * 298 + raw_frame(0x0, b"}")
+    raw.sock.sendall(frames)
+    assert closed_with(raw) in (1008, "reset")
+    raw.close()
+    assert peer.expect("peer_left")["public_key"] == raw_key
 
 
 def test_flood_is_rate_limited_then_closed_and_others_are_unaffected(hub):

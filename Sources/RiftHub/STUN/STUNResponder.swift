@@ -1,6 +1,5 @@
 import Foundation
 import RiftSupport
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,16 +17,14 @@ public struct STUNResponderError: Error, Sendable, CustomStringConvertible {
 /// The hub's STUN server: answers Binding requests (RFC 5389, and classic RFC 3489 ones) on one UDP socket, on a
 /// thread of its own.
 ///
-/// Owns the socket (`init` binds it, `deinit` closes it) and the thread (`start` spawns it, `stop` ends
-/// and joins it). Malformed datagrams and anything but Binding requests are ignored, and each source gets at most a
-/// burst of 20 answers and 10 a second (`STUNRateLimiter`). With host nil it
-/// binds `[::]` dual-stack (IPv4 clients appear IPv4-mapped and are answered with an IPv4 address),
+/// Owns the socket (`init` binds it, `deinit` closes it) and the thread (`start` spawns it, `stop` wakes it through
+/// `PollingThread`'s pipe and joins it, so no thread outlives the hub's shutdown). Malformed datagrams and anything but
+/// Binding requests are ignored, and each source gets at most a burst of 20 answers and 10 a second
+/// (`STUNRateLimiter`). With host nil it binds `[::]` dual-stack (IPv4 clients appear IPv4-mapped and are answered with an IPv4 address),
 /// falling back to `0.0.0.0` when IPv6 is unavailable.
 public final class STUNResponder: @unchecked Sendable {
     private let socket: OwnedDescriptor
-    private let stopRequested = Atomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
-    private var thread: JoinableThread?
+    private var thread: PollingThread?
     /// The UDP port bound (useful when 0 was requested).
     public let boundPort: UInt16
 
@@ -38,31 +35,37 @@ public final class STUNResponder: @unchecked Sendable {
 
     deinit { stop() }  // then `socket` closes
 
-    /// Starts answering on a dedicated thread; fails when the system refuses a new thread.
+    /// Starts answering on a dedicated thread; fails when the system refuses a new pipe or thread. Call `start` and
+    /// `stop` from one thread.
     public func start() throws(SystemCallError) {
         guard thread == nil else { return }
-        thread = try JoinableThread.spawn(name: "riftgate-stun") { [self] in serve() }
+        // The thread holds the socket, not the responder, so that a responder nobody stopped still stops in `deinit`.
+        let socket = self.socket
+        thread = try PollingThread(name: "riftgate-stun") { waiter in Self.serve(socket, waiter) }
     }
 
-    /// Stops the thread and waits (at most about 250 ms) for it to end. Idempotent.
+    /// Wakes the thread and joins it (at once: it waits on the socket and the wake-up pipe). Idempotent.
     public func stop() {
-        guard thread != nil, !stopRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        finished.wait()
+        thread?.stop()
     }
 
-    private func serve() {
+    private static func serve(_ socket: OwnedDescriptor, _ waiter: PollingThread.Waiter) {
         var buffer = [UInt8](repeating: 0, count: 1500)
         var limiter = STUNRateLimiter()
-        while !stopRequested.load(ordering: .acquiring) {
-            guard (try? SystemCall.wait(for: POLLIN, on: socket.rawValue, timeoutMilliseconds: 200)) == true,
-                  let (received, source) = try? SystemCall.receiveFrom(socket.rawValue, into: &buffer),
+        let readable = [pollfd(fd: socket.rawValue, events: Int16(POLLIN), revents: 0)]
+        while let ready = waiter.wait(for: readable, timeoutMilliseconds: -1) {
+            // An error queued on the socket (ICMP unreachable after an answer) wakes poll too: the read clears it.
+            // Never a blocking read: a datagram with a bad checksum wakes poll and is then dropped, and a thread
+            // blocked in recvfrom could not be woken to be joined.
+            guard ready[0].revents != 0,
+                  let (received, source) = try? SystemCall.receiveFrom(socket.rawValue, into: &buffer,
+                                                                      flags: Int32(MSG_DONTWAIT)),
                   received > 0, let request = STUNMessage.bindingRequest(in: Array(buffer[..<received])),
-                  let endpoint = Self.endpoint(of: source),
-                  limiter.allows(endpoint, now: Self.monotonicSeconds()) else { continue }
+                  let endpoint = endpoint(of: source),
+                  limiter.allows(endpoint, now: monotonicSeconds()) else { continue }
             let response = STUNMessage.bindingSuccessResponse(to: request, endpoint: endpoint)
             _ = try? SystemCall.send(socket.rawValue, response, to: source)
         }
-        finished.signal()
     }
 
     private static func monotonicSeconds() -> Double {

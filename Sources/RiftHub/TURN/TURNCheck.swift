@@ -10,9 +10,10 @@ import RiftTURN
 /// records the outcome for /metrics, so that a secret differing from coturn's, or coturn being down, is seen by the hub
 /// itself (alert `RiftgateTURNCredentialsFailing`).
 ///
-/// `start` spawns the thread; `stop` wakes it and waits at most a second for it to end: a probe in progress (up to a few
-/// seconds, or longer while a slow DNS server answers `getaddrinfo`) must not hold up the hub's shutdown, and it touches
-/// nothing but its own socket and this object, which the thread keeps alive.
+/// `start` spawns the thread; `stop` wakes it and waits at most a second for it to end, then joins it: a probe in
+/// progress (up to a few seconds, or longer while a slow DNS server answers `getaddrinfo`) must not hold up the hub's
+/// shutdown, so such a thread is detached instead; it touches nothing but its own socket and this object, which the
+/// thread keeps alive.
 /// A change of result is logged with the server and the result, never the credential.
 final class TURNCheck: @unchecked Sendable {
     private let servers: [TURNServerAddress]
@@ -48,12 +49,16 @@ final class TURNCheck: @unchecked Sendable {
         thread = try JoinableThread.spawn(name: "riftgate-turncheck") { [self] in run() }
     }
 
-    /// Stops the thread and waits (at most a second) for it to end. Idempotent.
+    /// Stops the thread and waits (at most a second) for it to end, then joins it; a probe still running then (each
+    /// step may wait two seconds) is left to end on its own (detached). Idempotent.
     func stop() {
-        guard thread != nil, !stopRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        guard let thread, !stopRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
         wake.signal()
         if finished.wait(timeout: .now() + 1) == .timedOut {
             logger.debug("TURN check still probing at shutdown; not waiting for it")
+            thread.detach()
+        } else {
+            thread.join()  // it has returned from `run`: a thread never joined is a leak (TSan reports it)
         }
     }
 
