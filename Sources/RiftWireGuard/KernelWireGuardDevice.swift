@@ -11,6 +11,8 @@ final class KernelWireGuardDevice: WireGuardDevice {
     var backend: WireGuardBackend { .kernel }
     private let link: NetworkLink
     private let isShutDown = Locked(false)
+    /// What `setPeer` last set, so an unchanged list is not replaced (a moment without allowed IPs drops packets).
+    private let allowedIPsSet = PeerAllowedIPsRecord()
 
     private init(link: NetworkLink, listenPort: UInt16) {
         self.interfaceName = link.name
@@ -45,12 +47,20 @@ final class KernelWireGuardDevice: WireGuardDevice {
     func setPeer(_ peer: WireGuardPeer) throws(WireGuardError) {
         let allowedIPs = try AllowedIPs.canonical(peer.allowedIPs, allowDefault: peer.isExitNode)
         if peer.endpoint?.port == 0 { throw WireGuardError(.invalidConfiguration, "peer endpoint port 0") }
-        try whileOpen { () throws(WireGuardError) in
-            try Self.runTool(link, WireGuardTool.setPeer(link.name, peer, allowedIPs: allowedIPs), "set peer \(peer.publicKey)")
+        let change = allowedIPsSet.change(for: peer.publicKey, to: allowedIPs)
+        do throws(WireGuardError) {
+            try whileOpen { () throws(WireGuardError) in
+                try Self.runTool(link, WireGuardTool.setPeer(link.name, peer, allowedIPs: change), "set peer \(peer.publicKey)")
+            }
+        } catch {
+            allowedIPsSet.forget(peer.publicKey)
+            throw error
         }
+        allowedIPsSet.didSet(peer.publicKey, change)
     }
 
     func removePeer(_ publicKey: PublicKey) throws(WireGuardError) {
+        allowedIPsSet.forget(publicKey)
         try whileOpen { () throws(WireGuardError) in
             try Self.runTool(link, WireGuardTool.removePeer(link.name, publicKey), "remove peer \(publicKey)")
         }

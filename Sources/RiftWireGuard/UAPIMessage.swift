@@ -52,11 +52,13 @@ enum UAPIRequest {
         return lines
     }
 
-    /// Adds or updates `peer`, replacing its allowed IPs (already canonical) and keepalive.
-    static func setPeer(_ peer: WireGuardPeer, allowedIPs: [String]) -> [UAPILine] {
+    /// Adds or updates `peer`, replacing its keepalive and its allowed IPs (already canonical); nil `allowedIPs`
+    /// leaves them as they are (see `PeerAllowedIPsRecord`).
+    static func setPeer(_ peer: WireGuardPeer, allowedIPs: [String]?) -> [UAPILine] {
         var lines = [UAPILine("public_key", peer.publicKey.hex)]
         if let endpoint = peer.endpoint { lines.append(UAPILine("endpoint", endpoint.description)) }
         lines.append(UAPILine("persistent_keepalive_interval", String(peer.persistentKeepalive ?? 0)))
+        guard let allowedIPs else { return lines }
         lines.append(UAPILine("replace_allowed_ips", "true"))
         lines += allowedIPs.map { UAPILine("allowed_ip", $0) }
         return lines

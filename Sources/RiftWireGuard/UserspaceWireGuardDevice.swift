@@ -18,6 +18,8 @@ final class UserspaceWireGuardDevice: WireGuardDevice {
     private let control: UAPIClient
     private let daemon: SupervisedProcess
     private let isShutDown = Locked(false)
+    /// What `setPeer` last set, so an unchanged list is not replaced (a moment without allowed IPs drops packets).
+    private let allowedIPsSet = PeerAllowedIPsRecord()
 
     private init(listenPort: UInt16, publicKey: PublicKey?, link: NetworkLink, control: UAPIClient, daemon: SupervisedProcess) {
         self.interfaceName = link.name
@@ -75,10 +77,18 @@ final class UserspaceWireGuardDevice: WireGuardDevice {
     func setPeer(_ peer: WireGuardPeer) throws(WireGuardError) {
         let allowedIPs = try AllowedIPs.canonical(peer.allowedIPs, allowDefault: peer.isExitNode)
         if peer.endpoint?.port == 0 { throw WireGuardError(.invalidConfiguration, "peer endpoint port 0") }
-        try whileOpen { () throws(WireGuardError) in try control.set(UAPIRequest.setPeer(peer, allowedIPs: allowedIPs)) }
+        let change = allowedIPsSet.change(for: peer.publicKey, to: allowedIPs)
+        do throws(WireGuardError) {
+            try whileOpen { () throws(WireGuardError) in try control.set(UAPIRequest.setPeer(peer, allowedIPs: change)) }
+        } catch {
+            allowedIPsSet.forget(peer.publicKey)
+            throw error
+        }
+        allowedIPsSet.didSet(peer.publicKey, change)
     }
 
     func removePeer(_ publicKey: PublicKey) throws(WireGuardError) {
+        allowedIPsSet.forget(publicKey)
         try whileOpen { () throws(WireGuardError) in try control.set(UAPIRequest.removePeer(publicKey)) }
     }
 

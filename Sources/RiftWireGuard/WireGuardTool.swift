@@ -10,12 +10,13 @@ enum WireGuardTool {
             + ["private-key", "/dev/stdin"]
     }
 
-    /// Adds or updates a peer; `allowed-ips` replaces the list (an empty string clears it).
-    static func setPeer(_ interface: String, _ peer: WireGuardPeer, allowedIPs: [String]) -> [String] {
+    /// Adds or updates a peer; `allowed-ips` replaces the list (an empty string clears it), and nil `allowedIPs`
+    /// leaves it as it is (see `PeerAllowedIPsRecord`).
+    static func setPeer(_ interface: String, _ peer: WireGuardPeer, allowedIPs: [String]?) -> [String] {
         var arguments = ["wg", "set", interface, "peer", peer.publicKey.base64]
         if let endpoint = peer.endpoint { arguments += ["endpoint", endpoint.description] }
         arguments += ["persistent-keepalive", peer.persistentKeepalive.map(String.init) ?? "off"]
-        arguments += ["allowed-ips", allowedIPs.joined(separator: ",")]
+        if let allowedIPs { arguments += ["allowed-ips", allowedIPs.joined(separator: ",")] }
         return arguments
     }
 

@@ -1,5 +1,6 @@
 import RiftAgent
 import RiftProtocol
+import RiftSupport
 import RiftTestSupport
 import RiftWireGuard
 import Testing
@@ -86,6 +87,26 @@ struct AgentLabHandoverTests {
             let other = name == "a" ? "b" : "a"
             #expect(lab.peerStatus(name, of: other)?.pathMode == .forwarded, "no flapping back to the hand-over")
             #expect(lab.agents[name]!.handover.installed.isEmpty)
+        }
+    }
+
+    @Test("make before break: a hand-over's rules are removed only once WireGuard points at the forwarding socket")
+    func rulesOutliveTheEndpoint() throws {
+        let lab = try nattedPair()
+        lab.wireguard.cut("10.0.1.2", "10.0.2.2")  // the hand-overs carry nothing, so they fall back to forwarding
+        let seen = Locked<[String: String]>([:])
+        for me in ["a", "b"] {
+            let (wireguard, key) = (lab.wireguard, lab.agents[me]!.key)
+            lab.agents[me]!.handover.onRemove = { peer in
+                seen.withLock { $0[me] = wireguard.device(key)?.peers[peer]?.endpoint?.description ?? "none" }
+            }
+        }
+        lab.advance(by: 12_000)
+        let fellBack = ["a", "b"].filter { lab.peerStatus($0, of: $0 == "a" ? "b" : "a")?.pathMode == .forwarded }
+        #expect(!fellBack.isEmpty)
+        for name in fellBack {
+            let endpoint = try #require(seen.withLock { $0[name] }, "\(name) removed its rules")
+            #expect(endpoint.hasPrefix("127.0.0.1:"), "\(name): WireGuard still sent to \(endpoint) when the rules went")
         }
     }
 

@@ -49,6 +49,27 @@ struct ValueTests {
         #expect(WireGuardTool.setPeer("wg0", quiet, allowedIPs: []).suffix(4) == ["persistent-keepalive", "off", "allowed-ips", ""])
     }
 
+    @Test("an update with unchanged allowed IPs leaves them in place: no replace in the UAPI request, no allowed-ips for wg")
+    func unchangedAllowedIPs() {
+        let peer = WireGuardPeer(publicKey: Self.key, endpoint: WireGuardEndpoint("192.0.2.2:51820"),
+                                 allowedIPs: ["100.64.0.3/32"], persistentKeepalive: 25)
+        #expect(UAPIRequest.setPeer(peer, allowedIPs: nil).map { "\($0.key)=\($0.text)" }
+                == ["public_key=\(Self.key.hex)", "endpoint=192.0.2.2:51820", "persistent_keepalive_interval=25"])
+        #expect(WireGuardTool.setPeer("wg0", peer, allowedIPs: nil)
+                == ["wg", "set", "wg0", "peer", Self.key.base64, "endpoint", "192.0.2.2:51820", "persistent-keepalive", "25"])
+
+        let record = PeerAllowedIPsRecord()
+        let list = ["100.64.0.3/32", "fd7a::3/128"]
+        #expect(record.change(for: Self.key, to: list) == list, "a peer never set gets its list")
+        record.didSet(Self.key, list)
+        #expect(record.change(for: Self.key, to: list) == nil, "the same list again is left in place")
+        #expect(record.change(for: Self.key, to: list + ["10.1.0.0/16"]) == list + ["10.1.0.0/16"], "a route added")
+        record.didSet(Self.key, nil)
+        #expect(record.change(for: Self.key, to: list) == nil, "an update that left the list keeps the record")
+        record.forget(Self.key)
+        #expect(record.change(for: Self.key, to: list) == list, "a removed (or failed) peer gets its list again")
+    }
+
     @Test("a keepalive on request turns the interval off and on: one UAPI set, one wg run")
     func keepaliveRequests() {
         #expect(UAPIRequest.sendKeepalive(Self.key, interval: 1).map { "\($0.key)=\($0.text)" }

@@ -25,6 +25,7 @@ class PingSummary:
     received: int
     lost: int           # requests reported unanswered (not counting the one in flight when stopped)
     longest_gap: float  # seconds between consecutive replies (or start/stop and the nearest reply)
+    lost_after_first_reply: int = 0  # of `lost`, the requests sent after the first one answered
 
     def __str__(self) -> str:
         return f"{self.received}/{self.sent} replies, {self.lost} lost, longest gap {self.longest_gap:.1f} s"
@@ -69,5 +70,7 @@ class Pinger:
                     sent = int(transmitted.group(1))
         marks = [self.started] + sorted(replies.values()) + [stopped]
         gap = max(later - earlier for earlier, later in zip(marks, marks[1:]))
-        return PingSummary(sent=max(sent, len(replies)), received=len(replies), lost=len(missing - replies.keys()),
-                           longest_gap=gap)
+        unanswered = missing - replies.keys()
+        first = min(replies, default=None)
+        return PingSummary(sent=max(sent, len(replies)), received=len(replies), lost=len(unanswered), longest_gap=gap,
+                           lost_after_first_reply=sum(1 for seq in unanswered if first is not None and seq > first))

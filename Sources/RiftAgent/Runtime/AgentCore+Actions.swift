@@ -147,7 +147,11 @@ extension AgentCore {
     private func configurePeer(_ info: PeerInfo, path: DataPathMode, instance: UInt64, keepalive: KeepaliveStart) {
         guard let device, links[instance] != nil else { return }
         let endpoint: WireGuardEndpoint?
-        if case .handedOver = path {} else { environment.portHandover.remove(info.publicKey) }
+        // Make before break: a hand-over's rules go only once WireGuard points elsewhere. Removed first, they left
+        // WireGuard sending to the old remote candidate from its own port, unrewritten, for as long as `nft` took
+        // (a new NAT mapping the peer's relay or NAT may not pass). Kept a moment, they cannot hurt: they match only
+        // that remote candidate, which WireGuard no longer sends to, and its datagrams still reach WireGuard.
+        defer { if case .handedOver = path {} else { environment.portHandover.remove(info.publicKey) } }
         switch path {
         case .direct(let address, let port):
             endpoint = WireGuardEndpoint(address: address, port: port)

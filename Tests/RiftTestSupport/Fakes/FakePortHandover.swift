@@ -9,6 +9,7 @@ public final class FakePortHandover: PortHandoverRules {
         var rules: [PublicKey: (handover: PortHandover, wireGuardPort: UInt16)] = [:]
         var refuse = false
         var clearedAll = 0
+        var onRemove: (@Sendable (PublicKey) -> Void)?
     }
 
     private let state = Locked(State())
@@ -36,7 +37,18 @@ public final class FakePortHandover: PortHandoverRules {
         }
     }
 
-    public func remove(_ peer: PublicKey) { state.withLock { _ = $0.rules.removeValue(forKey: peer) } }
+    /// Runs, outside the fake's lock, before the rules of a peer that has some are removed: a test reads there what
+    /// else was configured at that moment.
+    public var onRemove: (@Sendable (PublicKey) -> Void)? {
+        get { state.withLock { $0.onRemove } }
+        set { state.withLock { $0.onRemove = newValue } }
+    }
+
+    public func remove(_ peer: PublicKey) {
+        let (had, observer) = state.withLock { ($0.rules[peer] != nil, $0.onRemove) }
+        if had { observer?(peer) }
+        state.withLock { _ = $0.rules.removeValue(forKey: peer) }
+    }
 
     public func removeAll() {
         state.withLock {
