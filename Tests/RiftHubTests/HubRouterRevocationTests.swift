@@ -107,6 +107,17 @@ struct HubRouterRevocationTests {
         #expect(fresh.turn.first?.expiresAt == hub.clock.unix + 600)
         hub.tick()
         #expect(hub.take(connection).isEmpty, "refreshed once")
+        // The next refresh is scheduled from the new credentials: once more when they are a third from expiry.
+        hub.clock.advance(399)  // 201 s left
+        hub.tick()
+        #expect(hub.take(connection).isEmpty)
+        hub.clock.advance(2)
+        hub.tick()
+        guard case .iceServers(let again)? = hub.take(connection).first else { Issue.record("expected a second refresh"); return }
+        #expect(again.turn.first?.expiresAt == hub.clock.unix + 600)
+        hub.clock.advance(1)
+        hub.tick()
+        #expect(hub.take(connection).isEmpty, "refreshed once per lifetime")
     }
 
     @Test("last-seen times are written periodically for connected peers")

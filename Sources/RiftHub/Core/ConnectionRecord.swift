@@ -73,3 +73,10 @@ struct Introduction: Hashable {
     /// The `allow_in` sent (nil: everything).
     var allowIn: [PortRule]?
 }
+
+/// A session's TURN credentials due for a refresh (`HubRouter.turnRefreshes`): which connection, and the expiry of
+/// the credentials the entry was scheduled for, so that an entry outlived by newer credentials is recognised as stale.
+struct TURNRefresh<Connection> {
+    let connection: Connection
+    let expiresAt: Int64
+}

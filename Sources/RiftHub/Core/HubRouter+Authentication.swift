@@ -51,6 +51,7 @@ extension HubRouter {
         record.grant = SessionGrant(network: grant.network, tokenID: grant.id, publicKey: nil)
         record.phase = .awaitingHello(nonce: nonce, deadline: now + configuration.helloTimeoutSeconds)
         connections[connection] = record
+        helloDeadlines.schedule(connection, at: now + configuration.helloTimeoutSeconds)
         logger.debug("connection authenticated by token", metadata: ["network": "\(grant.network)", "token": "\(grant.id)", "from": "\(remote)"])
         actions.append(.send(.challenge(Challenge(versions: ProtocolVersion.supported, hubKey: hubPublicKey, nonce: nonce)), to: connection))
         return actions
@@ -179,6 +180,7 @@ extension HubRouter {
                                                   introduced: view?.mapValues { Introduction(allowIn: $0.allowIn) }))
         connections[connection] = record
         index[network, default: [:]][key] = connection
+        if let turnExpiry { scheduleTURNRefresh(connection, expiresAt: turnExpiry, unixNow: now) }
         metrics.connectedPeers += 1
         // A welcome listing a large network would exceed the frame limit agents enforce: it lists the first
         // peers and the rest follow as peer_joined, which agents handle the same way.

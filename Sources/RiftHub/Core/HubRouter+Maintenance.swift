@@ -4,17 +4,15 @@ import RiftProtocol
 extension HubRouter {
     /// Periodic work, called a few times a second (`riftgate-hub`: every 250 ms): revocations, policy changes,
     /// renames, routes and exit nodes changed by other processes (one change-marker read per tick, shared by all of
-    /// them, so that they reach live sessions well within a second); once a second the passes over every connection (hello deadlines, TURN credential refresh); less often
-    /// last-seen times and forgetting idle failure counters.
+    /// them, so that they reach live sessions well within a second); the hello deadlines and TURN credential refreshes
+    /// that are due (`DeadlineQueue`: no pass over every connection); less often last-seen times and forgetting idle
+    /// failure counters.
     public mutating func tick() -> [HubAction<Connection>] {
         var actions: [HubAction<Connection>] = []
         guard !isShuttingDown else { return actions }
         let now = clock.monotonicSeconds()
-        if now >= nextConnectionSweep {
-            nextConnectionSweep = now + 1
-            expireHellos(now: now, &actions)
-            refreshTURNCredentials(&actions)
-        }
+        expireHellos(now: now, &actions)
+        refreshTURNCredentials(now: now, &actions)
         let marker = pollChangeMarker(now: now)
         recheckGrants(marker: marker, now: now, &actions)
         if let marker {
@@ -82,22 +80,36 @@ extension HubRouter {
     }
 
     private mutating func expireHellos(now: Double, _ actions: inout [HubAction<Connection>]) {
-        for (connection, record) in connections {
-            guard case .awaitingHello(_, let deadline) = record.phase, now >= deadline else { continue }
+        for connection in helloDeadlines.takeDue(now: now) {
+            // A stale entry (the connection said hello, closed, or its id now names a newer connection) is skipped.
+            guard case .awaitingHello(_, let deadline)? = connections[connection]?.phase, now >= deadline else { continue }
             refuse(connection, ProtocolError(.notAuthenticated, "no hello within \(Int(configuration.helloTimeoutSeconds)) seconds"), &actions)
         }
     }
 
-    private mutating func refreshTURNCredentials(_ actions: inout [HubAction<Connection>]) {
-        guard configuration.ice.hasTURN else { return }
-        let now = clock.unixSeconds()
-        for (connection, record) in connections {
-            guard case .authenticated(var session) = record.phase, let expiresAt = session.turnExpiresAt,
-                  expiresAt - now <= configuration.ice.refreshMargin else { continue }
-            let (ice, newExpiry) = configuration.ice.servers(for: session.info.publicKey, requestHost: record.requestHost, now: now)
+    /// Schedules the refresh of credentials expiring at `expiresAt` (Unix seconds; `unixNow` is now on that clock):
+    /// `refreshMargin` before, on the monotonic clock.
+    mutating func scheduleTURNRefresh(_ connection: Connection, expiresAt: Int64, unixNow: Int64) {
+        let delay = Double(max(0, expiresAt - configuration.ice.refreshMargin - unixNow))
+        turnRefreshes.schedule(TURNRefresh(connection: connection, expiresAt: expiresAt), at: clock.monotonicSeconds() + delay)
+    }
+
+    private mutating func refreshTURNCredentials(now: Double, _ actions: inout [HubAction<Connection>]) {
+        for due in turnRefreshes.takeDue(now: now) {
+            // Stale when the session ended or its credentials were replaced since (another entry then stands for them).
+            guard let record = connections[due.connection], case .authenticated(var session) = record.phase,
+                  session.turnExpiresAt == due.expiresAt else { continue }
+            let unixNow = clock.unixSeconds()
+            guard due.expiresAt - unixNow <= configuration.ice.refreshMargin else {
+                // The wall clock went back since it was scheduled: look again when the margin is reached.
+                scheduleTURNRefresh(due.connection, expiresAt: due.expiresAt, unixNow: unixNow)
+                continue
+            }
+            let (ice, newExpiry) = configuration.ice.servers(for: session.info.publicKey, requestHost: record.requestHost, now: unixNow)
             session.turnExpiresAt = newExpiry
-            connections[connection]?.phase = .authenticated(session)
-            actions.append(.send(.iceServers(ice), to: connection))
+            connections[due.connection]?.phase = .authenticated(session)
+            actions.append(.send(.iceServers(ice), to: due.connection))
+            if let newExpiry { scheduleTURNRefresh(due.connection, expiresAt: newExpiry, unixNow: unixNow) }
         }
     }
 

@@ -79,8 +79,10 @@ public struct HubRouter<Connection: Hashable & Sendable> {
     /// which every hub of a cluster shares) for long.
     var lastSeenBacklog: [PeerAddress] = []
     var nextEphemeralSweep: Double
-    /// When `tick` next passes over every connection (hello deadlines, TURN refresh): once a second.
-    var nextConnectionSweep: Double
+    /// Connections awaiting `hello`, by deadline (`tick` closes those still waiting when it passes).
+    var helloDeadlines = DeadlineQueue<Connection>()
+    /// Sessions whose TURN credentials are due for a refresh, by when (`tick` sends new ones).
+    var turnRefreshes = DeadlineQueue<TURNRefresh<Connection>>()
     var isShuttingDown = false
     /// Access control of the networks with live sessions (HubRouter+Access.swift).
     var access: [String: NetworkAccess] = [:]
@@ -109,7 +111,6 @@ public struct HubRouter<Connection: Hashable & Sendable> {
         self.nextRecheck = now + configuration.recheckSeconds
         self.nextLastSeenFlush = now + configuration.lastSeenFlushSeconds
         self.nextEphemeralSweep = now
-        self.nextConnectionSweep = now
         self.lastChangeMarker = try? directory.changeMarker()
         self.accessMarker = lastChangeMarker
         self.namesMarker = lastChangeMarker
