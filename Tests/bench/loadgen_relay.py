@@ -28,6 +28,11 @@ def own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def own_system_cpu() -> float:
+    """The kernel's share of `own_cpu` (system calls; on loopback also the TCP receive path they run)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
+
+
 def hub_idle_figures(before, idle, idle_after, joined: int, loadgen_rss_kib: int) -> dict:
     """The hub's idle figures from three samples of it: before the join storm, once it settled, and one idle window
     later; memory per agent counts the `joined` agents."""
@@ -52,7 +57,8 @@ async def rate_steps(rates, senders: int, run_step, log) -> list[dict]:
             continue
         step = await run_step(rate)
         log(f"relay {rate}/s: {step['delivered_per_s']}/s delivered, latency {step['latency_ms']}, "
-            f"hub {step['hub_cpu_percent']}% loadgen {step['loadgen_cpu_percent']}%")
+            f"hub {step['hub_cpu_percent']}% loadgen {step['loadgen_cpu_percent']}% "
+            f"(kernel {step['loadgen_system_cpu_percent']}%)")
         steps.append(step)
         if step["delivered"] < 0.95 * step["sent"] or (step["latency_ms"]["p99"] or 0) > 250:
             log("hub saturated: stopping the rate steps")
@@ -107,7 +113,7 @@ class RelayMeasurement:
         for samples in self.latencies.values():
             samples.clear()
         self.received, self.errors = 0, {}
-        before, mine = hub.sample(), own_cpu()
+        before, mine, kernel = hub.sample(), own_cpu(), own_system_cpu()
         started = time.monotonic()
         sent = cursor = 0
         pairs, count = self.pairs, len(self.pairs)
@@ -125,8 +131,15 @@ class RelayMeasurement:
         deadline = time.monotonic() + 3
         while self.received + sum(self.errors.values()) < sent and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
-        after, mine_after = hub.sample(), own_cpu()
-        wall = time.monotonic() - started
+        after, mine_after, kernel_after = hub.sample(), own_cpu(), own_system_cpu()
+        return self.summary(rate, sent, window, time.monotonic() - started, before, after, mine_after - mine,
+                            kernel_after - kernel)
+
+    def summary(self, rate: float, sent: int, window: float, wall: float, before, after, loadgen_cpu: float,
+                loadgen_system_cpu: float) -> dict:
+        """One step's figures: `window` is the sending time, `wall` includes the wait for stragglers; `before` and
+        `after` are the hub's samples, `loadgen_cpu` the generator's CPU seconds over `wall` (`loadgen_system_cpu` of
+        them in the kernel)."""
         everything = sorted(sample for samples in self.latencies.values() for sample in samples)
         return {
             "offered_per_s": rate, "sent": sent, "delivered": self.received, "errors": dict(self.errors),
@@ -134,6 +147,7 @@ class RelayMeasurement:
             "latency_ms": latency_summary(everything),
             "by_kind": {kind: latency_summary(sorted(samples)) for kind, samples in self.latencies.items()},
             "hub_cpu_percent": round(100 * (after.cpu - before.cpu) / wall, 1),
-            "loadgen_cpu_percent": round(100 * (mine_after - mine) / wall, 1),
-            "sending_connections": min(count, sent),
+            "loadgen_cpu_percent": round(100 * loadgen_cpu / wall, 1),
+            "loadgen_system_cpu_percent": round(100 * loadgen_system_cpu / wall, 1),
+            "sending_connections": min(len(self.pairs), sent),
         }
