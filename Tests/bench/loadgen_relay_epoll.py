@@ -21,7 +21,7 @@ import select
 import struct
 import time
 
-from loadgen_relay import KIND_CYCLE, RelayMeasurement, own_cpu, own_system_cpu
+from loadgen_relay import KIND_CYCLE, SLOW_NS, RelayMeasurement, own_cpu, own_system_cpu, runqueue_waits
 from riftproto import OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, masked_frame
 
 IN, OUT, ERR = select.EPOLLIN, select.EPOLLOUT, select.EPOLLERR | select.EPOLLHUP
@@ -85,10 +85,11 @@ class EpollRelay(RelayMeasurement):
         """`rate` messages/s for `seconds`, then up to 3 s for stragglers; the same figures as `RelayMeasurement.step`."""
         for samples in self.latencies.values():
             samples.clear()
-        self.received, self.errors = 0, {}
+        self.received, self.errors, self.slow = 0, {}, []
         loop = asyncio.get_running_loop()
         loop.remove_reader(self.engine.poller.fileno())  # this step polls the epoll itself
         try:
+            waits = runqueue_waits(hub.pid)
             before, mine, kernel = hub.sample(), own_cpu(), own_system_cpu()
             started = time.monotonic()
             sent = self.send_for(rate, seconds, started)
@@ -98,10 +99,11 @@ class EpollRelay(RelayMeasurement):
             while self.received + sum(self.errors.values()) < sent and time.monotonic() < deadline:
                 handle(poll(0.01))
             after, mine_after, kernel_after = hub.sample(), own_cpu(), own_system_cpu()
+            waits = (waits, runqueue_waits(hub.pid))
         finally:
             self.watch(loop)
         return self.summary(rate, sent, window, time.monotonic() - started, before, after, mine_after - mine,
-                            kernel_after - kernel)
+                            kernel_after - kernel, waits)
 
     def send_for(self, rate: float, seconds: float, started: float) -> int:
         """The open-loop schedule of `RelayMeasurement.step`: every `SEND_TICK` every message due by then, in one
@@ -218,8 +220,11 @@ class EpollRelay(RelayMeasurement):
                     at += 9
                     sent_ns = SENT_NS.unpack_from(binascii.a2b_base64(data[at:at + 16]))[0]
                     kind_at = data.find(TYPE_KEY, start, stop) + 8
-                    latencies["offer" if data[kind_at] == 0x6F else "candidate"].append(received_ns - sent_ns)
+                    latency = received_ns - sent_ns
+                    latencies["offer" if data[kind_at] == 0x6F else "candidate"].append(latency)
                     self.received += 1
+                    if latency > SLOW_NS:
+                        self.slow.append((received_ns, latency))
                 else:
                     self.fleet.on_member_message(connection.agent, json.loads(bytes(data[start:stop])))
             elif opcode == OP_PING:
@@ -277,7 +282,7 @@ def self_check() -> None:
         def __init__(self):
             self.fd, self.pending, self.frames = 3, b"", []
     relay = EpollRelay.__new__(EpollRelay)
-    relay.latencies, relay.received = {"offer": [], "candidate": []}, 0
+    relay.latencies, relay.received, relay.slow = {"offer": [], "candidate": []}, 0, []
     relay.send = lambda connection, data: connection.frames.append(data)
     relayed = b'{"type":"candidate","from":"x","sealed":{"nonce":"' + nonce + b'","box":"y"}}'
     stream = bytearray(bytes((0x81, 126)) + len(relayed).to_bytes(2, "big") + relayed + bytes((0x89, 2)) + b"hb" + b"\x81")
