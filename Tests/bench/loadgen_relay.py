@@ -76,9 +76,10 @@ def latency_summary(sorted_ns: list[int]) -> dict:
     return {"count": len(sorted_ns), "p50": at(50), "p90": at(90), "p99": at(99), "max": at(100)}
 
 
-def runqueue_waits(hub_pid: int) -> tuple[float, float]:
-    """(hub, this process) seconds waited for a CPU so far."""
-    return runqueue_wait_s(hub_pid), runqueue_wait_s(os.getpid())
+def runqueue_waits(hub) -> tuple[float, float]:
+    """(hub, this process) seconds waited for a CPU so far; `hub` is a `ProcessSample` or has `pids` (several hubs,
+    summed)."""
+    return sum(runqueue_wait_s(pid) for pid in getattr(hub, "pids", None) or [hub.pid]), runqueue_wait_s(os.getpid())
 
 
 class RelayMeasurement:
@@ -124,7 +125,7 @@ class RelayMeasurement:
         for samples in self.latencies.values():
             samples.clear()
         self.received, self.errors, self.slow = 0, {}, []
-        waits = runqueue_waits(hub.pid)
+        waits = runqueue_waits(hub)
         before, mine, kernel = hub.sample(), own_cpu(), own_system_cpu()
         started = time.monotonic()
         sent = cursor = 0
@@ -145,14 +146,14 @@ class RelayMeasurement:
             await asyncio.sleep(0.01)
         after, mine_after, kernel_after = hub.sample(), own_cpu(), own_system_cpu()
         return self.summary(rate, sent, window, time.monotonic() - started, before, after, mine_after - mine,
-                            kernel_after - kernel, (waits, runqueue_waits(hub.pid)))
+                            kernel_after - kernel, (waits, runqueue_waits(hub)))
 
     def summary(self, rate: float, sent: int, window: float, wall: float, before, after, loadgen_cpu: float,
                 loadgen_system_cpu: float, waits) -> dict:
         """One step's figures: `window` is the sending time, `wall` includes the wait for stragglers; `before` and
         `after` are the hub's samples, `loadgen_cpu` the generator's CPU seconds over `wall` (`loadgen_system_cpu` of
-        them in the kernel); `waits` is `runqueue_waits` at the start and at the end. Diagnostics: how long hub and generator waited
-        for a CPU, and in how many 10 ms windows (by receive time) the deliveries over 5 ms arrived."""
+        them in the kernel); `waits` is `runqueue_waits` at the start and at the end. Diagnostics: how long hub and
+        generator waited for a CPU, and in how many 10 ms windows (by receive time) the deliveries over 5 ms arrived."""
         windows = sorted({received // 10_000_000 for received, _ in self.slow})
         everything = sorted(sample for samples in self.latencies.values() for sample in samples)
         return {

@@ -89,7 +89,7 @@ class EpollRelay(RelayMeasurement):
         loop = asyncio.get_running_loop()
         loop.remove_reader(self.engine.poller.fileno())  # this step polls the epoll itself
         try:
-            waits = runqueue_waits(hub.pid)
+            waits = runqueue_waits(hub)
             before, mine, kernel = hub.sample(), own_cpu(), own_system_cpu()
             started = time.monotonic()
             sent = self.send_for(rate, seconds, started)
@@ -99,7 +99,7 @@ class EpollRelay(RelayMeasurement):
             while self.received + sum(self.errors.values()) < sent and time.monotonic() < deadline:
                 handle(poll(0.01))
             after, mine_after, kernel_after = hub.sample(), own_cpu(), own_system_cpu()
-            waits = (waits, runqueue_waits(hub.pid))
+            waits = (waits, runqueue_waits(hub))
         finally:
             self.watch(loop)
         return self.summary(rate, sent, window, time.monotonic() - started, before, after, mine_after - mine,
