@@ -70,7 +70,7 @@ class FrameTemplate:
 
 
 class EpollRelay(RelayMeasurement):
-    """`RelayMeasurement` over `engine`'s (a finished `EpollStorm`) connections; `step` blocks the thread while it runs."""
+    """`RelayMeasurement` over the connections of `engine` (a finished `EpollStorm`); `step` blocks the thread."""
 
     def __init__(self, engine, agents):
         super().__init__(agents)
@@ -80,9 +80,9 @@ class EpollRelay(RelayMeasurement):
                        for sender, templates in self.pairs]
         self.lost = 0
 
-    # one step ----------------------------------------------------------------------------------------------------------
+    # one step ---------------------------------------------------------------------------------------------------------
     async def step(self, rate: float, seconds: float, hub) -> dict:
-        """`rate` messages/s for `seconds`, then up to 3 s for stragglers; the same figures as `RelayMeasurement.step`."""
+        """`rate` messages/s for `seconds`, then up to 3 s for stragglers; the figures of `RelayMeasurement.step`."""
         for samples in self.latencies.values():
             samples.clear()
         self.received, self.errors, self.slow = 0, {}, []
@@ -125,7 +125,7 @@ class EpollRelay(RelayMeasurement):
                 handle(poll(left))
         return sent
 
-    # sockets -----------------------------------------------------------------------------------------------------------
+    # sockets ----------------------------------------------------------------------------------------------------------
     def send(self, connection, frame: bytes) -> None:
         if connection.pending:
             connection.pending += frame
@@ -195,7 +195,7 @@ class EpollRelay(RelayMeasurement):
                 return
 
     def frames_in(self, connection, data: bytearray, end: int, received_ns: int) -> int:
-        """Handles the whole frames in data[:end] (server frames, unmasked); returns where the first partial one starts."""
+        """Handles the whole (unmasked, server) frames in data[:end]; returns where the first partial one starts."""
         offset = 0
         latencies = self.latencies
         while end - offset >= 2:
@@ -245,7 +245,7 @@ class EpollRelay(RelayMeasurement):
             pass
         connection.sock.close()
 
-    # between steps -----------------------------------------------------------------------------------------------------
+    # between steps ----------------------------------------------------------------------------------------------------
     def watch(self, loop) -> None:
         """Lets asyncio wake this relay when any member's socket has something (pings while the generator idles)."""
         loop.add_reader(self.engine.poller.fileno(), lambda: self.handle(self.engine.poller.poll(0)))
@@ -285,12 +285,14 @@ def self_check() -> None:
     relay.latencies, relay.received, relay.slow = {"offer": [], "candidate": []}, 0, []
     relay.send = lambda connection, data: connection.frames.append(data)
     relayed = b'{"type":"candidate","from":"x","sealed":{"nonce":"' + nonce + b'","box":"y"}}'
-    stream = bytearray(bytes((0x81, 126)) + len(relayed).to_bytes(2, "big") + relayed + bytes((0x89, 2)) + b"hb" + b"\x81")
+    stream = bytearray(bytes((0x81, 126)) + len(relayed).to_bytes(2, "big") + relayed)
+    stream += bytes((0x89, 2)) + b"hb" + b"\x81"  # a ping, then the first byte of a frame still on its way
     connection = Sent()
     assert relay.frames_in(connection, stream, len(stream), 1123) == len(stream) - 1
     assert relay.latencies == {"offer": [], "candidate": [1000]} and relay.received == 1
     pong = connection.frames[0]  # masked: key at [2:6]
-    assert pong[0] == 0x80 | OP_PONG and bytes(byte ^ pong[2 + index % 4] for index, byte in enumerate(pong[6:])) == b"hb"
+    unmasked = bytes(byte ^ pong[2 + index % 4] for index, byte in enumerate(pong[6:]))
+    assert pong[0] == 0x80 | OP_PONG and unmasked == b"hb"
     print("loadgen_relay_epoll self-check: ok")
 
 
