@@ -5,7 +5,8 @@ Run by `hub_bench.py`, one process per N so that its CPU time is its own. Phases
    of their keys and wait for `welcome`; the storm has converged when every agent knows every other peer of its
    network (`loadgen_agents.py`);
 2. idle: the hub's resident memory with N idle agents, and its CPU over one heartbeat interval;
-3. relay steps at fixed offered rates (`loadgen_relay.py`), stopping once the hub saturates.
+3. relay steps at fixed offered rates (`loadgen_relay.py`), stopping once the hub saturates; by default over `ws://`
+   on the storm's own sockets and epoll (`loadgen_relay_epoll.py`, `--relay-client`).
 
 With `--url wss://…` every agent connects over TLS, trusting the certificate in `--ca-file` (the hub's self-signed one,
 checked for the URL's host).
@@ -75,7 +76,8 @@ def relay_client(options, tls) -> str:
     storm, whose agents reconnect on asyncio), asyncio otherwise."""
     if options.relay_client == "epoll":
         if tls is not None or storm_client(options, tls) != "epoll" or options.reconnect_policy or options.processes > 1:
-            raise SystemExit("--relay-client epoll needs ws://, the epoll storm client, one process and no reconnect storm")
+            raise SystemExit("--relay-client epoll needs ws://, the epoll storm client, one process and no "
+                             "reconnect storm")
         return "epoll"
     if options.relay_client == "asyncio" or options.reconnect_policy or options.processes > 1:
         return "asyncio"
@@ -239,6 +241,8 @@ def main() -> None:
     with open(options.tokens) as handle:
         tokens = json.load(handle)
     if options.processes > 1 and not options.shard:
+        if options.relay_client == "epoll":
+            raise SystemExit("--relay-client epoll runs in one process; the shards (--processes) relay on asyncio")
         if options.reconnect_policy:
             raise SystemExit("--processes applies to the capacity run, not to the reconnect storm")
         argv = strip_option(sys.argv, "--processes")
