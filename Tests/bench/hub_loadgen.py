@@ -75,7 +75,8 @@ def relay_client(options, tls) -> str:
     """`--relay-client`, or its default: epoll when the storm runs on epoll in this one process (not for the reconnect
     storm, whose agents reconnect on asyncio), asyncio otherwise."""
     if options.relay_client == "epoll":
-        if tls is not None or storm_client(options, tls) != "epoll" or options.reconnect_policy or options.processes > 1:
+        if (tls is not None or storm_client(options, tls) != "epoll" or options.reconnect_policy
+                or options.processes > 1):
             raise SystemExit("--relay-client epoll needs ws://, the epoll storm client, one process and no "
                              "reconnect storm")
         return "epoll"
