@@ -49,6 +49,7 @@ class HubsSample:
     """The hubs together, as one `ProcessSample` (CPU summed, RSS summed) for the measurements that take one."""
 
     def __init__(self, pids: list[int]):
+        self.pids = pids
         self.samples = [ProcessSample(pid) for pid in pids]
 
     def sample(self) -> Sample:

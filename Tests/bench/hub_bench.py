@@ -146,11 +146,11 @@ def self_signed_certificate(directory: str) -> tuple[str, str]:
 def run_hub_capacity(bin_dir: str, out_dir: str, cache_dir: str, counts=(1000, 10000), network_size: int = 10,
                      rates=(1000, 2000, 5000, 10000, 20000), step_seconds: float = 5, idle_seconds: float = 20,
                      profile: bool = False, loadgen_processes: int = 1, tls: bool = False,
-                     storm_client: str | None = None) -> dict:
+                     storm_client: str | None = None, relay_client: str | None = None) -> dict:
     """One measured run per N; with `profile`, one more run at the largest N under perf (its figures are not used,
     as sampling perturbs them), reporting the hub's top symbols at the two lowest rates. `loadgen_processes` > 1 puts
     the agents in that many load-generator processes (`loadgen_shards.py`); `tls` runs the hub on `wss://`;
-    `storm_client` is `hub_loadgen.py --storm-client` (None: its default)."""
+    `storm_client` and `relay_client` are `hub_loadgen.py --storm-client` and `--relay-client` (None: its defaults)."""
     hub_binary = os.path.join(bin_dir, "riftgate-hub")
     networks = (max(counts) + network_size - 1) // network_size
     pristine, tokens_file = prepare_state(hub_binary, cache_dir, networks)
@@ -161,11 +161,11 @@ def run_hub_capacity(bin_dir: str, out_dir: str, cache_dir: str, counts=(1000, 1
             results["runs"].append(one_run(hub_binary, pristine, tokens_file, out_dir, count, network_size, rates,
                                            step_seconds, idle_seconds, profile=False,
                                            loadgen_processes=loadgen_processes, certificate=certificate,
-                                           storm_client=storm_client))
+                                           storm_client=storm_client, relay_client=relay_client))
         if profile and perf_profile.available():
             profiled = one_run(hub_binary, pristine, tokens_file, out_dir, max(counts), network_size,
                                sorted(rates)[:2], step_seconds, 5, profile=True, loadgen_processes=loadgen_processes,
-                               certificate=certificate, storm_client=storm_client)
+                               certificate=certificate, storm_client=storm_client, relay_client=relay_client)
             results["profile"] = {"agents": max(counts), "rates": sorted(rates)[:2],
                                   "top": profiled.get("profile_top", []),
                                   "note": "perf record -e cpu-clock -g -p <hub> over the whole run (join storm, idle, relay)"}
@@ -174,7 +174,8 @@ def run_hub_capacity(bin_dir: str, out_dir: str, cache_dir: str, counts=(1000, 1
 
 def one_run(hub_binary: str, pristine: str, tokens_file: str, out_dir: str, count: int, network_size: int, rates,
             step_seconds: float, idle_seconds: float, profile: bool, loadgen_processes: int = 1,
-            certificate: tuple[str, str] | None = None, storm_client: str | None = None) -> dict:
+            certificate: tuple[str, str] | None = None, storm_client: str | None = None,
+            relay_client: str | None = None) -> dict:
     """One hub and one load-generator run for N = `count`; `certificate` (cert, key) serves `wss://`."""
     suffix = ("-tls" if certificate else "") + ("-profile" if profile else "")
     with work_directory(os.path.join(out_dir, "work"), f"hub-{count}{suffix}") as scratch:
@@ -193,7 +194,8 @@ def one_run(hub_binary: str, pristine: str, tokens_file: str, out_dir: str, coun
                        "--hub-pid", str(hub.pid), "--rates", ",".join(str(r) for r in rates),
                        "--step-seconds", str(step_seconds), "--idle-seconds", str(idle_seconds),
                        "--processes", str(loadgen_processes),
-                       *(("--storm-client", storm_client) if storm_client else ())]
+                       *(("--storm-client", storm_client) if storm_client else ()),
+                       *(("--relay-client", relay_client) if relay_client else ())]
             completed = subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=1800)
             if completed.returncode != 0:
                 raise RuntimeError(f"the load generator failed ({completed.returncode})")
@@ -238,6 +240,8 @@ if __name__ == "__main__":
     parser.add_argument("--tls", action="store_true", help="the hub serves wss:// (a self-signed certificate)")
     parser.add_argument("--storm-client", choices=("epoll", "asyncio"),
                         help="the load generator's join storm client (default: epoll for ws://, asyncio for wss://)")
+    parser.add_argument("--relay-client", choices=("epoll", "asyncio"),
+                        help="the load generator's relay client (default: epoll with the epoll storm client, else asyncio)")
     arguments = parser.parse_args()
     os.makedirs(arguments.out, exist_ok=True)
     print(json.dumps(run_hub_capacity(arguments.bin_dir, arguments.out, os.path.join(arguments.out, "cache"),
@@ -245,4 +249,5 @@ if __name__ == "__main__":
                                       rates=[float(r) for r in arguments.rates.split(",")],
                                       idle_seconds=arguments.idle_seconds, profile=arguments.profile,
                                       loadgen_processes=arguments.loadgen_processes, tls=arguments.tls,
-                                      storm_client=arguments.storm_client), indent=2))
+                                      storm_client=arguments.storm_client, relay_client=arguments.relay_client),
+                     indent=2))

@@ -5,7 +5,8 @@ Run by `hub_bench.py`, one process per N so that its CPU time is its own. Phases
    of their keys and wait for `welcome`; the storm has converged when every agent knows every other peer of its
    network (`loadgen_agents.py`);
 2. idle: the hub's resident memory with N idle agents, and its CPU over one heartbeat interval;
-3. relay steps at fixed offered rates (`loadgen_relay.py`), stopping once the hub saturates.
+3. relay steps at fixed offered rates (`loadgen_relay.py`), stopping once the hub saturates; by default over `ws://`
+   on the storm's own sockets and epoll (`loadgen_relay_epoll.py`, `--relay-client`).
 
 With `--url wss://…` every agent connects over TLS, trusting the certificate in `--ca-file` (the hub's self-signed one,
 checked for the URL's host).
@@ -40,6 +41,7 @@ from loadgen_agents import AgentFleet  # noqa: E402
 from loadgen_reconnect import ReconnectStorm  # noqa: E402
 import loadgen_shards  # noqa: E402
 from loadgen_relay import RelayMeasurement, hub_idle_figures, own_cpu, rate_steps  # noqa: E402
+from loadgen_relay_epoll import EpollRelay  # noqa: E402
 from procstats import ProcessSample, percentile  # noqa: E402
 
 
@@ -69,6 +71,20 @@ def storm_client(options, tls) -> str:
     return options.storm_client or ("asyncio" if tls else "epoll")
 
 
+def relay_client(options, tls) -> str:
+    """`--relay-client`, or its default: epoll when the storm runs on epoll in this one process (not for the reconnect
+    storm, whose agents reconnect on asyncio), asyncio otherwise."""
+    if options.relay_client == "epoll":
+        if (tls is not None or storm_client(options, tls) != "epoll" or options.reconnect_policy
+                or options.processes > 1):
+            raise SystemExit("--relay-client epoll needs ws://, the epoll storm client, one process and no "
+                             "reconnect storm")
+        return "epoll"
+    if options.relay_client == "asyncio" or options.reconnect_policy or options.processes > 1:
+        return "asyncio"
+    return storm_client(options, tls)
+
+
 async def join_storm(fleet: AgentFleet, hub: ProcessSample, concurrency: int, timeout: float) -> dict:
     before, mine = hub.sample(), own_cpu()
     timeline = await fleet.storm(concurrency, timeout)
@@ -96,6 +112,7 @@ async def run(options, tokens: list[dict]) -> dict:
                        on_error=lambda code: relay and relay.record_error(code), tls=tls)
     started = time.monotonic()
     fleet.storm_client = storm_client(options, tls)
+    fleet.relay_client = relay_client(options, tls)
     fleet.populate(tokens, options.agents, options.network_size)
     log(f"{len(fleet.agents)} keys generated in {time.monotonic() - started:.1f} s")
     await fleet.fetch_hub_key()
@@ -106,7 +123,10 @@ async def run(options, tokens: list[dict]) -> dict:
     log(f"join storm: {storm}")
     result = {"agents": options.agents, "network_size": options.network_size,
               "networks": (options.agents + options.network_size - 1) // options.network_size,
-              "hub_rss_before_kib": idle_before.rss_kib, "join_storm": storm}
+              "hub_rss_before_kib": idle_before.rss_kib, "join_storm": storm, "relay_client": fleet.relay_client}
+    if fleet.relay_client == "epoll":  # built now so that its epoll answers the hub's pings while the generator idles
+        relay = EpollRelay(fleet.storm_engine, fleet.agents)
+        relay.watch(asyncio.get_running_loop())
     if options.reconnect_policy:
         def start_relay() -> RelayMeasurement:
             nonlocal relay
@@ -125,12 +145,16 @@ async def run(options, tokens: list[dict]) -> dict:
     result["idle"] = hub_idle_figures(idle_before, idle, idle_after, storm["joined"],
                                   ProcessSample(os.getpid()).sample().rss_kib)
     log(f"idle: {result['idle']}")
-    relay = RelayMeasurement(fleet.agents)
+    if fleet.relay_client != "epoll":
+        relay = RelayMeasurement(fleet.agents)
     result["relay"] = await rate_steps(options.rates, len(relay.pairs),
                                        lambda rate: relay.step(rate, options.step_seconds, hub), log)
     result["peer_left_seen"] = fleet.peer_left
     result["hub_rss_end_kib"] = hub.sample().rss_kib
     result["duration_s"] = round(time.monotonic() - started, 1)
+    if isinstance(relay, EpollRelay):
+        result["relay_connections_lost"] = relay.lost
+        relay.close_all()
     fleet.close_all()
     await asyncio.sleep(0.5)
     return result
@@ -203,6 +227,9 @@ def main() -> None:
     parser.add_argument("--storm-client", choices=("epoll", "asyncio"),
                         help="join storm on plain sockets and epoll (loadgen_storm.py; the default for ws://) or on "
                              "asyncio (the default for wss://)")
+    parser.add_argument("--relay-client", choices=("epoll", "asyncio"),
+                        help="relay steps on the epoll storm's own sockets (loadgen_relay_epoll.py; the default when "
+                             "the storm runs on epoll in one process) or on asyncio (the default otherwise)")
     parser.add_argument("--storm-timeout", type=float, default=300)
     parser.add_argument("--reconnect-policy", choices=("new", "old"), help="run the reconnect storm with this policy")
     parser.add_argument("--attempt-timeout", type=float, default=10, help="one reconnect attempt (the agent's 10 s)")
@@ -215,6 +242,8 @@ def main() -> None:
     with open(options.tokens) as handle:
         tokens = json.load(handle)
     if options.processes > 1 and not options.shard:
+        if options.relay_client == "epoll":
+            raise SystemExit("--relay-client epoll runs in one process; the shards (--processes) relay on asyncio")
         if options.reconnect_policy:
             raise SystemExit("--processes applies to the capacity run, not to the reconnect storm")
         argv = strip_option(sys.argv, "--processes")

@@ -44,7 +44,8 @@ class AgentFleet:
     after the welcome. `port_of(agent)`, when given, names the hub port each agent joins (a hub cluster on one host);
     otherwise every agent joins `port`. With `tls` (an `ssl.SSLContext`) every connection is `wss://`, the hub's
     certificate checked for `host`. `storm_client` "epoll" runs the join storm on plain sockets (`loadgen_storm.py`,
-    `ws://` only), "asyncio" on asyncio's transports.
+    `ws://` only), "asyncio" on asyncio's transports; `relay_client` "epoll" keeps the epoll storm's sockets there
+    (`storm_engine`) instead of handing them to asyncio.
     """
 
     def __init__(self, host: str, port: int, on_signal, on_error, port_of=None, tls=None):
@@ -57,6 +58,8 @@ class AgentFleet:
         self.all_converged: asyncio.Future | None = None
         self.peer_left = 0
         self.storm_client = "asyncio"
+        self.relay_client = "asyncio"  # "epoll": the storm keeps its sockets for loadgen_relay_epoll.EpollRelay
+        self.storm_engine = None  # the kept loadgen_storm.EpollStorm
 
     def populate(self, tokens: list[dict], count: int, network_size: int) -> None:
         """`count` agents, `network_size` per network, using one token per network."""
@@ -103,7 +106,9 @@ class AgentFleet:
         if self.storm_client == "epoll":
             if self.tls is not None:
                 raise SystemExit("the epoll storm client speaks ws:// only; use --storm-client asyncio for wss://")
-            return await loadgen_storm.storm(self, concurrency, timeout)
+            return await loadgen_storm.storm(self, concurrency, timeout, keep=self.relay_client == "epoll")
+        if self.relay_client == "epoll":
+            raise SystemExit("the epoll relay client keeps the epoll storm's sockets: use --storm-client epoll")
         self.all_converged = asyncio.get_running_loop().create_future()
         gate = asyncio.Semaphore(concurrency)
         started = time.monotonic()

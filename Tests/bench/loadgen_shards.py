@@ -163,6 +163,7 @@ async def coordinated_relay_step(shards: Shards, hub: ProcessSample, rate: float
         "latency_ms": latency_summary(everything),
         "hub_cpu_percent": round(100 * (after.cpu - before.cpu) / wall, 1),
         "loadgen_cpu_percent": round(sum(answer["loadgen_cpu_percent"] for answer in answers), 1),
+        "loadgen_system_cpu_percent": round(sum(answer["loadgen_system_cpu_percent"] for answer in answers), 1),
         "loadgen_cpu_percent_per_process": [answer["loadgen_cpu_percent"] for answer in answers],
         "sending_connections": sum(answer["sending_connections"] for answer in answers),
     }

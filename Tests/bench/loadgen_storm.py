@@ -6,7 +6,8 @@ generator does. This does the same joins (HTTP upgrade, challenge, `hello` with 
 `peer_joined` of later members until every view is complete) with one edge-triggered epoll, a few system calls per
 connection and no per-connection Python objects beyond one `StormConnection`. It blocks its thread for the storm:
 nothing else runs in the load generator then. Afterwards every member's socket is handed to asyncio
-(`WebSocketConnection.adopt`) so the idle and relay phases run as before.
+(`WebSocketConnection.adopt`) so the idle and relay phases run as before, or kept here for the relay phase on epoll
+(`loadgen_relay_epoll.py`).
 
 Same rules as the asyncio storm: at most `concurrency` joins in flight (from connect to welcome), 30 s per attempt,
 three attempts with a 0.5 s / 1 s back-off, the same timeline and failure reasons. Plain `ws://` only.
@@ -285,8 +286,9 @@ class EpollStorm:
         self.connections.clear()
 
 
-async def storm(fleet, concurrency: int, timeout: float) -> dict:
-    """`AgentFleet.storm` on epoll: the same timeline; the members' connections are asyncio's afterwards."""
+async def storm(fleet, concurrency: int, timeout: float, keep: bool = False) -> dict:
+    """`AgentFleet.storm` on epoll: the same timeline; the members' connections are asyncio's afterwards, or with
+    `keep` stay on the epoll as `fleet.storm_engine` (for `loadgen_relay_epoll.EpollRelay`)."""
     engine = EpollStorm(fleet, concurrency, timeout)
     collecting = gc.isenabled()
     gc.disable()  # the storm allocates tens of thousands of objects and frees them in order: no cycles to look for
@@ -295,5 +297,8 @@ async def storm(fleet, concurrency: int, timeout: float) -> dict:
     finally:
         if collecting:
             gc.enable()
-    await engine.adopt()
+    if keep:
+        fleet.storm_engine = engine
+    else:
+        await engine.adopt()
     return timeline

@@ -38,6 +38,18 @@ class ProcessSample:
         return Sample(time.monotonic(), rss, cpu)
 
 
+def runqueue_wait_s(pid: int) -> float:
+    """Seconds the process's threads have waited for a CPU while runnable (/proc/PID/task/*/schedstat, field 2)."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as handle:
+                total += int(handle.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / 1e9
+
+
 def percentile(sorted_values, p: float):
     """The p-th percentile (nearest rank) of already sorted values; None when empty."""
     if not sorted_values:
