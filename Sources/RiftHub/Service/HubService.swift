@@ -223,7 +223,7 @@ public final class HubService: Sendable {
         server.pingInterval = .seconds(configuration.pingInterval)
         server.pongTimeout = .seconds(configuration.pongTimeout)
         // The router's tick: changes made by the admin CLI (revocations, policies, renames) reach live sessions within
-        // 250 ms plus the work itself; the passes over every connection stay once a second (HubRouter.tick).
+        // 250 ms plus the work itself; hello deadlines and TURN refreshes touch only the connections due (HubRouter.tick).
         server.tickInterval = .milliseconds(250)
         // One network cannot starve the others: the path is /v1/networks/<name>, so each network (a bucket of them) may
         // hand the router at most 2 events and start at most 4 writes per service-loop pass, and a join/leave storm with
