@@ -158,8 +158,11 @@ extension HubRouter {
             logger.error("cannot recheck sessions", metadata: ["error": "\(error)"])
             return
         }
-        for (connection, grant) in grants.sorted(by: { "\($0.key)" < "\($1.key)" }) {
-            guard let reason = withdrawn[grant] else { continue }
+        guard !withdrawn.isEmpty else { return }
+        // Only the withdrawn sessions are put in order (sorting every session with string keys stalled the service thread
+        // for tens of milliseconds at 10,000 connections, on each recheck).
+        let closing = grants.compactMap { entry in withdrawn[entry.value].map { (connection: entry.key, reason: $0, grant: entry.value) } }
+        for (connection, reason, grant) in closing.sorted(by: { "\($0.connection)" < "\($1.connection)" }) {
             let error: ProtocolError = switch reason {
             case .networkDeleted: ProtocolError(.unknownNetwork, "network \(grant.network) was deleted")
             case .peerRevoked: ProtocolError(.peerRevoked, "this key was revoked in network \(grant.network)")
