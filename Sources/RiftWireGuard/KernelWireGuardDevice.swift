@@ -47,16 +47,11 @@ final class KernelWireGuardDevice: WireGuardDevice {
     func setPeer(_ peer: WireGuardPeer) throws(WireGuardError) {
         let allowedIPs = try AllowedIPs.canonical(peer.allowedIPs, allowDefault: peer.isExitNode)
         if peer.endpoint?.port == 0 { throw WireGuardError(.invalidConfiguration, "peer endpoint port 0") }
-        let change = allowedIPsSet.change(for: peer.publicKey, to: allowedIPs)
-        do throws(WireGuardError) {
+        try allowedIPsSet.update(peer.publicKey, to: allowedIPs) { change throws(WireGuardError) in
             try whileOpen { () throws(WireGuardError) in
                 try Self.runTool(link, WireGuardTool.setPeer(link.name, peer, allowedIPs: change), "set peer \(peer.publicKey)")
             }
-        } catch {
-            allowedIPsSet.forget(peer.publicKey)
-            throw error
         }
-        allowedIPsSet.didSet(peer.publicKey, change)
     }
 
     func removePeer(_ publicKey: PublicKey) throws(WireGuardError) {

@@ -14,6 +14,20 @@ internal import RiftSupport
 final class PeerAllowedIPsRecord: Sendable {
     private let lists = Locked<[PublicKey: [String]]>([:])
 
+    /// Sets a peer through `apply`, given the allowed IPs to send (nil: leave them, as `change` decides), and records
+    /// the outcome: the list once `apply` succeeded, nothing known once it failed. Both devices set peers this way.
+    func update<Failure: Error>(_ key: PublicKey, to allowedIPs: [String],
+                                _ apply: ([String]?) throws(Failure) -> Void) throws(Failure) {
+        let change = change(for: key, to: allowedIPs)
+        do throws(Failure) {
+            try apply(change)
+        } catch {
+            forget(key)
+            throw error
+        }
+        didSet(key, change)
+    }
+
     /// The allowed IPs to send for `key`: nil when `allowedIPs` is what was last set (leave them), else `allowedIPs`.
     func change(for key: PublicKey, to allowedIPs: [String]) -> [String]? {
         lists.withLock { $0[key] == allowedIPs ? nil : allowedIPs }
