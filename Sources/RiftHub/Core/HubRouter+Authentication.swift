@@ -49,9 +49,10 @@ extension HubRouter {
         }
         let nonce = SecureRandom.bytes(Challenge.nonceBytes)
         record.grant = SessionGrant(network: grant.network, tokenID: grant.id, publicKey: nil)
-        record.phase = .awaitingHello(nonce: nonce, deadline: now + configuration.helloTimeoutSeconds)
+        let helloDeadline = now + configuration.helloTimeoutSeconds
+        record.phase = .awaitingHello(nonce: nonce, deadline: helloDeadline)
         connections[connection] = record
-        helloDeadlines.schedule(connection, at: now + configuration.helloTimeoutSeconds)
+        helloDeadlines.schedule(connection, at: helloDeadline)
         logger.debug("connection authenticated by token", metadata: ["network": "\(grant.network)", "token": "\(grant.id)", "from": "\(remote)"])
         actions.append(.send(.challenge(Challenge(versions: ProtocolVersion.supported, hubKey: hubPublicKey, nonce: nonce)), to: connection))
         return actions
