@@ -25,8 +25,6 @@ public enum FlatTOML {
         public var int: Int? { if case .integer(let number) = self { number } else { nil } }
         /// The boolean, if this is one.
         public var bool: Bool? { if case .boolean(let flag) = self { flag } else { nil } }
-        /// The elements, if this is a list.
-        public var array: [Value]? { if case .array(let items) = self { items } else { nil } }
         /// The elements, if this is a list of strings only.
         public var strings: [String]? {
             guard case .array(let items) = self else { return nil }
