@@ -134,6 +134,16 @@ def wait_full_mesh(deployment: Deployment, roles: list[str], timeout: float) -> 
     wait_for(connected, timeout=timeout, interval=1, what=f"a full mesh of {len(roles)} agents")
 
 
+def lan_mesh(lab: Lab, roles: list[str], workdir: str) -> Deployment:
+    """One LAN with an agent declared (not started) for each role and the hub running, without TURN; `lab.close()`
+    ends whatever is left of it."""
+    deployment = Deployment(lan_topology(lab, peers=tuple(roles)), workdir, turn=False)
+    deployment.start_hub()
+    for role in roles:
+        deployment.agent(role)
+    return deployment
+
+
 def measure_stage(deployment: Deployment, roles: list[str], settle: float, samples: int, interval: float) -> dict:
     wait_full_mesh(deployment, roles, timeout=120)
     time.sleep(settle)
@@ -182,10 +192,7 @@ def measure_build(agent_bin_dir: str | None, work_root: str, agents: int, first:
     lab = Lab()
     deployment = None
     try:
-        deployment = Deployment(lan_topology(lab, peers=tuple(roles)), workdir, turn=False)
-        deployment.start_hub()
-        for role in roles:
-            deployment.agent(role)
+        deployment = lan_mesh(lab, roles, workdir)
         for role in roles[:first]:
             deployment.agents[role].start()
         small = measure_stage(deployment, roles[:first], settle, samples, interval)

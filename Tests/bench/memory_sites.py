@@ -30,9 +30,8 @@ sys.path.insert(0, HERE)
 
 from deployment import Deployment  # noqa: E402
 from lab import Lab, wait_for  # noqa: E402
-from memory_bench import mapping_breakdown, status_kib, wait_full_mesh  # noqa: E402
+from memory_bench import lan_mesh, mapping_breakdown, status_kib, wait_full_mesh  # noqa: E402
 from riftgate_lab import binary  # noqa: E402
-from topologies import lan_topology  # noqa: E402
 
 
 def log(text: str) -> None:
@@ -96,10 +95,7 @@ def main() -> int:
     lab = Lab()
     deployment = None
     try:
-        deployment = Deployment(lan_topology(lab, peers=tuple(roles)), workdir, turn=False)
-        deployment.start_hub()
-        for role in roles:
-            deployment.agent(role)
+        deployment = lan_mesh(lab, roles, workdir)
         recording = start_profiled(deployment, first_profiled, workdir)
         for role in roles[1:options.first]:
             deployment.agents[role].start()
