@@ -49,7 +49,7 @@ final class KernelWireGuardDevice: WireGuardDevice {
         if peer.endpoint?.port == 0 { throw WireGuardError(.invalidConfiguration, "peer endpoint port 0") }
         try allowedIPsSet.update(peer.publicKey, to: allowedIPs) { change throws(WireGuardError) in
             try whileOpen { () throws(WireGuardError) in
-                try Self.runTool(link, WireGuardTool.setPeer(link.name, peer, allowedIPs: change), "set peer \(peer.publicKey)")
+                try Self.runTool(link, WireGuardTool.setPeer(link.name, peer, allowedIPs: change.wholeList), "set peer \(peer.publicKey)")
             }
         }
     }

@@ -52,15 +52,22 @@ enum UAPIRequest {
         return lines
     }
 
-    /// Adds or updates `peer`, replacing its keepalive and its allowed IPs (already canonical); nil `allowedIPs`
-    /// leaves them as they are (see `PeerAllowedIPsRecord`).
-    static func setPeer(_ peer: WireGuardPeer, allowedIPs: [String]?) -> [UAPILine] {
+    /// Adds or updates `peer`: its endpoint, its keepalive, and its allowed IPs as `change` says (already canonical):
+    /// none sent for `.keep`, only the new ones for `.add` (wireguard-go adds them to the peer's list), the whole list
+    /// after `replace_allowed_ips` for `.replace` (see `PeerAllowedIPsRecord`).
+    static func setPeer(_ peer: WireGuardPeer, allowedIPs change: AllowedIPsChange) -> [UAPILine] {
         var lines = [UAPILine("public_key", peer.publicKey.hex)]
         if let endpoint = peer.endpoint { lines.append(UAPILine("endpoint", endpoint.description)) }
         lines.append(UAPILine("persistent_keepalive_interval", String(peer.persistentKeepalive ?? 0)))
-        guard let allowedIPs else { return lines }
-        lines.append(UAPILine("replace_allowed_ips", "true"))
-        lines += allowedIPs.map { UAPILine("allowed_ip", $0) }
+        switch change {
+        case .keep:
+            break
+        case .add(let added, _):
+            lines += added.map { UAPILine("allowed_ip", $0) }
+        case .replace(let all):
+            lines.append(UAPILine("replace_allowed_ips", "true"))
+            lines += all.map { UAPILine("allowed_ip", $0) }
+        }
         return lines
     }
 

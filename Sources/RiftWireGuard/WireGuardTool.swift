@@ -11,7 +11,8 @@ enum WireGuardTool {
     }
 
     /// Adds or updates a peer; `allowed-ips` replaces the list (an empty string clears it), and nil `allowedIPs`
-    /// leaves it as it is (see `PeerAllowedIPsRecord`).
+    /// leaves it as it is (see `PeerAllowedIPsRecord`). Debian 12's `wg` (1.0.20210914) cannot add to the list: it
+    /// replaces whenever `allowed-ips` is given, so an added route replaces it here.
     static func setPeer(_ interface: String, _ peer: WireGuardPeer, allowedIPs: [String]?) -> [String] {
         var arguments = ["wg", "set", interface, "peer", peer.publicKey.base64]
         if let endpoint = peer.endpoint { arguments += ["endpoint", endpoint.description] }

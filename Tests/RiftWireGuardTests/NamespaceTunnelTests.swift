@@ -28,34 +28,61 @@ struct NamespaceTunnelTests {
           .enabled(if: TestHost.canRunWireGuardGo, TestHost.wireGuardGoRequirement))
     func resettingAPeerLosesNothing() throws {
         try withTunnel { tunnel in
-            #expect(ping(from: tunnel.namespaceA, "fd7a:115c:a1e0::2"), "the tunnel works before the flood")
-            let stop = Locked(false), sets = Locked(0), failures = Locked<[String]>([])
-            let setter = try JoinableThread.spawn(name: "rgt-setpeer") {
-                while !stop.withLock({ $0 }) {
-                    do {
-                        // The keepalive alternates as the controlled side's deferred keepalive does; the list stays.
-                        var peer = tunnel.peerA
-                        peer.persistentKeepalive = sets.withLock { $0 } % 2 == 0 ? nil : 25
-                        try tunnel.deviceB.setPeer(peer)
-                        sets.withLock { $0 += 1 }
-                    } catch {
-                        failures.withLock { $0.append("\(error)") }
-                        return
-                    }
+            try expectNoLoss(through: tunnel) { count in
+                // The keepalive alternates as the controlled side's deferred keepalive does; the list stays.
+                var peer = tunnel.peerA
+                peer.persistentKeepalive = count % 2 == 0 ? nil : 25
+                try tunnel.deviceB.setPeer(peer)
+            }
+        }
+    }
+
+    /// A peer that advertises a route gets a longer list of allowed IPs; with `replace_allowed_ips` every such set
+    /// removed the peer's overlay addresses for a moment too. Only the new prefixes are sent now.
+    @Test("adding allowed IPs to a peer, under a ping flood through it, loses no packet",
+          .enabled(if: TestHost.canRunWireGuardGo, TestHost.wireGuardGoRequirement))
+    func addingRoutesToAPeerLosesNothing() throws {
+        try withTunnel { tunnel in
+            try expectNoLoss(through: tunnel) { count in
+                // One more /32 of 10.64.0.0/10 each time (up to ~4 million distinct prefixes: never exhausted here).
+                var peer = tunnel.peerA
+                peer.allowedIPs = tunnel.peerA.allowedIPs + Self.routes(count + 1)
+                try tunnel.deviceB.setPeer(peer)
+            }
+        }
+    }
+
+    /// `count` distinct host prefixes in 10.64.0.0/10.
+    private static func routes(_ count: Int) -> [String] {
+        (0..<count).map { "10.\(64 + $0 >> 16 & 63).\($0 >> 8 & 255).\($0 & 255)/32" }
+    }
+
+    /// Sends 3,000 echo requests 1 ms apart from A to B's IPv6 address (set last, so the longest without a route)
+    /// while `set` runs again and again on another thread (given how many sets came before), and expects every reply.
+    private func expectNoLoss(through tunnel: Tunnel, whileSetting set: @escaping @Sendable (Int) throws -> Void) throws {
+        #expect(ping(from: tunnel.namespaceA, "fd7a:115c:a1e0::2"), "the tunnel works before the flood")
+        let stop = Locked(false), sets = Locked(0), failures = Locked<[String]>([])
+        let setter = try JoinableThread.spawn(name: "rgt-setpeer") {
+            while !stop.withLock({ $0 }) {
+                do {
+                    try set(sets.withLock { $0 })
+                    sets.withLock { $0 += 1 }
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                    return
                 }
             }
-            // 3,000 echo requests 1 ms apart from A to B's IPv6 address (set last, so the longest without a route).
-            let output = (try? TestHost.run(["sh", "-c", "ip netns exec \(tunnel.namespaceA) ping -q -n -c 3000 -i 0.001 -W 1 "
-                                                  + "fd7a:115c:a1e0::2 || true"], timeout: .seconds(30))) ?? ""
-            stop.withLock { $0 = true }
-            setter.join()
-            #expect(failures.withLock { $0 }.isEmpty, "setPeer failed: \(failures.withLock { $0 })")
-            let summary = output.split(separator: "\n").first { $0.contains("packets transmitted") }.map(String.init) ?? output
-            let counts = summary.split(separator: " ").compactMap { Int($0) }
-            #expect(counts.count >= 2 && counts[0] == 3_000 && counts[1] == 3_000,
-                    "\(summary) with the peer set \(sets.withLock { $0 }) times meanwhile")
-            #expect(sets.withLock { $0 } >= 100, "the peer was set \(sets.withLock { $0 }) times during the flood")
         }
+        let output = (try? TestHost.run(["sh", "-c", "ip netns exec \(tunnel.namespaceA) ping -q -n -c 3000 -i 0.001 -W 1 "
+                                              + "fd7a:115c:a1e0::2 || true"], timeout: .seconds(30))) ?? ""
+        stop.withLock { $0 = true }
+        setter.join()
+        #expect(failures.withLock { $0 }.isEmpty, "setPeer failed: \(failures.withLock { $0 })")
+        let summary = output.split(separator: "\n").first { $0.contains("packets transmitted") }.map(String.init) ?? output
+        let counts = summary.split(separator: " ").compactMap { Int($0) }
+        #expect(counts.count >= 2 && counts[0] == 3_000 && counts[1] == 3_000,
+                "\(summary) with the peer set \(sets.withLock { $0 }) times meanwhile")
+        #expect(sets.withLock { $0 } >= 100, "the peer was set \(sets.withLock { $0 }) times during the flood")
     }
 
     /// Two wireguard-go devices in two fresh namespaces joined by a veth pair, each the other's peer; removed after

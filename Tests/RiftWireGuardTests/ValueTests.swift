@@ -37,11 +37,11 @@ struct ValueTests {
     func peerRequests() {
         let peer = WireGuardPeer(publicKey: Self.key, endpoint: WireGuardEndpoint("192.0.2.2:51820"),
                                  allowedIPs: ["100.64.0.3/32"], persistentKeepalive: 25)
-        let lines = UAPIRequest.setPeer(peer, allowedIPs: ["100.64.0.3/32"]).map { "\($0.key)=\($0.text)" }
+        let lines = UAPIRequest.setPeer(peer, allowedIPs: .replace(["100.64.0.3/32"])).map { "\($0.key)=\($0.text)" }
         #expect(lines == ["public_key=\(Self.key.hex)", "endpoint=192.0.2.2:51820", "persistent_keepalive_interval=25",
                           "replace_allowed_ips=true", "allowed_ip=100.64.0.3/32"])
         let quiet = WireGuardPeer(publicKey: Self.key, allowedIPs: [])
-        #expect(UAPIRequest.setPeer(quiet, allowedIPs: []).map(\.key) == ["public_key", "persistent_keepalive_interval", "replace_allowed_ips"])
+        #expect(UAPIRequest.setPeer(quiet, allowedIPs: .replace([])).map(\.key) == ["public_key", "persistent_keepalive_interval", "replace_allowed_ips"])
         #expect(UAPIRequest.removePeer(Self.key).map { "\($0.key)=\($0.text)" } == ["public_key=\(Self.key.hex)", "remove=true"])
         #expect(WireGuardTool.setPeer("wg0", peer, allowedIPs: ["100.64.0.3/32", "fd7a::3/128"])
                 == ["wg", "set", "wg0", "peer", Self.key.base64, "endpoint", "192.0.2.2:51820", "persistent-keepalive", "25",
@@ -53,21 +53,37 @@ struct ValueTests {
     func unchangedAllowedIPs() {
         let peer = WireGuardPeer(publicKey: Self.key, endpoint: WireGuardEndpoint("192.0.2.2:51820"),
                                  allowedIPs: ["100.64.0.3/32"], persistentKeepalive: 25)
-        #expect(UAPIRequest.setPeer(peer, allowedIPs: nil).map { "\($0.key)=\($0.text)" }
+        #expect(UAPIRequest.setPeer(peer, allowedIPs: .keep).map { "\($0.key)=\($0.text)" }
                 == ["public_key=\(Self.key.hex)", "endpoint=192.0.2.2:51820", "persistent_keepalive_interval=25"])
         #expect(WireGuardTool.setPeer("wg0", peer, allowedIPs: nil)
                 == ["wg", "set", "wg0", "peer", Self.key.base64, "endpoint", "192.0.2.2:51820", "persistent-keepalive", "25"])
 
         let record = PeerAllowedIPsRecord()
         let list = ["100.64.0.3/32", "fd7a::3/128"]
-        #expect(record.change(for: Self.key, to: list) == list, "a peer never set gets its list")
-        record.didSet(Self.key, list)
-        #expect(record.change(for: Self.key, to: list) == nil, "the same list again is left in place")
-        #expect(record.change(for: Self.key, to: list + ["10.1.0.0/16"]) == list + ["10.1.0.0/16"], "a route added")
-        record.didSet(Self.key, nil)
-        #expect(record.change(for: Self.key, to: list) == nil, "an update that left the list keeps the record")
+        #expect(record.change(for: Self.key, to: list) == .replace(list), "a peer never set gets its list")
+        record.didSet(Self.key, .replace(list))
+        #expect(record.change(for: Self.key, to: list) == .keep, "the same list again is left in place")
+        #expect(record.change(for: Self.key, to: list.reversed()) == .keep, "the order does not matter")
+        #expect(record.change(for: Self.key, to: list + ["10.1.0.0/16"]) == .add(added: ["10.1.0.0/16"], all: list + ["10.1.0.0/16"]),
+                "a route added is only added")
+        #expect(record.change(for: Self.key, to: [list[0], "10.1.0.0/16"]) == .replace([list[0], "10.1.0.0/16"]),
+                "a prefix gone replaces the list")
+        record.didSet(Self.key, .keep)
+        #expect(record.change(for: Self.key, to: list) == .keep, "an update that left the list keeps the record")
+        record.didSet(Self.key, .add(added: ["10.1.0.0/16"], all: list + ["10.1.0.0/16"]))
+        #expect(record.change(for: Self.key, to: list + ["10.1.0.0/16"]) == .keep, "an addition is recorded whole")
         record.forget(Self.key)
-        #expect(record.change(for: Self.key, to: list) == list, "a removed (or failed) peer gets its list again")
+        #expect(record.change(for: Self.key, to: list) == .replace(list), "a removed (or failed) peer gets its list again")
+    }
+
+    @Test("an added route is sent alone over UAPI (no replace); wg, which cannot add, gets the whole list")
+    func addedAllowedIPs() {
+        let peer = WireGuardPeer(publicKey: Self.key, allowedIPs: ["100.64.0.3/32", "10.1.0.0/16"], persistentKeepalive: 25)
+        let change = AllowedIPsChange.add(added: ["10.1.0.0/16"], all: ["100.64.0.3/32", "10.1.0.0/16"])
+        #expect(UAPIRequest.setPeer(peer, allowedIPs: change).map { "\($0.key)=\($0.text)" }
+                == ["public_key=\(Self.key.hex)", "persistent_keepalive_interval=25", "allowed_ip=10.1.0.0/16"])
+        #expect(WireGuardTool.setPeer("wg0", peer, allowedIPs: change.wholeList).suffix(2)
+                == ["allowed-ips", "100.64.0.3/32,10.1.0.0/16"])
     }
 
     @Test("a keepalive on request turns the interval off and on: one UAPI set, one wg run")
