@@ -34,8 +34,17 @@ def hub_factory(tmp_path):
         return hub
 
     yield make
+    # A hub still running at the end must shut down cleanly on SIGTERM: a crash or a sanitizer report at shutdown
+    # (exit status 66 under TSan) would otherwise pass unseen. Hubs the test stopped or killed itself are not judged.
+    unclean = []
     for hub in hubs:
-        hub.stop()
+        running = hub.process is not None and hub.process.poll() is None
+        status = hub.stop()
+        if running and status != 0:
+            unclean.append(f"hub in {hub.state_dir} exited with {status} on SIGTERM; its last log lines:\n"
+                           + "\n".join(hub.log_lines[-20:]))
+    if unclean:
+        pytest.fail("\n\n".join(unclean))
 
 
 @pytest.fixture
