@@ -37,15 +37,13 @@ extension AgentCore {
             }
         case .remoteGatheringDone(_, let instance):
             links[instance]?.remoteGatheringDone()
-        case .closeICE(_, let instance):
-            if let link = links.removeValue(forKey: instance) {
-                releaseForwarding(instance: instance)
-                link.close()
-            }
+        case .closeICE(let peer, let instance):
+            // With a forwarding socket, the session stays open a moment for what the peer still sends over it.
+            if let link = links.removeValue(forKey: instance) { linger(peer, instance: instance, closing: link) }
         case .bindForwarding(_, let instance):
             bindForwarding(instance: instance)
-        case .releaseForwarding(_, let instance):
-            releaseForwarding(instance: instance)
+        case .releaseForwarding(let peer, let instance):
+            if lingering[instance] == nil { linger(peer, instance: instance, closing: nil) }
         case .configureWireGuardPeer(let info, let path, let instance, let keepalive):
             configurePeer(info, path: path, instance: instance, keepalive: keepalive)
         case .removeWireGuardPeer(let key):
@@ -131,6 +129,7 @@ extension AgentCore {
     /// `configureWireGuardPeer` that follows finds no port and leaves WireGuard as it was.
     private func bindForwarding(instance: UInt64) {
         guard let device, let link = links[instance] else { return }
+        keepLingering(instance: instance)
         do {
             forwardingPorts[instance] = try environment.forwarder.forward(
                 instance: instance, link: link, wireGuardPort: device.listenPort)
@@ -139,38 +138,30 @@ extension AgentCore {
         }
     }
 
-    private func releaseForwarding(instance: UInt64) {
-        forwardingPorts.removeValue(forKey: instance)
-        environment.forwarder.stopForwarding(instance: instance)
-    }
-
     private func configurePeer(_ info: PeerInfo, path: DataPathMode, instance: UInt64, keepalive: KeepaliveStart) {
         guard let device, links[instance] != nil else { return }
-        let endpoint: WireGuardEndpoint?
         // Make before break: a hand-over's rules go only once WireGuard points elsewhere. Removed first, they left
         // WireGuard sending to the old remote candidate from its own port, unrewritten, for as long as `nft` took
         // (a new NAT mapping the peer's relay or NAT may not pass). Kept a moment, they cannot hurt: they match only
         // that remote candidate, which WireGuard no longer sends to, and its datagrams still reach WireGuard.
         defer { if case .handedOver = path {} else { environment.portHandover.remove(info.publicKey) } }
         switch path {
-        case .direct(let address, let port):
-            endpoint = WireGuardEndpoint(address: address, port: port)
+        case .direct:
+            break
         case .handedOver(let handover):
             guard environment.portHandover.install(handover, for: info.publicKey, wireGuardPort: device.listenPort) else {
                 // No rules, no hand-over: the mesh forwards this peer from now on (and says why in status).
                 perform(mesh.handoverUnavailable(info.publicKey))
                 return
             }
-            endpoint = WireGuardEndpoint(address: handover.remote.address, port: handover.remote.port)
             watchForBypass(of: info.publicKey, instance: instance)
         case .forwarded:
-            guard let port = forwardingPorts[instance] else {
+            guard forwardingPorts[instance] != nil else {
                 logger.error("peer \(info.name): no forwarding socket for the forwarded path")
                 return
             }
-            endpoint = WireGuardEndpoint(address: "127.0.0.1", port: port)
         }
-        guard let endpoint else {
+        guard let endpoint = wireGuardEndpoint(for: path, instance: instance) else {
             logger.error("peer \(info.name): unusable endpoint address for \(path)")
             return
         }
@@ -192,6 +183,7 @@ extension AgentCore {
     /// it, and it passes on what the ICE agent receives only through `HandoverBypassWatch`, which also reports it.
     private func watchForBypass(of peer: PublicKey, instance: UInt64) {
         guard let device, let link = links[instance] else { return }
+        keepLingering(instance: instance)
         let watch = HandoverBypassWatch(clock: environment.clock, since: now) { [inbox] in
             inbox.post(.mesh(.handoverBypassed(peer: peer, instance: instance)))
         }

@@ -16,6 +16,7 @@ extension AgentCore {
             tick()
             inbox.post(.tick, at: now + Self.tickMilliseconds)
         case .enableKeepalive(let key): enableKeepalive(key)
+        case .lingerOver(let instance, let token): lingerOver(instance: instance, token: token)
         case .underlay(let changes): underlayChanged(changes)
         case .stop(let reason):
             logger.info("stopping: \(reason)")

@@ -27,6 +27,9 @@ public final class AgentCore: @unchecked Sendable {
     var links: [UInt64: any ICELink] = [:]
     /// The loopback port of each ICE session's forwarding socket, bound on the mesh's `bindForwarding`.
     var forwardingPorts: [UInt64: UInt16] = [:]
+    /// Forwarding sockets the mesh released (and ICE sessions it closed with them), kept a moment (`AgentCore+Linger`).
+    var lingering: [UInt64: LingeringForwarding] = [:]
+    var lingerTokens: UInt64 = 0
     var iceServers = ICEServers() {
         didSet { turnSnapshot.withLock { [turn = iceServers.turn] in $0 = turn.map(TURNCredentialSet.init) } }
     }
@@ -127,6 +130,11 @@ public final class AgentCore: @unchecked Sendable {
             link.close()
         }
         links.removeAll()
+        for (instance, entry) in lingering {
+            environment.forwarder.stopForwarding(instance: instance)
+            entry.link?.close()
+        }
+        lingering.removeAll()
         forwardingPorts.removeAll()
         environment.forwarder.shutdown()
         environment.inboundFilter.removeAll()

@@ -80,6 +80,12 @@ public final class FakeWireGuardDevice: WireGuardDevice {
     /// Whether `shutdown()` ran.
     public var isShutDown: Bool { state.withLock { $0.shutDown } }
 
+    /// WireGuard's endpoint roaming: an authenticated datagram from the peer came from `endpoint`, which WireGuard
+    /// sends to from now on (no `setPeer`, so not in `history`).
+    public func roam(_ publicKey: PublicKey, to endpoint: WireGuardEndpoint) {
+        state.withLock { $0.peers[publicKey]?.endpoint = endpoint }
+    }
+
     public func setPeer(_ peer: WireGuardPeer) throws(WireGuardError) {
         try state.withLock { state throws(WireGuardError) in
             guard !state.shutDown else { throw WireGuardError(.shutDown, "device is shut down") }
