@@ -19,6 +19,10 @@ def lab():
         pytest.skip(reason)
     with Lab() as built:
         yield built
+    # Every riftgate and riftgate-hub still running at the end must exit 0 on SIGTERM (as under systemctl stop).
+    if built.unclean_exits:
+        pytest.fail("stopped with SIGTERM at the end of the test, exited other than with 0: "
+                    + "; ".join(f"{command} -> {status}" for command, status in built.unclean_exits))
 
 
 @pytest.fixture

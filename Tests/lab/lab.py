@@ -99,6 +99,9 @@ class Lab:
     namespaces: list = field(default_factory=list)
     processes: list = field(default_factory=list)
     veths: int = 0
+    # riftgate and riftgate-hub processes that close() stopped with SIGTERM and that exited other than with 0:
+    # (command line, exit status), for the test fixtures to report (a crash at shutdown would otherwise pass unseen).
+    unclean_exits: list = field(default_factory=list)
 
     def __enter__(self) -> "Lab":
         return self
@@ -148,8 +151,10 @@ class Lab:
 
     def close(self) -> None:
         """Stops every process the lab started and deletes every namespace (and so every veth and bridge)."""
+        terminated = []
         for process, _ in self.processes:
             if process.poll() is None:
+                terminated.append(process)
                 try:
                     os.killpg(process.pid, signal.SIGTERM)
                 except ProcessLookupError:
@@ -165,6 +170,8 @@ class Lab:
                     pass
                 process.wait(timeout=5)
             handle.close()
+            if process in terminated and process.returncode != 0 and _is_riftgate(process.args):
+                self.unclean_exits.append((" ".join(process.args[4:]), process.returncode))
         for name in reversed(self.namespaces):
             pids = run("ip", "netns", "pids", name, check=False).stdout.split()
             for pid in pids:
@@ -181,6 +188,11 @@ class Lab:
                 run("ip", "link", "del", name, check=False)
         self.namespaces.clear()
         self.processes.clear()
+
+
+def _is_riftgate(args) -> bool:
+    """Whether a spawned command line (`ip netns exec NS PROGRAM …`: PROGRAM is the 5th word) runs riftgate or riftgate-hub."""
+    return len(args) > 4 and os.path.basename(str(args[4])) in ("riftgate", "riftgate-hub")
 
 
 def netns_etc(namespace: str) -> str:
