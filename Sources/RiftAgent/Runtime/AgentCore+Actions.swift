@@ -18,6 +18,7 @@ extension AgentCore {
     }
 
     private func perform(_ action: MeshAction) -> [MeshAction] {
+        if let step = Self.timelineStep(action) { timeline(step) }
         switch action {
         case .sendSignal(let payload):
             environment.transport.send(payload)
