@@ -49,7 +49,8 @@ public struct ICESessionConfiguration: Sendable, CustomStringConvertible {
     /// libnice's `Ta` (its `stun-pacing-timer` property), in milliseconds: the tick that paces candidate gathering
     /// (a TURN Allocate retried after its 401, the end of gathering) and connectivity checks (a triggered check
     /// waits for the next tick). Nil keeps libnice's default, 20 ms. RFC 8445 section 14.2 allows no less than
-    /// `minimumCheckPacingMilliseconds`.
+    /// `minimumCheckPacingMilliseconds` (for all of a host's agents together, which a value this low leaves to the
+    /// caller: use it for sessions with a handful of transactions).
     public var checkPacingMilliseconds: UInt32? = nil
 
     /// The smallest `Ta` RFC 8445 (section 14.2) allows.

@@ -13,7 +13,8 @@ extension AgentCore {
     /// 20 ms. Such a generation has one TURN server to allocate on and a pair or two to check, so pacing protects
     /// nothing, while a failover waits on it three times (the Allocate retried after its 401, the end of gathering,
     /// the controlled side's triggered check): about 45 of the 50-70 ms of the negotiation (docs/performance.md,
-    /// "Failover").
+    /// "Failover"). RFC 8445's 5 ms holds for all of a host's agents together; a relay-only generation sends a
+    /// handful of STUN transactions, and normal generations keep libnice's 20 ms.
     static let relayOnlyCheckPacingMilliseconds = ICESessionConfiguration.minimumCheckPacingMilliseconds
 
     /// Performs the mesh's actions in order; ICE session starts feed their credentials straight back.
@@ -25,7 +26,7 @@ extension AgentCore {
     }
 
     private func perform(_ action: MeshAction) -> [MeshAction] {
-        if let step = Self.timelineStep(action) { timeline(step) }
+        timeline(action)
         switch action {
         case .sendSignal(let payload):
             environment.transport.send(payload)

@@ -6,7 +6,7 @@ import RiftWireGuard
 extension AgentCore {
     /// Applies one event from the inbox.
     func handle(_ event: RuntimeEvent) {
-        if let step = Self.timelineStep(event) { timeline(step) }
+        timeline(event)
         switch event {
         case .hub(let hubEvent): handleHub(hubEvent)
         case .mesh(let meshEvent):

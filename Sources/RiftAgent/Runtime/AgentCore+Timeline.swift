@@ -7,11 +7,22 @@ import RiftProtocol
 // milliseconds, so the logs of both agents and a ping log line up. It is how the failover's relay-only negotiation was
 // timed (docs/performance.md, "Failover"); in steady state none of these events happen.
 extension AgentCore {
+    /// Logs the step `event` is, if any, at debug level (nothing is built otherwise).
+    func timeline(_ event: RuntimeEvent) {
+        guard logger.logLevel <= .debug, let step = Self.timelineStep(event) else { return }
+        logStep(step)
+    }
+
+    /// Logs the step `action` is, if any, at debug level (nothing is built otherwise).
+    func timeline(_ action: MeshAction) {
+        guard logger.logLevel <= .debug, let step = Self.timelineStep(action) else { return }
+        logStep(step)
+    }
+
     /// Logs one step of a generation's negotiation, with the wall clock to the millisecond.
-    func timeline(_ step: @autoclosure () -> String) {
-        guard logger.logLevel <= .debug else { return }
+    private func logStep(_ step: String) {
         let milliseconds = Int64((Date().timeIntervalSince1970 * 1_000).rounded())
-        logger.debug("timeline \(milliseconds / 1_000).\(Self.threeDigits(milliseconds % 1_000)) \(step())")
+        logger.debug("timeline \(milliseconds / 1_000).\(Self.threeDigits(milliseconds % 1_000)) \(step)")
     }
 
     /// The timeline step an event from the inbox is, or nil when it is none.
