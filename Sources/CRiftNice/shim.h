@@ -5,12 +5,17 @@
 #include <glib.h>
 #include <glib-object.h>
 
-/* g_object_set/g_signal_connect are variadic or macros; Swift can import neither. */
+/* g_object_set/g_object_get/g_signal_connect are variadic or macros; Swift can import neither. */
 static inline void CRiftNice_set_bool(gpointer object, const char *property, gboolean value) {
     g_object_set(object, property, value, NULL);
 }
 static inline void CRiftNice_set_uint(gpointer object, const char *property, guint value) {
     g_object_set(object, property, value, NULL);
+}
+static inline guint CRiftNice_get_uint(gpointer object, const char *property) {
+    guint value = 0;
+    g_object_get(object, property, &value, NULL);
+    return value;
 }
 static inline void CRiftNice_set_string(gpointer object, const char *property, const char *value) {
     g_object_set(object, property, value, NULL);

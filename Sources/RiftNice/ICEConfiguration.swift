@@ -46,6 +46,15 @@ public struct ICESessionConfiguration: Sendable, CustomStringConvertible {
     /// for bookkeeping); 0 leaves the system default. Bursts of forwarded packets overflow the default
     /// (about 208 KiB) buffers.
     public var socketBufferBytes: Int = 4 << 20
+    /// libnice's `Ta` (its `stun-pacing-timer` property), in milliseconds: the tick that paces candidate gathering
+    /// (a TURN Allocate retried after its 401, the end of gathering) and connectivity checks (a triggered check
+    /// waits for the next tick). Nil keeps libnice's default, 20 ms. RFC 8445 section 14.2 allows no less than
+    /// `minimumCheckPacingMilliseconds` (for all of a host's agents together, which a value this low leaves to the
+    /// caller: use it for sessions with a handful of transactions).
+    public var checkPacingMilliseconds: UInt32? = nil
+
+    /// The smallest `Ta` RFC 8445 (section 14.2) allows.
+    public static let minimumCheckPacingMilliseconds: UInt32 = 5
 
     /// Creates a session configuration.
     public init(
@@ -65,6 +74,7 @@ public struct ICESessionConfiguration: Sendable, CustomStringConvertible {
         "controlling: \(controlling), \(servers), consentFreshness: \(consentFreshness), "
             + "portRange: \(portRange.map { "\($0.lowerBound)-\($0.upperBound)" } ?? "any"), "
             + "localAddresses: \(localAddresses.isEmpty ? "all" : localAddresses.joined(separator: ","))"
+            + (checkPacingMilliseconds.map { ", check pacing: \($0) ms" } ?? "")
     }
 
     /// Checks what can be checked without the network.
@@ -74,6 +84,10 @@ public struct ICESessionConfiguration: Sendable, CustomStringConvertible {
         }
         if servers.forceRelay && servers.turn.isEmpty {
             throw ICEError(.invalidConfiguration, "forceRelay needs at least one TURN server")
+        }
+        if let pacing = checkPacingMilliseconds, pacing < Self.minimumCheckPacingMilliseconds {
+            throw ICEError(.invalidConfiguration,
+                           "check pacing must be at least \(Self.minimumCheckPacingMilliseconds) ms (RFC 8445 Ta), not \(pacing)")
         }
         guard socketBufferBytes >= 0, socketBufferBytes <= Int(Int32.max) else {
             throw ICEError(.invalidConfiguration, "socket buffer size must be 0...\(Int32.max)")

@@ -126,6 +126,12 @@ public final class ICESession: Sendable {
         session.observed.withLock { $0.selectedPair }
     }
 
+    /// libnice's `Ta` in effect for this session, in milliseconds (0 once closed): the configured
+    /// `checkPacingMilliseconds`, or libnice's default.
+    var checkPacingInEffect: UInt32 {
+        (try? loop.core.performAndWait { [session] () throws(ICEError) in session.checkPacingInEffect }) ?? 0
+    }
+
     /// Closes the session; idempotent. When it returns no more data is delivered or sent and `events` has
     /// finished. The agent is then closed on the loop thread (releasing TURN allocations) and freed.
     public func close() {

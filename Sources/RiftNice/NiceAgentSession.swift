@@ -84,8 +84,8 @@ final class NiceAgentSession: @unchecked Sendable {
         }
     }
 
-    /// Agent-wide properties: role, UDP only, no UPnP, keepalives that detect a dead peer, servers, and the
-    /// local addresses to gather on.
+    /// Agent-wide properties: role, UDP only, no UPnP, keepalives that detect a dead peer, check pacing, servers,
+    /// and the local addresses to gather on.
     private func configureAgent(_ agent: OpaquePointer) throws(ICEError) {
         let object = UnsafeMutableRawPointer(agent)
         CRiftNice_set_bool(object, "controlling-mode", configuration.controlling ? 1 : 0)
@@ -93,6 +93,9 @@ final class NiceAgentSession: @unchecked Sendable {
         CRiftNice_set_bool(object, "upnp", 0)
         CRiftNice_set_bool(object, "keepalive-conncheck", 1)
         CRiftNice_set_bool(object, "force-relay", configuration.servers.forceRelay ? 1 : 0)
+        if let pacing = configuration.checkPacingMilliseconds {
+            CRiftNice_set_uint(object, "stun-pacing-timer", pacing)
+        }
         if let stun = servers.stun {
             CRiftNice_set_string(object, "stun-server", stun.address)
             CRiftNice_set_uint(object, "stun-server-port", UInt32(stun.port))
@@ -107,6 +110,13 @@ final class NiceAgentSession: @unchecked Sendable {
                 throw ICEError(.agentSetupFailed, "nice_agent_add_local_address refused \(text)")
             }
         }
+    }
+
+    /// libnice's `Ta` as the agent holds it, in milliseconds (loop thread; 0 once closed), so a test can see the
+    /// configured pacing reach libnice.
+    var checkPacingInEffect: UInt32 {
+        guard let agent, !isClosed else { return 0 }
+        return CRiftNice_get_uint(UnsafeMutableRawPointer(agent), "stun-pacing-timer")
     }
 
     /// Stops everything (loop thread; idempotent): no more sends, received data or events; the agent is

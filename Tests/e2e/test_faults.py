@@ -14,9 +14,10 @@ from pinger import Pinger
 from topologies import home_nats
 
 # Bounds, in seconds: generous enough that only a hang exceeds them; the measured times are printed, not asserted.
-# A cut path is suspected from WireGuard's counters (500 ms without a packet from the peer while the pings go both
-# ways, see ReceiveWatch); a relay-only generation is then negotiated beside it and takes over if the silence lasts
-# (PeerSession+Suspicion). ICE consent (10 s in libnice) is the fallback.
+# A cut path is suspected from WireGuard's counters (see ReceiveWatch): here after 1.75 s without a packet from the
+# peer, because the pings start just before the cut and the traffic before the silence was the idle tunnel's
+# keepalives (500 ms needs a second of two-way traffic first); a relay-only generation is then negotiated beside it
+# (about 20 ms) and takes over (PeerSession+Suspicion). ICE consent (10 s in libnice) is the fallback.
 FIRST_PING = 30
 HUB_OUTAGE = 30      # how long the hub stays dead
 HUB_RECONNECT = 6    # the agents' reconnect delay is capped at 4 s (jittered), whatever the outage: back within ~5 s

@@ -9,6 +9,14 @@ extension AgentCore {
     /// (`ReceiveWatch`). It costs one 32-byte packet (about 80 bytes on the wire) a second each way per idle peer.
     static let keepaliveSeconds: UInt16 = 1
 
+    /// libnice's `Ta` for relay-only generations, in milliseconds: the smallest RFC 8445 allows, instead of libnice's
+    /// 20 ms. Such a generation has one TURN server to allocate on and a pair or two to check, so pacing protects
+    /// nothing, while a failover waits on it three times (the Allocate retried after its 401, the end of gathering,
+    /// the controlled side's triggered check): about 45 of the 50-70 ms of the negotiation (docs/performance.md,
+    /// "Failover"). RFC 8445's 5 ms holds for all of a host's agents together; a relay-only generation sends a
+    /// handful of STUN transactions, and normal generations keep libnice's 20 ms.
+    static let relayOnlyCheckPacingMilliseconds = ICESessionConfiguration.minimumCheckPacingMilliseconds
+
     /// Performs the mesh's actions in order; ICE session starts feed their credentials straight back.
     func perform(_ initial: [MeshAction]) {
         var queue = initial[...]
@@ -18,6 +26,7 @@ extension AgentCore {
     }
 
     private func perform(_ action: MeshAction) -> [MeshAction] {
+        timeline(action)
         switch action {
         case .sendSignal(let payload):
             environment.transport.send(payload)
@@ -73,6 +82,7 @@ extension AgentCore {
         var settings = ICESessionConfiguration(
             controlling: controlling, servers: ICEServerList.configuration(for: iceServers, forceRelay: forceRelay))
         settings.consentFreshness = true
+        if forceRelay { settings.checkPacingMilliseconds = Self.relayOnlyCheckPacingMilliseconds }
         // With an exit node, libnice's sockets use ports the policy routing keeps out of the tunnel (ExitRouting).
         if configuration.exitNode != nil { settings.portRange = ExitRouting.icePorts }
         settings.localAddresses = environment.localAddresses(configuration.interface, mesh.welcome?.ipv4Prefix)

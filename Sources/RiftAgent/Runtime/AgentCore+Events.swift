@@ -6,6 +6,7 @@ import RiftWireGuard
 extension AgentCore {
     /// Applies one event from the inbox.
     func handle(_ event: RuntimeEvent) {
+        timeline(event)
         switch event {
         case .hub(let hubEvent): handleHub(hubEvent)
         case .mesh(let meshEvent):
