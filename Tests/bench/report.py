@@ -231,9 +231,13 @@ def roaming(section: dict) -> str:
 def failover(section: dict) -> str:
     targets = section.get("targets", {})
     outage = section.get("outage_s", [])
-    rows = [["outage after the cut (longest gap between replies)", section.get("outage_median_s"),
+    busy = section.get("outage_under_traffic_s", [])
+    rows = [["outage after a cut as pings start (longest gap between replies)", section.get("outage_median_s"),
              f"{min(outage)}–{max(outage)}" if outage else "-", section.get("baseline_before_s"),
              verdict(section.get("outage_median_s"), targets.get("outage_s"), False)],
+            ["outage after a cut under pings (1.5 s of them before it)", section.get("outage_under_traffic_median_s"),
+             f"{min(busy)}–{max(busy)}" if busy else "-", "",
+             verdict(section.get("outage_under_traffic_median_s"), targets.get("outage_s"), False)],
             ["cut -> relay carrying pings", section.get("to_relay_median_s"), ", ".join(map(str, section.get("to_relay_s", []))),
              "", ""],
             ["pings lost moving back off the relay", ", ".join(map(str, section.get("lost_back", []))), "", "", "target 0"]]
