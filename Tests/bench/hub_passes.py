@@ -62,7 +62,8 @@ class HubPassProbe:
             if match:
                 samples[(match.group(1), match.group(3) or "")] = float(match.group(4))
         waited, switches = self._thread_figures()
-        return {"samples": samples, "runqueue_s": waited, "involuntary": switches, "ns": time.monotonic_ns()}
+        return {"samples": samples, "runqueue_s": waited, "involuntary": switches, "ns": time.monotonic_ns(),
+                "others": other_tasks_cpu({self.hub_pid, os.getpid()})}
 
     def slow_passes(self) -> list[dict]:
         """The hub's latest slow passes (at most 512), oldest first."""
@@ -119,7 +120,34 @@ class HubPassProbe:
             "slow_deliveries_during_a_slow_pass": explained,
             "service_thread_runqueue_wait_ms": round(1000 * (after["runqueue_s"] - before["runqueue_s"]), 1),
             "service_thread_involuntary_switches": after["involuntary"] - before["involuntary"],
+            "other_tasks_cpu_ms": busiest_others(before["others"], after["others"]),
         }
+
+
+def other_tasks_cpu(excluded: set[int]) -> dict[tuple[int, str], int]:
+    """CPU nanoseconds so far of every other task on the machine (/proc/PID/schedstat: the thread-group leader, which
+    for kernel threads such as kdamond, ksoftirqd and kworkers is the whole task), by (pid, name)."""
+    figures = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in excluded:
+            continue
+        try:
+            with open(f"/proc/{entry}/schedstat") as handle:
+                on_cpu = int(handle.read().split()[0])
+            with open(f"/proc/{entry}/comm") as handle:
+                figures[(int(entry), handle.read().strip())] = on_cpu
+        except (OSError, ValueError, IndexError):
+            continue
+    return figures
+
+
+def busiest_others(before: dict, after: dict, count: int = 6) -> dict[str, float]:
+    """The `count` other tasks that used the most CPU between two `other_tasks_cpu` samples, in ms, by name."""
+    used = {}
+    for key, value in after.items():
+        name = key[1]
+        used[name] = used.get(name, 0) + value - before.get(key, 0)
+    return {name: round(ns / 1e6, 1) for name, ns in sorted(used.items(), key=lambda item: -item[1])[:count] if ns > 0}
 
 
 def summary_line(figures: dict) -> str:
@@ -130,4 +158,4 @@ def summary_line(figures: dict) -> str:
             f"{figures['slow_pass_work']}); slow deliveries during a slow pass: "
             f"{figures['slow_deliveries_during_a_slow_pass']} of {figures['slow_deliveries']}; service thread run-queue "
             f"wait {figures['service_thread_runqueue_wait_ms']} ms, {figures['service_thread_involuntary_switches']} "
-            f"involuntary switches")
+            f"involuntary switches; other tasks' CPU ms {figures['other_tasks_cpu_ms']}")
