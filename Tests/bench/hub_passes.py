@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import urllib.error
 import urllib.request
 
 SERVICE_THREAD = "riftgate-ws-srv"
@@ -66,8 +67,11 @@ class HubPassProbe:
                 "others": other_tasks_cpu({self.hub_pid, os.getpid()})}
 
     def slow_passes(self) -> list[dict]:
-        """The hub's latest slow passes (at most 512), oldest first."""
-        lines = self._get("/service-passes").splitlines()
+        """The hub's latest slow passes (at most 512), oldest first; none from a hub without the page (404)."""
+        try:
+            lines = self._get("/service-passes").splitlines()
+        except urllib.error.HTTPError:
+            return []
         if not lines:
             return []
         names = lines[0].lstrip("# ").split()
@@ -124,9 +128,10 @@ class HubPassProbe:
         }
 
 
-def other_tasks_cpu(excluded: set[int]) -> dict[tuple[int, str], int]:
-    """CPU nanoseconds so far of every other task on the machine (/proc/PID/schedstat: the thread-group leader, which
-    for kernel threads such as kdamond, ksoftirqd and kworkers is the whole task), by (pid, name)."""
+def other_tasks_cpu(excluded: set[int]) -> dict[int, tuple[str, int]]:
+    """(name, CPU nanoseconds so far) of every other task on the machine by pid (/proc/PID/schedstat: the thread-group
+    leader, which for kernel threads such as kdamond, ksoftirqd and kworkers is the whole task). A kworker's name
+    changes with the work queue it serves; only its prefix is kept."""
     figures = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) in excluded:
@@ -135,7 +140,8 @@ def other_tasks_cpu(excluded: set[int]) -> dict[tuple[int, str], int]:
             with open(f"/proc/{entry}/schedstat") as handle:
                 on_cpu = int(handle.read().split()[0])
             with open(f"/proc/{entry}/comm") as handle:
-                figures[(int(entry), handle.read().strip())] = on_cpu
+                name = handle.read().strip()
+            figures[int(entry)] = (name.split("-")[0] if name.startswith("kworker/") else name, on_cpu)
         except (OSError, ValueError, IndexError):
             continue
     return figures
@@ -144,9 +150,9 @@ def other_tasks_cpu(excluded: set[int]) -> dict[tuple[int, str], int]:
 def busiest_others(before: dict, after: dict, count: int = 6) -> dict[str, float]:
     """The `count` other tasks that used the most CPU between two `other_tasks_cpu` samples, in ms, by name."""
     used = {}
-    for key, value in after.items():
-        name = key[1]
-        used[name] = used.get(name, 0) + value - before.get(key, 0)
+    for pid, (name, value) in after.items():
+        if pid in before:  # a task started meanwhile is left out rather than counted from its start
+            used[name] = used.get(name, 0) + value - before[pid][1]
     return {name: round(ns / 1e6, 1) for name, ns in sorted(used.items(), key=lambda item: -item[1])[:count] if ns > 0}
 
 
