@@ -117,7 +117,9 @@ final class ServerEventLoop: @unchecked Sendable {
             closeUnmaskedSenders()
             endFairnessPass()
             if timesPasses {
-                passes.activity.passEndNanoseconds &+= passes.measure { handler?.servicePassEnded() }
+                // Measured first, added after: the handler's sends count into `passes.activity` meanwhile.
+                let spent = passes.measure { handler?.servicePassEnded() }
+                passes.activity.passEndNanoseconds &+= spent
             } else {
                 handler?.servicePassEnded()
             }
@@ -286,7 +288,8 @@ final class ServerEventLoop: @unchecked Sendable {
     fileprivate func tick() {
         passes.activity.timers &+= 1
         if configuration.recordsServicePasses {
-            passes.activity.tickNanoseconds &+= passes.measure { handler?.tick() }
+            let spent = passes.measure { handler?.tick() }
+            passes.activity.tickNanoseconds &+= spent
         } else {
             handler?.tick()
         }
