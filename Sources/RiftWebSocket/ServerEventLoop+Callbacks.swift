@@ -25,8 +25,10 @@ func serverProtocolCallback(
         guard loop.connectionAccepted(wsi) == 0 else { return -1 }
         return lws_callback_http_dummy(wsi, reason, user, input, length)
     case LWS_CALLBACK_ESTABLISHED:
+        loop.passes.activity.accepts &+= 1
         return loop.connectionEstablished(wsi)
     case LWS_CALLBACK_RECEIVE:
+        loop.passes.activity.framesRead &+= 1
         loop.received(wsi, UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length))
         return 0
     case LWS_CALLBACK_RECEIVE_PONG:
@@ -36,6 +38,7 @@ func serverProtocolCallback(
         loop.heardFrom(wsi, closing: true)
         return 0
     case LWS_CALLBACK_SERVER_WRITEABLE:
+        loop.passes.activity.writes &+= 1
         return loop.connectionWriteable(wsi)
     case LWS_CALLBACK_CLOSED:
         loop.connectionEnded(wsi)
@@ -45,6 +48,7 @@ func serverProtocolCallback(
         loop.connectionDestroyed(wsi)
         return lws_callback_http_dummy(wsi, reason, user, input, length)
     case LWS_CALLBACK_HTTP:
+        loop.passes.activity.httpRequests &+= 1
         return loop.httpRequested(wsi, path: UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length))
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return loop.httpWriteable(wsi)
@@ -174,6 +178,7 @@ extension ServerEventLoop {
         guard let id = connectionIDs.removeValue(forKey: wsi), let connection = connections.removeValue(forKey: id) else {
             return
         }
+        passes.activity.closes &+= 1
         let cause: ConnectionCloseCause
         if connection.closedByPeer {
             cause = .closedByClient

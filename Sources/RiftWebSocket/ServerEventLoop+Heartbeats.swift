@@ -30,6 +30,7 @@ extension ServerEventLoop {
 
     /// Looks at every connection whose slot came; runs on the service thread every slot.
     func heartbeatTick() {
+        passes.activity.timers &+= 1
         let now = ContinuousClock.now
         for id in heartbeats.advance(to: heartbeatSlotIndex(now, roundingUp: false)) {
             guard let connection = connections[id], connection.pendingClose == nil, !connection.droppedSilent else {

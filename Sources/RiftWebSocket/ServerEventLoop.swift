@@ -41,6 +41,8 @@ final class ServerEventLoop: @unchecked Sendable {
     /// HTTP bodies waiting for their connection to become writeable, by `struct lws *`.
     var pendingHTTPBodies: [OpaquePointer: String] = [:]
     let writer = PayloadWriter()
+    /// Counts what each pass of the loop does and, with `Configuration.recordsServicePasses`, times the passes.
+    let passes = ServicePassRecorder()
     /// Set by a shutdown command: new connections are refused and open ones are closing.
     var shutdownFrame: CloseFrame?
     /// Makes `run` leave its loop after the current pass.
@@ -107,13 +109,22 @@ final class ServerEventLoop: @unchecked Sendable {
         // lws 4.1 arms its libev timer for its timer list only after an I/O event or a timer fired, not when a
         // timer is scheduled: this wake-up is the first event, so the timers above start running.
         lws_cancel_service(context.pointer)
+        let timesPasses = configuration.recordsServicePasses
+        if timesPasses { eventLoop.observeWaits(passes) }
         while !stopRequested {
             // Held events are handed over at the end of this pass: do not sleep waiting for I/O before it.
             if eventFairness.hasHeld { eventLoop.runReady() } else { eventLoop.runOnce() }
             closeUnmaskedSenders()
             endFairnessPass()
-            handler?.servicePassEnded()
+            if timesPasses {
+                // Measured first, added after: the handler's sends count into `passes.activity` meanwhile.
+                let spent = passes.measure { handler?.servicePassEnded() }
+                passes.activity.passEndNanoseconds &+= spent
+            } else {
+                handler?.servicePassEnded()
+            }
         }
+        if timesPasses { eventLoop.stopObservingWaits() }
         // Whatever is still held goes to the handler now, and context destruction reports closes directly.
         eventFairness.takeEverything(into: &eventBatch)
         deliverEventBatch()
@@ -133,7 +144,9 @@ final class ServerEventLoop: @unchecked Sendable {
 
     /// Applies every queued command, in submission order.
     func drainInbox() {
-        for command in inbox.takeAll() { apply(command) }
+        let commands = inbox.takeAll()
+        passes.activity.inboxCommands &+= UInt64(commands.count)
+        for command in commands { apply(command) }
     }
 
     private func apply(_ command: ServerCommand) {
@@ -169,6 +182,7 @@ final class ServerEventLoop: @unchecked Sendable {
         guard connection.outbound.isEmpty, !connection.isPostponed, text.utf8.count <= connection.outbound.maximumBytes,
               admitWrite(connection) else { return false }
         guard lws_partial_buffered(connection.wsi) == 0 else { return false }
+        passes.activity.writes &+= 1
         if !writer.write(text, to: connection.wsi, as: LWS_WRITE_TEXT) {
             // Not from inside this connection's callback: lws closes it at its next service.
             lws_set_timeout(connection.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC)
@@ -243,6 +257,7 @@ final class ServerEventLoop: @unchecked Sendable {
     }
 
     private func deliver(_ event: HandlerEvent) {
+        passes.activity.handlerEvents &+= 1
         switch event {
         case .opened(let id, let request): handler?.connectionOpened(id, request: request)
         case .received(let id, let text): handler?.connection(id, received: text)
@@ -271,7 +286,13 @@ final class ServerEventLoop: @unchecked Sendable {
     }
 
     fileprivate func tick() {
-        handler?.tick()
+        passes.activity.timers &+= 1
+        if configuration.recordsServicePasses {
+            let spent = passes.measure { handler?.tick() }
+            passes.activity.tickNanoseconds &+= spent
+        } else {
+            handler?.tick()
+        }
         if let contextPointer { tickTimer.schedule(on: contextPointer, after: configuration.tickInterval) }
     }
 }

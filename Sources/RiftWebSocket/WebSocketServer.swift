@@ -80,6 +80,12 @@ public final class WebSocketServer: @unchecked Sendable {
         loop.submit(.perform(work))
     }
 
+    /// How the service loop's passes and waits were timed so far, and what ran in the slow passes; nil unless
+    /// `Configuration.recordsServicePasses`. Thread-safe.
+    public var servicePassStatistics: ServicePassStatistics? {
+        loop.configuration.recordsServicePasses ? loop.passes.statistics : nil
+    }
+
     /// Closes every connection with `code` (after flushing their queues), waits up to `timeout`
     /// for them to finish, drops the rest, stops the thread and waits for it.
     ///

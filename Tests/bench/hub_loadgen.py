@@ -40,6 +40,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from loadgen_agents import AgentFleet  # noqa: E402
 from loadgen_reconnect import ReconnectStorm  # noqa: E402
 import loadgen_shards  # noqa: E402
+from hub_passes import HubPassProbe  # noqa: E402
 from loadgen_relay import RelayMeasurement, hub_idle_figures, own_cpu, rate_steps  # noqa: E402
 from loadgen_relay_epoll import EpollRelay  # noqa: E402
 from procstats import ProcessSample, percentile  # noqa: E402
@@ -147,8 +148,16 @@ async def run(options, tokens: list[dict]) -> dict:
     log(f"idle: {result['idle']}")
     if fleet.relay_client != "epoll":
         relay = RelayMeasurement(fleet.agents)
-    result["relay"] = await rate_steps(options.rates, len(relay.pairs),
-                                       lambda rate: relay.step(rate, options.step_seconds, hub), log)
+    probe = HubPassProbe(options.hub_admin_url, options.hub_pid) if options.hub_admin_url else None
+
+    async def relay_step(rate: float) -> dict:
+        before = probe.snapshot() if probe else None
+        step = await relay.step(rate, options.step_seconds, hub)
+        if probe:
+            step["hub_loop"] = probe.step_figures(before, probe.snapshot(), getattr(relay, "slow", []))
+        return step
+
+    result["relay"] = await rate_steps(options.rates, len(relay.pairs), relay_step, log)
     result["peer_left_seen"] = fleet.peer_left
     result["hub_rss_end_kib"] = hub.sample().rss_kib
     result["duration_s"] = round(time.monotonic() - started, 1)
@@ -219,6 +228,8 @@ def main() -> None:
     parser.add_argument("--agents", type=int, required=True)
     parser.add_argument("--network-size", type=int, default=10)
     parser.add_argument("--hub-pid", type=int, required=True)
+    parser.add_argument("--hub-admin-url", help="http://127.0.0.1:PORT of the hub's admin listener: each relay step "
+                        "also reports the hub's service-loop figures (hub_passes.py)")
     parser.add_argument("--rates", type=lambda text: [float(x) for x in text.split(",")], default=[1000, 2000, 5000, 10000])
     parser.add_argument("--step-seconds", type=float, default=5)
     parser.add_argument("--settle-seconds", type=float, default=3)

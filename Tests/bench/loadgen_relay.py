@@ -16,6 +16,7 @@ import struct
 import time
 
 import riftproto
+from hub_passes import summary_line
 from procstats import ProcessSample, percentile, runqueue_wait_s
 
 # Sizes of real sealed boxes (Protocol/vectors/sealed): an offer with two candidates, one trickled candidate.
@@ -68,12 +69,14 @@ async def rate_steps(rates, senders: int, run_step, log) -> list[dict]:
 
 
 def diagnostics(step: dict) -> str:
-    """The run-queue waits and slow-delivery windows of a step, for the log (a sharded step has none)."""
+    """The run-queue waits and slow-delivery windows of a step, and the hub's service-loop figures when read
+    (`hub_passes.py`), for the log (a sharded step has no windows)."""
+    loop = summary_line(step["hub_loop"]) if "hub_loop" in step else ""
     if "over_5ms" not in step:
-        return ""
+        return loop
     slow = step["over_5ms"]
     return (f", run-queue waits hub {step['hub_runqueue_wait_ms']} ms loadgen {step['loadgen_runqueue_wait_ms']} ms, "
-            f"over 5 ms: {slow['count']} in {slow['windows_10ms']} 10-ms windows at {slow['windows_at_ms'][:30]}")
+            f"over 5 ms: {slow['count']} in {slow['windows_10ms']} 10-ms windows at {slow['windows_at_ms'][:30]}" + loop)
 
 
 def latency_summary(sorted_ns: list[int]) -> dict:

@@ -1,7 +1,7 @@
 import RiftWebSocket
 import RiftSupport
 
-/// The admin listener's handler: `/healthz` and `/metrics` only; WebSocket upgrades are refused.
+/// The admin listener's handler: `/healthz`, `/metrics` and `/service-passes` only; WebSocket upgrades are refused.
 final class AdminHTTPHandler: WebSocketServerHandler {
     private let hub: HubSocketHandler
     private let transport = Locked<WeakServer>(WeakServer())
@@ -12,7 +12,7 @@ final class AdminHTTPHandler: WebSocketServerHandler {
     func attach(_ server: WebSocketServer) { transport.withLock { $0.server = server } }
 
     func connectionOpened(_ id: ConnectionID, request: UpgradeRequest) {
-        transport.withLock { $0.server }?.close(id, code: 1008, reason: "the admin port serves only /healthz and /metrics")
+        transport.withLock { $0.server }?.close(id, code: 1008, reason: "the admin port serves only /healthz, /metrics and /service-passes")
     }
 
     func connection(_ id: ConnectionID, received text: String) {}

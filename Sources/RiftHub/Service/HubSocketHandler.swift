@@ -107,9 +107,17 @@ final class HubSocketHandler: WebSocketServerHandler {
 
     /// The admin listener's pages: `/healthz`, and `/metrics`, which is never served on the public port (its counters
     /// are for the operator, not for whoever can reach the WebSocket listener).
+    /// `/service-passes` lists the service loop's latest slow passes (`ServicePassStatistics.slowPassesText`).
     func adminHTTPRequest(path: String) -> HTTPResponse? {
-        guard path == "/metrics" else { return httpRequest(path: path) }
-        return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metricsText())
+        switch path {
+        case "/metrics":
+            return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metricsText())
+        case "/service-passes":
+            guard let statistics = transport.withLock({ $0.server })?.servicePassStatistics else { return nil }
+            return HTTPResponse(status: 200, contentType: "text/plain; charset=utf-8", body: statistics.slowPassesText())
+        default:
+            return httpRequest(path: path)
+        }
     }
 
     func tick() {
@@ -143,7 +151,9 @@ final class HubSocketHandler: WebSocketServerHandler {
 
     /// The metrics page; callable from any thread.
     func metricsText() -> String {
-        router.withLock { $0.metrics.prometheusText() } + (turnCheck?.prometheusText() ?? "") + ProcessMetrics.current().prometheusText()
+        router.withLock { $0.metrics.prometheusText() } + (turnCheck?.prometheusText() ?? "")
+            + (transport.withLock { $0.server }?.servicePassStatistics?.prometheusText() ?? "")
+            + ProcessMetrics.current().prometheusText()
     }
 
     /// Tells every connection that the hub is going away and closes it with 1001; later connections are
