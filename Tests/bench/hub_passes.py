@@ -102,6 +102,8 @@ class HubPassProbe:
                 explained += 1
         work = {label: int(value) for (key, label), value in delta.items()
                 if key == "riftgate_hub_service_slow_pass_work_total" and value}
+        work.update({f"{label}_ms": round(1000 * value, 2) for (key, label), value in delta.items()
+                     if key == "riftgate_hub_service_slow_pass_job_seconds_total" and value})
         count = delta.get(("riftgate_hub_service_pass_seconds_count", ""), 0)
         total = delta.get(("riftgate_hub_service_pass_seconds_sum", ""), 0)
         waits = delta.get(("riftgate_hub_service_wait_seconds_sum", ""), 0)

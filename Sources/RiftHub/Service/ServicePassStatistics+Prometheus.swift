@@ -13,6 +13,19 @@ extension ServicePassStatistics {
             out += "\(name)_bucket{le=\"+Inf\"} \(histogram.count)\n"
             out += "\(name)_sum \(Self.seconds(histogram.sumNanoseconds))\n\(name)_count \(histogram.count)\n"
         }
+        // Counts and durations apart: callbacks by kind in `_work_total`, the handler's jobs in `_job_seconds_total`.
+        func work(_ prefix: String, _ which: String, _ activity: ServicePassActivity) {
+            let figures = activity.namedFigures
+            out += "# HELP \(prefix)_work_total Callbacks that ran in \(which), by kind.\n# TYPE \(prefix)_work_total counter\n"
+            for (name, value) in figures where !name.hasSuffix("_ns") {
+                out += "\(prefix)_work_total{kind=\"\(name)\"} \(value)\n"
+            }
+            out += "# HELP \(prefix)_job_seconds_total Time in the handler's jobs in \(which): its tick, its end-of-pass work.\n"
+            out += "# TYPE \(prefix)_job_seconds_total counter\n"
+            for (name, value) in figures where name.hasSuffix("_ns") {
+                out += "\(prefix)_job_seconds_total{job=\"\(name.dropLast(3))\"} \(Self.seconds(value))\n"
+            }
+        }
         histogram("riftgate_hub_service_pass_seconds",
                   "Wall time of each pass of the service loop (from the event wait's return to the next wait).", passes)
         histogram("riftgate_hub_service_wait_seconds", "Wall time of each event wait of the service loop.", waits)
@@ -22,16 +35,8 @@ extension ServicePassStatistics {
         out += "# HELP riftgate_hub_service_slow_pass_off_cpu_seconds_total Wall time of the slow passes not spent on the CPU (preempted or blocked).\n"
         out += "# TYPE riftgate_hub_service_slow_pass_off_cpu_seconds_total counter\n"
         out += "riftgate_hub_service_slow_pass_off_cpu_seconds_total \(Self.seconds(slowPassesOffCPUNanoseconds))\n"
-        out += "# HELP riftgate_hub_service_slow_pass_work_total What ran in the slow passes: callbacks by kind, and nanoseconds in the tick and the end-of-pass work.\n"
-        out += "# TYPE riftgate_hub_service_slow_pass_work_total counter\n"
-        for (name, value) in slowPassActivity.namedFigures {
-            out += "riftgate_hub_service_slow_pass_work_total{kind=\"\(name)\"} \(value)\n"
-        }
-        out += "# HELP riftgate_hub_service_pass_work_total What ran in all passes, by the same kinds.\n"
-        out += "# TYPE riftgate_hub_service_pass_work_total counter\n"
-        for (name, value) in totalActivity.namedFigures {
-            out += "riftgate_hub_service_pass_work_total{kind=\"\(name)\"} \(value)\n"
-        }
+        work("riftgate_hub_service_slow_pass", "the slow passes", slowPassActivity)
+        work("riftgate_hub_service_pass", "all passes", totalActivity)
         return out
     }
 
