@@ -188,6 +188,57 @@ struct MeshSuspicionTests {
         #expect(pair.session.instance == prepared)
     }
 
+    /// One 250 ms read on B (the controlled side), its counters kept in `counters`.
+    private static func readB(_ pair: inout Pair, _ counters: inout TrafficCounters, receive: Bool, send: Bool = true) -> [MeshAction] {
+        pair.now += 250
+        if receive { counters.received += 100 }
+        if send { counters.sent += 100 }
+        return pair.h.send(.tick(nowMilliseconds: pair.now, handshakeAge: [a: 3], traffic: [a: counters]), to: 2)
+    }
+
+    @Test("the controlled side suspecting its path under traffic asks at once; the controlling side prepares the relay beside the path")
+    func controlledSideAsksOnSuspicion() throws {
+        var pair = Pair()
+        let direct = try #require(pair.session.instance)
+        var counters = TrafficCounters(received: 1_000, sent: 1_000)
+        _ = Self.readB(&pair, &counters, receive: true)
+        for _ in 0..<6 { _ = Self.readB(&pair, &counters, receive: true) }
+        // B pings into a cut; A (controlling) only answered, so it sends nothing and suspects nothing itself.
+        var asked: [MeshAction] = []
+        var quiet: Int64 = 0
+        while asked.isEmpty, quiet < 3_000 {
+            asked = Self.readB(&pair, &counters, receive: false)
+            _ = pair.read(receive: false, send: false)
+            quiet += 250
+        }
+        #expect(quiet == 500, "B asked after \(quiet) ms of silence")
+        let restart = try #require(asked.compactMap { action -> SignalPayload? in
+            if case .sendSignal(let payload) = action, payload.kind == .restart { payload } else { nil }
+        }.first, "\(asked)")
+        #expect(Self.readB(&pair, &counters, receive: false).isEmpty, "asked once, not at every read")
+        let prepared = pair.h.send(.signal(restart), to: 1)
+        #expect(Self.startsRelayOnly(prepared), "\(prepared)")
+        #expect(!prepared.contains { if case .closeICE = $0 { true } else { false } }, "the old session stays open")
+        #expect(!Self.touchesWireGuard(prepared))
+        #expect(pair.session.standby?.instance == direct)
+    }
+
+    @Test("a restart asked for while the path still carries here is prepared beside it, and given up when the path speaks")
+    func requestOnAWorkingPathChangesNothing() throws {
+        var pair = Pair()
+        let direct = try #require(pair.session.instance)
+        pair.busy()
+        let session = try #require(pair.h.meshes[Self.b]!.peers[Self.a]!.session)
+        let restart = SignalPayload(kind: .restart, from: Self.b, to: Self.a, session: session, generation: pair.session.generation,
+                                    body: .restart(reason: "WireGuard received nothing for 500 ms while sending"))
+        let prepared = pair.h.send(.signal(restart), to: 1)
+        #expect(Self.startsRelayOnly(prepared) && !Self.touchesWireGuard(prepared), "\(prepared)")
+        let given = try #require(pair.session.instance)
+        let actions = pair.read(receive: true)
+        #expect(actions == [.closeICE(peer: Self.b, instance: given)], "\(actions)")
+        #expect(pair.session.instance == direct && pair.session.standby == nil)
+    }
+
     @Test("without TURN nothing is prepared: at the 2 s deadline the next generation tries every pair, as before")
     func withoutTurnAsBefore() {
         var pair = Pair(turn: false)

@@ -27,6 +27,11 @@ def lab():
 
 @pytest.fixture
 def workdir():
+    """A directory for the test's logs and state, removed afterwards; with KEEP_E2E_DIR=DIR set, a new directory
+    inside DIR that is kept (agent, hub and ping logs to read after a run)."""
+    if os.environ.get("KEEP_E2E_DIR"):
+        yield tempfile.mkdtemp(dir=os.environ["KEEP_E2E_DIR"])
+        return
     with tempfile.TemporaryDirectory(prefix="riftgate-e2e-") as path:
         yield path
 

@@ -100,8 +100,8 @@ def test_cut_direct_path_moves_to_the_relay_and_back(mesh, workdir, timing, traf
     # Let the relayed generation finish its checks while the cut holds, so only a later retry can find the path again.
     time.sleep(RELAY_SETTLE)
     outage = pinger.stop()
-    # The controlling side (smaller key) prepares the relay on suspicion; only the pinging side sees that it still
-    # sends into the silence, so when b (which only answers) is controlling the quiet deadline applies even under pings.
+    # The controlling side (smaller key) prepares the relay; only the pinging side sees that it still sends into the
+    # silence, so when b (which only answers) is controlling, a suspects the cut and asks b for it with `restart`.
     keys = {role: base64.b64decode(mesh.agents[role].status()["public_key"]) for role in ("a", "b")}
     controlling = "a (pinging)" if keys["a"] < keys["b"] else "b (answering)"
     timing(f"failover outage (longest gap between ping replies, 0.2 s apart; pings {traffic_before_cut:.1f} s before "

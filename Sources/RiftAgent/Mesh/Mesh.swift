@@ -142,15 +142,21 @@ public struct Mesh: Sendable {
         return actions
     }
 
-    /// The controlled side asked for a new generation. Ignored while a fresh generation is under way (it already is
-    /// the restart) or during backoff. A request with session "none" comes from an agent that just started: not a
+    /// The controlled side asked for a new generation. Where a relay can be prepared beside a path that works here,
+    /// that is the answer (PeerSession+Suspicion). Otherwise ignored while a fresh generation is under way (it already
+    /// is the restart) or during backoff. A request with session "none" comes from an agent that just started: not a
     /// failure, so it starts a normal generation at once; any other request counts as a failure like one seen here.
     private mutating func restartRequested(_ payload: SignalPayload, of peer: inout PeerSession) -> [MeshAction] {
-        guard peer.controlling, peer.current == nil || now - peer.attemptStartedAt >= Self.freshGenerationMilliseconds else {
-            return []
-        }
+        guard peer.controlling else { return [] }
         let reason: String
         if case .restart(let text) = payload.body { reason = text } else { reason = "restart" }
+        // Make before break where a relay can be prepared beside a path that works here (the peer may have seen the
+        // cut first): a generation that selected its pair is no restart under way, however young.
+        if payload.session != "none",
+           let prepared = peer.prepareOnRequest(reason: reason, now: now, relayAvailable: relayAvailable, ids: &ids) {
+            return prepared
+        }
+        guard peer.current == nil || now - peer.attemptStartedAt >= Self.freshGenerationMilliseconds else { return [] }
         if payload.session == "none" {
             peer.recovery.reset()
             peer.nextRecoveryAt = 0

@@ -99,6 +99,7 @@ extension PeerSession {
         // forwarding the same pair, instead of restarting ICE, which would select that pair and hand it over again.
         if pathSince != nil, handoverTrial == nil {
             if let early = startOnSuspicion(now: now, relayAvailable: relayAvailable, ids: &ids) { return early }
+            if let asked = askOnSuspicion(now: now, relayAvailable: relayAvailable) { return asked }
             if receiveWatch.isDead(now: now) { return pathWentSilent(now: now, relayAvailable: relayAvailable, ids: &ids) }
         }
         if standby != nil, current?.selectedPair == nil, now - attemptStartedAt > Self.negotiationDeadline {

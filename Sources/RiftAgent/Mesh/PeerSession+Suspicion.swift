@@ -13,14 +13,51 @@ extension PeerSession {
     static let suspicionCooldown: Int64 = 10_000
 
     /// Controlling side: starts the relay-only generation when the path in use is suspected and a relay can be
-    /// prepared beside it (TURN known, the path not relayed already, ICE still healthy so the generation can be kept
-    /// as the standby, no other generation under way). Nil when none is started; the caller's other rules apply then.
+    /// prepared beside it (see `canPrepareRelay`). Nil when none is started; the caller's other rules apply then.
     mutating func startOnSuspicion(now: Int64, relayAvailable: Bool, ids: inout GenerationIDs) -> [MeshAction]? {
-        guard controlling, relayAvailable, !isRelayed, standby == nil, handoverTrial == nil, isHealthy,
-              let generation = current, generation.selectedPair != nil, generation.pathSince != nil,
-              now >= nextSuspicionAt, now >= nextRecoveryAt, receiveWatch.isSuspect(now: now) else { return nil }
+        guard controlling, canPrepareRelay(now: now, relayAvailable: relayAvailable), receiveWatch.isSuspect(now: now)
+        else { return nil }
         let silent = receiveWatch.silence(now: now)
-        lastRecoveryReason = "WireGuard received nothing for \(silent) ms while sending: relay prepared beside the path"
+        return prepareRelay(reason: "WireGuard received nothing for \(silent) ms while sending: relay prepared beside the path",
+                            now: now, ids: &ids)
+    }
+
+    /// Controlling side: the controlled side asked for a restart (it may suspect the path before this side can: only
+    /// the side that keeps sending into a silence can tell a cut from the end of the traffic, and that may be the
+    /// controlled side). Where a relay can be prepared beside the path, that is the restart: if the path still
+    /// works, it speaks here before the relay is ready and the preparation is given up (`abandonSuspicionIfHeard`),
+    /// so a wrong suspicion over there costs one TURN allocation, not the path. Nil when none is started.
+    mutating func prepareOnRequest(reason: String, now: Int64, relayAvailable: Bool,
+                                   ids: inout GenerationIDs) -> [MeshAction]? {
+        guard controlling, canPrepareRelay(now: now, relayAvailable: relayAvailable) else { return nil }
+        return prepareRelay(reason: "peer asked: \(reason): relay prepared beside the path", now: now, ids: &ids)
+    }
+
+    /// Controlled side: the path in use is suspected (the same rule as the controlling side's): ask for a restart at
+    /// once, which the controlling side turns into a relay prepared beside the path (`prepareOnRequest`), instead of
+    /// waiting for the 2 s deadline. Once per suspicion: the next ask waits out the cooldown (the 2 s rule still asks
+    /// meanwhile). Nil when not asked.
+    mutating func askOnSuspicion(now: Int64, relayAvailable: Bool) -> [MeshAction]? {
+        guard !controlling, canPrepareRelay(now: now, relayAvailable: relayAvailable), receiveWatch.isSuspect(now: now)
+        else { return nil }
+        let reason = "WireGuard received nothing for \(receiveWatch.silence(now: now)) ms while sending"
+        nextSuspicionAt = now + Self.suspicionCooldown
+        lastRecoveryReason = "\(reason): asked the peer to prepare the relay"
+        return [.sendSignal(payload(.restart, session: session ?? "none", body: .restart(reason: reason)))]
+    }
+
+    /// Whether a relay-only generation can be prepared beside the path in use: TURN known, the path not relayed
+    /// already, ICE still healthy so the generation can be kept as the standby, no other generation under way, no
+    /// cooldown or backoff running.
+    private func canPrepareRelay(now: Int64, relayAvailable: Bool) -> Bool {
+        guard relayAvailable, !isRelayed, standby == nil, handoverTrial == nil, isHealthy,
+              let generation = current, generation.selectedPair != nil, generation.pathSince != nil else { return false }
+        return now >= nextSuspicionAt && now >= nextRecoveryAt
+    }
+
+    /// Starts the relay-only generation beside the current one, which becomes the standby.
+    private mutating func prepareRelay(reason: String, now: Int64, ids: inout GenerationIDs) -> [MeshAction] {
+        lastRecoveryReason = reason
         nextRecoveryAt = now + Int64(recovery.nextDelay())
         let actions = beginGeneration(ids: &ids, forceRelay: true, now: now, keepWorkingPath: true)
         current?.startedOnSuspicion = true
