@@ -156,9 +156,14 @@ class Agent:
         return next((p for p in self.status()["peers"] if p["public_key"] == public_key), None)
 
     def down(self, timeout: float = 15) -> None:
+        """`riftgate down`, then waits for the agent to exit, which must be with status 0 (a crash while cleaning up
+        would otherwise pass unseen)."""
         run(binary("riftgate"), "down", "--config", self.config, check=False, timeout=10)
         if self.process is not None:
-            self.process.wait(timeout=timeout)
+            status = self.process.wait(timeout=timeout)
+            if status != 0:
+                tail = "\n".join(self.log().splitlines()[-20:])
+                raise AssertionError(f"agent {self.host.name} exited with {status} after `riftgate down`:\n{tail}")
 
     def log(self) -> str:
         path = os.path.join(self.workdir, f"agent-{self.host.name}.log")
