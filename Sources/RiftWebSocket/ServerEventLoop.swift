@@ -116,13 +116,7 @@ final class ServerEventLoop: @unchecked Sendable {
             if eventFairness.hasHeld { eventLoop.runReady() } else { eventLoop.runOnce() }
             closeUnmaskedSenders()
             endFairnessPass()
-            if timesPasses {
-                // Measured first, added after: the handler's sends count into `passes.activity` meanwhile.
-                let spent = passes.measure { handler?.servicePassEnded() }
-                passes.activity.passEndNanoseconds &+= spent
-            } else {
-                handler?.servicePassEnded()
-            }
+            passes.run(timed: timesPasses, into: \.passEndNanoseconds) { handler?.servicePassEnded() }
         }
         if timesPasses { eventLoop.stopObservingWaits() }
         // Whatever is still held goes to the handler now, and context destruction reports closes directly.
@@ -287,12 +281,7 @@ final class ServerEventLoop: @unchecked Sendable {
 
     fileprivate func tick() {
         passes.activity.timers &+= 1
-        if configuration.recordsServicePasses {
-            let spent = passes.measure { handler?.tick() }
-            passes.activity.tickNanoseconds &+= spent
-        } else {
-            handler?.tick()
-        }
+        passes.run(timed: configuration.recordsServicePasses, into: \.tickNanoseconds) { handler?.tick() }
         if let contextPointer { tickTimer.schedule(on: contextPointer, after: configuration.tickInterval) }
     }
 }

@@ -52,11 +52,14 @@ final class ServicePassRecorder: @unchecked Sendable {
         lastWait = timing ? now &- waitStartedAt : 0
     }
 
-    /// Runs `body` and returns how long it took, in nanoseconds.
+    /// Runs `body`; when `timed`, adds how long it took to `figure` of the pass's activity. Measured first, added
+    /// after: `body` (the handler) counts its own sends into `activity` meanwhile.
     @inline(__always)
-    func measure(_ body: () -> Void) -> UInt64 {
+    func run(timed: Bool, into figure: WritableKeyPath<ServicePassActivity, UInt64>, _ body: () -> Void) {
+        guard timed else { return body() }
         let start = ThreadClocks.monotonicNanoseconds()
         body()
-        return ThreadClocks.monotonicNanoseconds() &- start
+        let spent = ThreadClocks.monotonicNanoseconds() &- start
+        activity[keyPath: figure] &+= spent
     }
 }
