@@ -11,7 +11,8 @@ final class KernelWireGuardDevice: WireGuardDevice {
     var backend: WireGuardBackend { .kernel }
     private let link: NetworkLink
     private let isShutDown = Locked(false)
-    /// What `setPeer` last set, so an unchanged list is not replaced (a moment without allowed IPs drops packets).
+    /// What `setPeer` last set, so an unchanged list is not replaced (a moment without allowed IPs drops packets);
+    /// `wg` can only replace, so a list that grows is replaced too.
     private let allowedIPsSet = PeerAllowedIPsRecord()
 
     private init(link: NetworkLink, listenPort: UInt16) {

@@ -18,7 +18,8 @@ final class UserspaceWireGuardDevice: WireGuardDevice {
     private let control: UAPIClient
     private let daemon: SupervisedProcess
     private let isShutDown = Locked(false)
-    /// What `setPeer` last set, so an unchanged list is not replaced (a moment without allowed IPs drops packets).
+    /// What `setPeer` last set, so an unchanged list is not replaced and a grown one is only added to (a moment
+    /// without allowed IPs drops packets).
     private let allowedIPsSet = PeerAllowedIPsRecord()
 
     private init(listenPort: UInt16, publicKey: PublicKey?, link: NetworkLink, control: UAPIClient, daemon: SupervisedProcess) {

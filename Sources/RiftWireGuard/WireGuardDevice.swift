@@ -13,8 +13,8 @@ public protocol WireGuardDevice: AnyObject, Sendable {
     var backend: WireGuardBackend { get }
     /// Adds the peer, or updates it: its keepalive is replaced, its endpoint is set when given and otherwise left as
     /// WireGuard last saw it, and its allowed IPs are replaced when they differ from what this device last set for
-    /// the peer (an unchanged list is left in place: replacing it leaves a moment without any, in which packets to and
-    /// from the peer are dropped; see `PeerAllowedIPsRecord`). Fails with `.invalidConfiguration` for a malformed or
+    /// the peer (an unchanged list is left in place, and wireguard-go only adds to one that grew: replacing leaves a
+    /// moment without any, in which packets to and from the peer are dropped; see `PeerAllowedIPsRecord`). Fails with `.invalidConfiguration` for a malformed or
     /// default-route allowed IP, and with the backend's error when WireGuard refuses.
     func setPeer(_ peer: WireGuardPeer) throws(WireGuardError)
     /// Removes the peer; removing an unknown peer succeeds. Fails when WireGuard cannot be reached.

@@ -24,9 +24,11 @@ extension PeerSession {
 
     /// Controlling side: the controlled side asked for a restart (it may suspect the path before this side can: only
     /// the side that keeps sending into a silence can tell a cut from the end of the traffic, and that may be the
-    /// controlled side). Where a relay can be prepared beside the path, that is the restart: if the path still
-    /// works, it speaks here before the relay is ready and the preparation is given up (`abandonSuspicionIfHeard`),
-    /// so a wrong suspicion over there costs one TURN allocation, not the path. Nil when none is started.
+    /// controlled side). Where a relay can be prepared beside the path, that is the restart; the old path keeps
+    /// carrying until the relay is selected. A wrong suspicion over there is given up only if this side's next
+    /// counter read (every 250 ms) hears the path before the relay is selected (`abandonSuspicionIfHeard`); the
+    /// relay-only negotiation usually takes ~20 ms, so such a suspicion mostly moves the tunnel to the relay until
+    /// the upgrade (about 30 s). Nil when none is started.
     mutating func prepareOnRequest(reason: String, now: Int64, relayAvailable: Bool,
                                    ids: inout GenerationIDs) -> [MeshAction]? {
         guard controlling, canPrepareRelay(now: now, relayAvailable: relayAvailable) else { return nil }

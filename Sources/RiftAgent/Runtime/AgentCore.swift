@@ -29,6 +29,7 @@ public final class AgentCore: @unchecked Sendable {
     var forwardingPorts: [UInt64: UInt16] = [:]
     /// Forwarding sockets the mesh released (and ICE sessions it closed with them), kept a moment (`AgentCore+Linger`).
     var lingering: [UInt64: LingeringForwarding] = [:]
+    /// The token of the latest linger, so a `lingerOver` for one that was replaced or cancelled is ignored.
     var lingerTokens: UInt64 = 0
     var iceServers = ICEServers() {
         didSet { turnSnapshot.withLock { [turn = iceServers.turn] in $0 = turn.map(TURNCredentialSet.init) } }
