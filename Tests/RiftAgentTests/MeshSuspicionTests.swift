@@ -29,12 +29,13 @@ struct MeshSuspicionTests {
 
         var session: PeerSession { h.meshes[a]!.peers[b]! }
 
-        /// One 250 ms read on A; `receive`/`send`: whether each counter advanced since the last one.
+        /// One 250 ms read on A; `receive`/`send`: whether each counter advanced since the last one, by `bytes` (100:
+        /// data; 32: one keepalive).
         @discardableResult
-        mutating func read(receive: Bool, send: Bool = true) -> [MeshAction] {
+        mutating func read(receive: Bool, send: Bool = true, bytes: UInt64 = 100) -> [MeshAction] {
             now += 250
-            if receive { received += 100 }
-            if send { sent += 100 }
+            if receive { received += bytes }
+            if send { sent += bytes }
             return h.send(.tick(nowMilliseconds: now, handshakeAge: [b: 3],
                                 traffic: [b: TrafficCounters(received: received, sent: sent)]), to: 1)
         }
@@ -44,11 +45,11 @@ struct MeshSuspicionTests {
 
         /// Reads with nothing received while A keeps sending, until one returns actions or `limit` ms passed; the
         /// actions and how long the silence had lasted.
-        mutating func silence(limit: Int64) -> ([MeshAction], Int64) {
+        mutating func silence(limit: Int64, bytes: UInt64 = 100) -> ([MeshAction], Int64) {
             var quiet: Int64 = 0
             while quiet < limit {
                 quiet += 250
-                let actions = read(receive: false)
+                let actions = read(receive: false, bytes: bytes)
                 if !actions.isEmpty { return (actions, quiet) }
             }
             return ([], quiet)
@@ -87,14 +88,31 @@ struct MeshSuspicionTests {
     @Test("idle or one-way traffic (keepalives about a second apart) is suspected only after 1.75 s")
     func quietSilenceWaitsLonger() {
         var pair = Pair()
-        for _ in 0..<3 {  // a keepalive each way every fourth read
-            pair.read(receive: true, send: true)
-            for _ in 0..<3 { pair.read(receive: false, send: false) }
-        }
-        pair.read(receive: true, send: false)
-        let (actions, after) = pair.silence(limit: 3_000)
+        Self.idle(&pair)
+        let (actions, after) = pair.silence(limit: 3_000, bytes: 32)  // A sends keepalives only
         #expect(after == 1_750, "suspected after \(after) ms")
         #expect(Self.startsRelayOnly(actions))
+    }
+
+    @Test("data sent into an idle tunnel is suspected 1.25 s after the read that saw it go out, not 1.75 s after the last keepalive")
+    func unansweredDataIsSuspectedSooner() {
+        var pair = Pair()
+        Self.idle(&pair)
+        pair.read(receive: false, bytes: 32)  // A's keepalive: nothing is owed for it
+        let (actions, after) = pair.silence(limit: 3_000)  // then pings go out, and nothing comes back
+        #expect(after == 1_250 + 250, "suspected after \(after) ms of silence")
+        #expect(Self.startsRelayOnly(actions))
+        #expect(pair.session.lastRecoveryReason?.contains("data unanswered for 1250 ms") == true,
+                "\(pair.session.lastRecoveryReason ?? "nil")")
+    }
+
+    /// An idle tunnel: a keepalive each way every fourth read for three seconds, then one from B.
+    static func idle(_ pair: inout Pair) {
+        for _ in 0..<3 {
+            pair.read(receive: true, send: true, bytes: 32)
+            for _ in 0..<3 { pair.read(receive: false, send: false) }
+        }
+        pair.read(receive: true, send: false, bytes: 32)
     }
 
     @Test("the old path speaks before the relay is ready: the new generation is closed and nothing else changes")

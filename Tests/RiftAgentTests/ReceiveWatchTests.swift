@@ -71,6 +71,30 @@ struct ReceiveWatchTests {
         #expect(quiet.isDead(now: 3_000))
     }
 
+    @Test("data sent into an idle tunnel's silence is suspect 1.25 s after the read that saw it, before the quiet deadline")
+    func unansweredDataIsSuspect() {
+        var watch = ReceiveWatch(now: 0)
+        watch.observe(TrafficCounters(received: 0, sent: 0), now: 0)
+        watch.observe(TrafficCounters(received: 32, sent: 32), now: 250)  // keepalives: the last packet in
+        watch.observe(TrafficCounters(received: 32, sent: 64), now: 500)  // our keepalive: no answer owed
+        watch.observe(TrafficCounters(received: 32, sent: 192), now: 750)  // a ping goes out
+        watch.observe(TrafficCounters(received: 32, sent: 320), now: 1_750)
+        #expect(!watch.isSuspect(now: 1_750))
+        #expect(watch.unanswered(now: 1_750) == 1_000)
+        watch.observe(TrafficCounters(received: 32, sent: 448), now: 2_000)
+        #expect(watch.isSuspect(now: 2_000), "1.25 s after the ping, although the last packet in is only 1.75 s old")
+        #expect(watch.suspicionSummary(now: 2_000)
+                == "WireGuard received nothing for 1750 ms while sending (data unanswered for 1250 ms)")
+        watch.observe(TrafficCounters(received: 64, sent: 448), now: 2_250)
+        #expect(!watch.isSuspect(now: 2_250) && watch.unanswered(now: 2_250) == 0, "any packet in answers it")
+
+        var sameRead = ReceiveWatch(now: 0)  // data that went out on the read a packet came in may predate it
+        sameRead.observe(TrafficCounters(received: 0, sent: 0), now: 0)
+        sameRead.observe(TrafficCounters(received: 128, sent: 128), now: 250)
+        sameRead.observe(TrafficCounters(received: 128, sent: 160), now: 500)  // then only a keepalive
+        #expect(sameRead.unanswered(now: 1_500) == 0)
+    }
+
     @Test("three busy reads are not enough, and a read with traffic one way only ends the streak")
     func busyNeedsFourTwoWayReads() {
         var watch = ReceiveWatch(now: 0)

@@ -17,8 +17,7 @@ extension PeerSession {
     mutating func startOnSuspicion(now: Int64, relayAvailable: Bool, ids: inout GenerationIDs) -> [MeshAction]? {
         guard controlling, canPrepareRelay(now: now, relayAvailable: relayAvailable), receiveWatch.isSuspect(now: now)
         else { return nil }
-        let silent = receiveWatch.silence(now: now)
-        return prepareRelay(reason: "WireGuard received nothing for \(silent) ms while sending: relay prepared beside the path",
+        return prepareRelay(reason: "\(receiveWatch.suspicionSummary(now: now)): relay prepared beside the path",
                             now: now, ids: &ids)
     }
 
@@ -42,7 +41,7 @@ extension PeerSession {
     mutating func askOnSuspicion(now: Int64, relayAvailable: Bool) -> [MeshAction]? {
         guard !controlling, canPrepareRelay(now: now, relayAvailable: relayAvailable), receiveWatch.isSuspect(now: now)
         else { return nil }
-        let reason = "WireGuard received nothing for \(receiveWatch.silence(now: now)) ms while sending"
+        let reason = receiveWatch.suspicionSummary(now: now)
         nextSuspicionAt = now + Self.suspicionCooldown
         lastRecoveryReason = "\(reason): asked the peer to prepare the relay"
         return [.sendSignal(payload(.restart, session: session ?? "none", body: .restart(reason: reason)))]

@@ -24,7 +24,11 @@ public struct TrafficCounters: Sendable, Hashable {
 /// Two levels. *Suspect*: nothing arrived for `suspicionAfter`, which is short (500 ms) when the traffic before the
 /// silence went both ways on every read and this side still sent on the first read of the silence (pings, TCP, a
 /// call: a live path would have answered on one of those reads), and 1.75 s otherwise (an idle or one-way tunnel, where only keepalives
-/// arrive, at most ~1.25 s apart plus a read). A suspected path is not left yet: the controlling side starts a
+/// arrive, at most ~1.25 s apart plus a read); or nothing arrived for `answerDeadline` (1.25 s) after this side sent
+/// data into the silence, since a live peer answers data within about half a second (`SendWatch`: a read to see it,
+/// a read at most to answer, and one more here to see the answer, 750 ms and the path's delay at worst). That last
+/// rule is what catches a cut that comes as traffic starts on an idle tunnel, where the last keepalive may be 1.25 s
+/// old already. A suspected path is not left yet: the controlling side starts a
 /// relay-only generation beside it and keeps the old path if it speaks again before the relay is ready
 /// (PeerSession+Suspicion). *Dead*: nothing for `silenceDeadline` (2 s), the rule where no relay can be prepared (no
 /// TURN, a relayed path, the controlled side).
@@ -37,6 +41,9 @@ struct ReceiveWatch: Sendable {
     static let suspicionAfter: (busy: Int64, quiet: Int64) = (500, 1_750)
     /// How many consecutive reads with both counters advancing make the traffic "busy".
     static let busyReads = 4
+    /// How long the peer may leave data this side sent unanswered before the path is suspected, in milliseconds,
+    /// counted from the read that saw the data go out after the last packet arrived.
+    static let answerDeadline: Int64 = 1_250
 
     private var last: TrafficCounters?
     /// When the received counter last advanced, or the watch (re)started.
@@ -50,6 +57,9 @@ struct ReceiveWatch: Sendable {
     private var busyBeforeSilence = false
     /// Reads since the received counter last advanced.
     private var silentReads = 0
+    /// The read that first saw data go out (`SendWatch.isData`) on a read without a packet in, since the last packet
+    /// arrived: that data was sent after it, and a live peer answers it. Nil when there is none.
+    private var dataSentAt: Int64?
 
     init(now: Int64) { receivedAt = now }
 
@@ -61,6 +71,7 @@ struct ReceiveWatch: Sendable {
         busyStreak = 0
         busyBeforeSilence = false
         silentReads = 0
+        dataSentAt = nil
     }
 
     /// Records the counters read at `now` (nil: WireGuard reported none for the peer, which proves nothing).
@@ -78,11 +89,13 @@ struct ReceiveWatch: Sendable {
             sentSinceReceived = false
             silentReads = 0
             busyBeforeSilence = busyStreak >= Self.busyReads
+            dataSentAt = nil
             return
         }
         silentReads += 1
         if sent {
             sentSinceReceived = true
+            if dataSentAt == nil, SendWatch.isData(from: previous.sent, to: counters.sent) { dataSentAt = now }
         } else if silentReads == 1 {
             // Both sides stopped together (the pings ended): what follows is the keepalives' rhythm, not a cut. A later
             // read without sending (TCP backing off after a cut) does not undo a silence that began while we sent.
@@ -96,8 +109,20 @@ struct ReceiveWatch: Sendable {
     /// The silence after which the path is suspected, given the traffic before it.
     var suspicionDeadline: Int64 { busyBeforeSilence ? Self.suspicionAfter.busy : Self.suspicionAfter.quiet }
 
+    /// How long data this side sent into the silence has gone unanswered, in milliseconds (0 when none was sent).
+    func unanswered(now: Int64) -> Int64 { dataSentAt.map { max(0, now - $0) } ?? 0 }
+
+    /// Why the path is suspected, for the log and status: the silence, and the unanswered data if any.
+    func suspicionSummary(now: Int64) -> String {
+        let unanswered = unanswered(now: now)
+        return "WireGuard received nothing for \(silence(now: now)) ms while sending"
+            + (unanswered > 0 ? " (data unanswered for \(unanswered) ms)" : "")
+    }
+
     /// Whether the path is suspected: silent long enough to prepare another path, not yet to give this one up.
-    func isSuspect(now: Int64) -> Bool { silence(now: now) >= suspicionDeadline }
+    func isSuspect(now: Int64) -> Bool {
+        silence(now: now) >= suspicionDeadline || unanswered(now: now) >= Self.answerDeadline
+    }
 
     /// Whether the path is dead by this signal.
     func isDead(now: Int64) -> Bool { silence(now: now) >= Self.silenceDeadline }
