@@ -169,6 +169,31 @@ struct MeshSuspicionTests {
         }
     }
 
+    @Test("after a move to a relay prepared on suspicion, the first try off it comes after 5 s, not 30 s; once a minute")
+    func suspicionMoveIsRecheckedSoon() throws {
+        var pair = Pair()
+        pair.busy()
+        _ = pair.silence(limit: 3_000)
+        pair.h.settle(pairKind: .relayed)
+        #expect(pair.session.path == .forwarded && pair.session.current?.startedOnSuspicion == true)
+        let moved = pair.now
+        var recent = pair.session  // the same session, had an early try been scheduled less than a minute ago
+        recent.lastSuspicionRecheckAt = moved + 1_000 - PeerSession.recheckInterval + 1
+        var tried: Int64?
+        for second in 1...40 where tried == nil {
+            let actions = pair.h.send(.tick(nowMilliseconds: moved + Int64(second) * 1_000, handshakeAge: [Self.b: 1]), to: 1)
+            if actions.contains(where: { if case .startICE(_, _, true, false) = $0 { true } else { false } }) {
+                tried = Int64(second) * 1_000
+            }
+        }
+        #expect(tried == 6_000, "a normal generation 5 s after the first healthy tick on the relay: \(tried ?? -1)")
+
+        var ids = GenerationIDs(sessionID: { "s" })
+        #expect(recent.considerUpgrade(now: moved + 1_000, ids: &ids).isEmpty)
+        let delay = (recent.nextUpgradeAt ?? 0) - (moved + 1_000)
+        #expect(delay >= 15_000 && delay <= 30_000, "within the minute: the ordinary backoff, not 5 s: \(delay)")
+    }
+
     @Test("a relay prepared on suspicion that fails: the old path stays, and the next step is the 2 s rule, not another preparation")
     func failedPreparationCoolsDown() throws {
         var pair = Pair()

@@ -75,8 +75,9 @@ def test_tunnel_outlives_the_hub_and_a_third_agent_joins_after_it_restarts(mesh,
 
 
 # A path that dies under traffic is suspected after 500 ms of silence; one that dies as traffic starts (fewer than
-# four counter reads with two-way traffic, about a second) or on an idle tunnel waits the quiet deadline of 1.75 s
-# (docs/architecture.md, "Failover"). Both are measured: pings start just before the cut, or 1.5 s before it.
+# four counter reads with two-way traffic, about a second) 1.25 s after the read that saw the first unanswered data
+# go out, and an idle tunnel after the quiet deadline of 1.75 s (docs/architecture.md, "Failover"). Both traffic
+# cases are measured: pings start just before the cut, or 1.5 s before it.
 @pytest.mark.parametrize("traffic_before_cut", [0.0, 1.5], ids=["cut-as-pings-start", "cut-under-pings"])
 def test_cut_direct_path_moves_to_the_relay_and_back(mesh, workdir, timing, traffic_before_cut):
     mesh.peer_view("a", "b", condition=lambda entry: entry.get("path_type") == "server-reflexive")

@@ -44,9 +44,17 @@ extension PeerSession {
         return actions
     }
 
+    /// How soon the first try off a relay comes when the relay was prepared on suspicion (PeerSession+Suspicion), in
+    /// milliseconds: a suspicion can be wrong (a late keepalive or answer), and then the path it left still works.
+    static let recheckAfterSuspicion: Int64 = 5_000
+    /// The least time between two such early tries, in milliseconds: a path that keeps being suspected falls back to
+    /// the ordinary backoff instead of moving every few seconds.
+    static let recheckInterval: Int64 = 60_000
+
     /// Controlling side, healthy tunnel: while the pair goes through the relay, now and then try a new generation
     /// (make before break) in case a direct or server-reflexive path works again, with backoff (about 30 s, then
-    /// doubling up to 5 min). Off the relay, the backoff resets.
+    /// doubling up to 5 min; the first try 5 s after a move to a relay prepared on suspicion, at most once a minute).
+    /// Off the relay, the backoff resets.
     mutating func considerUpgrade(now: Int64, ids: inout GenerationIDs) -> [MeshAction] {
         guard isRelayed else {
             upgrade.reset()
@@ -55,11 +63,19 @@ extension PeerSession {
         }
         guard controlling, standby == nil, current?.selectedPair != nil, isHealthy else { return [] }
         guard let due = nextUpgradeAt else {
-            nextUpgradeAt = now + Int64(upgrade.nextDelay())
+            nextUpgradeAt = now + firstUpgradeDelay(now: now)
             return []
         }
         guard now >= due else { return [] }
         nextUpgradeAt = nil
         return beginGeneration(ids: &ids, forceRelay: false, now: now, keepWorkingPath: true)
+    }
+
+    /// The wait before the next try off the relay: short once after a move on suspicion, else the backoff's.
+    private mutating func firstUpgradeDelay(now: Int64) -> Int64 {
+        guard current?.startedOnSuspicion == true, now - (lastSuspicionRecheckAt ?? .min / 2) >= Self.recheckInterval
+        else { return Int64(upgrade.nextDelay()) }
+        lastSuspicionRecheckAt = now
+        return Self.recheckAfterSuspicion
     }
 }

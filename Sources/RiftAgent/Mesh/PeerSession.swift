@@ -37,6 +37,8 @@ public struct PeerSession: Sendable {
     /// Attempts to get off a relayed pair (see PeerSession+Upgrade).
     var upgrade = Backoff(initialMilliseconds: 30_000, maximumMilliseconds: 300_000)
     var nextUpgradeAt: Int64?
+    /// When the last early try off a relay prepared on suspicion was scheduled (see PeerSession+Upgrade).
+    var lastSuspicionRecheckAt: Int64?
     /// The last WireGuard handshake age reported, in seconds.
     public internal(set) var handshakeAge: Int64?
     /// A port hand-over not yet confirmed by WireGuard traffic (see PortHandover.swift).
