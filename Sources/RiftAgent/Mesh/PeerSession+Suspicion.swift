@@ -27,7 +27,7 @@ extension PeerSession {
     /// carrying until the relay is selected. A wrong suspicion over there is given up only if this side's next
     /// counter read (every 250 ms) hears the path before the relay is selected (`abandonSuspicionIfHeard`); the
     /// relay-only negotiation usually takes ~20 ms, so such a suspicion mostly moves the tunnel to the relay until
-    /// the upgrade (about 30 s). Nil when none is started.
+    /// the early try off it 5 s later (PeerSession+Upgrade). Nil when none is started.
     mutating func prepareOnRequest(reason: String, now: Int64, relayAvailable: Bool,
                                    ids: inout GenerationIDs) -> [MeshAction]? {
         guard controlling, canPrepareRelay(now: now, relayAvailable: relayAvailable) else { return nil }
