@@ -40,6 +40,18 @@ struct ConnectionRecord {
     var bucket: TokenBucket
     /// Messages dropped by the rate limit since it opened.
     var droppedMessages = 0
+
+    /// Whether the hub has closed it (`ConnectionPhase.ending`).
+    var isEnding: Bool {
+        if case .ending = phase { return true }
+        return false
+    }
+
+    /// The proven key of an authenticated connection; nil before `welcome` and once ending.
+    var authenticatedKey: PublicKey? {
+        if case .authenticated(let session) = phase { return session.info.publicKey }
+        return nil
+    }
 }
 
 /// The phases of a connection. Only `authenticated` connections are in the network index.
