@@ -11,30 +11,38 @@ public enum Base64 {
 
     /// The base64 text of `bytes`.
     ///
-    /// Appends byte by byte into one buffer reserved up front: the hub encodes every relayed sealed box (about 500
-    /// bytes) this way, and a four-element array per three input bytes made this 9 % of its CPU at 20,000 msg/s.
+    /// Writes the characters straight into the new string's storage, with the alphabet read once: the hub encodes a
+    /// sender's key for every relayed message (and once encoded every sealed box this way).
     public static func encode<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {
         let input = Array(bytes)
-        var out = [UInt8]()
-        out.reserveCapacity((input.count + 2) / 3 * 4)
-        var index = 0
-        while index + 3 <= input.count {
-            let chunk = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
-            out.append(alphabet[Int(chunk >> 18 & 63)])
-            out.append(alphabet[Int(chunk >> 12 & 63)])
-            out.append(alphabet[Int(chunk >> 6 & 63)])
-            out.append(alphabet[Int(chunk & 63)])
-            index += 3
+        let alphabet = alphabet
+        let length = (input.count + 2) / 3 * 4
+        guard length > 0 else { return "" }
+        return String(unsafeUninitializedCapacity: length) { out in
+            var index = 0
+            var written = 0
+            func put(_ symbol: UInt8) {
+                out[written] = symbol
+                written += 1
+            }
+            while index + 3 <= input.count {
+                let chunk = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
+                put(alphabet[Int(chunk >> 18 & 63)])
+                put(alphabet[Int(chunk >> 12 & 63)])
+                put(alphabet[Int(chunk >> 6 & 63)])
+                put(alphabet[Int(chunk & 63)])
+                index += 3
+            }
+            let rest = input.count - index
+            if rest > 0 {
+                let chunk = UInt32(input[index]) << 16 | (rest == 2 ? UInt32(input[index + 1]) << 8 : 0)
+                put(alphabet[Int(chunk >> 18 & 63)])
+                put(alphabet[Int(chunk >> 12 & 63)])
+                put(rest == 2 ? alphabet[Int(chunk >> 6 & 63)] : UInt8(ascii: "="))
+                put(UInt8(ascii: "="))
+            }
+            return written
         }
-        let rest = input.count - index
-        if rest > 0 {
-            let chunk = UInt32(input[index]) << 16 | (rest == 2 ? UInt32(input[index + 1]) << 8 : 0)
-            out.append(alphabet[Int(chunk >> 18 & 63)])
-            out.append(alphabet[Int(chunk >> 12 & 63)])
-            out.append(rest == 2 ? alphabet[Int(chunk >> 6 & 63)] : UInt8(ascii: "="))
-            out.append(UInt8(ascii: "="))
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// How many bytes `text` encodes, or nil when it is not canonical padded base64: the same check as `decode`,

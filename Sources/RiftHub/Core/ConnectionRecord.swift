@@ -41,16 +41,35 @@ struct ConnectionRecord {
     /// Messages dropped by the rate limit since it opened.
     var droppedMessages = 0
 
-    /// Whether the hub has closed it (`ConnectionPhase.ending`).
-    var isEnding: Bool {
-        if case .ending = phase { return true }
-        return false
+    /// What became of a received message at the rate limit.
+    enum Admission {
+        /// The connection is ending: the message is ignored.
+        case ignored
+        /// Within the budget.
+        case admitted
+        /// Over the budget: dropped and counted in `droppedMessages`.
+        case dropped
     }
 
-    /// The proven key of an authenticated connection; nil before `welcome` and once ending.
-    var authenticatedKey: PublicKey? {
-        if case .authenticated(let session) = phase { return session.info.publicKey }
-        return nil
+    /// Takes one message from the budget of a connection that is not ending.
+    ///
+    /// This and `relaySender()` are called through the dictionary's in-place access (`connections[id]?.…`), which
+    /// lends the record without copying it; reading a field through the dictionary's getter copied the whole record
+    /// (and retained everything in it) for every relayed message. `relaySender()` is `mutating` only for that.
+    mutating func admitMessage(now: Double) -> Admission {
+        if case .ending = phase { return .ignored }
+        guard bucket.take(now: now) else {
+            droppedMessages += 1
+            return .dropped
+        }
+        return .admitted
+    }
+
+    /// The proven key and network of an authenticated connection; nil before `welcome` and once ending. Does not
+    /// change the record (see `admitMessage`).
+    mutating func relaySender() -> (key: PublicKey, network: String)? {
+        guard case .authenticated(let session) = phase else { return nil }
+        return (session.info.publicKey, grant.network)
     }
 }
 

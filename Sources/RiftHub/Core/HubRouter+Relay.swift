@@ -5,13 +5,12 @@ extension HubRouter {
     /// proven key as `from`. The sealed box is passed on untouched. A recipient that is not connected in
     /// that network gets the sender a `peer_not_found` error referring to the message's `id`.
     mutating func relay(_ signal: OutgoingSignal, from connection: Connection, _ actions: inout [HubAction<Connection>]) {
-        // Only the two fields needed are read from the record, in place (see `connection(_:received:)`).
-        guard let slot = connections.index(forKey: connection) else { return }
-        guard let sender = connections.values[slot].authenticatedKey else {
+        // Only the two fields needed are read, in place (see `ConnectionRecord.admitMessage`).
+        guard connections.index(forKey: connection) != nil else { return }
+        guard let (sender, network) = connections[connection]?.relaySender() else {
             refuse(connection, ProtocolError(.notAuthenticated, "send hello before any other message"), ref: signal.id, &actions)
             return
         }
-        let network = connections.values[slot].grant.network
         guard signal.to != sender else {
             refuse(connection, ProtocolError(.invalidValue, "a peer cannot send signaling messages to itself"), ref: signal.id, &actions)
             return

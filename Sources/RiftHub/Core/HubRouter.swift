@@ -144,17 +144,16 @@ public struct HubRouter<Connection: Hashable & Sendable> {
     /// `hello` is `not_authenticated` and closes the connection (PROTOCOL.md §5), malformed frames included.
     public mutating func connection(_ connection: Connection, received text: String) -> [HubAction<Connection>] {
         var actions: [HubAction<Connection>] = []
-        // The record is read and its bucket updated in place, through its slot: copying the whole record out and
-        // back for every message was a visible share of the relay's cost.
-        guard !isShuttingDown, let slot = connections.index(forKey: connection) else { return actions }
-        if connections.values[slot].isEnding { return actions }
+        guard !isShuttingDown else { return actions }
         let now = clock.monotonicSeconds()
-        guard connections.values[slot].bucket.take(now: now) else {
+        switch connections[connection]?.admitMessage(now: now) {
+        case nil, .ignored?: return actions
+        case .admitted?: break
+        case .dropped?:
             // Every dropped message is answered, with its `id` as `ref` when it had one, so that a sender knows which
             // message was lost (PROTOCOL.md §6.10). The replies are bounded: after `droppedMessagesBeforeClose` drops
             // the connection is closed, and the transport's outbound queue limit closes a client that does not read.
-            connections.values[slot].droppedMessages += 1
-            let record = connections.values[slot]
+            guard let record = connections[connection] else { return actions }
             metrics.countRejected(.rateLimited)
             let notice = ProtocolError(.rateLimited, "more than \(Int(configuration.messagesPerSecond)) messages per second; message dropped")
             actions.append(.send(.error(ErrorFrame(notice, ref: Self.messageID(in: text))), to: connection))
