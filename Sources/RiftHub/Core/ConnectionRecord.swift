@@ -53,9 +53,10 @@ struct ConnectionRecord {
 
     /// Takes one message from the budget of a connection that is not ending.
     ///
-    /// This and `relaySender()` are called through the dictionary's in-place access (`connections[id]?.…`), which
-    /// lends the record without copying it; reading a field through the dictionary's getter copied the whole record
-    /// (and retained everything in it) for every relayed message. `relaySender()` is `mutating` only for that.
+    /// This and `relaySender()` are called on the record in its dictionary slot (`connections.values[slot].…`), whose
+    /// in-place access lends the record without copying it; reading a field through a getter, or mutating through
+    /// `connections[id]?.…`, copied the whole record (and retained everything in it) for every relayed message.
+    /// `relaySender()` is `mutating` only for that.
     mutating func admitMessage(now: Double) -> Admission {
         if case .ending = phase { return .ignored }
         guard bucket.take(now: now) else {

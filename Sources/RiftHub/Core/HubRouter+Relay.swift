@@ -6,8 +6,8 @@ extension HubRouter {
     /// that network gets the sender a `peer_not_found` error referring to the message's `id`.
     mutating func relay(_ signal: OutgoingSignal, from connection: Connection, _ actions: inout [HubAction<Connection>]) {
         // Only the two fields needed are read, in place (see `ConnectionRecord.admitMessage`).
-        guard connections.index(forKey: connection) != nil else { return }
-        guard let (sender, network) = connections[connection]?.relaySender() else {
+        guard let slot = connections.index(forKey: connection) else { return }
+        guard let (sender, network) = connections.values[slot].relaySender() else {
             refuse(connection, ProtocolError(.notAuthenticated, "send hello before any other message"), ref: signal.id, &actions)
             return
         }

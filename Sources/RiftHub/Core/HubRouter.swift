@@ -144,12 +144,12 @@ public struct HubRouter<Connection: Hashable & Sendable> {
     /// `hello` is `not_authenticated` and closes the connection (PROTOCOL.md §5), malformed frames included.
     public mutating func connection(_ connection: Connection, received text: String) -> [HubAction<Connection>] {
         var actions: [HubAction<Connection>] = []
-        guard !isShuttingDown else { return actions }
+        guard !isShuttingDown, let slot = connections.index(forKey: connection) else { return actions }
         let now = clock.monotonicSeconds()
-        switch connections[connection]?.admitMessage(now: now) {
-        case nil, .ignored?: return actions
-        case .admitted?: break
-        case .dropped?:
+        switch connections.values[slot].admitMessage(now: now) {
+        case .ignored: return actions
+        case .admitted: break
+        case .dropped:
             // Every dropped message is answered, with its `id` as `ref` when it had one, so that a sender knows which
             // message was lost (PROTOCOL.md §6.10). The replies are bounded: after `droppedMessagesBeforeClose` drops
             // the connection is closed, and the transport's outbound queue limit closes a client that does not read.
