@@ -2,7 +2,16 @@ extension ClientMessage {
     /// Decodes one frame from an agent, failing with the code `PROTOCOL.md` specifies for the first problem found.
     ///
     /// A client-supplied `from` fails with `sender_not_allowed`: only the hub names senders.
+    ///
+    /// A signal in its usual form is read straight from the bytes (`SignalFrameScanner`, the hub's fast path); every
+    /// other frame, and every refusal, goes through the generic decoder (`decodeFromTree`), which names the error.
     public static func decode(_ text: String) throws(ProtocolError) -> ClientMessage {
+        if let signal = SignalFrameScanner.signal(in: text) { return .signal(signal) }
+        return try decodeFromTree(text)
+    }
+
+    /// Decodes `text` through a `JSONValue` tree: every message type, every accepted form, every refusal.
+    static func decodeFromTree(_ text: String) throws(ProtocolError) -> ClientMessage {
         var (reader, type) = try MessageFrame.open(text, knownTypes: types)
         let message: ClientMessage
         if type == "hello" {

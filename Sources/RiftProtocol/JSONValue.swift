@@ -1,8 +1,9 @@
 /// A parsed JSON value.
 ///
-/// The protocol decodes every frame into a `JSONValue` first and then reads typed fields from it, so that
+/// The protocol decodes frames into a `JSONValue` first and then reads typed fields from it, so that
 /// unknown fields, wrong types and missing fields each get their own stable error code instead of one
-/// generic "could not decode".
+/// generic "could not decode". (A client's signal in its usual form is read from its bytes by `SignalFrameScanner`,
+/// which accepts only what this path accepts and leaves every refusal to it.)
 public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)

@@ -22,8 +22,8 @@ public struct SealedBox: Sendable, Hashable {
         boxText = Base64.encode(ciphertext)
     }
 
-    /// Wraps texts already checked as canonical base64 (by `read`).
-    private init(nonceText: String, boxText: String) {
+    /// Wraps texts already checked as canonical base64 of the right lengths (by `read`, or by `SignalFrameScanner`).
+    init(checkedNonceText nonceText: String, boxText: String) {
         self.nonceText = nonceText
         self.boxText = boxText
     }
@@ -53,7 +53,7 @@ public struct SealedBox: Sendable, Hashable {
             guard box.byteCount > macBytes else {
                 throw ProtocolError(.invalidValue, "a sealed box is longer than its \(macBytes)-byte authenticator")
             }
-            return SealedBox(nonceText: nonce.text, boxText: box.text)
+            return SealedBox(checkedNonceText: nonce.text, boxText: box.text)
         }
     }
 }

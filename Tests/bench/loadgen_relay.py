@@ -83,7 +83,7 @@ def latency_summary(sorted_ns: list[int]) -> dict:
     def at(p):
         value = percentile(sorted_ns, p)
         return None if value is None else round(value / 1e6, 3)
-    return {"count": len(sorted_ns), "p50": at(50), "p90": at(90), "p99": at(99), "max": at(100)}
+    return {"count": len(sorted_ns), "p50": at(50), "p90": at(90), "p99": at(99), "p99.9": at(99.9), "max": at(100)}
 
 
 def runqueue_waits(hub) -> tuple[float, float]:

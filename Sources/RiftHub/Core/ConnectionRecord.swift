@@ -40,6 +40,38 @@ struct ConnectionRecord {
     var bucket: TokenBucket
     /// Messages dropped by the rate limit since it opened.
     var droppedMessages = 0
+
+    /// What became of a received message at the rate limit.
+    enum Admission {
+        /// The connection is ending: the message is ignored.
+        case ignored
+        /// Within the budget.
+        case admitted
+        /// Over the budget: dropped and counted in `droppedMessages`.
+        case dropped
+    }
+
+    /// Takes one message from the budget of a connection that is not ending.
+    ///
+    /// This and `relaySender()` are called on the record in its dictionary slot (`connections.values[slot].…`), whose
+    /// in-place access lends the record without copying it; reading a field through a getter, or mutating through
+    /// `connections[id]?.…`, copied the whole record (and retained everything in it) for every relayed message.
+    /// `relaySender()` is `mutating` only for that.
+    mutating func admitMessage(now: Double) -> Admission {
+        if case .ending = phase { return .ignored }
+        guard bucket.take(now: now) else {
+            droppedMessages += 1
+            return .dropped
+        }
+        return .admitted
+    }
+
+    /// The proven key and network of an authenticated connection; nil before `welcome` and once ending. Does not
+    /// change the record (see `admitMessage`).
+    mutating func relaySender() -> (key: PublicKey, network: String)? {
+        guard case .authenticated(let session) = phase else { return nil }
+        return (session.info.publicKey, grant.network)
+    }
 }
 
 /// The phases of a connection. Only `authenticated` connections are in the network index.

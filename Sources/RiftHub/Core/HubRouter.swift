@@ -144,18 +144,19 @@ public struct HubRouter<Connection: Hashable & Sendable> {
     /// `hello` is `not_authenticated` and closes the connection (PROTOCOL.md §5), malformed frames included.
     public mutating func connection(_ connection: Connection, received text: String) -> [HubAction<Connection>] {
         var actions: [HubAction<Connection>] = []
-        guard !isShuttingDown, var record = connections[connection] else { return actions }
-        if case .ending = record.phase { return actions }
+        guard !isShuttingDown, let slot = connections.index(forKey: connection) else { return actions }
         let now = clock.monotonicSeconds()
-        guard record.bucket.take(now: now) else {
+        switch connections.values[slot].admitMessage(now: now) {
+        case .ignored: return actions
+        case .admitted: break
+        case .dropped:
             // Every dropped message is answered, with its `id` as `ref` when it had one, so that a sender knows which
             // message was lost (PROTOCOL.md §6.10). The replies are bounded: after `droppedMessagesBeforeClose` drops
             // the connection is closed, and the transport's outbound queue limit closes a client that does not read.
-            record.droppedMessages += 1
+            guard let record = connections[connection] else { return actions }
             metrics.countRejected(.rateLimited)
             let notice = ProtocolError(.rateLimited, "more than \(Int(configuration.messagesPerSecond)) messages per second; message dropped")
             actions.append(.send(.error(ErrorFrame(notice, ref: Self.messageID(in: text))), to: connection))
-            connections[connection] = record
             if record.droppedMessages >= configuration.droppedMessagesBeforeClose {
                 logger.notice("closing flooding connection", metadata: ["connection": "\(connection)", "from": "\(record.remoteAddress)"])
                 end(connection, announce: "disconnected", &actions)
@@ -163,12 +164,11 @@ public struct HubRouter<Connection: Hashable & Sendable> {
             }
             return actions
         }
-        connections[connection] = record
         let message: ClientMessage
         do {
             message = try ClientMessage.decode(text)
         } catch {
-            if case .awaitingHello = record.phase {
+            if case .awaitingHello? = connections[connection]?.phase {
                 let refusal = ProtocolError(.notAuthenticated, "send a valid hello first (\(error.code.rawValue): \(error.message))")
                 refuse(connection, refusal, ref: Self.messageID(in: text), &actions)
             } else {
