@@ -34,6 +34,11 @@ public struct Generation: Sendable {
     /// Whether it was started because the path in use went quiet (`PeerSession.startOnSuspicion`): it is given up if
     /// that path speaks again before this one selects a pair.
     var startedOnSuspicion = false
+    /// Controlled side, normal generation: our relayed candidates not signaled yet, whether the end of candidates waits
+    /// behind them, and whether the hold is over (see PeerSession+RelayHold).
+    var heldRelayCandidates: [String] = []
+    var heldEndOfCandidates = false
+    var relayHoldOver = false
 
     /// A new generation on ICE session `instance`.
     init(instance: UInt64, relayOnly: Bool) {

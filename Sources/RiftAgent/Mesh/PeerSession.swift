@@ -154,6 +154,10 @@ public struct PeerSession: Sendable {
         guard from == current?.instance, current?.localCredentials != nil, let session else { return [] }
         if let host = HostEndpoint(hostCandidate: candidate) { current?.localHostEndpoints.insert(host) }
         current?.localKinds.count(line: candidate)
+        if holdsRelayCandidates, Self.isRelayed(candidate) {
+            current?.heldRelayCandidates.append(candidate)
+            return []
+        }
         return [.sendSignal(payload(.candidate, session: session, body: .candidate(candidate)))]
     }
 
@@ -161,6 +165,10 @@ public struct PeerSession: Sendable {
     mutating func localGatheringDone(instance from: UInt64) -> [MeshAction] {
         guard from == current?.instance, current?.localCredentials != nil, let session else { return [] }
         current?.localKinds.complete = true
+        if holdsRelayCandidates, current?.heldRelayCandidates.isEmpty == false {
+            current?.heldEndOfCandidates = true
+            return []
+        }
         return [.sendSignal(payload(.endOfCandidates, session: session, body: .endOfCandidates))]
     }
 
