@@ -39,6 +39,8 @@ public struct Generation: Sendable {
     var heldRelayCandidates: [String] = []
     var heldEndOfCandidates = false
     var relayHoldOver = false
+    /// When the hold ends (mesh clock); nil on the controlling side and in relay-only generations.
+    var relayHoldEndsAt: Int64?
 
     /// A new generation on ICE session `instance`.
     init(instance: UInt64, relayOnly: Bool) {

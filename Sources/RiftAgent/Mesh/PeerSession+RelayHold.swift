@@ -22,7 +22,7 @@ extension PeerSession {
     /// Whether our relayed candidates of the current generation are held back now.
     var holdsRelayCandidates: Bool {
         guard let generation = current else { return false }
-        return !controlling && !generation.relayOnly && !generation.relayHoldOver
+        return generation.relayHoldEndsAt != nil && !generation.relayHoldOver
     }
 
     /// Whether an SDP `candidate:` line is a relayed candidate.
@@ -34,8 +34,8 @@ extension PeerSession {
     /// Every tick: once the hold is over, signal the held relayed candidates (unless a pair was selected meanwhile)
     /// and the end of candidates that waited behind them.
     mutating func endRelayHold(now: Int64) -> [MeshAction] {
-        guard holdsRelayCandidates, now >= attemptStartedAt + Self.relayHoldMilliseconds,
-              var generation = current, let session else { return [] }
+        guard holdsRelayCandidates, var generation = current, let endsAt = generation.relayHoldEndsAt, now >= endsAt,
+              let session else { return [] }
         generation.relayHoldOver = true
         var actions: [MeshAction] = []
         if generation.selectedPair == nil {

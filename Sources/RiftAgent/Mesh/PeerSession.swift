@@ -114,6 +114,7 @@ public struct PeerSession: Sendable {
         generation = payload.generation
         attemptStartedAt = now
         var started = Generation(instance: ids.instance(), relayOnly: payload.relayOnly)
+        if !payload.relayOnly { started.relayHoldEndsAt = now + Self.relayHoldMilliseconds }
         started.remoteListenPort = wireguard.listenPort
         started.remoteHostEndpoints = Set(ice.candidates.compactMap(HostEndpoint.init(hostCandidate:)))
         for line in ice.candidates { started.remoteKinds.count(line: line) }
