@@ -1,9 +1,10 @@
 """No packet lost while ICE settles right after a connect (issue 12).
 
-On the hard-NAT topology (two symmetric NATs, coturn) libnice usually selects relay-to-relay first and, about half a
-second later, a pair relayed on one end only; on the way the two sides may sit on different pairs for a few tens of
+On the hard-NAT topology (two symmetric NATs, coturn) libnice used to select relay-to-relay first and, about half a
+second later, a pair relayed on one end only; on the way the two sides could sit on different pairs for a few tens of
 milliseconds, and each side changes its data path (forwarded <-> handed over) when its own selection changes, which
-sets the WireGuard peer again each time. The lab's veth network loses nothing by itself, so ping streams that span
+sets the WireGuard peer again each time. Since the controlled side holds back its relayed candidates
+(PeerSession+RelayHold) the first selection is usually the final pair; the streams must come back whole either way. The lab's veth network loses nothing by itself, so ping streams that span
 every change, both directions, must come back whole. (The loss found so far, a WireGuard peer set with its allowed IPs
 replaced, is pinned with a flood in RiftWireGuardTests' NamespaceTunnelTests: here its chance per run is small.)
 """

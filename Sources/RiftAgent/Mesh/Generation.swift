@@ -34,6 +34,13 @@ public struct Generation: Sendable {
     /// Whether it was started because the path in use went quiet (`PeerSession.startOnSuspicion`): it is given up if
     /// that path speaks again before this one selects a pair.
     var startedOnSuspicion = false
+    /// Controlled side, normal generation: our relayed candidates not signaled yet, whether the end of candidates waits
+    /// behind them, and whether the hold is over (see PeerSession+RelayHold).
+    var heldRelayCandidates: [String] = []
+    var heldEndOfCandidates = false
+    var relayHoldOver = false
+    /// When the hold ends (mesh clock); nil on the controlling side and in relay-only generations.
+    var relayHoldEndsAt: Int64?
 
     /// A new generation on ICE session `instance`.
     init(instance: UInt64, relayOnly: Bool) {

@@ -177,6 +177,7 @@ public struct Mesh: Sendable {
         for key in peers.keys.sorted() {
             guard var peer = peers[key] else { continue }
             actions += peer.keepaliveDue(now: now, traffic: traffic[key])
+            actions += peer.endRelayHold(now: now)
             actions += peer.checkLiveness(now: now, handshakeAge: ages[key], traffic: traffic[key], ids: &ids,
                                           relayAvailable: relay)
             peers[key] = peer

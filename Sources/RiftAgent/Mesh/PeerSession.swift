@@ -116,6 +116,7 @@ public struct PeerSession: Sendable {
         generation = payload.generation
         attemptStartedAt = now
         var started = Generation(instance: ids.instance(), relayOnly: payload.relayOnly)
+        if !payload.relayOnly { started.relayHoldEndsAt = now + Self.relayHoldMilliseconds }
         started.remoteListenPort = wireguard.listenPort
         started.remoteHostEndpoints = Set(ice.candidates.compactMap(HostEndpoint.init(hostCandidate:)))
         for line in ice.candidates { started.remoteKinds.count(line: line) }
@@ -156,6 +157,10 @@ public struct PeerSession: Sendable {
         guard from == current?.instance, current?.localCredentials != nil, let session else { return [] }
         if let host = HostEndpoint(hostCandidate: candidate) { current?.localHostEndpoints.insert(host) }
         current?.localKinds.count(line: candidate)
+        if holdsRelayCandidates, Self.isRelayed(candidate) {
+            current?.heldRelayCandidates.append(candidate)
+            return []
+        }
         return [.sendSignal(payload(.candidate, session: session, body: .candidate(candidate)))]
     }
 
@@ -163,6 +168,10 @@ public struct PeerSession: Sendable {
     mutating func localGatheringDone(instance from: UInt64) -> [MeshAction] {
         guard from == current?.instance, current?.localCredentials != nil, let session else { return [] }
         current?.localKinds.complete = true
+        if holdsRelayCandidates, current?.heldRelayCandidates.isEmpty == false {
+            current?.heldEndOfCandidates = true
+            return []
+        }
         return [.sendSignal(payload(.endOfCandidates, session: session, body: .endOfCandidates))]
     }
 

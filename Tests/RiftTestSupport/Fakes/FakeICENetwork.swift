@@ -3,8 +3,9 @@ import RiftNice
 import RiftSupport
 
 /// A scripted ICE world: sessions "gather" a host candidate on their machine's address (and a relayed one when TURN
-/// is configured), and once both ends have each other's credentials and end of candidates, they connect over a host
-/// pair — or, when the test cut the direct path between the two machines, over the TURN relay if both have one, and
+/// is configured), and once both ends have each other's credentials and gathered, they connect over a host pair (as
+/// trickle ICE does, without waiting for the end of candidates) — or, when the test cut the direct path between the
+/// two machines and both ends also have each other's end of candidates, over the TURN relay if both have one, and
 /// otherwise fail. Cutting a path also fails the host-pair sessions already using it (lost consent).
 public final class FakeICENetwork: Sendable {
     /// The TURN relay's address in candidates.
@@ -75,6 +76,10 @@ public final class FakeICENetwork: Sendable {
             guard let remoteUfrag = link.remoteUfrag, let other = state.links[remoteUfrag],
                   other.remoteUfrag == link.localCredentials.ufrag, link.readyForChecks, other.readyForChecks,
                   link.selected == nil, other.selected == nil, !link.concluded, !other.concluded else { return nil }
+            let direct = !link.relayOnly && !other.relayOnly && !state.cut.contains([link.host, other.host])
+            if direct, link.hasRemoteHost, other.hasRemoteHost { return (link, other, .host) }
+            // A relayed pair or a failure is only known once both sides signaled all their candidates.
+            guard link.hasRemoteEnd, other.hasRemoteEnd else { return nil }
             let relays = link.hasTURN && other.hasTURN
             if link.relayOnly || other.relayOnly { return (link, other, relays ? .relayed : nil) }
             if state.cut.contains([link.host, other.host]) { return (link, other, relays ? .relayed : nil) }
@@ -117,6 +122,7 @@ public final class FakeICELink: ICELink {
     private struct State {
         var remoteUfrag: String?
         var remoteDone = false
+        var remoteHost = false
         var gathered = false
         var selected: (local: ICECandidateInfo, remote: ICECandidateInfo)?
         var concluded = false
@@ -144,7 +150,9 @@ public final class FakeICELink: ICELink {
     }
 
     var remoteUfrag: String? { state.withLock { $0.remoteUfrag } }
-    var readyForChecks: Bool { state.withLock { $0.remoteUfrag != nil && $0.remoteDone && $0.gathered && !$0.closed } }
+    var readyForChecks: Bool { state.withLock { $0.remoteUfrag != nil && $0.gathered && !$0.closed } }
+    var hasRemoteEnd: Bool { state.withLock { $0.remoteDone } }
+    var hasRemoteHost: Bool { state.withLock { $0.remoteHost } }
     var selected: (local: ICECandidateInfo, remote: ICECandidateInfo)? { state.withLock { $0.selected } }
     var concluded: Bool { state.withLock { $0.concluded } }
 
@@ -177,7 +185,11 @@ public final class FakeICELink: ICELink {
         network.check(self)
     }
 
-    public func addRemoteCandidate(_ sdp: String) throws(ICEError) {}
+    public func addRemoteCandidate(_ sdp: String) throws(ICEError) {
+        guard sdp.contains(" typ host") else { return }
+        state.withLock { $0.remoteHost = true }
+        network.check(self)
+    }
 
     public func remoteGatheringDone() {
         state.withLock { $0.remoteDone = true }
