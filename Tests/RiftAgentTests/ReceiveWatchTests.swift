@@ -95,6 +95,41 @@ struct ReceiveWatchTests {
         #expect(sameRead.unanswered(now: 1_500) == 0)
     }
 
+    @Test("a path whose data waited 800 ms for an answer is given 1.3 s; never more than the quiet deadline; forgotten in 2 min")
+    func slowAnswersRaiseTheDeadline() {
+        var watch = ReceiveWatch(now: 0)
+        watch.observe(TrafficCounters(received: 0, sent: 0), now: 0)
+        watch.observe(TrafficCounters(received: 0, sent: 128), now: 250)  // data out
+        watch.observe(TrafficCounters(received: 32, sent: 128), now: 1_050)  // the answer, 800 ms later (a slow path)
+        #expect(watch.answerDeadline(now: 1_050) == 1_300)
+        watch.observe(TrafficCounters(received: 32, sent: 256), now: 1_300)  // data out again
+        watch.observe(TrafficCounters(received: 32, sent: 384), now: 2_550)
+        #expect(!watch.isSuspect(now: 2_550), "1.25 s unanswered is within this path's 1.3 s")
+        watch.observe(TrafficCounters(received: 32, sent: 512), now: 2_600)
+        #expect(watch.isSuspect(now: 2_600) && watch.silence(now: 2_600) < ReceiveWatch.suspicionAfter.quiet,
+                "suspected by the data rule alone")
+
+        var outage = ReceiveWatch(now: 0)  // a 5 s outage the path came back from counts, but only up to 1.75 s
+        outage.observe(TrafficCounters(received: 0, sent: 0), now: 0)
+        outage.observe(TrafficCounters(received: 0, sent: 128), now: 250)
+        outage.observe(TrafficCounters(received: 32, sent: 128), now: 5_250)
+        #expect(outage.answerDeadline(now: 5_250) == ReceiveWatch.suspicionAfter.quiet)
+        #expect(outage.answerDeadline(now: 5_250 + 120_000) == ReceiveWatch.answerDeadline, "forgotten")
+    }
+
+    @Test("the recent maximum keeps a value for one to two windows")
+    func recentMaximum() {
+        var maximum = RecentMaximum(window: 60_000)
+        #expect(maximum.value(now: 0) == 0)
+        maximum.record(700, now: 1_000)
+        maximum.record(300, now: 50_000)
+        #expect(maximum.value(now: 60_000) == 700)
+        maximum.record(200, now: 70_000)  // a new bucket; the 700 is now the previous one's
+        #expect(maximum.value(now: 100_000) == 700)
+        #expect(maximum.value(now: 121_000) == 200, "the previous bucket has gone")
+        #expect(maximum.value(now: 181_000) == 0)
+    }
+
     @Test("three busy reads are not enough, and a read with traffic one way only ends the streak")
     func busyNeedsFourTwoWayReads() {
         var watch = ReceiveWatch(now: 0)

@@ -24,9 +24,10 @@ public struct TrafficCounters: Sendable, Hashable {
 /// Two levels. *Suspect*: nothing arrived for `suspicionAfter`, which is short (500 ms) when the traffic before the
 /// silence went both ways on every read and this side still sent on the first read of the silence (pings, TCP, a
 /// call: a live path would have answered on one of those reads), and 1.75 s otherwise (an idle or one-way tunnel, where only keepalives
-/// arrive, at most ~1.25 s apart plus a read); or nothing arrived for `answerDeadline` (1.25 s) after this side sent
-/// data into the silence, since a live peer answers data within about half a second (`SendWatch`: a read to see it,
-/// a read at most to answer, and one more here to see the answer, 750 ms and the path's delay at worst). That last
+/// arrive, at most ~1.25 s apart plus a read); or nothing arrived for `answerDeadline` (1.25 s, or the slowest answer
+/// of the last minute or two plus 500 ms, up to 1.75 s) after this side sent data into the silence, since a live peer
+/// answers data within about half a second (`SendWatch`: a read to see it, a read at most to answer, and one more here
+/// to see the answer, 750 ms and the path's round trip at worst). That last
 /// rule is what catches a cut that comes as traffic starts on an idle tunnel, where the last keepalive may be 1.25 s
 /// old already. A suspected path is not left yet: the controlling side starts a
 /// relay-only generation beside it and keeps the old path if it speaks again before the relay is ready
@@ -42,8 +43,11 @@ struct ReceiveWatch: Sendable {
     /// How many consecutive reads with both counters advancing make the traffic "busy".
     static let busyReads = 4
     /// How long the peer may leave data this side sent unanswered before the path is suspected, in milliseconds,
-    /// counted from the read that saw the data go out after the last packet arrived.
+    /// counted from the read that saw the data go out after the last packet arrived: at least this, and more on a
+    /// path whose answers came slowly in the last minute or two (`answerDeadline(now:)`).
     static let answerDeadline: Int64 = 1_250
+    /// The margin over the slowest recent answer, in milliseconds.
+    static let answerMargin: Int64 = 500
 
     private var last: TrafficCounters?
     /// When the received counter last advanced, or the watch (re)started.
@@ -60,6 +64,9 @@ struct ReceiveWatch: Sendable {
     /// The read that first saw data go out (`SendWatch.isData`) on a read without a packet in, since the last packet
     /// arrived: that data was sent after it, and a live peer answers it. Nil when there is none.
     private var dataSentAt: Int64?
+    /// How long data sent into a silence waited for the next packet in, the slowest lately: a slow round trip (a
+    /// satellite link, a congested uplink) raises the answer deadline instead of getting a live path suspected.
+    private var answerDelays = RecentMaximum(window: 60_000)
 
     init(now: Int64) { receivedAt = now }
 
@@ -85,6 +92,7 @@ struct ReceiveWatch: Sendable {
         let sent = counters.sent > previous.sent
         busyStreak = received && sent ? min(busyStreak + 1, Self.busyReads) : 0
         if received {
+            if let dataSentAt { answerDelays.record(now - dataSentAt, now: now) }
             receivedAt = now
             sentSinceReceived = false
             silentReads = 0
@@ -119,9 +127,15 @@ struct ReceiveWatch: Sendable {
             + (unanswered > 0 ? " (data unanswered for \(unanswered) ms)" : "")
     }
 
+    /// How long data sent into a silence may go unanswered now: 1.25 s, or the slowest recent answer plus 500 ms,
+    /// never more than the quiet deadline (past it, that rule is the stricter one anyway).
+    func answerDeadline(now: Int64) -> Int64 {
+        min(Self.suspicionAfter.quiet, max(Self.answerDeadline, answerDelays.value(now: now) + Self.answerMargin))
+    }
+
     /// Whether the path is suspected: silent long enough to prepare another path, not yet to give this one up.
     func isSuspect(now: Int64) -> Bool {
-        silence(now: now) >= suspicionDeadline || unanswered(now: now) >= Self.answerDeadline
+        silence(now: now) >= suspicionDeadline || unanswered(now: now) >= answerDeadline(now: now)
     }
 
     /// Whether the path is dead by this signal.
