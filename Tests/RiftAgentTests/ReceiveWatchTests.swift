@@ -114,7 +114,7 @@ struct ReceiveWatchTests {
         outage.observe(TrafficCounters(received: 0, sent: 128), now: 250)
         outage.observe(TrafficCounters(received: 32, sent: 128), now: 5_250)
         #expect(outage.answerDeadline(now: 5_250) == ReceiveWatch.suspicionAfter.quiet)
-        #expect(outage.answerDeadline(now: 5_250 + 120_000) == ReceiveWatch.answerDeadline, "forgotten")
+        #expect(outage.answerDeadline(now: 5_250 + 120_000) == ReceiveWatch.minimumAnswerDeadline, "forgotten")
     }
 
     @Test("the recent maximum keeps a value for one to two windows")

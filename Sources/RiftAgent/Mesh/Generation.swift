@@ -34,12 +34,11 @@ public struct Generation: Sendable {
     /// Whether it was started because the path in use went quiet (`PeerSession.startOnSuspicion`): it is given up if
     /// that path speaks again before this one selects a pair.
     var startedOnSuspicion = false
-    /// Controlled side, normal generation: our relayed candidates not signaled yet, whether the end of candidates waits
-    /// behind them, and whether the hold is over (see PeerSession+RelayHold).
+    /// Controlled side, normal generation: our relayed candidates not signaled yet, and whether the end of candidates
+    /// waits behind them (see PeerSession+RelayHold).
     var heldRelayCandidates: [String] = []
     var heldEndOfCandidates = false
-    var relayHoldOver = false
-    /// When the hold ends (mesh clock); nil on the controlling side and in relay-only generations.
+    /// When the hold ends (mesh clock); nil on the controlling side, in relay-only generations and once it ended.
     var relayHoldEndsAt: Int64?
 
     /// A new generation on ICE session `instance`.

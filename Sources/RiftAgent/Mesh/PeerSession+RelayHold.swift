@@ -20,23 +20,16 @@ extension PeerSession {
     static let relayHoldMilliseconds: Int64 = 1_000
 
     /// Whether our relayed candidates of the current generation are held back now.
-    var holdsRelayCandidates: Bool {
-        guard let generation = current else { return false }
-        return generation.relayHoldEndsAt != nil && !generation.relayHoldOver
-    }
+    var holdsRelayCandidates: Bool { current?.relayHoldEndsAt != nil }
 
     /// Whether an SDP `candidate:` line is a relayed candidate.
-    static func isRelayed(_ line: String) -> Bool {
-        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-        return fields.count >= 8 && fields[6] == "typ" && fields[7] == "relay"
-    }
+    static func isRelayed(_ line: String) -> Bool { CandidateTally.type(ofLine: line) == "relay" }
 
     /// Every tick: once the hold is over, signal the held relayed candidates (unless a pair was selected meanwhile)
     /// and the end of candidates that waited behind them.
     mutating func endRelayHold(now: Int64) -> [MeshAction] {
-        guard holdsRelayCandidates, var generation = current, let endsAt = generation.relayHoldEndsAt, now >= endsAt,
-              let session else { return [] }
-        generation.relayHoldOver = true
+        guard var generation = current, let endsAt = generation.relayHoldEndsAt, now >= endsAt, let session else { return [] }
+        generation.relayHoldEndsAt = nil
         var actions: [MeshAction] = []
         if generation.selectedPair == nil {
             actions = generation.heldRelayCandidates.map { .sendSignal(payload(.candidate, session: session, body: .candidate($0))) }

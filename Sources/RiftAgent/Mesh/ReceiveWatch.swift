@@ -24,7 +24,7 @@ public struct TrafficCounters: Sendable, Hashable {
 /// Two levels. *Suspect*: nothing arrived for `suspicionAfter`, which is short (500 ms) when the traffic before the
 /// silence went both ways on every read and this side still sent on the first read of the silence (pings, TCP, a
 /// call: a live path would have answered on one of those reads), and 1.75 s otherwise (an idle or one-way tunnel, where only keepalives
-/// arrive, at most ~1.25 s apart plus a read); or nothing arrived for `answerDeadline` (1.25 s, or the slowest answer
+/// arrive, at most ~1.25 s apart plus a read); or nothing arrived for `answerDeadline(now:)` (1.25 s, or the slowest answer
 /// of the last minute or two plus 500 ms, up to 1.75 s) after this side sent data into the silence, since a live peer
 /// answers data within about half a second (`SendWatch`: a read to see it, a read at most to answer, and one more here
 /// to see the answer, 750 ms and the path's round trip at worst). That last
@@ -45,7 +45,7 @@ struct ReceiveWatch: Sendable {
     /// How long the peer may leave data this side sent unanswered before the path is suspected, in milliseconds,
     /// counted from the read that saw the data go out after the last packet arrived: at least this, and more on a
     /// path whose answers came slowly in the last minute or two (`answerDeadline(now:)`).
-    static let answerDeadline: Int64 = 1_250
+    static let minimumAnswerDeadline: Int64 = 1_250
     /// The margin over the slowest recent answer, in milliseconds.
     static let answerMargin: Int64 = 500
 
@@ -130,7 +130,7 @@ struct ReceiveWatch: Sendable {
     /// How long data sent into a silence may go unanswered now: 1.25 s, or the slowest recent answer plus 500 ms,
     /// never more than the quiet deadline (past it, that rule is the stricter one anyway).
     func answerDeadline(now: Int64) -> Int64 {
-        min(Self.suspicionAfter.quiet, max(Self.answerDeadline, answerDelays.value(now: now) + Self.answerMargin))
+        min(Self.suspicionAfter.quiet, max(Self.minimumAnswerDeadline, answerDelays.value(now: now) + Self.answerMargin))
     }
 
     /// Whether the path is suspected: silent long enough to prepare another path, not yet to give this one up.
