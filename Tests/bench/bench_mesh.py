@@ -7,6 +7,8 @@ the topology has a relay, and agents A and B.
   hop through the agents; docs/architecture.md "Port hand-over").
 - `hard-nats`: A and B behind two symmetric NATs; only the TURN relay connects, forwarded by the agents and relayed by
   coturn.
+- `symmetric-and-cone`: A behind a symmetric NAT, B behind an endpoint-independent, port-restricted one; only the relay
+  connects (not part of the default set: `--topologies symmetric-and-cone`).
 
 `baseline()` adds the hand-configured wireguard-go pair over the same underlay: directly on the LAN; across the NATs
 through a static port forward on B's router (the only way a plain WireGuard pair crosses a symmetric NAT, and the
@@ -17,9 +19,10 @@ from __future__ import annotations
 from baseline_wireguard import LISTEN_PORTS, WireGuardPair
 from deployment import Deployment
 from lab import Lab
-from topologies import hard_nats, home_nats, lan_topology
+from topologies import hard_nats, home_nats, lan_topology, symmetric_and_cone
 
-TOPOLOGIES = {"lan": lan_topology, "home-nats": home_nats, "hard-nats": hard_nats}
+TOPOLOGIES = {"lan": lan_topology, "home-nats": home_nats, "hard-nats": hard_nats,
+              "symmetric-and-cone": symmetric_and_cone}
 
 
 class BenchMesh:
