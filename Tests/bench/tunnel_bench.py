@@ -25,6 +25,10 @@ TESTS = {
     "tcp_1_stream": ["-P", "1"],
     "tcp_4_streams": ["-P", "4"],
     "udp": ["-u", "-b", "0", "-l", "1300"],  # 1300-byte datagrams fit the 1380 MTU with IPv4+UDP headers
+    # B to A: on a relayed pair one side forwards (the one whose local candidate is its relay) and the other hands
+    # over, and which side that is depends on the connect, so the bulk data's direction decides whether the forwarding
+    # side sends (through libnice to coturn) or receives (from libnice to WireGuard). Both are measured every run.
+    "tcp_1_stream_b_to_a": ["-P", "1", "-R"],
 }
 
 
@@ -86,12 +90,13 @@ def compare(client: Host, riftgate_ip: str, baseline_ip: str, rounds: int, secon
     return results
 
 
-def profile_riftgate(client: Host, riftgate_ip: str, seconds: float, workdir: str) -> dict:
-    """Where the machine's CPU goes while riftgate's tunnel carries one TCP stream (perf on every CPU)."""
-    data = os.path.join(workdir, "tunnel.perf.data")
+def profile_riftgate(client: Host, riftgate_ip: str, seconds: float, workdir: str, test: str = "tcp_1_stream") -> dict:
+    """Where the machine's CPU goes while riftgate's tunnel carries one TCP stream (perf on every CPU), A to B or, with
+    `test` "tcp_1_stream_b_to_a", B to A."""
+    data = os.path.join(workdir, f"tunnel-{test}.perf.data")
     recorder = perf_profile.start(data)
     time.sleep(0.5)
-    run = iperf(client, riftgate_ip, TESTS["tcp_1_stream"], seconds)
+    run = iperf(client, riftgate_ip, TESTS[test], seconds)
     perf_profile.finish(recorder)
     by_thread = perf_profile.top(data, sort="comm", limit=12, remove=False)
     by_symbol = perf_profile.top(data, sort="comm,dso,symbol", limit=20)
@@ -133,6 +138,8 @@ def measure_topology(topology: str, rounds: int, seconds: float, work_root: str,
             result["throughput"] = compare(mesh.hosts["a"], ip_b, baseline.right_inner, rounds, seconds)
             if profile and perf_profile.available():
                 result["profile"] = profile_riftgate(mesh.hosts["a"], ip_b, seconds, workdir)
+                result["profile_b_to_a"] = profile_riftgate(mesh.hosts["a"], ip_b, seconds, workdir,
+                                                            test="tcp_1_stream_b_to_a")
             after = mesh.path_of_b_at_a()
             result["riftgate_path_after"] = {key: after.get(key) for key in PATH_KEYS}
             result["path_changed_during_run"] = any(after.get(key) != path.get(key) for key in ("path_type", "path_mode"))
