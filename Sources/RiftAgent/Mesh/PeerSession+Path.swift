@@ -185,10 +185,10 @@ extension PeerSession {
     /// pairs did not connect, and a mixed retry mostly fails the same way. The NAT lab's case is a TURN server that
     /// refuses to relay to private addresses (coturn's `denied-peer-ip` for RFC 1918): every mixed generation fails
     /// after libnice's check retransmissions (~7.3 s), relay-to-relay included, and only a relay-only one connects —
-    /// after one failed generation (~7.5 s) instead of three (~23 s, the old rule). From then on the generations
-    /// alternate, mixed after relay-only, so a relay that fails as well (a TURN server down) cannot keep a pair off a
-    /// direct path that works again. A relayed tunnel does not stay on the relay: the upgrade (PeerSession+Upgrade)
-    /// tries a normal generation beside it, make before break.
+    /// after one failed generation (~8 s to the first ping) instead of three (~23 s, the old rule). From then on the
+    /// generations alternate, mixed after relay-only, so a relay that fails as well (a TURN server down) cannot keep a
+    /// pair off a direct path that works again. A relayed tunnel does not stay on the relay: the upgrade
+    /// (PeerSession+Upgrade) tries a normal generation beside it, make before break.
     static func relayOnlyAfter(failures: Int) -> Bool { failures % 2 == 1 }
 }
 
