@@ -243,7 +243,7 @@ struct MeshTests {
         #expect(h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)] != nil)
     }
 
-    @Test("ICE failure restarts the controlling side with backoff; after two failures it goes relay-only")
+    @Test("ICE failure restarts the controlling side with backoff; relay-only right after the first failure, then alternating")
     func recovery() throws {
         var h = MeshHarness()
         h.add(1); h.add(2)
@@ -252,7 +252,7 @@ struct MeshTests {
         h.settle()
         var relayOnly: [Bool] = []
         var now: Int64 = 0
-        for _ in 0..<3 {
+        for _ in 0..<4 {
             let instance = try #require(h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!.instance)
             h.send(.iceState(peer: MeshHarness.key(2), instance: instance, state: .failed), to: 1)
             now += 100_000
@@ -263,7 +263,7 @@ struct MeshTests {
             #expect(h.send(.tick(nowMilliseconds: now + 1, handshakeAge: [:]), to: 1).isEmpty, "backoff holds the next try")
             h.settle()
         }
-        #expect(relayOnly == [false, false, true])
+        #expect(relayOnly == [true, false, true, false])
     }
 
     @Test("the controlling side alone decides relay-only and its offer carries it; the controlled side follows the offer")
@@ -290,8 +290,9 @@ struct MeshTests {
             offered += signals(h.all(1), .offer).map(\.relayOnly)
             controlledGathers += h.all(2).compactMap { if case .startICE(_, _, false, let relay) = $0 { relay } else { nil } }
         }
-        // Each failure counted on the controlling side, whichever side saw it: relay-only from the third attempt on.
-        #expect(offered == [false, false, true, true])
+        // Each failure counted on the controlling side, whichever side saw it: relay-only right after the first
+        // failure, then a normal generation, and so on (PeerSession.relayOnlyAfter(failures:)).
+        #expect(offered == [true, false, true, false])
         #expect(controlledGathers == offered, "the controlled side gathers exactly as each offer says")
     }
 

@@ -166,18 +166,30 @@ extension PeerSession {
     }
 
     /// Controlling side: the next generation after a failure, whether this side saw it (`checkLiveness`) or the
-    /// controlled side reported it with `restart`. Every failure counts toward the backoff; from the third attempt on
-    /// the generation is relay-only when a TURN server is known, and the offer carries that decision, so both sides
-    /// gather the same kinds of candidates (a pair where one side offers relays only and the other everything can
-    /// keep failing forever). With `relayFirst` (a path that went silent) it is relay-only at once.
+    /// controlled side reported it with `restart`. Every failure counts toward the backoff. When a TURN server is known
+    /// the generation right after a failure is relay-only (`relayOnlyAfter(failures:)`), and the offer carries that
+    /// decision, so both sides gather the same kinds of candidates (a pair where one side offers relays only and the
+    /// other everything can keep failing forever). With `relayFirst` (a path that went silent) it is relay-only too.
     mutating func restartAfterFailure(reason: String, now: Int64, relayAvailable: Bool, relayFirst: Bool = false,
                                       ids: inout GenerationIDs) -> [MeshAction] {
         precondition(controlling)
-        let relayOnly = relayAvailable && (relayFirst || recovery.attempts >= 2)
+        let relayOnly = relayAvailable && (relayFirst || Self.relayOnlyAfter(failures: recovery.attempts + 1))
         nextRecoveryAt = now + Int64(recovery.nextDelay())
         lastRecoveryReason = reason
         return beginGeneration(ids: &ids, forceRelay: relayOnly, now: now)
     }
+
+    /// Whether the generation after `failures` consecutive failed attempts (1 or more) is relay-only, TURN known.
+    ///
+    /// The first retry is: a normal generation gathers relayed candidates too, so when it fails even its relayed
+    /// pairs did not connect, and a mixed retry mostly fails the same way. The NAT lab's case is a TURN server that
+    /// refuses to relay to private addresses (coturn's `denied-peer-ip` for RFC 1918): every mixed generation fails
+    /// after libnice's check retransmissions (~7.3 s), relay-to-relay included, and only a relay-only one connects —
+    /// after one failed generation (~8 s to the first ping) instead of three (~23 s, the old rule). From then on the
+    /// generations alternate, mixed after relay-only, so a relay that fails as well (a TURN server down) cannot keep a
+    /// pair off a direct path that works again. A relayed tunnel does not stay on the relay: the upgrade
+    /// (PeerSession+Upgrade) tries a normal generation beside it, make before break.
+    static func relayOnlyAfter(failures: Int) -> Bool { failures % 2 == 1 }
 }
 
 /// A candidate's transport address, compared without its ICE label.
