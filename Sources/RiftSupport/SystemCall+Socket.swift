@@ -73,6 +73,14 @@ extension SystemCall {
         return value
     }
 
+    /// Raises (`SO_RCVBUFFORCE`, `SO_SNDBUFFORCE`) to `bytes` the smaller buffers of every IPv4/IPv6 UDP socket that
+    /// another process holds, reaching them through `pidfd_getfd(2)`: for a child such as wireguard-go, whose sockets keep
+    /// the kernel's default size. Needs ptrace rights over the process and `CAP_NET_ADMIN`. The number of sockets
+    /// raised; 0 when the process holds none (yet).
+    public static func forceUDPBuffers(ofProcess processID: Int32, bytes: Int32) throws(SystemCallError) -> Int {
+        Int(try retrying("pidfd_getfd") { CRiftLinux_force_udp_buffers_of_process(processID, bytes) })
+    }
+
     /// `getsockname(2)`: the address the socket is bound to.
     public static func localAddress(_ descriptor: Int32) throws(SystemCallError) -> SocketAddress {
         try SocketAddress.filling { pointer, length throws(SystemCallError) in

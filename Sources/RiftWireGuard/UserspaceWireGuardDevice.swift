@@ -9,6 +9,11 @@ internal import RiftSupport
 /// down, `setpriv --pdeathsig` has the kernel send wireguard-go SIGTERM, on which it removes both.
 final class UserspaceWireGuardDevice: WireGuardDevice {
     static let startupTimeout: Duration = .seconds(5)
+    /// The size wireguard-go's UDP sockets are raised to, as the agent's forwarding sockets (newer wireguard-go sets
+    /// 7 MiB itself, which is kept).
+    static let socketBufferBytes: Int32 = 4 << 20
+    /// How long `open` waits for wireguard-go to open its UDP sockets after the link came up.
+    static let socketOpenTimeout: Duration = .seconds(1)
 
     let interfaceName: String
     let listenPort: UInt16
@@ -65,6 +70,7 @@ final class UserspaceWireGuardDevice: WireGuardDevice {
                 throw WireGuardError(.controlFailed, "UDP port \(port) is already in use", errno: EADDRINUSE)
             }
             try link.configure(configuration)
+            forceSocketBuffers(of: daemon)
             let status = try UAPIStatus.parse(control.get(), publicKey: nil)
             return UserspaceWireGuardDevice(listenPort: status.listenPort, publicKey: derivePublicKey(configuration.privateKey),
                                             link: link, control: control, daemon: daemon)
@@ -109,6 +115,20 @@ final class UserspaceWireGuardDevice: WireGuardDevice {
         try isShutDown.withLock { (isShutDown: inout Bool) throws(WireGuardError) -> Result in
             guard !isShutDown else { throw WireGuardError(.shutDown, "WireGuard device \(interfaceName) has been shut down") }
             do throws(WireGuardError) { return try body() } catch { throw Self.explain(error, daemon: daemon) }
+        }
+    }
+
+    /// Raises wireguard-go's UDP socket buffers to `socketBufferBytes` once it has opened them (it does when the link
+    /// comes up, on its own thread; bounded wait). wireguard-go before 0.0.20230223 keeps the kernel's default
+    /// (~208 KiB): on a relayed path the agent delivers batches of datagrams to it over loopback, and a burst that
+    /// arrives while it is descheduled overflowed that queue (thousands of drops in 5 s, docs/performance.md
+    /// "Relayed path"). Best effort: without pidfd_getfd (Linux 5.6) or the rights, the default stays.
+    private static func forceSocketBuffers(of daemon: SupervisedProcess) {
+        let deadline = ContinuousClock.now + socketOpenTimeout
+        while daemon.exitStatus == nil {
+            guard let raised = try? SystemCall.forceUDPBuffers(ofProcess: daemon.processID, bytes: socketBufferBytes),
+                  raised == 0, ContinuousClock.now < deadline else { return }
+            usleep(5_000)
         }
     }
 

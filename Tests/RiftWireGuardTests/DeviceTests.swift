@@ -17,6 +17,22 @@ struct DeviceTests {
         try checkLifecycle(backend: .kernel)
     }
 
+    @Test("wireguard-go: its UDP sockets' buffers are raised to at least 4 MiB once the device is open",
+          .enabled(if: TestHost.canRunWireGuardGo, TestHost.wireGuardGoRequirement))
+    func userspaceSocketBuffers() throws {
+        let name = TestHost.randomName("rgt")
+        let keys = try TestHost.keyPair()
+        let device = try openWireGuardDevice(configuration(name: name, privateKey: keys.privateKey, subnet: 0), backend: .userspace)
+        defer { device.shutdown() }
+        // `ss -m` shows skmem:(…,rb<receive>,t…,tb<send>,…), twice the size set.
+        let sockets = try TestHost.run(["ss", "-Hnuam", "sport", "=", ":\(device.listenPort)"])
+        let sizes = sockets.split(separator: ",").compactMap { field -> Int? in
+            field.hasPrefix("rb") || field.hasPrefix("tb") ? Int(field.dropFirst(2)) : nil
+        }
+        #expect(!sizes.isEmpty, "\(sockets)")
+        #expect(sizes.allSatisfy { $0 >= 2 * Int(UserspaceWireGuardDevice.socketBufferBytes) }, "\(sockets)")
+    }
+
     @Test("wireguard-go killed from outside: calls report it, shutdown still cleans up",
           .enabled(if: TestHost.canRunWireGuardGo, TestHost.wireGuardGoRequirement))
     func wireGuardGoKilled() throws {

@@ -46,5 +46,9 @@ int CRiftLinux_pipe_cloexec(int fds[2]);
 /* accept4(2): a connection accepted with `flags` (SOCK_CLOEXEC, SOCK_NONBLOCK) set atomically; the peer address is
  * not returned. The descriptor, or -1 with errno. */
 int CRiftLinux_accept4(int fd, int flags);
+/* Raises (SO_RCVBUFFORCE, SO_SNDBUFFORCE) to `bytes` the buffers smaller than that of every IPv4/IPv6 UDP socket process `pid` holds, reaching them
+ * through pidfd_open(2) and pidfd_getfd(2) (Linux 5.6; needs ptrace rights over the process and CAP_NET_ADMIN). The
+ * number of sockets raised (0 when it holds none yet), or -1 with errno. */
+int CRiftLinux_force_udp_buffers_of_process(int pid, int bytes);
 
 #endif
