@@ -112,6 +112,7 @@ public struct Mesh: Sendable {
             // re-offers — unless the tunnel is healthy, which means the hub restarted, not the peer (a restarted
             // peer that is controlled asks for a restart itself, see below).
             if rejoined, session.controlling, !session.isHealthy {
+                session.lastRecoveryReason = "the peer joined the hub again"
                 actions += session.beginGeneration(ids: &ids, forceRelay: false, now: now)
             } else if rejoined, session.mayHaveLostSignal {
                 // Its hub connection was replaced or lost, and with it what the hub wrote there (Mesh+LostSignals).
