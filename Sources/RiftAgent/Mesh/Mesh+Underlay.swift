@@ -31,15 +31,16 @@ extension Mesh {
         return startAfresh(touched, reason: "network changed (\(what))")
     }
 
-    /// Starts a new generation with each of `keys` now, or at the next welcome while the hub is away.
-    mutating func startAfresh(_ keys: Set<PublicKey>, reason: String) -> [MeshAction] {
+    /// Starts a new generation with each of `keys` now, or at the next welcome while the hub is away. With
+    /// `ignoringWindow` (signals that may have been lost, see Mesh+LostSignals) a peer's 2 s window does not delay it.
+    mutating func startAfresh(_ keys: Set<PublicKey>, ignoringWindow: Bool = false, reason: String) -> [MeshAction] {
         guard hubConnected else {
             for key in keys { freshStartsAwaitingHub[key] = reason }
             return []
         }
         var actions: [MeshAction] = []
         for key in keys.sorted() where peers[key] != nil {
-            if let last = freshStartedAt[key], now - last < Self.freshStartInterval {
+            if !ignoringWindow, let last = freshStartedAt[key], now - last < Self.freshStartInterval {
                 freshStartsAwaitingWindow[key] = reason
                 continue
             }
@@ -81,6 +82,7 @@ extension Mesh {
         peer.recovery.reset()
         peer.nextRecoveryAt = 0
         peer.lastRecoveryReason = reason
+        peer.signalAtRiskSince = nil  // this start's own signals count from now
         if peer.controlling {
             let working = peer.isHealthy
             return peer.beginGeneration(ids: &ids, forceRelay: false, now: now, keepWorkingPath: working)

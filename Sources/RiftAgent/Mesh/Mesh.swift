@@ -38,6 +38,12 @@ public struct Mesh: Sendable {
 
     /// Applies one event and returns what to do.
     public mutating func handle(_ event: MeshEvent) -> [MeshAction] {
+        let actions = apply(event)
+        noteSignalsAtRisk(in: actions)
+        return actions
+    }
+
+    private mutating func apply(_ event: MeshEvent) -> [MeshAction] {
         switch event {
         case .hubWelcome(let welcome): return hubWelcome(welcome)
         case .hubDisconnected:
@@ -55,7 +61,9 @@ public struct Mesh: Sendable {
         case .iceState(let key, let instance, let state):
             return peers[key]?.iceStateChanged(instance: instance, state, now: now) ?? []
         case .iceSelectedPair(let key, let instance, let local, let remote):
-            return peers[key]?.pairSelected(instance: instance, local: local, remote: remote, now: now) ?? []
+            let actions = peers[key]?.pairSelected(instance: instance, local: local, remote: remote, now: now) ?? []
+            settleSignals(of: key)
+            return actions
         case .handoverBypassed(let key, let instance):
             return peers[key]?.handoverBypassed(instance: instance, now: now) ?? []
         case .tick(let nowMilliseconds, let ages, let traffic):
@@ -77,17 +85,18 @@ public struct Mesh: Sendable {
         for key in peers.keys where !present.contains(key) && peers[key]?.isConnected != true {
             actions += removePeer(key)
         }
-        // A negotiation under way when the connection was lost may have lost its signals with it (an offer sent just
-        // before the loss was noticed, an answer the hub could not deliver): start it again now, instead of waiting
-        // for its deadline. Peers whose fresh start already waited for this welcome are started below anyway.
+        // Every welcome is a new connection: signals written on the one before (or dropped while there was none) may
+        // be lost (Mesh+LostSignals). Resume each exchange that may depend on one now, instead of waiting for its
+        // deadline. Peers whose fresh start already waited for this welcome are started below anyway.
         let interrupted = Set(peers.filter { key, session in
-            present.contains(key) && session.isNegotiating && freshStartsAwaitingHub[key] == nil
+            present.contains(key) && session.mayHaveLostSignal && freshStartsAwaitingHub[key] == nil
         }.keys)
         for info in welcome.peers where info.publicKey != me {
             actions += peerPresent(info, rejoined: false)
         }
         return actions + freshStartsAfterReconnect()
-            + startAfresh(interrupted, reason: "a negotiation was under way when the hub connection was lost")
+            + startAfresh(interrupted, ignoringWindow: true,
+                          reason: "signals to the peer may have been lost with the hub connection")
     }
 
     private mutating func peerPresent(_ info: PeerInfo, rejoined: Bool) -> [MeshAction] {
@@ -103,7 +112,13 @@ public struct Mesh: Sendable {
             // re-offers — unless the tunnel is healthy, which means the hub restarted, not the peer (a restarted
             // peer that is controlled asks for a restart itself, see below).
             if rejoined, session.controlling, !session.isHealthy {
+                session.lastRecoveryReason = "the peer joined the hub again"
                 actions += session.beginGeneration(ids: &ids, forceRelay: false, now: now)
+            } else if rejoined, session.mayHaveLostSignal {
+                // Its hub connection was replaced or lost, and with it what the hub wrote there (Mesh+LostSignals).
+                peers[info.publicKey] = session
+                return actions + startAfresh([info.publicKey], ignoringWindow: true,
+                                             reason: "signals to the peer may have been lost with its hub connection")
             }
             peers[info.publicKey] = session
             return actions

@@ -53,6 +53,9 @@ public struct PeerSession: Sendable {
     /// No relay is prepared on suspicion before this time (mesh clock): set when one was given up because the path
     /// spoke again, so a tunnel whose keepalives come late does not open a TURN allocation every few seconds.
     var nextSuspicionAt: Int64 = 0
+    /// When a signal this pair's exchange depends on was first written since the last selected pair (mesh clock), or
+    /// nil: the hub gives no receipt, so a connection lost or replaced may have taken it along (Mesh+LostSignals).
+    var signalAtRiskSince: Int64?
 
     /// The most candidates buffered before their description arrives.
     static let maximumPendingCandidates = 64
