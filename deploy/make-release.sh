@@ -41,6 +41,10 @@ mkdir -p "$stage/$name/bin"
 install -m 0755 "$bin_dir/riftgate" "$bin_dir/riftgate-hub" "$stage/$name/bin/"
 cp -r deploy docs "$stage/$name/"
 rm -rf "$stage/$name/deploy/__pycache__"
+# The coturn preload that provision-hub.sh --turn installs for coturn before 4.8.0 (docs/self-hosting.md, "TURN"),
+# built here so that the hub machine needs no compiler.
+cc -shared -fPIC -O2 -o "$stage/$name/deploy/coturn/coturn-socket-buffers.so" deploy/coturn/socket-buffers.c -ldl
+chmod 0644 "$stage/$name/deploy/coturn/coturn-socket-buffers.so"
 mkdir -p "$output"
 tar -czf "$output/$name.tar.gz" -C "$stage" --owner=0 --group=0 "$name"
 (cd "$output" && sha256sum "$name.tar.gz" >"$name.tar.gz.sha256")

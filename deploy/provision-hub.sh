@@ -108,6 +108,42 @@ fi
 
 # 5. TURN: one shared secret, read by coturn (static-auth-secret) and by the hub (turn_secret_file).
 turn_port=3479
+# coturn's UDP socket buffers (docs/self-hosting.md, "TURN"): coturn before 4.8.0 hard-codes 64 KiB on every relay
+# port, where bulk traffic towards the agent that owns the relay enters, and bursts overflow it. 4.8.0 and later take
+# sock-buf-size; older ones get deploy/coturn/socket-buffers.c preloaded through a drop-in. Either way the kernel caps
+# the size at net.core.rmem_max/wmem_max (coturn runs as its own user), so those are raised to at least 4 MiB.
+turn_socket_buffer=2097152 turn_option="" turn_dropin=/etc/systemd/system/coturn.service.d/riftgate-socket-buffers.conf
+configure_turn_socket_buffers() {
+  local version shim=$lib/coturn-socket-buffers.so key limit=$((2 * turn_socket_buffer)) raised=""
+  for key in rmem_max wmem_max; do
+    if (($(cat "/proc/sys/net/core/$key") < limit)); then
+      raised+="net.core.$key = $limit"$'\n'
+      echo "$limit" >"/proc/sys/net/core/$key" 2>/dev/null || say "cannot raise net.core.$key to $limit here"
+    fi
+  done
+  # Kept for the next boot; written only when this machine's limits were lower (never lowers them).
+  if [[ -n $raised ]]; then printf '%s' "$raised" | install_file /etc/sysctl.d/60-riftgate-turn.conf 0644 root:root; fi
+  version=$(turnserver --version 2>/dev/null | head -n 1 | tr -dc '0-9.')
+  if [[ -n $version && $(printf '%s\n' 4.8.0 "$version" | sort -V | head -n 1) == 4.8.0 ]]; then
+    turn_option="sock-buf-size=$turn_socket_buffer"
+    rm -f "$turn_dropin"
+    return
+  fi
+  if [[ -f $here/coturn/coturn-socket-buffers.so ]]; then
+    install_file "$shim" 0644 root:root <"$here/coturn/coturn-socket-buffers.so"
+  elif ! command -v cc >/dev/null || ! cc -shared -fPIC -O2 -o "$shim.new" "$here/coturn/socket-buffers.c" -ldl; then
+    rm -f "$shim.new"
+    say "coturn ${version:-(version unknown)} keeps 64 KiB relay socket buffers, which slows relayed bulk traffic" \
+      "towards the relay's owner, and deploy/coturn/socket-buffers.c could not be built here (no C compiler?);" \
+      "see docs/self-hosting.md, TURN"
+    return
+  else
+    chmod 0644 "$shim.new" && mv -f "$shim.new" "$shim"
+  fi
+  install -d -m 0755 "$(dirname "$turn_dropin")"
+  printf '# Written by riftgate provision-hub.sh: larger relay socket buffers for coturn before 4.8.0.\n[Service]\nEnvironment=LD_PRELOAD=%s RIFTGATE_SOCKET_BUFFER=%s\n' \
+    "$shim" "$turn_socket_buffer" | install_file "$turn_dropin" 0644 root:root
+}
 if [[ $turn == yes ]]; then
   if [[ ! -s $etc/turn-secret ]]; then
     openssl rand -hex 32 | install_file "$etc/turn-secret" 0600 "$hub_user:$hub_user"
@@ -118,8 +154,9 @@ if [[ $turn == yes ]]; then
     cp -p /etc/turnserver.conf /etc/turnserver.conf.orig
   fi
   secret=$(cat "$etc/turn-secret")
+  configure_turn_socket_buffers
   sed -e "s|@REALM@|$domain|g" -e "s|@SECRET@|$secret|g" -e "s|@PORT@|$turn_port|g" "$here/coturn/turnserver.conf" \
-    | install_file /etc/turnserver.conf 0640 root:turnserver
+    | { cat; [[ -z $turn_option ]] || echo "$turn_option"; } | install_file /etc/turnserver.conf 0640 root:turnserver
   unset secret
 fi
 

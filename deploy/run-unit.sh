@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs a systemd service unit's ExecStart= the way systemd would start it, on a machine without systemd (a
-# container, a CI job, a test). Applied: User=, Group=, AmbientCapabilities=, CapabilityBoundingSet=,
+# container, a CI job, a test). The unit's drop-ins in /etc/systemd/system/UNIT.d/*.conf are read after it, in
+# name order, as systemd does. Applied: User=, Group=, AmbientCapabilities=, CapabilityBoundingSet=,
 # NoNewPrivileges=, RuntimeDirectory= (+Mode, removed on exit unless RuntimeDirectoryPreserve=yes),
 # StateDirectory= (+Mode), UMask=, Environment=, and ExecStartPre= / ExecStopPost= run with full privileges ('+'
 # prefix; '-' ignores their failure, as systemd does). Not applied: the sandboxing options (ProtectSystem=,
@@ -22,35 +23,46 @@ user="" group="" ambient="" bounding="" bounding_set=no no_new_privileges=no uma
 runtime_dirs=() runtime_mode=0755 runtime_preserve=no state_dirs=() state_mode=0755 exec_start="" environment=()
 exec_start_pre=() exec_stop_post=()
 
-section=""
-while IFS= read -r line || [[ -n $line ]]; do
-  line=${line#"${line%%[![:space:]]*}"}
-  [[ -z $line || $line == \#* || $line == \;* ]] && continue
-  if [[ $line == \[*\] ]]; then section=$line; continue; fi
-  [[ $section == "[Service]" ]] || continue
-  [[ $line == *\\ ]] && die "$unit: continuation lines are not supported: $line"
-  key=${line%%=*} value=${line#*=}
-  key=${key%"${key##*[![:space:]]}"} value=${value#"${value%%[![:space:]]*}"}
-  case $key in
-    User) user=$value ;;
-    Group) group=$value ;;
-    AmbientCapabilities) ambient+=" $value" ;;
-    CapabilityBoundingSet) bounding_set=yes; if [[ -z $value ]]; then bounding=""; else bounding+=" $value"; fi ;;
-    NoNewPrivileges) no_new_privileges=$value ;;
-    RuntimeDirectory) read -r -a more <<<"$value"; runtime_dirs+=("${more[@]}") ;;
-    RuntimeDirectoryMode) runtime_mode=$value ;;
-    RuntimeDirectoryPreserve) runtime_preserve=$value ;;
-    StateDirectory) read -r -a more <<<"$value"; state_dirs+=("${more[@]}") ;;
-    StateDirectoryMode) state_mode=$value ;;
-    UMask) umask_value=$value ;;
-    Environment) read -r -a more <<<"$value"; environment+=("${more[@]}") ;;
-    ExecStart) [[ -z $exec_start ]] || die "$unit: more than one ExecStart= (only simple services are supported)"; exec_start=$value ;;
-    ExecStartPre) exec_start_pre+=("$value") ;;
-    ExecStopPost) exec_stop_post+=("$value") ;;
-    ExecStartPost|ExecStop|ExecReload|RootDirectory|RootImage|DynamicUser|SupplementaryGroups|PAMName|WorkingDirectory)
-      [[ -z $value || $value == no ]] || die "$unit: $key= is not supported by run-unit.sh" ;;
-  esac
-done <"$unit"
+# parse FILE : reads the [Service] settings this script applies from one unit file or drop-in.
+parse() {
+  local file=$1 section="" line key value more
+  while IFS= read -r line || [[ -n $line ]]; do
+    line=${line#"${line%%[![:space:]]*}"}
+    [[ -z $line || $line == \#* || $line == \;* ]] && continue
+    if [[ $line == \[*\] ]]; then section=$line; continue; fi
+    [[ $section == "[Service]" ]] || continue
+    [[ $line == *\\ ]] && die "$file: continuation lines are not supported: $line"
+    key=${line%%=*} value=${line#*=}
+    key=${key%"${key##*[![:space:]]}"} value=${value#"${value%%[![:space:]]*}"}
+    case $key in
+      User) user=$value ;;
+      Group) group=$value ;;
+      AmbientCapabilities) ambient+=" $value" ;;
+      CapabilityBoundingSet) bounding_set=yes; if [[ -z $value ]]; then bounding=""; else bounding+=" $value"; fi ;;
+      NoNewPrivileges) no_new_privileges=$value ;;
+      RuntimeDirectory) read -r -a more <<<"$value"; runtime_dirs+=("${more[@]}") ;;
+      RuntimeDirectoryMode) runtime_mode=$value ;;
+      RuntimeDirectoryPreserve) runtime_preserve=$value ;;
+      StateDirectory) read -r -a more <<<"$value"; state_dirs+=("${more[@]}") ;;
+      StateDirectoryMode) state_mode=$value ;;
+      UMask) umask_value=$value ;;
+      Environment) read -r -a more <<<"$value"; environment+=("${more[@]}") ;;
+      ExecStart)
+        # An empty ExecStart= (in a drop-in) clears the command, as in systemd.
+        [[ -z $value || -z $exec_start ]] || die "$file: more than one ExecStart= (only simple services are supported)"
+        exec_start=$value ;;
+      ExecStartPre) exec_start_pre+=("$value") ;;
+      ExecStopPost) exec_stop_post+=("$value") ;;
+      ExecStartPost|ExecStop|ExecReload|RootDirectory|RootImage|DynamicUser|SupplementaryGroups|PAMName|WorkingDirectory)
+        [[ -z $value || $value == no ]] || die "$file: $key= is not supported by run-unit.sh" ;;
+    esac
+  done <"$file"
+}
+
+parse "$unit"
+for dropin in /etc/systemd/system/"$(basename "$unit")".d/*.conf; do
+  if [[ -r $dropin ]]; then parse "$dropin"; fi
+done
 
 [[ -n $exec_start ]] || die "$unit has no ExecStart="
 [[ $exec_start == [/]* ]] || die "$unit: ExecStart= must start with an absolute path without a prefix (-, +, !, @): $exec_start"

@@ -53,6 +53,10 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections: {', '.join(SECTIONS)}")
     parser.add_argument("--quick", action="store_true", help="fewer rounds and smaller N: checks the benchmark itself")
     parser.add_argument("--topologies", default="lan,home-nats,hard-nats", help="lab topologies for tunnel and connect")
+    parser.add_argument("--coturn-socket-buffer", type=int, default=2 * 1024 * 1024,
+                        help="the lab's coturn gets UDP socket buffers of at least this size, as deploy/provision-hub.sh "
+                             "--turn sets it up (deploy/coturn/socket-buffers.c for coturn 4.6.1); 0: coturn as Debian "
+                             "ships it (64 KiB relay ports)")
     parser.add_argument("--connect-runs", type=int, default=20, help="cold connects per topology")
     parser.add_argument("--hub-counts", default="1000,10000", help="agents held by the load generator, per run")
     parser.add_argument("--hub-rates", default="1000,2000,5000,10000,20000", help="offered relay rates (msg/s)")
@@ -147,7 +151,8 @@ def run_section_tunnel(topologies, options, work_root) -> dict:
         return {"skipped": reason}
     from tunnel_bench import run_tunnel
     rounds, seconds = (1, 2) if options.quick else (5, 5)
-    return run_tunnel(work_root, topologies, rounds=rounds, seconds=seconds, profile=not options.no_profile)
+    return run_tunnel(work_root, topologies, rounds=rounds, seconds=seconds, profile=not options.no_profile,
+                      coturn_socket_buffer=options.coturn_socket_buffer)
 
 
 def run_section_connect(topologies, options, work_root) -> dict:

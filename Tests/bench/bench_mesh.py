@@ -28,7 +28,7 @@ TOPOLOGIES = {"lan": lan_topology, "home-nats": home_nats, "hard-nats": hard_nat
 class BenchMesh:
     """Builds a topology, starts its hub (and relay) and prepares agents A and B; `close()` tears it all down."""
 
-    def __init__(self, name: str, workdir: str):
+    def __init__(self, name: str, workdir: str, coturn_socket_buffer: int = 0):
         if name not in TOPOLOGIES:
             raise ValueError(f"unknown topology {name!r}; known: {', '.join(TOPOLOGIES)}")
         self.name = name
@@ -36,7 +36,7 @@ class BenchMesh:
         self.lab = Lab()
         try:
             self.topology = TOPOLOGIES[name](self.lab)
-            self.deployment = Deployment(self.topology, workdir)
+            self.deployment = Deployment(self.topology, workdir, coturn_socket_buffer=coturn_socket_buffer)
             self.deployment.start_hub()
             self.a, self.b = self.deployment.agent("a"), self.deployment.agent("b")
             self.hosts = {"a": self.topology.peers["a"], "b": self.topology.peers["b"]}

@@ -5,8 +5,8 @@ before and after, printed as deltas.
     flock /tmp/riftgate-cpu.lock timeout 900 .venv/bin/python Tests/bench/relay_drops.py \
         --bin-dir .build-bench-release/release [--topology hard-nats] [--seconds 5] [--relay-buffer BYTES]
 
-`--relay-buffer` starts coturn (and the hub, started alongside) with `socket_buffer_shim.c` preloaded, so that its
-sockets get at least BYTES of buffer: coturn 4.6.1 hard-codes 64 KiB for relay sockets.
+`--relay-buffer` starts coturn (and the hub, started alongside) with `deploy/coturn/socket-buffers.c` preloaded, so that
+its sockets get at least BYTES of buffer: coturn 4.6.1 hard-codes 64 KiB for relay sockets.
 """
 from __future__ import annotations
 
@@ -56,10 +56,10 @@ def main() -> None:
     os.environ["RIFTGATE_BIN_DIR"] = os.path.abspath(options.bin_dir)
     workdir = tempfile.mkdtemp(prefix="relay-drops-")
     if options.relay_buffer:
-        shim = os.path.join(workdir, "socket_buffer_shim.so")
-        subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", shim, os.path.join(HERE, "socket_buffer_shim.c"), "-ldl"],
+        shim = os.path.join(workdir, "coturn-socket-buffers.so")
+        subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", shim, os.path.join(ROOT, "deploy", "coturn", "socket-buffers.c"), "-ldl"],
                        check=True)
-        os.environ.update(LD_PRELOAD=shim, RIFTLAB_SOCKET_BUFFER=str(options.relay_buffer))
+        os.environ.update(LD_PRELOAD=shim, RIFTGATE_SOCKET_BUFFER=str(options.relay_buffer))
     try:
         mesh = BenchMesh(options.topology, workdir)  # starts the hub and coturn
     finally:

@@ -32,7 +32,9 @@ def section_problem(section: dict) -> str | None:
 
 
 def tunnel(section: dict) -> str:
-    out = ""
+    buffer = section.get("coturn_socket_buffer")
+    out = ("\ncoturn (relayed topologies): " + (f"UDP socket buffers raised to {buffer} bytes, as deploy/provision-hub.sh "
+           "--turn sets it up" if buffer else "as Debian ships it (4.6.1: 64 KiB relay ports)") + "\n") if buffer is not None else ""
     for name, topology in section.get("topologies", {}).items():
         out += f"\n**{name}**"
         if "error" in topology:

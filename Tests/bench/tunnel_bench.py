@@ -103,9 +103,10 @@ def profile_riftgate(client: Host, riftgate_ip: str, seconds: float, workdir: st
     return {"iperf": run, "by_thread": by_thread, "by_symbol": by_symbol}
 
 
-def measure_topology(topology: str, rounds: int, seconds: float, work_root: str, profile: bool = True) -> dict:
+def measure_topology(topology: str, rounds: int, seconds: float, work_root: str, profile: bool = True,
+                     coturn_socket_buffer: int = 0) -> dict:
     with work_directory(work_root, f"tunnel-{topology}") as workdir:
-        mesh = BenchMesh(topology, workdir)
+        mesh = BenchMesh(topology, workdir, coturn_socket_buffer=coturn_socket_buffer)
         try:
             mesh.start_agents()
             ip_a, ip_b = mesh.overlay()
@@ -156,11 +157,13 @@ def measure_topology(topology: str, rounds: int, seconds: float, work_root: str,
 
 
 def run_tunnel(work_root: str, topologies=("lan", "home-nats", "hard-nats"), rounds: int = 3, seconds: float = 5,
-               profile: bool = True) -> dict:
-    results = {"rounds": rounds, "seconds_per_run": seconds, "topologies": {}}
+               profile: bool = True, coturn_socket_buffer: int = 0) -> dict:
+    results = {"rounds": rounds, "seconds_per_run": seconds, "coturn_socket_buffer": coturn_socket_buffer,
+               "topologies": {}}
     for topology in topologies:
         try:
-            results["topologies"][topology] = measure_topology(topology, rounds, seconds, work_root, profile)
+            results["topologies"][topology] = measure_topology(topology, rounds, seconds, work_root, profile,
+                                                               coturn_socket_buffer)
         except Exception as error:  # one topology failing must not lose the others' figures
             log(f"{topology} failed: {error}")
             results["topologies"][topology] = {"topology": topology, "error": str(error)}

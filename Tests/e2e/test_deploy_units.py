@@ -184,6 +184,20 @@ test -e /run/rgtest; echo "left $?"
     assert result.stdout.splitlines() == ["exists 0", "left 1", "fails 1"], result.stdout + result.stderr
 
 
+def test_run_unit_reads_the_units_drop_ins_in_name_order(tmp_path, private_filesystem):
+    # As systemd: Environment= accumulates, a later value wins, and an empty ExecStart= clears the unit's command.
+    unit = "[Service]\nEnvironment=RGTEST_A=unit RGTEST_B=unit\nExecStart=/bin/false\n"
+    setup = f"""mkdir -p /etc/systemd/system/test.service.d
+printf '[Service]\\nEnvironment=RGTEST_B=first\\nExecStart=\\nExecStart=/usr/bin/env\\n' >/etc/systemd/system/test.service.d/10-first.conf
+printf '[Service]\\nEnvironment=RGTEST_B=second\\n' >/etc/systemd/system/test.service.d/20-second.conf
+printf '[Service]\\nEnvironment=RGTEST_C=ignored\\n' >/etc/systemd/system/test.service.d/30-ignored.txt
+"""
+    result = run_unit(tmp_path, unit, setup)
+    assert result.returncode == 0, result.stderr
+    variables = dict(line.split("=", 1) for line in result.stdout.splitlines() if line.startswith("RGTEST_"))
+    assert variables == {"RGTEST_A": "unit", "RGTEST_B": "second"}, result.stdout
+
+
 @pytest.mark.parametrize("setting, message", [
     ("ExecStartPre=/bin/true", "only ExecStartPre=+ / ExecStopPost=+ (run as root) are supported"),
     ("DynamicUser=yes", "DynamicUser= is not supported"),
@@ -250,7 +264,8 @@ def test_release_tarball_holds_what_the_provisioning_scripts_use(tmp_path):
     top = os.path.basename(tarball)[:-len(".tar.gz")]
     for path in ("bin/riftgate", "bin/riftgate-hub", "deploy/provision-hub.sh", "deploy/install-agent.sh",
                  "deploy/run-unit.sh", "deploy/lib/common.sh", "deploy/systemd/riftgate.service",
-                 "deploy/coturn/turnserver.conf", "deploy/certbot/riftgate-hub-deploy-hook", "docs/self-hosting.md"):
+                 "deploy/coturn/turnserver.conf", "deploy/coturn/coturn-socket-buffers.so",
+                 "deploy/certbot/riftgate-hub-deploy-hook", "docs/self-hosting.md"):
         executable = path.startswith("bin/") or path.endswith("hook") or (path.endswith(".sh") and "/lib/" not in path)
         mode = "-rwxr-xr-x" if executable else "-rw-r--r--"
         assert re.search(rf"^{mode} root/root .* {re.escape(top)}/{re.escape(path)}$", listing, re.M), path

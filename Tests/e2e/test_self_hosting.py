@@ -142,6 +142,12 @@ def test_self_hosting_guide_from_an_empty_machine_to_two_connected_agents(lab, w
             return [line for line in sockets
                     if f"pid={turn_pid}," in line and int(line.split()[3].rsplit(":", 1)[1]) >= 49152]
         wait_for(relay_ports, 15, what="coturn relay allocations by the agents")
+        # Their receive buffers were raised (provision-hub.sh: coturn 4.6.1 sets a fixed 64 KiB, rb131072 in ss, where
+        # bulk traffic towards the relay's owner enters; docs/self-hosting.md, "TURN").
+        entries = re.split(r"\n(?=\S)", hub.run("ss", "-Huanpm").stdout)
+        relay_buffers = [int(re.search(r"\brb(\d+)", entry).group(1)) for entry in entries
+                         if f"pid={turn_pid}," in entry and int(entry.split()[3].rsplit(":", 1)[1]) >= 49152]
+        assert relay_buffers and min(relay_buffers) >= 2 * 1024 * 1024, relay_buffers
 
         # --- Day two (guide): peers, backups, upgrades, revocation. ---
         peers = hub.run("riftgate-hub", "peer", "list", "home").stdout

@@ -3,15 +3,23 @@
 The hub hands agents time-limited TURN credentials derived from the same secret (`--use-auth-secret`), exactly as
 in production. coturn listens on UDP 3478 of the host's lab address only and relays from that address; its pid file
 and database live in the test's work directory, so several labs can run at once.
+
+With `socket_buffer` set, coturn runs as `deploy/provision-hub.sh --turn` sets it up for Debian 12's coturn 4.6.1:
+`deploy/coturn/socket-buffers.c` preloaded, so that its UDP sockets (the relay ports' fixed 64 KiB among them) get at
+least that many bytes of buffer.
 """
 from __future__ import annotations
 
 import os
 import secrets
 import shutil
+import subprocess
 from dataclasses import dataclass, field
 
 from lab import Host, wait_for
+
+SOCKET_BUFFERS_SOURCE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                     "deploy", "coturn", "socket-buffers.c")
 
 
 def turnserver_missing() -> str | None:
@@ -28,6 +36,7 @@ class Coturn:
     workdir: str
     port: int = 3478
     secret: str = field(default_factory=lambda: secrets.token_hex(24))
+    socket_buffer: int = 0
 
     @property
     def directory(self) -> str:
@@ -68,8 +77,16 @@ class Coturn:
         descriptor = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             handle.write("\n".join(options) + "\n")
-        self.host.spawn("turnserver", "-c", config, log=self.log_path)
+        self.host.spawn("turnserver", "-c", config, log=self.log_path, env=self.preload())
         wait_for(self.listening, timeout=15, what="coturn's UDP listener")
+
+    def preload(self) -> dict:
+        """The environment that preloads deploy/coturn/socket-buffers.c (built here), or none without socket_buffer."""
+        if not self.socket_buffer:
+            return {}
+        library = os.path.join(self.directory, "coturn-socket-buffers.so")
+        subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", library, SOCKET_BUFFERS_SOURCE, "-ldl"], check=True)
+        return {"LD_PRELOAD": library, "RIFTGATE_SOCKET_BUFFER": str(self.socket_buffer)}
 
     def listening(self) -> bool:
         """Whether coturn's UDP socket on address:port is open."""

@@ -44,11 +44,12 @@ def relayed_path_mode(entry: dict, other: dict) -> str:
 class Deployment:
     """The hub, the relay and the agents of one topology."""
 
-    def __init__(self, topology: Topology, workdir: str, turn: bool = True):
+    def __init__(self, topology: Topology, workdir: str, turn: bool = True, coturn_socket_buffer: int = 0):
         self.topology = topology
         self.workdir = workdir
         self.hub = Hub(topology.hub, workdir)
-        self.coturn = Coturn(topology.relay, workdir) if turn and topology.relay is not None else None
+        self.coturn = (Coturn(topology.relay, workdir, socket_buffer=coturn_socket_buffer)
+                       if turn and topology.relay is not None else None)
         self.agents: dict[str, Agent] = {}
         self.token = ""
         self.hub_arguments: tuple[str, ...] = ()
