@@ -50,7 +50,8 @@ struct AgentLabFailoverTests {
         #expect(reasons.contains { $0.contains("received nothing") }, "\(reasons)")
         // The relay, once in use, is not itself taken for dead: keepalives arrive over it. Within 12 s the only new
         // generation is the one early try off a relay prepared on suspicion, 5 s after the move (one session on each
-        // side); with the cut still in place it finds the relay again. (The next try is due 15 to 30 s later.)
+        // side); with the cut still in place and no relay of the controlling side in it (PeerSession+Upgrade), it
+        // finds no pair and the relayed session stays. (The next try is due 15 to 30 s later.)
         let sessions = lab.ice.sessionsCreated
         lab.advance(by: 12_000)
         #expect(onRelay(lab, "a", "b") && onRelay(lab, "b", "a"))

@@ -98,4 +98,15 @@ struct ConfigurationTests {
         #expect(ICEServerList.parse("http://x") == nil)
         #expect(ICEServerList.parse("stun:host:99999") == nil)
     }
+
+    @Test("a try to get off a relay is configured without the TURN server, the STUN server kept")
+    func withoutTURN() {
+        let servers = ICEServers(stun: ["stun:192.0.2.1:3478"],
+                                 turn: [TURNServer(urls: ["turn:192.0.2.3:3478?transport=udp"], username: "u", credential: "c",
+                                                   expiresAt: 1)])
+        let normal = ICEServerList.configuration(for: servers, forceRelay: false)
+        #expect(normal.turn.count == 1 && normal.stun?.host == "192.0.2.1")
+        let offRelay = ICEServerList.configuration(for: servers, forceRelay: false, includeTURN: false)
+        #expect(offRelay.turn.isEmpty && offRelay.stun?.host == "192.0.2.1" && !offRelay.forceRelay)
+    }
 }

@@ -48,6 +48,23 @@ struct MeshUpgradeTests {
         let upgrading = session(h, 1, Self.b)
         #expect(upgrading.standby?.instance == relayed && upgrading.instance != relayed)
         #expect(upgrading.activePair?.local.kind == .relayed, "status still shows the pair in use")
+        // It looks for a pair off the relay: no relayed candidate of ours (a relay-to-relay pair would be a step down).
+        #expect(upgrading.current?.seeksPathOffRelay == true && upgrading.standby?.seeksPathOffRelay == false)
+    }
+
+    @Test("a generation started to recover gathers everything; only a try off the relay leaves our relay out")
+    func recoveryKeepsRelay() throws {
+        var h = relayedPair()
+        let relayed = try #require(session(h, 1, Self.b).instance)
+        h.send(.iceState(peer: Self.b, instance: relayed, state: .failed), to: 1)
+        var now: Int64 = 1_000
+        while session(h, 1, Self.b).instance == relayed, now < 10_000 {
+            now += 250
+            h.send(.tick(nowMilliseconds: now, handshakeAge: [Self.b: 1]), to: 1)
+        }
+        let recovering = session(h, 1, Self.b)
+        #expect(recovering.instance != relayed, "no recovery generation within 9 s")
+        #expect(recovering.current?.seeksPathOffRelay == false)
     }
 
     @Test("both sides switch WireGuard to the new pair first, then close the relayed session")

@@ -8,6 +8,9 @@ public struct Generation: Sendable {
     public let instance: UInt64
     /// Whether it gathers relayed candidates only (decided by the controlling side, carried by its offer).
     public let relayOnly: Bool
+    /// Controlling side: whether it was started to get the traffic off a relay (PeerSession+Upgrade), so it gathers no
+    /// relayed candidate of its own: a pair relayed on both ends would be a step down from any relayed pair in use.
+    public internal(set) var seeksPathOffRelay = false
     /// ICE connectivity.
     public internal(set) var connectivity: ICEConnectivity = .gathering
     /// The selected candidate pair, once ICE chose one.

@@ -55,6 +55,13 @@ extension PeerSession {
     /// (make before break) in case a direct or server-reflexive path works again, with backoff (about 30 s, then
     /// doubling up to 5 min; the first try 5 s after a move to a relay prepared on suspicion, at most once a minute).
     /// Off the relay, the backoff resets.
+    ///
+    /// The try gathers no relayed candidate of ours (`Generation.seeksPathOffRelay`): it is there to leave the relay,
+    /// and with our relay in it aggressive nomination could select a pair relayed on both ends — coturn twice and the
+    /// agents forwarding on both sides, slower than the relayed pair in use (seen in the bench: a relay-to-prflx
+    /// pair replaced by relay-to-relay, 0.45 of WireGuard's speed instead of 0.84). The peer's relayed candidates still
+    /// count, so at worst the try lands on another pair relayed on one end; if nothing else works it fails, and the
+    /// relayed session in use stays.
     mutating func considerUpgrade(now: Int64, ids: inout GenerationIDs) -> [MeshAction] {
         guard isRelayed else {
             upgrade.reset()
@@ -68,7 +75,9 @@ extension PeerSession {
         }
         guard now >= due else { return [] }
         nextUpgradeAt = nil
-        return beginGeneration(ids: &ids, forceRelay: false, now: now, keepWorkingPath: true)
+        let actions = beginGeneration(ids: &ids, forceRelay: false, now: now, keepWorkingPath: true)
+        current?.seeksPathOffRelay = true
+        return actions
     }
 
     /// The wait before the next try off the relay: short once after a move on suspicion, else the backoff's.

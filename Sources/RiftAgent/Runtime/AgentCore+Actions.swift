@@ -73,14 +73,17 @@ extension AgentCore {
     }
 
     private func startICE(peer: PublicKey, instance: UInt64, controlling: Bool, forceRelay: Bool) -> [MeshAction] {
+        // A try to get off a relay gathers no relayed candidate of ours (PeerSession+Upgrade).
+        let offRelay = mesh.peers[peer]?.current.map { $0.instance == instance && $0.seeksPathOffRelay } ?? false
         if let session = mesh.peers[peer] {
             let role = controlling ? "offering" : "answering"
-            let scope = forceRelay ? " (relay only)" : ""
+            let scope = forceRelay ? " (relay only)" : offRelay ? " (to get off the relay: no relayed candidate of ours)" : ""
             let reason = controlling ? session.lastRecoveryReason.map { "; last recovery: \($0)" } ?? "" : ""
             logger.info("peer \(session.info.name): \(role) ICE generation \(session.generation)\(scope)\(reason)")
         }
         var settings = ICESessionConfiguration(
-            controlling: controlling, servers: ICEServerList.configuration(for: iceServers, forceRelay: forceRelay))
+            controlling: controlling,
+            servers: ICEServerList.configuration(for: iceServers, forceRelay: forceRelay, includeTURN: !offRelay))
         settings.consentFreshness = true
         if forceRelay { settings.checkPacingMilliseconds = Self.relayOnlyCheckPacingMilliseconds }
         // With an exit node, libnice's sockets use ports the policy routing keeps out of the tunnel (ExitRouting).

@@ -67,13 +67,14 @@ enum ICEServerList {
         return candidates
     }
 
-    /// The libnice server configuration for the hub's ICE servers.
-    static func configuration(for ice: ICEServers, forceRelay: Bool) -> ICEServerConfiguration {
+    /// The libnice server configuration for the hub's ICE servers; without the TURN servers when `includeTURN` is false
+    /// (no relayed candidate is gathered then).
+    static func configuration(for ice: ICEServers, forceRelay: Bool, includeTURN: Bool = true) -> ICEServerConfiguration {
         var servers = ICEServerConfiguration()
         if let stun = ice.stun.lazy.compactMap(parse).first, let address = resolve(stun.host) {
             servers.stun = (host: address, port: stun.port)
         }
-        for turn in ice.turn {
+        for turn in ice.turn where includeTURN {
             for uri in turn.urls.compactMap(parse) where uri.scheme == "turn" {
                 guard let address = resolve(uri.host) else { continue }
                 servers.turn.append((host: address, port: uri.port, username: turn.username, password: turn.credential))
