@@ -54,6 +54,14 @@ public struct IPv6Prefix: Sendable, Hashable, CustomStringConvertible {
         for bit in length..<128 where address.bytes[bit / 8] & (0x80 >> UInt8(bit % 8)) != 0 { return nil }
     }
 
+    /// Whether `address` lies inside the prefix.
+    public func contains(_ address: IPv6Address) -> Bool {
+        (0..<length).allSatisfy { bit in
+            let mask = UInt8(0x80) >> UInt8(bit % 8)
+            return address.bytes[bit / 8] & mask == network.bytes[bit / 8] & mask
+        }
+    }
+
     /// The address whose low 64 bits are `interfaceID` inside this prefix (the prefix must be /64 or shorter).
     public func address(interfaceID: UInt64) -> IPv6Address {
         var bytes = network.bytes

@@ -180,6 +180,28 @@ struct MeshTests {
         ])
     }
 
+    @Test("a peer's candidates on the network's own overlay are dropped: they lead only through the tunnel itself")
+    func overlayCandidatesDropped() {
+        var h = MeshHarness()
+        h.add(2)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        let lan = "candidate:1 1 UDP 2130706431 192.0.2.20 40000 typ host"
+        let overlay4 = "candidate:2 1 UDP 2130706175 100.64.0.7 40001 typ host"
+        let overlay6 = "candidate:3 1 UDP 2130705919 fd00::7 40002 typ host"
+        let outside6 = "candidate:4 1 UDP 2130705663 2001:db8::7 40003 typ host"
+        func signal(_ kind: SignalKind, _ body: SignalPayload.Body) -> MeshEvent {
+            .signal(SignalPayload(kind: kind, from: MeshHarness.key(1), to: MeshHarness.key(2), session: "s", generation: 0,
+                                  body: body))
+        }
+        let answered = h.send(signal(.offer, .description(ICEDescription(ufrag: "ufrag", pwd: "p", candidates: [lan, overlay4, overlay6, outside6]),
+                                                          WireGuardParameters(publicKey: MeshHarness.key(1), listenPort: 1))), to: 2)
+        let described = answered.compactMap { if case .setRemoteDescription(_, _, _, _, let c) = $0 { c } else { nil } }
+        #expect(described == [[lan, outside6]], "\(answered)")
+        let added = { (actions: [MeshAction]) in actions.compactMap { if case .addRemoteCandidate(_, _, let c) = $0 { c } else { nil } } }
+        #expect(added(h.send(signal(.candidate, .candidate(overlay4.replacingOccurrences(of: "0.7", with: "0.9"))), to: 2)).isEmpty)
+        #expect(added(h.send(signal(.candidate, .candidate(lan.replacingOccurrences(of: ".20", with: ".21"))), to: 2)).count == 1)
+    }
+
     @Test("a stale offer (older generation of the same session) is ignored; a new session replaces the old")
     func staleOffers() {
         var h = MeshHarness()

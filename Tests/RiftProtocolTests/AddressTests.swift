@@ -24,6 +24,10 @@ struct AddressTests {
         let ula = try #require(IPv6Prefix("fd7a:115c:a1e0::/64"))
         #expect(ula.address(interfaceID: 300).description == "fd7a:115c:a1e0::12c")
         #expect(IPv6Prefix("fd7a::1/64") == nil)
+        #expect(ula.contains(IPv6Address("fd7a:115c:a1e0::2")!) && ula.contains(IPv6Address("fd7a:115c:a1e0:0:ffff::1")!))
+        #expect(!ula.contains(IPv6Address("fd7a:115c:a1e0:1::2")!) && !ula.contains(IPv6Address("2001:db8::1")!))
+        let odd = try #require(IPv6Prefix("fc00::/7"))
+        #expect(odd.contains(IPv6Address("fdff::1")!) && odd.contains(IPv6Address("fc00::1")!) && !odd.contains(IPv6Address("fe00::1")!))
     }
 
     @Test("base64 matches RFC 4648 test vectors and refuses non-canonical text")

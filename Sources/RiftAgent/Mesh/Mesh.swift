@@ -51,7 +51,9 @@ public struct Mesh: Sendable {
             return []
         case .peerJoined(let info): return peerPresent(info, rejoined: true)
         case .peerLeft(let key): return removePeer(key)
-        case .signal(let payload): return signal(payload)
+        case .signal(let payload):
+            guard let usable = withoutOverlayCandidates(payload) else { return [] }
+            return signal(usable)
         case .iceStarted(let key, let instance, let ufrag, let pwd):
             return peers[key]?.iceStarted(instance: instance, ufrag: ufrag, pwd: pwd, listenPort: listenPort) ?? []
         case .iceCandidate(let key, let instance, let candidate):
@@ -111,17 +113,18 @@ public struct Mesh: Sendable {
             // A peer that joins again may have restarted its agent and lost its ICE state: the controlling side
             // re-offers — unless the tunnel is healthy, which means the hub restarted, not the peer (a restarted
             // peer that is controlled asks for a restart itself, see below).
+            var resumeLostSignals = false
             if rejoined, session.controlling, !session.isHealthy {
                 session.lastRecoveryReason = "the peer joined the hub again"
                 actions += session.beginGeneration(ids: &ids, forceRelay: false, now: now)
             } else if rejoined, session.mayHaveLostSignal {
                 // Its hub connection was replaced or lost, and with it what the hub wrote there (Mesh+LostSignals).
-                peers[info.publicKey] = session
-                return actions + startAfresh([info.publicKey], ignoringWindow: true,
-                                             reason: "signals to the peer may have been lost with its hub connection")
+                resumeLostSignals = true
             }
             peers[info.publicKey] = session
-            return actions
+            guard resumeLostSignals else { return actions }
+            return actions + startAfresh([info.publicKey], ignoringWindow: true,
+                                         reason: "signals to the peer may have been lost with its hub connection")
         }
         var session = PeerSession(info: info, me: me, now: now)
         var actions: [MeshAction] = []
