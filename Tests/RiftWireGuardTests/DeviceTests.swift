@@ -20,9 +20,7 @@ struct DeviceTests {
     @Test("wireguard-go: its UDP sockets' buffers are raised to at least 4 MiB once the device is open",
           .enabled(if: TestHost.canRunWireGuardGo, TestHost.wireGuardGoRequirement))
     func userspaceSocketBuffers() throws {
-        let name = TestHost.randomName("rgt")
-        let keys = try TestHost.keyPair()
-        let device = try openWireGuardDevice(configuration(name: name, privateKey: keys.privateKey, subnet: 0), backend: .userspace)
+        let (device, _) = try openUserspaceDevice()
         defer { device.shutdown() }
         // `ss -m` shows skmem:(…,rb<receive>,t…,tb<send>,…), twice the size set.
         let sockets = try TestHost.run(["ss", "-Hnuam", "sport", "=", ":\(device.listenPort)"])
@@ -36,9 +34,7 @@ struct DeviceTests {
     @Test("wireguard-go killed from outside: calls report it, shutdown still cleans up",
           .enabled(if: TestHost.canRunWireGuardGo, TestHost.wireGuardGoRequirement))
     func wireGuardGoKilled() throws {
-        let name = TestHost.randomName("rgt")
-        let keys = try TestHost.keyPair()
-        let device = try openWireGuardDevice(configuration(name: name, privateKey: keys.privateKey, subnet: 0), backend: .userspace)
+        let (device, name) = try openUserspaceDevice()
         defer { device.shutdown() }
         try TestHost.run(["pkill", "-KILL", "-f", "wireguard-go -f \(name)$"])
         #expect { try device.status() } throws: { ($0 as? WireGuardError)?.code == .processExited }
@@ -73,14 +69,20 @@ struct DeviceTests {
         }
     }
 
+    /// A wireguard-go device on a fresh interface with no peer, and the interface's name.
+    private func openUserspaceDevice() throws -> (any WireGuardDevice, String) {
+        let name = TestHost.randomName("rgt")
+        let keys = try TestHost.keyPair()
+        let device = try openWireGuardDevice(configuration(name: name, privateKey: keys.privateKey, subnet: 0), backend: .userspace)
+        return (device, name)
+    }
+
     /// A wireguard-go device with one peer whose keepalive is off: configuring it sends nothing (turning keepalive on
     /// would, and would start WireGuard's 5 s handshake rate limit).
     private func withQuietPeer(_ body: (any WireGuardDevice, String, PublicKey) throws -> Void) throws {
-        let name = TestHost.randomName("rgt")
-        let keys = try TestHost.keyPair()
-        let peerKey = try TestHost.keyPair().publicKey
-        let device = try openWireGuardDevice(configuration(name: name, privateKey: keys.privateKey, subnet: 0), backend: .userspace)
+        let (device, name) = try openUserspaceDevice()
         defer { device.shutdown() }
+        let peerKey = try TestHost.keyPair().publicKey
         try device.setPeer(WireGuardPeer(publicKey: peerKey, endpoint: WireGuardEndpoint("127.0.0.1:9"),
                                          allowedIPs: ["100.64.0.9/32"]))
         try body(device, name, peerKey)
