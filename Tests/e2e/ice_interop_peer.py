@@ -31,7 +31,7 @@ import time
 
 import aioice.ice
 import nacl.public
-from aioice import Candidate, Connection
+from aioice import Candidate, Connection, TransportPolicy
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "protoclient"))
@@ -178,10 +178,15 @@ class PeerLink:
                 "wireguard": {"public_key": self.client.public_key, "listen_port": WIREGUARD_PORT}}
 
     # generations (§8) -------------------------------------------------------------------------------------------------
-    async def new_connection(self, controlling: bool) -> None:
+    async def new_connection(self, controlling: bool, relay_only: bool = False) -> None:
         await self.close_connection()
         self.remote_hosts = set()
-        self.connection = Connection(ice_controlling=controlling, stun_server=self.client.stun_server)
+        turn = self.client.turn
+        self.connection = Connection(
+            ice_controlling=controlling, stun_server=self.client.stun_server,
+            turn_server=turn and turn["server"], turn_username=turn and turn["username"],
+            turn_password=turn and turn["password"],
+            transport_policy=TransportPolicy.RELAY if relay_only else TransportPolicy.ALL)
         await self.connection.gather_candidates()
 
     async def offer(self) -> None:
@@ -203,7 +208,8 @@ class PeerLink:
             if payload["session"] == self.session and payload["generation"] < self.generation:
                 return  # stale
             self.session, self.generation = payload["session"], payload["generation"]
-            await self.new_connection(controlling=False)
+            # §10.4: a relay-only offer makes this side gather relayed candidates only too.
+            await self.new_connection(controlling=False, relay_only=payload.get("relay_only", False))
             await self.accept_description(payload)
             log(f"answer generation {self.generation} to {self.key[:8]}")
             await self.send("answer", **self.description())
@@ -318,6 +324,7 @@ class Client:
             self.token = handle.read().strip()
         self.websocket = None
         self.stun_server: tuple[str, int] | None = None
+        self.turn: dict | None = None
         self.wireguard: WireGuard | None = None
         self.links: dict[str, PeerLink] = {}
         self.paths: dict[str, dict] = {}
@@ -369,11 +376,17 @@ class Client:
         stun = message["ice"]["stun"][0].removeprefix("stun:")
         host, port = stun.rsplit(":", 1)
         self.stun_server = (host, int(port))
+        for entry in message["ice"]["turn"]:  # the first TURN server over UDP, with the hub's credentials
+            url = next((u for u in entry["urls"] if u.startswith("turn:") and "transport=tcp" not in u), None)
+            if url:
+                host, port = url.removeprefix("turn:").split("?")[0].rsplit(":", 1)
+                self.turn = {"server": (host, int(port)), "username": entry["username"], "password": entry["credential"]}
+                break
         private_key = riftproto.b64(bytes(self.private_key))
         self.wireguard = WireGuard(self.options.interface, private_key)
         self.wireguard.address(self.self_info["ipv4"], message["ipv4_prefix"])
         self.write_status()
-        log(f"joined as {self.self_info['ipv4']}, STUN {self.stun_server}")
+        log(f"joined as {self.self_info['ipv4']}, STUN {self.stun_server}, TURN {self.turn and self.turn['server']}")
 
     async def peer_present(self, info: dict) -> None:
         if info["public_key"] in self.links:
