@@ -51,8 +51,10 @@ def test_reflexive_pair_is_handed_over_and_cleaned_up(lab, workdir, timing):
         # datagram of the peer came through the ICE agent, which would have made it forwarded).
         before = deployment.peer_view("a", "b")
         assert deployment.ping("a", "b", count=5)
-        after = deployment.peer_view("a", "b")
-        assert after["rx_bytes"] > before["rx_bytes"] and after["tx_bytes"] > before["tx_bytes"]
+        # The status shows the counters of the agent's last read (every 250 ms, later on a loaded machine): wait for it.
+        wait_for(lambda: (after := deployment.peer_view("a", "b"))["rx_bytes"] > before["rx_bytes"]
+                 and after["tx_bytes"] > before["tx_bytes"], timeout=5, interval=0.25,
+                 what="A's status to count the pings' bytes both ways")
         for viewer, peer in (("a", "b"), ("b", "a")):
             entry = deployment.peer_view(viewer, peer)
             assert entry["path_mode"] == "hand-over" and not entry["endpoint"].startswith("127."), entry
