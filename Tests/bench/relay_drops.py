@@ -5,8 +5,9 @@ before and after, printed as deltas.
     flock /tmp/riftgate-cpu.lock timeout 900 .venv/bin/python Tests/bench/relay_drops.py \
         --bin-dir .build-bench-release/release [--topology hard-nats] [--seconds 5] [--relay-buffer BYTES]
 
-`--relay-buffer` starts coturn (and the hub, started alongside) with `deploy/coturn/socket-buffers.c` preloaded, so that
-its sockets get at least BYTES of buffer: coturn 4.6.1 hard-codes 64 KiB for relay sockets.
+`--relay-buffer` starts coturn with `deploy/coturn/socket-buffers.c` preloaded (the lab's `Coturn`, as
+`deploy/provision-hub.sh --turn` sets it up), so that its sockets get at least BYTES of buffer: coturn 4.6.1
+hard-codes 64 KiB for relay sockets. The default, 0, runs coturn as Debian ships it.
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,19 +51,11 @@ def main() -> None:
     parser.add_argument("--bin-dir", required=True)
     parser.add_argument("--topology", default="hard-nats")
     parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--relay-buffer", type=int, default=0, help="preload a shim raising coturn's socket buffers")
+    parser.add_argument("--relay-buffer", type=int, default=0, help="coturn's socket buffers through the preload (0: as shipped)")
     options = parser.parse_args()
     os.environ["RIFTGATE_BIN_DIR"] = os.path.abspath(options.bin_dir)
     workdir = tempfile.mkdtemp(prefix="relay-drops-")
-    if options.relay_buffer:
-        shim = os.path.join(workdir, "coturn-socket-buffers.so")
-        subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", shim, os.path.join(ROOT, "deploy", "coturn", "socket-buffers.c"), "-ldl"],
-                       check=True)
-        os.environ.update(LD_PRELOAD=shim, RIFTGATE_SOCKET_BUFFER=str(options.relay_buffer))
-    try:
-        mesh = BenchMesh(options.topology, workdir)  # starts the hub and coturn
-    finally:
-        os.environ.pop("LD_PRELOAD", None)
+    mesh = BenchMesh(options.topology, workdir, coturn_socket_buffer=options.relay_buffer)  # starts the hub and coturn
     try:
         mesh.start_agents()
         ip_a, ip_b = mesh.overlay()
