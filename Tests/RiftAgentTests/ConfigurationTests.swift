@@ -104,9 +104,9 @@ struct ConfigurationTests {
         let servers = ICEServers(stun: ["stun:192.0.2.1:3478"],
                                  turn: [TURNServer(urls: ["turn:192.0.2.3:3478?transport=udp"], username: "u", credential: "c",
                                                    expiresAt: 1)])
-        let normal = ICEServerList.configuration(for: servers, forceRelay: false)
+        let normal = ICEServerList.configuration(for: servers, scope: .all)
         #expect(normal.turn.count == 1 && normal.stun?.host == "192.0.2.1")
-        let offRelay = ICEServerList.configuration(for: servers, forceRelay: false, includeTURN: false)
+        let offRelay = ICEServerList.configuration(for: servers, scope: .withoutOwnRelay)
         #expect(offRelay.turn.isEmpty && offRelay.stun?.host == "192.0.2.1" && !offRelay.forceRelay)
     }
 }

@@ -45,7 +45,7 @@ struct MeshRelayOnlyRuleTests {
         var h = negotiating(turn: true)
         try failOnControlledSide(&h, now: 19_000)
         #expect(offers(h.all(1)).map(\.relayOnly) == [true])
-        #expect(h.all(2).contains { if case .startICE(_, _, false, true) = $0 { true } else { false } })
+        #expect(h.all(2).contains { if case .startICE(_, _, false, .relayOnly) = $0 { true } else { false } })
         #expect(h.meshes[Self.a]!.peers[Self.b]!.relayReason(hasReflexiveSource: true)?
             .hasPrefix("relay forced after 1 failed attempt to connect") == true)
     }
@@ -78,8 +78,8 @@ struct MeshRelayOnlyRuleTests {
             upgrade = h.send(.tick(nowMilliseconds: now, handshakeAge: [Self.b: 1]), to: 1)
         }
         #expect(now - 20_000 <= 31_000, "an upgrade within about 30 s")
-        #expect(upgrade.contains { if case .startICE(_, _, true, false) = $0 { true } else { false } },
-                "a normal generation: \(upgrade)")
+        #expect(upgrade.contains { if case .startICE(_, _, true, .withoutOwnRelay) = $0 { true } else { false } },
+                "a normal generation without our relay: \(upgrade)")
         #expect(!upgrade.contains(.closeICE(peer: Self.b, instance: relayed)), "the relay keeps carrying traffic")
         #expect(h.meshes[Self.a]!.peers[Self.b]!.standby?.instance == relayed)
     }

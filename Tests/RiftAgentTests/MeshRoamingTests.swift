@@ -29,7 +29,7 @@ struct MeshRoamingTests {
     func controllingSideMoves() {
         var h = MeshHarness.connectedPair()
         let actions = h.send(.underlayChanged(vanished: ["192.0.2.1"], appeared: [], routeChanged: false), to: 1)
-        #expect(actions.contains { if case .startICE(_, _, true, false) = $0 { true } else { false } })
+        #expect(actions.contains { if case .startICE(_, _, true, .all) = $0 { true } else { false } })
         h.settle()
         #expect(signals(h.all(1), .offer).first?.generation == 1)
         #expect(reconfigured(h.all(1)) && reconfigured(h.all(2)))

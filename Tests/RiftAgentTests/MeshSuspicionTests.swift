@@ -57,7 +57,7 @@ struct MeshSuspicionTests {
     }
 
     static func startsRelayOnly(_ actions: [MeshAction]) -> Bool {
-        actions.contains { if case .startICE(_, _, true, true) = $0 { true } else { false } }
+        actions.contains { if case .startICE(_, _, true, .relayOnly) = $0 { true } else { false } }
     }
 
     static func touchesWireGuard(_ actions: [MeshAction]) -> Bool {
@@ -182,11 +182,11 @@ struct MeshSuspicionTests {
         var tried: Int64?
         for second in 1...40 where tried == nil {
             let actions = pair.h.send(.tick(nowMilliseconds: moved + Int64(second) * 1_000, handshakeAge: [Self.b: 1]), to: 1)
-            if actions.contains(where: { if case .startICE(_, _, true, false) = $0 { true } else { false } }) {
+            if actions.contains(where: { if case .startICE(_, _, true, .withoutOwnRelay) = $0 { true } else { false } }) {
                 tried = Int64(second) * 1_000
             }
         }
-        #expect(tried == 6_000, "a normal generation 5 s after the first healthy tick on the relay: \(tried ?? -1)")
+        #expect(tried == 6_000, "a try off the relay 5 s after the first healthy tick on it: \(tried ?? -1)")
 
         var ids = GenerationIDs(sessionID: { "s" })
         #expect(recent.considerUpgrade(now: moved + 1_000, ids: &ids).isEmpty)
@@ -288,7 +288,7 @@ struct MeshSuspicionTests {
         pair.busy()
         let (actions, after) = pair.silence(limit: 3_000)
         #expect(after == 2_000)
-        #expect(actions.contains { if case .startICE(_, _, true, false) = $0 { true } else { false } }, "\(actions)")
+        #expect(actions.contains { if case .startICE(_, _, true, .all) = $0 { true } else { false } }, "\(actions)")
         #expect(pair.session.lastRecoveryReason?.contains("received nothing") == true)
     }
 }

@@ -43,7 +43,7 @@ struct MeshUpgradeTests {
         let relayed = try #require(session(h, 1, Self.b).instance)
         let (actions, at) = tickUntilUpgrade(&h, from: 1_000)
         #expect(at - 1_000 <= 31_000, "first attempt within about 30 s")
-        #expect(actions.contains { if case .startICE(_, _, true, false) = $0 { true } else { false } })
+        #expect(actions.contains { if case .startICE(_, _, true, .withoutOwnRelay) = $0 { true } else { false } })
         #expect(!actions.contains(.closeICE(peer: Self.b, instance: relayed)), "the relay keeps carrying traffic")
         let upgrading = session(h, 1, Self.b)
         #expect(upgrading.standby?.instance == relayed && upgrading.instance != relayed)

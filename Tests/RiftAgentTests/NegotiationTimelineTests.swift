@@ -23,8 +23,10 @@ struct NegotiationTimelineTests {
         let pair = MeshEvent.iceSelectedPair(
             peer: Self.peer, instance: 7, local: CandidateEndpoint(kind: .relayed, address: "203.0.113.9", port: 50000),
             remote: CandidateEndpoint(kind: .relayed, address: "203.0.113.9", port: 50001))
-        #expect(AgentCore.timelineStep(MeshAction.startICE(peer: Self.peer, instance: 7, controlling: true, forceRelay: true))
+        #expect(AgentCore.timelineStep(MeshAction.startICE(peer: Self.peer, instance: 7, controlling: true, scope: .relayOnly))
             == "ice 7: start (controlling, relay only)")
+        #expect(AgentCore.timelineStep(MeshAction.startICE(peer: Self.peer, instance: 8, controlling: true, scope: .withoutOwnRelay))
+            == "ice 8: start (controlling, no relay of ours)")
         #expect(AgentCore.timelineStep(MeshAction.sendSignal(offer)) == "signal out: offer generation 3 (relay only)")
         #expect(AgentCore.timelineStep(RuntimeEvent.hub(.signal(signal(.candidate, .candidate(relay)))))
             == "signal in: candidate generation 3 relay")

@@ -17,16 +17,9 @@ public struct CandidateTally: Sendable, Hashable, Codable {
     /// Candidates that can make a direct (not relayed) pair.
     var direct: Int { host + serverReflexive }
 
-    /// The `typ` of an SDP `candidate:` line (`host`, `srflx`, `prflx`, `relay`…), or nil when it does not parse.
-    static func type(ofLine line: String) -> Substring? {
-        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-        guard fields.count >= 8, fields[6] == "typ" else { return nil }
-        return fields[7]
-    }
-
     /// Counts the candidate of an SDP `candidate:` line (with or without `a=`) by its `typ`; ignores what does not parse.
     mutating func count(line: String) {
-        guard let type = Self.type(ofLine: line) else { return }
+        guard let type = CandidateLine(line)?.type else { return }
         switch type {
         case "host": host += 1
         case "srflx", "prflx": serverReflexive += 1

@@ -11,6 +11,8 @@ public struct Generation: Sendable {
     /// Controlling side: whether it was started to get the traffic off a relay (PeerSession+Upgrade), so it gathers no
     /// relayed candidate of its own: a pair relayed on both ends would be a step down from any relayed pair in use.
     public internal(set) var seeksPathOffRelay = false
+    /// Which of our candidates it gathers: what `relayOnly` and `seeksPathOffRelay` say.
+    var candidateScope: ICECandidateScope { relayOnly ? .relayOnly : seeksPathOffRelay ? .withoutOwnRelay : .all }
     /// ICE connectivity.
     public internal(set) var connectivity: ICEConnectivity = .gathering
     /// The selected candidate pair, once ICE chose one.

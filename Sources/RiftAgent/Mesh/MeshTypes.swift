@@ -96,12 +96,23 @@ public enum KeepaliveStart: Sendable, Hashable {
     case after(Duration)
 }
 
+/// Which of our candidates an ICE generation gathers.
+public enum ICECandidateScope: Sendable, Equatable {
+    /// Host, server-reflexive and (with a TURN server) relayed: a normal generation.
+    case all
+    /// Relayed only (the offer says so, and both sides gather alike): after a failure, or on suspicion.
+    case relayOnly
+    /// Everything but a relay of our own: the try to get a relayed tunnel off the relay (PeerSession+Upgrade).
+    case withoutOwnRelay
+}
+
 /// An instruction from the mesh logic to the runtime, which performs the I/O.
 public enum MeshAction: Sendable, Equatable {
     /// Seal `payload` for `payload.to` and send it through the hub.
     case sendSignal(SignalPayload)
-    /// Create ICE session `instance` for `peer` and start gathering; the runtime answers with `MeshEvent.iceStarted`.
-    case startICE(peer: PublicKey, instance: UInt64, controlling: Bool, forceRelay: Bool)
+    /// Create ICE session `instance` for `peer` and start gathering the candidates of `scope`; the runtime answers with
+    /// `MeshEvent.iceStarted`.
+    case startICE(peer: PublicKey, instance: UInt64, controlling: Bool, scope: ICECandidateScope)
     /// Give ICE session `instance` the remote credentials and first candidates.
     case setRemoteDescription(peer: PublicKey, instance: UInt64, ufrag: String, pwd: String, candidates: [String])
     /// Add one trickled remote candidate.

@@ -202,14 +202,12 @@ struct HostEndpoint: Hashable, Sendable {
         port = endpoint.port
     }
 
-    /// The address of a `typ host` candidate line (RFC 8839 `candidate-attribute`, with or without `a=`), or nil for
-    /// any other type or a line that does not parse.
+    /// The address of a `typ host` candidate line (see `CandidateLine`), or nil for any other type or a line that
+    /// does not parse.
     init?(hostCandidate line: String) {
-        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-        guard fields.count >= 8, fields[0].hasPrefix("candidate:") || fields[0].hasPrefix("a=candidate:"),
-              fields[6] == "typ", fields[7] == "host", let port = UInt16(fields[5]) else { return nil }
-        address = String(fields[4])
-        self.port = port
+        guard let candidate = CandidateLine(line), candidate.isHost else { return nil }
+        address = String(candidate.address)
+        port = candidate.port
     }
 }
 

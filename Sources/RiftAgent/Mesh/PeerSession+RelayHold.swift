@@ -23,7 +23,7 @@ extension PeerSession {
     var holdsRelayCandidates: Bool { current?.relayHoldEndsAt != nil }
 
     /// Whether an SDP `candidate:` line is a relayed candidate.
-    static func isRelayed(_ line: String) -> Bool { CandidateTally.type(ofLine: line) == "relay" }
+    static func isRelayed(_ line: String) -> Bool { CandidateLine(line)?.isRelayed ?? false }
 
     /// Every tick: once the hold is over, signal the held relayed candidates (unless a pair was selected meanwhile)
     /// and the end of candidates that waited behind them.

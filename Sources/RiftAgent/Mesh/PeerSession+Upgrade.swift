@@ -75,9 +75,7 @@ extension PeerSession {
         }
         guard now >= due else { return [] }
         nextUpgradeAt = nil
-        let actions = beginGeneration(ids: &ids, forceRelay: false, now: now, keepWorkingPath: true)
-        current?.seeksPathOffRelay = true
-        return actions
+        return beginGeneration(ids: &ids, forceRelay: false, now: now, keepWorkingPath: true, offRelay: true)
     }
 
     /// The wait before the next try off the relay: short once after a move on suspicion, else the backoff's.

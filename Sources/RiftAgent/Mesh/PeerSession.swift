@@ -88,9 +88,10 @@ public struct PeerSession: Sendable {
     // MARK: Starting a generation
 
     /// Controlling side: start a new ICE generation (the first, or a restart) with a fresh ICE session. With
-    /// `keepWorkingPath` a session that still carries traffic stays open until the new one selects a pair.
+    /// `keepWorkingPath` a session that still carries traffic stays open until the new one selects a pair; with
+    /// `offRelay` it gathers no relayed candidate of ours (PeerSession+Upgrade).
     mutating func beginGeneration(ids: inout GenerationIDs, forceRelay: Bool, now: Int64,
-                                  keepWorkingPath: Bool = false) -> [MeshAction] {
+                                  keepWorkingPath: Bool = false, offRelay: Bool = false) -> [MeshAction] {
         precondition(controlling)
         var actions = keepWorkingPath ? retireCurrentICE() : closeCurrentICE()
         // Generations are 0...2^32-1 on the wire (PROTOCOL.md §8); past the last one, a new session starts at 0.
@@ -103,8 +104,10 @@ public struct PeerSession: Sendable {
         attemptStartedAt = now
         var started = Generation(instance: ids.instance(), relayOnly: forceRelay)
         started.failedAttemptsBefore = recovery.attempts
+        started.seeksPathOffRelay = offRelay && !forceRelay
         current = started
-        actions.append(.startICE(peer: info.publicKey, instance: started.instance, controlling: true, forceRelay: forceRelay))
+        actions.append(.startICE(peer: info.publicKey, instance: started.instance, controlling: true,
+                                 scope: started.candidateScope))
         return actions
     }
 
@@ -125,7 +128,7 @@ public struct PeerSession: Sendable {
         for line in ice.candidates { started.remoteKinds.count(line: line) }
         current = started
         actions.append(.startICE(peer: info.publicKey, instance: started.instance, controlling: false,
-                                 forceRelay: payload.relayOnly))
+                                 scope: started.candidateScope))
         actions.append(.setRemoteDescription(peer: info.publicKey, instance: started.instance, ufrag: ice.ufrag,
                                              pwd: ice.pwd, candidates: ice.candidates))
         actions += flushPending()

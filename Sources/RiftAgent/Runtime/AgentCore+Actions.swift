@@ -30,8 +30,8 @@ extension AgentCore {
         switch action {
         case .sendSignal(let payload):
             environment.transport.send(payload)
-        case .startICE(let peer, let instance, let controlling, let forceRelay):
-            return startICE(peer: peer, instance: instance, controlling: controlling, forceRelay: forceRelay)
+        case .startICE(let peer, let instance, let controlling, let scope):
+            return startICE(peer: peer, instance: instance, controlling: controlling, scope: scope)
         case .setRemoteDescription(_, let instance, let ufrag, let pwd, let candidates):
             guard let link = links[instance] else { break }
             do {
@@ -72,20 +72,22 @@ extension AgentCore {
         return []
     }
 
-    private func startICE(peer: PublicKey, instance: UInt64, controlling: Bool, forceRelay: Bool) -> [MeshAction] {
-        // A try to get off a relay gathers no relayed candidate of ours (PeerSession+Upgrade).
-        let offRelay = mesh.peers[peer]?.current.map { $0.instance == instance && $0.seeksPathOffRelay } ?? false
+    private func startICE(peer: PublicKey, instance: UInt64, controlling: Bool, scope: ICECandidateScope) -> [MeshAction] {
         if let session = mesh.peers[peer] {
             let role = controlling ? "offering" : "answering"
-            let scope = forceRelay ? " (relay only)" : offRelay ? " (to get off the relay: no relayed candidate of ours)" : ""
+            let scopeText = switch scope {
+            case .all: ""
+            case .relayOnly: " (relay only)"
+            case .withoutOwnRelay: " (to get off the relay: no relayed candidate of ours)"
+            }
             let reason = controlling ? session.lastRecoveryReason.map { "; last recovery: \($0)" } ?? "" : ""
-            logger.info("peer \(session.info.name): \(role) ICE generation \(session.generation)\(scope)\(reason)")
+            logger.info("peer \(session.info.name): \(role) ICE generation \(session.generation)\(scopeText)\(reason)")
         }
         var settings = ICESessionConfiguration(
             controlling: controlling,
-            servers: ICEServerList.configuration(for: iceServers, forceRelay: forceRelay, includeTURN: !offRelay))
+            servers: ICEServerList.configuration(for: iceServers, scope: scope))
         settings.consentFreshness = true
-        if forceRelay { settings.checkPacingMilliseconds = Self.relayOnlyCheckPacingMilliseconds }
+        if scope == .relayOnly { settings.checkPacingMilliseconds = Self.relayOnlyCheckPacingMilliseconds }
         // With an exit node, libnice's sockets use ports the policy routing keeps out of the tunnel (ExitRouting).
         if configuration.exitNode != nil { settings.portRange = ExitRouting.icePorts }
         settings.localAddresses = environment.localAddresses(configuration.interface, mesh.welcome?.ipv4Prefix)

@@ -48,8 +48,13 @@ extension AgentCore {
         switch action {
         case .sendSignal(let payload):
             return "signal out: \(describe(payload))"
-        case .startICE(_, let instance, let controlling, let forceRelay):
-            return "ice \(instance): start (\(controlling ? "controlling" : "controlled")\(forceRelay ? ", relay only" : ""))"
+        case .startICE(_, let instance, let controlling, let scope):
+            let scopeText = switch scope {
+            case .all: ""
+            case .relayOnly: ", relay only"
+            case .withoutOwnRelay: ", no relay of ours"
+            }
+            return "ice \(instance): start (\(controlling ? "controlling" : "controlled")\(scopeText))"
         case .setRemoteDescription(_, let instance, _, _, let candidates):
             return "ice \(instance): remote description set (\(candidates.count) candidates)"
         case .addRemoteCandidate(_, let instance, let line):
@@ -75,11 +80,7 @@ extension AgentCore {
     }
 
     /// The `typ` of an SDP candidate line ("host", "srflx", "relay", …), which is all the timeline needs.
-    private static func candidateType(_ line: String) -> String {
-        let fields = line.split(separator: " ")
-        guard let index = fields.firstIndex(of: "typ"), index + 1 < fields.count else { return "?" }
-        return String(fields[index + 1])
-    }
+    private static func candidateType(_ line: String) -> String { CandidateLine(line).map { String($0.type) } ?? "?" }
 
     private static func endpoint(_ end: CandidateEndpoint) -> String { "\(end.kind.rawValue) \(end.address):\(end.port)" }
 

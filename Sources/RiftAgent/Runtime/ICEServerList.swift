@@ -67,9 +67,11 @@ enum ICEServerList {
         return candidates
     }
 
-    /// The libnice server configuration for the hub's ICE servers; without the TURN servers when `includeTURN` is false
-    /// (no relayed candidate is gathered then).
-    static func configuration(for ice: ICEServers, forceRelay: Bool, includeTURN: Bool = true) -> ICEServerConfiguration {
+    /// The libnice server configuration for the hub's ICE servers and a generation's candidate `scope`: without the
+    /// TURN servers for `.withoutOwnRelay` (no relayed candidate is gathered then); relay-only for `.relayOnly` when a
+    /// TURN server is known (without one it gathers everything: a relay-only session with no relay finds nothing).
+    static func configuration(for ice: ICEServers, scope: ICECandidateScope) -> ICEServerConfiguration {
+        let includeTURN = scope != .withoutOwnRelay
         var servers = ICEServerConfiguration()
         if let stun = ice.stun.lazy.compactMap(parse).first, let address = resolve(stun.host) {
             servers.stun = (host: address, port: stun.port)
@@ -81,7 +83,7 @@ enum ICEServerList {
                 break
             }
         }
-        servers.forceRelay = forceRelay && !servers.turn.isEmpty
+        servers.forceRelay = scope == .relayOnly && !servers.turn.isEmpty
         return servers
     }
 }
