@@ -18,7 +18,7 @@ struct MeshTests {
         h.add(1); h.add(2)
         let a = h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
         let b = h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
-        #expect(a.contains { if case .startICE(_, _, true, false) = $0 { true } else { false } })
+        #expect(a.contains { if case .startICE(_, _, true, .all) = $0 { true } else { false } })
         #expect(!b.contains { if case .startICE = $0 { true } else { false } }, "the controlled side never starts first")
         h.settle()
         #expect(signals(h.all(1), .offer).count == 1 && signals(h.all(2), .offer).isEmpty)
@@ -202,6 +202,26 @@ struct MeshTests {
         #expect(added(h.send(signal(.candidate, .candidate(lan.replacingOccurrences(of: ".20", with: ".21"))), to: 2)).count == 1)
     }
 
+    @Test("a selected pair whose remote end is on the overlay (peer-reflexive, learned from a check) is not used")
+    func overlayPairNotSelected() throws {
+        var h = MeshHarness()
+        h.add(2)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        h.send(.signal(SignalPayload(kind: .offer, from: MeshHarness.key(1), to: MeshHarness.key(2), session: "s", generation: 0,
+                                     body: .description(ICEDescription(ufrag: "u", pwd: "p", candidates: []),
+                                                        WireGuardParameters(publicKey: MeshHarness.key(1), listenPort: 1)))), to: 2)
+        let instance = try #require(h.meshes[MeshHarness.key(2)]!.peers[MeshHarness.key(1)]!.current?.instance)
+        let local = CandidateEndpoint(kind: .host, address: "192.0.2.20", port: 40000)
+        func select(_ remote: CandidateEndpoint) -> [MeshAction] {
+            h.send(.iceSelectedPair(peer: MeshHarness.key(1), instance: instance, local: local, remote: remote), to: 2)
+        }
+        let configures = { (actions: [MeshAction]) in actions.contains { if case .configureWireGuardPeer = $0 { true } else { false } } }
+        #expect(select(CandidateEndpoint(kind: .peerReflexive, address: "100.64.0.7", port: 40001)).isEmpty)
+        #expect(select(CandidateEndpoint(kind: .peerReflexive, address: "fd00::7", port: 40001)).isEmpty)
+        #expect(h.meshes[MeshHarness.key(2)]!.peers[MeshHarness.key(1)]!.current?.selectedPair == nil)
+        #expect(configures(select(CandidateEndpoint(kind: .peerReflexive, address: "192.0.2.21", port: 40001))))
+    }
+
     @Test("a stale offer (older generation of the same session) is ignored; a new session replaces the old")
     func staleOffers() {
         var h = MeshHarness()
@@ -279,7 +299,7 @@ struct MeshTests {
             h.send(.iceState(peer: MeshHarness.key(2), instance: instance, state: .failed), to: 1)
             now += 100_000
             let actions = h.send(.tick(nowMilliseconds: now, handshakeAge: [:]), to: 1)
-            let starts = actions.compactMap { if case .startICE(_, _, true, let relay) = $0 { relay } else { nil } }
+            let starts = actions.compactMap { if case .startICE(_, _, true, let scope) = $0 { scope == .relayOnly } else { nil } }
             #expect(starts.count == 1)
             relayOnly += starts
             #expect(h.send(.tick(nowMilliseconds: now + 1, handshakeAge: [:]), to: 1).isEmpty, "backoff holds the next try")
@@ -310,7 +330,7 @@ struct MeshTests {
             #expect(h.send(.tick(nowMilliseconds: now, handshakeAge: [:]), to: 1).allSatisfy(isHandshakeNudge))
             h.settle()
             offered += signals(h.all(1), .offer).map(\.relayOnly)
-            controlledGathers += h.all(2).compactMap { if case .startICE(_, _, false, let relay) = $0 { relay } else { nil } }
+            controlledGathers += h.all(2).compactMap { if case .startICE(_, _, false, let scope) = $0 { scope == .relayOnly } else { nil } }
         }
         // Each failure counted on the controlling side, whichever side saw it: relay-only right after the first
         // failure, then a normal generation, and so on (PeerSession.relayOnlyAfter(failures:)).
@@ -338,7 +358,7 @@ struct MeshTests {
                                   body: .description(ICEDescription(ufrag: "u", pwd: "p", candidates: []),
                                                      WireGuardParameters(publicKey: MeshHarness.key(1), listenPort: 51_001)))
         let actions = h.send(.signal(offer), to: 2)
-        #expect(actions.contains { if case .startICE(_, _, false, false) = $0 { true } else { false } })
+        #expect(actions.contains { if case .startICE(_, _, false, .all) = $0 { true } else { false } })
         // "none" restarts (an agent that just started) never push the controlling side towards relay-only.
         var starts: [Bool] = []
         for round in 1...4 {
@@ -346,7 +366,7 @@ struct MeshTests {
                                         generation: 0, body: .restart(reason: "agent started"))
             let result = h.send(.signal(restart), to: 1)
             _ = h.send(.tick(nowMilliseconds: now + Int64(round) * 10_000, handshakeAge: [:]), to: 1)
-            starts += result.compactMap { if case .startICE(_, _, true, let relay) = $0 { relay } else { nil } }
+            starts += result.compactMap { if case .startICE(_, _, true, let scope) = $0 { scope == .relayOnly } else { nil } }
             now += 10_000
         }
         #expect(!starts.isEmpty && starts.allSatisfy { !$0 }, "starts: \(starts)")

@@ -8,7 +8,7 @@ extension Mesh {
     /// `payload` without candidates on the overlay; nil when it was one such candidate alone.
     func withoutOverlayCandidates(_ payload: SignalPayload) -> SignalPayload? {
         guard let welcome else { return payload }
-        let onOverlay = { (line: String) in Self.candidateAddress(line).map { welcome.contains($0) } ?? false }
+        let onOverlay = { (line: String) in CandidateLine(line).map { welcome.contains(String($0.address)) } ?? false }
         var filtered = payload
         switch payload.body {
         case .candidate(let line) where onOverlay(line):
@@ -22,11 +22,13 @@ extension Mesh {
         return filtered
     }
 
-    /// The connection address of a candidate line (`candidate:<foundation> <component> <transport> <priority>
-    /// <address> <port> typ …`), nil when the line has no such field.
-    static func candidateAddress(_ line: String) -> String? {
-        let fields = line.split(separator: " ", omittingEmptySubsequences: false)
-        return fields.count > 5 ? String(fields[4]) : nil
+    /// Whether a selected pair's remote end is on the overlay. Dropping signaled candidates does not cover a
+    /// peer-reflexive one: a peer that sends its checks from its overlay address, through a tunnel that is still up,
+    /// makes ICE learn that address from the check itself. WireGuard is not pointed at such a pair; the generation
+    /// waits for ICE to select another (a nominated underlay pair replaces it), or is retried after the negotiation
+    /// deadline like any generation that found no pair.
+    func isOnOverlay(_ remote: CandidateEndpoint) -> Bool {
+        welcome?.contains(remote.address) ?? false
     }
 }
 

@@ -63,6 +63,7 @@ public struct Mesh: Sendable {
         case .iceState(let key, let instance, let state):
             return peers[key]?.iceStateChanged(instance: instance, state, now: now) ?? []
         case .iceSelectedPair(let key, let instance, let local, let remote):
+            guard !isOnOverlay(remote) else { return [] }
             let actions = peers[key]?.pairSelected(instance: instance, local: local, remote: remote, now: now) ?? []
             settleSignals(of: key)
             return actions
