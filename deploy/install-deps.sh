@@ -28,6 +28,8 @@ packages=(
   # deploy tests: systemd-analyze for the units, the guide's backups (sqlite3) and health checks (curl), the
   # reverse-proxy example (nginx), setpriv/nsenter/unshare/useradd for the simulated machines, cloud-init's YAML
   systemd sqlite3 curl nginx-light util-linux passwd python3-yaml
+  # a third ICE implementation for the interoperability test (Tests/e2e/pion_interop_peer, built with Go from these)
+  golang-go golang-github-pion-ice.v2-dev golang-github-gorilla-websocket-dev golang-golang-x-crypto-dev
   # provision-hub.sh --turn builds deploy/coturn/socket-buffers.c for Debian 12's coturn, as the deploy test checks
   gcc libc6-dev
   # the agent unit's ExecStartPre= grants its user write access to /etc/hosts with an ACL (names without systemd-resolved)
