@@ -44,6 +44,21 @@ struct AgentLabTests {
         #expect(a.forwarder.instances.isEmpty && b.forwarder.instances.isEmpty, "a direct path forwards nothing")
     }
 
+    @Test("WireGuard knows a peer from its first ICE session, without allowed IPs, endpoint or keepalive, to answer its early handshake")
+    func peerProvisionedAheadOfItsPath() throws {
+        let lab = try connectedPair()
+        let (a, b) = (lab.agents["a"]!, lab.agents["b"]!)
+        for (me, other) in [(a, b), (b, a)] {
+            let history = try #require(lab.device(me.name)?.history.filter { $0.publicKey == other.key })
+            let first = try #require(history.first)
+            #expect(first.endpoint == nil && first.persistentKeepalive == nil && first.allowedIPs.isEmpty,
+                    "added before any path: \(first)")
+            #expect(history.dropFirst().first?.endpoint != nil, "then pointed at the selected pair")
+            #expect(history.filter(\.allowedIPs.isEmpty).count == 1, "added once")
+            #expect(lab.device(me.name)?.peers[other.key]?.allowedIPs.count == 2, "its addresses come with the path")
+        }
+    }
+
     @Test("the controlled side turns its keepalive on 250 ms after the controlling side, never at the same moment")
     func deferredKeepalive() throws {
         let lab = AgentLab()

@@ -24,18 +24,24 @@ import pytest
 from coturn import turnserver_missing
 from deployment import CONNECT_BOUND, NETWORK, Deployment
 from lab import wait_for
-from topologies import hard_nats, home_nats, lan_topology
+from topologies import hard_nats, home_nats, lan_topology, mixed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# topology name: (builder, TURN, riftgate's path type and mode for the other peer (mode None: either), the other
-# peer's own path)
+# topology name: (builder, TURN, riftgate's path types and mode for the other peer (mode None: either), the other
+# peer's own path (None: either))
 TOPOLOGIES = {
-    "lan": (lan_topology, False, ("host", "direct"), "direct"),
-    "home-nats-no-turn": (home_nats, False, ("server-reflexive", "hand-over"), "forwarded"),
+    "lan": (lan_topology, False, (("host",), "direct"), "direct"),
+    "home-nats-no-turn": (home_nats, False, (("server-reflexive",), "hand-over"), "forwarded"),
+    # One side public, the other behind an endpoint-independent NAT, no TURN: the public side sees the other's NAT
+    # mapping (server- or peer-reflexive) and hands over; the private side sees host ↔ host and goes direct (§9.2), or,
+    # when it is the public one, forwards. Peer-reflexive candidates learned across implementations decide this case.
+    "mixed-riftgate-public": (mixed, False, (("host", "server-reflexive"), None), None),
+    "mixed-peer-public": (lambda lab: mixed(lab, public=("b",), private=("a",)), False,
+                          (("host", "server-reflexive"), None), None),
     # Symmetric NATs: only coturn connects. Whichever side's relay the pair uses, riftgate forwards (its own relay)
     # or hands over (the peer's), and the other peer forwards through its TURN client or to riftgate's relay.
-    "hard-nats": (hard_nats, True, ("relayed", None), "forwarded"),
+    "hard-nats": (hard_nats, True, (("relayed",), None), "forwarded"),
 }
 
 
@@ -90,7 +96,7 @@ def write_secret(path: str, text: str) -> str:
 @pytest.mark.parametrize("name", list(TOPOLOGIES))
 @pytest.mark.parametrize("implementation", ["aioice", "pion"])
 def test_riftgate_and_another_ice_implementation_connect(lab, workdir, timing, request, implementation, name, controls):
-    build, turn, (path_type, path_mode), peer_path = TOPOLOGIES[name]
+    build, turn, (path_types, path_mode), peer_path = TOPOLOGIES[name]
     if turn and turnserver_missing():
         pytest.skip(turnserver_missing())
     command = peer_command(implementation, request)
@@ -127,6 +133,10 @@ def test_riftgate_and_another_ice_implementation_connect(lab, workdir, timing, r
         wait_for(lambda: deployment.topology.peers["a"].ping(peer_ipv4), timeout=CONNECT_BOUND + 10, interval=0.1,
                  what=f"riftgate to ping the {implementation} peer through WireGuard")
         connect = time.monotonic() - started
+        # Below WireGuard's 5 s handshake retry: a first handshake lost on the way (a peer whose WireGuard starts
+        # before ours knows it, or that goes direct while we hand over, §9.2) fails the test instead of passing slowly.
+        # pion waits 2 s before it nominates a relayed pair (RelayAcceptanceMinWait), hence the hard-NAT allowance.
+        bound = CONNECT_BOUND + (2 if turn else 0)
         assert host_b.ping(riftgate_ipv4), f"the {implementation} peer pings riftgate back"
         entry = wait_for(lambda: (p := agent.peer(peer_public)) and p.get("state") == "connected" and p,
                          timeout=10, what=f"riftgate to call the {implementation} peer connected")
@@ -134,10 +144,11 @@ def test_riftgate_and_another_ice_implementation_connect(lab, workdir, timing, r
         timing(f"{controls} controls: connect {connect:.2f} s; riftgate {entry.get('path_type')}/"
                f"{entry.get('path_mode')} {entry.get('local_candidate')} -> {entry.get('remote_candidate')}; "
                f"{implementation} {own['path']} {own['local']} -> {own['remote']}")
-        assert entry.get("path_type") == path_type and path_mode in (None, entry.get("path_mode")), entry
-        assert own["path"] == peer_path and own["controlling"] == (controls == "peer"), own
+        assert connect <= bound, f"connected in {connect:.2f} s, over the {bound} s bound"
+        assert entry.get("path_type") in path_types and path_mode in (None, entry.get("path_mode")), entry
+        assert peer_path in (None, own["path"]) and own["controlling"] == (controls == "peer"), own
         # The tunnel keeps working past a few of the peer's consent checks and riftgate's keepalive reads.
-        time.sleep(6)
+        time.sleep(float(os.environ.get("INTEROP_IDLE_SECONDS", "6")))
         assert deployment.topology.peers["a"].ping(peer_ipv4, count=3) and host_b.ping(riftgate_ipv4)
         assert agent.peer(peer_public).get("state") == "connected"
     except Exception:

@@ -57,6 +57,8 @@ extension AgentCore {
             configurePeer(info, path: path, instance: instance, keepalive: keepalive)
         case .removeWireGuardPeer(let key):
             environment.portHandover.remove(key)
+            wireGuardPeers.remove(key)
+            pointedPeers.remove(key)
             do { try device?.removePeer(key) } catch { logger.warning("cannot remove WireGuard peer \(key): \(error)") }
         case .sendKeepalive(let key):
             do { try device?.sendKeepalive(to: key, interval: Self.keepaliveSeconds) } catch {
@@ -64,6 +66,8 @@ extension AgentCore {
             }
         case .restartWireGuardHandshake(let info, let path, let instance):
             logger.info("peer \(info.name): no WireGuard handshake yet; starting a fresh one")
+            wireGuardPeers.remove(info.publicKey)
+            pointedPeers.remove(info.publicKey)
             do { try device?.removePeer(info.publicKey) } catch {
                 logger.warning("cannot remove WireGuard peer \(info.publicKey): \(error)")
             }
@@ -101,6 +105,7 @@ extension AgentCore {
             return []
         }
         links[instance] = link
+        provisionWireGuardPeer(peer)
         let credentials = link.localCredentials
         do { try link.startGathering() } catch {
             logger.error("ICE gathering failed for \(peer): \(error)")
@@ -116,6 +121,40 @@ extension AgentCore {
         case .selectedPair(let local, let remote):
             .iceSelectedPair(peer: peer, instance: instance, local: CandidateEndpoint(local), remote: CandidateEndpoint(remote))
         }
+    }
+
+    /// Adds `key` to WireGuard, without allowed IPs, endpoint or keepalive, when its first ICE session starts, so that
+    /// WireGuard answers the peer's first handshake whenever it comes. Without allowed IPs nothing of ours goes to it:
+    /// a packet for the peer's addresses before its path finds no peer, as before. (With them, such a packet made
+    /// WireGuard start a handshake it could not send for want of an endpoint, and WireGuard then ignored every request
+    /// for another one for 5 s, REKEY_TIMEOUT: the controlled side's deferred keepalive included.) The peer's WireGuard may start
+    /// as soon as its own ICE agent selects a pair: before ours reports the pair (a regular nomination reaches both
+    /// sides at once), or while `nft` loads a hand-over's rules (tens of milliseconds). Without the peer, WireGuard
+    /// dropped that initiation and the peer retried only after 5 seconds (REKEY_TIMEOUT): seen with pion and aioice
+    /// peers going direct from behind a NAT to a public riftgate (Tests/e2e/test_ice_interop.py, "mixed"). Answering
+    /// it also teaches WireGuard the endpoint it came from (roaming); the selected path then sets ours.
+    private func provisionWireGuardPeer(_ key: PublicKey) {
+        guard let device, !wireGuardPeers.contains(key), let info = mesh.peers[key]?.info else { return }
+        do {
+            try device.setPeer(WireGuardPeer(publicKey: key, endpoint: nil, allowedIPs: [], persistentKeepalive: nil))
+            wireGuardPeers.insert(key)
+        } catch {
+            logger.warning("cannot add WireGuard peer \(info.name) ahead of its path: \(error)")
+        }
+    }
+
+    /// Where the peer's WireGuard reached ours from, when it completed a handshake with the peer added ahead of its
+    /// path (`provisionWireGuardPeer`) before the first path set an endpoint; nil otherwise. WireGuard learned that
+    /// endpoint from the peer's own initiation, so it is where the peer's WireGuard listens, and for a first path it
+    /// must not be overwritten: an implementation that reports its pair's local end as the host candidate it sent
+    /// from, not as the reflexive address we see, goes direct from behind a NAT (§9.2) while we hand over to its ICE
+    /// socket, and overwriting the learned endpoint lost our packets until its next keepalive roamed WireGuard back
+    /// (1.4 s with the pion and aioice peers of Tests/e2e/test_ice_interop.py, "mixed"). Against riftgate the learned
+    /// endpoint is the selected pair's remote end anyway. Later paths (a new generation) set their endpoint as usual.
+    private func endpointLearnedAhead(of key: PublicKey) -> String? {
+        guard !pointedPeers.contains(key), let status = try? device?.status().peer(key), status.lastHandshake != nil
+        else { return nil }
+        return status.endpoint
     }
 
     /// A controlled-side peer's keepalive is due: turn it on, unless the peer is gone. Without an endpoint, WireGuard
@@ -181,6 +220,10 @@ extension AgentCore {
             return
         }
         var peer = wireGuardPeer(info, endpoint: endpoint, keepalive: Self.keepaliveSeconds)
+        if let learned = endpointLearnedAhead(of: info.publicKey) {
+            peer.endpoint = nil
+            logger.info("peer \(info.name): its WireGuard completed a handshake from \(learned) before our first path was set; keeping that endpoint")
+        }
         if case .after(let delay) = keepalive {
             peer.persistentKeepalive = nil
             let milliseconds = delay.components.seconds * 1_000 + delay.components.attoseconds / 1_000_000_000_000_000
@@ -188,6 +231,8 @@ extension AgentCore {
         }
         do {
             try device.setPeer(peer)
+            wireGuardPeers.insert(info.publicKey)
+            pointedPeers.insert(info.publicKey)
             logger.info("peer \(info.name): \(Self.pathName(path)) path via \(endpoint)")
         } catch {
             logger.error("cannot configure WireGuard peer \(info.name): \(error)")

@@ -24,6 +24,11 @@ public final class AgentCore: @unchecked Sendable {
 
     var mesh: Mesh
     var device: (any WireGuardDevice)?
+    /// The peers the WireGuard device has: added when their first ICE session starts (`provisionWireGuardPeer`),
+    /// removed with them.
+    var wireGuardPeers: Set<PublicKey> = []
+    /// The peers whose WireGuard endpoint a selected path has set since they were added.
+    var pointedPeers: Set<PublicKey> = []
     var links: [UInt64: any ICELink] = [:]
     /// The loopback port of each ICE session's forwarding socket, bound on the mesh's `bindForwarding`.
     var forwardingPorts: [UInt64: UInt16] = [:]
