@@ -157,10 +157,10 @@ extension AgentCore {
         return status.endpoint
     }
 
-    /// A controlled-side peer's keepalive is due: turn it on, unless the peer is gone. Without an endpoint, WireGuard
-    /// keeps the one it has.
+    /// A controlled-side peer's keepalive is due: turn it on, unless the peer is gone or has no path. Without an
+    /// endpoint, WireGuard keeps the one it has.
     func enableKeepalive(_ key: PublicKey) {
-        guard let device, let info = mesh.peers[key]?.info else { return }
+        guard let device, pointedPeers.contains(key), let info = mesh.peers[key]?.info else { return }
         let peer = wireGuardPeer(info, endpoint: nil, keepalive: Self.keepaliveSeconds)
         do { try device.setPeer(peer) } catch { logger.warning("cannot enable keepalive for \(key): \(error)") }
     }

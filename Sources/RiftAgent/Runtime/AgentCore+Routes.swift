@@ -4,8 +4,9 @@ import RiftWireGuard
 
 extension AgentCore {
     /// After a change the route plan may have followed (welcome, peer joined or left): gives WireGuard the new allowed
-    /// IPs of each peer whose accepted routes changed and that WireGuard already has (a peer configured later gets
-    /// them from `configurePeer`). Endpoint and keepalive stay as WireGuard has them.
+    /// IPs of each peer whose accepted routes changed and that WireGuard already has with a path (a peer configured
+    /// later gets them from `configurePeer`; one added ahead of its path has none until then, see
+    /// `provisionWireGuardPeer`). Endpoint and keepalive stay as WireGuard has them.
     func refreshRoutedPeers() {
         var current: [PublicKey: [String]] = [:]
         for key in mesh.peers.keys {
@@ -21,7 +22,7 @@ extension AgentCore {
             logger.warning("cannot read WireGuard to update routed peers' allowed IPs: \(error)")
             return
         }
-        for configured in status.peers where changed.contains(configured.publicKey) {
+        for configured in status.peers where changed.contains(configured.publicKey) && pointedPeers.contains(configured.publicKey) {
             guard let info = mesh.peers[configured.publicKey]?.info else { continue }
             let peer = wireGuardPeer(info, endpoint: nil, keepalive: configured.persistentKeepalive)
             do { try device.setPeer(peer) } catch { logger.warning("cannot update the allowed IPs of \(info.name): \(error)") }
