@@ -124,15 +124,16 @@ extension AgentCore {
     }
 
     /// Adds `key` to WireGuard, without allowed IPs, endpoint or keepalive, when its first ICE session starts, so that
-    /// WireGuard answers the peer's first handshake whenever it comes. Without allowed IPs nothing of ours goes to it:
-    /// a packet for the peer's addresses before its path finds no peer, as before. (With them, such a packet made
-    /// WireGuard start a handshake it could not send for want of an endpoint, and WireGuard then ignored every request
-    /// for another one for 5 s, REKEY_TIMEOUT: the controlled side's deferred keepalive included.) The peer's WireGuard may start
-    /// as soon as its own ICE agent selects a pair: before ours reports the pair (a regular nomination reaches both
-    /// sides at once), or while `nft` loads a hand-over's rules (tens of milliseconds). Without the peer, WireGuard
-    /// dropped that initiation and the peer retried only after 5 seconds (REKEY_TIMEOUT): seen with pion and aioice
-    /// peers going direct from behind a NAT to a public riftgate (Tests/e2e/test_ice_interop.py, "mixed"). Answering
-    /// it also teaches WireGuard the endpoint it came from (roaming); the selected path then sets ours.
+    /// WireGuard answers the peer's first handshake whenever it comes. The peer's WireGuard may start as soon as its
+    /// own ICE agent selects a pair: before ours reports the pair (a regular nomination reaches both sides at once), or
+    /// while `nft` loads a hand-over's rules (tens of milliseconds). Without the peer, WireGuard dropped that initiation
+    /// and the peer retried only after 5 s (REKEY_TIMEOUT): seen with pion and aioice peers going direct from behind a
+    /// NAT to a public riftgate (Tests/e2e/test_ice_interop.py, "mixed"). Answering it also teaches WireGuard the
+    /// endpoint it came from (roaming; see `endpointLearnedAhead`).
+    ///
+    /// Without allowed IPs nothing of ours goes to the peer before its path: a packet for its addresses finds no peer,
+    /// as before. With them, such a packet made WireGuard start a handshake it could not send for want of an endpoint,
+    /// and WireGuard then ignored every request for another one for 5 s, the deferred keepalive's included.
     private func provisionWireGuardPeer(_ key: PublicKey) {
         guard let device, !wireGuardPeers.contains(key), let info = mesh.peers[key]?.info else { return }
         do {
@@ -222,7 +223,8 @@ extension AgentCore {
         var peer = wireGuardPeer(info, endpoint: endpoint, keepalive: Self.keepaliveSeconds)
         if let learned = endpointLearnedAhead(of: info.publicKey) {
             peer.endpoint = nil
-            logger.info("peer \(info.name): its WireGuard completed a handshake from \(learned) before our first path was set; keeping that endpoint")
+            let kept = "its WireGuard completed a handshake from \(learned) before our first path was set"
+            logger.info("peer \(info.name): \(kept); keeping that endpoint")
         }
         if case .after(let delay) = keepalive {
             peer.persistentKeepalive = nil
