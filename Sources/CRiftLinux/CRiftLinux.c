@@ -147,3 +147,7 @@ int CRiftLinux_force_udp_buffers_of_process(int pid, int bytes) {
     }
     return raised;
 }
+
+int CRiftLinux_spawn_close_from(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}

@@ -1,9 +1,10 @@
+internal import CRiftLinux
 import Glibc
 
 /// Held while a child is spawned. Pipes are made close-on-exec atomically (`SystemCall.pipe`, `pipe2`), so no
 /// child started through this module inherits another child's pipe end; the lock keeps spawns in order.
-/// Descriptors opened elsewhere in the process are expected to be close-on-exec, as Swift, Foundation
-/// and NIO open them (and `SystemCall.socket` always does).
+/// Descriptors opened elsewhere in the process need not be close-on-exec: every child has all descriptors
+/// above standard error closed (`posix_spawn_file_actions_addclosefrom_np`), whoever opened them.
 private let spawnLock = Locked(())
 
 /// Starts child processes with `posix_spawnp` and reaps them. All `posix_spawn` calls live here.
@@ -28,6 +29,12 @@ enum ChildSpawner {
                 posix_spawn_file_actions_addopen(&actions, target, "/dev/null", mode, 0)
             }
         }
+        // Not every library opens its descriptors close-on-exec: Foundation's `Process` keeps a socketpair
+        // end without it while it spawns, and waits for that socket's end of file to learn its child exited.
+        // A long-lived child of ours (a daemonising PostgreSQL, wireguard-go) that inherited such an end
+        // made that wait last as long as our child did.
+        let closing = CRiftLinux_spawn_close_from(&actions, 3)
+        guard closing == 0 else { throw SubprocessError(.spawnFailed, command: command, errno: closing) }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

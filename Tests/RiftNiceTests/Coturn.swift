@@ -71,8 +71,9 @@ final class Coturn {
 
     /// SIGKILL: a throwaway server has nothing to flush, and the test runner's blocked-signal mask, which
     /// children inherit, can leave SIGTERM pending forever. The child is reaped here, within 5 s, instead of with
-    /// `Process.waitUntilExit()`: Foundation's Process can miss the exit, and then `waitUntilExit` spins a CPU forever
-    /// (seen in a clean-clone CI run: turnserver a zombie, the unit tests stuck for 18 minutes in `relayedPair`).
+    /// `Process.waitUntilExit()`, which waits for end of file on a socket the child inherited: a child spawned at the
+    /// same moment by other code could hold that socket too (seen in a clean-clone CI run: turnserver a zombie, the unit
+    /// tests stuck for 18 minutes in `relayedPair`; `ChildSpawner` now closes such descriptors in its children).
     private static func stop(_ process: Process) {
         guard process.isRunning else { return }
         let pid = process.processIdentifier

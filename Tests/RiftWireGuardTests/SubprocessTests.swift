@@ -43,6 +43,16 @@ struct SubprocessTests {
         #expect(quick.waitForExit(timeout: .seconds(5)) == .exited(4))
     }
 
+    @Test("a child inherits no descriptor beyond its standard streams, close-on-exec or not")
+    func noInheritedDescriptors() throws {
+        var ends: [Int32] = [-1, -1]
+        try #require(pipe(&ends) == 0, "pipe() without O_CLOEXEC, as Foundation's Process makes its socketpair")
+        defer { ends.forEach { close($0) } }
+        let listed = try Subprocess.run(["sh", "-c", "ls /proc/$$/fd"]).text.split(separator: "\n").map(String.init)
+        for end in ends { #expect(!listed.contains("\(end)"), "descriptor \(end) reached the child: \(listed)") }
+        #expect(listed.contains("0") && listed.contains("1") && listed.contains("2"))
+    }
+
     /// Waits (at most 5 s) until the child has printed `text`, so signals arrive after its setup.
     private func waitForOutput(_ text: String, from process: SupervisedProcess) throws {
         let deadline = ContinuousClock.now + .seconds(5)

@@ -6,6 +6,7 @@
  * sockaddr_nl (linux/netlink.h is not in the Glibc module). Imported only by RiftAgent's
  * DataPath files and its control socket, and by RiftSupport's system-call funnel (pipe2, accept4: both need
  * _GNU_SOURCE too). */
+#include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -50,5 +51,8 @@ int CRiftLinux_accept4(int fd, int flags);
  * through pidfd_open(2) and pidfd_getfd(2) (Linux 5.6; needs ptrace rights over the process and CAP_NET_ADMIN). The
  * number of sockets raised (0 when it holds none yet), or -1 with errno. */
 int CRiftLinux_force_udp_buffers_of_process(int pid, int bytes);
+/* posix_spawn_file_actions_addclosefrom_np (glibc 2.34; needs _GNU_SOURCE): the child closes every descriptor from
+ * `from` up, close-on-exec or not. 0 or an errno. Used by RiftSupport's child spawner. */
+int CRiftLinux_spawn_close_from(posix_spawn_file_actions_t *actions, int from);
 
 #endif
