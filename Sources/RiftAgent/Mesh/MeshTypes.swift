@@ -104,6 +104,15 @@ public enum ICECandidateScope: Sendable, Equatable {
     case relayOnly
     /// Everything but a relay of our own: the try to get a relayed tunnel off the relay (PeerSession+Upgrade).
     case withoutOwnRelay
+
+    /// How the scope narrows the gathering, for logs and the negotiation timeline; nil for `all`.
+    public var restriction: String? {
+        switch self {
+        case .all: nil
+        case .relayOnly: "relay only"
+        case .withoutOwnRelay: "no relay of ours"
+        }
+    }
 }
 
 /// An instruction from the mesh logic to the runtime, which performs the I/O.

@@ -57,8 +57,7 @@ extension AgentCore {
             configurePeer(info, path: path, instance: instance, keepalive: keepalive)
         case .removeWireGuardPeer(let key):
             environment.portHandover.remove(key)
-            wireGuardPeers.remove(key)
-            pointedPeers.remove(key)
+            wireGuardPeers[key] = nil
             do { try device?.removePeer(key) } catch { logger.warning("cannot remove WireGuard peer \(key): \(error)") }
         case .sendKeepalive(let key):
             do { try device?.sendKeepalive(to: key, interval: Self.keepaliveSeconds) } catch {
@@ -66,8 +65,7 @@ extension AgentCore {
             }
         case .restartWireGuardHandshake(let info, let path, let instance):
             logger.info("peer \(info.name): no WireGuard handshake yet; starting a fresh one")
-            wireGuardPeers.remove(info.publicKey)
-            pointedPeers.remove(info.publicKey)
+            wireGuardPeers[info.publicKey] = nil
             do { try device?.removePeer(info.publicKey) } catch {
                 logger.warning("cannot remove WireGuard peer \(info.publicKey): \(error)")
             }
@@ -79,11 +77,7 @@ extension AgentCore {
     private func startICE(peer: PublicKey, instance: UInt64, controlling: Bool, scope: ICECandidateScope) -> [MeshAction] {
         if let session = mesh.peers[peer] {
             let role = controlling ? "offering" : "answering"
-            let scopeText = switch scope {
-            case .all: ""
-            case .relayOnly: " (relay only)"
-            case .withoutOwnRelay: " (to get off the relay: no relayed candidate of ours)"
-            }
+            let scopeText = scope.restriction.map { " (\($0))" } ?? ""
             let reason = controlling ? session.lastRecoveryReason.map { "; last recovery: \($0)" } ?? "" : ""
             logger.info("peer \(session.info.name): \(role) ICE generation \(session.generation)\(scopeText)\(reason)")
         }
@@ -135,10 +129,10 @@ extension AgentCore {
     /// as before. With them, such a packet made WireGuard start a handshake it could not send for want of an endpoint,
     /// and WireGuard then ignored every request for another one for 5 s, the deferred keepalive's included.
     private func provisionWireGuardPeer(_ key: PublicKey) {
-        guard let device, !wireGuardPeers.contains(key), let info = mesh.peers[key]?.info else { return }
+        guard let device, wireGuardPeers[key] == nil, let info = mesh.peers[key]?.info else { return }
         do {
             try device.setPeer(WireGuardPeer(publicKey: key, endpoint: nil, allowedIPs: [], persistentKeepalive: nil))
-            wireGuardPeers.insert(key)
+            wireGuardPeers[key] = .added
         } catch {
             logger.warning("cannot add WireGuard peer \(info.name) ahead of its path: \(error)")
         }
@@ -153,7 +147,7 @@ extension AgentCore {
     /// (1.4 s with the pion and aioice peers of Tests/e2e/test_ice_interop.py, "mixed"). Against riftgate the learned
     /// endpoint is the selected pair's remote end anyway. Later paths (a new generation) set their endpoint as usual.
     private func endpointLearnedAhead(of key: PublicKey) -> String? {
-        guard !pointedPeers.contains(key), let status = try? device?.status().peer(key), status.lastHandshake != nil
+        guard wireGuardPeers[key] != .pointed, let status = try? device?.status().peer(key), status.lastHandshake != nil
         else { return nil }
         return status.endpoint
     }
@@ -161,7 +155,7 @@ extension AgentCore {
     /// A controlled-side peer's keepalive is due: turn it on, unless the peer is gone or has no path. Without an
     /// endpoint, WireGuard keeps the one it has.
     func enableKeepalive(_ key: PublicKey) {
-        guard let device, pointedPeers.contains(key), let info = mesh.peers[key]?.info else { return }
+        guard let device, wireGuardPeers[key] == .pointed, let info = mesh.peers[key]?.info else { return }
         let peer = wireGuardPeer(info, endpoint: nil, keepalive: Self.keepaliveSeconds)
         do { try device.setPeer(peer) } catch { logger.warning("cannot enable keepalive for \(key): \(error)") }
     }
@@ -233,8 +227,7 @@ extension AgentCore {
         }
         do {
             try device.setPeer(peer)
-            wireGuardPeers.insert(info.publicKey)
-            pointedPeers.insert(info.publicKey)
+            wireGuardPeers[info.publicKey] = .pointed
             logger.info("peer \(info.name): \(Self.pathName(path)) path via \(endpoint)")
         } catch {
             logger.error("cannot configure WireGuard peer \(info.name): \(error)")

@@ -89,8 +89,7 @@ extension AgentCore {
         do {
             let opened = try environment.openDevice(settings)
             device = opened
-            wireGuardPeers = []
-            pointedPeers = []
+            wireGuardPeers = [:]
             mesh.listenPort = opened.listenPort
             logger.info("\(opened.interfaceName) up: \(welcome.me.ipv4)/\(welcome.ipv4Prefix.length) \(welcome.me.ipv6)/\(welcome.ipv6Prefix.length), WireGuard port \(opened.listenPort)")
         } catch {

@@ -22,7 +22,8 @@ extension AgentCore {
             logger.warning("cannot read WireGuard to update routed peers' allowed IPs: \(error)")
             return
         }
-        for configured in status.peers where changed.contains(configured.publicKey) && pointedPeers.contains(configured.publicKey) {
+        let pointed = status.peers.filter { changed.contains($0.publicKey) && wireGuardPeers[$0.publicKey] == .pointed }
+        for configured in pointed {
             guard let info = mesh.peers[configured.publicKey]?.info else { continue }
             let peer = wireGuardPeer(info, endpoint: nil, keepalive: configured.persistentKeepalive)
             do { try device.setPeer(peer) } catch { logger.warning("cannot update the allowed IPs of \(info.name): \(error)") }

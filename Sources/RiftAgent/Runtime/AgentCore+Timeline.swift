@@ -49,11 +49,7 @@ extension AgentCore {
         case .sendSignal(let payload):
             return "signal out: \(describe(payload))"
         case .startICE(_, let instance, let controlling, let scope):
-            let scopeText = switch scope {
-            case .all: ""
-            case .relayOnly: ", relay only"
-            case .withoutOwnRelay: ", no relay of ours"
-            }
+            let scopeText = scope.restriction.map { ", \($0)" } ?? ""
             return "ice \(instance): start (\(controlling ? "controlling" : "controlled")\(scopeText))"
         case .setRemoteDescription(_, let instance, _, _, let candidates):
             return "ice \(instance): remote description set (\(candidates.count) candidates)"

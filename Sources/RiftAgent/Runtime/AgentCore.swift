@@ -24,11 +24,9 @@ public final class AgentCore: @unchecked Sendable {
 
     var mesh: Mesh
     var device: (any WireGuardDevice)?
-    /// The peers the WireGuard device has: added when their first ICE session starts (`provisionWireGuardPeer`),
-    /// removed with them.
-    var wireGuardPeers: Set<PublicKey> = []
-    /// The peers whose WireGuard endpoint a selected path has set since they were added.
-    var pointedPeers: Set<PublicKey> = []
+    /// The peers the WireGuard device has, and how far each is configured: added when their first ICE session starts
+    /// (`provisionWireGuardPeer`), pointed when a selected path sets their endpoint, removed with them.
+    var wireGuardPeers: [PublicKey: WireGuardPeerStage] = [:]
     var links: [UInt64: any ICELink] = [:]
     /// The loopback port of each ICE session's forwarding socket, bound on the mesh's `bindForwarding`.
     var forwardingPorts: [UInt64: UInt16] = [:]
@@ -156,4 +154,12 @@ public final class AgentCore: @unchecked Sendable {
 
     func fail(_ error: AgentError) { exitError = error }
     func stopped(_ reason: String) { stopReason = reason }
+}
+
+/// How far the agent has configured a peer in WireGuard.
+enum WireGuardPeerStage: Equatable {
+    /// Its public key alone, ahead of its first path: no allowed IPs, no endpoint, no keepalive.
+    case added
+    /// A selected path set its endpoint and allowed IPs.
+    case pointed
 }
