@@ -30,6 +30,9 @@ packages=(
   systemd sqlite3 curl nginx-light util-linux passwd python3-yaml
   # a third ICE implementation for the interoperability test (Tests/e2e/pion_interop_peer, built with Go from these)
   golang-go golang-github-pion-ice.v2-dev golang-github-gorilla-websocket-dev golang-golang-x-crypto-dev
+  # the kernel WireGuard backend's test (Tests/e2e/test_kernel_wireguard.py): a QEMU VM booting Debian's kernel (fetched
+  # by Tests/vm/prepare.sh with apt-get download) from an initramfs of busybox and its modules
+  qemu-system-x86 busybox-static cpio kmod
   # provision-hub.sh --turn builds deploy/coturn/socket-buffers.c for Debian 12's coturn, as the deploy test checks
   gcc libc6-dev
   # the agent unit's ExecStartPre= grants its user write access to /etc/hosts with an ACL (names without systemd-resolved)

@@ -29,7 +29,11 @@ struct NetworkLink: Sendable {
         }
     }
 
-    /// Creates a kernel WireGuard interface. Fails with `.notInstalled` when the kernel has no
+    /// The interface alias (`ip link set … alias`) that marks a kernel WireGuard interface as riftgate's own, so one an
+    /// agent left behind can be told from an interface of the same name that someone else made.
+    static let ownerAlias = "riftgate-agent"
+
+    /// Creates a kernel WireGuard interface marked with `ownerAlias`. Fails with `.notInstalled` when the kernel has no
     /// WireGuard, `.interfaceExists` when the name is taken, `.missingCapability` without CAP_NET_ADMIN.
     func addKernelWireGuard() throws(WireGuardError) {
         do {
@@ -41,6 +45,20 @@ struct NetworkLink: Sendable {
             }
             throw WireGuardError.command(error, "create interface \(name)")
         }
+        do {
+            _ = try Self.run(ip(["link", "set", "dev", name, "alias", Self.ownerAlias]))
+        } catch {
+            delete()
+            throw WireGuardError.command(error, "mark interface \(name) as riftgate's")
+        }
+    }
+
+    /// Whether the interface is a kernel WireGuard interface carrying `ownerAlias`: one an agent created. False when
+    /// it is anything else or `ip` cannot tell.
+    func isMarkedKernelWireGuard() -> Bool {
+        guard let shown = try? Self.run(ip(["-details", "-json", "link", "show", "dev", name])) else { return false }
+        let text = String(decoding: shown.standardOutput, as: UTF8.self)
+        return text.contains("\"info_kind\":\"wireguard\"") && text.contains("\"ifalias\":\"\(Self.ownerAlias)\"")
     }
 
     /// Assigns both overlay addresses (whose prefixes give the overlay routes), sets the MTU and

@@ -34,6 +34,25 @@ struct ControlServerTests {
         #expect(status.name == AgentStatus.placeholder.name)
     }
 
+    @Test("a second agent of the same configuration is refused while the first answers; a stale socket file is replaced")
+    func secondAgentRefused() throws {
+        let path = socketPath()
+        let first = try ControlServer(path: path, group: "nonexistent-group", status: { AgentStatus.placeholder }, onDown: {})
+        #expect {
+            _ = try ControlServer(path: path, group: "nonexistent-group", status: { AgentStatus.placeholder }, onDown: {})
+        } throws: { "\($0)".contains("another riftgate agent") }
+        #expect(try ControlClient.status(socketPath: path).name == AgentStatus.placeholder.name, "the first still answers")
+        first.shutdown()
+
+        // A killed agent's socket file stays behind; nothing answers on it, so the next agent takes its place.
+        let stale = try SystemCall.socket(AF_UNIX, .stream)
+        try SystemCall.bind(stale, to: try #require(SocketAddress(unixPath: path)))
+        close(stale)
+        let next = try ControlServer(path: path, group: "nonexistent-group", status: { AgentStatus.placeholder }, onDown: {})
+        defer { next.shutdown() }
+        #expect(try ControlClient.status(socketPath: path).name == AgentStatus.placeholder.name)
+    }
+
     @Test("down from root stops the agent; unknown requests get an error")
     func down() throws {
         let path = socketPath()

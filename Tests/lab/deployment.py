@@ -13,6 +13,7 @@ Tests and the demo use it the same way:
 from __future__ import annotations
 
 import json
+import os
 import time
 
 from coturn import Coturn
@@ -98,7 +99,13 @@ class Deployment:
         started = time.monotonic()
         wait_for(lambda: self.ping(source, target), timeout=timeout, interval=0.05,
                  what=f"{source} to ping {target} through the tunnel")
-        return time.monotonic() - started
+        elapsed = time.monotonic() - started
+        expected = os.environ.get("RIFTGATE_EXPECT_WIREGUARD_BACKEND")
+        if expected:  # set by Tests/e2e/test_kernel_wireguard.py inside its VM
+            for role in (source, target):
+                backend = self.agents[role].status()["backend"]
+                assert backend == expected, f"agent {role} runs WireGuard on {backend}, not {expected}"
+        return elapsed
 
     def peer_view(self, viewer: str, peer: str, timeout: float = 20, condition=None) -> dict:
         """`viewer`'s status entry for `peer`, once it is connected (and `condition(entry)` holds, if given)."""

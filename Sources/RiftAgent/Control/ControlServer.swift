@@ -32,7 +32,8 @@ final class ControlServer: @unchecked Sendable {  // immutable after init (`thre
     /// How long a client may take to send its request.
     static let requestDeadline: Duration = .seconds(2)
 
-    /// Binds the socket (replacing a stale one) and starts answering.
+    /// Binds the socket (replacing a stale one) and starts answering. Fails when an agent already answers on `path`:
+    /// two agents of one configuration would fight over its interface.
     init(path: String, group: String, status: @escaping @Sendable () -> AgentStatus, onDown: @escaping @Sendable () -> Void,
          turnServers: @escaping @Sendable () -> [TURNCredentialSet] = { [] }) throws(AgentError) {
         self.path = path
@@ -41,6 +42,10 @@ final class ControlServer: @unchecked Sendable {  // immutable after init (`thre
         self.turnServers = turnServers
         try? FileManager.default.createDirectory(atPath: FilePathText.directory(of: path), withIntermediateDirectories: true,
                                                  attributes: [.posixPermissions: 0o755])
+        if Self.answers(path) {
+            throw AgentError.system("another riftgate agent of this configuration is running (it answers on \(path)); "
+                                    + "stop it first with `riftgate down`")
+        }
         unlink(path)
         do {
             listener = OwnedDescriptor(try SystemCall.socket(AF_UNIX, .stream, nonBlocking: true))
@@ -65,6 +70,13 @@ final class ControlServer: @unchecked Sendable {  // immutable after init (`thre
             unlink(path)
             throw AgentError.system("control socket thread: \(error)")
         }
+    }
+
+    /// Whether something accepts connections on the Unix socket `path` (a running agent); false for a stale file.
+    private static func answers(_ path: String) -> Bool {
+        guard let address = SocketAddress(unixPath: path),
+              let probe = try? OwnedDescriptor(SystemCall.socket(AF_UNIX, .stream)) else { return false }
+        return (try? SystemCall.connect(probe.rawValue, to: address)) != nil
     }
 
     /// Stops answering, waits for the serving thread to end, then closes the socket and removes its file. Idempotent;
