@@ -4,7 +4,8 @@ internal import RiftSupport
 /// A kernel WireGuard interface (`ip link add … type wireguard`), configured with `wg set` and read
 /// with `wg show <name> dump`. The device owns the interface: `shutdown()` (or `deinit`) deletes it.
 /// Unlike wireguard-go, a kernel interface outlives this process if it dies without shutting down;
-/// the next `openWireGuardDevice` with the same name then reports `.interfaceExists`.
+/// it carries the alias `NetworkLink.ownerAlias`, so the next agent removes it (`removeLeftoverWireGuardInterface`)
+/// where `openWireGuardDevice` alone would report `.interfaceExists`.
 final class KernelWireGuardDevice: WireGuardDevice {
     let interfaceName: String
     let listenPort: UInt16
