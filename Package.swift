@@ -73,7 +73,7 @@ let package = Package(
 
         // MARK: Shared pieces without C
         .target(name: "RiftSupport", dependencies: ["CRiftLinux", "CRiftTSan", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "RiftWireGuard", dependencies: ["RiftSupport", "RiftProtocol"]),
+        .target(name: "RiftWireGuard", dependencies: ["CRiftLinux", "RiftSupport", "RiftProtocol"]),
         // The hub cluster's message bus on NATS (libnats) and the messages hubs exchange over it.
         .target(
             name: "RiftCluster",

@@ -91,8 +91,15 @@ final class KernelWireGuardDevice: WireGuardDevice {
         }
     }
 
-    /// Reads `wg show dump`; its output holds the private key, so the buffer is wiped after parsing.
+    /// Reads the status over netlink in our own namespace (no process spawned); in another namespace, or when netlink
+    /// fails, with `wg show dump`.
     private static func readStatus(_ link: NetworkLink) throws(WireGuardError) -> WireGuardDeviceStatus {
+        if link.netns == nil, let status = try? KernelWireGuardNetlink.status(of: link.name) { return status }
+        return try readDump(link)
+    }
+
+    /// Reads `wg show dump`; its output holds the private key, so the buffer is wiped after parsing.
+    static func readDump(_ link: NetworkLink) throws(WireGuardError) -> WireGuardDeviceStatus {
         var output: SubprocessOutput
         do {
             output = try NetworkLink.run(link.inNamespace(WireGuardTool.dump(link.name)))

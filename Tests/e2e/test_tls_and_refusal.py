@@ -64,8 +64,7 @@ def test_agents_join_over_tls_verified_with_a_ca_file(lab, workdir):
         raise
 
     # Without the CA file the hub's certificate cannot be verified: the agent never joins and says why.
-    c = Agent(hosts["a"], workdir, f"{lab.prefix}c")
-    c.host = hosts["b"]
+    c = Agent(hosts["b"], workdir, f"{lab.prefix}c", label="c")  # beside b, with a configuration of its own
     init_agent(c, wss, token)
     c.start()
     hub_state = wait_for(lambda: (s := c.status()["hub"]) and s.get("last_error") and s, timeout=20,

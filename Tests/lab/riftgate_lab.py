@@ -97,26 +97,33 @@ class Hub:
 
 @dataclass
 class Agent:
-    """A riftgate agent inside `host`, with its own config directory and interface name."""
+    """A riftgate agent inside `host`, with its own config directory and interface name. The directory (config,
+    control socket, log) is named after `label`, by default the host's name: a second agent on one host needs its own
+    label, or it would be the same agent's configuration (and the agent refuses to start beside itself)."""
     host: Host
     workdir: str
     interface: str
     process: object = None
+    label: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.label or self.host.name
 
     @property
     def config(self) -> str:
-        return os.path.join(self.workdir, f"agent-{self.host.name}", "riftgate.toml")
+        return os.path.join(self.workdir, f"agent-{self.name}", "riftgate.toml")
 
     @property
     def control_socket(self) -> str:
-        return os.path.join(self.workdir, f"agent-{self.host.name}", "control.sock")
+        return os.path.join(self.workdir, f"agent-{self.name}", "control.sock")
 
     def init(self, hub_url: str | list[str], network: str, token: str) -> None:
         """`riftgate init` for one hub URL, or several (the members of a hub cluster, tried in this order)."""
         hubs = [hub_url] if isinstance(hub_url, str) else hub_url
         hub_options = [option for url in hubs for option in ("--hub", url)]
         run(binary("riftgate"), "init", "--config", self.config, *hub_options, "--network", network,
-            "--token", token, "--name", f"laptop-{self.host.name}", "--interface", self.interface, "--force")
+            "--token", token, "--name", f"laptop-{self.name}", "--interface", self.interface, "--force")
         text = open(self.config).read()
         text = re.sub(r'control_socket = ".*"', f'control_socket = "{self.control_socket}"', text)
         with open(self.config, "w") as handle:
@@ -126,12 +133,12 @@ class Agent:
         """Starts `riftgate up` (with `env` added to its environment) and waits until its control socket answers (a
         stale socket left by a crash does not)."""
         self.process = self.host.spawn(binary("riftgate"), "up", "--verbose", "--config", self.config,
-                                       log=os.path.join(self.workdir, f"agent-{self.host.name}.log"), env=env)
-        wait_for(self.answers, timeout=15, what=f"agent {self.host.name}'s control socket")
+                                       log=os.path.join(self.workdir, f"agent-{self.name}.log"), env=env)
+        wait_for(self.answers, timeout=15, what=f"agent {self.name}'s control socket")
 
     def answers(self) -> bool:
         if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(f"agent {self.host.name} exited with {self.process.returncode}")
+            raise RuntimeError(f"agent {self.name} exited with {self.process.returncode}")
         return run(binary("riftgate"), "status", "--json", "--config", self.config, check=False, timeout=10).returncode == 0
 
     def kill(self) -> None:
@@ -150,7 +157,7 @@ class Agent:
         return run(binary("riftgate"), "status", "--config", self.config, check=False, timeout=10).stdout
 
     def overlay_ipv4(self) -> str:
-        return wait_for(lambda: self.status().get("ipv4"), timeout=20, what=f"agent {self.host.name}'s overlay address")
+        return wait_for(lambda: self.status().get("ipv4"), timeout=20, what=f"agent {self.name}'s overlay address")
 
     def peer(self, public_key: str) -> dict | None:
         return next((p for p in self.status()["peers"] if p["public_key"] == public_key), None)
@@ -163,10 +170,10 @@ class Agent:
             status = self.process.wait(timeout=timeout)
             if status != 0:
                 tail = "\n".join(self.log().splitlines()[-20:])
-                raise AssertionError(f"agent {self.host.name} exited with {status} after `riftgate down`:\n{tail}")
+                raise AssertionError(f"agent {self.name} exited with {status} after `riftgate down`:\n{tail}")
 
     def log(self) -> str:
-        path = os.path.join(self.workdir, f"agent-{self.host.name}.log")
+        path = os.path.join(self.workdir, f"agent-{self.name}.log")
         return open(path, errors="replace").read() if os.path.exists(path) else ""
 
 

@@ -7,6 +7,7 @@
  * DataPath files and its control socket, and by RiftSupport's system-call funnel (pipe2, accept4: both need
  * _GNU_SOURCE too). */
 #include <spawn.h>
+#include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -54,5 +55,37 @@ int CRiftLinux_force_udp_buffers_of_process(int pid, int bytes);
 /* posix_spawn_file_actions_addclosefrom_np (glibc 2.34; needs _GNU_SOURCE): the child closes every descriptor from
  * `from` up, close-on-exec or not. 0 or an errno. Used by RiftSupport's child spawner. */
 int CRiftLinux_spawn_close_from(posix_spawn_file_actions_t *actions, int from);
+
+/* A kernel WireGuard device as WG_CMD_GET_DEVICE reports it (generic netlink), without its private key. */
+typedef struct {
+    uint8_t family; /* AF_INET or AF_INET6 */
+    uint8_t cidr;
+    uint8_t address[16];
+} CRiftLinux_wg_allowed_ip;
+typedef struct {
+    uint8_t public_key[32];
+    uint8_t endpoint_family; /* 0 (none), AF_INET or AF_INET6 */
+    uint8_t endpoint_address[16];
+    uint16_t endpoint_port; /* host byte order */
+    uint16_t persistent_keepalive; /* seconds, 0 off */
+    int64_t last_handshake_seconds; /* 0 never */
+    uint64_t rx_bytes;
+    uint64_t tx_bytes;
+    uint32_t first_allowed_ip; /* index into the device's allowed_ips */
+    uint32_t allowed_ip_count;
+} CRiftLinux_wg_peer;
+typedef struct {
+    uint16_t listen_port;
+    int has_public_key;
+    uint8_t public_key[32];
+    CRiftLinux_wg_peer *peers;
+    uint32_t peer_count, peer_capacity;
+    CRiftLinux_wg_allowed_ip *allowed_ips;
+    uint32_t allowed_ip_count, allowed_ip_capacity;
+} CRiftLinux_wg_device;
+/* Reads kernel WireGuard interface `interface_name` of this network namespace over generic netlink; 0, or a negative
+ * errno (-ENOENT: no WireGuard family or no such device, -ENODEV, -EPERM). Free with CRiftLinux_wg_device_free. */
+int CRiftLinux_wg_get_device(const char *interface_name, CRiftLinux_wg_device *device);
+void CRiftLinux_wg_device_free(CRiftLinux_wg_device *device);
 
 #endif

@@ -1,0 +1,53 @@
+import RiftProtocol
+import RiftSupport
+import Testing
+@testable import RiftWireGuard
+
+/// The kernel backend's netlink read against `wg show dump` on the same device. Runs where the kernel has WireGuard
+/// (in CI: inside Tests/e2e/test_kernel_wireguard.py's VM, which runs this suite).
+@Suite("Kernel WireGuard read over netlink", .timeLimit(.minutes(1)))
+struct KernelNetlinkTests {
+    @Test("netlink reports what wg show dump does: port, key, endpoints of both families, allowed IPs, keepalive",
+          .enabled(if: TestHost.kernelHasWireGuard, TestHost.kernelRequirement))
+    func sameAsDump() throws {
+        let name = TestHost.randomName("rgn")
+        let keys = try TestHost.keyPair()
+        let configuration = InterfaceConfiguration(name: name, privateKeyBase64: keys.privateKey,
+                                                   ipv4: IPv4Address("100.64.77.1")!, ipv4PrefixLength: 24,
+                                                   ipv6: IPv6Address("fd7a:115c:a1e0:77::1")!, ipv6PrefixLength: 64)
+        let device = try openWireGuardDevice(configuration, backend: .kernel)
+        defer { device.shutdown() }
+        let first = try TestHost.keyPair().publicKey
+        let second = try TestHost.keyPair().publicKey
+        let third = try TestHost.keyPair().publicKey
+        try device.setPeer(WireGuardPeer(publicKey: first, endpoint: WireGuardEndpoint("192.0.2.7:51820"),
+                                         allowedIPs: ["100.64.77.3/32", "fd7a:115c:a1e0:77::3/128"], persistentKeepalive: 25))
+        try device.setPeer(WireGuardPeer(publicKey: second, endpoint: WireGuardEndpoint("[2001:db8::9]:4242"),
+                                         allowedIPs: ["100.64.77.4/32"]))
+        // Enough allowed IPs that the kernel splits the peer over several messages (linux/wireguard.h), to be joined.
+        let many = (0..<600).map { "10.\($0 / 256).\($0 % 256).0/24" }
+        try device.setPeer(WireGuardPeer(publicKey: third, allowedIPs: many))
+
+        let link = NetworkLink(name: name, netns: nil)
+        let dump = try KernelWireGuardDevice.readDump(link)
+        let netlink = try KernelWireGuardNetlink.status(of: name)
+        #expect(netlink.listenPort == dump.listenPort && netlink.listenPort == device.listenPort)
+        #expect(netlink.publicKey == keys.publicKey && dump.publicKey == keys.publicKey)
+        #expect(netlink.peers.count == 3)
+        for expected in dump.peers {
+            let peer = try #require(netlink.peer(expected.publicKey))
+            #expect(peer.endpoint == expected.endpoint)
+            #expect(Set(peer.allowedIPs) == Set(expected.allowedIPs))
+            #expect(peer.persistentKeepalive == expected.persistentKeepalive)
+            #expect(peer.lastHandshake == expected.lastHandshake && peer.rxBytes == expected.rxBytes)
+        }
+        #expect(netlink.peer(first)?.endpoint == "192.0.2.7:51820")
+        #expect(netlink.peer(second)?.endpoint == "[2001:db8::9]:4242")
+        #expect(netlink.peer(third)?.allowedIPs.count == 600)
+        #expect(try device.status() == netlink, "the device reads its status over netlink")
+
+        #expect { try KernelWireGuardNetlink.status(of: TestHost.randomName("rgx")) } throws: {
+            ($0 as? WireGuardError)?.code == .commandFailed
+        }
+    }
+}
