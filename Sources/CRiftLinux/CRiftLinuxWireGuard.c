@@ -1,6 +1,6 @@
-/* Reads a kernel WireGuard device over generic netlink (WG_CMD_GET_DEVICE, linux/wireguard.h): what `wg show dump`
- * prints, without spawning `wg`. The private key the kernel includes for a privileged caller is never copied out, and
- * every receive buffer is wiped before it is freed. */
+/* Talks to kernel WireGuard over generic netlink (linux/wireguard.h) instead of spawning `wg`: WG_CMD_GET_DEVICE for
+ * what `wg show dump` prints, and WG_CMD_SET_DEVICE for an immediate keepalive. The private key the kernel includes
+ * in a privileged caller's dump is never copied out, and every receive buffer is wiped before it is freed. */
 #define _GNU_SOURCE
 #include "CRiftLinux.h"
 #include <errno.h>
@@ -32,10 +32,24 @@ static int nla_put(unsigned char *message, size_t capacity, uint16_t type, const
     struct nlattr *attribute = (struct nlattr *)(message + offset);
     attribute->nla_type = type;
     attribute->nla_len = (uint16_t)total;
-    memcpy((unsigned char *)attribute + NLA_HDRLEN, data, length);
+    if (length > 0) memcpy((unsigned char *)attribute + NLA_HDRLEN, data, length);
     memset((unsigned char *)attribute + total, 0, NLA_ALIGN(total) - total);
     header->nlmsg_len = (uint32_t)(offset + NLA_ALIGN(total));
     return 0;
+}
+
+/* Opens attribute `type` that nests the attributes put after it, up to nest_end. Its offset, or a negative errno. */
+static long nest_start(unsigned char *message, size_t capacity, uint16_t type) {
+    struct nlmsghdr *header = (struct nlmsghdr *)message;
+    long offset = (long)NLMSG_ALIGN(header->nlmsg_len);
+    int result = nla_put(message, capacity, type | NLA_F_NESTED, NULL, 0);
+    return result != 0 ? result : offset;
+}
+
+static void nest_end(unsigned char *message, long offset) {
+    struct nlmsghdr *header = (struct nlmsghdr *)message;
+    struct nlattr *attribute = (struct nlattr *)(message + offset);
+    attribute->nla_len = (uint16_t)(header->nlmsg_len - (uint32_t)offset);
 }
 
 /* Sends a generic netlink request of `command` to `family` with one string attribute. */
@@ -68,6 +82,13 @@ static ssize_t receive(wg_socket *socket_) {
         length = recv(socket_->fd, socket_->buffer, receive_size, 0);
     } while (length < 0 && errno == EINTR);
     return length < 0 ? -errno : length;
+}
+
+static void close_wireguard(wg_socket *socket_) {
+    if (socket_->buffer) explicit_bzero(socket_->buffer, receive_size);
+    free(socket_->buffer);
+    socket_->buffer = NULL;
+    close(socket_->fd);
 }
 
 #define FOR_EACH_ATTRIBUTE(attribute, start, length)                                                            \
@@ -235,21 +256,30 @@ static int add_device_message(CRiftLinux_wg_device *device, struct nlmsghdr *hea
     return 0;
 }
 
+/* Opens a generic netlink socket (2 s receive timeout) and resolves WireGuard's family: the family id, or a negative
+ * errno (the socket is then closed). */
+static int open_wireguard(wg_socket *socket_) {
+    socket_->sequence = 0;
+    socket_->buffer = NULL;
+    socket_->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+    if (socket_->fd < 0) return -errno;
+    socket_->buffer = calloc(1, receive_size);
+    int family = socket_->buffer ? 0 : -ENOMEM;
+    struct timeval timeout = {.tv_sec = 2};
+    if (family == 0) setsockopt(socket_->fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    if (family == 0) family = resolve_family(socket_);
+    if (family < 0) close_wireguard(socket_);
+    return family;
+}
+
 int CRiftLinux_wg_get_device(const char *interface_name, CRiftLinux_wg_device *device) {
     memset(device, 0, sizeof *device);
     if (strlen(interface_name) >= IFNAMSIZ) return -EINVAL;
-    wg_socket socket_ = {.fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC), .sequence = 0};
-    if (socket_.fd < 0) return -errno;
-    socket_.buffer = calloc(1, receive_size);
-    int result = socket_.buffer ? 0 : -ENOMEM;
-    struct timeval timeout = {.tv_sec = 2};
-    if (result == 0) setsockopt(socket_.fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    int family = result == 0 ? resolve_family(&socket_) : result;
-    if (family < 0) result = family;
-    if (result == 0) {
-        result = send_request(&socket_, (uint16_t)family, WG_CMD_GET_DEVICE, WG_GENL_VERSION, NLM_F_DUMP | NLM_F_ACK,
+    wg_socket socket_;
+    int family = open_wireguard(&socket_);
+    if (family < 0) return family;
+    int result = send_request(&socket_, (uint16_t)family, WG_CMD_GET_DEVICE, WG_GENL_VERSION, NLM_F_DUMP | NLM_F_ACK,
                               WGDEVICE_A_IFNAME, interface_name);
-    }
     int done = 0;
     while (result == 0 && !done) {
         ssize_t length = receive(&socket_);
@@ -269,9 +299,66 @@ int CRiftLinux_wg_get_device(const char *interface_name, CRiftLinux_wg_device *d
         }
         explicit_bzero(socket_.buffer, receive_size);  /* it held the private key */
     }
-    free(socket_.buffer);
-    close(socket_.fd);
+    close_wireguard(&socket_);
     if (result != 0) CRiftLinux_wg_device_free(device);
+    return result;
+}
+
+int CRiftLinux_wg_send_keepalive(const char *interface_name, const uint8_t *public_key, uint16_t interval) {
+    if (strlen(interface_name) >= IFNAMSIZ || interval == 0) return -EINVAL;
+    wg_socket socket_;
+    int family = open_wireguard(&socket_);
+    if (family < 0) return family;
+    unsigned char message[512];
+    memset(message, 0, sizeof message);
+    struct nlmsghdr *header = (struct nlmsghdr *)message;
+    header->nlmsg_len = NLMSG_LENGTH(GENL_HDRLEN);
+    header->nlmsg_type = (uint16_t)family;
+    header->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    header->nlmsg_seq = ++socket_.sequence;
+    struct genlmsghdr *generic = NLMSG_DATA(header);
+    generic->cmd = WG_CMD_SET_DEVICE;
+    generic->version = WG_GENL_VERSION;
+    int result = nla_put(message, sizeof message, WGDEVICE_A_IFNAME, interface_name, (uint16_t)(strlen(interface_name) + 1));
+    long peers = result == 0 ? nest_start(message, sizeof message, WGDEVICE_A_PEERS) : result;
+    /* The same peer twice, as `wg set … persistent-keepalive off … persistent-keepalive N` sends it: the kernel sends a
+     * keepalive when a set turns the interval from 0 to non-zero. UPDATE_ONLY: a peer that is gone is not re-created. */
+    const uint16_t intervals[2] = {0, interval};
+    const uint32_t flags = WGPEER_F_UPDATE_ONLY;
+    for (int index = 0; index < 2 && peers >= 0 && result == 0; index++) {
+        long peer = nest_start(message, sizeof message, (uint16_t)index);
+        if (peer < 0) { result = (int)peer; break; }
+        result = nla_put(message, sizeof message, WGPEER_A_PUBLIC_KEY, public_key, WG_KEY_LEN);
+        if (result == 0) result = nla_put(message, sizeof message, WGPEER_A_FLAGS, &flags, sizeof flags);
+        if (result == 0) result = nla_put(message, sizeof message, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL,
+                                          &intervals[index], sizeof intervals[index]);
+        if (result == 0) nest_end(message, peer);
+    }
+    if (peers < 0) result = (int)peers;
+    if (result == 0) {
+        nest_end(message, peers);
+        struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+        ssize_t sent;
+        do {
+            sent = sendto(socket_.fd, message, header->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel);
+        } while (sent < 0 && errno == EINTR);
+        if (sent < 0) result = -errno;
+    }
+    while (result == 0) {
+        ssize_t length = receive(&socket_);
+        if (length < 0) { result = (int)length; break; }
+        int acknowledged = 0;
+        for (struct nlmsghdr *reply = (struct nlmsghdr *)socket_.buffer; NLMSG_OK(reply, length);
+             reply = NLMSG_NEXT(reply, length)) {
+            if (reply->nlmsg_type == NLMSG_ERROR) {
+                result = ((struct nlmsgerr *)NLMSG_DATA(reply))->error;
+                acknowledged = 1;
+                break;
+            }
+        }
+        if (acknowledged) break;
+    }
+    close_wireguard(&socket_);
     return result;
 }
 

@@ -63,10 +63,14 @@ final class KernelWireGuardDevice: WireGuardDevice {
         }
     }
 
-    /// One `wg` run naming the peer twice: interval off, then on; the kernel sends a keepalive when a set turns the
-    /// interval from 0 to non-zero.
+    /// One netlink request (or, in another namespace or when netlink fails, one `wg` run) naming the peer twice:
+    /// interval off, then on; the kernel sends a keepalive when a set turns the interval from 0 to non-zero.
     func sendKeepalive(to publicKey: PublicKey, interval: UInt16) throws(WireGuardError) {
         try whileOpen { () throws(WireGuardError) in
+            if link.netns == nil,
+               (try? KernelWireGuardNetlink.sendKeepalive(on: link.name, to: publicKey, interval: interval)) != nil {
+                return
+            }
             try Self.runTool(link, WireGuardTool.sendKeepalive(link.name, publicKey, interval: interval),
                              "keepalive to \(publicKey)")
         }

@@ -2,8 +2,9 @@ internal import CRiftLinux
 import Glibc
 import RiftProtocol
 
-/// Reads a kernel WireGuard device over generic netlink (`CRiftLinux_wg_get_device`): the status `wg show dump` gives,
-/// without spawning `wg`, which the agent's counter reads (several a second) would otherwise do each time.
+/// Talks to kernel WireGuard over generic netlink (`CRiftLinux_wg_get_device`, `CRiftLinux_wg_send_keepalive`): the
+/// status `wg show dump` gives and an immediate keepalive, without spawning `wg`, which the agent's counter reads
+/// (four a second) and keepalive requests (up to one a second per quiet peer) would otherwise do each time.
 enum KernelWireGuardNetlink {
     /// The status of kernel WireGuard interface `name` in this network namespace; fails with the errno netlink gave
     /// (ENOENT or ENODEV: no such device or no WireGuard family; EPERM without CAP_NET_ADMIN).
@@ -29,6 +30,18 @@ enum KernelWireGuardNetlink {
                 persistentKeepalive: peer.persistent_keepalive == 0 ? nil : peer.persistent_keepalive))
         }
         return status
+    }
+
+    /// Makes WireGuard send a keepalive to `publicKey` now and keep its persistent keepalive at `interval` seconds; a
+    /// peer the device does not have is not created. Fails with the errno netlink gave.
+    static func sendKeepalive(on name: String, to publicKey: PublicKey, interval: UInt16) throws(WireGuardError) {
+        let result = publicKey.bytes.withUnsafeBufferPointer { key in
+            CRiftLinux_wg_send_keepalive(name, key.baseAddress, max(interval, 1))
+        }
+        guard result == 0 else {
+            throw WireGuardError(.commandFailed, "cannot ask \(name) for a keepalive over netlink: "
+                                 + String(cString: strerror(-result)), errno: -result)
+        }
     }
 
     private static func key(_ bytes: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,

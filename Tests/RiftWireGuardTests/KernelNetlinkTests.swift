@@ -1,3 +1,4 @@
+import Glibc
 import RiftProtocol
 import RiftSupport
 import Testing
@@ -49,5 +50,34 @@ struct KernelNetlinkTests {
         #expect { try KernelWireGuardNetlink.status(of: TestHost.randomName("rgx")) } throws: {
             ($0 as? WireGuardError)?.code == .commandFailed
         }
+    }
+
+    @Test("a keepalive asked for over netlink is sent at once, the interval stays, an unknown peer is not created",
+          .enabled(if: TestHost.kernelHasWireGuard, TestHost.kernelRequirement))
+    func keepaliveOnRequest() throws {
+        let name = TestHost.randomName("rgn")
+        let keys = try TestHost.keyPair()
+        let configuration = InterfaceConfiguration(name: name, privateKeyBase64: keys.privateKey,
+                                                   ipv4: IPv4Address("100.64.79.1")!, ipv4PrefixLength: 24,
+                                                   ipv6: IPv6Address("fd7a:115c:a1e0:79::1")!, ipv6PrefixLength: 64)
+        let device = try openWireGuardDevice(configuration, backend: .kernel)
+        defer { device.shutdown() }
+        let peerKey = try TestHost.keyPair().publicKey
+        try device.setPeer(WireGuardPeer(publicKey: peerKey, endpoint: WireGuardEndpoint("127.0.0.1:9"),
+                                         allowedIPs: ["100.64.79.9/32"]))
+        let before = try #require(try device.status().peer(peerKey)).txBytes
+        // No session yet, so the keepalive starts a handshake: an initiation (148 bytes) goes out.
+        try KernelWireGuardNetlink.sendKeepalive(on: name, to: peerKey, interval: 1)
+        var sent = false
+        for _ in 0..<40 where !sent {
+            sent = try #require(try device.status().peer(peerKey)).txBytes > before
+            if !sent { usleep(50_000) }
+        }
+        #expect(sent, "nothing sent after the keepalive request")
+        #expect(try device.status().peer(peerKey)?.persistentKeepalive == 1)
+        let stranger = try TestHost.keyPair().publicKey
+        try KernelWireGuardNetlink.sendKeepalive(on: name, to: stranger, interval: 1)
+        #expect(try device.status().peer(stranger) == nil, "UPDATE_ONLY: no peer is created")
+        #expect(try device.status().peers.count == 1)
     }
 }

@@ -3,7 +3,7 @@ run again inside a small VM (Tests/vm: Debian's kernel under QEMU, the host's fi
 agent must come up on kernel WireGuard (`RIFTGATE_EXPECT_WIREGUARD_BACKEND`, checked by `Deployment.wait_for_ping`).
 
 Inside: the Swift tests that need kernel WireGuard (a device's lifecycle; its status read over netlink against
-`wg show dump`), then the labs: a LAN's direct path; the port hand-over on a server-reflexive path (nftables rewriting the kernel's own
+`wg show dump`; a keepalive asked for over netlink), then the labs: a LAN's direct path; the port hand-over on a server-reflexive path (nftables rewriting the kernel's own
 WireGuard socket's datagrams), then a SIGKILLed agent restarting (a kernel interface outlives its agent, and the
 restarted agent must remove it); and failover to the relay and back, which reads WireGuard's counters with `wg`.
 QEMU runs without KVM (nested KVM does not boot here), so everything is several times slower than on the host; the
@@ -52,6 +52,6 @@ def test_labs_on_kernel_wireguard(timing):
             timing("kernel WireGuard: " + line.strip())
     assert status is not None, f"the VM stopped without an exit status; console:\n{console[-4000:]}"
     assert status == 0, f"the labs failed on kernel WireGuard:\n{output[-12000:]}"
-    assert "Test run with 2 tests" in output and "skipped" not in output.split("Test run with")[0], \
+    assert "Test run with 3 tests" in output and "skipped" not in output.split("Test run with")[0], \
         f"the kernel unit tests must run, not be skipped:\n{output[:6000]}"
     assert f"{len(SELECTION)} passed" in output, output[-4000:]

@@ -87,5 +87,9 @@ typedef struct {
  * errno (-ENOENT: no WireGuard family or no such device, -ENODEV, -EPERM). Free with CRiftLinux_wg_device_free. */
 int CRiftLinux_wg_get_device(const char *interface_name, CRiftLinux_wg_device *device);
 void CRiftLinux_wg_device_free(CRiftLinux_wg_device *device);
+/* Makes kernel WireGuard send a keepalive to the peer with the 32-byte `public_key` now, leaving its persistent
+ * keepalive at `interval` seconds (> 0): one WG_CMD_SET_DEVICE naming the peer twice, interval 0 then `interval`, with
+ * WGPEER_F_UPDATE_ONLY. 0, or a negative errno. */
+int CRiftLinux_wg_send_keepalive(const char *interface_name, const uint8_t *public_key, uint16_t interval);
 
 #endif
