@@ -1,10 +1,12 @@
 import RiftProtocol
 internal import RiftSupport
 
-/// A kernel WireGuard interface (`ip link add … type wireguard`), configured with `wg set` and read
-/// with `wg show <name> dump`. The device owns the interface: `shutdown()` (or `deinit`) deletes it.
+/// A kernel WireGuard interface (`ip link add … type wireguard`). Its peers are set and its status read over generic
+/// netlink (`KernelWireGuardNetlink`) in the agent's own network namespace; `wg set` / `wg show <name> dump` are the
+/// fallback (another namespace, or netlink refused), and set the private key and port at creation. The device owns the
+/// interface: `shutdown()` (or `deinit`) deletes it.
 /// Unlike wireguard-go, a kernel interface outlives this process if it dies without shutting down;
-/// it carries the alias `NetworkLink.ownerAlias`, so the next agent removes it (`removeLeftoverWireGuardInterface`)
+/// it carries the alias `NetworkLink.ownerAlias`, so the next agent removes it (`openWireGuardDevice(…, removingLeftover:)`)
 /// where `openWireGuardDevice` alone would report `.interfaceExists`.
 final class KernelWireGuardDevice: WireGuardDevice {
     let interfaceName: String
@@ -12,14 +14,18 @@ final class KernelWireGuardDevice: WireGuardDevice {
     var backend: WireGuardBackend { .kernel }
     private let link: NetworkLink
     private let isShutDown = Locked(false)
-    /// What `setPeer` last set, so an unchanged list is not replaced (a moment without allowed IPs drops packets);
-    /// `wg` can only replace, so a list that grows is replaced too.
+    /// What `setPeer` last set, so an unchanged list is not replaced (a moment without allowed IPs drops packets)
+    /// and one that grows is added to over netlink (`wg` can only replace).
     private let allowedIPsSet = PeerAllowedIPsRecord()
+    /// Whether netlink serves this device: true in our own namespace until a netlink call failed where `wg` then
+    /// succeeded (netlink refused us for good, say by a security module), so a broken netlink is tried only once.
+    private let netlinkServes: Locked<Bool>
 
     private init(link: NetworkLink, listenPort: UInt16) {
         self.interfaceName = link.name
         self.link = link
         self.listenPort = listenPort
+        self.netlinkServes = Locked(link.netns == nil)
     }
 
     deinit { shutdown() }
@@ -38,8 +44,10 @@ final class KernelWireGuardDevice: WireGuardDevice {
                                                            fwmark: configuration.configuration.fwmark),
                         input: key, "configure \(link.name)")
             try link.configure(configuration)
-            let status = try readStatus(link)
-            return KernelWireGuardDevice(link: link, listenPort: status.listenPort)
+            if link.netns == nil, let status = try? KernelWireGuardNetlink.status(of: link.name) {
+                return KernelWireGuardDevice(link: link, listenPort: status.listenPort)
+            }
+            return KernelWireGuardDevice(link: link, listenPort: try readDump(link).listenPort)
         } catch {
             link.delete()
             throw error
@@ -51,7 +59,12 @@ final class KernelWireGuardDevice: WireGuardDevice {
         if peer.endpoint?.port == 0 { throw WireGuardError(.invalidConfiguration, "peer endpoint port 0") }
         try allowedIPsSet.update(peer.publicKey, to: allowedIPs) { change throws(WireGuardError) in
             try whileOpen { () throws(WireGuardError) in
-                try Self.runTool(link, WireGuardTool.setPeer(link.name, peer, allowedIPs: change.wholeList), "set peer \(peer.publicKey)")
+                try netlinkOrTool { () throws(WireGuardError) in
+                    try KernelWireGuardNetlink.setPeer(on: link.name, peer, allowedIPs: change)
+                } tool: { () throws(WireGuardError) in
+                    try Self.runTool(link, WireGuardTool.setPeer(link.name, peer, allowedIPs: change.wholeList),
+                                     "set peer \(peer.publicKey)")
+                }
             }
         }
     }
@@ -59,25 +72,35 @@ final class KernelWireGuardDevice: WireGuardDevice {
     func removePeer(_ publicKey: PublicKey) throws(WireGuardError) {
         allowedIPsSet.forget(publicKey)
         try whileOpen { () throws(WireGuardError) in
-            try Self.runTool(link, WireGuardTool.removePeer(link.name, publicKey), "remove peer \(publicKey)")
+            try netlinkOrTool { () throws(WireGuardError) in
+                try KernelWireGuardNetlink.removePeer(on: link.name, publicKey)
+            } tool: { () throws(WireGuardError) in
+                try Self.runTool(link, WireGuardTool.removePeer(link.name, publicKey), "remove peer \(publicKey)")
+            }
         }
     }
 
-    /// One netlink request (or, in another namespace or when netlink fails, one `wg` run) naming the peer twice:
-    /// interval off, then on; the kernel sends a keepalive when a set turns the interval from 0 to non-zero.
+    /// One netlink request (or one `wg` run) naming the peer twice: interval off, then on; the kernel sends a keepalive
+    /// when a set turns the interval from 0 to non-zero.
     func sendKeepalive(to publicKey: PublicKey, interval: UInt16) throws(WireGuardError) {
         try whileOpen { () throws(WireGuardError) in
-            if link.netns == nil,
-               (try? KernelWireGuardNetlink.sendKeepalive(on: link.name, to: publicKey, interval: interval)) != nil {
-                return
+            try netlinkOrTool { () throws(WireGuardError) in
+                try KernelWireGuardNetlink.sendKeepalive(on: link.name, to: publicKey, interval: interval)
+            } tool: { () throws(WireGuardError) in
+                try Self.runTool(link, WireGuardTool.sendKeepalive(link.name, publicKey, interval: interval),
+                                 "keepalive to \(publicKey)")
             }
-            try Self.runTool(link, WireGuardTool.sendKeepalive(link.name, publicKey, interval: interval),
-                             "keepalive to \(publicKey)")
         }
     }
 
     func status() throws(WireGuardError) -> WireGuardDeviceStatus {
-        try whileOpen { () throws(WireGuardError) in try Self.readStatus(link) }
+        try whileOpen { () throws(WireGuardError) in
+            try netlinkOrTool { () throws(WireGuardError) in
+                try KernelWireGuardNetlink.status(of: link.name)
+            } tool: { () throws(WireGuardError) in
+                try Self.readDump(link)
+            }
+        }
     }
 
     func shutdown() {
@@ -95,11 +118,15 @@ final class KernelWireGuardDevice: WireGuardDevice {
         }
     }
 
-    /// Reads the status over netlink in our own namespace (no process spawned); in another namespace, or when netlink
-    /// fails, with `wg show dump`.
-    private static func readStatus(_ link: NetworkLink) throws(WireGuardError) -> WireGuardDeviceStatus {
-        if link.netns == nil, let status = try? KernelWireGuardNetlink.status(of: link.name) { return status }
-        return try readDump(link)
+    /// Runs `netlink` while netlink serves this device, and `tool` (a `wg` run) otherwise or when `netlink` failed. A
+    /// failure of both is the device's (no such peer, a bad value) and `tool`'s error is thrown; a failure of netlink
+    /// alone means netlink does not serve us, and it is not tried again for this device.
+    private func netlinkOrTool<Result>(_ netlink: () throws(WireGuardError) -> Result,
+                                       tool: () throws(WireGuardError) -> Result) throws(WireGuardError) -> Result {
+        if netlinkServes.withLock({ $0 }), let result = try? netlink() { return result }
+        let result = try tool()
+        netlinkServes.withLock { $0 = false }
+        return result
     }
 
     /// Reads `wg show dump`; its output holds the private key, so the buffer is wiped after parsing.

@@ -52,6 +52,6 @@ def test_labs_on_kernel_wireguard(timing):
             timing("kernel WireGuard: " + line.strip())
     assert status is not None, f"the VM stopped without an exit status; console:\n{console[-4000:]}"
     assert status == 0, f"the labs failed on kernel WireGuard:\n{output[-12000:]}"
-    assert "Test run with 3 tests" in output and "skipped" not in output.split("Test run with")[0], \
+    assert "Test run with 4 tests" in output and "skipped" not in output.split("Test run with")[0], \
         f"the kernel unit tests must run, not be skipped:\n{output[:6000]}"
     assert f"{len(SELECTION)} passed" in output, output[-4000:]

@@ -4,8 +4,8 @@
  * epoll (not in the Glibc module map) and recvmmsg/sendmmsg (their struct mmsghdr needs _GNU_SOURCE,
  * which Swift's Glibc is not built with), SO_PEERCRED's struct ucred (same reason), and rtnetlink's struct
  * sockaddr_nl (linux/netlink.h is not in the Glibc module). Imported only by RiftAgent's
- * DataPath files and its control socket, and by RiftSupport's system-call funnel (pipe2, accept4: both need
- * _GNU_SOURCE too). */
+ * DataPath files and its control socket, by RiftSupport's system-call funnel (pipe2, accept4: both need
+ * _GNU_SOURCE too), and by RiftWireGuard for kernel WireGuard's generic netlink family (CRiftLinux_wg_*). */
 #include <spawn.h>
 #include <stdint.h>
 #include <sys/epoll.h>
@@ -91,5 +91,22 @@ void CRiftLinux_wg_device_free(CRiftLinux_wg_device *device);
  * keepalive at `interval` seconds (> 0): one WG_CMD_SET_DEVICE naming the peer twice, interval 0 then `interval`, with
  * WGPEER_F_UPDATE_ONLY. 0, or a negative errno. */
 int CRiftLinux_wg_send_keepalive(const char *interface_name, const uint8_t *public_key, uint16_t interval);
+
+/* A change to one peer of a kernel WireGuard device, for CRiftLinux_wg_set_peer. */
+enum { CRiftLinux_wg_leave_allowed_ips = 0, CRiftLinux_wg_add_allowed_ips = 1, CRiftLinux_wg_replace_allowed_ips = 2 };
+typedef struct {
+    uint8_t public_key[32];
+    uint8_t remove; /* 1: remove the peer (nothing else is read) */
+    uint8_t endpoint_family; /* 0 leaves the endpoint as it is, else AF_INET or AF_INET6 */
+    uint8_t endpoint_address[16];
+    uint16_t endpoint_port; /* host byte order */
+    uint16_t persistent_keepalive; /* seconds, 0 off */
+    uint8_t allowed_ips_mode; /* CRiftLinux_wg_leave_allowed_ips, _add_allowed_ips or _replace_allowed_ips */
+    const CRiftLinux_wg_allowed_ip *allowed_ips;
+    uint32_t allowed_ip_count;
+} CRiftLinux_wg_peer_change;
+/* Applies `change` to a peer of kernel WireGuard interface `interface_name` (creating the peer unless it is a removal):
+ * one WG_CMD_SET_DEVICE, or several for more than 1,000 allowed IPs. 0, or a negative errno. */
+int CRiftLinux_wg_set_peer(const char *interface_name, const CRiftLinux_wg_peer_change *change);
 
 #endif

@@ -36,10 +36,9 @@ public final class AgentRuntime: Sendable {
             openDevice: { [logger] settings throws(WireGuardError) in
                 // The control socket is ours by now (ControlServer refuses to start beside a running agent), so an
                 // interface of ours of this name is a killed agent's.
-                if removeLeftoverWireGuardInterface(settings) {
-                    logger.warning("removed interface \(settings.name), left by an agent that did not stop cleanly")
+                try openWireGuardDevice(settings) { name in
+                    logger.warning("removed interface \(name), left by an agent that did not stop cleanly")
                 }
-                return try openWireGuardDevice(settings)
             },
             forwarder: forwarder, clock: SystemAgentClock(),
             localAddresses: { LocalAddresses.forICE(excludingInterface: $0, overlay: $1) },
