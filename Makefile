@@ -34,7 +34,7 @@ integration-test: build
 	@echo "==> protocol vectors checked by an independent implementation (PyNaCl)"
 	.venv/bin/python Protocol/vectors/check_vectors.py
 	@echo "==> integration and end-to-end tests (real processes; the namespace tests need root)"
-	RIFTGATE_BIN_DIR=$(BIN_DIR) RIFTGATE_DEB_BIN_DIR=.build-deb-debug/debug $(PYTEST) -q -rs Tests/integration Tests/e2e
+	RIFTGATE_BIN_DIR=$(BIN_DIR) RIFTGATE_DEB_BIN_DIR=.build-deb-debug/debug $(PYTEST) -q -rs --durations=25 Tests/integration Tests/e2e
 
 test: unit-test integration-test asan-test tsan-test
 
