@@ -114,6 +114,64 @@ struct MeshUpgradeTests {
         #expect(session(h, 1, Self.b).instance == relayed)
     }
 
+    /// Gives side 1's newest ICE session (started in `actions`) its credentials and delivers the offer that follows to
+    /// side 2; returns side 2's actions.
+    func deliverOffer(_ h: inout MeshHarness, startedBy actions: [MeshAction]) throws -> [MeshAction] {
+        let instance = try #require(actions.compactMap { if case .startICE(_, let i, true, _) = $0 { i } else { nil } }.last)
+        let offered = h.send(.iceStarted(peer: Self.b, instance: instance, ufrag: "u\(instance)", pwd: "p\(instance)"), to: 1)
+        let offer = try #require(offered.compactMap { if case .sendSignal(let p) = $0, p.kind == .offer { p } else { nil } }.first)
+        return h.send(.signal(offer), to: 2)
+    }
+
+    /// The scope of the ICE session side 2 starts in `actions`.
+    func controlledScope(_ actions: [MeshAction]) -> ICECandidateScope? {
+        actions.compactMap { if case .startICE(_, _, false, let scope) = $0 { scope } else { nil } }.last
+    }
+
+    @Test("the controlled side leaves its relay out of a try off the relay it did not ask for, keeping the relayed pair")
+    func controlledSideLeavesItsRelayOut() throws {
+        var h = relayedPair()
+        let relayedB = try #require(session(h, 2, Self.a).instance)
+        let (actions, _) = tickUntilUpgrade(&h, from: 1_000)
+        let answered = try deliverOffer(&h, startedBy: actions)
+        // A pair on B's relay would only move the tunnel from one relayed pair to another (seen in the bench: the relay
+        // owner changing sides during a measurement).
+        #expect(controlledScope(answered) == .withoutOwnRelay)
+        let b = session(h, 2, Self.a)
+        #expect(b.standby?.instance == relayedB && b.current?.seeksPathOffRelay == true)
+        #expect(!b.holdsRelayCandidates, "nothing to hold: no relayed candidate is gathered")
+        #expect(!answered.contains(.closeICE(peer: Self.a, instance: relayedB)))
+    }
+
+    @Test("a generation the controlled side asked for, its network having changed, gathers its relay too")
+    func askedGenerationGathersEverything() throws {
+        var h = relayedPair()
+        h.send(.tick(nowMilliseconds: 10_000, handshakeAge: [Self.b: 1]), to: 1)
+        h.send(.tick(nowMilliseconds: 10_000, handshakeAge: [Self.a: 1]), to: 2)
+        let asked = h.send(.underlayChanged(vanished: [], appeared: ["192.0.2.102"], routeChanged: true), to: 2)
+        let restart = try #require(asked.compactMap { if case .sendSignal(let p) = $0, p.kind == .restart { p } else { nil } }.first)
+        let started = h.send(.signal(restart), to: 1)
+        let answered = try deliverOffer(&h, startedBy: started)
+        #expect(controlledScope(answered) == .all)
+        #expect(session(h, 2, Self.a).current?.seeksPathOffRelay == false)
+        #expect(session(h, 2, Self.a).holdsRelayCandidates, "the usual 1 s hold of a normal generation")
+    }
+
+    @Test("off a relay the controlled side gathers everything in a new normal generation")
+    func controlledSideOffRelayGathersEverything() throws {
+        var h = MeshHarness.connectedPair(pairKind: .serverReflexive)
+        let restarted = h.send(.iceState(peer: Self.b, instance: try #require(session(h, 1, Self.b).instance),
+                                         state: .failed), to: 1)
+        var started = restarted
+        var now: Int64 = 60_000
+        while !started.contains(where: { if case .startICE = $0 { true } else { false } }), now < 80_000 {
+            now += 250
+            started += h.send(.tick(nowMilliseconds: now, handshakeAge: [Self.b: 1]), to: 1)
+        }
+        let answered = try deliverOffer(&h, startedBy: started)
+        #expect(controlledScope(answered) == .all)
+    }
+
     @Test("off the relay nothing is retried")
     func directIsLeftAlone() {
         var h = MeshHarness()

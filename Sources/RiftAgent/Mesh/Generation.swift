@@ -8,8 +8,10 @@ public struct Generation: Sendable {
     public let instance: UInt64
     /// Whether it gathers relayed candidates only (decided by the controlling side, carried by its offer).
     public let relayOnly: Bool
-    /// Controlling side: whether it was started to get the traffic off a relay (PeerSession+Upgrade), so it gathers no
-    /// relayed candidate of its own: a pair relayed on both ends would be a step down from any relayed pair in use.
+    /// Whether it is a try to get the traffic off a relay, so it gathers no relayed candidate of ours: on the
+    /// controlling side an upgrade (PeerSession+Upgrade), where a pair relayed on both ends would be a step down; on
+    /// the controlled side a normal generation that arrived, unasked, while our relayed pair carried traffic
+    /// (`PeerSession.acceptOffer`), where a pair on our relay would only move the tunnel to another relayed pair.
     public internal(set) var seeksPathOffRelay = false
     /// Which of our candidates it gathers: what `relayOnly` and `seeksPathOffRelay` say.
     var candidateScope: ICECandidateScope { relayOnly ? .relayOnly : seeksPathOffRelay ? .withoutOwnRelay : .all }
@@ -50,6 +52,12 @@ public struct Generation: Sendable {
     init(instance: UInt64, relayOnly: Bool) {
         self.instance = instance
         self.relayOnly = relayOnly
+    }
+
+    /// Whether its selected pair goes through a TURN relay, on either end.
+    var isOnRelay: Bool {
+        guard let pair = selectedPair else { return false }
+        return pair.local.kind == .relayed || pair.remote.kind == .relayed
     }
 
     /// Whether the peer's description of this generation arrived.

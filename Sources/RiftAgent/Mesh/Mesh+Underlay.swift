@@ -88,6 +88,6 @@ extension Mesh {
             return peer.beginGeneration(ids: &ids, forceRelay: false, now: now, keepWorkingPath: working)
         }
         peer.attemptStartedAt = now
-        return [.sendSignal(peer.payload(.restart, session: "none", body: .restart(reason: reason)))]
+        return [peer.restartRequest(session: "none", reason: reason)]
     }
 }

@@ -134,7 +134,7 @@ public struct Mesh: Sendable {
         } else if !rejoined {
             // We are new and the peer was already there: if it still holds ICE state from our previous run it would
             // wait for a dead session to fail; ask it to offer afresh now. A fresh controlling peer ignores this.
-            actions = [.sendSignal(session.payload(.restart, session: "none", body: .restart(reason: "agent started")))]
+            actions = [session.restartRequest(session: "none", reason: "agent started")]
         }
         peers[info.publicKey] = session
         return actions

@@ -162,7 +162,7 @@ extension PeerSession {
         nextRecoveryAt = now + Int64(recovery.nextDelay())
         attemptStartedAt = now
         lastRecoveryReason = reason
-        return [.sendSignal(payload(.restart, session: session ?? "none", body: .restart(reason: reason)))]
+        return [restartRequest(session: session ?? "none", reason: reason)]
     }
 
     /// Controlling side: the next generation after a failure, whether this side saw it (`checkLiveness`) or the

@@ -44,7 +44,7 @@ extension PeerSession {
         let reason = receiveWatch.suspicionSummary(now: now)
         nextSuspicionAt = now + Self.suspicionCooldown
         lastRecoveryReason = "\(reason): asked the peer to prepare the relay"
-        return [.sendSignal(payload(.restart, session: session ?? "none", body: .restart(reason: reason)))]
+        return [restartRequest(session: session ?? "none", reason: reason)]
     }
 
     /// Whether a relay-only generation can be prepared beside the path in use: TURN known, the path not relayed

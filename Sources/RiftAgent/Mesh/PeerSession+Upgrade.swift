@@ -10,10 +10,7 @@ extension PeerSession {
     }
 
     /// Whether the pair in use goes through a TURN relay.
-    var isRelayed: Bool {
-        guard let pair = activePair else { return false }
-        return pair.local.kind == .relayed || pair.remote.kind == .relayed
-    }
+    var isRelayed: Bool { (current?.selectedPair != nil ? current : standby)?.isOnRelay ?? false }
 
     /// Ends the current generation before a new one starts: a generation that carries traffic (healthy, with a path)
     /// becomes the standby; anything else is closed.
@@ -60,8 +57,9 @@ extension PeerSession {
     /// and with our relay in it aggressive nomination could select a pair relayed on both ends — coturn twice and the
     /// agents forwarding on both sides, slower than the relayed pair in use (seen in the bench: a relay-to-prflx
     /// pair replaced by relay-to-relay, 0.45 of WireGuard's speed instead of 0.84). The peer's relayed candidates still
-    /// count, so at worst the try lands on another pair relayed on one end; if nothing else works it fails, and the
-    /// relayed session in use stays.
+    /// count only where the peer did not know its relayed pair was in use: a controlled side leaves its own relay out
+    /// of a generation it did not ask for while its relayed pair works (`acceptOffer`), so the try does not move the
+    /// tunnel from one relay to the other. If nothing else works it fails, and the relayed session in use stays.
     mutating func considerUpgrade(now: Int64, ids: inout GenerationIDs) -> [MeshAction] {
         guard isRelayed else {
             upgrade.reset()

@@ -56,6 +56,9 @@ public struct PeerSession: Sendable {
     /// When a signal this pair's exchange depends on was first written since the last selected pair (mesh clock), or
     /// nil: the hub gives no receipt, so a connection lost or replaced may have taken it along (Mesh+LostSignals).
     var signalAtRiskSince: Int64?
+    /// Controlled side: we sent `restart` since the last offer, so the next generation answers our own request (our
+    /// network changed, or our path went quiet) and may need every candidate of ours (see `acceptOffer`).
+    var askedForGeneration = false
 
     /// The most candidates buffered before their description arrives.
     static let maximumPendingCandidates = 64
@@ -122,7 +125,12 @@ public struct PeerSession: Sendable {
         generation = payload.generation
         attemptStartedAt = now
         var started = Generation(instance: ids.instance(), relayOnly: payload.relayOnly)
-        if !payload.relayOnly { started.relayHoldEndsAt = now + Self.relayHoldMilliseconds }
+        // A normal generation that arrives while our relayed pair still carries traffic, and that we did not ask for,
+        // is the peer's try off the relay (PeerSession+Upgrade): a pair on our relay would only move the tunnel from
+        // one relay to another, a path change for nothing (PROTOCOL.md §10.4).
+        started.seeksPathOffRelay = !payload.relayOnly && !askedForGeneration && standby?.isOnRelay == true
+        askedForGeneration = false
+        if !payload.relayOnly, !started.seeksPathOffRelay { started.relayHoldEndsAt = now + Self.relayHoldMilliseconds }
         started.remoteListenPort = wireguard.listenPort
         started.remoteHostEndpoints = Set(ice.candidates.compactMap(HostEndpoint.init(hostCandidate:)))
         for line in ice.candidates { started.remoteKinds.count(line: line) }
@@ -133,6 +141,13 @@ public struct PeerSession: Sendable {
                                              pwd: ice.pwd, candidates: ice.candidates))
         actions += flushPending()
         return actions
+    }
+
+    /// Controlled side: a `restart` asking the peer for a new generation (PROTOCOL.md §8), remembered so that the
+    /// generation it brings gathers every candidate of ours.
+    mutating func restartRequest(session requested: String, reason: String) -> MeshAction {
+        askedForGeneration = true
+        return .sendSignal(payload(.restart, session: requested, body: .restart(reason: reason)))
     }
 
     /// Closes the current generation's ICE session, if any.
