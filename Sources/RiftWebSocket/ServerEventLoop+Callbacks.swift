@@ -19,13 +19,17 @@ func serverProtocolCallback(
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         loop.drainInbox()
         return 0
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return loop.filterAccepted(user)
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return loop.shutdownFrame == nil ? 0 : 1
     case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        loop.acceptedSocketInstantiated(wsi)
         guard loop.connectionAccepted(wsi) == 0 else { return -1 }
         return lws_callback_http_dummy(wsi, reason, user, input, length)
     case LWS_CALLBACK_ESTABLISHED:
         loop.passes.activity.accepts &+= 1
+        loop.acceptedSocketUpgraded(wsi)
         return loop.connectionEstablished(wsi)
     case LWS_CALLBACK_RECEIVE:
         loop.passes.activity.framesRead &+= 1
@@ -46,6 +50,7 @@ func serverProtocolCallback(
     case LWS_CALLBACK_WSI_DESTROY:
         loop.connectionEnded(wsi)
         loop.connectionDestroyed(wsi)
+        loop.acceptedSocketDestroyed(wsi)
         return lws_callback_http_dummy(wsi, reason, user, input, length)
     case LWS_CALLBACK_HTTP:
         loop.passes.activity.httpRequests &+= 1

@@ -41,6 +41,10 @@ final class ServerEventLoop: @unchecked Sendable {
     /// HTTP bodies waiting for their connection to become writeable, by `struct lws *`.
     var pendingHTTPBodies: [OpaquePointer: String] = [:]
     let writer = PayloadWriter()
+    /// Which accepted sockets are kept (`ServerEventLoop+Accept`).
+    var acceptGuard: AcceptGuard
+    /// The descriptor of every accepted socket, by `struct lws *` (lws forgets it before destroying the connection).
+    var acceptedDescriptors: [OpaquePointer: Int32] = [:]
     /// Counts what each pass of the loop does and, with `Configuration.recordsServicePasses`, times the passes.
     let passes = ServicePassRecorder()
     /// Set by a shutdown command: new connections are refused and open ones are closing.
@@ -69,6 +73,9 @@ final class ServerEventLoop: @unchecked Sendable {
         heartbeats = HeartbeatWheel(horizon: (configuration.pongTimeout.wholeSecondsRoundedUp + 1) * slotsPerSecond,
                                     startingAt: 0)
         fairness = FairWriteScheduler(armsPerPass: configuration.writesPerGroupPerPass)
+        acceptGuard = AcceptGuard(maximumSockets: .max,
+                                  maximumPendingPerAddress: configuration.maximumPendingConnectionsPerAddress,
+                                  exemptAddresses: configuration.pendingLimitExemptAddresses.compactMap(ClientAddressKey.init))
         eventFairness = FairEventScheduler(eventsPerPass: configuration.eventsPerGroupPerPass)
     }
 

@@ -54,6 +54,13 @@ extension WebSocketServer {
         /// closed with 1002 and none of its later input reaches the handler. nil (the default) accepts unmasked frames,
         /// as libwebsockets 4.1 does (`UnmaskedFrameDetector`).
         public var unmaskedFrameDetector: (any UnmaskedFrameDetector)? = nil
+        /// The most connections from one client address (an IPv4 address, or an IPv6 /64) that may be waiting for
+        /// their WebSocket upgrade at once (TCP or TLS handshake, the upgrade request); more are closed as soon as they
+        /// are accepted (`AcceptGuard`). Loopback and `pendingLimitExemptAddresses` are not limited. 0: no limit.
+        public var maximumPendingConnectionsPerAddress = 0
+        /// Addresses `maximumPendingConnectionsPerAddress` does not apply to (IPv4 or IPv6 literals): reverse proxies
+        /// that carry many clients' connections.
+        public var pendingLimitExemptAddresses: [String] = []
         /// Times every pass of the service loop and the event wait between passes, and keeps what ran in the slow ones
         /// (`WebSocketServer.servicePassStatistics`). Costs four clock reads and one uncontended lock per pass.
         public var recordsServicePasses = false
@@ -77,6 +84,10 @@ extension WebSocketServer {
             try require(closeTimeout > .zero, "closeTimeout must be positive")
             try require(writesPerGroupPerPass >= 0, "writesPerGroupPerPass must not be negative")
             try require(eventsPerGroupPerPass >= 0, "eventsPerGroupPerPass must not be negative")
+            try require(maximumPendingConnectionsPerAddress >= 0, "maximumPendingConnectionsPerAddress must not be negative")
+            for address in pendingLimitExemptAddresses {
+                try require(ClientAddressKey(address) != nil, "pendingLimitExemptAddresses: \(address) is not an IP address")
+            }
             try require(pingInterval > .zero, "pingInterval must be positive")
             try require(pongTimeout.wholeSecondsRoundedUp > pingInterval.wholeSecondsRoundedUp,
                         "pongTimeout must be longer than pingInterval (in whole seconds)")

@@ -35,6 +35,7 @@ public final class WebSocketServer: @unchecked Sendable {
             try Self.checkReadable(loop.configuration.tls)
             LibraryLog.install()
             let fileDescriptorLimit = FileDescriptorLimit.raiseSoftLimitToHardLimit()
+            loop.acceptGuard.maximumSockets = AcceptGuard.maximumSockets(fileDescriptorLimit: fileDescriptorLimit)
             let context = try LWSContext.server(for: loop, fileDescriptorLimit: fileDescriptorLimit)
             let port = context.listeningPort
             let loop = self.loop

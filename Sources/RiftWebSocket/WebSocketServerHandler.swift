@@ -34,6 +34,11 @@ public protocol WebSocketServerHandler: AnyObject, Sendable {
     /// `path` excludes the query string. Return nil for 404.
     func httpRequest(path: String) -> HTTPResponse?
 
+    /// A connection was closed as soon as it was accepted, before any of its bytes was read (`AcceptGuard`): it never
+    /// reaches `connectionOpened`. Called for every such connection, so a flood makes many calls: count, do not log
+    /// each. Optional: the default does nothing.
+    func connectionRefused(_ refusal: ConnectionRefusal)
+
     /// Called every `Configuration.tickInterval` while the server runs.
     func tick()
 
@@ -56,7 +61,19 @@ public enum ConnectionCloseCause: String, Sendable, Hashable {
     case lost
 }
 
+/// Why a server closed a connection as soon as it accepted it.
+public enum ConnectionRefusal: Sendable, Hashable {
+    /// The server held as many sockets as the process' open-file limit allows, less a reserve for its other files.
+    case atCapacity
+    /// The client's address (an IPv4 address, or an IPv6 /64, as text) already had
+    /// `Configuration.maximumPendingConnectionsPerAddress` connections that had not finished their WebSocket upgrade.
+    case tooManyPending(from: String)
+}
+
 extension WebSocketServerHandler {
+    /// Does nothing.
+    public func connectionRefused(_ refusal: ConnectionRefusal) {}
+
     /// Calls `connectionClosed(_:)`.
     public func connectionClosed(_ id: ConnectionID, cause: ConnectionCloseCause) { connectionClosed(id) }
 

@@ -1,5 +1,5 @@
 import RiftCrypto
-import RiftHub
+@testable import RiftHub
 import RiftProtocol
 import Testing
 
@@ -15,6 +15,8 @@ struct HubMetricsTests {
         _ = hub.join(network: "home", token: token, key: b)
         hub.send(connectionA, .signal(OutgoingSignal(kind: .offer, to: b.publicKey, sealed: RouterHarness.box())))
         _ = hub.open(network: "home", token: "rgt_nope")
+        hub.router.connectionRefused(.pendingPerAddress, address: "192.0.2.7")
+        hub.router.connectionRefused(.pendingPerAddress, address: "192.0.2.7")
         hub.tick()
         let text = hub.router.metrics.prometheusText()
         let lines = Set(text.split(separator: "\n").map(String.init))
@@ -27,6 +29,8 @@ struct HubMetricsTests {
         #expect(lines.contains(#"riftgate_hub_messages_rejected_total{code="unauthorized"} 1"#))
         #expect(lines.contains(#"riftgate_hub_auth_failures_total{reason="malformed_token"} 1"#))
         #expect(lines.contains("# TYPE riftgate_hub_messages_rejected_total counter"))
+        #expect(lines.contains(#"riftgate_hub_connections_refused_total{reason="pending_per_address"} 2"#))
+        #expect(lines.contains(#"riftgate_hub_connections_refused_total{reason="capacity"} 0"#))
         #expect(!text.contains(token), "no secret on the metrics page")
     }
 }

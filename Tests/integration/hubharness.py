@@ -6,6 +6,7 @@ repository root). Every wait is bounded.
 import json
 import os
 import re
+import resource
 import signal
 import subprocess
 import threading
@@ -40,6 +41,7 @@ class Hub:
         self.scheme = "ws"
         self.ssl_context = None  # for wss: an ssl.SSLContext trusting the hub's certificate
         self.listen = "127.0.0.1:0"
+        self.open_files = None  # RLIMIT_NOFILE (soft and hard) for the server process; None: inherited
 
     # --- administration through the same binary -------------------------------------------------
     def cli(self, *args, check=True):
@@ -68,7 +70,10 @@ class Hub:
         if self.database:
             args += ["--database", self.database]
         self.log_lines = []
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=self.env)
+        limit = self.open_files
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=self.env,
+                                        preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)))
+                                        if limit else None)
         listening = threading.Event()
 
         def pump():

@@ -22,6 +22,9 @@ public struct HubMetrics: Sendable, Hashable {
     /// Sessions ended, by the reason given to other peers (`disconnected`, `timeout`, `revoked`, `replaced`).
     public var sessionsEnded: [String: UInt64] = [:]
 
+    /// Connections closed as soon as they were accepted, by `RefusedConnectionLog.Kind` (`capacity`,
+    /// `pending_per_address`).
+    public var connectionsRefused: [String: UInt64] = [:]
     /// Connections closed because they read too slowly (their outbound queue overflowed).
     public var slowConnectionsClosed: UInt64 = 0
     /// Ephemeral peers removed from their network after being gone longer than the grace.
@@ -54,6 +57,9 @@ extension HubMetrics {
         family("riftgate_hub_open_connections", "gauge", "WebSocket connections open now.", [("", "\(openConnections)")])
         family("riftgate_hub_networks", "gauge", "Networks configured on this hub.", [("", "\(networks)")])
         family("riftgate_hub_connections_total", "counter", "WebSocket connections accepted.", [("", "\(connectionsTotal)")])
+        family("riftgate_hub_connections_refused_total", "counter",
+               "Connections closed as soon as they were accepted: at the open-file limit, or too many from one address waiting for their upgrade.",
+               RefusedConnectionLog.Kind.allCases.map { (label("reason", $0.rawValue), "\(connectionsRefused[$0.rawValue, default: 0])") })
         family("riftgate_hub_auth_failures_total", "counter", "Failed authentications by reason.",
                authFailures.sorted { $0.key < $1.key }.map { (label("reason", $0.key), "\($0.value)") })
         family("riftgate_hub_messages_relayed_total", "counter", "Signaling messages relayed by kind.",

@@ -22,6 +22,7 @@ extension HubRouter {
             refreshExitNodes(marker: marker, &actions)
         }
         clusterTick(now: now, &actions)
+        reportRefusedConnections(now: now)
         if now >= nextEphemeralSweep {
             nextEphemeralSweep = now + Self.ephemeralSweepSeconds(grace: configuration.ephemeralGraceSeconds)
             removeStaleEphemeralPeers()

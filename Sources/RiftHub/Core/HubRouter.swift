@@ -84,6 +84,8 @@ public struct HubRouter<Connection: Hashable & Sendable> {
     /// Sessions whose TURN credentials are due for a refresh, by when (`tick` sends new ones).
     var turnRefreshes = DeadlineQueue<TURNRefresh<Connection>>()
     var isShuttingDown = false
+    /// Connections refused at accept, for the log (HubRouter+Refusals.swift).
+    var refusedConnections = RefusedConnectionLog()
     /// Access control of the networks with live sessions (HubRouter+Access.swift).
     var access: [String: NetworkAccess] = [:]
     /// The change marker access control was last loaded at.

@@ -208,6 +208,11 @@ public final class HubService: Sendable {
 
     private typealias PrivateKeyAndOrigin = (key: PrivateKey, created: Bool)
 
+    /// Connections one client address may have waiting for their WebSocket upgrade. A valid agent spends a round
+    /// trip or three there, so hundreds of agents behind one NAT reconnecting together stay under it, while one host
+    /// can no longer hold the hub's descriptors with connections that send nothing.
+    static let pendingConnectionsPerAddress = 256
+
     private static func serverConfiguration(_ configuration: HubConfiguration) -> WebSocketServer.Configuration {
         var server = WebSocketServer.Configuration()
         server.host = configuration.listen.host
@@ -220,6 +225,10 @@ public final class HubService: Sendable {
         // A peer may relay a whole burst to one recipient at once; its queue must hold it.
         server.maximumQueuedMessagesPerConnection = 2 * Limits.messageBurst + 64
         server.maximumQueuedBytesPerConnection = 2 << 20
+        // A client address may have 256 connections waiting for their upgrade (AcceptGuard); a trusted proxy carries
+        // everyone's and is not limited, nor is loopback.
+        server.maximumPendingConnectionsPerAddress = Self.pendingConnectionsPerAddress
+        server.pendingLimitExemptAddresses = configuration.trustedProxies
         server.pingInterval = .seconds(configuration.pingInterval)
         server.pongTimeout = .seconds(configuration.pongTimeout)
         // The router's tick: changes made by the admin CLI (revocations, policies, renames) reach live sessions within

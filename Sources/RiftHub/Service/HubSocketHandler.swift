@@ -120,6 +120,15 @@ final class HubSocketHandler: WebSocketServerHandler {
         }
     }
 
+    func connectionRefused(_ refusal: ConnectionRefusal) {
+        router.withLock { router in
+            switch refusal {
+            case .atCapacity: router.connectionRefused(.capacity, address: nil)
+            case .tooManyPending(let address): router.connectionRefused(.pendingPerAddress, address: address)
+            }
+        }
+    }
+
     func tick() {
         routed { $0.tick() }
     }
