@@ -11,8 +11,9 @@
 ///   nothing yet and is held until lws' handshake timeout, so without a bound one host opening connections and
 ///   sending nothing holds every descriptor the server has and nobody else gets in. A valid client spends a round
 ///   trip or three there (TCP, TLS, the upgrade), so even many agents behind one NAT reconnecting together stay far
-///   below the bound; past it a connection is closed at once and the client retries. Loopback and the
-///   `exemptAddresses` (the hub's trusted proxies, whose connections carry many clients) are not limited.
+///   below the bound; past it a connection is closed at once and the client retries. Loopback (unless
+///   `exemptsLoopback` is false) and the `exemptAddresses` (the hub's trusted proxies, whose connections carry many
+///   clients) are not limited.
 ///
 /// State is keyed by descriptor, which the kernel reuses only after a close: a descriptor admitted again without its
 /// close having been seen (lws failed to adopt it) first releases what it held.
@@ -22,6 +23,7 @@ struct AcceptGuard {
     /// 0: no limit.
     let maximumPendingPerAddress: Int
     private let exemptAddresses: Set<ClientAddressKey>
+    private let exemptsLoopback: Bool
 
     private struct Entry {
         /// nil for an exempt address.
@@ -32,10 +34,12 @@ struct AcceptGuard {
     private var sockets: [Int32: Entry] = [:]
     private var pendingByAddress: [ClientAddressKey: Int] = [:]
 
-    init(maximumSockets: Int, maximumPendingPerAddress: Int, exemptAddresses: some Sequence<ClientAddressKey>) {
+    init(maximumSockets: Int, maximumPendingPerAddress: Int, exemptAddresses: some Sequence<ClientAddressKey>,
+         exemptsLoopback: Bool = true) {
         self.maximumSockets = maximumSockets
         self.maximumPendingPerAddress = maximumPendingPerAddress
         self.exemptAddresses = Set(exemptAddresses)
+        self.exemptsLoopback = exemptsLoopback
     }
 
     /// The most sockets a server with `fileDescriptorLimit` open files may hold: an eighth of the limit, at most 256
@@ -56,7 +60,7 @@ struct AcceptGuard {
     mutating func admit(descriptor: Int32, from address: ClientAddressKey?) -> ConnectionRefusal? {
         closed(descriptor: descriptor)
         guard sockets.count < maximumSockets else { return .atCapacity }
-        let limited = address.flatMap { $0.isLoopback || exemptAddresses.contains($0) ? nil : $0 }
+        let limited = address.flatMap { (exemptsLoopback && $0.isLoopback) || exemptAddresses.contains($0) ? nil : $0 }
         if let limited, maximumPendingPerAddress > 0 {
             guard pendingByAddress[limited, default: 0] < maximumPendingPerAddress else {
                 return .tooManyPending(from: limited.description)

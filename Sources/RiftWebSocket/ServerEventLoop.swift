@@ -75,7 +75,8 @@ final class ServerEventLoop: @unchecked Sendable {
         fairness = FairWriteScheduler(armsPerPass: configuration.writesPerGroupPerPass)
         acceptGuard = AcceptGuard(maximumSockets: .max,
                                   maximumPendingPerAddress: configuration.maximumPendingConnectionsPerAddress,
-                                  exemptAddresses: configuration.pendingLimitExemptAddresses.compactMap(ClientAddressKey.init))
+                                  exemptAddresses: configuration.pendingLimitExemptAddresses.compactMap(ClientAddressKey.init),
+                                  exemptsLoopback: configuration.pendingLimitExemptsLoopback)
         eventFairness = FairEventScheduler(eventsPerPass: configuration.eventsPerGroupPerPass)
     }
 

@@ -56,8 +56,12 @@ extension WebSocketServer {
         public var unmaskedFrameDetector: (any UnmaskedFrameDetector)? = nil
         /// The most connections from one client address (an IPv4 address, or an IPv6 /64) that may be waiting for
         /// their WebSocket upgrade at once (TCP or TLS handshake, the upgrade request); more are closed as soon as they
-        /// are accepted (`AcceptGuard`). Loopback and `pendingLimitExemptAddresses` are not limited. 0: no limit.
+        /// are accepted (`AcceptGuard`). `pendingLimitExemptAddresses`, and loopback unless
+        /// `pendingLimitExemptsLoopback` is false, are not limited. 0: no limit.
         public var maximumPendingConnectionsPerAddress = 0
+        /// Whether loopback clients (127.0.0.0/8, ::1) are left out of `maximumPendingConnectionsPerAddress`: a local
+        /// TLS proxy or load generator carries many clients from there.
+        public var pendingLimitExemptsLoopback = true
         /// Addresses `maximumPendingConnectionsPerAddress` does not apply to (IPv4 or IPv6 literals): reverse proxies
         /// that carry many clients' connections.
         public var pendingLimitExemptAddresses: [String] = []

@@ -13,6 +13,8 @@ final class RecordingHandler: WebSocketServerHandler {
     }
 
     let log = SharedLog<Event>()
+    /// Connections the server closed as it accepted them (kept apart: they never open).
+    let refused = SharedLog<ConnectionRefusal>()
     let ticks = Atomic<Int>(0)
     /// Echo every message back to its sender.
     let echoes: Bool
@@ -31,6 +33,7 @@ final class RecordingHandler: WebSocketServerHandler {
     }
 
     var events: [Event] { log.all }
+    var refusals: [ConnectionRefusal] { refused.all }
     var opened: [(ConnectionID, UpgradeRequest)] {
         events.compactMap { if case .opened(let id, let request) = $0 { (id, request) } else { nil } }
     }
@@ -62,6 +65,10 @@ final class RecordingHandler: WebSocketServerHandler {
 
     func connectionClosed(_ id: ConnectionID) {
         log.append(.closed(id))
+    }
+
+    func connectionRefused(_ refusal: ConnectionRefusal) {
+        refused.append(refusal)
     }
 
     func httpRequest(path: String) -> HTTPResponse? {
