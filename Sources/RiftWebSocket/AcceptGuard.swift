@@ -26,7 +26,7 @@ struct AcceptGuard {
     private let exemptsLoopback: Bool
 
     private struct Entry {
-        /// nil for an exempt address.
+        /// nil for an address that is not limited.
         var address: ClientAddressKey?
         var pending: Bool
     }
@@ -60,14 +60,15 @@ struct AcceptGuard {
     mutating func admit(descriptor: Int32, from address: ClientAddressKey?) -> ConnectionRefusal? {
         closed(descriptor: descriptor)
         guard sockets.count < maximumSockets else { return .atCapacity }
-        let limited = address.flatMap { (exemptsLoopback && $0.isLoopback) || exemptAddresses.contains($0) ? nil : $0 }
-        if let limited, maximumPendingPerAddress > 0 {
+        let limited = maximumPendingPerAddress == 0 ? nil
+            : address.flatMap { (exemptsLoopback && $0.isLoopback) || exemptAddresses.contains($0) ? nil : $0 }
+        if let limited {
             guard pendingByAddress[limited, default: 0] < maximumPendingPerAddress else {
                 return .tooManyPending(from: limited.description)
             }
             pendingByAddress[limited, default: 0] += 1
         }
-        sockets[descriptor] = Entry(address: maximumPendingPerAddress > 0 ? limited : nil, pending: true)
+        sockets[descriptor] = Entry(address: limited, pending: true)
         return nil
     }
 

@@ -34,6 +34,7 @@ extension ServerEventLoop {
     func acceptedSocketDestroyed(_ wsi: OpaquePointer) {
         guard let descriptor = acceptedDescriptors.removeValue(forKey: wsi) else { return }
         acceptGuard.closed(descriptor: descriptor)
+        stopWatching(descriptor, of: wsi)
     }
 
     /// The client's address from an accepted socket's `sockaddr_storage`; nil for a family other than IPv4 and IPv6.

@@ -49,7 +49,6 @@ func serverProtocolCallback(
         return lws_callback_http_dummy(wsi, reason, user, input, length)
     case LWS_CALLBACK_WSI_DESTROY:
         loop.connectionEnded(wsi)
-        loop.connectionDestroyed(wsi)
         loop.acceptedSocketDestroyed(wsi)
         return lws_callback_http_dummy(wsi, reason, user, input, length)
     case LWS_CALLBACK_HTTP:

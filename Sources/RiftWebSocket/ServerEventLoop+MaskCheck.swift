@@ -15,15 +15,13 @@ extension ServerEventLoop {
         guard detector.watch(descriptor: descriptor, token: Self.token(of: wsi), tls: configuration.tls != nil) else {
             return -1
         }
-        watchedDescriptors[wsi] = descriptor
         return 0
     }
 
-    /// lws destroyed the connection (after closing its socket, whose descriptor lws no longer knows).
-    func connectionDestroyed(_ wsi: OpaquePointer) {
-        guard let detector = configuration.unmaskedFrameDetector,
-              let descriptor = watchedDescriptors.removeValue(forKey: wsi) else { return }
-        detector.forget(descriptor: descriptor, token: Self.token(of: wsi))
+    /// lws destroyed the connection on `descriptor` (already closed; see `acceptedSocketDestroyed`). A socket the
+    /// detector never watched is ignored by it (the token does not match).
+    func stopWatching(_ descriptor: Int32, of wsi: OpaquePointer) {
+        configuration.unmaskedFrameDetector?.forget(descriptor: descriptor, token: Self.token(of: wsi))
     }
 
     /// Whether the connection's client sent an unmasked frame (in this read or before); if so it is being closed.

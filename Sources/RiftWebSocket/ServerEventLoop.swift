@@ -36,14 +36,13 @@ final class ServerEventLoop: @unchecked Sendable {
     var connections: [ConnectionID: ServerConnection] = [:]
     /// Open connections by their `struct lws *`.
     var connectionIDs: [OpaquePointer: ConnectionID] = [:]
-    /// Sockets the `unmaskedFrameDetector` follows, by `struct lws *` (lws forgets the descriptor before destroying it).
-    var watchedDescriptors: [OpaquePointer: Int32] = [:]
     /// HTTP bodies waiting for their connection to become writeable, by `struct lws *`.
     var pendingHTTPBodies: [OpaquePointer: String] = [:]
     let writer = PayloadWriter()
     /// Which accepted sockets are kept (`ServerEventLoop+Accept`).
     var acceptGuard: AcceptGuard
-    /// The descriptor of every accepted socket, by `struct lws *` (lws forgets it before destroying the connection).
+    /// The descriptor of every accepted socket, by `struct lws *` (lws forgets it before destroying the connection);
+    /// `AcceptGuard` and the `unmaskedFrameDetector` let go of it at `WSI_DESTROY`.
     var acceptedDescriptors: [OpaquePointer: Int32] = [:]
     /// Counts what each pass of the loop does and, with `Configuration.recordsServicePasses`, times the passes.
     let passes = ServicePassRecorder()
