@@ -14,7 +14,7 @@ from coturn import turnserver_missing
 from deployment import CONNECT_BOUND, FULL_SIZE_PING, Deployment, relayed_path_mode
 from lab import wait_for
 from topologies import (carrier_nat, double_nat, hard_nats, hard_nats_unroutable_turn, home_nats, mixed,
-                        symmetric_and_cone, turn_only)
+                        public_and_symmetric, symmetric_and_cone, turn_only)
 
 
 def server_reflexive(kind):
@@ -55,6 +55,9 @@ CASES = {
     # One public peer, one behind NAT: whatever ICE picks, never the relay.
     "mixed": (mixed, True, not_relayed, None),
     "mixed-no-turn": (mixed, False, not_relayed, None),
+    # A public peer against a symmetric NAT, no TURN: the NATed side's checks arrive from a port its router mapped for
+    # the public peer alone, which the public side learns as peer-reflexive; that pair is direct and must connect.
+    "public-and-symmetric-no-turn": (public_and_symmetric, False, not_relayed, None),
     # A symmetric NAT against a cone NAT: the cone router's port-restricted filtering drops the checks the symmetric
     # side sends from its per-destination ports, so only the relay connects.
     "symmetric-and-cone": (symmetric_and_cone, True, relayed, relayed_path_mode),

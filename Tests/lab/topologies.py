@@ -1,5 +1,5 @@
-"""The lab's NAT topologies, each built inside a `lab.Lab`: home NATs, hard (symmetric) NATs, a mixed network, one
-symmetric and one cone NAT, a double NAT, two homes behind one carrier-grade NAT, a LAN that lets only UDP to the
+"""The lab's NAT topologies, each built inside a `lab.Lab`: home NATs, hard (symmetric) NATs, a mixed network, a
+public peer against a symmetric NAT, one symmetric and one cone NAT, a double NAT, two homes behind one carrier-grade NAT, a LAN that lets only UDP to the
 TURN server out, and hard NATs whose TURN server has no route to private space. See Tests/lab/README.md for sketches.
 
 Every topology has an "internet" segment, 203.0.113.0/24 on the bridge `net`, holding the hub (.1, which answers
@@ -170,6 +170,16 @@ def mixed(lab: Lab, public: tuple[str, ...] = ("a",), private: tuple[str, ...] =
     topology, switch = internet(lab, "mixed")
     public_hosts(lab, topology, switch, public)
     private_lan(lab, topology, switch, 1, private, symmetric=False)
+    return topology
+
+
+def public_and_symmetric(lab: Lab) -> Topology:
+    """Peer a directly on the internet segment, peer b behind a symmetric NAT (r2): b's checks reach a from a port
+    its router picked for a alone, which a learns as a peer-reflexive candidate, so a direct pair works without
+    TURN (a phone's hotspot or a carrier's symmetric NAT against a server with a public address)."""
+    topology, switch = internet(lab, "public-and-symmetric")
+    public_hosts(lab, topology, switch, ("a",))
+    private_lan(lab, topology, switch, 1, ("b",), symmetric=True)
     return topology
 
 
