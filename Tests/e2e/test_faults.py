@@ -12,7 +12,7 @@ from coturn import turnserver_missing
 from deployment import Deployment, relayed_path_mode
 from lab import wait_for
 from pinger import Pinger
-from topologies import home_nats
+from topologies import home_nats, home_nats_dual_stack
 
 # Bounds, in seconds: generous enough that only a hang exceeds them; the measured times are printed, not asserted.
 # A cut path is suspected from WireGuard's counters (see ReceiveWatch): here after 1.75 s without a packet from the
@@ -27,6 +27,7 @@ RELAY_SETTLE = 8
 RELAY_BACK_TO_DIRECT = 60  # the agent retries a non-relayed generation about 15-30 s after settling on the relay
 AGENT_RESTART = 30
 REBIND = 60
+IPV6_BROKEN_TO_IPV4 = 30
 
 
 @pytest.fixture
@@ -148,3 +149,29 @@ def test_nat_rebinding_recovers(mesh, workdir, timing):
     timing(f"ping a->b through the rebinding: {summary}")
     after = mesh.peer_view("a", "b", timeout=REBIND)
     assert after["local_candidate"] != before, f"the router gave new ports, yet {before} is still in use"
+
+
+def test_broken_ipv6_moves_to_ipv4_without_turn(lab, start_mesh, workdir, timing):
+    """Dual-stack home NATs and no TURN server: the tunnel runs over the IPv6 host pair; then a's IPv6 breaks (its
+    router drops every IPv6 packet, as when a provider's IPv6 fails and IPv4 keeps working). The tunnel must move to
+    the IPv4 reflexive pair by itself, with no relay to fall back on, and carry pings again."""
+    mesh = start_mesh(home_nats_dual_stack(lab), first_ping=FIRST_PING, turn=False)
+    before = mesh.peer_view("a", "b", condition=lambda entry: entry.get("path_type") == "host")
+    assert before["remote_candidate"].startswith("host 2001:db8:"), before
+    pinger = Pinger(mesh.topology.peers["a"], mesh.overlay("b")[0], os.path.join(workdir, "ping-ipv6-cut.log"))
+    time.sleep(1.5)
+    mesh.topology.router_of("a").cut_ipv6()
+    cut = time.monotonic()
+    wait_for(lambda: path_type(mesh, "a", "b") == "server-reflexive" and mesh.ping("a", "b"),
+             timeout=IPV6_BROKEN_TO_IPV4, interval=0.5, what="the tunnel to move to the IPv4 reflexive pair")
+    timing(f"IPv6 broken -> IPv4 reflexive path carrying pings in {time.monotonic() - cut:.1f} s "
+           f"(bound {IPV6_BROKEN_TO_IPV4} s)")
+    time.sleep(1)
+    outage = pinger.stop()
+    timing(f"outage (longest gap between ping replies, 0.2 s apart): {outage.longest_gap:.1f} s; {outage}")
+    for viewer, peer in (("a", "b"), ("b", "a")):
+        entry = mesh.peer_view(viewer, peer)
+        timing(f"after the cut, {viewer} -> {peer}: {entry.get('path_type')}/{entry.get('path_mode')} "
+               f"local {entry.get('local_candidate')} remote {entry.get('remote_candidate')}")
+        assert entry.get("path_type") == "server-reflexive" and entry.get("path_mode") == "hand-over", entry
+    assert mesh.ping("b", "a") and mesh.ping("a", "b", ipv6=True) and mesh.ping("a", "b", full_size=True)

@@ -12,7 +12,7 @@ import time
 
 import pytest
 from probe import UdpEndpoint
-from topologies import CARRIER_PUBLIC, carrier_nat, hard_nats, home_nats
+from topologies import CARRIER_PUBLIC, HUB_ADDRESS6, carrier_nat, hard_nats, home_nats, home_nats_dual_stack
 
 OUTSIDER = "203.0.113.30"
 INSIDE_PORT = 40000     # the LAN host's port, which an endpoint-independent router keeps as the public port
@@ -95,3 +95,29 @@ def test_carrier_nat_does_not_hairpin(lab, workdir, timing):
     assert b.wait_for("answer") == (OUTSIDER, OUTSIDE_PORTS[0])
     time.sleep(QUIET)
     assert b.sources_of("hairpin") == [], "the carrier NAT hairpinned a's datagram to b"
+
+
+def test_ipv6_is_routed_behind_a_stateful_firewall(lab, workdir, timing):
+    """Dual stack: the LAN's global IPv6 address is seen as it is (no NAT66), and the router lets in only what answers
+    a flow from inside, from exactly the contacted address and port (RFC 6092's default)."""
+    topology = home_nats_dual_stack(lab)
+    inside, outside = topology.peers["a"], topology.hub
+    inside_address = inside.exec("ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "global").stdout.split()[3]
+    inside_address = inside_address.split("/")[0]
+    log = lambda name: os.path.join(workdir, f"{name}.log")  # noqa: E731
+    on_inside = UdpEndpoint(inside, INSIDE_PORT, log("inside6"), address="::")
+    first, stranger = (UdpEndpoint(outside, port, log(f"hub{port}"), address="::") for port in OUTSIDE_PORTS[:2])
+
+    first.send(inside_address, INSIDE_PORT, "unsolicited")
+    time.sleep(QUIET)
+    assert on_inside.received() == [], "the router let an unsolicited IPv6 datagram into the LAN"
+
+    on_inside.send(HUB_ADDRESS6, OUTSIDE_PORTS[0], "out")
+    source = first.wait_for("out")
+    timing(f"IPv6 flow from {inside_address}:{INSIDE_PORT} seen outside as {source[0]}:{source[1]}")
+    assert source == (inside_address, INSIDE_PORT), f"the router rewrote an IPv6 flow: {source}"
+    first.send(inside_address, INSIDE_PORT, "answer")
+    assert on_inside.wait_for("answer") == (HUB_ADDRESS6, OUTSIDE_PORTS[0])
+    stranger.send(inside_address, INSIDE_PORT, "stranger")
+    time.sleep(QUIET)
+    assert on_inside.sources_of("stranger") == [], "the router let in an IPv6 datagram from a port never contacted"

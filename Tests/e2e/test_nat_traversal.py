@@ -13,8 +13,8 @@ import pytest
 from coturn import turnserver_missing
 from deployment import CONNECT_BOUND, FULL_SIZE_PING, Deployment, relayed_path_mode
 from lab import wait_for
-from topologies import (carrier_nat, double_nat, hard_nats, hard_nats_unroutable_turn, home_nats, mixed,
-                        public_and_symmetric, symmetric_and_cone, turn_only)
+from topologies import (carrier_nat, double_nat, hard_nats, hard_nats_dual_stack, hard_nats_unroutable_turn, home_nats,
+                        home_nats_dual_stack, mixed, public_and_symmetric, symmetric_and_cone, turn_only)
 
 
 def server_reflexive(kind):
@@ -27,6 +27,10 @@ def relayed(kind):
 
 def not_relayed(kind):
     return kind in ("host", "server-reflexive")
+
+
+def host(kind):
+    return kind == "host"
 
 
 # Second agent start to first ping when only relay-to-relay works. A mixed generation fails there after about 7.3 s in
@@ -69,6 +73,14 @@ CASES = {
     "carrier-nat": (carrier_nat, True, relayed, relayed_path_mode),
     # A LAN that lets out only TCP to the hub and UDP to the TURN server.
     "turn-only-egress": (turn_only, True, relayed, relayed_path_mode),
+    # Dual stack (IPv6 routed behind each router's stateful firewall, no NAT66): both LANs' global IPv6 addresses are
+    # host candidates and checks from both sides open both firewalls, so there are two direct pairs, the IPv6 host one
+    # and the IPv4 reflexive one; aggressive nomination takes whichever succeeds first. Over the IPv6 pair WireGuard
+    # sends straight between the listen ports: both sides send at once, which opens both firewalls for that flow too,
+    # and their keepalives (at most ~1.25 s apart on an idle tunnel) keep it open.
+    "home-nats-dual-stack-no-turn": (home_nats_dual_stack, False, not_relayed, None),
+    # Symmetric IPv4 NATs without TURN have no IPv4 pair at all; the IPv6 pair connects them directly.
+    "hard-nats-dual-stack-no-turn": (hard_nats_dual_stack, False, host, "direct"),
     # Hard NATs and a TURN host without a route to private space: coturn's relay of a check to a LAN address fails, so
     # mixed attempts fail and only relay-to-relay can work; both sides must agree on relay-only.
     "relay-to-relay-only": (hard_nats_unroutable_turn, True, relayed, "forwarded", RELAY_ONLY_BOUND),
@@ -123,6 +135,10 @@ def test_agents_connect_across_the_topology(lab, workdir, coturn_available, timi
             timing(f"{viewer} -> {peer}: {entry.get('path_type')}/{entry.get('path_mode')} "
                    f"local {entry.get('local_candidate')} remote {entry.get('remote_candidate')}")
             assert path_ok(entry.get("path_type")), f"{name}: {viewer} sees {peer} over {entry}"
+            if deployment.topology.ipv6 and host(entry.get("path_type")):  # only the LANs' global IPv6 addresses
+                # are reachable across the routers: a host pair must be the IPv6 one
+                assert entry.get("local_candidate", "").startswith("host 2001:db8:"), entry
+                assert entry.get("remote_candidate", "").startswith("host 2001:db8:"), entry
             expected = mode(entry, views[peer]) if callable(mode) else mode
             if expected is not None:
                 assert entry.get("path_mode") == expected, entry

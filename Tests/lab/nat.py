@@ -18,10 +18,11 @@ with plain UDP sockets; the egress filter is exercised by the turn-only-egress r
 - Egress filter (optional, `egress`): only the listed flows may leave the LAN, as on a locked-down network that lets
   out nothing but TCP to the hub and UDP to the TURN server.
 Not modelled: mapping timeouts shorter than conntrack's (30 s unreplied, 120 s assured UDP), port-preservation
-failures, ALGs, IPv6 (the lab's underlay is IPv4 only).
+failures, ALGs, NAT66. IPv6 (`ipv6=True`, the dual-stack topologies) is routed, not translated, behind the same
+stateful firewall: what answers an inside flow comes in, nothing else (RFC 6092).
 
 Fault injection: `cut(addresses)` silently drops traffic between the LAN and some public addresses (a path that
-died), `restore()` undoes it, and `rebind()` makes the router forget all its mappings and hand out new ports (as
+died), `cut_ipv6()` all IPv6 traffic through the router (the LAN's IPv6 broke), `restore()` undoes both, and `rebind()` makes the router forget all its mappings and hand out new ports (as
 after a router reboot): it flushes conntrack and moves masquerading to another port range.
 """
 from __future__ import annotations
@@ -42,6 +43,9 @@ class NatRouter:
     # nft match expressions for the only flows allowed out of the LAN (e.g. "ip daddr 203.0.113.3 udp dport 3478");
     # empty: everything may leave.
     egress: tuple[str, ...] = ()
+    # Routes IPv6 too (no NAT66): forwarding on, and a stateful IPv6 firewall in front of the LAN (RFC 6092: what
+    # answers an inside flow comes in, nothing else; ICMPv6 to the router itself, for neighbour discovery).
+    ipv6: bool = False
 
     def install(self) -> None:
         """Enables forwarding and loads the NAT table (replacing an earlier one)."""
@@ -74,6 +78,28 @@ table ip {TABLE} {{
     }}
 }}
 """)
+        if self.ipv6:
+            self.host.sysctl("net.ipv6.conf.all.forwarding", "1")
+            self.host.nft(f"""
+table ip6 {TABLE}
+delete table ip6 {TABLE}
+table ip6 {TABLE} {{
+    chain input {{
+        type filter hook input priority filter; policy accept;
+        ct state established,related accept
+        meta l4proto ipv6-icmp accept
+        iifname "wan0" drop
+    }}
+    chain cut {{
+    }}
+    chain forward {{
+        type filter hook forward priority filter; policy drop;
+        jump cut
+        iifname "lan0" oifname "wan0" accept
+        iifname "wan0" oifname "lan0" ct state established,related accept
+    }}
+}}
+""")
 
     def _masquerade(self, ports: str | None = None) -> str:
         """The postrouting rule: masquerade out of wan0, into `ports` if given, randomly for a symmetric NAT."""
@@ -88,9 +114,14 @@ table ip {TABLE} {{
                         f"add rule ip {TABLE} cut ip saddr {address} drop\n" for address in addresses)
         self.host.nft(f"flush chain ip {TABLE} cut\n" + rules)
 
+    def cut_ipv6(self) -> None:
+        """Drops every IPv6 packet between the LAN and the outside, without an ICMP error: the LAN's IPv6 broke (as
+        when a provider's IPv6 fails while IPv4 keeps working). Needs `ipv6=True`."""
+        self.host.nft(f"flush chain ip6 {TABLE} cut\nadd rule ip6 {TABLE} cut drop\n")
+
     def restore(self) -> None:
-        """Undoes `cut`."""
-        self.host.nft(f"flush chain ip {TABLE} cut\n")
+        """Undoes `cut` and `cut_ipv6`."""
+        self.host.nft(f"flush chain ip {TABLE} cut\n" + (f"flush chain ip6 {TABLE} cut\n" if self.ipv6 else ""))
 
     def rebind(self, ports: str = "20000-29999") -> None:
         """Forgets every mapping and maps new flows into `ports`, so each peer's public port changes."""

@@ -15,7 +15,7 @@ from lab import Host, wait_for
 # for every datagram received. Exits when stdin closes.
 SCRIPT = r"""
 import selectors, socket, sys
-sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_DGRAM)
 sock.bind((sys.argv[1], int(sys.argv[2])))
 print("ready", flush=True)
 selector = selectors.DefaultSelector()
@@ -24,7 +24,7 @@ selector.register(sys.stdin, selectors.EVENT_READ)
 while True:
     for key, _ in selector.select():
         if key.fileobj is sock:
-            data, (address, port) = sock.recvfrom(2048)
+            data, (address, port, *_) = sock.recvfrom(2048)
             print(address, port, data.decode(errors="replace"), flush=True)
         else:
             line = sys.stdin.readline()
@@ -36,7 +36,8 @@ while True:
 
 
 class UdpEndpoint:
-    """A UDP socket bound to `address:port` inside `host`; the lab stops it on close if the test does not."""
+    """A UDP socket bound to `address:port` inside `host` (an IPv6 socket when `address` is IPv6, e.g. "::"); the
+    lab stops it on close if the test does not."""
 
     def __init__(self, host: Host, port: int, log: str, address: str = "0.0.0.0"):
         self.host = host

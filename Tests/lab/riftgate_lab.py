@@ -43,8 +43,14 @@ class Hub:
         return os.path.join(self.workdir, "hub-state")
 
     @property
+    def authority(self) -> str:
+        """host:port of the hub's listener, an IPv6 address in brackets."""
+        address = self.host.address
+        return f"[{address}]:{self.port}" if ":" in address else f"{address}:{self.port}"
+
+    @property
     def url(self) -> str:
-        return f"ws://{self.host.address}:{self.port}"
+        return f"ws://{self.authority}"
 
     def admin(self, *args: str) -> str:
         """Runs an admin subcommand against the hub's state directory; returns its output."""
@@ -62,14 +68,14 @@ class Hub:
 
     def start(self, *extra: str) -> None:
         os.makedirs(self.state_dir, exist_ok=True)
-        self.host.spawn(binary("riftgate-hub"), "serve", "--listen", f"{self.host.address}:{self.port}",
+        self.host.spawn(binary("riftgate-hub"), "serve", "--listen", self.authority,
                         "--state-dir", self.state_dir, "--stun-port", str(self.stun_port), *extra,
                         log=os.path.join(self.workdir, "hub.log"))
         wait_for(self.healthy, timeout=20, what="the hub's /healthz")
 
     def healthy(self) -> bool:
         probe = ("import urllib.request,sys;"
-                 f"sys.exit(0 if urllib.request.urlopen('http://{self.host.address}:{self.port}/healthz', timeout=1).status == 200 else 1)")
+                 f"sys.exit(0 if urllib.request.urlopen('http://{self.authority}/healthz', timeout=1).status == 200 else 1)")
         return self.host.exec("python3", "-c", probe, check=False, timeout=5).returncode == 0
 
     def stop(self) -> None:

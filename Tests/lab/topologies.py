@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lab import Host, Lab, lan
+from lab import Host, Lab, lan, wait_for
 from nat import NatRouter
 
 INTERNET = "203.0.113.0/24"
@@ -37,6 +37,13 @@ PRIVATE_LANS = (
     ("r1", "203.0.113.11", 25, "198.51.100.1", 10, "192.0.2.11"),
     ("r2", "203.0.113.12", 25, "198.51.100.129", 138, "192.0.2.12"),
 )
+# IPv6 (dual-stack topologies): the internet segment's /64, and each LAN's own global /64, routed to its router. There
+# is no NAT66: a home router with IPv6 routes the LAN's prefix and keeps a stateful firewall in front of it (RFC 6092).
+INTERNET6 = "2001:db8:ffff::/64"
+HUB_ADDRESS6 = "2001:db8:ffff::1"
+TURN_ADDRESS6 = "2001:db8:ffff::3"
+LAN_PREFIXES6 = ("2001:db8:1::", "2001:db8:2::")  # LAN 1, LAN 2 (/64 each; router ::1, hosts ::10, ::11, ...)
+ROUTER_ADDRESSES6 = ("2001:db8:ffff::11", "2001:db8:ffff::12")
 HUB_ONLY_AND_TURN_UDP = (  # egress of a LAN that lets out only signaling (TCP to the hub) and UDP to TURN
     f"ip daddr {HUB_ADDRESS} meta l4proto tcp",
     f"ip daddr {TURN_ADDRESS} udp dport 3478",
@@ -53,6 +60,7 @@ class Topology:
     routers: dict[str, NatRouter] = field(default_factory=dict)  # peer role -> its NAT router (absent: public)
     internet_switch: Host | None = None  # the bridge of the internet segment (None in the LAN topology)
     carrier: NatRouter | None = None  # the router in front of r1 (and r2) in nested topologies
+    ipv6: bool = False  # dual-stack: every host also has a global IPv6 address (see `dual_stack`)
 
     def router_of(self, role: str) -> NatRouter:
         return self.routers[role]
@@ -125,6 +133,76 @@ def private_lan(lab: Lab, topology: Topology, internet_switch: Host, index: int,
         topology.peers[role] = host
         topology.routers[role] = router
     return router
+
+
+def add_address6(host: Host, address: str, device: str = "eth0") -> None:
+    """An IPv6 address without duplicate address detection (usable at once)."""
+    host.exec("ip", "-6", "addr", "add", address, "dev", device, "nodad")
+
+
+def dual_stack(topology: Topology, routers: tuple[str, ...] = ("r1", "r2")) -> Topology:
+    """Gives a built topology (plain NATs on the internet segment, no carrier) IPv6 beside IPv4: the hub, the TURN
+    host, public peers and each router's WAN side get addresses in 2001:db8:ffff::/64, each private LAN routes its own
+    global /64 through its router (no NAT66), and the router's IPv6 firewall lets out everything and lets in only what
+    answers it (`NatRouter.install`, `ipv6=True`). The hub and TURN addresses stay IPv4 (the agents reach them over
+    IPv4, as most hubs on a small VM are reached), so IPv6 adds only host candidates, which hole punching can use
+    through both firewalls."""
+    lab = topology.hub.lab
+    internet_hosts = [topology.hub, topology.relay] + [host for role, host in topology.peers.items()
+                                                      if role not in topology.routers]
+    add_address6(topology.hub, f"{HUB_ADDRESS6}/64")
+    add_address6(topology.relay, f"{TURN_ADDRESS6}/64")
+    for offset, host in enumerate(internet_hosts[2:]):
+        add_address6(host, f"2001:db8:ffff::{20 + offset:x}/64")
+    lans = {}
+    for index, router_role in enumerate(routers):
+        router = lab.hosts[router_role]
+        prefix, wan = LAN_PREFIXES6[index], ROUTER_ADDRESSES6[index]
+        add_address6(router, f"{wan}/64", device="wan0")
+        add_address6(router, f"{prefix}1/64", device="lan0")
+        lans[router_role] = (prefix, wan)
+    for router_role, (prefix, wan) in lans.items():
+        for other_role, (other_prefix, other_wan) in lans.items():
+            if other_role != router_role:
+                lab.hosts[router_role].exec("ip", "-6", "route", "add", f"{other_prefix}/64", "via", other_wan)
+        for host in internet_hosts:
+            host.exec("ip", "-6", "route", "add", f"{prefix}/64", "via", wan)
+    for router_role in lans:
+        hosts = [(role, host) for role, host in topology.peers.items() if topology.routers.get(role) is not None
+                 and topology.routers[role].host.name == router_role]
+        prefix = lans[router_role][0]
+        for offset, (_, host) in enumerate(hosts):
+            add_address6(host, f"{prefix}{0x10 + offset:x}/64")
+            host.exec("ip", "-6", "route", "add", "2001:db8::/32", "via", f"{prefix}1")
+        router = next(r for r in topology.routers.values() if r.host.name == router_role)
+        router.ipv6 = True
+        router.install()
+    # Settle neighbour discovery before anything is measured: in this lab the first packet to a neighbour not yet
+    # resolved is often lost (its retry comes a second later), which made the first ICE checks between the two routers
+    # race their discovery of each other (~1.5 s to connect instead of ~0.4 s) and could hide a firewall's drop behind
+    # a lost packet. Real routers have long resolved their upstream; here each router resolves the other and the hub,
+    # and each LAN host its router.
+    settle = [(lab.hosts[first], lans[second][1]) for first in lans for second in lans if first != second]
+    settle += [(topology.hub, wan) for _, wan in lans.values()]
+    settle += [(host, HUB_ADDRESS6) for host in internet_hosts[1:]]
+    settle += [(host, f"{LAN_PREFIXES6[0 if topology.routers[role].host.name == routers[0] else 1]}1")
+               for role, host in topology.peers.items() if role in topology.routers]
+    settle += [(host, HUB_ADDRESS6) for role, host in topology.peers.items() if role in topology.routers]
+    for host, target in settle:
+        wait_for(lambda: host.ping(target), timeout=10, interval=0.1, what=f"{host.name} to reach {target} over IPv6")
+    topology.ipv6 = True
+    topology.name += "-dual-stack"
+    return topology
+
+
+def home_nats_dual_stack(lab: Lab) -> Topology:
+    """`home_nats` with IPv6 as most home routers now give it: each LAN has a global /64 behind a stateful firewall."""
+    return dual_stack(home_nats(lab))
+
+
+def hard_nats_dual_stack(lab: Lab) -> Topology:
+    """`hard_nats` with IPv6: no IPv4 pair but the relay works, yet the LANs' global IPv6 addresses can hole-punch."""
+    return dual_stack(hard_nats(lab))
 
 
 def carrier_segment(lab: Lab, topology: Topology, internet_switch: Host) -> Host:
