@@ -142,7 +142,7 @@ struct AgentLabTests {
         #expect(recovering.contains { $0.contains("ICE failed") }, "\(recovering)")
     }
 
-    @Test("without TURN a cut direct path keeps failing and says so; restored, it connects again")
+    @Test("without TURN a cut direct path keeps failing and says so, with a hint naming the missing relay; restored, it connects again")
     func failureWithoutRelay() throws {
         let lab = try connectedPair()
         lab.cutDirectPath("a", "b")
@@ -150,10 +150,21 @@ struct AgentLabTests {
         let during = try #require(lab.peerStatus("a", of: "b"))
         #expect(during.lastRecoveryReason != nil)
         #expect(during.pathType == nil || during.iceState != .ready, "\(during)")
+        lab.advance(by: 30_000)
+        for (me, other) in [("a", "b"), ("b", "a")] {
+            let failing = try #require(lab.peerStatus(me, of: other))
+            #expect(failing.hint?.contains("attempts in a row, and the hub offers no TURN relay") == true, "\(failing)")
+            // The handshake is under three minutes old, but retries failed since the path died: not "connected".
+            #expect(failing.state == .reestablishing, "\(failing)")
+            // The retries back off (2 s after an attempt began, doubling up to a minute): 5 in these 40 s. Before, a
+            // generation that failed while checking started the next one at once: 160 here, where ICE fails fast.
+            #expect((failing.iceRestarts ?? 0) <= 6, "\(failing)")
+        }
         lab.restoreDirectPath("a", "b")
         lab.advance(by: 70_000)
         try expectConnected(lab, "a", "b", pathType: .host, pathMode: .direct)
         try expectConnected(lab, "b", "a", pathType: .host, pathMode: .direct)
+        #expect(lab.peerStatus("a", of: "b")?.hint == nil && lab.peerStatus("b", of: "a")?.hint == nil)
     }
 
     @Test("three agents form a full mesh")

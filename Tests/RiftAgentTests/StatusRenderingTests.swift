@@ -112,6 +112,29 @@ struct StatusRenderingTests {
         #expect(probes.count == 1 && probes[0]["sequence"] as? Int == 1)
     }
 
+    @Test("a peer that keeps failing gets a hint after two attempts in a row, which names what to check; none while the hub is away")
+    func unreachableHint() {
+        #expect(PeerHint.text(failedAttempts: 0, hubConnected: true, relayOffered: false) == nil)
+        #expect(PeerHint.text(failedAttempts: 1, hubConnected: true, relayOffered: false) == nil)
+        #expect(PeerHint.text(failedAttempts: 5, hubConnected: false, relayOffered: false) == nil)
+        let noRelay = PeerHint.text(failedAttempts: 2, hubConnected: true, relayOffered: false) ?? ""
+        #expect(noRelay.hasPrefix("no path after 2 attempts in a row, and the hub offers no TURN relay"))
+        #expect(noRelay.contains("riftgate netcheck") && noRelay.contains("Symmetric NAT and TURN"))
+        let relay = PeerHint.text(failedAttempts: 3, hubConnected: true, relayOffered: true) ?? ""
+        #expect(relay.hasPrefix("no path after 3 attempts in a row, not even through the TURN relay"))
+
+        var failing = Self.peer("nas", ipv4: "100.64.0.10", state: .ice(.failed), type: nil, mode: nil, handshake: nil)
+        failing.hint = noRelay
+        let status = Self.status([Self.peer("server", ipv4: "100.64.0.2", state: .connected, type: .host, mode: .direct,
+                                            handshake: 1), failing])
+        let compact = status.compactText.split(separator: "\n").map(String.init)
+        #expect(compact.last == "nas: \(noRelay)", "after the table, one line per peer with a hint")
+        #expect(compact.filter { $0.contains("hint") || $0.hasPrefix("server:") }.isEmpty)
+        #expect(status.text.contains("\n    hint: \(noRelay)"))
+        let report = PingReport(peer: failing, probes: [.init(sequence: 1, rttMs: nil)])
+        #expect(report.text == "no reply from nas (100.64.0.10) to echo 1\nhint: \(noRelay)")
+    }
+
     @Test("the echo checksum is RFC 1071's")
     func checksum() {
         // An echo request with identifier 1, sequence 1 and no payload: 0x0800 + 0x0001 + 0x0001 → ~0x0802.

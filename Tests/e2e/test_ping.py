@@ -1,12 +1,15 @@
 """`riftgate ping` and the compact `riftgate status` end to end: on a LAN the echo is answered over a direct host pair;
 across two home (cone) NATs over a server-reflexive pair; between two symmetric NATs with TURN over a relay, and the
-report says why (the candidates each side had, the direct checks that failed), as status --verbose and --json do."""
+report says why (the candidates each side had, the direct checks that failed), as status --verbose and --json do;
+between two symmetric NATs without TURN nothing connects, and status and ping say what is missing."""
 import json
+import time
 
 import pytest
 
 from coturn import turnserver_missing
 from deployment import Deployment
+from lab import wait_for
 from riftgate_lab import binary
 from topologies import hard_nats, home_nats, lan_topology
 
@@ -124,6 +127,44 @@ def test_ping_reports_a_relayed_path_and_why(lab, workdir, timing):
         assert entry["relay_reason"] == explanation, entry
         verbose = a.host.exec(binary("riftgate"), "status", "--verbose", "--config", a.config, timeout=15).stdout
         assert f"relayed because: {explanation}" in verbose, verbose
+    except Exception:
+        print(deployment.logs())
+        raise
+
+
+# Two failed attempts in a row before the hint shows (PeerHint): libnice gives up a generation's checks after ~7.2 s.
+HINT_BOUND = 45
+
+
+def test_no_path_without_turn_says_what_is_missing(lab, workdir, timing):
+    """Symmetric NATs on both sides and a hub without TURN: no pair can work. Both agents keep retrying, with backoff,
+    and their status (compact, --verbose, --json) and `riftgate ping` say that the hub offers no relay."""
+    deployment = Deployment(hard_nats(lab), workdir, turn=False)
+    deployment.start_hub()
+    a, b = deployment.agent("a"), deployment.agent("b")
+    a.start()
+    b.start()
+    started = time.monotonic()
+    key_a, key_b = a.status()["public_key"], b.status()["public_key"]
+    try:
+        for agent, key in ((a, key_b), (b, key_a)):
+            entry = wait_for(lambda: (p := agent.peer(key)) and p.get("hint") and p, timeout=HINT_BOUND, interval=1,
+                             what=f"{agent.name}'s status to give a hint about its peer")
+            timing(f"{agent.name}: hint {time.monotonic() - started:.1f} s after start, after "
+                   f"{entry.get('ice_restarts')} ICE restarts: {entry['hint']}")
+            assert entry["state"] != "connected" and "hub offers no TURN relay" in entry["hint"], entry
+            assert entry["hint"].startswith("no path after "), entry
+        compact = a.status_text()
+        assert "\nlaptop-b: no path after " in compact, compact
+        verbose = a.host.exec(binary("riftgate"), "status", "--verbose", "--config", a.config, check=False).stdout
+        assert "    hint: no path after " in verbose, verbose
+        result = riftgate_ping(a, "laptop-b", "--count", "1", "--timeout", "1")
+        assert result.returncode != 0, result.stdout
+        assert "no tunnel to laptop-b yet (state " in result.stderr, result.stderr
+        assert "): no path after " in result.stderr and "riftgate netcheck" in result.stderr, result.stderr
+        # The retries back off: by now (two failures plus the waits) far fewer than one per libnice failure would give.
+        restarts = a.peer(key_b).get("ice_restarts", 0)
+        timing(f"ICE restarts {time.monotonic() - started:.0f} s after start: {restarts}")
     except Exception:
         print(deployment.logs())
         raise

@@ -32,6 +32,7 @@ extension AgentStatus {
             }
             lines.append(cells.joined(separator: "  "))
         }
+        lines += peers.compactMap { peer in peer.hint.map { "\(peer.name): \($0)" } }
         return lines.joined(separator: "\n")
     }
 

@@ -27,7 +27,7 @@ extension AgentStatus {
         family("riftgate_agent_hub_connected", "gauge", "1 while the agent's session with the hub is up.",
                [(agent, hub.state == .connected ? "1" : "0")])
         family("riftgate_agent_peers", "gauge", "Other peers in the network.", [(agent, "\(peers.count)")])
-        family("riftgate_peer_connected", "gauge", "1 while the WireGuard handshake with the peer is recent (under 180 s).",
+        family("riftgate_peer_connected", "gauge", "1 while the WireGuard handshake with the peer is recent (under 180 s) and no retry failed since.",
                perPeer { $0.state == .connected ? "1" : "0" })
         family("riftgate_peer_path_type", "gauge",
                "1 for the type of the peer's selected ICE pair (host, server-reflexive or relayed through TURN); all 0 before one is selected.",

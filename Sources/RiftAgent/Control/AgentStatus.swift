@@ -28,7 +28,8 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         case connected
         /// No recent handshake: what ICE is doing.
         case ice(ICEConnectivity)
-        /// The local address of its pair is gone (the network changed); a new generation is on its way.
+        /// The local address of its pair is gone (the network changed), or its path died and a retry failed while
+        /// the last handshake is still recent; a new generation is on its way.
         case reestablishing
 
         public init(from decoder: any Decoder) throws {
@@ -107,6 +108,9 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         public var relayReason: String? = nil
         /// Its DNS name, `<dns_name>.<network domain>` (PROTOCOL.md §6.13); nil when the hub speaks no version 3.
         public var dnsName: String? = nil
+        /// What to do about a peer that stays unreachable (`PeerHint`): set after failed attempts in a row while the
+        /// hub is connected; nil otherwise, and from older agents.
+        public var hint: String? = nil
     }
 
     public var name: String
@@ -194,6 +198,7 @@ extension AgentStatus {
             lines.append("    endpoint \(peer.endpoint ?? "-"), handshake \(handshake), rx \(peer.rxBytes) B, tx \(peer.txBytes) B")
             if let reason = peer.relayReason { lines.append("    relayed because: \(reason)") }
             if let reason = peer.lastRecoveryReason { lines.append("    last recovery: \(reason)") }
+            if let hint = peer.hint { lines.append("    hint: \(hint)") }
         }
         return lines.joined(separator: "\n")
     }

@@ -23,8 +23,8 @@ public struct PeerPing {
     public func run() throws(AgentError) -> PingReport {
         let before = try ControlClient.status(socketPath: socketPath).peer(named: target)
         guard before.pathMode != nil else {
-            throw AgentError.system("no tunnel to \(before.name) yet (state \(before.state.description)): "
-                                    + "ICE has not selected a path; see `riftgate status --verbose`")
+            let why = before.hint ?? "ICE has not selected a path; see `riftgate status --verbose`"
+            throw AgentError.system("no tunnel to \(before.name) yet (state \(before.state.description)): \(why)")
         }
         let echo = try ICMPEcho(ipv4: before.ipv4)
         var probes: [PingReport.Probe] = []

@@ -26,6 +26,8 @@ public struct PingReport: Codable, Sendable, Equatable {
     public var lastRecoveryReason: String?
     /// Why the path is relayed (the agent's `relay_reason`); nil when it is not, or from an older agent.
     public var relayExplanation: String?
+    /// What to do about a peer that stays unreachable (the agent's `hint`); nil when there is nothing to say.
+    public var hint: String? = nil
     public var probes: [Probe]
 
     public init(peer: AgentStatus.Peer, probes: [Probe]) {
@@ -38,6 +40,7 @@ public struct PingReport: Codable, Sendable, Equatable {
         pathReason = peer.pathReason
         lastRecoveryReason = peer.lastRecoveryReason
         relayExplanation = peer.relayReason
+        hint = peer.hint
         self.probes = probes
     }
 
@@ -77,6 +80,7 @@ public struct PingReport: Codable, Sendable, Equatable {
             }
         }
         if answered, let reason = relayReason { lines.append("relayed because: \(reason)") }
+        if !answered, let hint { lines.append("hint: \(hint)") }
         if probes.count > 1 {
             let times = probes.compactMap(\.rttMs)
             var summary = "\(probes.count) sent, \(received) received"

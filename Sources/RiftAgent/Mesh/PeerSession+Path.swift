@@ -20,7 +20,17 @@ extension PeerSession {
             coolDownSuspicion(now: now)
             return revertToStandby()
         }
-        if state.isLost { nextRecoveryAt = min(nextRecoveryAt, now) }
+        // A path that died is recovered at the next tick. A generation that failed before it had a pair is a failed
+        // attempt: the backoff set when it began decides when the next one starts (2 s after it, doubling up to a
+        // minute). Pulling the next recovery forward for those too made a pair that cannot connect retry as fast as
+        // ICE fails (every ~7 s, libnice's check timeouts) for as long as it failed.
+        if state.isLost {
+            if current?.selectedPair == nil {
+                failedGenerationsInARow += 1
+            } else {
+                nextRecoveryAt = min(nextRecoveryAt, now)
+            }
+        }
         return []
     }
 
@@ -35,6 +45,7 @@ extension PeerSession {
     mutating func pairSelected(instance from: UInt64, local: CandidateEndpoint, remote: CandidateEndpoint, now: Int64) -> [MeshAction] {
         guard var selecting = current, selecting.instance == from else { return [] }
         selecting.selectedPair = (local, remote)
+        failedGenerationsInARow = 0
         let mode: DataPathMode
         let localIsHost = local.kind == .host || selecting.localHostEndpoints.contains(HostEndpoint(local))
         let remoteIsHost = remote.kind == .host || selecting.remoteHostEndpoints.contains(HostEndpoint(remote))
@@ -117,9 +128,15 @@ extension PeerSession {
         // minutes, so a fresh-looking handshake says little about a path that died seconds ago, and waiting for it to
         // go stale would leave a dead direct path in place for up to three minutes. The restart does not interrupt a
         // direct tunnel that still works: WireGuard keeps its endpoint until the new generation selects a pair.
+        // The backoff starts over only once the current generation has a pair: while a retry is still negotiating,
+        // the handshake is the dead path's (up to three minutes old) and says nothing about the retry, and resetting
+        // then let every failed retry start the next one at once (a path cut without TURN was retried every ~7 s,
+        // each retry's checks running out, for three minutes, and the failures never counted).
         if let age, age < Self.staleHandshakeSeconds, !connectivity.isLost {
-            if recovery.attempts > 0 { recovery.reset() }
-            nextRecoveryAt = 0
+            if !isNegotiating {
+                if recovery.attempts > 0 { recovery.reset() }
+                nextRecoveryAt = 0
+            }
             return considerUpgrade(now: now, ids: &ids)
         }
         let reason: String

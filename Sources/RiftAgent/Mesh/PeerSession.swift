@@ -34,6 +34,10 @@ public struct PeerSession: Sendable {
     var nextRecoveryAt: Int64 = 0
     /// Why the last recovery started, for status.
     public internal(set) var lastRecoveryReason: String?
+    /// Generations in a row that ended without selecting a pair (ICE failed, or the controlling side replaced one
+    /// that was still checking); 0 again once one selects a pair. Both sides count it, whichever restarts; a try off
+    /// the relay that fails beside a working standby does not count. For the status hint (`PeerHint`).
+    var failedGenerationsInARow = 0
     /// Attempts to get off a relayed pair (see PeerSession+Upgrade).
     var upgrade = Backoff(initialMilliseconds: 30_000, maximumMilliseconds: 300_000)
     var nextUpgradeAt: Int64?
@@ -119,6 +123,9 @@ public struct PeerSession: Sendable {
     mutating func acceptOffer(_ payload: SignalPayload, ids: inout GenerationIDs, now: Int64) -> [MeshAction] {
         guard !controlling, case .description(let ice, let wireguard) = payload.body else { return [] }
         if payload.session == session, payload.generation <= generation, current != nil { return [] }
+        if let replaced = current, replaced.selectedPair == nil, !replaced.connectivity.isLost, standby == nil {
+            failedGenerationsInARow += 1  // still checking when the peer gave up on it (a lost one was counted then)
+        }
         // Make before break: a path that works keeps carrying traffic until the new generation selects a pair.
         var actions = retireCurrentICE()
         session = payload.session

@@ -20,6 +20,8 @@ extension AgentCore {
             var peer = Self.peerStatus(session, wireguard: wireguard[session.info.publicKey], underlay: knownAddresses,
                                        hasReflexiveSource: !(iceServers.stun.isEmpty && iceServers.turn.isEmpty))
             peer.dnsName = Self.fullName(session.info.dnsName, domain)
+            peer.hint = PeerHint.text(failedAttempts: session.failedGenerationsInARow,
+                                      hubConnected: hubState == .connected, relayOffered: mesh.relayAvailable)
             return peer
         }
         var status = AgentStatus(
@@ -46,7 +48,7 @@ extension AgentCore {
 
     /// One peer's line. A host pair whose local address is no longer among the `underlay` addresses (the network
     /// changed and the new generation has not selected a pair yet) is not shown as current: the peer is
-    /// "re-establishing".
+    /// "re-establishing"; so is a peer with a recent handshake whose retries have failed since its path died.
     static func peerStatus(_ session: PeerSession, wireguard: WireGuardPeerStatus?, underlay: Set<String>,
                            hasReflexiveSource: Bool = true) -> AgentStatus.Peer {
         var pair = session.activePair
@@ -55,6 +57,9 @@ extension AgentCore {
             pair = nil
             state = .reestablishing
         }
+        // A recent handshake, but the path died and a retry already failed: not connected, whatever the handshake's
+        // age (it stays under three minutes for a while after the path died).
+        if state == .connected, session.failedGenerationsInARow > 0 { state = .reestablishing }
         let pathType: AgentStatus.PathType? = pair.map { pair in
             if pair.local.kind == .relayed || pair.remote.kind == .relayed { return .relayed }
             if pair.local.kind == .host && pair.remote.kind == .host { return .host }
