@@ -2,18 +2,24 @@
 ///
 /// Host names are resolved once, when the session is created (libnice needs numeric addresses). `description`
 /// never prints TURN passwords.
+/// How libnice reaches a TURN server: over UDP, or over TCP (RFC 8656's TCP client transport, for networks that let
+/// out no UDP). The relayed address on the server is UDP either way. (TLS, `turns:`, is not used: not tested here.)
+public enum ICERelayTransport: String, Sendable, CaseIterable {
+    case udp, tcp
+}
+
 public struct ICEServerConfiguration: Sendable, CustomStringConvertible {
     /// The STUN server for server-reflexive candidates, if any.
     public var stun: (host: String, port: UInt16)?
-    /// TURN servers (UDP allocations, long-term credentials) for relayed candidates.
-    public var turn: [(host: String, port: UInt16, username: String, password: String)]
+    /// TURN servers (long-term credentials) for relayed candidates, each with the transport that reaches it.
+    public var turn: [(host: String, port: UInt16, username: String, password: String, transport: ICERelayTransport)]
     /// Use only relayed candidates, so the peer never learns this host's addresses. Needs a TURN server.
     public var forceRelay: Bool = false
 
     /// Creates a server configuration; with no arguments, host candidates only.
     public init(
         stun: (host: String, port: UInt16)? = nil,
-        turn: [(host: String, port: UInt16, username: String, password: String)] = [],
+        turn: [(host: String, port: UInt16, username: String, password: String, transport: ICERelayTransport)] = [],
         forceRelay: Bool = false
     ) {
         self.stun = stun
@@ -23,7 +29,8 @@ public struct ICEServerConfiguration: Sendable, CustomStringConvertible {
 
     public var description: String {
         let stunText = stun.map { "\($0.host):\($0.port)" } ?? "none"
-        let turnText = turn.map { "\($0.username)@\($0.host):\($0.port)" }.joined(separator: ", ")
+        let turnText = turn.map { "\($0.username)@\($0.host):\($0.port)" + ($0.transport == .udp ? "" : "/\($0.transport.rawValue)") }
+            .joined(separator: ", ")
         return "stun: \(stunText), turn: [\(turnText)] (passwords redacted), forceRelay: \(forceRelay)"
     }
 }

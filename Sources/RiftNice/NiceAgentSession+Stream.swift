@@ -15,11 +15,15 @@ extension NiceAgentSession {
             nice_agent_set_port_range(agent, id, 1, UInt32(range.lowerBound), UInt32(range.upperBound))
         }
         for server in servers.turn {
+            let type = switch server.transport {
+            case .udp: NICE_RELAY_TYPE_TURN_UDP
+            case .tcp: NICE_RELAY_TYPE_TURN_TCP
+            }
             let accepted = nice_agent_set_relay_info(
-                agent, id, 1, server.address, UInt32(server.port), server.username, server.password,
-                NICE_RELAY_TYPE_TURN_UDP)
+                agent, id, 1, server.address, UInt32(server.port), server.username, server.password, type)
             guard accepted != 0 else {
-                throw ICEError(.agentSetupFailed, "libnice rejected TURN server \(server.address):\(server.port)")
+                throw ICEError(.agentSetupFailed,
+                               "libnice rejected TURN server \(server.address):\(server.port) over \(server.transport.rawValue)")
             }
         }
         nice_agent_attach_recv(agent, id, 1, loop.context, { _, stream, _, length, buffer, data in

@@ -6,7 +6,7 @@ enum ServerAddressResolver {
     /// The servers of one session, with numeric addresses.
     struct Resolved: Sendable {
         var stun: (address: String, port: UInt16)?
-        var turn: [(address: String, port: UInt16, username: String, password: String)]
+        var turn: [(address: String, port: UInt16, username: String, password: String, transport: ICERelayTransport)]
     }
 
     /// Resolves every server in `servers`. Blocks the calling thread while names are looked up; numeric
@@ -17,7 +17,8 @@ enum ServerAddressResolver {
             resolved.stun = (try numericAddress(of: stun.host), stun.port)
         }
         for server in servers.turn {
-            resolved.turn.append((try numericAddress(of: server.host), server.port, server.username, server.password))
+            resolved.turn.append((try numericAddress(of: server.host), server.port, server.username, server.password,
+                                  server.transport))
         }
         return resolved
     }

@@ -89,12 +89,16 @@ struct ConfigurationTests {
         #expect(throws: AgentError.self) { try AgentConfiguration.parse(base + "dns = false\nnames = \"resolved\"\n", path: "riftgate.toml") }
     }
 
-    @Test("STUN and TURN URIs parse; TCP TURN is skipped")
+    @Test("STUN and TURN URIs parse, TURN over UDP or TCP; turns: and other transports are skipped")
     func iceURIs() {
         #expect(ICEServerList.parse("stun:hub.example:3478") == .init(scheme: "stun", host: "hub.example", port: 3478))
         #expect(ICEServerList.parse("stun:hub.example") == .init(scheme: "stun", host: "hub.example", port: 3478))
         #expect(ICEServerList.parse("turn:[2001:db8::1]:3479?transport=udp") == .init(scheme: "turn", host: "2001:db8::1", port: 3479))
-        #expect(ICEServerList.parse("turn:relay:3478?transport=tcp") == nil)
+        #expect(ICEServerList.parse("turn:relay:3478?transport=tcp") == .init(scheme: "turn", host: "relay", port: 3478, transport: .tcp))
+        #expect(ICEServerList.parse("turn:relay:443?transport=TCP")?.transport == .tcp)
+        #expect(ICEServerList.parse("turns:relay:5349") == nil, "TLS is not used")
+        #expect(ICEServerList.parse("turn:relay:3478?transport=sctp") == nil)
+        #expect(ICEServerList.parse("stun:relay:3478?transport=tcp") == nil)
         #expect(ICEServerList.parse("http://x") == nil)
         #expect(ICEServerList.parse("stun:host:99999") == nil)
     }
@@ -108,5 +112,19 @@ struct ConfigurationTests {
         #expect(normal.turn.count == 1 && normal.stun?.host == "192.0.2.1")
         let offRelay = ICEServerList.configuration(for: servers, scope: .withoutOwnRelay)
         #expect(offRelay.turn.isEmpty && offRelay.stun?.host == "192.0.2.1" && !offRelay.forceRelay)
+    }
+
+    @Test("of each credential set, the first TURN URI over UDP and the first over TCP are used, UDP first")
+    func turnOverTCP() {
+        let servers = ICEServers(stun: [], turn: [TURNServer(
+            urls: ["turn:192.0.2.3:3479?transport=tcp", "turns:192.0.2.3:5349", "turn:192.0.2.3:3478",
+                   "turn:192.0.2.4:3478?transport=udp", "turn:192.0.2.3:443?transport=tcp"],
+            username: "u", credential: "c", expiresAt: 1)])
+        let relays = ICEServerList.configuration(for: servers, scope: .relayOnly).turn
+        #expect(relays.map { "\($0.host):\($0.port)/\($0.transport.rawValue)" } == ["192.0.2.3:3478/udp", "192.0.2.3:3479/tcp"])
+        #expect(relays.allSatisfy { $0.username == "u" && $0.password == "c" })
+        let tcpOnly = ICEServers(stun: [], turn: [TURNServer(urls: ["turn:192.0.2.3:3478?transport=tcp"], username: "u",
+                                                             credential: "c", expiresAt: 1)])
+        #expect(ICEServerList.configuration(for: tcpOnly, scope: .relayOnly).forceRelay)
     }
 }

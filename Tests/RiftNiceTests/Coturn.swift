@@ -31,7 +31,7 @@ final class Coturn {
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = [
                 "-n", "-v", "--no-cli", "--lt-cred-mech", "--user", "u:p", "--realm", "test",
-                "--no-tls", "--no-dtls", "--no-tcp", "--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1",
+                "--no-tls", "--no-dtls", "--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1",
                 "--allow-loopback-peers", "--listening-port", String(port),
                 "--min-port", String(port + 1), "--max-port", String(port + 200),
                 "--log-file", "stdout", "--simple-log", "--pidfile", directory.appendingPathComponent("pid").path,

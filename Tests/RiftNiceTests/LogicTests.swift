@@ -53,7 +53,7 @@ struct LogicTests {
     @Test("configuration is checked and never prints TURN passwords")
     func configuration() throws {
         let servers = ICEServerConfiguration(
-            stun: ("stun.example", 3478), turn: [("turn.example", 3478, "alice", "hunter2-secret")], forceRelay: true)
+            stun: ("stun.example", 3478), turn: [("turn.example", 3478, "alice", "hunter2-secret", .udp)], forceRelay: true)
         let configuration = ICESessionConfiguration(controlling: true, servers: servers, portRange: 40000...40100)
         #expect(throws: Never.self) { try configuration.validate() }
         #expect(!configuration.description.contains("hunter2"))

@@ -14,7 +14,7 @@ from coturn import turnserver_missing
 from deployment import CONNECT_BOUND, FULL_SIZE_PING, Deployment, relayed_path_mode
 from lab import wait_for
 from topologies import (carrier_nat, double_nat, hard_nats, hard_nats_dual_stack, hard_nats_unroutable_turn, home_nats,
-                        home_nats_dual_stack, mixed, public_and_symmetric, symmetric_and_cone, turn_only)
+                        home_nats_dual_stack, mixed, public_and_symmetric, symmetric_and_cone, tcp_only, turn_only)
 
 
 def server_reflexive(kind):
@@ -156,5 +156,42 @@ def test_agents_connect_across_the_topology(lab, workdir, coturn_available, timi
                 print(f"{viewer}'s view of {peer}: {deployment.peer_view(viewer, peer)}")
             except Exception as error:  # noqa: BLE001 - the logs below matter more
                 print(f"{viewer}'s view of {peer}: {error}")
+        print(deployment.logs())
+        raise
+
+
+@pytest.mark.parametrize("tcp_url", [True, False], ids=["turn-over-tcp", "udp-turn-only"])
+def test_network_without_udp_connects_through_turn_over_tcp(lab, workdir, coturn_available, timing, tcp_url):
+    """A LAN that lets out no UDP (only TCP to the hub and to the TURN server's port): with the hub handing out the
+    relay's TCP URL too, a reaches coturn over TCP and the tunnel runs through the relay; with the UDP URL alone
+    nothing connects, and status says no attempt found a path, the relay included."""
+    deployment = Deployment(tcp_only(lab), workdir, turn=True, turn_over_tcp=tcp_url)
+    deployment.start_hub()
+    a, b = deployment.agent("a"), deployment.agent("b")
+    a.start()
+    started_b = time.monotonic()
+    b.start()
+    try:
+        if not tcp_url:
+            key = b.status()["public_key"]
+            entry = wait_for(lambda: (p := a.peer(key)) and p.get("hint") and p, timeout=60, interval=1,
+                             what="a's status to give up on b with a hint")
+            timing(f"UDP TURN only: a's hint after {time.monotonic() - started_b:.1f} s: {entry['hint']}")
+            assert "not even through the TURN relay" in entry["hint"], entry
+            assert not deployment.ping("a", "b")
+            return
+        deployment.wait_for_ping("a", "b", timeout=45)
+        connect = time.monotonic() - started_b
+        timing(f"TURN over TCP: second agent start to first ping: {connect:.2f} s")
+        assert connect < CONNECT_BOUND
+        view = deployment.peer_view("a", "b")
+        timing(f"a -> b: {view.get('path_type')}/{view.get('path_mode')} local {view.get('local_candidate')} "
+               f"remote {view.get('remote_candidate')}")
+        assert view.get("path_type") == "relayed" and view.get("path_mode") == "forwarded", view
+        assert deployment.ping("b", "a") and deployment.ping("a", "b", ipv6=True)
+        assert deployment.ping("a", "b", full_size=True) and deployment.ping("b", "a", full_size=True)
+        sessions = deployment.coturn.log().count("tcp or tls connected to")
+        assert sessions >= 1, "coturn saw no TCP client: the relay was not reached over TCP"
+    except Exception:
         print(deployment.logs())
         raise

@@ -51,6 +51,11 @@ class Coturn:
         return f"turn:{self.host.address}:{self.port}?transport=udp"
 
     @property
+    def tcp_url(self) -> str:
+        """The same listener reached over TCP (coturn listens on TCP and UDP unless told not to)."""
+        return f"turn:{self.host.address}:{self.port}?transport=tcp"
+
+    @property
     def log_path(self) -> str:
         return os.path.join(self.directory, "turnserver.log")
 

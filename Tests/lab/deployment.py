@@ -45,7 +45,8 @@ def relayed_path_mode(entry: dict, other: dict) -> str:
 class Deployment:
     """The hub, the relay and the agents of one topology."""
 
-    def __init__(self, topology: Topology, workdir: str, turn: bool = True, coturn_socket_buffer: int = 0):
+    def __init__(self, topology: Topology, workdir: str, turn: bool = True, coturn_socket_buffer: int = 0,
+                 turn_over_tcp: bool = False):
         self.topology = topology
         self.workdir = workdir
         self.hub = Hub(topology.hub, workdir)
@@ -54,6 +55,7 @@ class Deployment:
         self.agents: dict[str, Agent] = {}
         self.token = ""
         self.hub_arguments: tuple[str, ...] = ()
+        self.turn_over_tcp = turn_over_tcp  # the hub also hands out coturn's TCP URL
 
     def start_hub(self) -> None:
         """Creates the network and a token, starts coturn (if any) and the hub with its TURN settings (if any)."""
@@ -62,6 +64,8 @@ class Deployment:
         if self.coturn is not None:
             self.coturn.start()
             self.hub_arguments = self.coturn.hub_arguments()
+            if self.turn_over_tcp:
+                self.hub_arguments += ("--turn-url", self.coturn.tcp_url)
         self.hub.start(*self.hub_arguments)
 
     def restart_hub(self) -> None:

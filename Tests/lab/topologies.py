@@ -48,6 +48,10 @@ HUB_ONLY_AND_TURN_UDP = (  # egress of a LAN that lets out only signaling (TCP t
     f"ip daddr {HUB_ADDRESS} meta l4proto tcp",
     f"ip daddr {TURN_ADDRESS} udp dport 3478",
 )
+HUB_AND_TURN_TCP_ONLY = (  # egress of a LAN that lets out no UDP at all: TCP to the hub and to the TURN server's port
+    f"ip daddr {HUB_ADDRESS} meta l4proto tcp",
+    f"ip daddr {TURN_ADDRESS} tcp dport 3478",
+)
 
 
 @dataclass
@@ -300,6 +304,15 @@ def turn_only(lab: Lab) -> Topology:
     peer b behind an ordinary home router. No STUN to the hub, no UDP to b: only the relay connects."""
     topology, switch = internet(lab, "turn-only")
     private_lan(lab, topology, switch, 0, ("a",), symmetric=False, egress=HUB_ONLY_AND_TURN_UDP)
+    private_lan(lab, topology, switch, 1, ("b",), symmetric=False)
+    return topology
+
+
+def tcp_only(lab: Lab) -> Topology:
+    """Peer a on a LAN whose router lets out no UDP at all, only TCP to the hub and to the TURN server's port (a hotel
+    or corporate network); peer b behind an ordinary home router. Only a relay reached over TCP connects."""
+    topology, switch = internet(lab, "tcp-only")
+    private_lan(lab, topology, switch, 0, ("a",), symmetric=False, egress=HUB_AND_TURN_TCP_ONLY)
     private_lan(lab, topology, switch, 1, ("b",), symmetric=False)
     return topology
 

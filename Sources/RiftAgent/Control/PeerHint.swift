@@ -16,7 +16,8 @@ enum PeerHint {
         let guide = "see docs/troubleshooting.md, \"Symmetric NAT and TURN\""
         if relayOffered {
             return "\(tried), not even through the TURN relay: check the relay from both machines with `riftgate netcheck` "
-                + "(coturn reachable on UDP, its secret the hub's, the relay ports open); \(guide)"
+                + "(coturn reachable, over TCP too if a network lets out no UDP; its secret the hub's; the relay ports "
+                + "open); \(guide)"
         }
         return "\(tried), and the hub offers no TURN relay: a symmetric or carrier-grade NAT, or a firewall dropping "
             + "UDP, on either side needs one (`riftgate netcheck` on both machines tells which); \(guide)"

@@ -38,6 +38,8 @@ public struct Generation: Sendable {
     public internal(set) var localKinds = CandidateTally()
     public internal(set) var remoteKinds = CandidateTally()
     var failedAttemptsBefore = 0
+    /// Whether it was counted in `PeerSession.failedGenerationsInARow` (it ended, or is ending, without a pair).
+    var countedAsFailed = false
     /// Whether it was started because the path in use went quiet (`PeerSession.startOnSuspicion`): it is given up if
     /// that path speaks again before this one selects a pair.
     var startedOnSuspicion = false

@@ -80,6 +80,7 @@ extension Mesh {
     /// failure of the peer's and is answered at once).
     private mutating func startAfresh(_ peer: inout PeerSession, reason: String) -> [MeshAction] {
         peer.recovery.reset()
+        peer.failedGenerationsInARow = 0  // a fresh start is not a failure
         peer.nextRecoveryAt = 0
         peer.lastRecoveryReason = reason
         peer.signalAtRiskSince = nil  // this start's own signals count from now

@@ -178,6 +178,7 @@ public struct Mesh: Sendable {
         guard peer.current == nil || now - peer.attemptStartedAt >= Self.freshGenerationMilliseconds else { return [] }
         if payload.session == "none" {
             peer.recovery.reset()
+            peer.failedGenerationsInARow = 0  // the peer restarted: its earlier failures say nothing now
             peer.nextRecoveryAt = 0
             peer.lastRecoveryReason = "peer restarted: \(reason)"
             return peer.beginGeneration(ids: &ids, forceRelay: false, now: now)

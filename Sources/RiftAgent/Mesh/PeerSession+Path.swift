@@ -26,7 +26,7 @@ extension PeerSession {
         // ICE fails (every ~7 s, libnice's check timeouts) for as long as it failed.
         if state.isLost {
             if current?.selectedPair == nil {
-                failedGenerationsInARow += 1
+                noteFailedAttempt()
             } else {
                 nextRecoveryAt = min(nextRecoveryAt, now)
             }
@@ -172,6 +172,7 @@ extension PeerSession {
     private mutating func recover(reason: String, now: Int64, relayAvailable: Bool, relayFirst: Bool = false,
                                   ids: inout GenerationIDs) -> [MeshAction] {
         guard now >= nextRecoveryAt else { return [] }
+        noteFailedAttempt()
         if controlling {
             return restartAfterFailure(reason: reason, now: now, relayAvailable: relayAvailable, relayFirst: relayFirst,
                                        ids: &ids)
@@ -190,6 +191,7 @@ extension PeerSession {
     mutating func restartAfterFailure(reason: String, now: Int64, relayAvailable: Bool, relayFirst: Bool = false,
                                       ids: inout GenerationIDs) -> [MeshAction] {
         precondition(controlling)
+        noteFailedAttempt()
         let relayOnly = relayAvailable && (relayFirst || Self.relayOnlyAfter(failures: recovery.attempts + 1))
         nextRecoveryAt = now + Int64(recovery.nextDelay())
         lastRecoveryReason = reason

@@ -123,9 +123,7 @@ public struct PeerSession: Sendable {
     mutating func acceptOffer(_ payload: SignalPayload, ids: inout GenerationIDs, now: Int64) -> [MeshAction] {
         guard !controlling, case .description(let ice, let wireguard) = payload.body else { return [] }
         if payload.session == session, payload.generation <= generation, current != nil { return [] }
-        if let replaced = current, replaced.selectedPair == nil, !replaced.connectivity.isLost, standby == nil {
-            failedGenerationsInARow += 1  // still checking when the peer gave up on it (a lost one was counted then)
-        }
+        noteFailedAttempt()  // a generation still checking when the peer gave up on it
         // Make before break: a path that works keeps carrying traffic until the new generation selects a pair.
         var actions = retireCurrentICE()
         session = payload.session
@@ -155,6 +153,16 @@ public struct PeerSession: Sendable {
     mutating func restartRequest(session requested: String, reason: String) -> MeshAction {
         askedForGeneration = true
         return .sendSignal(payload(.restart, session: requested, body: .restart(reason: reason)))
+    }
+
+    /// Counts the current generation as a failed attempt (`failedGenerationsInARow`) if it has no pair, was not
+    /// counted yet, and no standby carries the traffic beside it: whichever side notices the failure first (its own
+    /// ICE failing, the peer's `restart`, a new offer, a deadline), both sides count each such generation once.
+    mutating func noteFailedAttempt() {
+        guard var ending = current, ending.selectedPair == nil, !ending.countedAsFailed, standby == nil else { return }
+        ending.countedAsFailed = true
+        current = ending
+        failedGenerationsInARow += 1
     }
 
     /// Closes the current generation's ICE session, if any.

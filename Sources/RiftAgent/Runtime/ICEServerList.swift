@@ -7,22 +7,30 @@ import Glibc
 
 /// Turns the hub's STUN/TURN URIs into the numeric addresses libnice needs.
 enum ICEServerList {
-    /// A parsed `stun:` or `turn:` URI (RFC 7064/7065); only UDP TURN is used.
+    /// A parsed `stun:` or `turn:` URI (RFC 7064/7065): UDP, or TCP for `turn:…?transport=tcp`.
     struct URI: Equatable {
         var scheme: String
         var host: String
         var port: UInt16
+        var transport: ICERelayTransport = .udp
     }
 
-    /// Parses `stun:host[:port]` or `turn:host[:port][?transport=udp]`; nil for anything else (including TCP TURN).
+    /// Parses `stun:host[:port]` or `turn:host[:port][?transport=udp|tcp]`; nil for anything else (`turns:`, whose
+    /// TLS this agent does not use, and any other transport).
     static func parse(_ text: String) -> URI? {
         guard let colon = text.firstIndex(of: ":") else { return nil }
         let scheme = String(text[..<colon])
         guard scheme == "stun" || scheme == "turn" else { return nil }
         var rest = Substring(text[text.index(after: colon)...])
+        var transport = ICERelayTransport.udp
         if let query = rest.firstIndex(of: "?") {
-            let parameters = rest[rest.index(after: query)...]
-            if parameters.contains("transport="), !parameters.contains("transport=udp") { return nil }
+            for parameter in rest[rest.index(after: query)...].split(separator: "&") where parameter.hasPrefix("transport=") {
+                switch parameter.dropFirst("transport=".count).lowercased() {
+                case "udp": transport = .udp
+                case "tcp" where scheme == "turn": transport = .tcp
+                default: return nil
+                }
+            }
             rest = rest[..<query]
         }
         var host = rest
@@ -38,7 +46,7 @@ enum ICEServerList {
             port = value
         }
         guard !host.isEmpty, port > 0 else { return nil }
-        return URI(scheme: scheme, host: String(host), port: port)
+        return URI(scheme: scheme, host: String(host), port: port, transport: transport)
     }
 
     /// Resolves a host name to one numeric address (IPv4 preferred); nil if it does not resolve.
@@ -70,6 +78,9 @@ enum ICEServerList {
     /// The libnice server configuration for the hub's ICE servers and a generation's candidate `scope`: without the
     /// TURN servers for `.withoutOwnRelay` (no relayed candidate is gathered then); relay-only for `.relayOnly` when a
     /// TURN server is known (without one it gathers everything: a relay-only session with no relay finds nothing).
+    /// Of each credential set's URIs, the first over UDP and the first over TCP are used (one allocation each; ICE
+    /// prefers the relayed candidate reached over UDP when both work, and the TCP one carries a network that lets out
+    /// no UDP).
     static func configuration(for ice: ICEServers, scope: ICECandidateScope) -> ICEServerConfiguration {
         let includeTURN = scope != .withoutOwnRelay
         var servers = ICEServerConfiguration()
@@ -77,10 +88,13 @@ enum ICEServerList {
             servers.stun = (host: address, port: stun.port)
         }
         for turn in ice.turn where includeTURN {
-            for uri in turn.urls.compactMap(parse) where uri.scheme == "turn" {
-                guard let address = resolve(uri.host) else { continue }
-                servers.turn.append((host: address, port: uri.port, username: turn.username, password: turn.credential))
-                break
+            for transport in ICERelayTransport.allCases {
+                for uri in turn.urls.compactMap(parse) where uri.scheme == "turn" && uri.transport == transport {
+                    guard let address = resolve(uri.host) else { continue }
+                    servers.turn.append((host: address, port: uri.port, username: turn.username,
+                                         password: turn.credential, transport: transport))
+                    break
+                }
             }
         }
         servers.forceRelay = scope == .relayOnly && !servers.turn.isEmpty
