@@ -99,11 +99,7 @@ def test_agents_connect_across_the_topology(lab, workdir, coturn_available, timi
     build, turn, path_ok, mode, *rest = CASES[name]
     bound = rest[0] if rest else CONNECT_BOUND
     deployment = Deployment(build(lab), workdir, turn=turn)
-    deployment.start_hub()
-    a, b = deployment.agent("a"), deployment.agent("b")
-    a.start()
-    started_b = time.monotonic()
-    b.start()
+    started_b = deployment.start_pair()
     try:
         turn_text = "with TURN" if turn else "without TURN"
         try:
@@ -166,11 +162,8 @@ def test_network_without_udp_connects_through_turn_over_tcp(lab, workdir, coturn
     relay's TCP URL too, a reaches coturn over TCP and the tunnel runs through the relay; with the UDP URL alone
     nothing connects, and status says no attempt found a path, the relay included."""
     deployment = Deployment(tcp_only(lab), workdir, turn=True, turn_over_tcp=tcp_url)
-    deployment.start_hub()
-    a, b = deployment.agent("a"), deployment.agent("b")
-    a.start()
-    started_b = time.monotonic()
-    b.start()
+    started_b = deployment.start_pair()
+    a, b = deployment.agents["a"], deployment.agents["b"]
     try:
         if not tcp_url:
             key = b.status()["public_key"]

@@ -68,6 +68,14 @@ class Deployment:
                 self.hub_arguments += ("--turn-url", self.coturn.tcp_url)
         self.hub.start(*self.hub_arguments)
 
+    def start_pair(self) -> float:
+        """Starts the hub and agents a, then b; returns when b started (monotonic), the start of a connect time."""
+        self.start_hub()
+        self.agent("a").start()
+        started_b = time.monotonic()
+        self.agent("b").start()
+        return started_b
+
     def restart_hub(self) -> None:
         """Starts the hub again (same state directory and TURN settings) after `kill_hub`."""
         self.hub.start(*self.hub_arguments)
