@@ -22,6 +22,9 @@
 #   --listen ADDR         where the hub listens (default :443 with TLS, :8443 with --no-tls)
 #   --turn                also run coturn here as the TURN relay (UDP 3479, relays on UDP 49152-65535), with a
 #                         new shared secret that the hub uses to hand out credentials
+#   --turn-tcp            --turn, and coturn also listens on TCP 3479, which the hub hands out too: agents on
+#                         networks that let out no UDP reach the relay over TCP (open TCP 3479 in the firewall;
+#                         every agent then makes two allocations per attempt instead of one)
 #   --no-systemd          start the services directly (deploy/run-unit.sh) instead of enabling systemd units:
 #                         for containers and tests; the processes are not restarted at boot
 #   --no-packages         do not install Debian packages (they must already be there)
@@ -31,7 +34,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib/common.sh
 source "$here/lib/common.sh"
 from="" domain="" tls_cert="" tls_key="" certbot_email="" no_tls=no network=home token_label=first-device
-token_file="" listen="" turn=no use_systemd=yes install_packages=yes
+token_file="" listen="" turn=no turn_tcp=no use_systemd=yes install_packages=yes
 while [[ $# -gt 0 ]]; do
   case $1 in
     --from) from=${2:?--from needs a directory}; shift 2 ;;
@@ -45,6 +48,7 @@ while [[ $# -gt 0 ]]; do
     --token-file) token_file=${2:?--token-file needs a path}; shift 2 ;;
     --listen) listen=${2:?--listen needs host:port}; shift 2 ;;
     --turn) turn=yes; shift ;;
+    --turn-tcp) turn=yes turn_tcp=yes; shift ;;
     --no-systemd) use_systemd=no; shift ;;
     --no-packages) install_packages=no; shift ;;
     -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
@@ -155,7 +159,11 @@ if [[ $turn == yes ]]; then
   fi
   secret=$(cat "$etc/turn-secret")
   configure_turn_socket_buffers
-  sed -e "s|@REALM@|$domain|g" -e "s|@SECRET@|$secret|g" -e "s|@PORT@|$turn_port|g" "$here/coturn/turnserver.conf" \
+  # --turn-tcp: coturn listens on TCP too (deploy/coturn/turnserver.conf says no-tcp for UDP only).
+  tcp_filter=""
+  [[ $turn_tcp == yes ]] && tcp_filter='/^no-tcp$/d'
+  sed -e "s|@REALM@|$domain|g" -e "s|@SECRET@|$secret|g" -e "s|@PORT@|$turn_port|g" -e "$tcp_filter" \
+    "$here/coturn/turnserver.conf" \
     | { cat; [[ -z $turn_option ]] || echo "$turn_option"; } | install_file /etc/turnserver.conf 0640 root:turnserver
   unset secret
 fi
@@ -175,7 +183,11 @@ fi
   fi
   if [[ $turn == yes ]]; then
     echo "turn_secret_file = \"$etc/turn-secret\""
-    echo "turn_urls = [\"turn:$domain:$turn_port?transport=udp\"]"
+    if [[ $turn_tcp == yes ]]; then
+      echo "turn_urls = [\"turn:$domain:$turn_port?transport=udp\", \"turn:$domain:$turn_port?transport=tcp\"]"
+    else
+      echo "turn_urls = [\"turn:$domain:$turn_port?transport=udp\"]"
+    fi
   fi
 } | install_file "$etc/hub.toml" 0640 "root:$hub_user"
 

@@ -166,8 +166,8 @@ def test_network_without_udp_connects_through_turn_over_tcp(lab, workdir, coturn
     a, b = deployment.agents["a"], deployment.agents["b"]
     try:
         if not tcp_url:
-            key = b.status()["public_key"]
-            entry = wait_for(lambda: (p := a.peer(key)) and p.get("hint") and p, timeout=60, interval=1,
+            key = b.public_key()
+            entry = wait_for(lambda: (p := a.peer(key)) and p.get("hint") and p, timeout=90, interval=1,
                              what="a's status to give up on b with a hint")
             timing(f"UDP TURN only: a's hint after {time.monotonic() - started_b:.1f} s: {entry['hint']}")
             assert "not even through the TURN relay" in entry["hint"], entry

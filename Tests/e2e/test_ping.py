@@ -145,7 +145,7 @@ def test_no_path_without_turn_says_what_is_missing(lab, workdir, timing):
     a.start()
     b.start()
     started = time.monotonic()
-    key_a, key_b = a.status()["public_key"], b.status()["public_key"]
+    key_a, key_b = a.public_key(), b.public_key()
     try:
         for agent, key in ((a, key_b), (b, key_a)):
             entry = wait_for(lambda: (p := agent.peer(key)) and p.get("hint") and p, timeout=HINT_BOUND, interval=1,

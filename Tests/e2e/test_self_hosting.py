@@ -62,7 +62,7 @@ def test_self_hosting_guide_from_an_empty_machine_to_two_connected_agents(lab, w
 
     # --- The hub machine (guide: "Provision the hub"), with its own TLS and coturn. ---
     provision = [os.path.join(DEPLOY, "provision-hub.sh"), "--from", bin_dir(), "--domain", DOMAIN, "--network", "home",
-                 "--tls-cert", certificates["hub.pem"], "--tls-key", certificates["hub.key"], "--turn", "--no-systemd",
+                 "--tls-cert", certificates["hub.pem"], "--tls-key", certificates["hub.key"], "--turn-tcp", "--no-systemd",
                  "--no-packages"]
     result = hub.run(*provision, timeout=120)
     assert TOKEN.fullmatch(result.stdout.strip()), f"provisioning prints exactly the first token: {result.stdout!r}"
@@ -81,6 +81,10 @@ def test_self_hosting_guide_from_an_empty_machine_to_two_connected_agents(lab, w
     assert process_identity(turn_pid)["uid"] != 0
     secret = hub.read("/etc/riftgate-hub/turn-secret").strip()
     assert f"static-auth-secret={secret}" in hub.read("/etc/turnserver.conf") and len(secret) == 64
+    # --turn-tcp: coturn listens on TCP 3479 too, and the hub hands out both URLs (agents without UDP use the TCP one).
+    assert "no-tcp" not in hub.read("/etc/turnserver.conf").splitlines()
+    assert f'"turn:{DOMAIN}:3479?transport=tcp"' in hub.read("/etc/riftgate-hub/hub.toml")
+    wait_for(lambda: ":3479 " in hub.run("ss", "-Hltn", check=False).stdout, 10, what="coturn's TCP listener")
 
     # Guide: tokens are created as root with the plain admin commands.
     assert re.search(r"^home\s", hub.run("riftgate-hub", "network", "list").stdout, re.M)

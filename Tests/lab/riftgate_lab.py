@@ -159,6 +159,10 @@ class Agent:
             raise RuntimeError(result.stderr.strip())
         return json.loads(result.stdout)
 
+    def public_key(self) -> str:
+        """The agent's public key, once its status has one (right after start the status may still be empty)."""
+        return wait_for(lambda: self.status().get("public_key"), timeout=20, what=f"agent {self.name}'s public key")
+
     def status_text(self) -> str:
         return run(binary("riftgate"), "status", "--config", self.config, check=False, timeout=10).stdout
 
