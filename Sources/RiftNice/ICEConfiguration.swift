@@ -1,13 +1,13 @@
-/// The STUN and TURN servers one ICE session uses.
-///
-/// Host names are resolved once, when the session is created (libnice needs numeric addresses). `description`
-/// never prints TURN passwords.
 /// How libnice reaches a TURN server: over UDP, or over TCP (RFC 8656's TCP client transport, for networks that let
 /// out no UDP). The relayed address on the server is UDP either way. (TLS, `turns:`, is not used: not tested here.)
 public enum ICERelayTransport: String, Sendable, CaseIterable {
     case udp, tcp
 }
 
+/// The STUN and TURN servers one ICE session uses.
+///
+/// Host names are resolved once, when the session is created (libnice needs numeric addresses). `description`
+/// never prints TURN passwords.
 public struct ICEServerConfiguration: Sendable, CustomStringConvertible {
     /// The STUN server for server-reflexive candidates, if any.
     public var stun: (host: String, port: UInt16)?

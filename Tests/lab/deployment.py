@@ -121,7 +121,7 @@ class Deployment:
 
     def peer_view(self, viewer: str, peer: str, timeout: float = 20, condition=None) -> dict:
         """`viewer`'s status entry for `peer`, once it is connected (and `condition(entry)` holds, if given)."""
-        key = self.agents[peer].status()["public_key"]
+        key = self.agents[peer].public_key()
 
         def ready():
             entry = self.agents[viewer].peer(key)

@@ -172,11 +172,11 @@ extension PeerSession {
     private mutating func recover(reason: String, now: Int64, relayAvailable: Bool, relayFirst: Bool = false,
                                   ids: inout GenerationIDs) -> [MeshAction] {
         guard now >= nextRecoveryAt else { return [] }
-        noteFailedAttempt()
         if controlling {
             return restartAfterFailure(reason: reason, now: now, relayAvailable: relayAvailable, relayFirst: relayFirst,
                                        ids: &ids)
         }
+        noteFailedAttempt()
         nextRecoveryAt = now + Int64(recovery.nextDelay())
         attemptStartedAt = now
         lastRecoveryReason = reason
