@@ -114,6 +114,12 @@ struct NamespaceTunnelTests {
                                   allowedIPs: ["100.64.0.2/32", "fd7a:115c:a1e0::2/128"], persistentKeepalive: 25)
         let peerA = WireGuardPeer(publicKey: keysA.publicKey, endpoint: WireGuardEndpoint("192.0.2.1:\(deviceA.listenPort)"),
                                   allowedIPs: ["100.64.0.1/32", "fd7a:115c:a1e0::1/128"], persistentKeepalive: 25)
+        // B first and without keepalive, so that only A starts a handshake, and B knows A when it arrives: set the
+        // other way round (each with keepalive, microseconds apart), both sent an initiation at once and each could
+        // answer the other's and drop the answer to its own (WireGuard's handshake collision, PROTOCOL.md §9.5).
+        var quietA = peerA
+        quietA.persistentKeepalive = nil
+        try deviceB.setPeer(quietA)
         try deviceA.setPeer(peerB)
         try deviceB.setPeer(peerA)
         try body(Tunnel(namespaceA: namespaceA, namespaceB: namespaceB, deviceA: deviceA, deviceB: deviceB,
@@ -136,10 +142,8 @@ struct NamespaceTunnelTests {
                                ipv6: IPv6Address("fd7a:115c:a1e0::\(host)")!, ipv6PrefixLength: 48, netns: netns)
     }
 
-    /// Pings with a 2 s wait each, for up to 16 s, while the first handshake completes. Each device sends a handshake
-    /// initiation as soon as its peer is set (persistent keepalive); the first one reaches a device that does not know
-    /// its sender yet and is dropped, and WireGuard retries only after 5 s (REKEY_TIMEOUT, plus jitter). Three pings
-    /// (the earlier bound) missed that retry on a loaded machine (CI's ASan pass).
+    /// Pings with a 2 s wait each, for up to 16 s, while the first handshake completes (a lost initiation is retried
+    /// only after 5 s, REKEY_TIMEOUT plus jitter; three pings, the earlier bound, missed that on a loaded machine).
     private func ping(from namespace: String, _ address: String) -> Bool {
         let deadline = ContinuousClock.now + .seconds(16)
         repeat {

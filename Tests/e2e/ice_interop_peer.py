@@ -54,7 +54,7 @@ def leave_out_overlay(prefixes: list[str]) -> None:
 
 
 def log(text: str) -> None:
-    print(f"[interop-peer] {text}", flush=True)
+    print(f"[interop-peer] {time.time():.3f} {text}", flush=True)
 
 
 def run(*args: str, data: str | None = None) -> None:
@@ -84,9 +84,14 @@ class WireGuard:
         run("ip", "address", "add", f"{ipv4}/{prefix.split('/')[1]}", "dev", self.interface)
         run("ip", "link", "set", self.interface, "up")
 
-    def set_peer(self, key: str, endpoint: str, allowed_ips: list[str]) -> None:
+    def set_peer(self, key: str, endpoint: str, allowed_ips: list[str], keepalive: bool) -> None:
+        """Points the peer at `endpoint`; with `keepalive`, persistent keepalive 1 s too (WireGuard then starts a
+        handshake at once)."""
         run("wg", "set", self.interface, "peer", key, "endpoint", endpoint, "allowed-ips", ",".join(allowed_ips),
-            "persistent-keepalive", "1")
+            *(["persistent-keepalive", "1"] if keepalive else []))
+
+    def enable_keepalive(self, key: str) -> None:
+        run("wg", "set", self.interface, "peer", key, "persistent-keepalive", "1")
 
 
 class Forwarder(asyncio.DatagramProtocol):
@@ -293,7 +298,11 @@ class PeerLink:
                 endpoint = "127.0.0.1:%d" % self.forwarder.transport.get_extra_info("sockname")[1]
             else:
                 await asyncio.sleep(0.01)
-        self.client.wireguard.set_peer(self.key, endpoint, allowed)
+        self.client.wireguard.set_peer(self.key, endpoint, allowed, keepalive=self.controlling)
+        if not self.controlling:
+            # §9.5: the controlled side enables keepalive 250 ms after the controlling side; if both started their
+            # handshakes at once, each would drop the answer to its own (WireGuard's handshake collision).
+            asyncio.get_running_loop().call_later(0.25, self.client.wireguard.enable_keepalive, self.key)
         local, remote = pair.protocol.local_candidate, pair.remote_candidate
         log(f"{self.key[:8]} generation {generation}: {'direct' if direct else 'forwarded'} "
             f"{local.type} {local.host}:{local.port} -> {remote.type} {remote.host}:{remote.port}")

@@ -24,6 +24,7 @@ import pytest
 from coturn import turnserver_missing
 from deployment import CONNECT_BOUND, NETWORK, Deployment
 from lab import wait_for
+from riftgate_lab import wg_show
 from topologies import hard_nats, home_nats, lan_topology, mixed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -152,6 +153,9 @@ def test_riftgate_and_another_ice_implementation_connect(lab, workdir, timing, r
         assert deployment.topology.peers["a"].ping(peer_ipv4, count=3) and host_b.ping(riftgate_ipv4)
         assert agent.peer(peer_public).get("state") == "connected"
     except Exception:
-        print(deployment.logs())
+        # The peer's log and both WireGuard devices first: CI keeps only part of a long failure.
         print(f"--- {implementation} peer ---\n" + (open(log_file, errors="replace").read()[-6000:] if os.path.exists(log_file) else ""))
+        for role, host in deployment.topology.peers.items():
+            print(f"--- wg show {lab.prefix}{role} ---\n{wg_show(host, f'{lab.prefix}{role}')}")
+        print(deployment.logs())
         raise

@@ -345,9 +345,19 @@ func (l *PeerLink) configure(local, remote ice.Candidate, generation int64) {
 		endpoint = l.forwarder.Endpoint()
 	}
 	allowed := []string{fmt.Sprint(l.info["ipv4"]) + "/32", fmt.Sprint(l.info["ipv6"]) + "/128"}
-	if err := l.client.wireguard.SetPeer(l.key, endpoint, allowed); err != nil {
+	if err := l.client.wireguard.SetPeer(l.key, endpoint, allowed, l.controlling); err != nil {
 		logf("WireGuard: %v", err)
 		return
+	}
+	if !l.controlling {
+		// §9.5: the controlled side enables keepalive 250 ms after the controlling side; if both started their
+		// handshakes at once, each would drop the answer to its own (WireGuard's handshake collision).
+		wireguard, key := l.client.wireguard, l.key
+		time.AfterFunc(250*time.Millisecond, func() {
+			if err := wireguard.EnableKeepalive(key); err != nil {
+				logf("WireGuard keepalive: %v", err)
+			}
+		})
 	}
 	path := map[bool]string{true: "direct", false: "forwarded"}[direct]
 	logf("%s generation %d: %s %s", l.key[:8], generation, path, name)

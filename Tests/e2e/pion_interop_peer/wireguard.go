@@ -61,8 +61,18 @@ func (w *WireGuard) Address(ipv4, prefix string) error {
 	return run("ip", "link", "set", w.Interface, "up")
 }
 
-// SetPeer points WireGuard's peer `key` at `endpoint`, with the peer's overlay addresses as allowed IPs.
-func (w *WireGuard) SetPeer(key, endpoint string, allowed []string) error {
-	return run("wg", "set", w.Interface, "peer", key, "endpoint", endpoint, "allowed-ips", strings.Join(allowed, ","),
-		"persistent-keepalive", "1")
+// SetPeer points WireGuard's peer `key` at `endpoint`, with the peer's overlay addresses as allowed IPs; with
+// `keepalive`, persistent keepalive 1 s too, which makes WireGuard start a handshake at once.
+func (w *WireGuard) SetPeer(key, endpoint string, allowed []string, keepalive bool) error {
+	args := []string{"wg", "set", w.Interface, "peer", key, "endpoint", endpoint, "allowed-ips", strings.Join(allowed, ",")}
+	if keepalive {
+		args = append(args, "persistent-keepalive", "1")
+	}
+	return run(args...)
+}
+
+// EnableKeepalive turns on persistent keepalive 1 s for peer `key` (§9.5: the controlled side, 250 ms after it
+// configured the peer, so that its handshake does not collide with the controlling side's).
+func (w *WireGuard) EnableKeepalive(key string) error {
+	return run("wg", "set", w.Interface, "peer", key, "persistent-keepalive", "1")
 }
