@@ -76,7 +76,7 @@ struct UnderlayTests {
     func relevance() throws {
         let names: [Int32: String] = [1: "lo", 2: "eth0", 3: "rift0", 4: "wg-other"]
         let relevance = UnderlayRelevance(ownInterface: "rift0", overlay: IPv4Prefix("100.96.0.0/12"),
-                                          interfaceName: { names[$0] }, isTunnel: { $0.hasPrefix("wg") })
+                                          interfaceName: { names[$0] }, isIgnored: { $0.hasPrefix("wg") })
         #expect(relevance.matters(.addressAdded(interface: 2, address: "192.168.1.20")))
         #expect(relevance.matters(.addressRemoved(interface: 9, address: "192.168.1.20")), "a vanished interface counts")
         #expect(!relevance.matters(.addressAdded(interface: 3, address: "100.96.0.2")))
@@ -90,6 +90,40 @@ struct UnderlayTests {
         #expect(relevance.matters(.link(interface: 2, name: "eth0", up: false)))
         #expect(!relevance.matters(.linkRemoved(interface: 3, name: "rift0")))
         #expect(relevance.matters(.lostNotifications))
+    }
+
+    @Test("container and VM networks are left alone; a LAN bridge of another name is kept")
+    func guestNetworks() {
+        for name in ["docker0", "br-3f2a9c81d0e4", "veth1a2b3c4", "virbr0", "vnet3", "lxcbr0", "lxdbr0", "incusbr0",
+                     "podman0", "cni-podman0", "cni0", "flannel.1", "cali8d2f1e0a", "vxlan.calico", "kube-ipvs0"] {
+            #expect(LocalAddresses.isGuestNetwork(name), "\(name)")
+        }
+        for name in ["eth0", "enp3s0", "wlan0", "br0", "br-lan", "br-3F2A9C81D0E4", "br-3f2a9c81d0e", "bond0", "eth0.10", "ppp0"] {
+            #expect(!LocalAddresses.isGuestNetwork(name), "\(name)")
+        }
+        let relevance = UnderlayRelevance(ownInterface: "rift0", overlay: nil, interfaceName: { _ in "docker0" },
+                                          isIgnored: LocalAddresses.isIgnored)
+        #expect(!relevance.matters(.addressRemoved(interface: 5, address: "172.17.0.1")), "docker network rm is no roam")
+        #expect(!relevance.matters(.link(interface: 6, name: "veth1a2b3c4", up: true)), "a container starting is no roam")
+    }
+
+    @Test("an address on a bridge named like Docker's is not gathered; the same address on another bridge is",
+          .enabled(if: geteuid() == 0, "needs root to add an interface"))
+    func guestNetworkAddressNotGathered() throws {
+        let suffix = String(getpid() % 10_000, radix: 16)
+        let guest = "br-\(String(repeating: "0", count: 12 - suffix.count))\(suffix)"
+        let other = "rgbr\(getpid() % 10_000)"
+        defer { _ = try? Self.ip("link", "del", guest); _ = try? Self.ip("link", "del", other) }
+        for (name, address) in [(guest, "198.51.100.81/32"), (other, "198.51.100.82/32")] {
+            try Self.ip("link", "add", name, "type", "bridge")
+            try Self.ip("address", "add", address, "dev", name)
+            try Self.ip("link", "set", name, "up")
+        }
+        let gathered = LocalAddresses.forICE(excludingInterface: "rift-none", overlay: nil)
+        #expect(!gathered.contains("198.51.100.81"), "\(gathered)")
+        #expect(gathered.contains("198.51.100.82"), "\(gathered)")
+        // Down again before removal, so that ICE tests running at the same time stop gathering them at once.
+        _ = try? Self.ip("link", "set", other, "down")
     }
 
     @Test("a burst becomes one batch after a quiet period; a never-ending burst is still reported after the longest wait")
@@ -131,7 +165,7 @@ struct UnderlayTests {
         let seen = Locked<[[UnderlayChange]]>([])
         let monitor = try UnderlayMonitor(
             relevance: UnderlayRelevance(ownInterface: "rift-none", overlay: nil,
-                                         interfaceName: UnderlayRelevance.kernelInterfaceName, isTunnel: { _ in false }),
+                                         interfaceName: UnderlayRelevance.kernelInterfaceName, isIgnored: { _ in false }),
             quiet: .milliseconds(100), longest: .milliseconds(500)
         ) { batch in seen.withLock { $0.append(batch) } }
         defer { monitor.shutdown() }

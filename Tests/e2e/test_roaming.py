@@ -128,3 +128,32 @@ def test_moved_from_one_nat_to_another(lab, start_mesh, timing):
     since = time.monotonic()
     hub, tunnel = recovery(deployment, since, timing, "moved from behind r1 to behind r2")
     assert hub < HUB_BACK and tunnel < TUNNEL_BACK
+
+
+def test_container_networks_coming_and_going_are_not_a_roam(lab, start_mesh, timing):
+    """Docker on A: its bridge (docker0, 172.17.0.1) and a container's veth appear and go while the tunnel runs on a
+    server-reflexive pair. Neither is a network change to the agent (the address was never a candidate), so no peer
+    starts afresh: before the agent left guest networks alone, removing docker0 restarted ICE with every peer on a
+    reflexive or relayed pair."""
+    deployment = start_mesh(home_nats(lab, left=("a",), right=("b",)), first_ping=FIRST_PING, turn=False)
+    a, b = deployment.agents["a"], deployment.agents["b"]
+    key_a, key_b = a.public_key(), b.public_key()
+    wait_for(lambda: (a.peer(key_b) or {}).get("state") == "connected" and (b.peer(key_a) or {}).get("state") == "connected",
+             timeout=15, what="both sides to call the other connected")
+    assert a.peer(key_b).get("path_type") == "server-reflexive", a.peer(key_b)
+    restarts = (a.peer(key_b).get("ice_restarts"), b.peer(key_a).get("ice_restarts"))
+    host = deployment.topology.peers["a"]
+    host.exec("ip", "link", "add", "docker0", "type", "bridge")
+    host.exec("ip", "address", "add", "172.17.0.1/16", "dev", "docker0")
+    host.exec("ip", "link", "set", "docker0", "up")
+    host.exec("ip", "link", "add", "veth5e1f0c2", "type", "veth", "peer", "name", "eth9")
+    host.exec("ip", "link", "set", "veth5e1f0c2", "master", "docker0", "up")
+    time.sleep(3)  # past the change debouncer and a peer's 2 s fresh-start window
+    host.exec("ip", "link", "del", "veth5e1f0c2")
+    host.exec("ip", "link", "del", "docker0")
+    time.sleep(3)
+    assert deployment.ping("a", "b") and deployment.ping("b", "a")
+    after = (a.peer(key_b).get("ice_restarts"), b.peer(key_a).get("ice_restarts"))
+    changes = [line for line in a.log().splitlines() if "network changed" in line]
+    timing(f"docker0 and a container's veth added and removed on a reflexive pair: ICE restarts {restarts} -> {after}")
+    assert after == restarts and not changes, f"ICE restarts {restarts} -> {after}; {changes}"

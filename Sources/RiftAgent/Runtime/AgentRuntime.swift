@@ -95,7 +95,7 @@ public final class AgentRuntime: Sendable {
     /// recovering by timeouts only.
     private func watchUnderlay(_ deliver: @escaping @Sendable ([UnderlayChange]) -> Void) -> UnderlayMonitor? {
         let relevance = UnderlayRelevance(ownInterface: configuration.interface, overlay: nil,
-                                          interfaceName: UnderlayRelevance.kernelInterfaceName, isTunnel: LocalAddresses.isTunnel)
+                                          interfaceName: UnderlayRelevance.kernelInterfaceName, isIgnored: LocalAddresses.isIgnored)
         do {
             return try UnderlayMonitor(relevance: relevance, onChanges: deliver)
         } catch {

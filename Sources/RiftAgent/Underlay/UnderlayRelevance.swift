@@ -3,7 +3,8 @@ import RiftProtocol
 import Glibc
 #endif
 
-/// Which underlay changes matter to the agent: not those on its own interface, on other tunnels or on loopback, not
+/// Which underlay changes matter to the agent: not those on its own interface, on other tunnels, on guest networks
+/// (`LocalAddresses.isGuestNetwork`: a container starting or a Docker network removed) or on loopback, not
 /// IPv6 link-local or overlay addresses, and among route changes only default routes — the same criteria as the
 /// addresses ICE gathers on (`LocalAddresses.forICE`), so a change is reported exactly when it could change a path.
 struct UnderlayRelevance: Sendable {
@@ -13,8 +14,8 @@ struct UnderlayRelevance: Sendable {
     let overlay: IPv4Prefix?
     /// The name of an interface index, nil when the interface is gone.
     let interfaceName: @Sendable (Int32) -> String?
-    /// Whether a named interface is a tunnel (no link-layer header).
-    let isTunnel: @Sendable (String) -> Bool
+    /// Whether a named interface is left alone: a tunnel (no link-layer header) or a guest network.
+    let isIgnored: @Sendable (String) -> Bool
 
     /// The kernel's name for an interface index (if_indextoname), nil when there is no such interface any more.
     static func kernelInterfaceName(_ index: Int32) -> String? {
@@ -39,7 +40,7 @@ struct UnderlayRelevance: Sendable {
     /// An interface we cannot name any more (just removed) matters: it may have carried a path.
     private func interfaceMatters(_ name: String?) -> Bool {
         guard let name else { return true }
-        return name != ownInterface && name != "lo" && !isTunnel(name)
+        return name != ownInterface && name != "lo" && !isIgnored(name)
     }
 
     private func addressMatters(_ text: String) -> Bool {
