@@ -100,5 +100,10 @@ struct AgentLabFailoverTests {
         // The first reason is the silence; the generation it starts (every pair, no relay) then fails over ICE.
         let recovering = try #require(plain.peerStatus("a", of: "b"))
         #expect(recovering.lastRecoveryReason?.contains("received nothing") == true, "\(recovering)")
+        // Status says so at once: not "connected" while the retry negotiates (the handshake is seconds old).
+        #expect(recovering.state == .reestablishing, "\(recovering)")
+        plain.restoreDirectPath("a", "b")
+        let back = advance(plain, until: { plain.peerStatus("a", of: "b")?.state == .connected }, limit: 70_000)
+        #expect(back != nil, "not connected again after the path came back: \(String(describing: plain.peerStatus("a", of: "b")))")
     }
 }

@@ -291,4 +291,20 @@ struct MeshSuspicionTests {
         #expect(actions.contains { if case .startICE(_, _, true, .all) = $0 { true } else { false } }, "\(actions)")
         #expect(pair.session.lastRecoveryReason?.contains("received nothing") == true)
     }
+
+    @Test("status: a path found dead is 're-establishing' at once, not after the retry fails; heard again, 'connected'")
+    func deadPathShownAtOnce() {
+        func state(_ pair: Pair) -> AgentStatus.PeerState {
+            AgentCore.peerStatus(pair.session, wireguard: nil, underlay: []).state
+        }
+        var pair = Pair(turn: false)
+        pair.busy()
+        _ = pair.silence(limit: 1_750)
+        #expect(state(pair) == .connected, "silent, not yet dead")
+        let (actions, _) = pair.silence(limit: 3_000)
+        #expect(!actions.isEmpty && pair.session.failedGenerationsInARow == 0, "the retry has only begun")
+        #expect(state(pair) == .reestablishing, "the handshake is 3 s old, but the path is dead")
+        pair.read(receive: true)
+        #expect(state(pair) == .connected, "the peer is heard again over the old path")
+    }
 }

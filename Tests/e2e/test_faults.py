@@ -175,3 +175,35 @@ def test_broken_ipv6_moves_to_ipv4_without_turn(lab, start_mesh, workdir, timing
                f"local {entry.get('local_candidate')} remote {entry.get('remote_candidate')}")
         assert entry.get("path_type") == "server-reflexive" and entry.get("path_mode") == "hand-over", entry
     assert mesh.ping("b", "a") and mesh.ping("a", "b", ipv6=True) and mesh.ping("a", "b", full_size=True)
+
+
+def test_cut_path_without_turn_is_shown_re_establishing_at_once(lab, start_mesh, workdir, timing):
+    """Home NATs, no TURN, pings running: the path between the two NATs is cut and no other pair exists. Both sides'
+    status must stop saying "connected" as soon as the agent finds the path dead (about 2 s of silence), not when the
+    retry's checks run out (about 7 s later; WireGuard's handshake stays under three minutes old meanwhile); restored,
+    the tunnel comes back by itself."""
+    mesh = start_mesh(home_nats(lab), first_ping=FIRST_PING, turn=False)
+    mesh.peer_view("a", "b", condition=lambda entry: entry.get("path_type") == "server-reflexive")
+    router, peer_router = mesh.topology.router_of("a"), mesh.topology.router_of("b")
+    pinger = Pinger(mesh.topology.peers["a"], mesh.overlay("b")[0], os.path.join(workdir, "ping-cut-no-turn.log"))
+    time.sleep(1.5)
+    router.cut(peer_router.public)
+    cut = time.monotonic()
+    keys = {role: mesh.agents[role].public_key() for role in ("a", "b")}
+
+    def state(viewer: str, peer: str) -> str:
+        return (mesh.agents[viewer].peer(keys[peer]) or {}).get("state", "")
+
+    shown = {}
+    for viewer, peer in (("a", "b"), ("b", "a")):
+        wait_for(lambda: state(viewer, peer) == "re-establishing", timeout=30, interval=0.1,
+                 what=f"{viewer}'s status to show {peer} re-establishing")
+        shown[viewer] = time.monotonic() - cut
+    timing(f"path cut without TURN -> status 're-establishing' after a: {shown['a']:.1f} s, b: {shown['b']:.1f} s "
+           "(the path is found dead after ~2 s of silence; the retry's checks run out ~7 s later)")
+    assert max(shown.values()) < 6, shown
+    router.restore()
+    restored = time.monotonic()
+    wait_for(lambda: state("a", "b") == "connected" and state("b", "a") == "connected" and mesh.ping("a", "b"),
+             timeout=RELAY_BACK_TO_DIRECT, interval=0.25, what="the tunnel to come back after the path was restored")
+    timing(f"path restored -> connected and pinging in {time.monotonic() - restored:.1f} s; {pinger.stop()}")

@@ -29,6 +29,7 @@ extension PeerSession {
                 noteFailedAttempt()
             } else {
                 nextRecoveryAt = min(nextRecoveryAt, now)
+                if path != nil, pathLostAt == nil { pathLostAt = now }
             }
         }
         return []
@@ -46,6 +47,7 @@ extension PeerSession {
         guard var selecting = current, selecting.instance == from else { return [] }
         selecting.selectedPair = (local, remote)
         failedGenerationsInARow = 0
+        pathLostAt = nil
         let mode: DataPathMode
         let localIsHost = local.kind == .host || selecting.localHostEndpoints.contains(HostEndpoint(local))
         let remoteIsHost = remote.kind == .host || selecting.remoteHostEndpoints.contains(HostEndpoint(remote))
@@ -103,6 +105,13 @@ extension PeerSession {
         }
         handshakeAge = age
         receiveWatch.observe(traffic, now: now)
+        // Judged whatever generation runs: the retry a restart request began has no path of its own yet, and WireGuard
+        // still sends over the old one.
+        if let lost = pathLostAt, receiveWatch.receivedAt > lost {
+            pathLostAt = nil  // the peer was heard again
+        } else if pathLostAt == nil, path != nil, receiveWatch.isDead(now: now) {
+            pathLostAt = now
+        }
         if let abandoned = abandonSuspicionIfHeard(now: now) { return abandoned }
         if age == nil, let nudge = nudgeFirstHandshake(now: now) { return nudge }
         let pathSince = current?.pathSince

@@ -48,7 +48,8 @@ extension AgentCore {
 
     /// One peer's line. A host pair whose local address is no longer among the `underlay` addresses (the network
     /// changed and the new generation has not selected a pair yet) is not shown as current: the peer is
-    /// "re-establishing"; so is a peer with a recent handshake whose retries have failed since its path died.
+    /// "re-establishing"; so is a peer with a recent handshake whose path was found dead (`PeerSession.pathLostAt`)
+    /// or whose retries have failed since.
     static func peerStatus(_ session: PeerSession, wireguard: WireGuardPeerStatus?, underlay: Set<String>,
                            hasReflexiveSource: Bool = true) -> AgentStatus.Peer {
         var pair = session.activePair
@@ -57,9 +58,9 @@ extension AgentCore {
             pair = nil
             state = .reestablishing
         }
-        // A recent handshake, but the path died and a retry already failed: not connected, whatever the handshake's
-        // age (it stays under three minutes for a while after the path died).
-        if state == .connected, session.failedGenerationsInARow > 0 { state = .reestablishing }
+        // A recent handshake, but the path died (and perhaps a retry failed since): not connected, whatever the
+        // handshake's age (it stays under three minutes for a while after the path died).
+        if state == .connected, session.pathLostAt != nil || session.failedGenerationsInARow > 0 { state = .reestablishing }
         let pathType: AgentStatus.PathType? = pair.map { pair in
             if pair.local.kind == .relayed || pair.remote.kind == .relayed { return .relayed }
             if pair.local.kind == .host && pair.remote.kind == .host { return .host }
