@@ -139,7 +139,9 @@ struct AgentLabTests {
             try expectConnected(lab, me, other, pathType: .relayed, pathMode: .forwarded)
         }
         let recovering = [lab.peerStatus("a", of: "b"), lab.peerStatus("b", of: "a")].compactMap { $0?.lastRecoveryReason }
-        #expect(recovering.contains { $0.contains("ICE failed") }, "\(recovering)")
+        // The fake fails ICE at the moment of the cut, while WireGuard's counters are still fresh: renewed beside the
+        // path first (a real libnice gives up 10 s after its last answer, long after the 2 s dead-path rule).
+        #expect(recovering.contains { $0.contains("ICE failed") || $0.contains("ICE consent lost") }, "\(recovering)")
     }
 
     @Test("without TURN a cut direct path keeps failing and says so, with a hint naming the missing relay; restored, it connects again")

@@ -292,6 +292,57 @@ struct MeshSuspicionTests {
         #expect(pair.session.lastRecoveryReason?.contains("received nothing") == true)
     }
 
+    @Test("consent lost while WireGuard still receives: a normal generation beside the path, no failure, no relay")
+    func lostConsentOnALivePathIsRenewed() throws {
+        var pair = Pair()
+        let direct = try #require(pair.session.instance)
+        pair.busy()
+        #expect(pair.h.send(.iceState(peer: Self.b, instance: direct, state: .failed), to: 1).isEmpty)
+        let actions = pair.read(receive: true)
+        #expect(actions.contains { if case .startICE(_, _, true, .all) = $0 { true } else { false } }, "\(actions)")
+        #expect(!actions.contains(.closeICE(peer: Self.b, instance: direct)), "the old session stays: \(actions)")
+        #expect(!Self.touchesWireGuard(actions), "\(actions)")
+        #expect(pair.session.standby?.instance == direct && pair.session.failedGenerationsInARow == 0)
+        #expect(pair.session.lastRecoveryReason?.contains("still receives") == true, "\(String(describing: pair.session.lastRecoveryReason))")
+        #expect(AgentCore.peerStatus(pair.session, wireguard: nil, underlay: []).state == .connected)
+
+        // The same loss on a path WireGuard no longer hears is a failure, as before: a relay-only generation.
+        var silent = Pair()
+        let old = try #require(silent.session.instance)
+        silent.busy()
+        for _ in 0..<8 { silent.read(receive: false, send: false) }  // nothing in for 2 s (this side idle too)
+        #expect(silent.h.send(.iceState(peer: Self.b, instance: old, state: .failed), to: 1).isEmpty)
+        let failed = silent.read(receive: false, send: false)
+        #expect(Self.startsRelayOnly(failed), "\(failed)")
+        #expect(silent.session.lastRecoveryReason == "ICE failed or consent lost")
+    }
+
+    @Test("the controlled side's consent lost on a live path: it asks with session none, and the controlling side renews beside the path")
+    func controlledLostConsentAsksForRenewal() throws {
+        var pair = Pair()
+        let controlled = try #require(pair.h.meshes[Self.b]!.peers[Self.a]!.instance)
+        var now = pair.now
+        var received: UInt64 = 500
+        func readB() -> [MeshAction] {
+            now += 250
+            received += 100
+            return pair.h.send(.tick(nowMilliseconds: now, handshakeAge: [Self.a: 3],
+                                     traffic: [Self.a: TrafficCounters(received: received, sent: received)]), to: 2)
+        }
+        _ = readB(); _ = readB()
+        #expect(pair.h.send(.iceState(peer: Self.a, instance: controlled, state: .failed), to: 2).isEmpty)
+        let asked = readB()
+        let restart = try #require(asked.compactMap { if case .sendSignal(let p) = $0, p.kind == .restart { p } else { nil } }.first,
+                                   "\(asked)")
+        #expect(restart.session == "none")
+        let direct = try #require(pair.session.instance)
+        pair.now = now
+        pair.read(receive: true)  // A's generation is older than 5 s, its path healthy
+        let answered = pair.h.send(.signal(restart), to: 1)
+        #expect(answered.contains { if case .startICE(_, _, true, .all) = $0 { true } else { false } }, "\(answered)")
+        #expect(!answered.contains(.closeICE(peer: Self.b, instance: direct)), "make before break: \(answered)")
+    }
+
     @Test("status: a path found dead is 're-establishing' at once, not after the retry fails; heard again, 'connected'")
     func deadPathShownAtOnce() {
         func state(_ pair: Pair) -> AgentStatus.PeerState {

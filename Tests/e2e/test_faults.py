@@ -207,3 +207,36 @@ def test_cut_path_without_turn_is_shown_re_establishing_at_once(lab, start_mesh,
     wait_for(lambda: state("a", "b") == "connected" and state("b", "a") == "connected" and mesh.ping("a", "b"),
              timeout=RELAY_BACK_TO_DIRECT, interval=0.25, what="the tunnel to come back after the path was restored")
     timing(f"path restored -> connected and pinging in {time.monotonic() - restored:.1f} s; {pinger.stop()}")
+
+
+LOSSY_SECONDS = float(os.environ.get("RIFTGATE_LOSSY_SECONDS", "60"))
+
+
+@pytest.mark.parametrize("percent", [int(p) for p in os.environ.get("RIFTGATE_LOSSY_PERCENT", "5").split(",")])
+def test_lossy_uplink_keeps_its_path(lab, start_mesh, workdir, timing, percent):
+    """Home NATs and TURN; a's uplink loses `percent` % of its packets each way at random (Wi-Fi at the edge of its
+    range), with a ping a second through the tunnel. Random loss is not a dead path: the tunnel must stay on its
+    direct pair, without ICE restarts or moves to the relay."""
+    mesh = start_mesh(home_nats(lab), first_ping=FIRST_PING)
+    mesh.peer_view("a", "b", condition=lambda entry: entry.get("path_type") == "server-reflexive")
+    keys = {role: mesh.agents[role].public_key() for role in ("a", "b")}
+    before = {v: (mesh.agents[v].peer(keys[p]) or {}).get("ice_restarts") for v, p in (("a", "b"), ("b", "a"))}
+    logs_before = {role: len(mesh.agents[role].log().splitlines()) for role in ("a", "b")}
+    pinger = Pinger(mesh.topology.peers["a"], mesh.overlay("b")[0], os.path.join(workdir, "ping-lossy.log"), interval=1)
+    mesh.topology.router_of("a").lose(percent)
+    states = []
+    deadline = time.monotonic() + LOSSY_SECONDS
+    while time.monotonic() < deadline:
+        states.append((mesh.agents["a"].peer(keys["b"]) or {}).get("state"))
+        time.sleep(0.5)
+    mesh.topology.router_of("a").restore()
+    summary = pinger.stop()
+    after = {v: (mesh.agents[v].peer(keys[p]) or {}).get("ice_restarts") for v, p in (("a", "b"), ("b", "a"))}
+    events = [line for role in ("a", "b") for line in mesh.agents[role].log().splitlines()[logs_before[role]:]
+              if "generation" in line or "suspect" in line or "received nothing" in line or "relay" in line]
+    not_connected = sum(1 for s in states if s != "connected")
+    timing(f"{percent} % loss each way on a's uplink for {LOSSY_SECONDS:.0f} s: pings {summary}; ICE restarts "
+           f"{before} -> {after}; status not connected in {not_connected}/{len(states)} reads; {len(events)} path events")
+    for line in events[:30]:
+        timing(f"  {line[:220]}")
+    assert after == before, events

@@ -22,7 +22,8 @@ failures, ALGs, NAT66. IPv6 (`ipv6=True`, the dual-stack topologies) is routed, 
 stateful firewall: what answers an inside flow comes in, nothing else (RFC 6092).
 
 Fault injection: `cut(addresses)` silently drops traffic between the LAN and some public addresses (a path that
-died), `cut_ipv6()` all IPv6 traffic through the router (the LAN's IPv6 broke), `restore()` undoes both, and `rebind()` makes the router forget all its mappings and hand out new ports (as
+died), `cut_ipv6()` all IPv6 traffic through the router (the LAN's IPv6 broke), `lose(percent)` a share of every packet at
+random (a lossy uplink), `restore()` undoes them, and `rebind()` makes the router forget all its mappings and hand out new ports (as
 after a router reboot): it flushes conntrack and moves masquerading to another port range.
 """
 from __future__ import annotations
@@ -114,13 +115,19 @@ table ip6 {TABLE} {{
                         f"add rule ip {TABLE} cut ip saddr {address} drop\n" for address in addresses)
         self.host.nft(f"flush chain ip {TABLE} cut\n" + rules)
 
+    def lose(self, percent: float) -> None:
+        """Drops `percent` % of the packets the router forwards, each way, at random (a lossy uplink: Wi-Fi at the edge
+        of its range, a congested mobile cell). No delay: this kernel has no netem."""
+        self.host.nft(f"flush chain ip {TABLE} cut\n"
+                      f"add rule ip {TABLE} cut numgen random mod 10000 < {int(percent * 100)} drop\n")
+
     def cut_ipv6(self) -> None:
         """Drops every IPv6 packet between the LAN and the outside, without an ICMP error: the LAN's IPv6 broke (as
         when a provider's IPv6 fails while IPv4 keeps working). Needs `ipv6=True`."""
         self.host.nft(f"flush chain ip6 {TABLE} cut\nadd rule ip6 {TABLE} cut drop\n")
 
     def restore(self) -> None:
-        """Undoes `cut` and `cut_ipv6`."""
+        """Undoes `cut`, `lose` and `cut_ipv6`."""
         self.host.nft(f"flush chain ip {TABLE} cut\n" + (f"flush chain ip6 {TABLE} cut\n" if self.ipv6 else ""))
 
     def rebind(self, ports: str = "20000-29999") -> None:

@@ -180,8 +180,10 @@ public struct Mesh: Sendable {
             peer.recovery.reset()
             peer.failedGenerationsInARow = 0  // the peer restarted: its earlier failures say nothing now
             peer.nextRecoveryAt = 0
-            peer.lastRecoveryReason = "peer restarted: \(reason)"
-            return peer.beginGeneration(ids: &ids, forceRelay: false, now: now)
+            peer.lastRecoveryReason = "peer started afresh: \(reason)"
+            // Make before break: a path that works here keeps carrying until the new generation selects a pair (the
+            // peer's network changed, or its ICE session ended under a path that still carries).
+            return peer.beginGeneration(ids: &ids, forceRelay: false, now: now, keepWorkingPath: peer.isHealthy)
         }
         // A relay prepared on suspicion is this same failure seen first here (PeerSession+Suspicion).
         guard now >= peer.nextRecoveryAt, !peer.preparingRelayOnSuspicion else { return [] }

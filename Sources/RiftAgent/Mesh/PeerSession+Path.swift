@@ -29,7 +29,6 @@ extension PeerSession {
                 noteFailedAttempt()
             } else {
                 nextRecoveryAt = min(nextRecoveryAt, now)
-                if path != nil, pathLostAt == nil { pathLostAt = now }
             }
         }
         return []
@@ -148,6 +147,7 @@ extension PeerSession {
             }
             return considerUpgrade(now: now, ids: &ids)
         }
+        if let renewed = renewBesideLivePath(now: now, ids: &ids) { return renewed }
         let reason: String
         if connectivity == .failed {
             reason = "ICE failed or consent lost"
@@ -163,6 +163,38 @@ extension PeerSession {
             return []
         }
         return recover(reason: reason, now: now, relayAvailable: relayAvailable, ids: &ids)
+    }
+
+    /// How recently WireGuard must have heard the peer for a pair whose ICE consent was lost to count as still carrying,
+    /// in milliseconds: within the dead-path deadline (`ReceiveWatch.silenceDeadline`).
+    static let liveDespiteICEWindow: Int64 = ReceiveWatch.silenceDeadline
+
+    /// libnice declared the pair in use failed (consent lost), but WireGuard still hears the peer over a path that
+    /// does not run through libnice (direct, or handed over to WireGuard's port): the path carries, only ICE's view
+    /// of it is gone. libnice 0.1.21 checks consent every 4–6 s without retransmitting and gives up 10 s after the
+    /// last answer, so on a link losing a few percent of its packets one lost check or answer was enough: measured
+    /// at 5 % loss each way, half the minutes had a "failure", each moving the tunnel to the relay until the next
+    /// try off it. So the session is renewed beside the path, make before break, and is no failure: the controlling
+    /// side begins a normal generation and keeps the old session (its socket carries a handed-over path) until the
+    /// new one selects a pair; the controlled side asks for that with `restart`, session "none" (PROTOCOL.md §8: not
+    /// a failure of the pair). Renewals back off like recoveries. A forwarded path runs through libnice, so its
+    /// failure stays a failure; a path WireGuard no longer hears is left to the rules below. Nil when not this case;
+    /// empty while the backoff runs.
+    mutating func renewBesideLivePath(now: Int64, ids: inout GenerationIDs) -> [MeshAction]? {
+        guard connectivity.isLost, standby == nil, isConnected, let generation = current, generation.selectedPair != nil,
+              let path, path != .forwarded, now - receiveWatch.receivedAt < Self.liveDespiteICEWindow else { return nil }
+        guard now >= nextRecoveryAt else { return [] }
+        let reason = "ICE consent lost while WireGuard still receives over the path"
+        nextRecoveryAt = now + Int64(recovery.nextDelay())
+        if controlling {
+            lastRecoveryReason = "\(reason): renewed beside it"
+            standby = generation  // keeps the session (and a hand-over's socket) until the new generation selects
+            current = nil
+            return beginGeneration(ids: &ids, forceRelay: false, now: now)
+        }
+        attemptStartedAt = now
+        lastRecoveryReason = "\(reason): asked the peer to renew it"
+        return [restartRequest(session: "none", reason: reason)]
     }
 
     /// The current generation's path stopped delivering (see `ReceiveWatch`), seconds before ICE consent would say so.
