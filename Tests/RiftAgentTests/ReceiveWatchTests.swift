@@ -12,10 +12,12 @@ struct ReceiveWatchTests {
         watch.observe(TrafficCounters(received: 132, sent: 164), now: 2_000)
         #expect(!watch.isDead(now: 2_000))
         watch.observe(TrafficCounters(received: 132, sent: 196), now: 3_000)
-        #expect(watch.isDead(now: 3_000))
-        #expect(watch.silence(now: 3_000) == 2_000)
-        watch.observe(TrafficCounters(received: 164, sent: 228), now: 4_000)
-        #expect(!watch.isDead(now: 4_000), "a packet that arrives ends the silence")
+        #expect(!watch.isDead(now: 3_000), "2 s: one lost keepalive and a late one, not a dead path")
+        watch.observe(TrafficCounters(received: 132, sent: 228), now: 4_000)
+        #expect(watch.isDead(now: 4_000))
+        #expect(watch.silence(now: 4_000) == 3_000)
+        watch.observe(TrafficCounters(received: 164, sent: 260), now: 5_000)
+        #expect(!watch.isDead(now: 5_000), "a packet that arrives ends the silence")
     }
 
     @Test("a tunnel where neither side sends is silent, not dead; missing counters prove nothing")
@@ -35,11 +37,11 @@ struct ReceiveWatchTests {
         watch.observe(TrafficCounters(received: 0, sent: 32), now: 1_900)
         watch.observe(TrafficCounters(received: 0, sent: 64), now: 3_000)
         #expect(!watch.isDead(now: 3_000), "silence counts from the reset at 1.9 s")
-        watch.observe(TrafficCounters(received: 0, sent: 96), now: 3_900)
-        #expect(watch.isDead(now: 3_900))
+        watch.observe(TrafficCounters(received: 0, sent: 96), now: 4_900)
+        #expect(watch.isDead(now: 4_900))
     }
 
-    @Test("after two-way traffic on every read, silence is suspect at 500 ms; after keepalives only, at 1.75 s")
+    @Test("after two-way traffic on every read, silence is suspect at 500 ms; after keepalives only, at 2.75 s")
     func suspicionFollowsTheTraffic() {
         var busy = ReceiveWatch(now: 0)
         var now: Int64 = 0
@@ -63,12 +65,12 @@ struct ReceiveWatchTests {
         var quiet = ReceiveWatch(now: 0)
         quiet.observe(TrafficCounters(received: 0, sent: 0), now: 0)
         quiet.observe(TrafficCounters(received: 32, sent: 32), now: 1_000)  // one keepalive each way: not busy
-        quiet.observe(TrafficCounters(received: 32, sent: 64), now: 2_500)
-        #expect(!quiet.isSuspect(now: 2_500), "1.5 s after a keepalive can still be an idle tunnel's rhythm")
-        quiet.observe(TrafficCounters(received: 32, sent: 96), now: 2_750)
-        #expect(quiet.isSuspect(now: 2_750) && !quiet.isDead(now: 2_750))
-        quiet.observe(TrafficCounters(received: 32, sent: 128), now: 3_000)
-        #expect(quiet.isDead(now: 3_000))
+        quiet.observe(TrafficCounters(received: 32, sent: 64), now: 3_500)
+        #expect(!quiet.isSuspect(now: 3_500), "2.5 s after a keepalive: one was lost, the next came late (a lossy link)")
+        quiet.observe(TrafficCounters(received: 32, sent: 96), now: 3_750)
+        #expect(quiet.isSuspect(now: 3_750) && !quiet.isDead(now: 3_750))
+        quiet.observe(TrafficCounters(received: 32, sent: 128), now: 4_000)
+        #expect(quiet.isDead(now: 4_000))
     }
 
     @Test("data sent into an idle tunnel's silence is suspect 1.25 s after the read that saw it, before the quiet deadline")
@@ -109,7 +111,7 @@ struct ReceiveWatchTests {
         #expect(watch.isSuspect(now: 2_600) && watch.silence(now: 2_600) < ReceiveWatch.suspicionAfter.quiet,
                 "suspected by the data rule alone")
 
-        var outage = ReceiveWatch(now: 0)  // a 5 s outage the path came back from counts, but only up to 1.75 s
+        var outage = ReceiveWatch(now: 0)  // a 5 s outage the path came back from counts, but only up to the quiet deadline
         outage.observe(TrafficCounters(received: 0, sent: 0), now: 0)
         outage.observe(TrafficCounters(received: 0, sent: 128), now: 250)
         outage.observe(TrafficCounters(received: 32, sent: 128), now: 5_250)

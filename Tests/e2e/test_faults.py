@@ -179,7 +179,7 @@ def test_broken_ipv6_moves_to_ipv4_without_turn(lab, start_mesh, workdir, timing
 
 def test_cut_path_without_turn_is_shown_re_establishing_at_once(lab, start_mesh, workdir, timing):
     """Home NATs, no TURN, pings running: the path between the two NATs is cut and no other pair exists. Both sides'
-    status must stop saying "connected" as soon as the agent finds the path dead (about 2 s of silence), not when the
+    status must stop saying "connected" as soon as the agent finds the path dead (3 s of silence), not when the
     retry's checks run out (about 7 s later; WireGuard's handshake stays under three minutes old meanwhile); restored,
     the tunnel comes back by itself."""
     mesh = start_mesh(home_nats(lab), first_ping=FIRST_PING, turn=False)
@@ -200,8 +200,8 @@ def test_cut_path_without_turn_is_shown_re_establishing_at_once(lab, start_mesh,
                  what=f"{viewer}'s status to show {peer} re-establishing")
         shown[viewer] = time.monotonic() - cut
     timing(f"path cut without TURN -> status 're-establishing' after a: {shown['a']:.1f} s, b: {shown['b']:.1f} s "
-           "(the path is found dead after ~2 s of silence; the retry's checks run out ~7 s later)")
-    assert max(shown.values()) < 6, shown
+           "(the path is found dead after 3 s of silence; the retry's checks run out ~7 s later)")
+    assert max(shown.values()) < 7, shown
     router.restore()
     restored = time.monotonic()
     wait_for(lambda: state("a", "b") == "connected" and state("b", "a") == "connected" and mesh.ping("a", "b"),
@@ -215,28 +215,29 @@ LOSSY_SECONDS = float(os.environ.get("RIFTGATE_LOSSY_SECONDS", "60"))
 @pytest.mark.parametrize("percent", [int(p) for p in os.environ.get("RIFTGATE_LOSSY_PERCENT", "5").split(",")])
 def test_lossy_uplink_keeps_its_path(lab, start_mesh, workdir, timing, percent):
     """Home NATs and TURN; a's uplink loses `percent` % of its packets each way at random (Wi-Fi at the edge of its
-    range), with a ping a second through the tunnel. Random loss is not a dead path: the tunnel must stay on its
-    direct pair, without ICE restarts or moves to the relay."""
+    range), with a ping a second through the tunnel. Random loss is not a dead path: the tunnel must stay connected on
+    its direct pair, never moved to the relay. (ICE may be renewed beside the path when libnice's consent checks are
+    lost while WireGuard still hears the peer; that is no move.) Before: about one move to the relay a minute at 5 %."""
     mesh = start_mesh(home_nats(lab), first_ping=FIRST_PING)
     mesh.peer_view("a", "b", condition=lambda entry: entry.get("path_type") == "server-reflexive")
     keys = {role: mesh.agents[role].public_key() for role in ("a", "b")}
-    before = {v: (mesh.agents[v].peer(keys[p]) or {}).get("ice_restarts") for v, p in (("a", "b"), ("b", "a"))}
     logs_before = {role: len(mesh.agents[role].log().splitlines()) for role in ("a", "b")}
     pinger = Pinger(mesh.topology.peers["a"], mesh.overlay("b")[0], os.path.join(workdir, "ping-lossy.log"), interval=1)
     mesh.topology.router_of("a").lose(percent)
-    states = []
+    seen = []
     deadline = time.monotonic() + LOSSY_SECONDS
     while time.monotonic() < deadline:
-        states.append((mesh.agents["a"].peer(keys["b"]) or {}).get("state"))
+        entry = mesh.agents["a"].peer(keys["b"]) or {}
+        seen.append((entry.get("state"), entry.get("path_type")))
         time.sleep(0.5)
     mesh.topology.router_of("a").restore()
     summary = pinger.stop()
-    after = {v: (mesh.agents[v].peer(keys[p]) or {}).get("ice_restarts") for v, p in (("a", "b"), ("b", "a"))}
-    events = [line for role in ("a", "b") for line in mesh.agents[role].log().splitlines()[logs_before[role]:]
-              if "generation" in line or "suspect" in line or "received nothing" in line or "relay" in line]
-    not_connected = sum(1 for s in states if s != "connected")
-    timing(f"{percent} % loss each way on a's uplink for {LOSSY_SECONDS:.0f} s: pings {summary}; ICE restarts "
-           f"{before} -> {after}; status not connected in {not_connected}/{len(states)} reads; {len(events)} path events")
-    for line in events[:30]:
-        timing(f"  {line[:220]}")
-    assert after == before, events
+    restarts = {v: (mesh.agents[v].peer(keys[p]) or {}).get("ice_restarts") for v, p in (("a", "b"), ("b", "a"))}
+    recoveries = [line for role in ("a", "b") for line in mesh.agents[role].log().splitlines()[logs_before[role]:]
+                  if "ICE generation" in line]
+    moved = [s for s in seen if s != ("connected", "server-reflexive")]
+    timing(f"{percent} % loss each way on a's uplink for {LOSSY_SECONDS:.0f} s: pings {summary}; ICE generations "
+           f"{restarts}; {len(moved)} of {len(seen)} status reads not connected on the reflexive pair")
+    for line in recoveries[:10]:
+        timing(f"  {line[:200]}")
+    assert not moved and not [line for line in recoveries if "relay only" in line], (moved, recoveries)

@@ -166,8 +166,8 @@ extension PeerSession {
     }
 
     /// How recently WireGuard must have heard the peer for a pair whose ICE consent was lost to count as still carrying,
-    /// in milliseconds: within the dead-path deadline (`ReceiveWatch.silenceDeadline`).
-    static let liveDespiteICEWindow: Int64 = ReceiveWatch.silenceDeadline
+    /// in milliseconds: a keepalive interval and a lost keepalive.
+    static let liveDespiteICEWindow: Int64 = 2_000
 
     /// libnice declared the pair in use failed (consent lost), but WireGuard still hears the peer over a path that
     /// does not run through libnice (direct, or handed over to WireGuard's port): the path carries, only ICE's view

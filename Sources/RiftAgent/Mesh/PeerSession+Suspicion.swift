@@ -36,7 +36,7 @@ extension PeerSession {
 
     /// Controlled side: the path in use is suspected (the same rule as the controlling side's): ask for a restart at
     /// once, which the controlling side turns into a relay prepared beside the path (`prepareOnRequest`), instead of
-    /// waiting for the 2 s deadline. Once per suspicion: the next ask waits out the cooldown (the 2 s rule still asks
+    /// waiting for the 3 s deadline. Once per suspicion: the next ask waits out the cooldown (the 3 s rule still asks
     /// meanwhile). Nil when not asked.
     mutating func askOnSuspicion(now: Int64, relayAvailable: Bool) -> [MeshAction]? {
         guard !controlling, canPrepareRelay(now: now, relayAvailable: relayAvailable), receiveWatch.isSuspect(now: now)

@@ -23,23 +23,24 @@ public struct TrafficCounters: Sendable, Hashable {
 ///
 /// Two levels. *Suspect*: nothing arrived for `suspicionAfter`, which is short (500 ms) when the traffic before the
 /// silence went both ways on every read and this side still sent on the first read of the silence (pings, TCP, a
-/// call: a live path would have answered on one of those reads), and 1.75 s otherwise (an idle or one-way tunnel, where only keepalives
+/// call: a live path would have answered on one of those reads), and 2.75 s otherwise (an idle or one-way tunnel, where only keepalives
 /// arrive, at most ~1.25 s apart plus a read); or nothing arrived for `answerDeadline(now:)` (1.25 s, or the slowest answer
-/// of the last minute or two plus 500 ms, up to 1.75 s) after this side sent data into the silence, since a live peer
+/// of the last minute or two plus 500 ms, up to 2.75 s) after this side sent data into the silence, since a live peer
 /// answers data within about half a second (`SendWatch`: a read to see it, a read at most to answer, and one more here
 /// to see the answer, 750 ms and the path's round trip at worst). That last
 /// rule is what catches a cut that comes as traffic starts on an idle tunnel, where the last keepalive may be 1.25 s
 /// old already. A suspected path is not left yet: the controlling side starts a
 /// relay-only generation beside it and keeps the old path if it speaks again before the relay is ready
-/// (PeerSession+Suspicion). *Dead*: nothing for `silenceDeadline` (2 s), the rule where no relay can be prepared (no
+/// (PeerSession+Suspicion). *Dead*: nothing for `silenceDeadline` (3 s), the rule where no relay can be prepared (no
 /// TURN, a relayed path, the controlled side).
 struct ReceiveWatch: Sendable {
-    /// How long nothing may arrive, while we send, before the path counts as dead, in milliseconds: two keepalive
-    /// intervals, so one late or lost keepalive (or a tick that ran late on a busy machine) is not a failure.
-    static let silenceDeadline: Int64 = 2_000
+    /// How long nothing may arrive, while we send, before the path counts as dead, in milliseconds: one lost keepalive
+    /// and a late one (up to 2.5 s) plus a read, so a lossy link is not a dead one (2 s until a 5 % loss measurement
+    /// showed single losses reaching it).
+    static let silenceDeadline: Int64 = 3_000
     /// How long nothing may arrive before the path is suspected, in milliseconds: after two-way traffic on every one
-    /// of the last `busyReads` reads, and otherwise.
-    static let suspicionAfter: (busy: Int64, quiet: Int64) = (500, 1_750)
+    /// of the last `busyReads` reads, and otherwise (past one lost keepalive, as the dead-path deadline).
+    static let suspicionAfter: (busy: Int64, quiet: Int64) = (500, 2_750)
     /// How many consecutive reads with both counters advancing make the traffic "busy".
     static let busyReads = 4
     /// How long the peer may leave data this side sent unanswered before the path is suspected, in milliseconds,

@@ -6,7 +6,7 @@
 /// about two seconds on an idle lab tunnel), and a side that only receives (one-way traffic) may send nothing for up
 /// to 10 s (WireGuard's passive keepalive). So when the sent counter stood still for `quietLimit`, the agent asks
 /// WireGuard for one keepalive (`MeshAction.sendKeepalive`); the peer then hears from us at least every ~1.25 s plus
-/// one read, inside its 1.75 s quiet-traffic suspicion deadline (the lab's idle tunnels: 1.2 s at most, against
+/// one read, inside its 2.75 s quiet-traffic suspicion deadline (the lab's idle tunnels: 1.2 s at most, against
 /// 2.0 s with WireGuard's timer alone).
 ///
 /// And when the peer's *data* arrived (a counter step larger than `dataBytes`: more than keepalives) and this side
