@@ -79,15 +79,19 @@ struct ReceiveWatchTests {
         watch.observe(TrafficCounters(received: 0, sent: 0), now: 0)
         watch.observe(TrafficCounters(received: 32, sent: 32), now: 250)  // keepalives: the last packet in
         watch.observe(TrafficCounters(received: 32, sent: 64), now: 500)  // our keepalive: no answer owed
-        watch.observe(TrafficCounters(received: 32, sent: 192), now: 750)  // a ping goes out
-        watch.observe(TrafficCounters(received: 32, sent: 320), now: 1_750)
+        var sent: UInt64 = 192
+        watch.observe(TrafficCounters(received: 32, sent: sent), now: 750)  // pings go out, one every read
+        for now in stride(from: Int64(1_000), through: 1_750, by: 250) {
+            sent += 128
+            watch.observe(TrafficCounters(received: 32, sent: sent), now: now)
+        }
         #expect(!watch.isSuspect(now: 1_750))
         #expect(watch.unanswered(now: 1_750) == 1_000)
-        watch.observe(TrafficCounters(received: 32, sent: 448), now: 2_000)
+        watch.observe(TrafficCounters(received: 32, sent: sent + 128), now: 2_000)
         #expect(watch.isSuspect(now: 2_000), "1.25 s after the ping, although the last packet in is only 1.75 s old")
         #expect(watch.suspicionSummary(now: 2_000)
                 == "WireGuard received nothing for 1750 ms while sending (data unanswered for 1250 ms)")
-        watch.observe(TrafficCounters(received: 64, sent: 448), now: 2_250)
+        watch.observe(TrafficCounters(received: 64, sent: sent + 128), now: 2_250)
         #expect(!watch.isSuspect(now: 2_250) && watch.unanswered(now: 2_250) == 0, "any packet in answers it")
 
         var sameRead = ReceiveWatch(now: 0)  // data that went out on the read a packet came in may predate it
@@ -95,6 +99,30 @@ struct ReceiveWatchTests {
         sameRead.observe(TrafficCounters(received: 128, sent: 128), now: 250)
         sameRead.observe(TrafficCounters(received: 128, sent: 160), now: 500)  // then only a keepalive
         #expect(sameRead.unanswered(now: 1_500) == 0)
+    }
+
+    @Test("a packet a second (a ping's answer) lost once is no suspicion; the next data unanswered too is one")
+    func oneLostAnswerIsNotACut() {
+        var watch = ReceiveWatch(now: 0)
+        watch.observe(TrafficCounters(received: 0, sent: 0), now: 0)
+        watch.observe(TrafficCounters(received: 128, sent: 32), now: 250)  // a ping in
+        watch.observe(TrafficCounters(received: 128, sent: 160), now: 500)  // our answer to it: lost on the way
+        for now in stride(from: Int64(750), through: 1_500, by: 250) {
+            watch.observe(TrafficCounters(received: 128, sent: 160), now: now)
+            #expect(!watch.isSuspect(now: now), "\(now): one unanswered send is not enough")
+        }
+        watch.observe(TrafficCounters(received: 256, sent: 160), now: 1_750)  // the next ping, 1.5 s after the first
+        #expect(!watch.isSuspect(now: 1_750) && watch.unanswered(now: 1_750) == 0)
+
+        var cut = ReceiveWatch(now: 0)  // the same, but the path is gone: the next data goes unanswered too
+        cut.observe(TrafficCounters(received: 0, sent: 0), now: 0)
+        cut.observe(TrafficCounters(received: 128, sent: 32), now: 250)
+        cut.observe(TrafficCounters(received: 128, sent: 160), now: 500)  // data out
+        cut.observe(TrafficCounters(received: 128, sent: 160), now: 1_250)
+        cut.observe(TrafficCounters(received: 128, sent: 288), now: 1_500)  // data out again, 1 s later
+        #expect(!cut.isSuspect(now: 2_000))
+        cut.observe(TrafficCounters(received: 128, sent: 288), now: 2_250)
+        #expect(cut.isSuspect(now: 2_250), "the second send unanswered for 750 ms, the first for 1.75 s")
     }
 
     @Test("a path whose data waited 800 ms for an answer is given 1.3 s; never more than the quiet deadline; forgotten in 2 min")
@@ -105,9 +133,10 @@ struct ReceiveWatchTests {
         watch.observe(TrafficCounters(received: 32, sent: 128), now: 1_050)  // the answer, 800 ms later (a slow path)
         #expect(watch.answerDeadline(now: 1_050) == 1_300)
         watch.observe(TrafficCounters(received: 32, sent: 256), now: 1_300)  // data out again
-        watch.observe(TrafficCounters(received: 32, sent: 384), now: 2_550)
+        watch.observe(TrafficCounters(received: 32, sent: 384), now: 1_800)  // and again, 500 ms later
+        watch.observe(TrafficCounters(received: 32, sent: 512), now: 2_550)
         #expect(!watch.isSuspect(now: 2_550), "1.25 s unanswered is within this path's 1.3 s")
-        watch.observe(TrafficCounters(received: 32, sent: 512), now: 2_600)
+        watch.observe(TrafficCounters(received: 32, sent: 640), now: 2_600)
         #expect(watch.isSuspect(now: 2_600) && watch.silence(now: 2_600) < ReceiveWatch.suspicionAfter.quiet,
                 "suspected by the data rule alone")
 

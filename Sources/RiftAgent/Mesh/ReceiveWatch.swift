@@ -25,7 +25,8 @@ public struct TrafficCounters: Sendable, Hashable {
 /// silence went both ways on every read and this side still sent on the first read of the silence (pings, TCP, a
 /// call: a live path would have answered on one of those reads), and 2.75 s otherwise (an idle or one-way tunnel, where only keepalives
 /// arrive, at most ~1.25 s apart plus a read); or nothing arrived for `answerDeadline(now:)` (1.25 s, or the slowest answer
-/// of the last minute or two plus 500 ms, up to 2.75 s) after this side sent data into the silence, since a live peer
+/// of the last minute or two plus 500 ms, up to 2.75 s) after this side sent data into the silence, and sent data again
+/// at least 500 ms later that waited 750 ms (`dataUnanswered(now:)`: one lost answer is not a cut), since a live peer
 /// answers data within about half a second (`SendWatch`: a read to see it, a read at most to answer, and one more here
 /// to see the answer, 750 ms and the path's round trip at worst). That last
 /// rule is what catches a cut that comes as traffic starts on an idle tunnel, where the last keepalive may be 1.25 s
@@ -49,6 +50,9 @@ struct ReceiveWatch: Sendable {
     static let minimumAnswerDeadline: Int64 = 1_250
     /// The margin over the slowest recent answer, in milliseconds.
     static let answerMargin: Int64 = 500
+    /// How long after the first data sent into a silence the second one counts, in milliseconds: the peer answers
+    /// data at most once per 500 ms (`SendWatch`).
+    static let secondDataGap: Int64 = 500
 
     private var last: TrafficCounters?
     /// When the received counter last advanced, or the watch (re)started.
@@ -65,6 +69,10 @@ struct ReceiveWatch: Sendable {
     /// The read that first saw data go out (`SendWatch.isData`) on a read without a packet in, since the last packet
     /// arrived: that data was sent after it, and a live peer answers it. Nil when there is none.
     private var dataSentAt: Int64?
+    /// The first read at least `secondDataGap` after `dataSentAt` that saw data go out, still without a packet in: a
+    /// second chance for the peer's answer, so one lost packet on a lossy link (a ping's answer, say, with the next
+    /// ping a second later) is not taken for a cut. Nil when there is none yet.
+    private var secondDataSentAt: Int64?
     /// How long data sent into a silence waited for the next packet in, the slowest lately: a slow round trip (a
     /// satellite link, a congested uplink) raises the answer deadline instead of getting a live path suspected.
     private var answerDelays = RecentMaximum(window: 60_000)
@@ -80,6 +88,7 @@ struct ReceiveWatch: Sendable {
         busyBeforeSilence = false
         silentReads = 0
         dataSentAt = nil
+        secondDataSentAt = nil
     }
 
     /// Records the counters read at `now` (nil: WireGuard reported none for the peer, which proves nothing).
@@ -99,12 +108,19 @@ struct ReceiveWatch: Sendable {
             silentReads = 0
             busyBeforeSilence = busyStreak >= Self.busyReads
             dataSentAt = nil
+            secondDataSentAt = nil
             return
         }
         silentReads += 1
         if sent {
             sentSinceReceived = true
-            if dataSentAt == nil, SendWatch.isData(from: previous.sent, to: counters.sent) { dataSentAt = now }
+            if SendWatch.isData(from: previous.sent, to: counters.sent) {
+                if let first = dataSentAt {
+                    if secondDataSentAt == nil, now - first >= Self.secondDataGap { secondDataSentAt = now }
+                } else {
+                    dataSentAt = now
+                }
+            }
         } else if silentReads == 1 {
             // Both sides stopped together (the pings ended): what follows is the keepalives' rhythm, not a cut. A later
             // read without sending (TCP backing off after a cut) does not undo a silence that began while we sent.
@@ -136,7 +152,18 @@ struct ReceiveWatch: Sendable {
 
     /// Whether the path is suspected: silent long enough to prepare another path, not yet to give this one up.
     func isSuspect(now: Int64) -> Bool {
-        silence(now: now) >= suspicionDeadline || unanswered(now: now) >= answerDeadline(now: now)
+        silence(now: now) >= suspicionDeadline || dataUnanswered(now: now)
+    }
+
+    /// The data rule: the first data sent into the silence unanswered for `answerDeadline(now:)`, and data sent at
+    /// least `secondDataGap` after it unanswered for that deadline less its margin (750 ms at least: a read to see
+    /// it, a read to answer, a read to see the answer). Under steady traffic (pings every 200 ms, TCP) the second
+    /// send comes 500 ms after the first, so the rule fires at 1.25 s as with one send; with a packet a second, one
+    /// lost answer is followed by the next exchange instead of a suspicion.
+    private func dataUnanswered(now: Int64) -> Bool {
+        guard let secondDataSentAt else { return false }
+        let deadline = answerDeadline(now: now)
+        return unanswered(now: now) >= deadline && now - secondDataSentAt >= deadline - Self.answerMargin
     }
 
     /// Whether the path is dead by this signal.
