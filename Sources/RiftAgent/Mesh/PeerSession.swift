@@ -39,9 +39,10 @@ public struct PeerSession: Sendable {
     /// the relay that fails beside a working standby does not count. For the status hint (`PeerHint`).
     var failedGenerationsInARow = 0
     /// When the path WireGuard uses was found dead (nothing received for `ReceiveWatch.silenceDeadline` while
-    /// sending, whichever generation is running, or ICE failed on the pair in use with no standby beside it), mesh
-    /// clock; nil again once a generation selects a pair or WireGuard receives from the peer after it. Status shows such a peer "re-establishing" at once,
-    /// instead of "connected" (its handshake stays under three minutes old) until the retry fails.
+    /// sending, whichever generation is running), mesh clock; nil again once a generation selects a pair or WireGuard
+    /// receives from the peer after it. ICE's own verdict does not set it (see `renewBesideLivePath`). Status shows
+    /// such a peer "re-establishing" at once, instead of "connected" (its handshake stays under three minutes old)
+    /// until the retry fails.
     var pathLostAt: Int64?
     /// Attempts to get off a relayed pair (see PeerSession+Upgrade).
     var upgrade = Backoff(initialMilliseconds: 30_000, maximumMilliseconds: 300_000)
