@@ -299,7 +299,8 @@ struct MeshSuspicionTests {
         pair.busy()
         #expect(pair.h.send(.iceState(peer: Self.b, instance: direct, state: .failed), to: 1).isEmpty)
         let actions = pair.read(receive: true)
-        #expect(actions.contains { if case .startICE(_, _, true, .all) = $0 { true } else { false } }, "\(actions)")
+        // Without our relay: the path does not use it, and a pair on it selected first would move the tunnel off it.
+        #expect(actions.contains { if case .startICE(_, _, true, .withoutOwnRelay) = $0 { true } else { false } }, "\(actions)")
         #expect(!actions.contains(.closeICE(peer: Self.b, instance: direct)), "the old session stays: \(actions)")
         #expect(!Self.touchesWireGuard(actions), "\(actions)")
         #expect(pair.session.standby?.instance == direct && pair.session.failedGenerationsInARow == 0)
@@ -339,8 +340,26 @@ struct MeshSuspicionTests {
         pair.now = now
         pair.read(receive: true)  // A's generation is older than 5 s, its path healthy
         let answered = pair.h.send(.signal(restart), to: 1)
-        #expect(answered.contains { if case .startICE(_, _, true, .all) = $0 { true } else { false } }, "\(answered)")
+        #expect(answered.contains { if case .startICE(_, _, true, .withoutOwnRelay) = $0 { true } else { false } }, "\(answered)")
         #expect(!answered.contains(.closeICE(peer: Self.b, instance: direct)), "make before break: \(answered)")
+
+        // The standby's own consent goes too while the new generation negotiates (the peer closed its end): WireGuard
+        // still hears the peer over the path, so the standby stays and status still names its pair.
+        pair.read(receive: true)
+        let lost = pair.h.send(.iceState(peer: Self.b, instance: direct, state: .failed), to: 1)
+        #expect(!lost.contains(.closeICE(peer: Self.b, instance: direct)), "\(lost)")
+        #expect(pair.session.standby?.instance == direct && pair.session.activePair != nil)
+        #expect(AgentCore.peerStatus(pair.session, wireguard: nil, underlay: []).pathType != nil)
+        // A standby WireGuard no longer hears is closed when its ICE fails, as before.
+        var silent = Pair()
+        silent.busy()
+        let old = try #require(silent.session.instance)
+        silent.h.send(.signal(SignalPayload(kind: .restart, from: Self.b, to: Self.a, session: "none", generation: 0,
+                                            body: .restart(reason: "started"))), to: 1)
+        #expect(silent.session.standby?.instance == old)
+        for _ in 0..<8 { silent.read(receive: false, send: false) }
+        let closed = silent.h.send(.iceState(peer: Self.b, instance: old, state: .failed), to: 1)
+        #expect(closed.contains(.closeICE(peer: Self.b, instance: old)), "\(closed)")
     }
 
     @Test("status: a path found dead is 're-establishing' at once, not after the retry fails; heard again, 'connected'")

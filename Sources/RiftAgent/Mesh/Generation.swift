@@ -8,8 +8,9 @@ public struct Generation: Sendable {
     public let instance: UInt64
     /// Whether it gathers relayed candidates only (decided by the controlling side, carried by its offer).
     public let relayOnly: Bool
-    /// Whether it is a try to get the traffic off a relay, so it gathers no relayed candidate of ours: on the
-    /// controlling side an upgrade (PeerSession+Upgrade), where a pair relayed on both ends would be a step down; on
+    /// Whether it must not move the traffic onto our relay, so it gathers no relayed candidate of ours: on the
+    /// controlling side an upgrade (PeerSession+Upgrade), where a pair relayed on both ends would be a step down, or a
+    /// renewal beside a working path that does not use our relay (`renewBesideLivePath`, the answer to `"none"`); on
     /// the controlled side a normal generation that arrived, unasked, while our relayed pair carried traffic
     /// (`PeerSession.acceptOffer`), where a pair on our relay would only move the tunnel to another relayed pair.
     public internal(set) var seeksPathOffRelay = false

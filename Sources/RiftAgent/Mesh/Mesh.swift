@@ -182,8 +182,15 @@ public struct Mesh: Sendable {
             peer.nextRecoveryAt = 0
             peer.lastRecoveryReason = "peer started afresh: \(reason)"
             // Make before break: a path that works here keeps carrying until the new generation selects a pair (the
-            // peer's network changed, or its ICE session ended under a path that still carries).
-            return peer.beginGeneration(ids: &ids, forceRelay: false, now: now, keepWorkingPath: peer.isHealthy)
+            // peer's network changed, or its ICE session ended under a path that still carries). Beside a working
+            // path that does not run through our relay, the new generation gathers no relayed candidate of ours:
+            // libnice nominates the first pair that succeeds, and a pair on our relay, whose TURN permission lets its
+            // first check through where a reflexive pair's first check meets the peer's NAT still closed, moved a
+            // tunnel that worked off its direct path for half a second (seen at 5 % loss: relay, then the reflexive
+            // pair again). Where the direct pair no longer works, the peer's relayed candidates still pair with ours.
+            let working = peer.isHealthy
+            return peer.beginGeneration(ids: &ids, forceRelay: false, now: now, keepWorkingPath: working,
+                                        offRelay: working && peer.path != .forwarded)
         }
         // A relay prepared on suspicion is this same failure seen first here (PeerSession+Suspicion).
         guard now >= peer.nextRecoveryAt, !peer.preparingRelayOnSuspicion else { return [] }

@@ -8,11 +8,12 @@ extension PeerSession {
 
     /// ICE changed state. Failure (or a session that lost all activity) starts recovery at the next tick, or, while a
     /// standby session still carries the traffic, gives up the new generation at once and keeps the standby. A standby
-    /// that fails is closed.
+    /// that fails is closed, unless its path does not run through libnice and WireGuard still hears the peer over it
+    /// (the renewal's case, `renewBesideLivePath`: the standby whose consent is lost is the path being renewed).
     mutating func iceStateChanged(instance from: UInt64, _ state: ICEConnectivity, now: Int64) -> [MeshAction] {
         if from == standby?.instance {
             standby?.connectivity = state
-            return state.isLost ? closeStandby() : []
+            return state.isLost && !carriesWithoutICE(now: now) ? closeStandby() : []
         }
         guard from == current?.instance else { return [] }
         current?.connectivity = state
@@ -169,6 +170,13 @@ extension PeerSession {
     /// in milliseconds: a keepalive interval and a lost keepalive.
     static let liveDespiteICEWindow: Int64 = 2_000
 
+    /// Whether WireGuard's path, direct or handed over, does not run through libnice and WireGuard heard the peer
+    /// over it within `liveDespiteICEWindow`: the path carries whatever ICE says of its pair.
+    func carriesWithoutICE(now: Int64) -> Bool {
+        guard let path, path != .forwarded else { return false }
+        return now - receiveWatch.receivedAt < Self.liveDespiteICEWindow
+    }
+
     /// libnice declared the pair in use failed (consent lost), but WireGuard still hears the peer over a path that
     /// does not run through libnice (direct, or handed over to WireGuard's port): the path carries, only ICE's view
     /// of it is gone. libnice 0.1.21 checks consent every 4–6 s without retransmitting and gives up 10 s after the
@@ -182,7 +190,7 @@ extension PeerSession {
     /// empty while the backoff runs.
     mutating func renewBesideLivePath(now: Int64, ids: inout GenerationIDs) -> [MeshAction]? {
         guard connectivity.isLost, standby == nil, isConnected, let generation = current, generation.selectedPair != nil,
-              let path, path != .forwarded, now - receiveWatch.receivedAt < Self.liveDespiteICEWindow else { return nil }
+              carriesWithoutICE(now: now) else { return nil }
         guard now >= nextRecoveryAt else { return [] }
         let reason = "ICE consent lost while WireGuard still receives over the path"
         nextRecoveryAt = now + Int64(recovery.nextDelay())
@@ -190,7 +198,9 @@ extension PeerSession {
             lastRecoveryReason = "\(reason): renewed beside it"
             standby = generation  // keeps the session (and a hand-over's socket) until the new generation selects
             current = nil
-            return beginGeneration(ids: &ids, forceRelay: false, now: now)
+            // Without our relay, as an answer to the peer's `"none"` is (`Mesh.restartRequested`): the path does not
+            // run through it, and a pair on it could be selected first and move the tunnel off the path it renews.
+            return beginGeneration(ids: &ids, forceRelay: false, now: now, offRelay: true)
         }
         attemptStartedAt = now
         lastRecoveryReason = "\(reason): asked the peer to renew it"
