@@ -30,15 +30,21 @@ struct MeshSuspicionTests {
         var session: PeerSession { h.meshes[a]!.peers[b]! }
 
         /// One 250 ms read on A; `receive`/`send`: whether each counter advanced since the last one, by `bytes` (100:
-        /// data; 32: one keepalive).
+        /// data; 32: one keepalive). Path probes are left out (`probes` has them), so that the rules' own actions show.
         @discardableResult
         mutating func read(receive: Bool, send: Bool = true, bytes: UInt64 = 100) -> [MeshAction] {
             now += 250
             if receive { received += bytes }
             if send { sent += bytes }
-            return h.send(.tick(nowMilliseconds: now, handshakeAge: [b: 3],
-                                traffic: [b: TrafficCounters(received: received, sent: sent)]), to: 1)
+            let actions = h.send(.tick(nowMilliseconds: now, handshakeAge: [b: 3],
+                                       traffic: [b: TrafficCounters(received: received, sent: sent)]), to: 1)
+            let probing = actions.filter(MeshSuspicionTests.isProbe)
+            if !probing.isEmpty { probes.append(now) }
+            return actions.filter { !MeshSuspicionTests.isProbe($0) }
         }
+
+        /// When A probed the path (`MeshAction.probePath`), the reads' times.
+        var probes: [Int64] = []
 
         /// Two-way traffic on every read for a second and a half (pings, say).
         mutating func busy() { for _ in 0..<6 { read(receive: true) } }
@@ -54,6 +60,10 @@ struct MeshSuspicionTests {
             }
             return ([], quiet)
         }
+    }
+
+    static func isProbe(_ action: MeshAction) -> Bool {
+        if case .probePath(let info) = action { info.publicKey == b } else { false }
     }
 
     static func startsRelayOnly(_ actions: [MeshAction]) -> Bool {
@@ -92,6 +102,33 @@ struct MeshSuspicionTests {
         let (actions, after) = pair.silence(limit: 3_000, bytes: 32)  // A sends keepalives only
         #expect(after == 2_750, "suspected after \(after) ms")
         #expect(Self.startsRelayOnly(actions))
+    }
+
+    @Test("a quiet path is probed on every read from 1.75 s of silence until the 3 s deadline, and not once it is heard")
+    func quietPathIsProbed() {
+        var pair = Pair()
+        Self.idle(&pair)
+        let start = pair.now
+        for _ in 0..<5 { pair.read(receive: false, bytes: 32) }  // 1.25 s: keepalives a second apart leave such gaps
+        #expect(pair.probes.isEmpty, "no probe within a working path's usual gap: \(pair.probes)")
+        for _ in 0..<3 { pair.read(receive: false, bytes: 32) }
+        #expect(pair.probes.map { $0 - start } == [1_750, 2_000], "\(pair.probes.map { $0 - start })")
+        pair.read(receive: true, bytes: 32)  // the answer to a probe: the silence ends, nothing was suspected
+        #expect(pair.session.current?.startedOnSuspicion != true && pair.session.standby == nil)
+        pair.probes = []
+        for _ in 0..<5 { pair.read(receive: false, bytes: 32) }
+        #expect(pair.probes.isEmpty, "heard 1.25 s ago: no probe")
+        var silent = Pair(turn: false)
+        Self.idle(&silent)
+        let quietStart = silent.now
+        for _ in 0..<16 { silent.read(receive: false, bytes: 32) }
+        #expect(silent.probes.map { $0 - quietStart } == [1_750, 2_000, 2_250, 2_500, 2_750],
+                "at most five probes, then the dead-path rule: \(silent.probes.map { $0 - quietStart })")
+        var receiving = Pair()
+        Self.idle(&receiving)
+        receiving.probes = []
+        for _ in 0..<12 { receiving.read(receive: false, send: false) }
+        #expect(receiving.probes.isEmpty, "a side that sends nothing concludes nothing from silence, and probes nothing")
     }
 
     @Test("data sent into an idle tunnel is suspected 1.25 s after the read that saw it go out, not 1.75 s after the last keepalive")
@@ -342,6 +379,22 @@ struct MeshSuspicionTests {
         let answered = pair.h.send(.signal(restart), to: 1)
         #expect(answered.contains { if case .startICE(_, _, true, .withoutOwnRelay) = $0 { true } else { false } }, "\(answered)")
         #expect(!answered.contains(.closeICE(peer: Self.b, instance: direct)), "make before break: \(answered)")
+
+        // The renewal's offer reaches B, whose own session's consent is lost but whose WireGuard still hears A: B keeps
+        // that session as its standby until the new generation selects, so its status still names the pair (before, it
+        // closed it and showed `connected` with no pair, and a hand-over lost its socket meanwhile).
+        let peerB = pair.h.meshes[Self.b]!.peers[Self.a]!
+        _ = readB()
+        let offer = SignalPayload(kind: .offer, from: Self.a, to: Self.b, session: try #require(pair.session.session),
+                                  generation: pair.session.generation,
+                                  body: .description(ICEDescription(ufrag: "u", pwd: "p", candidates: []),
+                                                     WireGuardParameters(publicKey: Self.a, listenPort: 51_001)))
+        let accepted = pair.h.send(.signal(offer), to: 2)
+        #expect(accepted.contains { if case .startICE(_, _, false, _) = $0 { true } else { false } }, "\(accepted)")
+        #expect(!accepted.contains(.closeICE(peer: Self.a, instance: controlled)), "make before break: \(accepted)")
+        let renewingB = pair.h.meshes[Self.b]!.peers[Self.a]!
+        #expect(renewingB.standby?.instance == controlled && peerB.current?.instance == controlled)
+        #expect(AgentCore.peerStatus(renewingB, wireguard: nil, underlay: []).pathType != nil)
 
         // The standby's own consent goes too while the new generation negotiates (the peer closed its end): WireGuard
         // still hears the peer over the path, so the standby stays and status still names its pair.

@@ -241,3 +241,33 @@ def test_lossy_uplink_keeps_its_path(lab, start_mesh, workdir, timing, percent):
     for line in recoveries[:10]:
         timing(f"  {line[:200]}")
     assert not moved and not [line for line in recoveries if "relay only" in line], (moved, recoveries)
+
+
+def test_quiet_path_is_probed_and_kept_when_the_probe_is_answered(lab, start_mesh, timing):
+    """Home NATs and TURN, an idle tunnel on its reflexive pair; a's router drops every WireGuard keepalive both ways and
+    nothing else, so neither side hears the other's sign of life although the path works. A side that hears nothing
+    for 1.75 s while sending probes the path through the tunnel (a small datagram to the peer's overlay address, which
+    the peer's kernel answers), so the tunnel must stay connected on its reflexive pair, with no relay-only generation.
+    Before the probes, both sides suspected the path after 2.75 s and moved to the relay (where keepalives pass, inside
+    TURN's framing); on a lossy link that was the move one CI run in ten saw (`test_lossy_uplink_keeps_its_path`)."""
+    mesh = start_mesh(home_nats(lab), first_ping=FIRST_PING)
+    mesh.peer_view("a", "b", condition=lambda entry: entry.get("path_type") == "server-reflexive")
+    keys = {role: mesh.agents[role].public_key() for role in ("a", "b")}
+    logs_before = {role: len(mesh.agents[role].log().splitlines()) for role in ("a", "b")}
+    router = mesh.topology.router_of("a")
+    router.drop_keepalives()
+    seen = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        entry = mesh.agents["a"].peer(keys["b"]) or {}
+        seen.append((entry.get("state"), entry.get("path_type")))
+        time.sleep(0.5)
+    router.restore()
+    lines = [line for role in ("a", "b") for line in mesh.agents[role].log().splitlines()[logs_before[role]:]]
+    probes = [line for line in lines if "probe sent" in line]
+    recoveries = [line for line in lines if "ICE generation" in line]
+    moved = [s for s in seen if s != ("connected", "server-reflexive")]
+    timing(f"keepalives dropped both ways for 20 s on an idle tunnel: {len(probes)} probes; {len(recoveries)} ICE "
+           f"generations; {len(moved)} of {len(seen)} status reads not connected on the reflexive pair")
+    assert probes, "no probe was sent: the keepalives were not dropped, or the agents do not probe"
+    assert not moved and not [line for line in recoveries if "relay only" in line], (moved, recoveries)

@@ -121,13 +121,18 @@ table ip6 {TABLE} {{
         self.host.nft(f"flush chain ip {TABLE} cut\n"
                       f"add rule ip {TABLE} cut numgen random mod 10000 < {int(percent * 100)} drop\n")
 
+    def drop_keepalives(self) -> None:
+        """Drops WireGuard keepalives (UDP datagrams of 32 bytes: a transport header and its tag around nothing) both
+        ways, and nothing else: a working path on which the peers' own sign of life is lost."""
+        self.host.nft(f"flush chain ip {TABLE} cut\nadd rule ip {TABLE} cut udp length 40 drop\n")
+
     def cut_ipv6(self) -> None:
         """Drops every IPv6 packet between the LAN and the outside, without an ICMP error: the LAN's IPv6 broke (as
         when a provider's IPv6 fails while IPv4 keeps working). Needs `ipv6=True`."""
         self.host.nft(f"flush chain ip6 {TABLE} cut\nadd rule ip6 {TABLE} cut drop\n")
 
     def restore(self) -> None:
-        """Undoes `cut`, `lose` and `cut_ipv6`."""
+        """Undoes `cut`, `lose`, `drop_keepalives` and `cut_ipv6`."""
         self.host.nft(f"flush chain ip {TABLE} cut\n" + (f"flush chain ip6 {TABLE} cut\n" if self.ipv6 else ""))
 
     def rebind(self, ports: str = "20000-29999") -> None:

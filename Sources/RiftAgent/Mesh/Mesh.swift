@@ -209,6 +209,7 @@ public struct Mesh: Sendable {
             actions += peer.endRelayHold(now: now)
             actions += peer.checkLiveness(now: now, handshakeAge: ages[key], traffic: traffic[key], ids: &ids,
                                           relayAvailable: relay)
+            actions += peer.probeIfQuiet(now: now)
             peers[key] = peer
         }
         return actions

@@ -142,6 +142,10 @@ public enum MeshAction: Sendable, Equatable {
     case removeWireGuardPeer(PublicKey)
     /// Make WireGuard send one keepalive to the peer now (see `SendWatch`).
     case sendKeepalive(PublicKey)
+    /// Send the peer a small datagram through the tunnel that its side answers (its kernel with an ICMP error, its
+    /// agent with a keepalive, since it is data), so that a quiet path hears back at once if it works
+    /// (`ReceiveWatch.isProbeDue(now:)`).
+    case probePath(PeerInfo)
     /// Remove the WireGuard peer and configure it again over `path` with keepalive at once: a new peer in WireGuard
     /// sends a handshake initiation immediately, where the existing one would wait out its 5-second retry.
     case restartWireGuardHandshake(PeerInfo, path: DataPathMode, instance: UInt64)

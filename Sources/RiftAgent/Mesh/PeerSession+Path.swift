@@ -90,6 +90,14 @@ extension PeerSession {
         return [.sendKeepalive(info.publicKey)]
     }
 
+    /// A probe through the tunnel when the path in use has been quiet past `ReceiveWatch.probeAfter` while this side
+    /// sends (see `ReceiveWatch.isProbeDue(now:)`): only with a path configured and a handshake seen. Called after
+    /// `checkLiveness` has read this tick's counters.
+    func probeIfQuiet(now: Int64) -> [MeshAction] {
+        guard path != nil, isConnected, receiveWatch.isProbeDue(now: now) else { return [] }
+        return [.probePath(info)]
+    }
+
     /// How long one negotiation may take before it is retried, in milliseconds.
     static let negotiationDeadline: Int64 = 15_000
 

@@ -12,10 +12,13 @@ extension PeerSession {
     /// Whether the pair in use goes through a TURN relay.
     var isRelayed: Bool { (current?.selectedPair != nil ? current : standby)?.isOnRelay ?? false }
 
-    /// Ends the current generation before a new one starts: a generation that carries traffic (healthy, with a path)
-    /// becomes the standby; anything else is closed.
-    mutating func retireCurrentICE() -> [MeshAction] {
-        guard isHealthy, standby == nil, path != nil, let retiring = current, retiring.selectedPair != nil else {
+    /// Ends the current generation before a new one starts: a generation that carries traffic (healthy, with a path,
+    /// or with its consent lost on a path WireGuard still hears, `carriesWithoutICE`: the renewal the controlled side
+    /// asked for, whose offer would otherwise leave it without a pair, and a hand-over without its socket, until the
+    /// new generation selects) becomes the standby; anything else is closed.
+    mutating func retireCurrentICE(now: Int64) -> [MeshAction] {
+        guard isHealthy || carriesWithoutICE(now: now), standby == nil, path != nil, let retiring = current,
+              retiring.selectedPair != nil else {
             return closeCurrentICE()
         }
         standby = retiring

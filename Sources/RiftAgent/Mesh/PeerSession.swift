@@ -106,7 +106,7 @@ public struct PeerSession: Sendable {
     mutating func beginGeneration(ids: inout GenerationIDs, forceRelay: Bool, now: Int64,
                                   keepWorkingPath: Bool = false, offRelay: Bool = false) -> [MeshAction] {
         precondition(controlling)
-        var actions = keepWorkingPath ? retireCurrentICE() : closeCurrentICE()
+        var actions = keepWorkingPath ? retireCurrentICE(now: now) : closeCurrentICE()
         // Generations are 0...2^32-1 on the wire (PROTOCOL.md §8); past the last one, a new session starts at 0.
         if session == nil || generation >= Int64(UInt32.max) {
             session = ids.sessionID()
@@ -131,7 +131,7 @@ public struct PeerSession: Sendable {
         if payload.session == session, payload.generation <= generation, current != nil { return [] }
         noteFailedAttempt()  // a generation still checking when the peer gave up on it
         // Make before break: a path that works keeps carrying traffic until the new generation selects a pair.
-        var actions = retireCurrentICE()
+        var actions = retireCurrentICE(now: now)
         session = payload.session
         generation = payload.generation
         attemptStartedAt = now

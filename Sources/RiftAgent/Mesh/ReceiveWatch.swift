@@ -50,6 +50,9 @@ struct ReceiveWatch: Sendable {
     static let minimumAnswerDeadline: Int64 = 1_250
     /// The margin over the slowest recent answer, in milliseconds.
     static let answerMargin: Int64 = 500
+    /// How long nothing may arrive, while we send, before the path is probed on every read (`isProbeDue(now:)`), in
+    /// milliseconds: past the longest gap a working path leaves between the peer's packets (~1.25 s and a read).
+    static let probeAfter: Int64 = 1_750
     /// How long after the first data sent into a silence the second one counts, in milliseconds: the peer answers
     /// data at most once per 500 ms (`SendWatch`).
     static let secondDataGap: Int64 = 500
@@ -168,4 +171,14 @@ struct ReceiveWatch: Sendable {
 
     /// Whether the path is dead by this signal.
     func isDead(now: Int64) -> Bool { silence(now: now) >= Self.silenceDeadline }
+
+    /// Whether to send the peer a probe it answers (`MeshAction.probePath`) on this read: the silence is past
+    /// `probeAfter` and not yet at the dead-path deadline. On a lossy link, the peer's one packet a second can be lost
+    /// twice in a row (at 5 % loss each way with a ping a second, the lossy-link test met it in about one CI run in ten); each probe is another packet
+    /// that a live path answers at once, so a silence that is only loss ends before the 2.75 s suspicion, while a cut
+    /// is suspected no later than before. At most five probes per silence; none while this side sends nothing.
+    func isProbeDue(now: Int64) -> Bool {
+        let silence = silence(now: now)
+        return silence >= Self.probeAfter && silence < Self.silenceDeadline
+    }
 }

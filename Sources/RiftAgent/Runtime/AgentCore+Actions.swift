@@ -63,6 +63,8 @@ extension AgentCore {
             do { try device?.sendKeepalive(to: key, interval: Self.keepaliveSeconds) } catch {
                 logger.debug("cannot ask WireGuard for a keepalive to \(key): \(error)")
             }
+        case .probePath(let info):
+            environment.pathProbe.probe(info.ipv4)
         case .restartWireGuardHandshake(let info, let path, let instance):
             logger.info("peer \(info.name): no WireGuard handshake yet; starting a fresh one")
             wireGuardPeers[info.publicKey] = nil

@@ -63,6 +63,8 @@ extension AgentCore {
             return "ice \(instance): WireGuard pointed at the \(pathName(path)) path"
         case .restartWireGuardHandshake(_, _, let instance):
             return "ice \(instance): WireGuard handshake restarted"
+        case .probePath(let info):
+            return "path to \(info.name) quiet: probe sent to \(info.ipv4)"
         default:
             return nil
         }

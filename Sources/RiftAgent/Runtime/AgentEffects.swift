@@ -258,6 +258,19 @@ public final class NoPeerNames: PeerNameService {
     public var listening: [String] { [] }
 }
 
+/// Sends path probes through the tunnel (`MeshAction.probePath`; `OverlayPathProbe` in the real program).
+public protocol PathProbing: AnyObject, Sendable {
+    /// Sends one probe to a peer's overlay address `address`, through the tunnel like any traffic to it. Failures are
+    /// ignored: a probe only shortens a silence that is loss, the path's own rules still judge it.
+    func probe(_ address: IPv4Address)
+}
+
+/// Sends nothing: for tests that do not look at probes.
+public final class NoPathProbe: PathProbing {
+    public init() {}
+    public func probe(_ address: IPv4Address) {}
+}
+
 /// Everything the runtime does to the world, in one value.
 public struct AgentEnvironment: Sendable {
     /// The hub session.
@@ -282,6 +295,8 @@ public struct AgentEnvironment: Sendable {
     public var hostNames: any HostNameRegistering
     /// Subnet routes.
     public var routes: any RouteInstalling
+    /// Probes of quiet paths.
+    public var pathProbe: any PathProbing
 
     /// Collects the effects.
     public init(transport: any SignalingTransport, ice: any ICELinkFactory,
@@ -291,7 +306,7 @@ public struct AgentEnvironment: Sendable {
                 inboundFilter: any InboundFiltering = NoInboundFilter(),
                 portHandover: any PortHandoverRules = NoPortHandover(),
                 hostNames: any HostNameRegistering = NoHostNames(), names: any PeerNameService = NoPeerNames(),
-                routes: any RouteInstalling = NoRoutes()) {
+                routes: any RouteInstalling = NoRoutes(), pathProbe: any PathProbing = NoPathProbe()) {
         self.transport = transport
         self.ice = ice
         self.openDevice = openDevice
@@ -303,5 +318,6 @@ public struct AgentEnvironment: Sendable {
         self.names = names
         self.hostNames = hostNames
         self.routes = routes
+        self.pathProbe = pathProbe
     }
 }

@@ -52,7 +52,8 @@ public final class AgentRuntime: Sendable {
                                    advertiseExitNode: configuration.advertiseExitNode, exitNode: configuration.exitNode,
                                    underlayServers: { [hubs = configuration.hubs] welcome in
                                        ICEServerList.underlayServers(hubs: hubs, ice: welcome.ice)
-                                   }, logger: logger))
+                                   }, logger: logger),
+            pathProbe: OverlayPathProbe())
         let core = AgentCore(configuration: configuration, secrets: secrets, environment: environment, logger: logger)
         let control: ControlServer
         do {
