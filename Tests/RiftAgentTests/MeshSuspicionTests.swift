@@ -355,6 +355,47 @@ struct MeshSuspicionTests {
         #expect(silent.session.lastRecoveryReason == "ICE failed or consent lost")
     }
 
+    @Test("a renewal the controlled side did not ask for, over a path it hears, gathers no relay of its own; one it asked for gathers everything")
+    func renewalOfferLeavesOurRelayOut() throws {
+        var pair = Pair()
+        let controlled = try #require(pair.h.meshes[Self.b]!.peers[Self.a]!.instance)
+        var now = pair.now
+        var received: UInt64 = 500
+        func readB() -> [MeshAction] {
+            now += 250
+            received += 100
+            return pair.h.send(.tick(nowMilliseconds: now, handshakeAge: [Self.a: 3],
+                                     traffic: [Self.a: TrafficCounters(received: received, sent: received)]), to: 2)
+        }
+        func offer(_ generation: Int64) -> MeshEvent {
+            .signal(SignalPayload(kind: .offer, from: Self.a, to: Self.b, session: pair.session.session ?? "",
+                                  generation: generation,
+                                  body: .description(ICEDescription(ufrag: "u", pwd: "p", candidates: []),
+                                                     WireGuardParameters(publicKey: Self.a, listenPort: 51_001))))
+        }
+        func scope(_ actions: [MeshAction]) -> ICECandidateScope? {
+            actions.compactMap { if case .startICE(_, _, false, let scope) = $0 { scope } else { nil } }.first
+        }
+        _ = readB(); _ = readB()
+        // A's renewal after its own consent was lost (A gathers without its relay): B hears A, asked for nothing.
+        let renewal = pair.h.send(offer(pair.session.generation + 1), to: 2)
+        #expect(scope(renewal) == .withoutOwnRelay, "\(renewal)")
+        #expect(pair.h.meshes[Self.b]!.peers[Self.a]!.standby?.instance == controlled, "make before break")
+        #expect(pair.h.meshes[Self.b]!.peers[Self.a]!.current?.relayHoldEndsAt == nil, "nothing to hold back")
+
+        // B's own generation then fails and B asks (its network changed, say): what answers gathers everything.
+        pair = Pair()
+        let asked = try #require(pair.h.meshes[Self.b]!.peers[Self.a]!.instance)
+        now = pair.now
+        received = 500
+        _ = readB(); _ = readB()
+        #expect(pair.h.send(.iceState(peer: Self.a, instance: asked, state: .failed), to: 2).isEmpty)
+        let request = readB()
+        #expect(request.contains { if case .sendSignal(let p) = $0 { p.kind == .restart } else { false } }, "\(request)")
+        let answer = pair.h.send(offer(pair.session.generation + 1), to: 2)
+        #expect(scope(answer) == .all, "\(answer)")
+    }
+
     @Test("the controlled side's consent lost on a live path: it asks with session none, and the controlling side renews beside the path")
     func controlledLostConsentAsksForRenewal() throws {
         var pair = Pair()

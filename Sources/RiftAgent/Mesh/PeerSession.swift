@@ -139,7 +139,13 @@ public struct PeerSession: Sendable {
         // A normal generation that arrives while our relayed pair still carries traffic, and that we did not ask for,
         // is the peer's try off the relay (PeerSession+Upgrade): a pair on our relay would only move the tunnel from
         // one relay to another, a path change for nothing (PROTOCOL.md §10.4).
-        started.seeksPathOffRelay = !payload.relayOnly && !askedForGeneration && standby?.isOnRelay == true
+        // Likewise one we did not ask for that arrives while a path off any relay still carries here (WireGuard heard
+        // the peer within 2 s): the peer's renewal beside it (`renewBesideLivePath`), which it gathers without its own
+        // relay too; a pair on ours would only move a working tunnel to the relay until the next try off it (seen at
+        // 20 % loss: the renewal's checks outlasted the relay hold, and our relay's pair was selected). One we asked
+        // for (our network changed, say) gathers everything: our relay may be all that works from here now.
+        let offRelay = standby != nil && !askedForGeneration && (standby?.isOnRelay == true || carriesWithoutICE(now: now))
+        started.seeksPathOffRelay = !payload.relayOnly && offRelay
         askedForGeneration = false
         if !payload.relayOnly, !started.seeksPathOffRelay { started.relayHoldEndsAt = now + Self.relayHoldMilliseconds }
         started.remoteListenPort = wireguard.listenPort
