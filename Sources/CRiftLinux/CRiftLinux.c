@@ -65,6 +65,15 @@ int CRiftLinux_is_mapped_allocation(const void *pointer) {
     return (size_field & 0x2) != 0;  /* IS_MMAPPED */
 }
 
+#include <sys/mman.h>
+
+int CRiftLinux_release_file_pages(unsigned long start, unsigned long length) {
+    void *address = (void *)start;
+    if (madvise(address, length, MADV_RANDOM) != 0) return errno;
+    if (madvise(address, length, MADV_DONTNEED) != 0) return errno;
+    return 0;
+}
+
 #include <pthread.h>
 
 int CRiftLinux_name_this_thread(const char *name) {

@@ -130,7 +130,8 @@ def run_section_memory(options, work_root) -> dict:
     if reason:
         return {"skipped": reason}
     from memory_bench import run_memory
-    return run_memory(work_root, agents=6 if options.quick else 11, first=3 if options.quick else 6,
+    return run_memory(work_root, agents=6 if options.quick else 11, first=3 if options.quick else 4,
+                      middle=4 if options.quick else 6,
                       settle=3 if options.quick else 15, samples=2 if options.quick else 5,
                       static_agent_dir=absolute(options.static_bin_dir))
 

@@ -1,13 +1,21 @@
 """Agent memory: resident memory of each agent in a full mesh, with its wireguard-go child reported separately.
 
 A LAN of `agents` hosts (one bridge, `Tests/lab/topologies.lan_topology`; every pair connects directly) with the hub
-and one agent per host. The mesh grows in two stages: `first` agents (each with `first - 1` peers), then all of them
-(each with `agents - 1` peers); at each stage every agent must list every other one as connected, then the mesh idles
+and one agent per host. The mesh grows in three stages: `first` agents, then `middle`, then all of them (each agent
+with every other as a peer); at each stage every agent must list every other one as connected, then the mesh idles
 `settle` seconds and each agent's process is sampled `samples` times, `interval` seconds apart, from /proc: VmRSS, Pss
 and the private/shared split (smaps_rollup), threads, and its wireguard-go child's VmRSS; an agent's figure is the
-median of its samples. Per added peer is paired: for each agent present in both stages, (its RSS at the full mesh −
-its RSS at the first stage) / (peers added), then the median over those agents (the same process measured twice, so
-the spread between agents' libraries and heaps cancels out). One agent's /proc/PID/smaps is also grouped by mapping
+median of its samples.
+
+Ten seconds after it starts, an agent gives back the file pages it touched to start (`StartupPageRelease`): from then
+on its code and constant data are resident only as far as it touches them again. So an agent's RSS grows once more the
+first time peers join after that release (their code comes back: not a per-peer cost), and the figures are those of
+the agents that have lived through it: the *seasoned* ones, up since the first stage, whose peers joined both before
+and after their release. Per added peer is paired: for each seasoned agent, (its RSS at the full mesh − its RSS at the
+middle stage) / (peers added), then the median over them (the same process measured twice, so the spread between
+agents' libraries and heaps cancels out, and both samples hold the code a join runs). The RSS with 10 peers is the
+median of the seasoned agents; the median and maximum of all agents are recorded too (agents started in the last
+stage have not run a join since their release and sit ~3 MiB lower). One agent's /proc/PID/smaps is also grouped by mapping
 (the binary, each shared library, heap arenas, thread stacks, anonymous) to show where the memory is.
 
 The whole run is repeated for each agent build given: the release build `make bench` runs everywhere (the Swift
@@ -144,7 +152,8 @@ def lan_mesh(lab: Lab, roles: list[str], workdir: str) -> Deployment:
     return deployment
 
 
-def measure_stage(deployment: Deployment, roles: list[str], settle: float, samples: int, interval: float) -> dict:
+def measure_stage(deployment: Deployment, roles: list[str], settle: float, samples: int, interval: float,
+                  seasoned: list[str]) -> dict:
     wait_full_mesh(deployment, roles, timeout=120)
     time.sleep(settle)
     taken: dict[str, list[dict]] = {role: [] for role in roles}
@@ -157,7 +166,8 @@ def measure_stage(deployment: Deployment, roles: list[str], settle: float, sampl
     rss = [value["rss_kib"] for value in per_agent.values()]
     summary = {
         "agents": len(roles), "peers_each": len(roles) - 1, "samples_per_agent": samples, "samples": per_agent,
-        "median_rss_kib": median(rss), "max_rss_kib": max(rss),
+        "median_rss_kib": median([per_agent[role]["rss_kib"] for role in seasoned]), "seasoned_agents": len(seasoned),
+        "median_rss_all_kib": median(rss), "max_rss_kib": max(rss),
         "median_pss_kib": median([value["pss_kib"] for value in per_agent.values()]),
         "median_private_kib": median([value["private_kib"] for value in per_agent.values()]),
         "median_anonymous_kib": median([value["anonymous_kib"] for value in per_agent.values()]),
@@ -165,24 +175,24 @@ def measure_stage(deployment: Deployment, roles: list[str], settle: float, sampl
         "median_threads": median([value["threads"] for value in per_agent.values()]),
     }
     log(f"{len(roles)} agents ({len(roles) - 1} peers each): RSS median {summary['median_rss_kib'] / 1024:.1f} MiB "
-        f"(max {summary['max_rss_kib'] / 1024:.1f}), Pss {summary['median_pss_kib'] / 1024:.1f}, private "
+        f"({len(seasoned)} seasoned; all {summary['median_rss_all_kib'] / 1024:.1f}, max {summary['max_rss_kib'] / 1024:.1f}), Pss {summary['median_pss_kib'] / 1024:.1f}, private "
         f"{summary['median_private_kib'] / 1024:.1f} MiB, wireguard-go {summary['median_wireguard_go_rss_kib'] / 1024:.1f} MiB")
     return summary
 
 
-def per_added_peer(small: dict, full: dict) -> dict:
-    """Paired growth: each agent of the first stage against itself at the full mesh, in KiB per added peer."""
+def per_added_peer(small: dict, full: dict, seasoned: list[str]) -> dict:
+    """Paired growth: each seasoned agent at the middle stage against itself at the full mesh, in KiB per added peer."""
     added = full["peers_each"] - small["peers_each"]
     growth = {field: sorted((full["samples"][role][field] - small["samples"][role][field]) / added
-                            for role in small["samples"]) for field in ("rss_kib", "private_kib", "anonymous_kib")}
+                            for role in seasoned) for field in ("rss_kib", "private_kib", "anonymous_kib")}
     return {"rss_kib": round(median(growth["rss_kib"]), 1),
             "rss_range_kib": [round(growth["rss_kib"][0], 1), round(growth["rss_kib"][-1], 1)],
             "private_kib": round(median(growth["private_kib"]), 1),
-            "anonymous_kib": round(median(growth["anonymous_kib"]), 1), "agents_paired": len(small["samples"])}
+            "anonymous_kib": round(median(growth["anonymous_kib"]), 1), "agents_paired": len(seasoned)}
 
 
-def measure_build(agent_bin_dir: str | None, work_root: str, agents: int, first: int, settle: float, samples: int,
-                  interval: float) -> dict:
+def measure_build(agent_bin_dir: str | None, work_root: str, agents: int, first: int, middle: int, settle: float,
+                  samples: int, interval: float) -> dict:
     """One full run (both stages) with the agent from `agent_bin_dir` (None: the hub's bin dir)."""
     roles = [f"n{index:02d}" for index in range(agents)]
     workdir = tempfile.mkdtemp(prefix="memory-", dir=work_root)
@@ -193,17 +203,17 @@ def measure_build(agent_bin_dir: str | None, work_root: str, agents: int, first:
     deployment = None
     try:
         deployment = lan_mesh(lab, roles, workdir)
-        for role in roles[:first]:
-            deployment.agents[role].start()
-        small = measure_stage(deployment, roles[:first], settle, samples, interval)
-        for role in roles[first:]:
-            deployment.agents[role].start()
-        full = measure_stage(deployment, roles, settle, samples, interval)
+        seasoned = roles[:first]
+        stages = []
+        for size in (first, middle, agents):
+            for role in roles[len(stages[-1]["samples"]) if stages else 0:size]:
+                deployment.agents[role].start()
+            stages.append(measure_stage(deployment, roles[:size], settle, samples, interval, seasoned))
         breakdown = mapping_breakdown(process_of(deployment.agents[roles[0]]))
-        growth = per_added_peer(small, full)
+        growth = per_added_peer(stages[-2], stages[-1], seasoned)
         log(f"per added peer: {growth['rss_kib']:.0f} KiB RSS (agents from {growth['rss_range_kib'][0]:.0f} to "
             f"{growth['rss_range_kib'][1]:.0f}), {growth['private_kib']:.0f} KiB private")
-        return {"stages": [small, full], "per_added_peer_kib": growth["rss_kib"], "per_added_peer": growth,
+        return {"stages": stages, "per_added_peer_kib": growth["rss_kib"], "per_added_peer": growth,
                 "libraries_mapped": sum(1 for row in breakdown if ".so" in row["mapping"]),
                 "foundation_mapped": [row["mapping"] for row in breakdown if FOUNDATION_LIBRARIES.match(row["mapping"])],
                 "breakdown_first_agent": breakdown}
@@ -221,7 +231,7 @@ def measure_build(agent_bin_dir: str | None, work_root: str, agents: int, first:
                 os.environ["RIFTGATE_AGENT_BIN_DIR"] = previous
 
 
-def run_memory(work_root: str, agents: int = 11, first: int = 6, settle: float = 15, samples: int = 5,
+def run_memory(work_root: str, agents: int = 11, first: int = 4, middle: int = 6, settle: float = 15, samples: int = 5,
                interval: float = 2, static_agent_dir: str | None = None) -> dict:
     """Measures the agent of RIFTGATE_BIN_DIR ("dynamic") and, if given, the static agent of `static_agent_dir`."""
     os.makedirs(work_root, exist_ok=True)
@@ -234,7 +244,7 @@ def run_memory(work_root: str, agents: int = 11, first: int = 6, settle: float =
     results = {}
     for name, directory in builds.items():
         log(f"--- {name} agent build ---")
-        results[name] = measure_build(directory, work_root, agents, first, settle, samples, interval)
+        results[name] = measure_build(directory, work_root, agents, first, middle, settle, samples, interval)
         results[name]["agent_binary"] = os.path.join(directory or os.environ.get("RIFTGATE_BIN_DIR", ""), "riftgate")
     return {"topology": "lan (one bridge, direct paths)", "builds": results,
             "targets": {"rss_10_peers_kib": 20 * 1024, "per_added_peer_kib": 64}}
@@ -247,7 +257,8 @@ def main() -> int:
     parser.add_argument("--static-agent-dir", default=None,
                         help="a riftgate built as the package is (--static-swift-stdlib, release), measured too")
     parser.add_argument("--agents", type=int, default=11)
-    parser.add_argument("--first", type=int, default=6, help="agents in the first stage")
+    parser.add_argument("--first", type=int, default=4, help="agents in the first stage (the seasoned ones)")
+    parser.add_argument("--middle", type=int, default=6, help="agents in the middle stage")
     parser.add_argument("--settle", type=float, default=15, help="idle seconds before sampling a stage")
     parser.add_argument("--samples", type=int, default=5, help="samples per agent and stage")
     parser.add_argument("--interval", type=float, default=2, help="seconds between samples")
@@ -262,7 +273,7 @@ def main() -> int:
         log(f"skipped: {reason}")
         return 2
     with tempfile.TemporaryDirectory(prefix="riftgate-memory-") as work_root:
-        results = run_memory(work_root, options.agents, options.first, options.settle, options.samples,
+        results = run_memory(work_root, options.agents, options.first, options.middle, options.settle, options.samples,
                              options.interval, absolute(options.static_agent_dir) if options.static_agent_dir else None)
     from report import memory
     print(memory(results))

@@ -191,16 +191,19 @@ def memory(section: dict) -> str:
     rows = []
     for build, figures in builds.items():
         rows += [[build, stage["agents"], stage["peers_each"], f"{stage['median_rss_kib'] / 1024:.1f}",
+                  f"{stage.get('median_rss_all_kib', stage['median_rss_kib']) / 1024:.1f}",
                   f"{stage['max_rss_kib'] / 1024:.1f}", f"{stage['median_pss_kib'] / 1024:.1f}",
                   f"{stage['median_private_kib'] / 1024:.1f}", stage["median_threads"],
                   f"{stage['median_wireguard_go_rss_kib'] / 1024:.1f}"] for stage in figures.get("stages", [])]
-    out = table(["agent build", "agents", "peers each", "agent RSS median MiB", "max", "PSS", "private", "threads",
-                 "wireguard-go child RSS MiB"], rows)
+    out = table(["agent build", "agents", "peers each", "agent RSS median MiB (seasoned)", "all agents", "max", "PSS",
+                 "private", "threads", "wireguard-go child RSS MiB"], rows)
+    out += ("\nSeasoned: the agents up since the first stage, whose peers joined after they gave back their start-up file "
+            "pages (10 s after start); per added peer pairs each of them from the middle stage to the full mesh.\n")
     for build, figures in builds.items():
         growth = figures.get("per_added_peer", {})
         spread = growth.get("rss_range_kib")
         out += (f"\n{build}: per added peer {figures.get('per_added_peer_kib')} KiB RSS"
-                + (f" (median of {growth.get('agents_paired')} agents, each against itself; from {spread[0]} to "
+                + (f" (median of {growth.get('agents_paired')} seasoned agents, each against itself; from {spread[0]} to "
                    f"{spread[1]}; private {growth.get('private_kib')} KiB)" if spread else "")
                 + f"; {figures.get('libraries_mapped', '?')} shared libraries mapped"
                 + (f"; Foundation mapped: {', '.join(figures['foundation_mapped'])}" if figures.get("foundation_mapped")

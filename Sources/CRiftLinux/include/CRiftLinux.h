@@ -40,6 +40,13 @@ int CRiftLinux_set_malloc_mmap_threshold(int bytes);
 /* Whether glibc serves the allocation `pointer` (from malloc) from a mapping of its own: the IS_MMAPPED bit of its chunk's
  * size field, the word before the pointer (glibc's malloc.c chunk layout). For tests. */
 int CRiftLinux_is_mapped_allocation(const void *pointer);
+/* Gives back the pages of [start, start + length), a read-only file mapping of this process that holds no page of its
+ * own (no copy-on-write page: the caller checked smaps' Anonymous field), so that every page of it equals the file:
+ * madvise MADV_RANDOM (a later fault maps that page only: no fault-around, no read-ahead), then MADV_DONTNEED (this
+ * process stops mapping them; they stay in the page cache, where memory pressure reclaims unmapped pages first). Not
+ * MADV_PAGEOUT: it would evict the pages the agent still runs from the page cache, and each would come back with a disk
+ * read. A page touched again faults back in (a minor fault). Returns 0, or the failing call's errno. Used by the agent. */
+int CRiftLinux_release_file_pages(unsigned long start, unsigned long length);
 /// Names the calling thread (first 15 bytes: the kernel's limit), as `top -H` and `ps -L` show it. 0 or an errno.
 int CRiftLinux_name_this_thread(const char *name);
 

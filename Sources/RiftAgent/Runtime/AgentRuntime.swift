@@ -67,6 +67,7 @@ public final class AgentRuntime: Sendable {
         let underlay = watchUnderlay { changes in core.inbox.post(.underlay(changes)) }
         let signals = Self.installSignalHandlers { core.requestStop(reason: $0) }
         defer { signals.forEach { $0.cancel() } }
+        StartupPageRelease.schedule(logger: logger)
         logger.info("riftgate \(configuration.name) (\(secrets.privateKey.publicKey)) joining \(configuration.network) at \(configuration.hubs.joined(separator: ", "))")
         let finished: Void? = await withCheckedContinuation { (done: CheckedContinuation<Void?, Never>) in
             do {
