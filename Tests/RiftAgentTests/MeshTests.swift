@@ -262,7 +262,7 @@ struct MeshTests {
         var h = MeshHarness()
         h.add(1)
         h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
-        let actions = h.send(.peerLeft(MeshHarness.key(2)), to: 1)
+        let actions = h.send(.peerLeft(MeshHarness.key(2), reason: "disconnected"), to: 1)
         #expect(actions.contains { if case .closeICE = $0 { true } else { false } })
         #expect(actions.last == .removeWireGuardPeer(MeshHarness.key(2)))
         #expect(h.meshes[MeshHarness.key(1)]!.peers.isEmpty)

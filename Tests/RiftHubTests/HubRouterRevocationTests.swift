@@ -31,6 +31,58 @@ struct HubRouterRevocationTests {
         #expect(errorCodes(hub.take(again)) == ["unauthorized"])
     }
 
+    @Test("a peer revoked after it left is announced as revoked to the network's live sessions, for six minutes")
+    func departedPeerRevocation() {
+        let hub = RouterHarness()
+        hub.directory.addNetwork("home")
+        hub.directory.addNetwork("work")
+        let token = hub.directory.addToken(network: "home", id: "home")
+        let workToken = hub.directory.addToken(network: "work", id: "work")
+        let a = PrivateKey.generate(), b = PrivateKey.generate(), c = PrivateKey.generate()
+        let (connectionA, _) = hub.join(network: "home", token: token, key: a)
+        let (connectionB, _) = hub.join(network: "home", token: token, key: b)
+        let (other, _) = hub.join(network: "work", token: workToken, key: .generate())
+        _ = hub.take(connectionA); _ = hub.take(other)
+        hub.close(connectionB, cause: .heartbeatTimeout)
+        #expect(hub.take(connectionA) == [.peerLeft(PeerLeft(publicKey: b.publicKey, reason: "timeout"))])
+        let (late, _) = hub.join(network: "home", token: token, key: c)  // joined after b left: told too, ignores it
+        _ = hub.take(connectionA); _ = hub.take(late)
+
+        hub.directory.revokePeer(b.publicKey, in: "home")
+        hub.tick()
+        let revoked = PeerLeft(publicKey: b.publicKey, reason: "revoked")
+        #expect(hub.take(connectionA) == [.peerLeft(revoked)])
+        #expect(hub.take(late) == [.peerLeft(revoked)])
+        #expect(hub.take(other).isEmpty, "another network hears nothing")
+        #expect(hub.closeCodes[connectionA] == nil)
+        hub.clock.advance(120)
+        hub.tick()
+        #expect(hub.take(connectionA).isEmpty, "announced once")
+
+        // A token revoked long after its peer left: nothing (agents keep a working tunnel for five minutes at most).
+        let d = PrivateKey.generate()
+        let dToken = hub.directory.addToken(network: "home", id: "d")
+        let (connectionD, _) = hub.join(network: "home", token: dToken, key: d)
+        hub.close(connectionD)
+        _ = hub.take(connectionA)
+        hub.clock.advance(400)
+        hub.directory.revokeToken("d")
+        hub.tick()
+        #expect(hub.take(connectionA).isEmpty)
+
+        // A peer that came back is live again: its revocation closes its session as usual, announced once.
+        let e = PrivateKey.generate()
+        let eToken = hub.directory.addToken(network: "home", id: "e")
+        let (first, _) = hub.join(network: "home", token: eToken, key: e)
+        hub.close(first)
+        let (second, _) = hub.join(network: "home", token: eToken, key: e)
+        _ = hub.take(connectionA)
+        hub.directory.revokeToken("e")
+        hub.tick()
+        #expect(errorCodes(hub.take(second)) == ["unauthorized"])
+        #expect(hub.take(connectionA) == [.peerLeft(PeerLeft(publicKey: e.publicKey, reason: "revoked"))])
+    }
+
     @Test("revoking a peer closes its session with peer_revoked")
     func peerRevocation() {
         let hub = RouterHarness()

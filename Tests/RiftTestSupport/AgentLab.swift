@@ -67,6 +67,9 @@ public final class AgentLab {
         agents[name] = agent
     }
 
+    /// Cores made so far (each agent's start and every restart), for unique session ids.
+    private var coresMade = 0
+
     private func makeCore(_ name: String, host: String, key: PrivateKey, forwarder: FakeForwarder,
                           handover: FakePortHandover, routes: any RouteInstalling) -> AgentCore {
         let publicKey = key.publicKey
@@ -79,9 +82,12 @@ public final class AgentLab {
                                                controlSocket: "/nonexistent")
         configuration.interface = "rg-\(name)"
         let counter = SessionCounter()
+        // Like the random ids of a real run: a restarted agent's sessions never repeat its previous run's ids.
+        coresMade += 1
+        let run = coresMade
         return AgentCore(configuration: configuration, secrets: AgentSecrets(privateKey: key, token: BearerToken.generate()),
                          environment: environment, logger: Logger(label: "lab.\(name)", factory: { _ in SwiftLogNoOpLogHandler() }),
-                         sessionID: { "\(name)-\(counter.next())" })
+                         sessionID: { "\(name)-\(run)-\(counter.next())" })
     }
 
     /// Handles events until no agent has any left (at most `rounds` passes).

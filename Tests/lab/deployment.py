@@ -46,7 +46,7 @@ class Deployment:
     """The hub, the relay and the agents of one topology."""
 
     def __init__(self, topology: Topology, workdir: str, turn: bool = True, coturn_socket_buffer: int = 0,
-                 turn_over_tcp: bool = False):
+                 turn_over_tcp: bool = False, hub_options: tuple[str, ...] = ()):
         self.topology = topology
         self.workdir = workdir
         self.hub = Hub(topology.hub, workdir)
@@ -56,6 +56,7 @@ class Deployment:
         self.token = ""
         self.hub_arguments: tuple[str, ...] = ()
         self.turn_over_tcp = turn_over_tcp  # the hub also hands out coturn's TCP URL
+        self.hub_options = hub_options  # more `riftgate-hub serve` options (every start)
 
     def start_hub(self) -> None:
         """Creates the network and a token, starts coturn (if any) and the hub with its TURN settings (if any)."""
@@ -66,6 +67,7 @@ class Deployment:
             self.hub_arguments = self.coturn.hub_arguments()
             if self.turn_over_tcp:
                 self.hub_arguments += ("--turn-url", self.coturn.tcp_url)
+        self.hub_arguments += self.hub_options
         self.hub.start(*self.hub_arguments)
 
     def start_pair(self) -> float:

@@ -111,6 +111,9 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         /// What to do about a peer that stays unreachable (`PeerHint`): set after failed attempts in a row while the
         /// hub is connected; nil otherwise, and from older agents.
         public var hint: String? = nil
+        /// Seconds since the hub said the peer left (its hub connection ended) while its tunnel kept working; the
+        /// tunnel stays until it fails (Mesh+AbsentPeers). Nil while the hub lists the peer, and from older agents.
+        public var absentFromHubSeconds: Int64? = nil
     }
 
     public var name: String
@@ -199,6 +202,9 @@ extension AgentStatus {
             if let reason = peer.relayReason { lines.append("    relayed because: \(reason)") }
             if let reason = peer.lastRecoveryReason { lines.append("    last recovery: \(reason)") }
             if let hint = peer.hint { lines.append("    hint: \(hint)") }
+            if let absent = peer.absentFromHubSeconds {
+                lines.append("    not on the hub for \(absent) s: the tunnel is kept while it works")
+            }
         }
         return lines.joined(separator: "\n")
     }

@@ -38,7 +38,9 @@ public struct Mesh: Sendable {
 
     /// Applies one event and returns what to do.
     public mutating func handle(_ event: MeshEvent) -> [MeshAction] {
-        let actions = apply(event)
+        let before = hasAbsentPeers ? peers : [:]
+        var actions = apply(event)
+        if hasAbsentPeers { actions = removeAbsentPeersThatNeedTheHub(actions, before: before) }
         noteSignalsAtRisk(in: actions)
         return actions
     }
@@ -50,7 +52,7 @@ public struct Mesh: Sendable {
             hubConnected = false
             return []
         case .peerJoined(let info): return peerPresent(info, rejoined: true)
-        case .peerLeft(let key): return removePeer(key)
+        case .peerLeft(let key, let reason): return peerLeft(key, reason: reason)
         case .signal(let payload):
             guard let usable = withoutOverlayCandidates(payload) else { return [] }
             return signal(usable)
@@ -84,9 +86,10 @@ public struct Mesh: Sendable {
         hubConnected = true
         var actions: [MeshAction] = []
         let present = Set(welcome.peers.map(\.publicKey))
-        // After a hub outage, keep tunnels that still work even if their peer has not reconnected to the hub yet.
-        for key in peers.keys where !present.contains(key) && peers[key]?.isConnected != true {
-            actions += removePeer(key)
+        // After a hub outage, keep tunnels that still work even if their peer has not reconnected to the hub yet
+        // (Mesh+AbsentPeers).
+        for key in peers.keys.sorted() where !present.contains(key) {
+            if peers[key]?.carriesTraffic(now: now) == true { keepWhileAbsent(key) } else { actions += removePeer(key) }
         }
         // Every welcome is a new connection: signals written on the one before (or dropped while there was none) may
         // be lost (Mesh+LostSignals). Resume each exchange that may depend on one now, instead of waiting for its
@@ -107,6 +110,7 @@ public struct Mesh: Sendable {
         if var session = peers[info.publicKey] {
             let changed = session.info != info
             session.info = info
+            session.absentFromHubSince = nil
             var actions: [MeshAction] = []
             if changed, let path = session.path, let instance = session.instance {
                 actions += session.configureWireGuard(path: path, instance: instance)
@@ -140,7 +144,7 @@ public struct Mesh: Sendable {
         return actions
     }
 
-    private mutating func removePeer(_ key: PublicKey) -> [MeshAction] {
+    mutating func removePeer(_ key: PublicKey) -> [MeshAction] {
         freshStartedAt[key] = nil
         freshStartsAwaitingWindow[key] = nil
         freshStartsAwaitingHub[key] = nil

@@ -159,8 +159,8 @@ public enum MeshEvent: Sendable {
     case hubDisconnected
     /// A peer authenticated in the network (possibly again, after its agent restarted).
     case peerJoined(PeerInfo)
-    /// A peer left the network.
-    case peerLeft(PublicKey)
+    /// The hub said a peer left, and why (`peer_left.reason`, PROTOCOL.md §6.6).
+    case peerLeft(PublicKey, reason: String)
     /// A signaling payload from a peer, already opened and checked against its envelope.
     case signal(SignalPayload)
     /// The runtime created ICE session `instance`; these are its local credentials.

@@ -199,7 +199,8 @@ extension PeerSession {
     mutating func renewBesideLivePath(now: Int64, ids: inout GenerationIDs) -> [MeshAction]? {
         guard connectivity.isLost, standby == nil, isConnected, let generation = current, generation.selectedPair != nil,
               carriesWithoutICE(now: now) else { return nil }
-        guard now >= nextRecoveryAt else { return [] }
+        // A peer the hub no longer lists cannot take part in a renewal; WireGuard still hears it over this path.
+        guard now >= nextRecoveryAt, absentFromHubSince == nil else { return [] }
         let reason = "ICE consent lost while WireGuard still receives over the path"
         nextRecoveryAt = now + Int64(recovery.nextDelay())
         if controlling {

@@ -69,7 +69,9 @@ extension PeerSession {
             nextUpgradeAt = nil
             return []
         }
-        guard controlling, standby == nil, current?.selectedPair != nil, isHealthy else { return [] }
+        // A peer the hub no longer lists cannot answer an offer: its relayed tunnel stays as it is (Mesh+AbsentPeers).
+        guard controlling, standby == nil, current?.selectedPair != nil, isHealthy, absentFromHubSince == nil
+        else { return [] }
         guard let due = nextUpgradeAt else {
             nextUpgradeAt = now + firstUpgradeDelay(now: now)
             return []

@@ -69,6 +69,9 @@ public struct PeerSession: Sendable {
     /// Controlled side: we sent `restart` since the last offer, so the next generation answers our own request (our
     /// network changed, or our path went quiet) and may need every candidate of ours (see `acceptOffer`).
     var askedForGeneration = false
+    /// When the hub said the peer left (or a welcome no longer listed it) while its tunnel still worked, mesh clock;
+    /// nil while the hub lists it. Such a peer keeps its tunnel only as long as it works (Mesh+AbsentPeers).
+    public internal(set) var absentFromHubSince: Int64?
 
     /// The most candidates buffered before their description arrives.
     static let maximumPendingCandidates = 64

@@ -59,6 +59,7 @@ extension AgentCore {
             environment.portHandover.remove(key)
             wireGuardPeers[key] = nil
             do { try device?.removePeer(key) } catch { logger.warning("cannot remove WireGuard peer \(key): \(error)") }
+            forget(key)
         case .sendKeepalive(let key):
             do { try device?.sendKeepalive(to: key, interval: Self.keepaliveSeconds) } catch {
                 logger.debug("cannot ask WireGuard for a keepalive to \(key): \(error)")

@@ -38,10 +38,15 @@ extension AgentCore {
                     return
                 }
             }
-            environment.inboundFilter.welcome(welcome.peers)
-            environment.hostNames.welcome(welcome)
-            environment.routes.welcome(welcome)
-            perform(mesh.handle(.hubWelcome(welcome)))
+            let actions = mesh.handle(.hubWelcome(welcome))
+            // Peers kept while absent (Mesh+AbsentPeers) keep their inbound rules, names and routes with their tunnel.
+            var known = welcome
+            known.peers += mesh.peers.values.filter { $0.absentFromHubSince != nil }.map(\.info)
+                .sorted { $0.publicKey < $1.publicKey }
+            environment.inboundFilter.welcome(known.peers)
+            environment.hostNames.welcome(known)
+            environment.routes.welcome(known)
+            perform(actions)
             refreshRoutedPeers()
             serveNames()
         case .peerJoined(let peer):
@@ -53,13 +58,14 @@ extension AgentCore {
             refreshRoutedPeers()
             updateNames()
         case .peerLeft(let left):
-            logger.info("peer \(left.publicKey) left (\(left.reason))")
-            environment.inboundFilter.left(left.publicKey)
-            environment.hostNames.left(left.publicKey)
-            environment.routes.left(left.publicKey)
-            perform(mesh.handle(.peerLeft(left.publicKey)))
-            refreshRoutedPeers()
-            updateNames()
+            let name = mesh.peers[left.publicKey].map { " (\($0.info.name))" } ?? ""
+            perform(mesh.handle(.peerLeft(left.publicKey, reason: left.reason)))
+            if mesh.peers[left.publicKey] == nil {
+                logger.info("peer \(left.publicKey) left\(name) (\(left.reason))")
+                forget(left.publicKey)  // also done by the removal's action; here for a peer the mesh never had
+            } else {
+                logger.info("peer \(left.publicKey) left the hub\(name) (\(left.reason)); its tunnel still works and stays until it fails")
+            }
         case .signal(let payload):
             perform(mesh.handle(.signal(payload)))
         case .iceServers(let ice):
@@ -73,6 +79,16 @@ extension AgentCore {
             fail(.permanentRefusal(code: code, message: message))
         }
         publishStatus()
+    }
+
+    /// A peer is gone from the mesh: its inbound rules, host names and routes go with it, and the resolver's zone
+    /// and routed peers follow. Safe to call twice.
+    func forget(_ key: PublicKey) {
+        environment.inboundFilter.left(key)
+        environment.hostNames.left(key)
+        environment.routes.left(key)
+        refreshRoutedPeers()
+        updateNames()
     }
 
     private func openDevice(_ welcome: Welcome) throws(AgentError) {

@@ -20,6 +20,7 @@ extension AgentCore {
             var peer = Self.peerStatus(session, wireguard: wireguard[session.info.publicKey], underlay: knownAddresses,
                                        hasReflexiveSource: !(iceServers.stun.isEmpty && iceServers.turn.isEmpty))
             peer.dnsName = Self.fullName(session.info.dnsName, domain)
+            peer.absentFromHubSeconds = session.absentFromHubSince.map { max(0, mesh.now - $0) / 1_000 }
             peer.hint = PeerHint.text(failedAttempts: session.failedGenerationsInARow,
                                       hubConnected: hubState == .connected, relayOffered: mesh.relayAvailable)
             return peer

@@ -181,6 +181,7 @@ extension HubRouter {
                                                   introduced: view?.mapValues { Introduction(allowIn: $0.allowIn) }))
         connections[connection] = record
         index[network, default: [:]][key] = connection
+        forgetDeparture(key, in: network)
         if let turnExpiry { scheduleTURNRefresh(connection, expiresAt: turnExpiry, unixNow: now) }
         metrics.connectedPeers += 1
         // A welcome listing a large network would exceed the frame limit agents enforce: it lists the first

@@ -100,6 +100,8 @@ public struct HubRouter<Connection: Hashable & Sendable> {
     var exitNodesMarker: Int64?
     /// The cluster's sessions and liveness as this hub sees them; nil for the single hub (HubRouter+Cluster.swift).
     public internal(set) var cluster: ClusterState?
+    /// Peers that left this hub lately with their access in place (HubRouter+Departures.swift).
+    var departures: [PeerAddress: Departure] = [:]
 
     /// Creates a router with no connections.
     public init(configuration: HubRouterConfiguration, directory: any HubDirectory, clock: any HubClock, logger: Logger) {
@@ -235,6 +237,7 @@ public struct HubRouter<Connection: Hashable & Sendable> {
                 index[network]?[key] = nil
                 if index[network]?.isEmpty == true { index[network] = nil }
                 announceLeave(key, reason: reason, in: network, except: connection, &actions)
+                noteDeparture(key, in: network, tokenID: record.grant.tokenID, reason: reason)
                 clusterSessionEnded(key, in: network, reason: reason, &actions)
                 try? directory.recordLastSeen([PeerAddress(network: network, publicKey: key)], now: clock.unixSeconds())
                 metrics.connectedPeers -= 1

@@ -1,0 +1,57 @@
+import Logging
+import RiftProtocol
+
+/// A peer whose session ended without its access being withdrawn (`disconnected`, `timeout`): its peers may keep a
+/// tunnel to it that still works for a while (PROTOCOL.md §6.6), so a revocation that comes meanwhile is announced
+/// to them too.
+struct Departure: Sendable, Hashable {
+    /// The token its session presented.
+    var tokenID: String
+    /// When it left (the router's monotonic clock).
+    var at: Double
+}
+
+extension HubRouter {
+    /// How long a departed peer's revocation is still announced: longer than agents keep a working tunnel to a peer
+    /// the hub no longer lists (`Mesh.absentPeerGraceMilliseconds`, 5 minutes).
+    static var departureMemorySeconds: Double { 360 }
+
+    /// Records a departure announced with `reason` (only those that leave the peer's access in place).
+    mutating func noteDeparture(_ key: PublicKey, in network: String, tokenID: String, reason: String) {
+        guard reason == "disconnected" || reason == "timeout" else { return }
+        departures[PeerAddress(network: network, publicKey: key)] = Departure(tokenID: tokenID, at: clock.monotonicSeconds())
+    }
+
+    /// The peer is back: nothing departed to announce any more.
+    mutating func forgetDeparture(_ key: PublicKey, in network: String) {
+        departures[PeerAddress(network: network, publicKey: key)] = nil
+    }
+
+    /// The grants of the departures still remembered (older ones are dropped), for `recheckGrants`.
+    mutating func rememberedDepartures(now: Double) -> [SessionGrant: PeerAddress] {
+        departures = departures.filter { now - $0.value.at < Self.departureMemorySeconds }
+        var grants: [SessionGrant: PeerAddress] = [:]
+        for (address, departure) in departures {
+            grants[SessionGrant(network: address.network, tokenID: departure.tokenID, publicKey: address.publicKey)] = address
+        }
+        return grants
+    }
+
+    /// A departed peer's access was withdrawn: the live sessions of its network that the policy introduces it to are
+    /// told it left with reason `revoked`, so that a tunnel they kept to it goes now (a session that never knew it
+    /// ignores the notice).
+    mutating func announceDepartedRevocation(_ address: PeerAddress, reason: GrantWithdrawal,
+                                             _ actions: inout [HubAction<Connection>]) {
+        departures[address] = nil
+        let access = networkAccess(address.network)
+        var told = 0
+        for (recipient, connection) in (index[address.network] ?? [:]).sorted(by: { $0.key < $1.key })
+        where access.introduces(address.publicKey, recipient) {
+            actions.append(.send(.peerLeft(PeerLeft(publicKey: address.publicKey, reason: "revoked")), to: connection))
+            told += 1
+        }
+        logger.notice("departed peer's access withdrawn; its peers told", metadata: [
+            "network": "\(address.network)", "peer": "\(address.publicKey)", "reason": "\(reason)", "told": "\(told)",
+        ])
+    }
+}

@@ -1,0 +1,178 @@
+@testable import RiftAgent
+import RiftProtocol
+import Testing
+
+/// A peer whose hub connection ended keeps a tunnel that still works (Mesh+AbsentPeers), and loses it as soon as
+/// the tunnel needs the hub, the hub withdraws its access, or the grace runs out.
+@Suite("Mesh: peers the hub no longer lists")
+struct MeshAbsentPeerTests {
+    static let a = MeshHarness.key(1)  // controlling (smaller key)
+    static let b = MeshHarness.key(2)
+
+    static func removes(_ actions: [MeshAction], _ key: PublicKey) -> Bool { actions.contains(.removeWireGuardPeer(key)) }
+
+    static func needsHub(_ actions: [MeshAction]) -> Bool {
+        actions.contains {
+            switch $0 {
+            case .startICE, .sendSignal: true
+            default: false
+            }
+        }
+    }
+
+    /// Two-way traffic for `seconds` on A (reads every 250 ms); the actions of all reads.
+    static func traffic(_ pair: inout MeshSuspicionTests.Pair, seconds: Int) -> [MeshAction] {
+        (0..<(seconds * 4)).flatMap { _ in pair.read(receive: true) }
+    }
+
+    @Test("a peer whose hub connection ended keeps its working tunnel; rejoining ends the absence")
+    func keptWhileItWorks() {
+        var pair = MeshSuspicionTests.Pair()
+        pair.busy()
+        let left = pair.h.send(.peerLeft(Self.b, reason: "disconnected"), to: 1)
+        #expect(left.isEmpty, "nothing closed: \(left)")
+        #expect(pair.session.absentFromHubSince == pair.now)
+        let later = Self.traffic(&pair, seconds: 60)
+        #expect(!MeshSuspicionTests.touchesWireGuard(later) && !Self.needsHub(later), "\(later)")
+        #expect(pair.h.meshes[Self.a]!.peers[Self.b] != nil)
+
+        let joined = pair.h.send(.peerJoined(MeshHarness.info(2)), to: 1)
+        #expect(!Self.removes(joined, Self.b))
+        #expect(pair.session.absentFromHubSince == nil)
+    }
+
+    @Test("an unknown reason is treated like disconnected; timeout too")
+    func unknownReason() {
+        for reason in ["timeout", "gone"] {
+            var pair = MeshSuspicionTests.Pair()
+            pair.busy()
+            #expect(pair.h.send(.peerLeft(Self.b, reason: reason), to: 1).isEmpty)
+            #expect(pair.session.absentFromHubSince != nil)
+        }
+    }
+
+    @Test("revoked and policy remove the peer at once, working tunnel or not")
+    func revokedAtOnce() {
+        for reason in ["revoked", "policy"] {
+            var pair = MeshSuspicionTests.Pair()
+            pair.busy()
+            let actions = pair.h.send(.peerLeft(Self.b, reason: reason), to: 1)
+            #expect(Self.removes(actions, Self.b), "\(reason): \(actions)")
+            #expect(pair.h.meshes[Self.a]!.peers[Self.b] == nil)
+        }
+    }
+
+    @Test("a peer that left without a working tunnel is removed at once")
+    func noTunnelNoKeeping() {
+        var h = MeshHarness()
+        h.add(1)
+        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
+        #expect(Self.removes(h.send(.peerLeft(Self.b, reason: "disconnected"), to: 1), Self.b))
+
+        var dead = MeshSuspicionTests.Pair()
+        dead.busy()
+        let (suspected, _) = dead.silence(limit: 2_500)  // a relay-only generation beside the path: it is in doubt
+        #expect(MeshSuspicionTests.startsRelayOnly(suspected))
+        #expect(!dead.session.carriesTraffic(now: dead.now))
+        #expect(Self.removes(dead.h.send(.peerLeft(Self.b, reason: "disconnected"), to: 1), Self.b))
+    }
+
+    @Test("when the kept path goes quiet the peer is removed, with no generation started for a peer the hub cannot reach")
+    func removedWhenThePathFails() {
+        var pair = MeshSuspicionTests.Pair()
+        pair.busy()
+        #expect(pair.h.send(.peerLeft(Self.b, reason: "disconnected"), to: 1).isEmpty)
+        let instance = pair.session.instance
+        let (actions, quiet) = pair.silence(limit: 4_000)
+        #expect(quiet <= 3_000, "removed within the suspicion deadlines: \(quiet) ms")
+        #expect(Self.removes(actions, Self.b), "\(actions)")
+        #expect(!Self.needsHub(actions), "no relay-only generation or restart request: \(actions)")
+        #expect(actions.contains(.closeICE(peer: Self.b, instance: instance!)), "its ICE session closed: \(actions)")
+        #expect(pair.h.meshes[Self.a]!.peers[Self.b] == nil)
+    }
+
+    @Test("ICE failing under a kept tunnel removes it instead of restarting ICE")
+    func iceFailureRemoves() throws {
+        var pair = MeshSuspicionTests.Pair()
+        pair.busy()
+        _ = pair.h.send(.peerLeft(Self.b, reason: "timeout"), to: 1)
+        let instance = try #require(pair.session.instance)
+        var actions = pair.h.send(.iceState(peer: Self.b, instance: instance, state: .failed), to: 1)
+        // A direct path WireGuard still hears keeps carrying without ICE: kept, and no renewal (it needs the hub).
+        actions += Self.traffic(&pair, seconds: 5)
+        #expect(!Self.needsHub(actions) && !Self.removes(actions, Self.b), "\(actions)")
+        // Then silence: removed.
+        let (quiet, _) = pair.silence(limit: 4_000)
+        #expect(Self.removes(quiet, Self.b) && !Self.needsHub(quiet), "\(quiet)")
+    }
+
+    @Test("the controlled side removes a quiet absent peer instead of asking it for a generation")
+    func controlledSide() {
+        var pair = MeshSuspicionTests.Pair()
+        var now: Int64 = pair.now
+        var received: UInt64 = 1_000
+        var sent: UInt64 = 1_000
+        for _ in 0..<8 {  // busy two-way traffic on B
+            now += 250; received += 100; sent += 100
+            pair.h.send(.tick(nowMilliseconds: now, handshakeAge: [Self.a: 3],
+                              traffic: [Self.a: TrafficCounters(received: received, sent: sent)]), to: 2)
+        }
+        #expect(pair.h.send(.peerLeft(Self.a, reason: "disconnected"), to: 2).isEmpty)
+        var all: [MeshAction] = []
+        for _ in 0..<16 where pair.h.meshes[Self.b]!.peers[Self.a] != nil {
+            now += 250; sent += 100
+            all += pair.h.send(.tick(nowMilliseconds: now, handshakeAge: [Self.a: 3],
+                                     traffic: [Self.a: TrafficCounters(received: received, sent: sent)]), to: 2)
+        }
+        #expect(Self.removes(all, Self.a) && !Self.needsHub(all), "\(all)")
+    }
+
+    @Test("a kept peer goes after the grace, even while its tunnel works")
+    func graceRunsOut() {
+        var pair = MeshSuspicionTests.Pair()
+        pair.busy()
+        _ = pair.h.send(.peerLeft(Self.b, reason: "disconnected"), to: 1)
+        let seconds = Int(Mesh.absentPeerGraceMilliseconds / 1_000)
+        let before = Self.traffic(&pair, seconds: seconds - 1)
+        #expect(!Self.removes(before, Self.b))
+        let after = Self.traffic(&pair, seconds: 2)
+        #expect(Self.removes(after, Self.b))
+    }
+
+    @Test("a relayed tunnel kept while absent tries no upgrade (an offer the peer could not receive)")
+    func noUpgradeWhileAbsent() {
+        var h = MeshHarness.connectedPair(pairKind: .relayed)
+        var now: Int64 = 60_000
+        var counter: UInt64 = 1_000
+        #expect(h.send(.peerLeft(Self.b, reason: "disconnected"), to: 1).isEmpty)
+        var all: [MeshAction] = []
+        for _ in 0..<(4 * 280) {  // past the upgrade backoff's first three tries (30 s, 90 s, 210 s), within the grace
+            now += 250; counter += 100
+            all += h.send(.tick(nowMilliseconds: now, handshakeAge: [Self.b: 3],
+                                traffic: [Self.b: TrafficCounters(received: counter, sent: counter)]), to: 1)
+        }
+        #expect(!Self.needsHub(all) && !Self.removes(all, Self.b), "\(all.prefix(5))")
+        #expect(h.meshes[Self.a]!.peers[Self.b]?.isRelayed == true)
+    }
+
+    @Test("a welcome after a hub outage keeps a live tunnel as absent, and removes it once it fails")
+    func welcomeKeepsAsAbsent() {
+        var pair = MeshSuspicionTests.Pair()
+        pair.busy()
+        pair.h.send(.hubDisconnected, to: 1)
+        let welcomed = pair.h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [], turn: true)), to: 1)
+        #expect(!Self.removes(welcomed, Self.b))
+        #expect(pair.session.absentFromHubSince != nil)
+        let (actions, _) = pair.silence(limit: 4_000)
+        #expect(Self.removes(actions, Self.b) && !Self.needsHub(actions), "\(actions)")
+    }
+
+    @Test("a resume from suspend removes a kept peer instead of renegotiating with it")
+    func resumeRemoves() {
+        var pair = MeshSuspicionTests.Pair()
+        pair.busy()
+        _ = pair.h.send(.peerLeft(Self.b, reason: "disconnected"), to: 1)
+        let actions = pair.h.send(.resumed(reason: "the system resumed"), to: 1)
+        #expect(Self.removes(actions, Self.b) && !Self.needsHub(actions), "\(actions)")
+    }
+}

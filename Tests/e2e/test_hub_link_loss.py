@@ -1,0 +1,104 @@
+"""A peer that loses its hub connection, and only that: the hub announces it left, but the tunnel to it still works,
+so its peers keep it (Mesh+AbsentPeers) — no ping lost, no renegotiation — until it rejoins, or until the tunnel
+itself fails. Home NATs, no TURN (a tunnel on a server-reflexive pair), the hub's heartbeat at 1 s with a 3 s timeout so
+that it notices the silent connection within seconds (the default 20 s / 60 s would only make the test slower).
+"""
+import os
+import time
+
+from lab import wait_for
+from pinger import Pinger
+from deployment import NETWORK
+from topologies import home_nats, lan_topology
+
+FIRST_PING = 30
+HUB_NOTICES = 15     # the hub's pong timeout (3 s) plus a ping interval, with margin
+HELD = 8             # how long the tunnel runs with its peer off the hub
+REJOIN = 20          # the agent's reconnect backoff is capped at 4 s (jittered)
+REMOVED_AFTER_DEATH = 15  # the quiet path is judged within ~3 s (ReceiveWatch); margin for a loaded machine
+
+HUB_OPTIONS = ("--ping-interval", "1", "--pong-timeout", "3")
+
+
+def block_hub(host, hub) -> None:
+    """Drops every packet between `host` and the hub's WebSocket port, in `host`'s own namespace: its hub connection
+    goes silent; everything else (STUN to the hub, the tunnel) passes."""
+    host.nft(f"""table inet cuthub {{
+  chain output {{ type filter hook output priority filter; ip daddr {hub.host.address} tcp dport {hub.port} drop; }}
+  chain input {{ type filter hook input priority filter; ip saddr {hub.host.address} tcp sport {hub.port} drop; }}
+}}
+""")
+
+
+def unblock_hub(host) -> None:
+    host.nft("delete table inet cuthub\n")
+
+
+def test_peer_off_the_hub_keeps_its_tunnel_until_the_tunnel_fails(lab, start_mesh, workdir, timing):
+    mesh = start_mesh(home_nats(lab), first_ping=FIRST_PING, turn=False, hub_options=HUB_OPTIONS)
+    a, b = mesh.agents["a"], mesh.agents["b"]
+    key_b = b.status()["public_key"]
+    before = mesh.peer_view("a", "b", condition=lambda entry: entry.get("path_type") == "server-reflexive")
+    pinger = Pinger(mesh.topology.peers["a"], mesh.overlay("b")[0], os.path.join(workdir, "ping-off-hub.log"))
+
+    block_hub(mesh.topology.peers["b"], mesh.hub)
+    blocked = time.monotonic()
+    wait_for(lambda: (a.peer(key_b) or {}).get("absent_from_hub_seconds") is not None, timeout=HUB_NOTICES,
+             interval=0.25, what="the hub to announce that b left, and a to keep b's tunnel")
+    announced = time.monotonic()
+    timing(f"b's hub connection blocked -> the hub announced b left {announced - blocked:.1f} s later; a keeps it")
+    time.sleep(HELD)
+    held = a.peer(key_b)
+    assert held is not None and held["state"] == "connected", held
+    assert mesh.ping("a", "b", ipv6=True) and mesh.ping("b", "a")
+
+    unblock_hub(mesh.topology.peers["b"])
+    unblocked = time.monotonic()
+    wait_for(lambda: b.status()["hub"]["state"] == "connected"
+             and (a.peer(key_b) or {}).get("absent_from_hub_seconds") is None,
+             timeout=REJOIN, interval=0.25, what="b to rejoin the hub and a to list it as present again")
+    timing(f"b rejoined {time.monotonic() - unblocked:.1f} s after its hub connection was let through again")
+    time.sleep(1)
+    summary = pinger.stop()
+    timing(f"ping a->b while b was off the hub for {unblocked - blocked:.1f} s: {summary}")
+    assert summary.lost == 0, f"the tunnel dropped traffic while its peer was off the hub: {summary}"
+    after = mesh.peer_view("a", "b")
+    assert (after["local_candidate"], after["remote_candidate"]) == (before["local_candidate"], before["remote_candidate"]), \
+        f"the tunnel was renegotiated: {before} -> {after}"
+
+    # Off the hub again, then b dies (its WireGuard with it): a's tunnel goes quiet and a removes b, with no new
+    # generation for a peer the hub cannot reach.
+    block_hub(mesh.topology.peers["b"], mesh.hub)
+    wait_for(lambda: (a.peer(key_b) or {}).get("absent_from_hub_seconds") is not None, timeout=HUB_NOTICES,
+             interval=0.25, what="the hub to announce again that b left")
+    offers = a.log().count("offering ICE generation")
+    b.kill()
+    killed = time.monotonic()
+    wait_for(lambda: a.peer(key_b) is None, timeout=REMOVED_AFTER_DEATH, interval=0.25,
+             what="a to remove b once its tunnel went quiet")
+    timing(f"b killed while off the hub -> a removed it {time.monotonic() - killed:.1f} s later "
+           f"(bound {REMOVED_AFTER_DEATH} s)")
+    assert not a.status()["peers"], a.status()["peers"]
+    assert a.log().count("offering ICE generation") == offers, "a offered a generation to a peer off the hub"
+    assert "its tunnel still works and stays until it fails" in a.log()
+
+
+REVOKED_REMOVAL = 10  # the hub polls its change marker every 250 ms; the agent removes the peer on the notice
+
+
+def test_revoking_a_peer_off_the_hub_removes_its_kept_tunnel_at_once(lab, start_mesh, workdir, timing):
+    mesh = start_mesh(lan_topology(lab), first_ping=FIRST_PING, turn=False, hub_options=HUB_OPTIONS)
+    a, b = mesh.agents["a"], mesh.agents["b"]
+    key_b = b.status()["public_key"]
+    block_hub(mesh.topology.peers["b"], mesh.hub)
+    wait_for(lambda: (a.peer(key_b) or {}).get("absent_from_hub_seconds") is not None, timeout=HUB_NOTICES,
+             interval=0.25, what="the hub to announce that b left, and a to keep b's tunnel")
+    assert mesh.ping("a", "b"), "the kept tunnel works"
+    mesh.hub.admin("peer", "revoke", NETWORK, key_b)
+    revoked = time.monotonic()
+    wait_for(lambda: a.peer(key_b) is None, timeout=REVOKED_REMOVAL, interval=0.1,
+             what="a to remove b once the hub announced its revocation")
+    timing(f"b revoked while off the hub (its tunnel working) -> a removed it {time.monotonic() - revoked:.1f} s "
+           f"later (bound {REVOKED_REMOVAL} s)")
+    assert "(revoked)" in a.log(), a.log()[-2000:]
+    assert not mesh.ping("a", "b"), "the revoked peer is no longer reachable through the tunnel"
