@@ -39,8 +39,8 @@ extension Mesh {
     /// that nothing the event would have started is left behind.
     mutating func removeAbsentPeersThatNeedTheHub(_ actions: [MeshAction], before: [PublicKey: PeerSession]) -> [MeshAction] {
         var actions = actions
-        for (key, session) in peers {
-            guard let since = session.absentFromHubSince else { continue }
+        for key in peers.keys.sorted() {
+            guard let session = peers[key], let since = session.absentFromHubSince else { continue }
             let needsHub = actions.contains { action in
                 switch action {
                 case .startICE(let peer, _, _, _): peer == key

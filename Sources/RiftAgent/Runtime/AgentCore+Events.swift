@@ -58,11 +58,12 @@ extension AgentCore {
             refreshRoutedPeers()
             updateNames()
         case .peerLeft(let left):
-            let name = mesh.peers[left.publicKey].map { " (\($0.info.name))" } ?? ""
-            perform(mesh.handle(.peerLeft(left.publicKey, reason: left.reason)))
+            let known = mesh.peers[left.publicKey]
+            let name = known.map { " (\($0.info.name))" } ?? ""
+            perform(mesh.handle(.peerLeft(left.publicKey, reason: left.reason)))  // a removal forgets the peer
             if mesh.peers[left.publicKey] == nil {
                 logger.info("peer \(left.publicKey) left\(name) (\(left.reason))")
-                forget(left.publicKey)  // also done by the removal's action; here for a peer the mesh never had
+                if known == nil { forget(left.publicKey) }  // a peer the mesh never had
             } else {
                 logger.info("peer \(left.publicKey) left the hub\(name) (\(left.reason)); its tunnel still works and stays until it fails")
             }
