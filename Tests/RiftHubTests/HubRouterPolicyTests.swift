@@ -103,6 +103,30 @@ struct HubRouterPolicyTests {
         #expect(net.hub.take(net.connections["laptop2"]!).isEmpty)
     }
 
+    @Test("a policy change about a peer that left is announced as policy to the sessions that could see it")
+    func departedPeerPolicyChange() {
+        let net = Network(policy: "laptop -> server\nlaptop -> cache\n")
+        net.join("laptop", tag: "laptop")
+        net.join("server", tag: "server")
+        net.join("cache", tag: "cache")
+        net.join("ci", tag: "ci")
+        for name in ["laptop", "server", "cache", "ci"] { _ = net.hub.take(net.connections[name]!) }
+        net.hub.close(net.connections["laptop"]!)
+        #expect(net.hub.take(net.connections["server"]!) == [.peerLeft(PeerLeft(publicKey: net.key("laptop"), reason: "disconnected"))])
+        _ = net.hub.take(net.connections["cache"]!)
+        // The server may no longer be reached from laptops; caches may, on one port only now.
+        net.hub.directory.setPolicy("laptop -> cache:tcp/80\n", in: "home")
+        net.hub.tick()
+        #expect(net.hub.take(net.connections["server"]!) == [.peerLeft(PeerLeft(publicKey: net.key("laptop"), reason: "policy"))])
+        #expect(net.hub.take(net.connections["cache"]!).contains(.peerLeft(PeerLeft(publicKey: net.key("laptop"), reason: "policy"))),
+                "its rules changed: the kept tunnel goes, the peer is introduced afresh when it rejoins")
+        #expect(net.hub.take(net.connections["ci"]!).isEmpty, "ci never saw the laptop: it learns nothing about it")
+        net.hub.directory.setPolicy("laptop -> cache:tcp/80\nci -> cache\n", in: "home")
+        net.hub.tick()
+        #expect(!net.hub.take(net.connections["cache"]!).contains { if case .peerLeft(let left) = $0 { left.publicKey == net.key("laptop") } else { false } },
+                "a change that leaves the pair's rules as they were says nothing about the laptop")
+    }
+
     @Test("a policy change reaches live sessions on the next tick: peers leave with reason policy and appear with peer_joined")
     func liveChange() throws {
         let net = Network(policy: nil)

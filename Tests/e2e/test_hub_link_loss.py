@@ -94,11 +94,33 @@ def test_revoking_a_peer_off_the_hub_removes_its_kept_tunnel_at_once(lab, start_
     wait_for(lambda: (a.peer(key_b) or {}).get("absent_from_hub_seconds") is not None, timeout=HUB_NOTICES,
              interval=0.25, what="the hub to announce that b left, and a to keep b's tunnel")
     assert mesh.ping("a", "b"), "the kept tunnel works"
-    mesh.hub.admin("peer", "revoke", NETWORK, key_b)
     revoked = time.monotonic()
+    mesh.hub.admin("peer", "revoke", NETWORK, key_b)
     wait_for(lambda: a.peer(key_b) is None, timeout=REVOKED_REMOVAL, interval=0.1,
              what="a to remove b once the hub announced its revocation")
     timing(f"b revoked while off the hub (its tunnel working) -> a removed it {time.monotonic() - revoked:.1f} s "
            f"later (bound {REVOKED_REMOVAL} s)")
     assert "(revoked)" in a.log(), a.log()[-2000:]
     assert not mesh.ping("a", "b"), "the revoked peer is no longer reachable through the tunnel"
+
+
+def test_a_policy_that_separates_a_peer_off_the_hub_removes_its_kept_tunnel(lab, start_mesh, workdir, timing):
+    mesh = start_mesh(lan_topology(lab), first_ping=FIRST_PING, turn=False, hub_options=HUB_OPTIONS)
+    a, b = mesh.agents["a"], mesh.agents["b"]
+    key_b = b.status()["public_key"]
+    block_hub(mesh.topology.peers["b"], mesh.hub)
+    wait_for(lambda: (a.peer(key_b) or {}).get("absent_from_hub_seconds") is not None, timeout=HUB_NOTICES,
+             interval=0.25, what="the hub to announce that b left, and a to keep b's tunnel")
+    mesh.hub.admin("peer", "tag", NETWORK, key_b, "--tag", "server")  # no policy yet: nothing changes for a
+    time.sleep(1)
+    assert a.peer(key_b) is not None, "a tag alone changes no access decision"
+    policy = os.path.join(workdir, "policy.txt")
+    with open(policy, "w") as file:
+        file.write("server -> server\n")  # a has no tag: a and b are no longer introduced to each other
+    changed = time.monotonic()
+    mesh.hub.admin("policy", "set", NETWORK, policy)
+    wait_for(lambda: a.peer(key_b) is None, timeout=REVOKED_REMOVAL, interval=0.1,
+             what="a to remove b once the hub announced that the policy separates them")
+    timing(f"policy separating a from b (off the hub, tunnel working) -> a removed b {time.monotonic() - changed:.1f} s "
+           f"later (bound {REVOKED_REMOVAL} s)")
+    assert "(policy)" in a.log(), a.log()[-2000:]

@@ -12,8 +12,9 @@ import RiftProtocol
 /// (PROTOCOL.md §6.6). A welcome after a hub outage treats a live tunnel whose peer has not rejoined the same way.
 extension Mesh {
     /// The longest a peer the hub no longer lists keeps a working tunnel (5 minutes). The hub announces a departed
-    /// peer's revocation as `revoked` for longer than that (`HubRouter.departureMemorySeconds`), but not when we were
-    /// not connected to it at that moment, nor from another hub of a cluster: the bound covers those.
+    /// peer's revocation (`revoked`) or policy change (`policy`) for longer than that (`HubRouter.departureMemorySeconds`),
+    /// but not when we were not connected to it at that moment, nor from another hub of a cluster: the bound covers
+    /// those.
     static let absentPeerGraceMilliseconds: Int64 = 300_000
 
     /// Whether a `peer_left` reason ends the tunnel whatever its state: the hub withdrew the peer's access, or no

@@ -114,6 +114,7 @@ extension HubRouter {
             access[network] = loaded
             guard previous != loaded else { continue }
             reconcile(network, loaded, &actions)
+            if let previous { announceDepartedPolicyChanges(in: network, from: previous, to: loaded, &actions) }
         }
     }
 

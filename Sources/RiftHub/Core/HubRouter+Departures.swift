@@ -2,8 +2,8 @@ import Logging
 import RiftProtocol
 
 /// A peer whose session ended without its access being withdrawn (`disconnected`, `timeout`): its peers may keep a
-/// tunnel to it that still works for a while (PROTOCOL.md §6.6), so a revocation that comes meanwhile is announced
-/// to them too.
+/// tunnel to it that still works for a while (PROTOCOL.md §6.6), so a revocation or a policy change that comes
+/// meanwhile is announced to them too.
 struct Departure: Sendable, Hashable {
     /// The token its session presented.
     var tokenID: String
@@ -35,6 +35,24 @@ extension HubRouter {
             grants[SessionGrant(network: address.network, tokenID: departure.tokenID, publicKey: address.publicKey)] = address
         }
         return grants
+    }
+
+    /// The policy or tags of `network` changed: a live session for which the access decision about a departed peer
+    /// changed, either way, is told that peer left with reason `policy`, so that a tunnel it kept goes with rules that
+    /// no longer hold (the peer is introduced afresh, with the new rules, when it rejoins). Only sessions the old
+    /// access introduced it to are told.
+    mutating func announceDepartedPolicyChanges(in network: String, from previous: NetworkAccess, to current: NetworkAccess,
+                                                _ actions: inout [HubAction<Connection>]) {
+        let departed = departures.keys.filter { $0.network == network }.map(\.publicKey).sorted()
+        guard !departed.isEmpty else { return }
+        for (recipient, connection) in (index[network] ?? [:]).sorted(by: { $0.key < $1.key }) {
+            for key in departed where previous.introduces(key, recipient) {
+                guard previous.decision(from: key, to: recipient) != current.decision(from: key, to: recipient)
+                        || previous.decision(from: recipient, to: key) != current.decision(from: recipient, to: key)
+                else { continue }
+                actions.append(.send(.peerLeft(PeerLeft(publicKey: key, reason: PeerLeft.policyReason)), to: connection))
+            }
+        }
     }
 
     /// A departed peer's access was withdrawn: the live sessions of its network that the policy introduces it to are
