@@ -34,6 +34,20 @@ def unblock_hub(host) -> None:
     host.nft("delete table inet cuthub\n")
 
 
+def put_b_off_the_hub(mesh) -> str:
+    """Blocks b's hub connection and waits until the hub announced that b left and a keeps b's working tunnel;
+    returns b's key."""
+    key_b = mesh.agents["b"].status()["public_key"]
+    block_hub(mesh.topology.peers["b"], mesh.hub)
+    wait_for(lambda: (mesh.agents["a"].peer(key_b) or {}).get("absent_from_hub_seconds") is not None,
+             timeout=HUB_NOTICES, interval=0.25, what="the hub to announce that b left, and a to keep b's tunnel")
+    return key_b
+
+
+def start_lan_mesh(start_mesh, lab):
+    return start_mesh(lan_topology(lab), first_ping=FIRST_PING, turn=False, hub_options=HUB_OPTIONS)
+
+
 def test_peer_off_the_hub_keeps_its_tunnel_until_the_tunnel_fails(lab, start_mesh, workdir, timing):
     mesh = start_mesh(home_nats(lab), first_ping=FIRST_PING, turn=False, hub_options=HUB_OPTIONS)
     a, b = mesh.agents["a"], mesh.agents["b"]
@@ -41,10 +55,8 @@ def test_peer_off_the_hub_keeps_its_tunnel_until_the_tunnel_fails(lab, start_mes
     before = mesh.peer_view("a", "b", condition=lambda entry: entry.get("path_type") == "server-reflexive")
     pinger = Pinger(mesh.topology.peers["a"], mesh.overlay("b")[0], os.path.join(workdir, "ping-off-hub.log"))
 
-    block_hub(mesh.topology.peers["b"], mesh.hub)
     blocked = time.monotonic()
-    wait_for(lambda: (a.peer(key_b) or {}).get("absent_from_hub_seconds") is not None, timeout=HUB_NOTICES,
-             interval=0.25, what="the hub to announce that b left, and a to keep b's tunnel")
+    put_b_off_the_hub(mesh)
     announced = time.monotonic()
     timing(f"b's hub connection blocked -> the hub announced b left {announced - blocked:.1f} s later; a keeps it")
     time.sleep(HELD)
@@ -68,9 +80,7 @@ def test_peer_off_the_hub_keeps_its_tunnel_until_the_tunnel_fails(lab, start_mes
 
     # Off the hub again, then b dies (its WireGuard with it): a's tunnel goes quiet and a removes b, with no new
     # generation for a peer the hub cannot reach.
-    block_hub(mesh.topology.peers["b"], mesh.hub)
-    wait_for(lambda: (a.peer(key_b) or {}).get("absent_from_hub_seconds") is not None, timeout=HUB_NOTICES,
-             interval=0.25, what="the hub to announce again that b left")
+    put_b_off_the_hub(mesh)
     offers = a.log().count("offering ICE generation")
     b.kill()
     killed = time.monotonic()
@@ -87,12 +97,9 @@ REVOKED_REMOVAL = 10  # the hub polls its change marker every 250 ms; the agent 
 
 
 def test_revoking_a_peer_off_the_hub_removes_its_kept_tunnel_at_once(lab, start_mesh, workdir, timing):
-    mesh = start_mesh(lan_topology(lab), first_ping=FIRST_PING, turn=False, hub_options=HUB_OPTIONS)
-    a, b = mesh.agents["a"], mesh.agents["b"]
-    key_b = b.status()["public_key"]
-    block_hub(mesh.topology.peers["b"], mesh.hub)
-    wait_for(lambda: (a.peer(key_b) or {}).get("absent_from_hub_seconds") is not None, timeout=HUB_NOTICES,
-             interval=0.25, what="the hub to announce that b left, and a to keep b's tunnel")
+    mesh = start_lan_mesh(start_mesh, lab)
+    a = mesh.agents["a"]
+    key_b = put_b_off_the_hub(mesh)
     assert mesh.ping("a", "b"), "the kept tunnel works"
     revoked = time.monotonic()
     mesh.hub.admin("peer", "revoke", NETWORK, key_b)
@@ -105,12 +112,9 @@ def test_revoking_a_peer_off_the_hub_removes_its_kept_tunnel_at_once(lab, start_
 
 
 def test_a_policy_that_separates_a_peer_off_the_hub_removes_its_kept_tunnel(lab, start_mesh, workdir, timing):
-    mesh = start_mesh(lan_topology(lab), first_ping=FIRST_PING, turn=False, hub_options=HUB_OPTIONS)
-    a, b = mesh.agents["a"], mesh.agents["b"]
-    key_b = b.status()["public_key"]
-    block_hub(mesh.topology.peers["b"], mesh.hub)
-    wait_for(lambda: (a.peer(key_b) or {}).get("absent_from_hub_seconds") is not None, timeout=HUB_NOTICES,
-             interval=0.25, what="the hub to announce that b left, and a to keep b's tunnel")
+    mesh = start_lan_mesh(start_mesh, lab)
+    a = mesh.agents["a"]
+    key_b = put_b_off_the_hub(mesh)
     mesh.hub.admin("peer", "tag", NETWORK, key_b, "--tag", "server")  # no policy yet: nothing changes for a
     time.sleep(1)
     assert a.peer(key_b) is not None, "a tag alone changes no access decision"

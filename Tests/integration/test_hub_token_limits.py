@@ -57,4 +57,9 @@ def test_ephemeral_peer_is_removed_after_the_grace_and_its_address_is_not_lost(h
     metrics = hub.metrics()
     assert metrics["riftgate_hub_ephemeral_peers_removed_total"] == 1
     assert hub.wait_for_log(r"ephemeral peer removed")
+    left = server.expect("peer_left")
+    assert (left["public_key"], left["reason"]) == (runner.public_key, "disconnected"), left
+    # Its address is free for the next peer now: a tunnel a peer kept to it since it left (PROTOCOL.md §6.6) must go.
+    removed = server.expect("peer_left", timeout=10)
+    assert (removed["public_key"], removed["reason"]) == (runner.public_key, "revoked"), removed
     server.close()

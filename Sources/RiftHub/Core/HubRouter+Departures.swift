@@ -55,10 +55,10 @@ extension HubRouter {
         }
     }
 
-    /// A departed peer's access was withdrawn: the live sessions of its network that the policy introduces it to are
-    /// told it left with reason `revoked`, so that a tunnel they kept to it goes now (a session that never knew it
-    /// ignores the notice).
-    mutating func announceDepartedRevocation(_ address: PeerAddress, reason: GrantWithdrawal,
+    /// A departed peer's access was withdrawn (`because`: its grant was, or the ephemeral sweep removed it and freed
+    /// its address): the live sessions of its network that the policy introduces it to are told it left with reason
+    /// `revoked`, so that a tunnel they kept to it goes now (a session that never knew it ignores the notice).
+    mutating func announceDepartedRevocation(_ address: PeerAddress, because reason: String,
                                              _ actions: inout [HubAction<Connection>]) {
         departures[address] = nil
         let access = networkAccess(address.network)

@@ -25,7 +25,7 @@ extension HubRouter {
         reportRefusedConnections(now: now)
         if now >= nextEphemeralSweep {
             nextEphemeralSweep = now + Self.ephemeralSweepSeconds(grace: configuration.ephemeralGraceSeconds)
-            removeStaleEphemeralPeers()
+            removeStaleEphemeralPeers(&actions)
         }
         if now >= nextLastSeenFlush {
             nextLastSeenFlush = now + configuration.lastSeenFlushSeconds
@@ -62,8 +62,9 @@ extension HubRouter {
 
     /// Removes ephemeral peers gone longer than the grace. A peer's last-seen time is written when it leaves (and every
     /// `lastSeenFlushSeconds` by the hub holding it), so the grace counts from its departure; one connected now, to this
-    /// hub or in a cluster to another one, is never removed, whatever its last-seen time says.
-    private mutating func removeStaleEphemeralPeers() {
+    /// hub or in a cluster to another one, is never removed, whatever its last-seen time says. A removed peer's address
+    /// is free for the next one: peers that may still keep a tunnel to it (PROTOCOL.md §6.6) are told it was revoked.
+    private mutating func removeStaleEphemeralPeers(_ actions: inout [HubAction<Connection>]) {
         let cutoff = clock.unixSeconds() - configuration.ephemeralGraceSeconds
         let index = self.index
         let cluster = self.cluster
@@ -74,6 +75,7 @@ extension HubRouter {
             for peer in removed {
                 metrics.ephemeralPeersRemoved += 1
                 logger.info("ephemeral peer removed", metadata: ["network": "\(peer.network)", "peer": "\(peer.publicKey)"])
+                if departures[peer] != nil { announceDepartedRevocation(peer, because: "ephemeral peer removed", &actions) }
             }
         } catch {
             logger.error("removing ephemeral peers failed", metadata: ["error": "\(error)"])
@@ -162,7 +164,7 @@ extension HubRouter {
         }
         guard !withdrawn.isEmpty else { return }
         for (grant, address) in departed.sorted(by: { "\($0.value.publicKey)" < "\($1.value.publicKey)" }) {
-            if let reason = withdrawn[grant] { announceDepartedRevocation(address, reason: reason, &actions) }
+            if let reason = withdrawn[grant] { announceDepartedRevocation(address, because: "\(reason)", &actions) }
         }
         // Only the withdrawn sessions are put in order (sorting every session with string keys stalled the service thread
         // for tens of milliseconds at 10,000 connections, on each recheck).
