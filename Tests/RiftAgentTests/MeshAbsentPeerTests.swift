@@ -109,20 +109,12 @@ struct MeshAbsentPeerTests {
     @Test("the controlled side removes a quiet absent peer instead of asking it for a generation")
     func controlledSide() {
         var pair = MeshSuspicionTests.Pair()
-        var now: Int64 = pair.now
-        var received: UInt64 = 1_000
-        var sent: UInt64 = 1_000
-        for _ in 0..<8 {  // busy two-way traffic on B
-            now += 250; received += 100; sent += 100
-            pair.h.send(.tick(nowMilliseconds: now, handshakeAge: [Self.a: 3],
-                              traffic: [Self.a: TrafficCounters(received: received, sent: sent)]), to: 2)
-        }
+        var counters = TrafficCounters(received: 1_000, sent: 1_000)
+        for _ in 0..<8 { _ = MeshSuspicionTests.readB(&pair, &counters, receive: true) }  // busy two-way traffic on B
         #expect(pair.h.send(.peerLeft(Self.a, reason: "disconnected"), to: 2).isEmpty)
         var all: [MeshAction] = []
         for _ in 0..<16 where pair.h.meshes[Self.b]!.peers[Self.a] != nil {
-            now += 250; sent += 100
-            all += pair.h.send(.tick(nowMilliseconds: now, handshakeAge: [Self.a: 3],
-                                     traffic: [Self.a: TrafficCounters(received: received, sent: sent)]), to: 2)
+            all += MeshSuspicionTests.readB(&pair, &counters, receive: false)
         }
         #expect(Self.removes(all, Self.a) && !Self.needsHub(all), "\(all)")
     }

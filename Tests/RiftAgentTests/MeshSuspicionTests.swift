@@ -269,7 +269,7 @@ struct MeshSuspicionTests {
     }
 
     /// One 250 ms read on B (the controlled side), its counters kept in `counters`.
-    private static func readB(_ pair: inout Pair, _ counters: inout TrafficCounters, receive: Bool, send: Bool = true) -> [MeshAction] {
+    static func readB(_ pair: inout Pair, _ counters: inout TrafficCounters, receive: Bool, send: Bool = true) -> [MeshAction] {
         pair.now += 250
         if receive { counters.received += 100 }
         if send { counters.sent += 100 }
