@@ -6,6 +6,7 @@ that it notices the silent connection within seconds (the default 20 s / 60 s wo
 import os
 import time
 
+from hub_link import block_hub, unblock_hub
 from lab import wait_for
 from pinger import Pinger
 from deployment import NETWORK
@@ -18,20 +19,6 @@ REJOIN = 20          # the agent's reconnect backoff is capped at 4 s (jittered)
 REMOVED_AFTER_DEATH = 15  # the quiet path is judged within ~3 s (ReceiveWatch); margin for a loaded machine
 
 HUB_OPTIONS = ("--ping-interval", "1", "--pong-timeout", "3")
-
-
-def block_hub(host, hub) -> None:
-    """Drops every packet between `host` and the hub's WebSocket port, in `host`'s own namespace: its hub connection
-    goes silent; everything else (STUN to the hub, the tunnel) passes."""
-    host.nft(f"""table inet cuthub {{
-  chain output {{ type filter hook output priority filter; ip daddr {hub.host.address} tcp dport {hub.port} drop; }}
-  chain input {{ type filter hook input priority filter; ip saddr {hub.host.address} tcp sport {hub.port} drop; }}
-}}
-""")
-
-
-def unblock_hub(host) -> None:
-    host.nft("delete table inet cuthub\n")
 
 
 def put_b_off_the_hub(mesh) -> str:

@@ -3,7 +3,10 @@
 In one lab (network namespaces, as the e2e tests build them):
 - a real hub (with coturn) serving a real 4-agent mesh across two home NATs, whose direct paths flap: every
   `--flap-every` seconds the two NAT routers stop passing packets to each other for `--flap-for` seconds (the relay
-  and the hub stay reachable), while every agent pings every other through the tunnel;
+  and the hub stay reachable), while every agent pings every other through the tunnel; halfway between two flaps,
+  agent d's own hub connection is cut for `--hub-cut-for` seconds (nftables in its namespace): the hub announces it
+  left, and every pair with d must still answer (its peers keep the working tunnels, Mesh+AbsentPeers) until d is
+  back on the hub;
 - the same hub holding `--agents` simulated agents (`churn.py`) that join, leave, get replaced and revoked while
   signals flow between them, checked against what really happened (no false `peer_left`, no lost or misdelivered
   signal, every agent's final view equal to its network's membership).
@@ -29,6 +32,7 @@ sys.path[:0] = [os.path.join(ROOT, "Tests", "lab")]
 
 from coturn import turnserver_missing  # noqa: E402
 from deployment import Deployment  # noqa: E402
+from hub_link import block_hub, unblock_hub  # noqa: E402
 from lab import Lab, wait_for  # noqa: E402
 from riftgate_lab import binary  # noqa: E402
 from soak_samples import Series, process_sample, verdicts  # noqa: E402
@@ -87,6 +91,52 @@ def mesh_answers(deployment: Deployment) -> dict[str, bool]:
             for source in ROLES for target in ROLES if source < target}
 
 
+# The hub's heartbeat in the soak: a silent connection is announced gone within ~8 s instead of the default 80 s,
+# so that a hub cut shows peers off the hub within the cut.
+HUB_OPTIONS = ("--ping-interval", "2", "--pong-timeout", "6")
+CUT_ROLE = "d"
+
+
+def cut_hub_link(deployment: Deployment, options, started: float) -> dict:
+    """Cuts d's hub connection for `options.hub_cut_for` seconds. While it is cut, once the hub announced d gone (the
+    other agents list it as absent), every pair with d must answer through the tunnel; afterwards d must rejoin."""
+    host = deployment.topology.peers[CUT_ROLE]
+    key = deployment.agents[CUT_ROLE].status()["public_key"]
+    others = [role for role in ROLES if role != CUT_ROLE]
+
+    def absent_everywhere() -> bool:
+        return all((deployment.agents[role].peer(key) or {}).get("absent_from_hub_seconds") is not None
+                   for role in others)
+
+    cut = time.monotonic()
+    record: dict = {"at_s": round(cut - started)}
+    block_hub(host, deployment.hub)
+    try:
+        wait_for(absent_everywhere, timeout=options.hub_cut_for, interval=0.5,
+                 what="the other agents to keep d's tunnels once the hub announced d gone")
+        record["announced_s"] = round(time.monotonic() - cut, 1)
+        time.sleep(max(0.0, cut + options.hub_cut_for - time.monotonic()))
+        answering = {f"{role}->{CUT_ROLE}": deployment.ping(role, CUT_ROLE, count=2) for role in others}
+        record["pairs_answering_off_hub"] = answering
+        if not all(answering.values()):
+            record["error"] = "a pair with d stopped answering while d was off the hub"
+    except Exception as error:  # noqa: BLE001 (recorded; the run goes on)
+        record["error"] = str(error)
+    finally:
+        unblock_hub(host)
+    restored = time.monotonic()
+    try:
+        wait_for(lambda: deployment.agents[CUT_ROLE].status()["hub"]["state"] == "connected" and not any(
+                     (deployment.agents[role].peer(key) or {}).get("absent_from_hub_seconds") is not None
+                     for role in others), timeout=60, interval=0.5, what="d to rejoin the hub")
+        record["rejoined_s"] = round(time.monotonic() - restored, 1)
+        wait_for(lambda: all(mesh_answers(deployment).values()), timeout=60, interval=1,
+                 what="every mesh pair to answer after the hub cut")
+    except Exception as error:  # noqa: BLE001
+        record.setdefault("error", str(error))
+    return record
+
+
 def run(options) -> int:
     reason = turnserver_missing()
     if reason:
@@ -104,9 +154,11 @@ def run(options) -> int:
         ulimit_note = str(error)
     series: dict[str, Series] = {}
     flaps: list[dict] = []
+    hub_cuts: list[dict] = []
     result: dict = {"options": vars(options), "ulimit_note": ulimit_note}
     with Lab() as lab:
-        deployment = Deployment(home_nats(lab, left=("a", "b"), right=("c", "d")), workdir)
+        deployment = Deployment(home_nats(lab, left=("a", "b"), right=("c", "d")), workdir,
+                                hub_options=HUB_OPTIONS if options.hub_cut_every > 0 else ())
         deployment.start_hub()
         for role in ROLES:
             deployment.agent(role).start()
@@ -130,6 +182,7 @@ def run(options) -> int:
         deadline = started + options.minutes * 60
         next_sample = started
         next_flap = started + options.flap_every
+        next_hub_cut = started + options.flap_every / 2 if options.hub_cut_every > 0 else float("inf")
         router = deployment.topology.router_of("a")
         peer_router = deployment.topology.router_of("c")
         while time.monotonic() < deadline:
@@ -161,6 +214,10 @@ def run(options) -> int:
                 except Exception as error:  # noqa: BLE001 (recorded; the run goes on)
                     flaps.append({"at_s": round(restored - started), "error": str(error), "pairs": mesh_answers(deployment)})
                 log(f"flap: {flaps[-1]}")
+            if time.monotonic() >= next_hub_cut and time.monotonic() + options.hub_cut_for < deadline:
+                next_hub_cut += options.hub_cut_every
+                hub_cuts.append(cut_hub_link(deployment, options, started))
+                log(f"hub cut: {hub_cuts[-1]}")
             time.sleep(1)
         log("soak time is up; waiting for the churn load's report")
         try:
@@ -171,11 +228,13 @@ def run(options) -> int:
             lines = [line for line in handle.read().splitlines() if line.startswith("{")]
         result["churn"] = json.loads(lines[-1]) if lines and '"counts"' in lines[-1] else {"error": "no report; see churn.log"}
         result["flaps"] = flaps
+        result["hub_cuts"] = hub_cuts
         result["series"] = verdicts(series.values(), warmup_fraction=0.2)
     problems = result["churn"].get("problem_counts", {"churn report missing": 1})
     failed_flaps = [flap for flap in flaps if "error" in flap]
+    failed_cuts = [cut for cut in hub_cuts if "error" in cut]
     growing = [entry for entry in result["series"] if not entry["flat"]]
-    result["clean"] = not any(problems.values()) and not failed_flaps and not growing
+    result["clean"] = not any(problems.values()) and not failed_flaps and not failed_cuts and not growing
     with open(os.path.join(options.out, "soak.json"), "w") as handle:
         json.dump(result, handle, indent=2)
     print()
@@ -187,6 +246,8 @@ def run(options) -> int:
     print(f"churn problems: {json.dumps(problems)}")
     print(f"flaps: {len(flaps)}, all pairs back after each: {not failed_flaps}; "
           f"slowest {max((flap.get('all_pairs_back_s', 0) for flap in flaps), default=0)} s")
+    print(f"hub cuts of d: {len(hub_cuts)}, every pair with d answering off the hub and d back after each: "
+          f"{not failed_cuts}; slowest rejoin {max((cut.get('rejoined_s', 0) for cut in hub_cuts), default=0)} s")
     print(f"figures: {os.path.join(options.out, 'soak.json')}; verdict: {'clean' if result['clean'] else 'NOT CLEAN'}")
     return 0 if result["clean"] else 1
 
@@ -200,6 +261,9 @@ def main() -> None:
     parser.add_argument("--relay-rate", type=float, default=100.0, help="signals per second")
     parser.add_argument("--flap-every", type=float, default=120, help="seconds between path flaps")
     parser.add_argument("--flap-for", type=float, default=20, help="seconds each flap cuts the direct paths")
+    parser.add_argument("--hub-cut-every", type=float, default=120,
+                        help="seconds between cuts of agent d's hub connection (0: none), halfway between flaps")
+    parser.add_argument("--hub-cut-for", type=float, default=20, help="seconds each hub cut lasts")
     parser.add_argument("--sample-every", type=float, default=10)
     parser.add_argument("--out", default=os.path.join(ROOT, ".build-soak", time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())))
     sys.exit(run(parser.parse_args()))
