@@ -41,6 +41,32 @@ struct MeshAbsentPeerTests {
         #expect(pair.session.absentFromHubSince == nil)
     }
 
+    @Test("a peer back on the hub that starts afresh gets a new generation, even within 5 s of the last one")
+    func freshStartAfterReturn() {
+        func startsICE(_ actions: [MeshAction]) -> Bool {
+            actions.contains { if case .startICE = $0 { true } else { false } }
+        }
+        let agentStarted = SignalPayload(kind: .restart, from: Self.b, to: Self.a, session: "none", generation: 0,
+                                         body: .restart(reason: "agent started"))
+        for returns in [false, true] {
+            var pair = MeshSuspicionTests.Pair()
+            // A generation a second old (A's own address changed), carrying.
+            #expect(startsICE(pair.h.send(.underlayChanged(vanished: ["192.0.2.1"], appeared: [], routeChanged: false), to: 1)))
+            pair.h.settle()
+            pair.busy()
+            if returns {
+                // B's agent restarted: its hub session ended and a new one began; A kept the working tunnel meanwhile.
+                _ = pair.h.send(.peerLeft(Self.b, reason: "disconnected"), to: 1)
+                #expect(pair.session.absentFromHubSince != nil)
+                #expect(!startsICE(pair.h.send(.peerJoined(MeshHarness.info(2)), to: 1)), "healthy: no generation on the join")
+            }
+            let answer = pair.h.send(.signal(agentStarted), to: 1)
+            // Without a return the young generation already answers B's start; after one it was made for B's
+            // previous run, whose ICE state is gone.
+            #expect(startsICE(answer) == returns, "returned: \(returns), \(answer)")
+        }
+    }
+
     @Test("an unknown reason is treated like disconnected; timeout too")
     func unknownReason() {
         for reason in ["timeout", "gone"] {

@@ -119,6 +119,7 @@ public struct Mesh: Sendable {
             // re-offers — unless the tunnel is healthy, which means the hub restarted, not the peer (a restarted
             // peer that is controlled asks for a restart itself, see below).
             var resumeLostSignals = false
+            if rejoined { session.presentSince = now }
             if rejoined, session.controlling, !session.isHealthy {
                 session.lastRecoveryReason = "the peer joined the hub again"
                 actions += session.beginGeneration(ids: &ids, forceRelay: false, now: now)
@@ -167,8 +168,10 @@ public struct Mesh: Sendable {
 
     /// The controlled side asked for a new generation. Where a relay can be prepared beside a path that works here,
     /// that is the answer (PeerSession+Suspicion). Otherwise ignored while a fresh generation is under way (it already
-    /// is the restart) or during backoff. A request with session "none" comes from an agent that just started: not a
-    /// failure, so it starts a normal generation at once; any other request counts as a failure like one seen here.
+    /// is the restart) or during backoff. A request with session "none" comes from an agent that just started (or
+    /// whose candidates are gone): not a failure, so it starts a normal generation at once, unless a fresh one began
+    /// since the hub introduced the peer again (one begun before was made for its previous run, which is gone); any
+    /// other request counts as a failure like one seen here.
     private mutating func restartRequested(_ payload: SignalPayload, of peer: inout PeerSession) -> [MeshAction] {
         guard peer.controlling else { return [] }
         let reason: String
@@ -179,8 +182,9 @@ public struct Mesh: Sendable {
            let prepared = peer.prepareOnRequest(reason: reason, now: now, relayAvailable: relayAvailable, ids: &ids) {
             return prepared
         }
-        guard peer.current == nil || now - peer.attemptStartedAt >= Self.freshGenerationMilliseconds else { return [] }
+        let freshGeneration = peer.current != nil && now - peer.attemptStartedAt < Self.freshGenerationMilliseconds
         if payload.session == "none" {
+            guard !freshGeneration || peer.attemptStartedAt < peer.presentSince else { return [] }
             peer.recovery.reset()
             peer.failedGenerationsInARow = 0  // the peer restarted: its earlier failures say nothing now
             peer.nextRecoveryAt = 0
@@ -197,7 +201,7 @@ public struct Mesh: Sendable {
                                         offRelay: working && peer.path != .forwarded)
         }
         // A relay prepared on suspicion is this same failure seen first here (PeerSession+Suspicion).
-        guard now >= peer.nextRecoveryAt, !peer.preparingRelayOnSuspicion else { return [] }
+        guard !freshGeneration, now >= peer.nextRecoveryAt, !peer.preparingRelayOnSuspicion else { return [] }
         // The peer's path went silent, and so did ours: the same cut, seen first over there (see `pathWentSilent`).
         let relayFirst = peer.receiveWatch.silence(now: now) >= ReceiveWatch.silenceDeadline / 2 && !peer.isRelayed
         return peer.restartAfterFailure(reason: "peer asked: \(reason)", now: now, relayAvailable: relayAvailable,

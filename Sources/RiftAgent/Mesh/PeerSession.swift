@@ -72,6 +72,10 @@ public struct PeerSession: Sendable {
     /// When the hub said the peer left (or a welcome no longer listed it) while its tunnel still worked, mesh clock;
     /// nil while the hub lists it. Such a peer keeps its tunnel only as long as it works (Mesh+AbsentPeers).
     public internal(set) var absentFromHubSince: Int64?
+    /// When the hub last introduced the peer (this session's creation, or its `peer_joined` since), mesh clock: a
+    /// generation started before that was made for the peer's previous hub session, perhaps a previous run of its
+    /// agent, so it does not answer that agent's fresh start (`Mesh.restartRequested`).
+    var presentSince: Int64
 
     /// The most candidates buffered before their description arrives.
     static let maximumPendingCandidates = 64
@@ -81,6 +85,7 @@ public struct PeerSession: Sendable {
         self.me = me
         self.controlling = me < info.publicKey
         self.attemptStartedAt = now
+        self.presentSince = now
         self.receiveWatch = ReceiveWatch(now: now)
         self.sendWatch = SendWatch(now: now)
     }
