@@ -1,6 +1,7 @@
 import Foundation
 @testable import RiftAgent
 import RiftProtocol
+import RiftTURN
 import Testing
 
 @Suite("Agent configuration and secrets")
@@ -91,16 +92,18 @@ struct ConfigurationTests {
 
     @Test("STUN and TURN URIs parse, TURN over UDP or TCP; turns: and other transports are skipped")
     func iceURIs() {
-        #expect(ICEServerList.parse("stun:hub.example:3478") == .init(scheme: "stun", host: "hub.example", port: 3478))
-        #expect(ICEServerList.parse("stun:hub.example") == .init(scheme: "stun", host: "hub.example", port: 3478))
-        #expect(ICEServerList.parse("turn:[2001:db8::1]:3479?transport=udp") == .init(scheme: "turn", host: "2001:db8::1", port: 3479))
-        #expect(ICEServerList.parse("turn:relay:3478?transport=tcp") == .init(scheme: "turn", host: "relay", port: 3478, transport: .tcp))
+        #expect(ICEServerList.parse("stun:hub.example:3478") == .init(scheme: .stun, host: "hub.example", port: 3478))
+        #expect(ICEServerList.parse("stun:hub.example") == .init(scheme: .stun, host: "hub.example", port: 3478))
+        #expect(ICEServerList.parse("turn:[2001:db8::1]:3479?transport=udp") == .init(scheme: .turn, host: "2001:db8::1", port: 3479))
+        #expect(ICEServerList.parse("turn:relay:3478?transport=tcp") == .init(scheme: .turn, host: "relay", port: 3478, transport: .tcp))
         #expect(ICEServerList.parse("turn:relay:443?transport=TCP")?.transport == .tcp)
         #expect(ICEServerList.parse("turns:relay:5349") == nil, "TLS is not used")
         #expect(ICEServerList.parse("turn:relay:3478?transport=sctp") == nil)
         #expect(ICEServerList.parse("stun:relay:3478?transport=tcp") == nil)
         #expect(ICEServerList.parse("http://x") == nil)
         #expect(ICEServerList.parse("stun:host:99999") == nil)
+        #expect(ICEServerList.parse("turn:[2001:db8::1]x") == nil && ICEServerList.parse("turn:a:b:3478") == nil,
+                "an IPv6 literal needs its brackets")
     }
 
     @Test("a try to get off a relay is configured without the TURN server, the STUN server kept")

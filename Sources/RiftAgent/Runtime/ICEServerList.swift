@@ -1,52 +1,18 @@
 import RiftNice
 import RiftProtocol
 import RiftSupport
+import RiftTURN
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Turns the hub's STUN/TURN URIs into the numeric addresses libnice needs.
 enum ICEServerList {
-    /// A parsed `stun:` or `turn:` URI (RFC 7064/7065): UDP, or TCP for `turn:…?transport=tcp`.
-    struct URI: Equatable {
-        var scheme: String
-        var host: String
-        var port: UInt16
-        var transport: ICERelayTransport = .udp
-    }
-
-    /// Parses `stun:host[:port]` or `turn:host[:port][?transport=udp|tcp]`; nil for anything else (`turns:`, whose
-    /// TLS this agent does not use, and any other transport).
-    static func parse(_ text: String) -> URI? {
-        guard let colon = text.firstIndex(of: ":") else { return nil }
-        let scheme = String(text[..<colon])
-        guard scheme == "stun" || scheme == "turn" else { return nil }
-        var rest = Substring(text[text.index(after: colon)...])
-        var transport = ICERelayTransport.udp
-        if let query = rest.firstIndex(of: "?") {
-            for parameter in rest[rest.index(after: query)...].split(separator: "&") where parameter.hasPrefix("transport=") {
-                switch parameter.dropFirst("transport=".count).lowercased() {
-                case "udp": transport = .udp
-                case "tcp" where scheme == "turn": transport = .tcp
-                default: return nil
-                }
-            }
-            rest = rest[..<query]
-        }
-        var host = rest
-        var port: UInt16 = 3478
-        if rest.hasPrefix("[") {  // [v6]:port
-            guard let close = rest.firstIndex(of: "]") else { return nil }
-            host = rest[rest.index(after: rest.startIndex)..<close]
-            let after = rest[rest.index(after: close)...]
-            if after.hasPrefix(":") { guard let value = UInt16(after.dropFirst()) else { return nil }; port = value }
-        } else if let last = rest.lastIndex(of: ":") {
-            host = rest[..<last]
-            guard let value = UInt16(rest[rest.index(after: last)...]) else { return nil }
-            port = value
-        }
-        guard !host.isEmpty, port > 0 else { return nil }
-        return URI(scheme: scheme, host: String(host), port: port, transport: transport)
+    /// A `stun:` or `turn:` URI (`ICEServerURI`: UDP, or TCP for `turn:…?transport=tcp`); nil for anything else
+    /// (`turns:`, whose TLS this agent does not use, and any other transport).
+    static func parse(_ text: String) -> ICEServerURI? {
+        guard let uri = ICEServerURI(text), uri.scheme != .turns else { return nil }
+        return uri
     }
 
     /// Resolves a host name to one numeric address (IPv4 preferred); nil if it does not resolve.
@@ -89,7 +55,7 @@ enum ICEServerList {
         }
         for turn in ice.turn where includeTURN {
             for transport in ICERelayTransport.allCases {
-                for uri in turn.urls.compactMap(parse) where uri.scheme == "turn" && uri.transport == transport {
+                for uri in turn.urls.compactMap(parse) where uri.scheme == .turn && ICERelayTransport(rawValue: uri.transport.rawValue) == transport {
                     guard let address = resolve(uri.host) else { continue }
                     servers.turn.append((host: address, port: uri.port, username: turn.username,
                                          password: turn.credential, transport: transport))
