@@ -107,6 +107,65 @@ struct HubRouterClusterTests {
         #expect(hubs[0].router.connectedPeers(in: "home").map(\.publicKey) == [a.publicKey])
     }
 
+    @Test("a peer that left another hub is announced revoked when its key is revoked; its token's revocation is left to its own hub")
+    func departedOnAnotherHubRevoked() {
+        let (bus, hubs, token) = cluster()
+        let a = PrivateKey.generate(), b = PrivateKey.generate(), c = PrivateKey.generate()
+        let bToken = hubs[0].directory.addToken(network: "home", id: "b")
+        let (connectionA, _) = hubs[0].join(network: "home", token: token, key: a, name: "a")
+        let (connectionB, _) = hubs[1].join(network: "home", token: bToken, key: b, name: "b")
+        let (connectionC, _) = hubs[1].join(network: "home", token: token, key: c, name: "c")
+        bus.pump()
+        hubs[1].close(connectionB, cause: .heartbeatTimeout)
+        bus.pump()
+        #expect(left(hubs[0].take(connectionA)) == [PeerLeft(publicKey: b.publicKey, reason: "timeout")])
+        _ = hubs[1].take(connectionC)
+
+        // Its token revoked: b's own hub tells its sessions; hub 1 cannot tell (no token ids on the bus), and a grant
+        // without a token must not look revoked.
+        hubs[0].directory.revokeToken("b")
+        for hub in hubs { hub.tick() }
+        bus.pump()
+        #expect(hubs[1].take(connectionC) == [.peerLeft(PeerLeft(publicKey: b.publicKey, reason: "revoked"))])
+        #expect(hubs[0].take(connectionA).isEmpty)
+
+        // A key revoked after its session ended on hub 2: hub 1 tells its own sessions too.
+        let d = PrivateKey.generate()
+        let (connectionD, _) = hubs[1].join(network: "home", token: token, key: d, name: "d")
+        bus.pump()
+        _ = hubs[0].take(connectionA); _ = hubs[1].take(connectionC)
+        hubs[1].close(connectionD)
+        bus.pump()
+        #expect(left(hubs[0].take(connectionA)) == [PeerLeft(publicKey: d.publicKey, reason: "disconnected")])
+        _ = hubs[1].take(connectionC)
+        hubs[0].directory.revokePeer(d.publicKey, in: "home")
+        for hub in hubs { hub.tick() }
+        bus.pump()
+        let revoked = PeerLeft(publicKey: d.publicKey, reason: "revoked")
+        #expect(hubs[0].take(connectionA) == [.peerLeft(revoked)])
+        #expect(hubs[1].take(connectionC) == [.peerLeft(revoked)])
+    }
+
+    @Test("a peer that left one hub and is back on another is no departure: its revocation is announced once")
+    func departedThenBackElsewhere() {
+        let (bus, hubs, token) = cluster()
+        let a = PrivateKey.generate(), b = PrivateKey.generate()
+        let (connectionA, _) = hubs[0].join(network: "home", token: token, key: a, name: "a")
+        let (first, _) = hubs[0].join(network: "home", token: token, key: b, name: "b")
+        bus.pump()
+        hubs[0].close(first)  // b leaves hub 1 ...
+        bus.pump()
+        _ = hubs[1].join(network: "home", token: token, key: b, name: "b")  // ... and comes back on hub 2
+        bus.pump()
+        _ = hubs[0].take(connectionA)
+        hubs[0].directory.revokePeer(b.publicKey, in: "home")
+        for hub in hubs { hub.tick() }
+        bus.pump()
+        for hub in hubs { hub.tick() }
+        bus.pump()
+        #expect(left(hubs[0].take(connectionA)) == [PeerLeft(publicKey: b.publicKey, reason: "revoked")])
+    }
+
     @Test("a hub that falls silent: after the deadline the others announce its peers left (timeout), except a peer already back elsewhere")
     func deadHub() {
         let (bus, hubs, token) = cluster(hubs: 3)

@@ -132,6 +132,25 @@ def test_hub_starts_while_nats_is_unreachable_and_serves_local_sessions(tmp_path
 PROPAGATION_BOUND = 5.0
 
 
+def test_a_peer_gone_from_the_other_hub_and_then_revoked_is_announced_revoked(two_hubs):
+    """b's session ends on hub 2 (`disconnected`: its tunnels may still work, and a's agent may keep them, PROTOCOL.md
+    §6.6); its key is then revoked with the CLI. a, on hub 1, is told `revoked`, so that a tunnel it kept goes now."""
+    (hub1, hub2), token = two_hubs
+    a = Agent(hub1, "home", token, name="a")
+    welcome_a = a.join()
+    b = Agent(hub2, "home", token, name="b")
+    b.join()
+    sees(a, welcome_a, b.public_key)
+    b.close()
+    assert expect_about(a, "peer_left", b.public_key)["reason"] == "disconnected"
+    hub1.cli("peer", "revoke", "home", b.public_key)
+    revoked = time.monotonic()
+    assert expect_about(a, "peer_left", b.public_key)["reason"] == "revoked"
+    print(f"\nkey of a peer gone from the other hub revoked: announced on this hub {time.monotonic() - revoked:.2f} s later")
+    a.assert_silent(1.0)
+    a.close()
+
+
 def join_v5(hub, token, name, routes=None, exit_node=None):
     """An agent speaking protocol version 5 (names, DNS names, routes, exit nodes), joined; returns (agent, welcome)."""
     agent = Agent(hub, "home", token, name=name)

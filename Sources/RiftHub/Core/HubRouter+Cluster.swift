@@ -28,6 +28,7 @@ extension HubRouter {
             for (session, claim) in outcome.claims { applyRemoteClaim(session, claim, from: message.hub, &actions) }
             for session in outcome.removed where index[session.network]?[session.key] == nil {
                 announceLeave(session.key, reason: "timeout", in: session.network, except: nil, &actions)
+                noteDeparture(session.key, in: session.network, tokenID: nil, reason: "timeout")
                 logger.notice("peer left: its hub's snapshot no longer lists it", metadata: [
                     "network": "\(session.network)", "peer": "\(session.key)", "hub": "\(message.hub)",
                 ])
@@ -37,6 +38,7 @@ extension HubRouter {
         case .sessionEnded(let end):
             guard self.cluster?.applyEnd(end, from: message.hub) == true, index[end.network]?[end.key] == nil else { return actions }
             announceLeave(end.key, reason: end.reason.rawValue, in: end.network, except: nil, &actions)
+            noteDeparture(end.key, in: end.network, tokenID: nil, reason: end.reason.rawValue)
             logger.info("peer left on another hub", metadata: ["network": "\(end.network)", "peer": "\(end.key)", "hub": "\(message.hub)"])
         case .hubAlive:
             break  // liveness was recorded by `accept`, a gap before it too
@@ -104,6 +106,7 @@ extension HubRouter {
         }
         for session in cluster!.removeDeadHubs(now: now) where index[session.network]?[session.key] == nil {
             announceLeave(session.key, reason: "timeout", in: session.network, except: nil, &actions)
+            noteDeparture(session.key, in: session.network, tokenID: nil, reason: "timeout")
             metrics.countSessionEnded("timeout")
             logger.notice("peer left with its silent hub", metadata: [
                 "network": "\(session.network)", "peer": "\(session.key)", "hub": "\(session.hubID)",
@@ -147,6 +150,7 @@ extension HubRouter {
                                            _ actions: inout [HubAction<Connection>]) {
         guard outcome != .stale else { return }
         let network = session.network
+        forgetDeparture(session.key, in: network)  // back, on another hub: no departure to announce any more
         if case .updated(let previous) = outcome {
             guard let peer = session.peer, index[network]?[session.key] == nil else { return }
             announceJoin(peer, in: network, except: nil, minimumVersion: Self.versionSeeing(change: previous.peer, to: peer), &actions)

@@ -4,9 +4,13 @@ import RiftProtocol
 /// A peer whose session ended without its access being withdrawn (`disconnected`, `timeout`): its peers may keep a
 /// tunnel to it that still works for a while (PROTOCOL.md §6.6), so a revocation or a policy change that comes
 /// meanwhile is announced to them too.
+///
+/// In a cluster every hub remembers the departures it announced, its own sessions' and those of the other hubs. The
+/// cluster's messages carry no token ids, so a departure from another hub is noticed as withdrawn when its key is
+/// revoked or its network deleted, not when only its token is revoked (the hub it left from tells its own sessions).
 struct Departure: Sendable, Hashable {
-    /// The token its session presented.
-    var tokenID: String
+    /// The token its session presented; nil for a departure from another hub of the cluster.
+    var tokenID: String?
     /// When it left (the router's monotonic clock).
     var at: Double
 }
@@ -16,25 +20,40 @@ extension HubRouter {
     /// the hub no longer lists (`Mesh.absentPeerGraceMilliseconds`, 5 minutes).
     static var departureMemorySeconds: Double { 360 }
 
-    /// Records a departure announced with `reason` (only those that leave the peer's access in place).
-    mutating func noteDeparture(_ key: PublicKey, in network: String, tokenID: String, reason: String) {
+    /// Records a departure announced with `reason` (only those that leave the peer's access in place); `tokenID` nil
+    /// when the session was on another hub.
+    mutating func noteDeparture(_ key: PublicKey, in network: String, tokenID: String?, reason: String) {
         guard reason == "disconnected" || reason == "timeout" else { return }
         departures[PeerAddress(network: network, publicKey: key)] = Departure(tokenID: tokenID, at: clock.monotonicSeconds())
     }
 
-    /// The peer is back: nothing departed to announce any more.
+    /// The peer is back, on this hub or another one: nothing departed to announce any more.
     mutating func forgetDeparture(_ key: PublicKey, in network: String) {
         departures[PeerAddress(network: network, publicKey: key)] = nil
     }
 
-    /// The grants of the departures still remembered (older ones are dropped), for `recheckGrants`.
+    /// The grants of the departures still remembered (older ones are dropped), for `recheckGrants`. A departure from
+    /// another hub has no token id: its grant names none (`announceWithdrawnDepartures` ignores the token's verdict).
     mutating func rememberedDepartures(now: Double) -> [SessionGrant: PeerAddress] {
         departures = departures.filter { now - $0.value.at < Self.departureMemorySeconds }
         var grants: [SessionGrant: PeerAddress] = [:]
         for (address, departure) in departures {
-            grants[SessionGrant(network: address.network, tokenID: departure.tokenID, publicKey: address.publicKey)] = address
+            grants[SessionGrant(network: address.network, tokenID: departure.tokenID ?? "", publicKey: address.publicKey)] = address
         }
         return grants
+    }
+
+    /// Takes the remembered departures' entries out of `withdrawn` (the directory's verdict on `departed` and on the
+    /// live sessions' grants) and tells the peers of those withdrawn: a token's verdict counts only where the token is
+    /// known, since a grant without one always looks revoked.
+    mutating func announceWithdrawnDepartures(_ departed: [SessionGrant: PeerAddress],
+                                              _ withdrawn: inout [SessionGrant: GrantWithdrawal],
+                                              _ actions: inout [HubAction<Connection>]) {
+        for (grant, address) in departed.sorted(by: { "\($0.value.publicKey)" < "\($1.value.publicKey)" }) {
+            guard let reason = withdrawn.removeValue(forKey: grant),
+                  reason != .tokenRevoked || departures[address]?.tokenID != nil else { continue }
+            announceDepartedRevocation(address, because: "\(reason)", &actions)
+        }
     }
 
     /// The policy or tags of `network` changed: a live session for which the access decision about a departed peer

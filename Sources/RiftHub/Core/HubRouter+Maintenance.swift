@@ -155,17 +155,15 @@ extension HubRouter {
         }
         let departed = rememberedDepartures(now: now)
         guard !grants.isEmpty || !departed.isEmpty else { return }
-        let withdrawn: [SessionGrant: GrantWithdrawal]
+        var withdrawn: [SessionGrant: GrantWithdrawal]
         do {
             withdrawn = try directory.withdrawnGrants(Set(grants.values).union(departed.keys), now: clock.unixSeconds())
         } catch {
             logger.error("cannot recheck sessions", metadata: ["error": "\(error)"])
             return
         }
+        announceWithdrawnDepartures(departed, &withdrawn, &actions)
         guard !withdrawn.isEmpty else { return }
-        for (grant, address) in departed.sorted(by: { "\($0.value.publicKey)" < "\($1.value.publicKey)" }) {
-            if let reason = withdrawn[grant] { announceDepartedRevocation(address, because: "\(reason)", &actions) }
-        }
         // Only the withdrawn sessions are put in order (sorting every session with string keys stalled the service thread
         // for tens of milliseconds at 10,000 connections, on each recheck).
         let closing = grants.compactMap { entry in withdrawn[entry.value].map { (connection: entry.key, reason: $0, grant: entry.value) } }
