@@ -49,9 +49,15 @@ extension HubRouter {
     mutating func announceWithdrawnDepartures(_ departed: [SessionGrant: PeerAddress],
                                               _ withdrawn: inout [SessionGrant: GrantWithdrawal],
                                               _ actions: inout [HubAction<Connection>]) {
-        for (grant, address) in departed.sorted(by: { "\($0.value.publicKey)" < "\($1.value.publicKey)" }) {
+        var due: [(address: PeerAddress, reason: GrantWithdrawal)] = []
+        for (grant, address) in departed {
             guard let reason = withdrawn.removeValue(forKey: grant),
                   reason != .tokenRevoked || departures[address]?.tokenID != nil else { continue }
+            due.append((address, reason))
+        }
+        // Only those due are put in order: a dead hub of a cluster leaves thousands of departures for 6 minutes, and
+        // sorting them all by their text on every recheck would stall the service thread.
+        for (address, reason) in due.sorted(by: { "\($0.address.publicKey)" < "\($1.address.publicKey)" }) {
             announceDepartedRevocation(address, because: "\(reason)", &actions)
         }
     }
