@@ -162,6 +162,8 @@ struct HubDatabaseTests {
             SessionGrant(network: "home", tokenID: live, publicKey: bad),
             SessionGrant(network: "work", tokenID: workToken, publicKey: nil),
             SessionGrant(network: "work", tokenID: live, publicKey: nil),
+            SessionGrant(network: "home", tokenID: SessionGrant.unknownToken, publicKey: good),  // still valid
+            SessionGrant(network: "home", tokenID: SessionGrant.unknownToken, publicKey: bad),
         ]
         let withdrawn = try hub.withdrawnGrants(grants, now: now + 20)
         #expect(withdrawn == [
@@ -170,6 +172,7 @@ struct HubDatabaseTests {
             SessionGrant(network: "home", tokenID: live, publicKey: bad): .peerRevoked,
             SessionGrant(network: "work", tokenID: workToken, publicKey: nil): .networkDeleted,
             SessionGrant(network: "work", tokenID: live, publicKey: nil): .networkDeleted,
+            SessionGrant(network: "home", tokenID: SessionGrant.unknownToken, publicKey: bad): .peerRevoked,
         ])
         #expect(try hub.networkCount() == 1)
     }

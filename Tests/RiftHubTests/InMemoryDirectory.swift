@@ -162,7 +162,7 @@ final class InMemoryDirectory: HubDirectory {
                 result[grant] = .networkDeleted
             } else if let key = grant.publicKey, peers[grant.network]?[key]?.revoked == true {
                 result[grant] = .peerRevoked
-            } else if !tokens.contains(where: { $0.id == grant.tokenID && $0.network == grant.network && !$0.revoked && ($0.expiresAt.map { $0 > now } ?? true) }) {
+            } else if grant.tokenID != SessionGrant.unknownToken, !tokens.contains(where: { $0.id == grant.tokenID && $0.network == grant.network && !$0.revoked && ($0.expiresAt.map { $0 > now } ?? true) }) {
                 result[grant] = .tokenRevoked
             }
         }

@@ -35,7 +35,8 @@ public protocol HubDirectory: AnyObject {
     func adminRenames(after revision: Int64) throws(DirectoryError) -> [PeerRename]
 
     /// For each of `grants`, whether it has been withdrawn: its token revoked or expired, its peer revoked,
-    /// or its network deleted. Grants still valid are absent from the result.
+    /// or its network deleted. Grants still valid are absent from the result; a grant that names no token
+    /// (`SessionGrant.unknownToken`) is withdrawn only with its peer or its network.
     func withdrawnGrants(_ grants: Set<SessionGrant>, now: Int64) throws(DirectoryError) -> [SessionGrant: GrantWithdrawal]
 
     /// How many networks exist, for the metrics page.
@@ -155,7 +156,8 @@ public struct PeerRename: Sendable, Hashable {
 public struct SessionGrant: Sendable, Hashable {
     /// The network.
     public var network: String
-    /// The id of the token the connection presented.
+    /// The id of the token the connection presented; `unknownToken` for a peer gone from another hub of a cluster
+    /// (the cluster's messages carry no token ids).
     public var tokenID: String
     /// The peer's key once it said hello; nil while the connection awaits its hello.
     public var publicKey: PublicKey?
@@ -166,6 +168,9 @@ public struct SessionGrant: Sendable, Hashable {
         self.tokenID = tokenID
         self.publicKey = publicKey
     }
+
+    /// The token id of a grant whose token this hub does not know (no token has an empty id).
+    public static let unknownToken = ""
 }
 
 /// Why a session's grant was withdrawn, in order of precedence.

@@ -33,26 +33,25 @@ extension HubRouter {
     }
 
     /// The grants of the departures still remembered (older ones are dropped), for `recheckGrants`. A departure from
-    /// another hub has no token id: its grant names none (`announceWithdrawnDepartures` ignores the token's verdict).
+    /// another hub has no token id: its grant names none (`SessionGrant.unknownToken`).
     mutating func rememberedDepartures(now: Double) -> [SessionGrant: PeerAddress] {
         departures = departures.filter { now - $0.value.at < Self.departureMemorySeconds }
         var grants: [SessionGrant: PeerAddress] = [:]
         for (address, departure) in departures {
-            grants[SessionGrant(network: address.network, tokenID: departure.tokenID ?? "", publicKey: address.publicKey)] = address
+            let tokenID = departure.tokenID ?? SessionGrant.unknownToken
+            grants[SessionGrant(network: address.network, tokenID: tokenID, publicKey: address.publicKey)] = address
         }
         return grants
     }
 
     /// Takes the remembered departures' entries out of `withdrawn` (the directory's verdict on `departed` and on the
-    /// live sessions' grants) and tells the peers of those withdrawn: a token's verdict counts only where the token is
-    /// known, since a grant without one always looks revoked.
+    /// live sessions' grants) and tells the peers of those withdrawn.
     mutating func announceWithdrawnDepartures(_ departed: [SessionGrant: PeerAddress],
                                               _ withdrawn: inout [SessionGrant: GrantWithdrawal],
                                               _ actions: inout [HubAction<Connection>]) {
         var due: [(address: PeerAddress, reason: GrantWithdrawal)] = []
         for (grant, address) in departed {
-            guard let reason = withdrawn.removeValue(forKey: grant),
-                  reason != .tokenRevoked || departures[address]?.tokenID != nil else { continue }
+            guard let reason = withdrawn.removeValue(forKey: grant) else { continue }
             due.append((address, reason))
         }
         // Only those due are put in order: a dead hub of a cluster leaves thousands of departures for 6 minutes, and

@@ -60,7 +60,7 @@ extension HubDatabase: HubDirectory {
                         withdrawn[grant] = .networkDeleted
                     } else if let key = grant.publicKey, revokedPeers.contains(grant.network + " " + key.base64) {
                         withdrawn[grant] = .peerRevoked
-                    } else if liveTokens[grant.tokenID] != grant.network {
+                    } else if grant.tokenID != SessionGrant.unknownToken, liveTokens[grant.tokenID] != grant.network {
                         withdrawn[grant] = .tokenRevoked
                     }
                 }
