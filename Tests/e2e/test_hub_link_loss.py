@@ -83,16 +83,22 @@ def test_peer_off_the_hub_keeps_its_tunnel_until_the_tunnel_fails(lab, start_mes
 REVOKED_REMOVAL = 10  # the hub polls its change marker every 250 ms; the agent removes the peer on the notice
 
 
+def removed_after(mesh, key_b, what, *command) -> float:
+    """Runs a hub CLI command; returns how many seconds later a removed b (bounded by REVOKED_REMOVAL)."""
+    started = time.monotonic()
+    mesh.hub.admin(*command)
+    wait_for(lambda: mesh.agents["a"].peer(key_b) is None, timeout=REVOKED_REMOVAL, interval=0.1,
+             what=f"a to remove b once the hub announced {what}")
+    return time.monotonic() - started
+
+
 def test_revoking_a_peer_off_the_hub_removes_its_kept_tunnel_at_once(lab, start_mesh, workdir, timing):
     mesh = start_lan_mesh(start_mesh, lab)
     a = mesh.agents["a"]
     key_b = put_b_off_the_hub(mesh)
     assert mesh.ping("a", "b"), "the kept tunnel works"
-    revoked = time.monotonic()
-    mesh.hub.admin("peer", "revoke", NETWORK, key_b)
-    wait_for(lambda: a.peer(key_b) is None, timeout=REVOKED_REMOVAL, interval=0.1,
-             what="a to remove b once the hub announced its revocation")
-    timing(f"b revoked while off the hub (its tunnel working) -> a removed it {time.monotonic() - revoked:.1f} s "
+    seconds = removed_after(mesh, key_b, "its revocation", "peer", "revoke", NETWORK, key_b)
+    timing(f"b revoked while off the hub (its tunnel working) -> a removed it {seconds:.1f} s "
            f"later (bound {REVOKED_REMOVAL} s)")
     assert "(revoked)" in a.log(), a.log()[-2000:]
     assert not mesh.ping("a", "b"), "the revoked peer is no longer reachable through the tunnel"
@@ -108,10 +114,7 @@ def test_a_policy_that_separates_a_peer_off_the_hub_removes_its_kept_tunnel(lab,
     policy = os.path.join(workdir, "policy.txt")
     with open(policy, "w") as file:
         file.write("server -> server\n")  # a has no tag: a and b are no longer introduced to each other
-    changed = time.monotonic()
-    mesh.hub.admin("policy", "set", NETWORK, policy)
-    wait_for(lambda: a.peer(key_b) is None, timeout=REVOKED_REMOVAL, interval=0.1,
-             what="a to remove b once the hub announced that the policy separates them")
-    timing(f"policy separating a from b (off the hub, tunnel working) -> a removed b {time.monotonic() - changed:.1f} s "
+    seconds = removed_after(mesh, key_b, "that the policy separates them", "policy", "set", NETWORK, policy)
+    timing(f"policy separating a from b (off the hub, tunnel working) -> a removed b {seconds:.1f} s "
            f"later (bound {REVOKED_REMOVAL} s)")
     assert "(policy)" in a.log(), a.log()[-2000:]

@@ -104,9 +104,11 @@ def cut_hub_link(deployment: Deployment, options, started: float) -> dict:
     key = deployment.agents[CUT_ROLE].status()["public_key"]
     others = [role for role in ROLES if role != CUT_ROLE]
 
+    def absent_on(role: str) -> bool:
+        return (deployment.agents[role].peer(key) or {}).get("absent_from_hub_seconds") is not None
+
     def absent_everywhere() -> bool:
-        return all((deployment.agents[role].peer(key) or {}).get("absent_from_hub_seconds") is not None
-                   for role in others)
+        return all(absent_on(role) for role in others)
 
     cut = time.monotonic()
     record: dict = {"at_s": round(cut - started)}
@@ -126,9 +128,8 @@ def cut_hub_link(deployment: Deployment, options, started: float) -> dict:
         unblock_hub(host)
     restored = time.monotonic()
     try:
-        wait_for(lambda: deployment.agents[CUT_ROLE].status()["hub"]["state"] == "connected" and not any(
-                     (deployment.agents[role].peer(key) or {}).get("absent_from_hub_seconds") is not None
-                     for role in others), timeout=60, interval=0.5, what="d to rejoin the hub")
+        wait_for(lambda: deployment.agents[CUT_ROLE].status()["hub"]["state"] == "connected"
+                 and not any(absent_on(role) for role in others), timeout=60, interval=0.5, what="d to rejoin the hub")
         record["rejoined_s"] = round(time.monotonic() - restored, 1)
         wait_for(lambda: all(mesh_answers(deployment).values()), timeout=60, interval=1,
                  what="every mesh pair to answer after the hub cut")

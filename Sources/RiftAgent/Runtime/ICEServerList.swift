@@ -55,7 +55,8 @@ enum ICEServerList {
         }
         for turn in ice.turn where includeTURN {
             for transport in ICERelayTransport.allCases {
-                for uri in turn.urls.compactMap(parse) where uri.scheme == .turn && ICERelayTransport(rawValue: uri.transport.rawValue) == transport {
+                for uri in turn.urls.compactMap(parse)
+                where uri.scheme == .turn && ICERelayTransport(rawValue: uri.transport.rawValue) == transport {
                     guard let address = resolve(uri.host) else { continue }
                     servers.turn.append((host: address, port: uri.port, username: turn.username,
                                          password: turn.credential, transport: transport))
