@@ -38,8 +38,9 @@ struct MeshHarness {
     }
 
     /// Plays the scripted runtime until no action produces a new event: ICE sessions start, gather one host
-    /// candidate each, and — once both sides have the other's description — select a host pair (or `pairKind`).
-    mutating func settle(pairKind: CandidateKind = .host, maxRounds: Int = 50) {
+    /// candidate each, and — once both sides have the other's description — select a host pair (or `pairKind`). With
+    /// `checksTake`, each side's checks run (ICE `connecting`) that many milliseconds of mesh time before it selects.
+    mutating func settle(pairKind: CandidateKind = .host, checksTake: Int64 = 0, maxRounds: Int = 50) {
         var queue: [(UInt8, MeshEvent)] = []
         var remoteSet: Set<String> = []
         var pending = actions
@@ -65,6 +66,10 @@ struct MeshHarness {
                                 let net = pairKind == .host ? "192.0.2" : "198.51.100"
                                 let local = CandidateEndpoint(kind: pairKind, address: "\(net).\(a)", port: 4000)
                                 let remote = CandidateEndpoint(kind: pairKind, address: "\(net).\(b)", port: 4000)
+                                if checksTake > 0 {
+                                    queue.append((a, .iceState(peer: Self.key(b), instance: inst, state: .connecting)))
+                                    queue.append((a, .tick(nowMilliseconds: clock + checksTake, handshakeAge: [:])))
+                                }
                                 queue.append((a, .iceState(peer: Self.key(b), instance: inst, state: .ready)))
                                 queue.append((a, .iceSelectedPair(peer: Self.key(b), instance: inst, local: local, remote: remote)))
                             }

@@ -8,10 +8,15 @@ import RiftSupport
 /// loopback socket, whose replies the forwarder carries, and back to the hand-over with the next datagram that comes
 /// through the rule), and reports the first one after `grace` milliseconds once, so the mesh forwards the generation
 /// (`PeerSession.handoverBypassed`). Datagrams in the first `grace` milliseconds are not reported: leftovers from
-/// before the rules, or from the peer's own switch to this pair.
+/// before the rules, or from the peer's own switch to this pair, which may come seconds later.
 final class HandoverBypassWatch: Sendable {
     /// How long after the hand-over began datagrams through the ICE agent are not taken as a bypass, in milliseconds.
-    static let grace: Int64 = 250
+    /// The two ICE agents may select different pairs at first and settle on one a moment apart: the controlled side
+    /// selects the first nominated pair whose check succeeded, often the relayed one, and moves when its check of a
+    /// better pair succeeds, a round trip or a retransmission later (a second behind over a 1.2 s round trip in the
+    /// slow-link lab; "within a few seconds" in the hard-NAT lab). Nothing is lost meanwhile (every datagram is
+    /// admitted), so the grace only keeps such a switch from forwarding the whole generation.
+    static let grace: Int64 = 5_000
 
     private let clock: any AgentClock
     private let since: Int64

@@ -31,7 +31,7 @@ extension PeerSession {
             return []
         }
         handoverTrial = trial
-        let deadline = trial.hadSession ? Self.handoverTrafficDeadline : Self.handoverHandshakeDeadline
+        let deadline = (trial.hadSession ? Self.handoverTrafficDeadline : Self.handoverHandshakeDeadline) + pathSlowness
         guard now - since > deadline else { return [] }
         handoverTrial = nil
         handoverFailed = true

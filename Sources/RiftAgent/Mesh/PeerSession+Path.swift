@@ -17,6 +17,7 @@ extension PeerSession {
         }
         guard from == current?.instance else { return [] }
         current?.connectivity = state
+        if state == .connecting, current?.checksSince == nil { current?.checksSince = now }
         if state.isLost, standby != nil {
             coolDownSuspicion(now: now)
             return revertToStandby()
@@ -44,7 +45,9 @@ extension PeerSession {
     /// candidate in this generation (PROTOCOL.md §9.2): a library labels a remote host candidate peer-reflexive when
     /// its check arrived before the trickled candidate, and both sides must classify the same pair the same way.
     mutating func pairSelected(instance from: UInt64, local: CandidateEndpoint, remote: CandidateEndpoint, now: Int64) -> [MeshAction] {
-        guard var selecting = current, selecting.instance == from else { return [] }
+        guard current?.instance == from else { return [] }
+        if current?.checksTook == nil, let since = current?.checksSince { current?.checksTook = now - since }
+        guard var selecting = current else { return [] }
         selecting.selectedPair = (local, remote)
         failedGenerationsInARow = 0
         pathLostAt = nil
@@ -292,8 +295,25 @@ struct HostEndpoint: Hashable, Sendable {
 
 extension PeerSession {
     /// How long after its path was configured a peer that never completed a WireGuard handshake is made to start one
-    /// again, in milliseconds: the controlling side first, the controlled side later if that did not help.
+    /// again, in milliseconds: the controlling side first, the controlled side later if that did not help. Over a slow
+    /// path, later (`firstHandshakeNudgeAfter`).
     static let firstHandshakeNudge: (controlling: Int64, controlled: Int64) = (1_500, 3_000)
+
+    /// The most `pathSlowness` counts, in milliseconds.
+    static let slownessCap: Int64 = 3_000
+
+    /// How slow the current generation's path looked, in milliseconds: how long its checks took to select a pair
+    /// (at least a round trip; tens of milliseconds on a LAN or between home NATs, seconds over a satellite link),
+    /// capped at `slownessCap`; 0 before a pair was selected. The first handshake's timers stretch by it: WireGuard's
+    /// handshake collision (below) and a nudge that restarts a handshake still on its way both cost a 5 s retry.
+    var pathSlowness: Int64 { min(current?.checksTook ?? 0, Self.slownessCap) }
+
+    /// When `nudgeFirstHandshake` acts on this side, in milliseconds after the path was configured: a second more
+    /// than the path's slowness at least, twice that on the controlled side.
+    var firstHandshakeNudgeAfter: Int64 {
+        let controllingAfter = max(Self.firstHandshakeNudge.controlling, pathSlowness + 1_000)
+        return controlling ? controllingAfter : max(Self.firstHandshakeNudge.controlled, 2 * controllingAfter)
+    }
 
     /// WireGuard retries a handshake initiation only after 5 seconds, and ignores requests to send one sooner. When
     /// both sides' first initiations are lost (the controlling side's sent before the other side's path existed,
@@ -305,7 +325,7 @@ extension PeerSession {
     mutating func nudgeFirstHandshake(now: Int64) -> [MeshAction]? {
         guard let path, let generation = current, let since = generation.pathSince, !generation.handshakeNudged,
               handoverTrial == nil, !generation.connectivity.isLost,
-              now - since >= (controlling ? Self.firstHandshakeNudge.controlling : Self.firstHandshakeNudge.controlled)
+              now - since >= firstHandshakeNudgeAfter
         else { return nil }
         current?.handshakeNudged = true
         return [.restartWireGuardHandshake(info, path: path, instance: generation.instance)]
@@ -313,8 +333,18 @@ extension PeerSession {
 
     /// How long the controlled side waits before its own keepalive (and so its own handshake) starts: long enough for
     /// the controlling side's handshake on a LAN or through NAT, short enough that a lost one costs little
-    /// (PROTOCOL.md §9.5).
+    /// (PROTOCOL.md §9.5). Over a slow path, half its slowness if that is longer (`keepaliveDeferralNow`).
     static let keepaliveDeferral: Duration = .milliseconds(250)
+    /// The longest the controlled side may defer its keepalive (PROTOCOL.md §9.5: MUST within 1 s).
+    static let keepaliveDeferralCap: Duration = .seconds(1)
+
+    /// The controlled side's keepalive deferral for the current path: `keepaliveDeferral`, or half the path's slowness
+    /// (about a one-way trip or more: the controlling side's initiation must arrive first) if that is longer, up to
+    /// `keepaliveDeferralCap`. With 250 ms over a 1.2 s round trip, the two initiations crossed in about half the lab's
+    /// connects, and the tunnel waited for WireGuard's 5-second retry (or was suspected dead and moved to the relay).
+    var keepaliveDeferralNow: Duration {
+        min(max(Self.keepaliveDeferral, .milliseconds(pathSlowness / 2)), Self.keepaliveDeferralCap)
+    }
 
     /// The actions that point WireGuard at the peer over `path`, carried by ICE session `instance`: first the
     /// forwarding socket bound (a forwarded path) or released (any other), then the WireGuard peer configured.
@@ -322,14 +352,15 @@ extension PeerSession {
     /// Turning keepalive on makes WireGuard send at once, which starts a handshake. If both sides did that at the same
     /// moment, each would answer the other's initiation and reject the answer to its own (WireGuard's handshake
     /// collision), and nothing would work until its 5-second retry. So only the controlling side starts at once; the
-    /// controlled side turns keepalive on 250 ms later, by which time the controlling side's handshake has normally
-    /// completed — or, if it was lost, this side's starts it.
+    /// controlled side turns keepalive on 250 ms later (more over a slow path, `keepaliveDeferralNow`), by which time
+    /// the controlling side's initiation has normally arrived (this side's WireGuard then sends no initiation of its
+    /// own for 5 s) — or, if it was lost, this side's starts it.
     ///
     /// A handed-over path keeps the session's forwarding socket (the runtime gates it, see `HandoverBypassWatch`): closing
     /// it while WireGuard still sends to it, and binding another a moment later, would lose the datagrams in between.
     func configureWireGuard(path: DataPathMode, instance: UInt64) -> [MeshAction] {
         let configure = MeshAction.configureWireGuardPeer(info, path: path, instance: instance,
-                                                          keepalive: controlling ? .now : .after(Self.keepaliveDeferral))
+                                                          keepalive: controlling ? .now : .after(keepaliveDeferralNow))
         switch path {
         case .forwarded: return [.bindForwarding(peer: info.publicKey, instance: instance), configure]
         case .handedOver: return [configure]
