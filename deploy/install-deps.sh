@@ -21,8 +21,9 @@ packages=(
   libnats-dev nats-server
   # run: WireGuard in userspace (the kernel module is used instead where present) and its tools
   wireguard-go wireguard-tools iproute2
-  # tests, lab and demo: namespaces, NAT, TURN relay, throughput, certificates
-  coturn nftables conntrack iputils-ping iperf3 procps openssl ca-certificates
+  # tests, lab and demo: namespaces, NAT, TURN relay, throughput, certificates; iptables for its NFQUEUE target (the
+  # lab's link delay: kernels without netem may still have it, through nftables' compat layer)
+  coturn nftables conntrack iptables iputils-ping iperf3 procps openssl ca-certificates
   # Python for the independent protocol client used by the integration tests
   python3 python3-venv
   # deploy tests: systemd-analyze for the units, the guide's backups (sqlite3) and health checks (curl), the

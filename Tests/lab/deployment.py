@@ -102,11 +102,13 @@ class Deployment:
         return ipv4, agent.status()["ipv6"]
 
     def ping(self, source: str, target: str, ipv6: bool = False, full_size: bool = False, count: int = 1) -> bool:
-        """One ping (or `count`) from peer `source` to peer `target` through the tunnel."""
+        """One ping (or `count`) from peer `source` to peer `target` through the tunnel, waiting a second for each
+        answer, more on a path its routers slow down."""
         ipv4, ipv6_address = self.overlay(target)
         size = (FULL_SIZE_PING - 20 if ipv6 else FULL_SIZE_PING) if full_size else None
         return self.topology.peers[source].ping(ipv6_address if ipv6 else ipv4, count=count, size=size,
-                                                dont_fragment=full_size)
+                                                dont_fragment=full_size,
+                                                wait=1 + self.topology.added_round_trip(source, target))
 
     def wait_for_ping(self, source: str, target: str, timeout: float) -> float:
         """Pings until one answer comes back; returns the seconds it took, or raises after `timeout`."""

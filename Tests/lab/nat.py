@@ -23,16 +23,23 @@ stateful firewall: what answers an inside flow comes in, nothing else (RFC 6092)
 
 Fault injection: `cut(addresses)` silently drops traffic between the LAN and some public addresses (a path that
 died), `cut_ipv6()` all IPv6 traffic through the router (the LAN's IPv6 broke), `lose(percent)` a share of every packet at
-random (a lossy uplink), `restore()` undoes them, and `rebind()` makes the router forget all its mappings and hand out new ports (as
+random (a lossy uplink), `delay(ms, jitter_ms)` holds every forwarded packet for a while (a slow link: this kernel
+has no netem, so a small NFQUEUE program does it, `delay_queue.py`), `restore()` undoes all but the delay, and `rebind()` makes the router forget all its mappings and hand out new ports (as
 after a router reboot): it flushes conntrack and moves masquerading to another port range.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
 
 from lab import Host
 
 TABLE = "riftlab"
+DELAY_QUEUE = 7
+DELAY_PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "delay_queue.py")
 
 
 @dataclass
@@ -47,6 +54,8 @@ class NatRouter:
     # Routes IPv6 too (no NAT66): forwarding on, and a stateful IPv6 firewall in front of the LAN (RFC 6092: what
     # answers an inside flow comes in, nothing else; ICMPv6 to the router itself, for neighbour discovery).
     ipv6: bool = False
+    delayer: subprocess.Popen | None = field(default=None, repr=False)
+    added_delay_ms: float = 0  # the most `delay` holds a packet, each way
 
     def install(self) -> None:
         """Enables forwarding and loads the NAT table (replacing an earlier one)."""
@@ -121,6 +130,32 @@ table ip6 {TABLE} {{
         self.host.nft(f"flush chain ip {TABLE} cut\n"
                       f"add rule ip {TABLE} cut numgen random mod 10000 < {int(percent * 100)} drop\n")
 
+    def delay(self, milliseconds: float, log: str, jitter_ms: float = 0) -> None:
+        """Holds every packet the router forwards, each way, for `milliseconds` ± up to `jitter_ms` (uniform), so a
+        path through this router gains twice that in round-trip time: a distant peer, a mobile or satellite link.
+        IPv4 only. Packets keep their order without jitter; with it they may be reordered, as with netem's jitter. `log`
+        gets the program's output (a line a second: packets held, released)."""
+        self.undelay()
+        self.delayer = self.host.spawn(sys.executable, DELAY_PROGRAM, "--queue", str(DELAY_QUEUE),
+                                       "--delay-ms", str(milliseconds), "--jitter-ms", str(jitter_ms), log=log)
+        deadline = time.monotonic() + 10
+        while "ready" not in _read(log):
+            if self.delayer.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the delay program did not start: {_read(log)[-500:]}")
+            time.sleep(0.05)
+        # iptables' NFQUEUE target, through nftables' compat layer: this kernel has no nft `queue` expression.
+        self.host.exec("iptables", "-A", "FORWARD", "-j", "NFQUEUE", "--queue-num", str(DELAY_QUEUE), "--queue-bypass")
+        self.added_delay_ms = milliseconds + jitter_ms
+
+    def undelay(self) -> None:
+        """Ends `delay`: packets pass at once again (the ones held are let go first)."""
+        self.host.exec("iptables", "-F", "FORWARD", check=False)
+        if self.delayer and self.delayer.poll() is None:
+            self.delayer.terminate()
+            self.delayer.wait(timeout=10)
+        self.delayer = None
+        self.added_delay_ms = 0
+
     def drop_keepalives(self) -> None:
         """Drops WireGuard keepalives (UDP datagrams of 32 bytes: a transport header and its tag around nothing) both
         ways, and nothing else: a working path on which the peers' own sign of life is lost."""
@@ -132,7 +167,7 @@ table ip6 {TABLE} {{
         self.host.nft(f"flush chain ip6 {TABLE} cut\nadd rule ip6 {TABLE} cut drop\n")
 
     def restore(self) -> None:
-        """Undoes `cut`, `lose`, `drop_keepalives` and `cut_ipv6`."""
+        """Undoes `cut`, `lose`, `drop_keepalives` and `cut_ipv6` (not `delay`: see `undelay`)."""
         self.host.nft(f"flush chain ip {TABLE} cut\n" + (f"flush chain ip6 {TABLE} cut\n" if self.ipv6 else ""))
 
     def rebind(self, ports: str = "20000-29999") -> None:
@@ -144,3 +179,11 @@ table ip6 {TABLE} {{
     def mappings(self, *filters: str) -> str:
         """The router's confirmed conntrack entries (`conntrack -L`, with optional filters such as "-s", addr)."""
         return self.host.exec("conntrack", "-L", *filters, check=False).stdout
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, errors="replace") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return ""

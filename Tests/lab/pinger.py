@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from lab import Host
 
 REPLY = re.compile(r"^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)")
-MISSING = re.compile(r"^\[\d+\.\d+\] no answer yet for icmp_seq=(\d+)")
+MISSING = re.compile(r"^\[(\d+\.\d+)\] no answer yet for icmp_seq=(\d+)")
 
 
 @dataclass
@@ -34,8 +34,11 @@ class PingSummary:
 class Pinger:
     """`ping` from `host` to `target` every `interval` seconds until `stop()`."""
 
-    def __init__(self, host: Host, target: str, log: str, interval: float = 0.2):
+    def __init__(self, host: Host, target: str, log: str, interval: float = 0.2, in_flight: float = 0):
+        """`in_flight`: requests reported unanswered less than that many seconds before `stop()` may still have been on
+        their way (a slow path's round trip spans several intervals) and are not counted lost."""
         self.interval = interval
+        self.in_flight = in_flight
         self.log = log
         self.started = time.time()
         self.handle = open(log, "wb")
@@ -55,7 +58,7 @@ class Pinger:
             self.process.wait(timeout=5)
         self.handle.close()
         replies: dict[int, float] = {}
-        missing: set[int] = set()
+        missing: dict[int, float] = {}
         sent = 0
         with open(self.log, errors="replace") as text:
             for line in text:
@@ -64,13 +67,14 @@ class Pinger:
                     replies.setdefault(int(match.group(2)), float(match.group(1)))
                 unanswered = MISSING.match(line)
                 if unanswered:
-                    missing.add(int(unanswered.group(1)))
+                    missing.setdefault(int(unanswered.group(2)), float(unanswered.group(1)))
                 transmitted = re.match(r"^(\d+) packets transmitted", line)
                 if transmitted:
                     sent = int(transmitted.group(1))
         marks = [self.started] + sorted(replies.values()) + [stopped]
         gap = max(later - earlier for earlier, later in zip(marks, marks[1:]))
-        unanswered = missing - replies.keys()
+        unanswered = {seq for seq, reported in missing.items()
+                      if seq not in replies and reported < stopped - self.in_flight}
         first = min(replies, default=None)
         return PingSummary(sent=max(sent, len(replies)), received=len(replies), lost=len(unanswered), longest_gap=gap,
                            lost_after_first_reply=sum(1 for seq in unanswered if first is not None and seq > first))

@@ -69,6 +69,11 @@ class Topology:
     def router_of(self, role: str) -> NatRouter:
         return self.routers[role]
 
+    def added_round_trip(self, source: str, target: str) -> float:
+        """Seconds the routers' `delay` adds to a round trip between two peers (0 unless a test slowed a router)."""
+        routers = {id(router): router for role in (source, target) if (router := self.routers.get(role))}
+        return sum(2 * router.added_delay_ms for router in routers.values()) / 1000
+
 
 def lan_topology(lab: Lab, peers: tuple[str, ...] = ("a", "b")) -> Topology:
     """The hub and `peers` on one bridge (see `lab.lan`): every pair is host-to-host."""
