@@ -145,8 +145,12 @@ struct AgentLabTests {
         }
         let recovering = [lab.peerStatus("a", of: "b"), lab.peerStatus("b", of: "a")].compactMap { $0?.lastRecoveryReason }
         // The fake fails ICE at the moment of the cut, while WireGuard's counters are still fresh: renewed beside the
-        // path first (a real libnice gives up 10 s after its last answer, long after the 2 s dead-path rule).
-        #expect(recovering.contains { $0.contains("ICE failed") || $0.contains("ICE consent lost") }, "\(recovering)")
+        // path first (a real libnice gives up 10 s after its last answer, long after the 2 s dead-path rule). The
+        // renewal cannot connect either; whether its failure or the silence rule moves the pair to the relay first
+        // depends on the lab's random choices (the recovery backoff, which side controls): the silence rule in about
+        // 1 run in 10 (3 of 30, before and after 2026-12-04). Either is a recovery from the cut.
+        #expect(recovering.contains { $0.contains("ICE failed") || $0.contains("ICE consent lost")
+            || $0.contains("WireGuard received nothing") }, "\(recovering)")
     }
 
     @Test("without TURN a cut direct path keeps failing and says so, with a hint naming the missing relay; restored, it connects again")
