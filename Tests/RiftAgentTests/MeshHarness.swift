@@ -39,8 +39,9 @@ struct MeshHarness {
 
     /// Plays the scripted runtime until no action produces a new event: ICE sessions start, gather one host
     /// candidate each, and — once both sides have the other's description — select a host pair (or `pairKind`). With
-    /// `checksTake`, each side's checks run (ICE `connecting`) that many milliseconds of mesh time before it selects.
-    mutating func settle(pairKind: CandidateKind = .host, checksTake: Int64 = 0, maxRounds: Int = 50) {
+    /// `serverAnswerTakes`, each side's session also gathers a server-reflexive candidate that many milliseconds of
+    /// mesh time after it started (a STUN server that far away).
+    mutating func settle(pairKind: CandidateKind = .host, serverAnswerTakes: Int64 = 0, maxRounds: Int = 50) {
         var queue: [(UInt8, MeshEvent)] = []
         var remoteSet: Set<String> = []
         var pending = actions
@@ -54,6 +55,11 @@ struct MeshHarness {
                         queue.append((seed, .iceStarted(peer: peer, instance: instance, ufrag: "u\(instance)", pwd: "p\(instance)")))
                         queue.append((seed, .iceCandidate(peer: peer, instance: instance,
                                                           candidate: "candidate:1 1 UDP 1 192.0.2.\(seed) 4000 typ host")))
+                        if serverAnswerTakes > 0 {
+                            queue.append((seed, .tick(nowMilliseconds: clock + serverAnswerTakes, handshakeAge: [:])))
+                            queue.append((seed, .iceCandidate(peer: peer, instance: instance,
+                                                              candidate: "candidate:2 1 UDP 1 198.51.100.\(seed) 4000 typ srflx")))
+                        }
                         queue.append((seed, .iceGatheringDone(peer: peer, instance: instance)))
                     case .sendSignal(let payload):
                         queue.append((payload.to.bytes[0], .signal(payload)))
@@ -66,10 +72,6 @@ struct MeshHarness {
                                 let net = pairKind == .host ? "192.0.2" : "198.51.100"
                                 let local = CandidateEndpoint(kind: pairKind, address: "\(net).\(a)", port: 4000)
                                 let remote = CandidateEndpoint(kind: pairKind, address: "\(net).\(b)", port: 4000)
-                                if checksTake > 0 {
-                                    queue.append((a, .iceState(peer: Self.key(b), instance: inst, state: .connecting)))
-                                    queue.append((a, .tick(nowMilliseconds: clock + checksTake, handshakeAge: [:])))
-                                }
                                 queue.append((a, .iceState(peer: Self.key(b), instance: inst, state: .ready)))
                                 queue.append((a, .iceSelectedPair(peer: Self.key(b), instance: inst, local: local, remote: remote)))
                             }

@@ -400,13 +400,13 @@ struct MeshTests {
         h.add(1); h.add(2)
         h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
         h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
-        h.settle(checksTake: 2_400)  // a 1.2 s round trip: checks select a pair about two round trips after they begin
+        h.settle(serverAnswerTakes: 2_400)  // TURN's allocation (two round trips) behind a 1.2 s round trip
         func keepalives(_ seed: UInt8) -> [KeepaliveStart] {
             h.all(seed).compactMap { if case .configureWireGuardPeer(_, _, _, let keepalive) = $0 { keepalive } else { nil } }
         }
         #expect(keepalives(1) == [.now], "the controlling side starts its handshake at once")
         #expect(keepalives(2) == [.after(.seconds(1))],
-                "half the checks' time, not 250 ms, so that the controlling side's initiation arrives first; at most 1 s")
+                "the server's answer time, not 250 ms, so that the controlling side's initiation arrives first; at most 1 s")
         let start = try #require(h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!.current?.pathSince)
         #expect(start == 2_400)
         #expect(h.send(.tick(nowMilliseconds: start + 1_500, handshakeAge: [:]), to: 1).isEmpty,
@@ -416,13 +416,14 @@ struct MeshTests {
         #expect(h.send(.tick(nowMilliseconds: start + 6_000, handshakeAge: [:]), to: 2).isEmpty)
         #expect(h.send(.tick(nowMilliseconds: start + 6_800, handshakeAge: [:]), to: 2).allSatisfy(isHandshakeNudge))
         #expect(h.all(2).filter(isHandshakeNudge).count == 1)
-        // A 600 ms round trip: 600 ms; checks that took longer than the slowness cap (3 s) count as the cap.
-        for (took, deferral, nudge) in [(1_200, Duration.milliseconds(600), Int64(2_200)), (4_000, .seconds(1), 4_000)] {
+        // A near server changes nothing; a 600 ms answer defers 600 ms; one beyond the slowness cap (3 s) counts as 3 s.
+        for (took, deferral, nudge) in [(40, Duration.milliseconds(250), Int64(1_500)), (600, .milliseconds(600), 1_600),
+                                        (4_000, .seconds(1), 4_000)] {
             var other = MeshHarness()
             other.add(1); other.add(2)
             other.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
             other.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
-            other.settle(checksTake: Int64(took))
+            other.settle(serverAnswerTakes: Int64(took))
             #expect(other.meshes[MeshHarness.key(2)]!.peers[MeshHarness.key(1)]!.keepaliveDeferralNow == deferral)
             #expect(other.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!.firstHandshakeNudgeAfter == nudge)
         }

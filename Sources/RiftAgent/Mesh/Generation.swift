@@ -22,11 +22,12 @@ public struct Generation: Sendable {
     public internal(set) var selectedPair: (local: CandidateEndpoint, remote: CandidateEndpoint)?
     /// When this generation pointed WireGuard at its pair (mesh clock); nil until it did.
     var pathSince: Int64?
-    /// When its connectivity checks began (ICE `connecting`, mesh clock), and how long after that it first selected a
-    /// pair, in milliseconds: at least a round trip of the path, more when candidates or NAT holes came late. What
-    /// `PeerSession.pathSlowness` reads.
-    var checksSince: Int64?
-    var checksTook: Int64?
+    /// When the runtime created its ICE session (gathering began, mesh clock), and how long after that the first
+    /// candidate a STUN or TURN server gave us arrived (srflx or relay), in milliseconds: one or two round trips to
+    /// that server (TURN answers the first Allocate with a challenge), so a measure of how far this side is from the
+    /// internet's middle. What `PeerSession.pathSlowness` reads.
+    var gatheringSince: Int64?
+    var serverAnswerTook: Int64?
     /// Whether WireGuard was made to start its first handshake over this generation's path again (see
     /// `PeerSession.nudgeFirstHandshake`).
     var handshakeNudged = false

@@ -57,9 +57,9 @@ public struct Mesh: Sendable {
             guard let usable = withoutOverlayCandidates(payload) else { return [] }
             return signal(usable)
         case .iceStarted(let key, let instance, let ufrag, let pwd):
-            return peers[key]?.iceStarted(instance: instance, ufrag: ufrag, pwd: pwd, listenPort: listenPort) ?? []
+            return peers[key]?.iceStarted(instance: instance, ufrag: ufrag, pwd: pwd, listenPort: listenPort, now: now) ?? []
         case .iceCandidate(let key, let instance, let candidate):
-            return peers[key]?.localCandidate(instance: instance, candidate) ?? []
+            return peers[key]?.localCandidate(instance: instance, candidate, now: now) ?? []
         case .iceGatheringDone(let key, let instance):
             return peers[key]?.localGatheringDone(instance: instance) ?? []
         case .iceState(let key, let instance, let state):

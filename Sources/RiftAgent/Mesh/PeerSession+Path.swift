@@ -17,7 +17,6 @@ extension PeerSession {
         }
         guard from == current?.instance else { return [] }
         current?.connectivity = state
-        if state == .connecting, current?.checksSince == nil { current?.checksSince = now }
         if state.isLost, standby != nil {
             coolDownSuspicion(now: now)
             return revertToStandby()
@@ -45,9 +44,7 @@ extension PeerSession {
     /// candidate in this generation (PROTOCOL.md §9.2): a library labels a remote host candidate peer-reflexive when
     /// its check arrived before the trickled candidate, and both sides must classify the same pair the same way.
     mutating func pairSelected(instance from: UInt64, local: CandidateEndpoint, remote: CandidateEndpoint, now: Int64) -> [MeshAction] {
-        guard current?.instance == from else { return [] }
-        if current?.checksTook == nil, let since = current?.checksSince { current?.checksTook = now - since }
-        guard var selecting = current else { return [] }
+        guard var selecting = current, selecting.instance == from else { return [] }
         selecting.selectedPair = (local, remote)
         failedGenerationsInARow = 0
         pathLostAt = nil
@@ -302,11 +299,14 @@ extension PeerSession {
     /// The most `pathSlowness` counts, in milliseconds.
     static let slownessCap: Int64 = 3_000
 
-    /// How slow the current generation's path looked, in milliseconds: how long its checks took to select a pair
-    /// (at least a round trip; tens of milliseconds on a LAN or between home NATs, seconds over a satellite link),
-    /// capped at `slownessCap`; 0 before a pair was selected. The first handshake's timers stretch by it: WireGuard's
-    /// handshake collision (below) and a nudge that restarts a handshake still on its way both cost a 5 s retry.
-    var pathSlowness: Int64 { min(current?.checksTook ?? 0, Self.slownessCap) }
+    /// How slow this side's paths look, in milliseconds: how long the current generation waited for its first answer
+    /// from a STUN or TURN server (`Generation.serverAnswerTook`: milliseconds at home or in a data centre, over a
+    /// second behind a satellite link), capped at `slownessCap`; 0 without such a server. The first handshake's timers
+    /// stretch by it: WireGuard's handshake collision (below) and a nudge that restarts a handshake still on its way
+    /// both cost a 5 s retry. (How long the checks took to select a pair was tried first: it also counts TURN
+    /// permissions and NAT holes opening, a second or more on a fast relayed path, where it delayed the first ping from
+    /// 0.5 to 1.5 s in the lab.)
+    var pathSlowness: Int64 { min(current?.serverAnswerTook ?? 0, Self.slownessCap) }
 
     /// When `nudgeFirstHandshake` acts on this side, in milliseconds after the path was configured: a second more
     /// than the path's slowness at least, twice that on the controlled side.
@@ -338,12 +338,13 @@ extension PeerSession {
     /// The longest the controlled side may defer its keepalive (PROTOCOL.md §9.5: MUST within 1 s).
     static let keepaliveDeferralCap: Duration = .seconds(1)
 
-    /// The controlled side's keepalive deferral for the current path: `keepaliveDeferral`, or half the path's slowness
-    /// (about a one-way trip or more: the controlling side's initiation must arrive first) if that is longer, up to
-    /// `keepaliveDeferralCap`. With 250 ms over a 1.2 s round trip, the two initiations crossed in about half the lab's
-    /// connects, and the tunnel waited for WireGuard's 5-second retry (or was suspected dead and moved to the relay).
+    /// The controlled side's keepalive deferral for the current path: `keepaliveDeferral`, or the path's slowness
+    /// (one or two round trips to a server, about a one-way trip to the peer or more: the controlling side's initiation
+    /// must arrive first) if that is longer, up to `keepaliveDeferralCap`. With 250 ms over a 1.2 s round trip, the two
+    /// initiations crossed in about half the lab's connects, and the tunnel waited for WireGuard's 5-second retry (or
+    /// was suspected dead and moved to the relay).
     var keepaliveDeferralNow: Duration {
-        min(max(Self.keepaliveDeferral, .milliseconds(pathSlowness / 2)), Self.keepaliveDeferralCap)
+        min(max(Self.keepaliveDeferral, .milliseconds(pathSlowness)), Self.keepaliveDeferralCap)
     }
 
     /// The actions that point WireGuard at the peer over `path`, carried by ICE session `instance`: first the

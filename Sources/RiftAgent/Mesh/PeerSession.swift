@@ -198,9 +198,10 @@ public struct PeerSession: Sendable {
     // MARK: Signaling
 
     /// The runtime created the ICE session: send our description (empty candidate list; candidates trickle).
-    mutating func iceStarted(instance started: UInt64, ufrag: String, pwd: String, listenPort: UInt16) -> [MeshAction] {
+    mutating func iceStarted(instance started: UInt64, ufrag: String, pwd: String, listenPort: UInt16, now: Int64) -> [MeshAction] {
         guard started == current?.instance, let session else { return [] }
         current?.localCredentials = (ufrag, pwd)
+        current?.gatheringSince = now
         let description = SignalPayload.Body.description(
             ICEDescription(ufrag: ufrag, pwd: pwd, candidates: []), WireGuardParameters(publicKey: me, listenPort: listenPort))
         var message = payload(controlling ? .offer : .answer, session: session, body: description)
@@ -209,9 +210,13 @@ public struct PeerSession: Sendable {
     }
 
     /// A local candidate was gathered: trickle it.
-    mutating func localCandidate(instance from: UInt64, _ candidate: String) -> [MeshAction] {
+    mutating func localCandidate(instance from: UInt64, _ candidate: String, now: Int64) -> [MeshAction] {
         guard from == current?.instance, current?.localCredentials != nil, let session else { return [] }
         if let host = HostEndpoint(hostCandidate: candidate) { current?.localHostEndpoints.insert(host) }
+        if current?.serverAnswerTook == nil, let since = current?.gatheringSince,
+           let type = CandidateLine(candidate)?.type, type == "srflx" || type == "relay" {
+            current?.serverAnswerTook = now - since
+        }
         current?.localKinds.count(line: candidate)
         if holdsRelayCandidates, Self.isRelayed(candidate) {
             current?.heldRelayCandidates.append(candidate)
