@@ -8,6 +8,7 @@ the packets, may leave out of order, as with netem's jitter. Prints "ready" once
 with the packets held and released. Stops on SIGTERM.
 """
 import argparse
+import errno
 import heapq
 import os
 import random
@@ -110,7 +111,13 @@ def main() -> int:
         readable, _, _ = select.select([queue.sock], [], [], timeout)
         now = time.monotonic()
         if readable:
-            for packet_id in queue.packet_ids():
+            try:
+                arrived = queue.packet_ids()
+            except OSError as error:  # ENOBUFS: the kernel dropped messages for us (a burst); those packets are lost
+                if error.errno != errno.ENOBUFS:
+                    raise
+                arrived = []
+            for packet_id in arrived:
                 delay = options.delay_ms + random.uniform(-options.jitter_ms, options.jitter_ms)
                 heapq.heappush(held, (now + max(0.0, delay) / 1000, packet_id))
         while held and held[0][0] <= now:
