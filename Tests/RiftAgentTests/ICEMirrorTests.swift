@@ -29,10 +29,7 @@ struct ICEMirrorTests {
 
     @Test("an ICE session that goes disconnected starts recovery at the next tick, like a failure")
     func disconnectedRecovers() throws {
-        var h = MeshHarness()
-        h.add(1); h.add(2)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        var h = MeshHarness.welcomedPair()
         h.settle()
         let instance = try #require(h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!.instance)
         // The handshake is fresh, so only the ICE state can tell that the path is gone.

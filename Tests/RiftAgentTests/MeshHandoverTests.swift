@@ -9,10 +9,7 @@ import Testing
 struct MeshHandoverTests {
     /// Peer 1's session with peer 2, with a reflexive pair selected at time 0 (after an earlier session if `hadSession`).
     func handedOver(hadSession: Bool = false) throws -> (PeerSession, GenerationIDs) {
-        var h = MeshHarness()
-        h.add(1); h.add(2)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        var h = MeshHarness.welcomedPair()
         h.settle()
         var peer = h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!
         if hadSession { peer.handshakeAge = 30 }

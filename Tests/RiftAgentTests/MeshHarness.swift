@@ -95,13 +95,19 @@ struct MeshHarness {
 
     func all(_ seed: UInt8) -> [MeshAction] { actions[Self.key(seed)] ?? [] }
 
-    /// Agents 1 (controlling) and 2 negotiated a `pairKind` pair and report a recent handshake with ICE ready; no
-    /// actions recorded yet.
-    static func connectedPair(pairKind: CandidateKind = .host) -> MeshHarness {
+    /// Agents 1 and 2, each welcomed by the hub with the other as its peer; nothing settled yet.
+    static func welcomedPair() -> MeshHarness {
         var h = MeshHarness()
         h.add(1); h.add(2)
         h.send(.hubWelcome(welcome(for: 1, peers: [2])), to: 1)
         h.send(.hubWelcome(welcome(for: 2, peers: [1])), to: 2)
+        return h
+    }
+
+    /// Agents 1 (controlling) and 2 negotiated a `pairKind` pair and report a recent handshake with ICE ready; no
+    /// actions recorded yet.
+    static func connectedPair(pairKind: CandidateKind = .host) -> MeshHarness {
+        var h = welcomedPair()
         h.settle(pairKind: pairKind)
         h.send(.tick(nowMilliseconds: 60_000, handshakeAge: [key(2): 3]), to: 1)
         h.send(.tick(nowMilliseconds: 60_000, handshakeAge: [key(1): 3]), to: 2)

@@ -42,10 +42,7 @@ struct MeshTests {
 
     @Test("relayed pairs are forwarded through the agent")
     func forwardedPath() throws {
-        var h = MeshHarness()
-        h.add(1); h.add(2)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        var h = MeshHarness.welcomedPair()
         h.settle(pairKind: .relayed)
         #expect(try #require(configured(h.all(1)).last).1 == .forwarded)
         #expect(try #require(configured(h.all(2)).last).1 == .forwarded)
@@ -53,10 +50,7 @@ struct MeshTests {
 
     @Test("a relay-to-reflexive pair: the relay's owner forwards, the other side hands over to the relayed address")
     func relayToReflexiveIsHandedOverOnOneSide() throws {
-        var h = MeshHarness()
-        h.add(1); h.add(2)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        var h = MeshHarness.welcomedPair()
         h.settle()
         let relay = CandidateEndpoint(kind: .relayed, address: "192.0.2.254", port: 50_001, base: TransportAddress(address: "10.0.1.2", port: 45_000))
         let mapped = CandidateEndpoint(kind: .peerReflexive, address: "198.51.100.2", port: 61_000,
@@ -79,10 +73,7 @@ struct MeshTests {
 
     @Test("a pair counts as host-to-host by the candidates its owners signaled, not by the ICE library's label")
     func hostByAddress() throws {
-        var h = MeshHarness()
-        h.add(1); h.add(2)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        var h = MeshHarness.welcomedPair()
         h.settle()
         // Peer 2's ICE agent saw peer 1's check before its trickled host candidate and calls that end peer-reflexive;
         // peer 1 signaled 192.0.2.1:4000 as `typ host`, so the pair is host-to-host on both sides.
@@ -102,10 +93,7 @@ struct MeshTests {
 
     @Test("a late host candidate turns a handed-over peer-reflexive pair direct; neither path forwards, direct releases the socket")
     func lateHostCandidate() throws {
-        var h = MeshHarness()
-        h.add(1); h.add(2)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        var h = MeshHarness.welcomedPair()
         h.settle()
         var peer = h.meshes[MeshHarness.key(2)]!.peers[MeshHarness.key(1)]!
         let instance = try #require(peer.instance)
@@ -136,10 +124,7 @@ struct MeshTests {
     @Test("consent lost restarts ICE on direct and forwarded paths alike, however fresh the handshake, once per backoff")
     func consentLostOnDirectPath() throws {
         for pairKind in [CandidateKind.host, .serverReflexive] {
-            var h = MeshHarness()
-            h.add(1); h.add(2)
-            h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
-            h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+            var h = MeshHarness.welcomedPair()
             h.settle(pairKind: pairKind)
             let instance = try #require(h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!.instance)
             h.send(.iceState(peer: MeshHarness.key(2), instance: instance, state: .failed), to: 1)
@@ -242,10 +227,7 @@ struct MeshTests {
 
     @Test("a peer that rejoins (its agent restarted) gets a new offer in the same session, next generation")
     func rejoin() {
-        var h = MeshHarness()
-        h.add(1); h.add(2)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        var h = MeshHarness.welcomedPair()
         h.settle()
         h.actions = [:]
         h.add(2)  // fresh agent, same key
@@ -374,10 +356,7 @@ struct MeshTests {
 
     @Test("a path without a first WireGuard handshake gets one fresh initiation: controlling at 1.5 s, controlled at 3 s")
     func firstHandshakeNudge() throws {
-        var h = MeshHarness()
-        h.add(1); h.add(2)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        var h = MeshHarness.welcomedPair()
         h.settle()
         let start = try #require(h.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!.current?.pathSince)
         #expect(h.send(.tick(nowMilliseconds: start + 1_000, handshakeAge: [:]), to: 1).isEmpty, "too early")
@@ -396,10 +375,7 @@ struct MeshTests {
 
     @Test("over a slow path the controlled side's first keepalive and both nudges wait longer")
     func slowPathStretchesFirstHandshakeTimers() throws {
-        var h = MeshHarness()
-        h.add(1); h.add(2)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        var h = MeshHarness.welcomedPair()
         h.settle(serverAnswerTakes: 2_400)  // TURN's allocation (two round trips) behind a 1.2 s round trip
         func keepalives(_ seed: UInt8) -> [KeepaliveStart] {
             h.all(seed).compactMap { if case .configureWireGuardPeer(_, _, _, let keepalive) = $0 { keepalive } else { nil } }
@@ -419,10 +395,7 @@ struct MeshTests {
         // A near server changes nothing; a 600 ms answer defers 600 ms; one beyond the slowness cap (3 s) counts as 3 s.
         for (took, deferral, nudge) in [(40, Duration.milliseconds(250), Int64(1_500)), (600, .milliseconds(600), 1_600),
                                         (4_000, .seconds(1), 4_000)] {
-            var other = MeshHarness()
-            other.add(1); other.add(2)
-            other.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
-            other.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+            var other = MeshHarness.welcomedPair()
             other.settle(serverAnswerTakes: Int64(took))
             #expect(other.meshes[MeshHarness.key(2)]!.peers[MeshHarness.key(1)]!.keepaliveDeferralNow == deferral)
             #expect(other.meshes[MeshHarness.key(1)]!.peers[MeshHarness.key(2)]!.firstHandshakeNudgeAfter == nudge)
@@ -431,10 +404,7 @@ struct MeshTests {
 
     @Test("the controlled side asks for a restart instead of offering")
     func controlledAsksRestart() throws {
-        var h = MeshHarness()
-        h.add(1); h.add(2)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        var h = MeshHarness.welcomedPair()
         h.settle()
         let instance = try #require(h.meshes[MeshHarness.key(2)]!.peers[MeshHarness.key(1)]!.instance)
         h.send(.iceState(peer: MeshHarness.key(1), instance: instance, state: .failed), to: 2)
@@ -447,10 +417,7 @@ struct MeshTests {
 
     @Test("a healthy handshake keeps everything quiet")
     func healthyIsQuiet() {
-        var h = MeshHarness()
-        h.add(1); h.add(2)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 1, peers: [2])), to: 1)
-        h.send(.hubWelcome(MeshHarness.welcome(for: 2, peers: [1])), to: 2)
+        var h = MeshHarness.welcomedPair()
         h.settle()
         for second in 1...100 {
             #expect(h.send(.tick(nowMilliseconds: Int64(second) * 60_000, handshakeAge: [MeshHarness.key(2): 30]), to: 1).isEmpty)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 from coturn import turnserver_missing
-from deployment import Deployment, relayed_path_mode
+from deployment import relayed_path_mode
 from lab import wait_for
 from pinger import Pinger
 from topologies import home_nats, home_nats_dual_stack
@@ -37,11 +37,6 @@ def mesh(lab, start_mesh):
     if reason:
         pytest.skip(reason)
     return start_mesh(home_nats(lab, left=("a",), right=("b", "c")), first_ping=FIRST_PING)
-
-
-def path_type(deployment: Deployment, viewer: str, peer: str) -> str | None:
-    entry = deployment.agents[viewer].peer(deployment.agents[peer].status()["public_key"])
-    return entry.get("path_type") if entry and entry["state"] == "connected" else None
 
 
 def test_tunnel_outlives_the_hub_and_a_third_agent_joins_after_it_restarts(mesh, workdir, timing):
@@ -88,7 +83,7 @@ def test_cut_direct_path_moves_to_the_relay_and_back(mesh, workdir, timing, traf
     time.sleep(traffic_before_cut)
     router.cut(peer_router.public)  # every packet between the two NATs dies; the hub and coturn stay reachable
     cut = time.monotonic()
-    wait_for(lambda: path_type(mesh, "a", "b") == "relayed" and mesh.ping("a", "b"), timeout=PATH_CUT_TO_RELAY,
+    wait_for(lambda: mesh.path_type("a", "b") == "relayed" and mesh.ping("a", "b"), timeout=PATH_CUT_TO_RELAY,
              interval=0.5, what="the peers to move to the relay after the direct path was cut")
     timing(f"direct path cut -> relayed path carrying pings in {time.monotonic() - cut:.1f} s "
            f"(bound {PATH_CUT_TO_RELAY} s)")
@@ -111,13 +106,13 @@ def test_cut_direct_path_moves_to_the_relay_and_back(mesh, workdir, timing, traf
     pinger = Pinger(mesh.topology.peers["a"], mesh.overlay("b")[0], os.path.join(workdir, "ping-restore.log"))
     router.restore()
     restored = time.monotonic()
-    wait_for(lambda: path_type(mesh, "a", "b") == "server-reflexive" and mesh.ping("a", "b"),
+    wait_for(lambda: mesh.path_type("a", "b") == "server-reflexive" and mesh.ping("a", "b"),
              timeout=RELAY_BACK_TO_DIRECT, interval=0.5, what="the peers to move back off the relay")
     timing(f"direct path restored -> back on a server-reflexive path in {time.monotonic() - restored:.1f} s "
            f"(bound {RELAY_BACK_TO_DIRECT} s)")
     summary = pinger.stop()
     timing(f"ping a->b while moving back off the relay (make before break): {summary}")
-    assert path_type(mesh, "b", "a") == "server-reflexive"
+    assert mesh.path_type("b", "a") == "server-reflexive"
 
 
 def test_restarted_agent_reconverges(mesh, timing):
@@ -162,7 +157,7 @@ def test_broken_ipv6_moves_to_ipv4_without_turn(lab, start_mesh, workdir, timing
     time.sleep(1.5)
     mesh.topology.router_of("a").cut_ipv6()
     cut = time.monotonic()
-    wait_for(lambda: path_type(mesh, "a", "b") == "server-reflexive" and mesh.ping("a", "b"),
+    wait_for(lambda: mesh.path_type("a", "b") == "server-reflexive" and mesh.ping("a", "b"),
              timeout=IPV6_BROKEN_TO_IPV4, interval=0.5, what="the tunnel to move to the IPv4 reflexive pair")
     timing(f"IPv6 broken -> IPv4 reflexive path carrying pings in {time.monotonic() - cut:.1f} s "
            f"(bound {IPV6_BROKEN_TO_IPV4} s)")

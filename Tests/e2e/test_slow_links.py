@@ -82,9 +82,9 @@ def test_slow_path_connects_and_keeps_its_direct_pair(lab, start_mesh, workdir, 
     assert modes == {"a": "hand-over", "b": "hand-over"}, modes
 
 
-def path_type(mesh, viewer: str, peer: str) -> str | None:
-    entry = mesh.agents[viewer].peer(mesh.agents[peer].public_key()) or {}
-    return entry.get("path_type") if entry.get("state") == "connected" else None
+def both_on(mesh, path_type: str) -> bool:
+    """Whether a and b each show the other connected on a `path_type` pair."""
+    return mesh.path_type("a", "b") == path_type and mesh.path_type("b", "a") == path_type
 
 
 def test_slow_path_cut_moves_to_the_relay_and_back(lab, start_mesh, workdir, timing):
@@ -107,8 +107,7 @@ def test_slow_path_cut_moves_to_the_relay_and_back(lab, start_mesh, workdir, tim
     time.sleep(CUT_AFTER)
     router.cut(peer_router.public)
     cut = time.monotonic()
-    wait_for(lambda: path_type(mesh, "a", "b") == "relayed" and path_type(mesh, "b", "a") == "relayed",
-             timeout=60, interval=0.25, what="the peers to move to the relay after the slow path was cut")
+    wait_for(lambda: both_on(mesh, "relayed"), timeout=60, interval=0.25, what="the peers to move to the relay after the slow path was cut")
     moved = time.monotonic() - cut
     time.sleep(6)
     outage = pinger.stop()
@@ -119,8 +118,7 @@ def test_slow_path_cut_moves_to_the_relay_and_back(lab, start_mesh, workdir, tim
                     interval=0.2, in_flight=1.0)
     router.restore()
     restored = time.monotonic()
-    wait_for(lambda: path_type(mesh, "a", "b") == "server-reflexive" and path_type(mesh, "b", "a") == "server-reflexive",
-             timeout=90, interval=0.5, what="the peers to move back off the relay")
+    wait_for(lambda: both_on(mesh, "server-reflexive"), timeout=90, interval=0.5, what="the peers to move back off the relay")
     back = time.monotonic() - restored
     time.sleep(2)
     summary = pinger.stop()

@@ -123,6 +123,11 @@ class Deployment:
                 assert backend == expected, f"agent {role} runs WireGuard on {backend}, not {expected}"
         return elapsed
 
+    def path_type(self, viewer: str, peer: str) -> str | None:
+        """The path type `viewer`'s status shows for `peer` while connected (e.g. "relayed"), else None."""
+        entry = self.agents[viewer].peer(self.agents[peer].public_key())
+        return entry.get("path_type") if entry and entry["state"] == "connected" else None
+
     def peer_view(self, viewer: str, peer: str, timeout: float = 20, condition=None) -> dict:
         """`viewer`'s status entry for `peer`, once it is connected (and `condition(entry)` holds, if given)."""
         key = self.agents[peer].public_key()

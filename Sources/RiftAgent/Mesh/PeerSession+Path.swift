@@ -303,9 +303,8 @@ extension PeerSession {
     /// from a STUN or TURN server (`Generation.serverAnswerTook`: milliseconds at home or in a data centre, over a
     /// second behind a satellite link), capped at `slownessCap`; 0 without such a server. The first handshake's timers
     /// stretch by it: WireGuard's handshake collision (below) and a nudge that restarts a handshake still on its way
-    /// both cost a 5 s retry. (How long the checks took to select a pair was tried first: it also counts TURN
-    /// permissions and NAT holes opening, a second or more on a fast relayed path, where it delayed the first ping from
-    /// 0.5 to 1.5 s in the lab.)
+    /// both cost a 5 s retry. (How long the checks took to select a pair was tried first: it also counts how late
+    /// candidates and NAT holes came, which has nothing to do with the round trip.)
     var pathSlowness: Int64 { min(current?.serverAnswerTook ?? 0, Self.slownessCap) }
 
     /// When `nudgeFirstHandshake` acts on this side, in milliseconds after the path was configured: a second more
@@ -333,7 +332,7 @@ extension PeerSession {
 
     /// How long the controlled side waits before its own keepalive (and so its own handshake) starts: long enough for
     /// the controlling side's handshake on a LAN or through NAT, short enough that a lost one costs little
-    /// (PROTOCOL.md §9.5). Over a slow path, half its slowness if that is longer (`keepaliveDeferralNow`).
+    /// (PROTOCOL.md §9.5). Over a slow path, its slowness if that is longer (`keepaliveDeferralNow`).
     static let keepaliveDeferral: Duration = .milliseconds(250)
     /// The longest the controlled side may defer its keepalive (PROTOCOL.md §9.5: MUST within 1 s).
     static let keepaliveDeferralCap: Duration = .seconds(1)

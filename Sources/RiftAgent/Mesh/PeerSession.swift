@@ -213,11 +213,11 @@ public struct PeerSession: Sendable {
     mutating func localCandidate(instance from: UInt64, _ candidate: String, now: Int64) -> [MeshAction] {
         guard from == current?.instance, current?.localCredentials != nil, let session else { return [] }
         if let host = HostEndpoint(hostCandidate: candidate) { current?.localHostEndpoints.insert(host) }
-        if current?.serverAnswerTook == nil, let since = current?.gatheringSince,
-           let type = CandidateLine(candidate)?.type, type == "srflx" || type == "relay" {
-            current?.serverAnswerTook = now - since
-        }
         current?.localKinds.count(line: candidate)
+        if current?.serverAnswerTook == nil, let generation = current, let since = generation.gatheringSince,
+           generation.localKinds.serverReflexive + generation.localKinds.relayed > 0 {
+            current?.serverAnswerTook = now - since  // the first candidate a STUN or TURN server gave us
+        }
         if holdsRelayCandidates, Self.isRelayed(candidate) {
             current?.heldRelayCandidates.append(candidate)
             return []
