@@ -94,13 +94,13 @@ public final class ICESession: Sendable {
     /// `flush`, when given, runs on the loop thread once after each loop iteration in which `handler` ran (and once
     /// more at `close()` if one is due): a handler may batch what it receives and hand the batch on in `flush`. A
     /// lone datagram is flushed in the next iteration, which does not wait for the network.
+    ///
+    /// The first few datagrams the peer sent before there was a handler (`EarlyDatagrams`: its WireGuard's first
+    /// handshake initiation, sent as soon as its side selected the pair) are handed to the first handler set, in order.
     public func setReceiveHandler(_ handler: @escaping @Sendable (UnsafeRawBufferPointer) -> Void,
                                   flush: (@Sendable () -> Void)? = nil) {
         _ = try? loop.core.performAndWait { [session] () throws(ICEError) in
-            if !session.isClosed {
-                session.receiveHandler = handler
-                session.receiveFlush = flush
-            }
+            session.setReceiveHandler(handler, flush: flush)
         }
     }
 
@@ -130,6 +130,13 @@ public final class ICESession: Sendable {
     /// `checkPacingMilliseconds`, or libnice's default.
     var checkPacingInEffect: UInt32 {
         (try? loop.core.performAndWait { [session] () throws(ICEError) in session.checkPacingInEffect }) ?? 0
+    }
+
+    /// The peer's datagrams held for the first receive handler, and those dropped for lack of room (`EarlyDatagrams`).
+    var earlyDatagrams: (held: Int, dropped: Int) {
+        (try? loop.core.performAndWait { [session] () throws(ICEError) in
+            (session.earlyDatagrams.count, session.earlyDatagrams.dropped)
+        }) ?? (0, 0)
     }
 
     /// Closes the session; idempotent. When it returns no more data is delivered or sent and `events` has

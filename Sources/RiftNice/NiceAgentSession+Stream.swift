@@ -30,8 +30,12 @@ extension NiceAgentSession {
             guard let buffer, let data else { return }
             let session = Unmanaged<NiceAgentSession>.fromOpaque(data).takeUnretainedValue()
             guard stream == session.streamID else { return }  // a stream a restart removed
-            guard let handler = session.receiveHandler else { return }
-            handler(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
+            let bytes = UnsafeRawBufferPointer(start: buffer, count: Int(length))
+            guard let handler = session.receiveHandler else {
+                if !session.isClosed { session.earlyDatagrams.hold(bytes) }
+                return
+            }
+            handler(bytes)
             if !session.flushQueued, session.receiveFlush != nil {
                 session.flushQueued = true
                 session.loop.queueReceiveFlush(session)
@@ -66,6 +70,7 @@ extension NiceAgentSession {
         observed.withLock { $0.selectedPair = nil }
         nice_agent_remove_stream(agent, streamID)
         streamID = 0
+        earlyDatagrams.discard()
         try openStream()
         try startGathering()
     }

@@ -45,6 +45,8 @@ final class NiceAgentSession: @unchecked Sendable {
     var receiveFlush: (@Sendable () -> Void)?
     /// Whether this session is queued on the loop for `receiveFlush`.
     var flushQueued = false
+    /// What the peer sent before `receiveHandler` was first set, for it (`EarlyDatagrams`).
+    var earlyDatagrams = EarlyDatagrams()
     private(set) var isClosed = false
 
     init(loop: MainContextThread, configuration: ICESessionConfiguration, servers: ServerAddressResolver.Resolved,
@@ -130,6 +132,7 @@ final class NiceAgentSession: @unchecked Sendable {
         if flushQueued { runReceiveFlush() }
         receiveHandler = nil
         receiveFlush = nil
+        earlyDatagrams.discard()
         loop.agentClosing(self)
         continuation.finish()
         guard let agent else { return }
@@ -142,6 +145,21 @@ final class NiceAgentSession: @unchecked Sendable {
             let session = Unmanaged<NiceAgentSession>.fromOpaque(data!).takeRetainedValue()
             session.closeCompleted()
         }, callbackContext)
+    }
+
+    /// Sets the receive handler and its flush (loop thread), and hands the handler what arrived before there was one.
+    func setReceiveHandler(_ handler: @escaping @Sendable (UnsafeRawBufferPointer) -> Void,
+                           flush: (@Sendable () -> Void)?) {
+        guard !isClosed else { return }
+        receiveHandler = handler
+        receiveFlush = flush
+        let early = earlyDatagrams.take()
+        guard !early.isEmpty else { return }
+        for datagram in early { datagram.withUnsafeBytes { handler($0) } }
+        if !flushQueued, flush != nil {
+            flushQueued = true
+            loop.queueReceiveFlush(self)
+        }
     }
 
     /// Runs the flush the loop queued for this session (loop thread).
