@@ -76,6 +76,31 @@ struct AgentLabTests {
         #expect(lab.device(controlled.name)?.peers[controlling.key]?.endpoint != nil, "enabling keepalive kept the endpoint")
     }
 
+    @Test("on a first path through the forwarder the controlled side's endpoint comes with its keepalive, not before")
+    func deferredEndpointOnAForwardedPath() throws {
+        let lab = AgentLab(turn: true)
+        let a = try lab.start("a", host: "192.0.2.1", seed: 1)
+        let b = try lab.start("b", host: "192.0.2.2", seed: 2)
+        lab.cutDirectPath("a", "b")
+        let (controlling, controlled) = a.key < b.key ? (a, b) : (b, a)
+        func controlledPeer() -> WireGuardPeer? { lab.device(controlled.name)?.peers[controlling.key] }
+        var waited: Int64 = 0
+        lab.settle()
+        while controlledPeer()?.allowedIPs.isEmpty ?? true, waited < 30_000 {  // until the path is configured
+            lab.advance(by: 10, step: 10)
+            waited += 10
+        }
+        let pointed = try #require(controlledPeer(), "the controlled side configured a path within 30 s")
+        try #require(!pointed.allowedIPs.isEmpty)
+        // No endpoint yet: a packet of its own would start a handshake that may cross the controlling side's.
+        #expect(pointed.endpoint == nil && pointed.persistentKeepalive == nil, "\(pointed)")
+        #expect(lab.device(controlling.name)?.peers[controlled.key]?.endpoint?.description.hasPrefix("127.0.0.1:") == true)
+        lab.advance(by: 250, step: 10)
+        let endpoint = try #require(controlledPeer()?.endpoint, "the endpoint comes with the keepalive")
+        #expect(endpoint.description.hasPrefix("127.0.0.1:"))
+        #expect(controlledPeer()?.persistentKeepalive == 1)
+    }
+
     @Test("relayed through the forwarder without a direct path; direct again, without forwarding, once it is back")
     func relayedPath() throws {
         let lab = AgentLab(turn: true)

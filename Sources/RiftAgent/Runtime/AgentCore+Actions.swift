@@ -58,6 +58,7 @@ extension AgentCore {
         case .removeWireGuardPeer(let key):
             environment.portHandover.remove(key)
             wireGuardPeers[key] = nil
+            deferredEndpoints[key] = nil
             do { try device?.removePeer(key) } catch { logger.warning("cannot remove WireGuard peer \(key): \(error)") }
             forget(key)
         case .sendKeepalive(let key):
@@ -155,11 +156,14 @@ extension AgentCore {
         return status.endpoint
     }
 
-    /// A controlled-side peer's keepalive is due: turn it on, unless the peer is gone or has no path. Without an
-    /// endpoint, WireGuard keeps the one it has.
+    /// A controlled-side peer's keepalive is due: turn it on, unless the peer is gone or has no path. A first path's
+    /// endpoint comes with it, unless WireGuard learned one from the peer's initiation meanwhile; without an endpoint,
+    /// WireGuard keeps the one it has.
     func enableKeepalive(_ key: PublicKey) {
+        let deferred = deferredEndpoints.removeValue(forKey: key)
         guard let device, wireGuardPeers[key] == .pointed, let info = mesh.peers[key]?.info else { return }
-        let peer = wireGuardPeer(info, endpoint: nil, keepalive: Self.keepaliveSeconds)
+        let learned = deferred == nil ? nil : (try? device.status().peer(key))?.endpoint
+        let peer = wireGuardPeer(info, endpoint: learned == nil ? deferred : nil, keepalive: Self.keepaliveSeconds)
         do { try device.setPeer(peer) } catch { logger.warning("cannot enable keepalive for \(key): \(error)") }
     }
 
@@ -223,8 +227,21 @@ extension AgentCore {
             let kept = "its WireGuard completed a handshake from \(learned) before our first path was set"
             logger.info("peer \(info.name): \(kept); keeping that endpoint")
         }
+        deferredEndpoints[info.publicKey] = nil
         if case .after(let delay) = keepalive {
             peer.persistentKeepalive = nil
+            // A first path's endpoint waits for the keepalive too: with it, a packet of ours for the peer would make
+            // WireGuard start a handshake at once, and over a slow path that initiation crosses the controlling
+            // side's (each side then rejects the answer to its own, and the tunnel waits for WireGuard's 5 s retry;
+            // the slow-link lab did so whenever the controlled side's machine was already sending). Without one,
+            // WireGuard answers the controlling side's initiation where it came from and learns the endpoint from it.
+            // Not on a direct path: there our WireGuard's own first packets open the stateful firewalls between the
+            // two listen ports (the dual-stack lab's IPv6 pair), which the controlling side's initiation cannot pass
+            // before them; and wireguard-go, its handshake with no endpoint failed, would not send the keepalive's.
+            if case .direct = path {} else if wireGuardPeers[info.publicKey] != .pointed, let endpoint = peer.endpoint {
+                deferredEndpoints[info.publicKey] = endpoint
+                peer.endpoint = nil
+            }
             let milliseconds = delay.components.seconds * 1_000 + delay.components.attoseconds / 1_000_000_000_000_000
             inbox.post(.enableKeepalive(info.publicKey), at: now + milliseconds)
         }

@@ -27,6 +27,8 @@ public final class AgentCore: @unchecked Sendable {
     /// The peers the WireGuard device has, and how far each is configured: added when their first ICE session starts
     /// (`provisionWireGuardPeer`), pointed when a selected path sets their endpoint, removed with them.
     var wireGuardPeers: [PublicKey: WireGuardPeerStage] = [:]
+    /// The endpoint of a controlled side's first path, set only with its deferred keepalive (`configurePeer`).
+    var deferredEndpoints: [PublicKey: WireGuardEndpoint] = [:]
     var links: [UInt64: any ICELink] = [:]
     /// The loopback port of each ICE session's forwarding socket, bound on the mesh's `bindForwarding`.
     var forwardingPorts: [UInt64: UInt16] = [:]
