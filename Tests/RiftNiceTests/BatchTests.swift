@@ -8,11 +8,8 @@ struct BatchTests {
     func batchSendAndFlush() async throws {
         let loop = ICEEventLoop(name: "nice-test-batch")
         defer { loop.shutdown() }
-        let pair = try SessionPair(loop: loop)
+        let pair = try await SessionPair.connected(on: loop)
         defer { pair.close() }
-        try pair.controlling.startGathering()
-        try pair.controlled.startGathering()
-        try await pair.connect()
 
         let probe = FlushProbe()
         pair.controlled.setReceiveHandler(probe.receive, flush: probe.flush)

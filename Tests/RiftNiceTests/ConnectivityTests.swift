@@ -59,11 +59,8 @@ struct ConnectivityTests {
     func restartReconnects() async throws {
         let loop = ICEEventLoop(name: "nice-test-restart")
         defer { loop.shutdown() }
-        let pair = try SessionPair(loop: loop)
+        let pair = try await SessionPair.connected(on: loop)
         defer { pair.close() }
-        try pair.controlling.startGathering()
-        try pair.controlled.startGathering()
-        try await pair.connect()
         await pair.expectDatagramsBothWays(Array("before restart".utf8))
 
         let oldCredentials = (pair.controlling.localCredentials, pair.controlled.localCredentials)
@@ -83,11 +80,8 @@ struct ConnectivityTests {
     func hotPath() async throws {
         let loop = ICEEventLoop(name: "nice-test-hot")
         defer { loop.shutdown() }
-        let pair = try SessionPair(loop: loop)
+        let pair = try await SessionPair.connected(on: loop)
         defer { pair.close() }
-        try pair.controlling.startGathering()
-        try pair.controlled.startGathering()
-        try await pair.connect()
 
         let size = 1400
         let total = 10_000

@@ -8,11 +8,8 @@ struct EarlyDatagramTests {
     func heldForTheFirstHandler() async throws {
         let loop = ICEEventLoop(name: "nice-test-early")
         defer { loop.shutdown() }
-        let pair = try SessionPair(loop: loop)
+        let pair = try await SessionPair.connected(on: loop)
         defer { pair.close() }
-        try pair.controlling.startGathering()
-        try pair.controlled.startGathering()
-        try await pair.connect()
 
         let early: [[UInt8]] = (0..<3).map { index in [UInt8](repeating: UInt8(index + 1), count: 148) }
         for payload in early { #expect(payload.withUnsafeBytes { pair.controlling.send($0) }) }
@@ -38,11 +35,8 @@ struct EarlyDatagramTests {
     func bounded() async throws {
         let loop = ICEEventLoop(name: "nice-test-early-bound")
         defer { loop.shutdown() }
-        let pair = try SessionPair(loop: loop)
+        let pair = try await SessionPair.connected(on: loop)
         defer { pair.close() }
-        try pair.controlling.startGathering()
-        try pair.controlled.startGathering()
-        try await pair.connect()
 
         let sent = EarlyDatagrams.capacity + 3
         for index in 0..<sent { #expect([UInt8(index)].withUnsafeBytes { pair.controlling.send($0) }) }

@@ -74,6 +74,20 @@ struct SessionPair {
         controlledLog = EventLog(following: controlled.events)
     }
 
+    /// A pair on `loop` that has gathered and connected (`connect()`: both sides `ready`); the caller closes it.
+    static func connected(on loop: ICEEventLoop) async throws -> SessionPair {
+        let pair = try SessionPair(loop: loop)
+        do {
+            try pair.controlling.startGathering()
+            try pair.controlled.startGathering()
+            try await pair.connect()
+        } catch {
+            pair.close()
+            throw error
+        }
+        return pair
+    }
+
     /// Event counts now, to look only at what happens after (for example after a restart).
     var marks: (controlling: Int, controlled: Int) { (controllingLog.count, controlledLog.count) }
 
