@@ -36,10 +36,7 @@ extension NiceAgentSession {
                 return
             }
             handler(bytes)
-            if !session.flushQueued, session.receiveFlush != nil {
-                session.flushQueued = true
-                session.loop.queueReceiveFlush(session)
-            }
+            session.queueReceiveFlush()
         }, callbackContext)
         remoteCandidates.reset()
         activeStreamID.store(id, ordering: .releasing)

@@ -156,10 +156,14 @@ final class NiceAgentSession: @unchecked Sendable {
         let early = earlyDatagrams.take()
         guard !early.isEmpty else { return }
         for datagram in early { datagram.withUnsafeBytes { handler($0) } }
-        if !flushQueued, flush != nil {
-            flushQueued = true
-            loop.queueReceiveFlush(self)
-        }
+        queueReceiveFlush()
+    }
+
+    /// Queues this session on the loop for `receiveFlush` after the handler ran (loop thread), once per iteration.
+    func queueReceiveFlush() {
+        guard !flushQueued, receiveFlush != nil else { return }
+        flushQueued = true
+        loop.queueReceiveFlush(self)
     }
 
     /// Runs the flush the loop queued for this session (loop thread).

@@ -111,16 +111,10 @@ class Deployment:
                                                 wait=1 + self.topology.added_round_trip(source, target))
 
     def wait_for_ping(self, source: str, target: str, timeout: float) -> float:
-        """Pings (a stream, `Host.first_answer`) until one answer comes back; returns the seconds it took, or raises
+        """Pings (a stream, `Host.wait_for_answer`) until one answer comes back; returns the seconds it took, or raises
         after `timeout`."""
-        started = time.monotonic()
-        host, address = self.topology.peers[source], self.overlay(target)[0]
-
-        def answered() -> bool:
-            left = timeout - (time.monotonic() - started)
-            return host.first_answer(address, within=max(1, min(5, int(left))))
-        wait_for(answered, timeout=timeout, interval=0.05, what=f"{source} to ping {target} through the tunnel")
-        elapsed = time.monotonic() - started
+        elapsed = self.topology.peers[source].wait_for_answer(self.overlay(target)[0], timeout=timeout,
+                                                              what=f"{source} to ping {target} through the tunnel")
         expected = os.environ.get("RIFTGATE_EXPECT_WIREGUARD_BACKEND")
         if expected:  # set by Tests/e2e/test_kernel_wireguard.py inside its VM
             for role in (source, target):

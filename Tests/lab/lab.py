@@ -99,6 +99,17 @@ class Host:
         args = ["ping", "-c", "1", "-i", str(interval), "-w", str(within), target]
         return self.exec(*args, check=False, timeout=within + 5).returncode == 0
 
+    def wait_for_answer(self, target: str, timeout: float, what: str) -> float:
+        """Pings as a stream (`first_answer`, in slices of at most 5 s) until one answer comes back; returns the
+        seconds it took, or raises TimeoutError after `timeout`."""
+        started = time.monotonic()
+
+        def answered() -> bool:
+            left = timeout - (time.monotonic() - started)
+            return self.first_answer(target, within=max(1, min(5, int(left))))
+        wait_for(answered, timeout=timeout, interval=0.05, what=what)
+        return time.monotonic() - started
+
 
 @dataclass
 class Lab:
