@@ -54,8 +54,8 @@ extension ClientEventLoop {
     func startConnecting(in context: OpaquePointer) {
         let memory = connectionMemory
         let policy = memory.zeroed(lws_retry_bo_t.self)
-        policy.pointee.secs_since_valid_ping = UInt16(configuration.pingInterval.wholeSecondsRoundedUp)
-        policy.pointee.secs_since_valid_hangup = UInt16(configuration.pongTimeout.wholeSecondsRoundedUp)
+        heartbeat.write(to: policy)
+        heartbeatPolicy = policy
         let slot = memory.zeroed(OpaquePointer?.self)
 
         var info = lws_client_connect_info()

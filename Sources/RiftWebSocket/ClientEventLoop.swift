@@ -5,6 +5,7 @@ import RiftSupport
 enum ClientCommand {
     case send(String)
     case close(CloseFrame)
+    case heartbeat(ClientHeartbeat)
 }
 
 /// The state a `WebSocketClient`'s service thread works on, and the inbox other threads feed it.
@@ -40,6 +41,10 @@ final class ClientEventLoop: @unchecked Sendable {
     private(set) var contextPointer: OpaquePointer?
     /// Strings and structs the connect request points into while the connection lives.
     let connectionMemory = CAllocations()
+    /// The heartbeat policy lws reads for the connection (in `connectionMemory`), once the connect request exists.
+    var heartbeatPolicy: UnsafeMutablePointer<lws_retry_bo_t>?
+    /// The heartbeat the connection uses: the configuration's until `WebSocketClient.setHeartbeat` changes it.
+    var heartbeat: ClientHeartbeat
     private(set) lazy var connectTimer = LWSTimer(owner: self, callback: clientConnectTimedOut)
 
     init(configuration: WebSocketClientConfiguration, url: WebSocketURL,
@@ -50,6 +55,8 @@ final class ClientEventLoop: @unchecked Sendable {
         outbound = OutboundQueue(
             maximumMessages: configuration.maximumQueuedMessages, maximumBytes: configuration.maximumQueuedBytes)
         inbound = MessageAssembler(maximumBytes: configuration.maximumMessageBytes)
+        // `WebSocketClient.init` validated the configuration first.
+        heartbeat = try! ClientHeartbeat(pingInterval: configuration.pingInterval, pongTimeout: configuration.pongTimeout)
     }
 
     /// "host:port" for messages, with the address connected to when it is given (`connectAddress`).
@@ -112,6 +119,7 @@ final class ClientEventLoop: @unchecked Sendable {
             switch command {
             case .send(let text): enqueue(text)
             case .close(let frame): beginClose(frame)
+            case .heartbeat(let heartbeat): adopt(heartbeat)
             }
         }
     }
@@ -151,6 +159,16 @@ final class ClientEventLoop: @unchecked Sendable {
         endpoints.withLock { $0 = descriptor >= 0 ? SocketEndpoints.of(descriptor: descriptor) : nil }
         continuation.yield(.connected)
         if !outbound.isEmpty || pendingClose != nil { lws_callback_on_writable(wsi) }
+    }
+
+    /// Switches the connection to `new`, counting from now: lws' validity timer is re-armed as if the server had
+    /// just answered a ping. Before the connect request exists, `startConnecting` writes the policy.
+    private func adopt(_ new: ClientHeartbeat) {
+        guard new != heartbeat, phase != .finished else { return }
+        heartbeat = new
+        guard let heartbeatPolicy else { return }
+        new.write(to: heartbeatPolicy)
+        if phase == .open, let wsi { lws_validity_confirmed(wsi) }
     }
 
     /// Hands a complete message to the consumer of the events.

@@ -61,6 +61,17 @@ public final class WebSocketClient: @unchecked Sendable {
         loop.submit(.send(text))
     }
 
+    /// Changes the heartbeat of this connection (the configuration's `pingInterval` and `pongTimeout`), counting from
+    /// now, as if the server had just answered a ping: call it when the server was just heard from, e.g. to follow
+    /// the interval it announced. Thread-safe; throws for durations the configuration would refuse.
+    public func setHeartbeat(pingInterval: Duration, pongTimeout: Duration) throws(WebSocketError) {
+        let heartbeat: ClientHeartbeat
+        do { heartbeat = try ClientHeartbeat(pingInterval: pingInterval, pongTimeout: pongTimeout) } catch {
+            throw WebSocketError("invalid heartbeat: \(error.reason)")
+        }
+        loop.submit(.heartbeat(heartbeat))
+    }
+
     /// Closes the connection with `code` and `reason` after the queued messages are written,
     /// or abandons a connection attempt still in progress. Thread-safe and idempotent; the
     /// stream ends with `.closed` and the thread exits.

@@ -45,10 +45,9 @@ public struct WebSocketClientConfiguration: Sendable {
         try require(maximumMessageBytes > 0, "maximumMessageBytes must be positive")
         try require(maximumQueuedMessages > 0 && maximumQueuedBytes > 0, "queue limits must be positive")
         try require(connectTimeout > .zero && closeTimeout > .zero, "timeouts must be positive")
-        try require(pingInterval > .zero, "pingInterval must be positive")
-        try require(pongTimeout.wholeSecondsRoundedUp > pingInterval.wholeSecondsRoundedUp,
-                    "pongTimeout must be longer than pingInterval (in whole seconds)")
-        try require(pongTimeout.wholeSecondsRoundedUp <= Int(UInt16.max), "pongTimeout is too long")
+        do { _ = try ClientHeartbeat(pingInterval: pingInterval, pongTimeout: pongTimeout) } catch {
+            try require(false, error.reason)
+        }
         if let subprotocol { try require(HTTPToken.isValid(subprotocol), "subprotocol must be an HTTP token") }
         if let connectAddress {
             try require(!connectAddress.isEmpty && connectAddress.allSatisfy { $0.isHexDigit || $0 == "." || $0 == ":" },

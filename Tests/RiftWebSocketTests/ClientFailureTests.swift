@@ -81,6 +81,26 @@ extension LoopbackTests {
                 $0.pingInterval = .seconds(1)
                 $0.pongTimeout = .seconds(2)
             }
+            let connection = try Self.acceptUpgrade(on: listener)
+            try await probe.waitConnected()
+            try await Self.expectDroppedBetween(.milliseconds(1_500), and: .seconds(12), probe)
+            _ = connection
+        }
+
+        @Test("a heartbeat set on an open connection applies from then on")
+        func heartbeatChangedWhileOpen() async throws {
+            let (listener, port) = try RawSocket.listen()
+            let probe = try ClientProbe(port: port)  // 20 s pings, 60 s without a pong
+            let connection = try Self.acceptUpgrade(on: listener)
+            try await probe.waitConnected()
+            #expect(throws: WebSocketError.self) { try probe.client.setHeartbeat(pingInterval: .seconds(2), pongTimeout: .seconds(2)) }
+            try probe.client.setHeartbeat(pingInterval: .seconds(1), pongTimeout: .seconds(2))
+            try await Self.expectDroppedBetween(.milliseconds(1_500), and: .seconds(12), probe)
+            _ = connection
+        }
+
+        /// Accepts one connection and completes its WebSocket upgrade, then says nothing more.
+        private static func acceptUpgrade(on listener: RawSocket) throws -> RawSocket {
             let connection = try listener.accept()
             let request = try connection.receive(through: "\r\n\r\n")
             let keyLine = try #require(request.split(separator: "\r\n").first { $0.lowercased().hasPrefix("sec-websocket-key:") })
@@ -88,12 +108,16 @@ extension LoopbackTests {
             try connection.send(
                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                     + "Sec-WebSocket-Accept: \(SHA1.webSocketAccept(for: String(key)))\r\n\r\n")
-            try await probe.waitConnected()
+            return connection
+        }
+
+        /// The client's heartbeat ends the connection to a silent server within the bounds, counted from now.
+        private static func expectDroppedBetween(_ earliest: Duration, and latest: Duration, _ probe: ClientProbe) async throws {
             let clock = ContinuousClock()
             let start = clock.now
-            let closed = try await probe.waitClosed(timeout: .seconds(15))
+            let closed = try await probe.waitClosed(timeout: latest + .seconds(3))
             let elapsed = clock.now - start
-            #expect(elapsed >= .milliseconds(1_500) && elapsed < .seconds(12), "dropped after \(elapsed)")
+            #expect(elapsed >= earliest && elapsed < latest, "dropped after \(elapsed)")
             #expect(closed.code == nil)
             #expect(closed.reason.contains("was lost"))
         }

@@ -14,6 +14,7 @@ from topologies import home_nats, lan_topology
 
 FIRST_PING = 30
 HUB_NOTICES = 15     # the hub's pong timeout (3 s) plus a ping interval, with margin
+AGENT_NOTICES = 15   # b follows the hub's 1 s heartbeat (3 s without a pong); its own would take 60 s
 HELD = 8             # how long the tunnel runs with its peer off the hub
 REJOIN = 20          # the agent's reconnect backoff is capped at 4 s (jittered)
 REMOVED_AFTER_DEATH = 15  # the quiet path is judged within ~3 s (ReceiveWatch); margin for a loaded machine
@@ -46,6 +47,9 @@ def test_peer_off_the_hub_keeps_its_tunnel_until_the_tunnel_fails(lab, start_mes
     put_b_off_the_hub(mesh)
     announced = time.monotonic()
     timing(f"b's hub connection blocked -> the hub announced b left {announced - blocked:.1f} s later; a keeps it")
+    wait_for(lambda: b.status()["hub"]["state"] != "connected", timeout=AGENT_NOTICES, interval=0.25,
+             what="b to notice its silent hub connection (the hub's heartbeat, followed)")
+    timing(f"b's hub connection blocked -> b called it lost {time.monotonic() - blocked:.1f} s later")
     time.sleep(HELD)
     held = a.peer(key_b)
     assert held is not None and held["state"] == "connected", held

@@ -214,6 +214,8 @@ final class HubLink: SignalingTransport {
         settings.headers = [(name: "Authorization", value: "Bearer " + secrets.token.revealedText)]
         settings.caFile = configuration.caFile
         settings.subprotocol = ProtocolVersion.subprotocol
+        settings.pingInterval = HubHeartbeat.agentDefault.pingInterval
+        settings.pongTimeout = HubHeartbeat.agentDefault.pongTimeout
         let client: WebSocketClient
         do { client = try WebSocketClient(configuration: settings) } catch { return .refused("invalid_hub_url", "\(error)") }
         current.withLock { $0 = client }
@@ -280,6 +282,7 @@ final class HubLink: SignalingTransport {
             }
         case .welcome(let welcome):
             welcomed.store(true, ordering: .relaxed)
+            follow(welcome.heartbeatSeconds, on: client)
             logger.info("joined \(welcome.network) at \(currentHub ?? "the hub") as \(welcome.me.ipv4) / \(welcome.me.ipv6) with \(welcome.peers.count) other peer(s)")
             continuation.yield(.welcome(welcome))
         case .peerJoined(let peer): continuation.yield(.peerJoined(peer))
@@ -302,5 +305,18 @@ final class HubLink: SignalingTransport {
             }
         }
         return nil
+    }
+
+    /// Pings the hub as often as it pings us, when that is more often than the agent's own heartbeat.
+    private func follow(_ hubSeconds: Int64, on client: WebSocketClient) {
+        let heartbeat = HubHeartbeat.following(hubSeconds: hubSeconds)
+        guard heartbeat != .agentDefault else { return }
+        do {
+            try client.setHeartbeat(pingInterval: heartbeat.pingInterval, pongTimeout: heartbeat.pongTimeout)
+            let timeout = heartbeat.pongTimeout
+            logger.debug("the hub pings every \(hubSeconds) s: pinging it as often, lost after \(timeout) without a pong")
+        } catch {
+            logger.warning("cannot follow the hub's \(hubSeconds) s heartbeat: \(error)")
+        }
     }
 }

@@ -35,7 +35,8 @@ public struct HubConfiguration: Sendable, Hashable {
     public var adminListen: ListenAddress?
     /// Reverse proxies whose `X-Forwarded-For` names the real client (for the failed-login limiter and logs).
     public var trustedProxies: [String] = ClientAddress.defaultTrustedProxies
-    /// Seconds between WebSocket pings.
+    /// Seconds between WebSocket pings; announced as `heartbeat_seconds`, which agents follow when it is shorter
+    /// than their own 20 s (they then also call the hub lost after three intervals without a pong).
     public var pingInterval: Int64 = 20
     /// Seconds without a pong (or any traffic) after which a connection is dropped.
     public var pongTimeout: Int64 = 60
