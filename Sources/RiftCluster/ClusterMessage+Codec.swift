@@ -143,6 +143,7 @@ extension ClusterMessage {
             "claimed_at_ms": .int(session.claimedAtMilliseconds),
         ]
         if let peer = session.peer { fields["peer"] = peer.json }
+        if let tokenID = session.tokenID { fields["token_id"] = .string(tokenID) }
         return fields
     }
 
@@ -156,6 +157,10 @@ extension ClusterMessage {
                 throw ProtocolError(.invalidValue, "cluster message.peer.public_key differs from key")
             }
             session.peer = peer
+        }
+        if let tokenID = try reader.optionalString("token_id", maxLength: ClusterSession.maximumTokenIDLength) {
+            guard !tokenID.isEmpty else { throw ProtocolError(.invalidValue, "cluster message.token_id is empty") }
+            session.tokenID = tokenID
         }
         return session
     }

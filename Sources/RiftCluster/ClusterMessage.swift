@@ -82,14 +82,22 @@ public struct ClusterSession: Sendable, Hashable {
     /// which each receiving hub computes per recipient). The other hubs introduce it to their sessions with this, so
     /// that a join costs them no database read; nil in older messages.
     public var peer: PeerInfo?
+    /// The id of the token the session presented (the id `riftgate-hub token list` shows, not the token), so that
+    /// every hub can tell when a departed peer's token is revoked; nil in older messages.
+    public var tokenID: String?
+
+    /// The longest token id a message may carry.
+    public static let maximumTokenIDLength = 64
 
     /// Creates a session description.
-    public init(network: String, key: PublicKey, session: String, claimedAtMilliseconds: Int64, peer: PeerInfo? = nil) {
+    public init(network: String, key: PublicKey, session: String, claimedAtMilliseconds: Int64, peer: PeerInfo? = nil,
+                tokenID: String? = nil) {
         self.network = network
         self.key = key
         self.session = session
         self.claimedAtMilliseconds = claimedAtMilliseconds
         self.peer = peer
+        self.tokenID = tokenID
     }
 
     /// The hub id in `session` (`<hub id>/<counter>`).

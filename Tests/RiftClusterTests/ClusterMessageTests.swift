@@ -32,7 +32,7 @@ import Testing
     static let described = ClusterSession(
         network: "home", key: key(1), session: "hub-2-5f3a9c1e/18", claimedAtMilliseconds: 1_764_560_000_124,
         peer: PeerInfo(publicKey: key(1), name: "laptop", ipv4: IPv4Address("100.64.0.7")!, ipv6: IPv6Address("fd00::7")!,
-                       dnsName: "laptop", exitNode: true))
+                       dnsName: "laptop", exitNode: true), tokenID: "k2mzq7wdx4")
 
     @Test func aClaimedPeerMustBeTheClaimedKey() throws {
         var claim = Self.described
@@ -75,6 +75,8 @@ import Testing
         (#"{"type":"sessions_snapshot","hub":"a","seq":1,"snapshot":1,"part":0,"broadcast_seq":0,"sessions":{},"more":false}"#, .wrongType),
         (#"{"type":"sessions_snapshot","hub":"a","seq":1,"snapshot":0,"part":0,"broadcast_seq":0,"sessions":[],"more":false}"#, .invalidValue),
         (#"{"type":"sessions_snapshot","hub":"a","seq":1,"sessions":[],"more":false}"#, .missingField),
+        (#"{"type":"session_claimed","hub":"a","seq":1,"network":"home","key":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=","session":"a/1","claimed_at_ms":1,"token_id":""}"#, .invalidValue),
+        (#"{"type":"session_claimed","hub":"a","seq":1,"network":"home","key":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=","session":"a/1","claimed_at_ms":1,"token_id":7}"#, .wrongType),
         (#"[1]"#, .notAnObject),
         (#"{"type":"#, .malformedJSON),
     ]) func refusesMalformedMessages(_ text: String, _ code: ErrorCode) {

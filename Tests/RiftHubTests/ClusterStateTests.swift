@@ -38,10 +38,10 @@ struct ClusterStateTests {
         _ = state.applyClaim(session("hub-a", 1, at: 1), from: "hub-a")
         _ = state.applyClaim(session("hub-b", 4, at: 2), from: "hub-b")
         let stale = state.applyEnd(SessionEnd(network: "home", key: key, session: "hub-a/1", reason: .disconnected), from: "hub-a")
-        #expect(!stale)
+        #expect(stale == nil)
         #expect(state.remoteSession(key, in: "home")?.session == "hub-b/4")
         let current = state.applyEnd(SessionEnd(network: "home", key: key, session: "hub-b/4", reason: .disconnected), from: "hub-b")
-        #expect(current)
+        #expect(current?.session == "hub-b/4")
         #expect(state.remoteSession(key, in: "home") == nil)
     }
 

@@ -132,21 +132,28 @@ def test_hub_starts_while_nats_is_unreachable_and_serves_local_sessions(tmp_path
 PROPAGATION_BOUND = 5.0
 
 
-def test_a_peer_gone_from_the_other_hub_and_then_revoked_is_announced_revoked(two_hubs):
+@pytest.mark.parametrize("withdrawn", ["key", "token"])
+def test_a_peer_gone_from_the_other_hub_and_then_revoked_is_announced_revoked(two_hubs, withdrawn):
     """b's session ends on hub 2 (`disconnected`: its tunnels may still work, and a's agent may keep them, PROTOCOL.md
-    §6.6); its key is then revoked with the CLI. a, on hub 1, is told `revoked`, so that a tunnel it kept goes now."""
+    §6.6); its key, or the token it joined with, is then revoked with the CLI. a, on hub 1, is told `revoked`, so that
+    a tunnel it kept goes now. (For the token, hub 1 knows which one b presented from hub 2's claim.)"""
     (hub1, hub2), token = two_hubs
+    b_token_id, b_token = hub1.create_token("home", "b")
     a = Agent(hub1, "home", token, name="a")
     welcome_a = a.join()
-    b = Agent(hub2, "home", token, name="b")
+    b = Agent(hub2, "home", b_token, name="b")
     b.join()
     sees(a, welcome_a, b.public_key)
     b.close()
     assert expect_about(a, "peer_left", b.public_key)["reason"] == "disconnected"
-    hub1.cli("peer", "revoke", "home", b.public_key)
+    if withdrawn == "key":
+        hub1.cli("peer", "revoke", "home", b.public_key)
+    else:
+        hub1.cli("token", "revoke", "home", b_token_id)
     revoked = time.monotonic()
     assert expect_about(a, "peer_left", b.public_key)["reason"] == "revoked"
-    print(f"\nkey of a peer gone from the other hub revoked: announced on this hub {time.monotonic() - revoked:.2f} s later")
+    print(f"\n{withdrawn} of a peer gone from the other hub revoked: announced on this hub "
+          f"{time.monotonic() - revoked:.2f} s later")
     a.assert_silent(1.0)
     a.close()
 

@@ -65,16 +65,17 @@ public struct ClusterState: Sendable {
 
     // MARK: Messages this hub publishes
 
-    /// A new session of this hub for `peer`: records it (newer than anything known for that key, even if the other
-    /// hub's clock is ahead) and returns the `session_claimed` to publish.
-    public mutating func claim(_ peer: PeerInfo, in network: String, nowMilliseconds: Int64) -> ClusterMessage {
+    /// A new session of this hub for `peer`, admitted with token `tokenID`: records it (newer than anything known for
+    /// that key, even if the other hub's clock is ahead) and returns the `session_claimed` to publish.
+    public mutating func claim(_ peer: PeerInfo, in network: String, tokenID: String? = nil,
+                               nowMilliseconds: Int64) -> ClusterMessage {
         sessionCounter += 1
         var claimedAt = nowMilliseconds
         if let known = sessions[network]?[peer.publicKey] { claimedAt = max(claimedAt, known.claimedAtMilliseconds + 1) }
         var described = peer
         described.allowIn = nil
         let session = ClusterSession(network: network, key: peer.publicKey, session: "\(hubID)/\(sessionCounter)",
-                                     claimedAtMilliseconds: claimedAt, peer: described)
+                                     claimedAtMilliseconds: claimedAt, peer: described, tokenID: tokenID)
         sessions[network, default: [:]][peer.publicKey] = session
         return broadcast(.sessionClaimed(session))
     }
@@ -195,12 +196,12 @@ public struct ClusterState: Sendable {
     }
 
     /// Applies a `session_ended`: removes the session only if the table holds that very session (a late end must never
-    /// remove a newer session of the key). Returns whether it did.
-    public mutating func applyEnd(_ end: SessionEnd, from origin: String) -> Bool {
+    /// remove a newer session of the key). Returns the session removed, nil when none was.
+    public mutating func applyEnd(_ end: SessionEnd, from origin: String) -> ClusterSession? {
         guard let session = sessions[end.network]?[end.key], session.session == end.session, session.hubID == origin,
-              origin != hubID else { return false }
+              origin != hubID else { return nil }
         remove(end.key, in: end.network)
-        return true
+        return session
     }
 
     /// The bus connection went up or down. Coming back, every known hub counts as heard now, so that nobody is declared

@@ -157,7 +157,7 @@ public struct SessionGrant: Sendable, Hashable {
     /// The network.
     public var network: String
     /// The id of the token the connection presented; `unknownToken` for a peer gone from another hub of a cluster
-    /// (the cluster's messages carry no token ids).
+    /// whose claim named no token (a hub older than `ClusterSession.tokenID`).
     public var tokenID: String
     /// The peer's key once it said hello; nil while the connection awaits its hello.
     public var publicKey: PublicKey?

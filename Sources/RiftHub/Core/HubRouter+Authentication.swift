@@ -195,7 +195,7 @@ extension HubRouter {
         // Announced also when it replaced a connection (PROTOCOL.md §5): a replacement usually means the agent
         // restarted and lost its ICE state, so the others must negotiate afresh — never a peer_left, though.
         announceJoin(info, in: network, except: connection, &actions)
-        clusterSessionStarted(info, in: network, &actions)
+        clusterSessionStarted(info, in: network, tokenID: record.grant.tokenID, &actions)
         logger.info("peer joined", metadata: [
             "network": "\(network)", "peer": "\(key)", "name": "\(info.name)", "ipv4": "\(info.ipv4)", "from": "\(record.remoteAddress)",
         ])

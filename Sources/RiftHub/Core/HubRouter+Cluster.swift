@@ -28,7 +28,7 @@ extension HubRouter {
             for (session, claim) in outcome.claims { applyRemoteClaim(session, claim, from: message.hub, &actions) }
             for session in outcome.removed where index[session.network]?[session.key] == nil {
                 announceLeave(session.key, reason: "timeout", in: session.network, except: nil, &actions)
-                noteDeparture(session.key, in: session.network, tokenID: nil, reason: "timeout")
+                noteDeparture(session.key, in: session.network, tokenID: session.tokenID, reason: "timeout")
                 logger.notice("peer left: its hub's snapshot no longer lists it", metadata: [
                     "network": "\(session.network)", "peer": "\(session.key)", "hub": "\(message.hub)",
                 ])
@@ -36,9 +36,10 @@ extension HubRouter {
         case .sessionsRequest:
             sendSnapshot(to: message.hub, &actions)
         case .sessionEnded(let end):
-            guard self.cluster?.applyEnd(end, from: message.hub) == true, index[end.network]?[end.key] == nil else { return actions }
+            guard let ended = self.cluster?.applyEnd(end, from: message.hub), index[end.network]?[end.key] == nil
+            else { return actions }
             announceLeave(end.key, reason: end.reason.rawValue, in: end.network, except: nil, &actions)
-            noteDeparture(end.key, in: end.network, tokenID: nil, reason: end.reason.rawValue)
+            noteDeparture(end.key, in: end.network, tokenID: ended.tokenID, reason: end.reason.rawValue)
             logger.info("peer left on another hub", metadata: ["network": "\(end.network)", "peer": "\(end.key)", "hub": "\(message.hub)"])
         case .hubAlive:
             break  // liveness was recorded by `accept`, a gap before it too
@@ -61,11 +62,13 @@ extension HubRouter {
         return actions
     }
 
-    /// A local session started: tell the other hubs (PeerInfo without `allow_in`). Its signals arrive on this hub's
-    /// signal subject, subscribed once when the bus connected: a join makes no round trip to NATS.
-    mutating func clusterSessionStarted(_ info: PeerInfo, in network: String, _ actions: inout [HubAction<Connection>]) {
+    /// A local session started: tell the other hubs (PeerInfo without `allow_in`, and the id of the token it presented,
+    /// for their departure records). Its signals arrive on this hub's signal subject, subscribed once when the bus
+    /// connected: a join makes no round trip to NATS.
+    mutating func clusterSessionStarted(_ info: PeerInfo, in network: String, tokenID: String,
+                                        _ actions: inout [HubAction<Connection>]) {
         guard cluster != nil else { return }
-        let claim = cluster!.claim(info, in: network, nowMilliseconds: clock.unixMilliseconds())
+        let claim = cluster!.claim(info, in: network, tokenID: tokenID, nowMilliseconds: clock.unixMilliseconds())
         actions.append(.publish(claim, subject: ClusterSubject.presence(network: network)))
     }
 
@@ -106,7 +109,7 @@ extension HubRouter {
         }
         for session in cluster!.removeDeadHubs(now: now) where index[session.network]?[session.key] == nil {
             announceLeave(session.key, reason: "timeout", in: session.network, except: nil, &actions)
-            noteDeparture(session.key, in: session.network, tokenID: nil, reason: "timeout")
+            noteDeparture(session.key, in: session.network, tokenID: session.tokenID, reason: "timeout")
             metrics.countSessionEnded("timeout")
             logger.notice("peer left with its silent hub", metadata: [
                 "network": "\(session.network)", "peer": "\(session.key)", "hub": "\(session.hubID)",

@@ -5,11 +5,12 @@ import RiftProtocol
 /// tunnel to it that still works for a while (PROTOCOL.md §6.6), so a revocation or a policy change that comes
 /// meanwhile is announced to them too.
 ///
-/// In a cluster every hub remembers the departures it announced, its own sessions' and those of the other hubs. The
-/// cluster's messages carry no token ids, so a departure from another hub is noticed as withdrawn when its key is
-/// revoked or its network deleted, not when only its token is revoked (the hub it left from tells its own sessions).
+/// In a cluster every hub remembers the departures it announced, its own sessions' and those of the other hubs, with
+/// the token each session presented (`ClusterSession.tokenID`), so that every hub tells its own sessions when a
+/// departed peer's token, key or network is withdrawn. A claim from a hub older than that carries no token id: such a
+/// departure is noticed as withdrawn with its key or network only.
 struct Departure: Sendable, Hashable {
-    /// The token its session presented; nil for a departure from another hub of the cluster.
+    /// The token its session presented; nil for a departure from another hub whose claim did not name it.
     var tokenID: String?
     /// When it left (the router's monotonic clock).
     var at: Double
@@ -21,7 +22,7 @@ extension HubRouter {
     static var departureMemorySeconds: Double { 360 }
 
     /// Records a departure announced with `reason` (only those that leave the peer's access in place); `tokenID` nil
-    /// when the session was on another hub.
+    /// when the session was on another hub whose claim did not name it.
     mutating func noteDeparture(_ key: PublicKey, in network: String, tokenID: String?, reason: String) {
         guard reason == "disconnected" || reason == "timeout" else { return }
         departures[PeerAddress(network: network, publicKey: key)] = Departure(tokenID: tokenID, at: clock.monotonicSeconds())
@@ -32,8 +33,8 @@ extension HubRouter {
         departures[PeerAddress(network: network, publicKey: key)] = nil
     }
 
-    /// The grants of the departures still remembered (older ones are dropped), for `recheckGrants`. A departure from
-    /// another hub has no token id: its grant names none (`SessionGrant.unknownToken`).
+    /// The grants of the departures still remembered (older ones are dropped), for `recheckGrants`. A departure without
+    /// a token id has a grant that names none (`SessionGrant.unknownToken`).
     mutating func rememberedDepartures(now: Double) -> [SessionGrant: PeerAddress] {
         departures = departures.filter { now - $0.value.at < Self.departureMemorySeconds }
         var grants: [SessionGrant: PeerAddress] = [:]
