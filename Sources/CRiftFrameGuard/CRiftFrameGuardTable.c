@@ -10,10 +10,11 @@
 static CRiftFrameGuard_slot *_Atomic slots;
 static _Atomic int slot_count;
 
-/* Offenders not yet taken: a list through the slots (`next_offender`, descriptor + 1, 0 ends it), newest first. */
-static pthread_mutex_t offenders_lock = PTHREAD_MUTEX_INITIALIZER;
-static int offenders_head;
-static _Atomic int offenders_waiting;
+/* Connections with a report not yet taken: a list through the slots (`next_reported`, descriptor + 1, 0 ends it),
+ * newest first. */
+static pthread_mutex_t reports_lock = PTHREAD_MUTEX_INITIALIZER;
+static int reports_head;
+static _Atomic int reports_waiting;
 
 /* More descriptors than this are not followed (the kernel's default nr_open is 2^20). */
 enum { MAXIMUM_SLOTS = 1 << 20 };
@@ -53,6 +54,7 @@ int CRiftFrameGuard_watch(int descriptor, uintptr_t connection, int tls) {
     CRiftFrameGuard_slot *slot = CRiftFrameGuard_slot_of(descriptor);
     if (slot == NULL || connection == 0) return -EBADF;
     CRiftFrameParser_reset(&slot->stream);
+    slot->control_frames_reported = 0;
     slot->connection = connection;
     slot->tls = tls != 0;
     atomic_store_explicit(&slot->reader, (uintptr_t)pthread_self(), memory_order_relaxed);
@@ -71,30 +73,42 @@ int CRiftFrameGuard_saw_unmasked_frame(int descriptor) {
     return slot != NULL && slot->connection != 0 && slot->stream.saw_unmasked_frame;
 }
 
-void CRiftFrameGuard_observe(CRiftFrameGuard_slot *slot, int descriptor, const void *bytes, size_t count) {
-    if (slot->stream.saw_unmasked_frame) return;
-    if (!CRiftFrameParser_feed(&slot->stream, bytes, count) || slot->queued) return;
-    pthread_mutex_lock(&offenders_lock);
-    slot->queued = 1;
-    slot->next_offender = offenders_head;
-    offenders_head = descriptor + 1;
-    atomic_fetch_add_explicit(&offenders_waiting, 1, memory_order_release);
-    pthread_mutex_unlock(&offenders_lock);
+/* Whether the slot has something to report: an unmasked frame, or a step of control frames. */
+static int has_report(const CRiftFrameGuard_slot *slot) {
+    return slot->stream.saw_unmasked_frame ||
+           slot->stream.control_frames - slot->control_frames_reported >= CRIFT_FRAME_GUARD_CONTROL_FRAME_STEP;
 }
 
-uintptr_t CRiftFrameGuard_next_offender(void) {
-    if (atomic_load_explicit(&offenders_waiting, memory_order_acquire) == 0) return 0;
-    uintptr_t connection = 0;
-    pthread_mutex_lock(&offenders_lock);
-    while (connection == 0 && offenders_head != 0) {
-        CRiftFrameGuard_slot *slot = CRiftFrameGuard_slot_of(offenders_head - 1);
-        offenders_head = slot->next_offender;
+void CRiftFrameGuard_observe(CRiftFrameGuard_slot *slot, int descriptor, const void *bytes, size_t count) {
+    if (slot->stream.saw_unmasked_frame) return;
+    CRiftFrameParser_feed(&slot->stream, bytes, count);
+    if (slot->queued || !has_report(slot)) return;
+    pthread_mutex_lock(&reports_lock);
+    slot->queued = 1;
+    slot->next_reported = reports_head;
+    reports_head = descriptor + 1;
+    atomic_fetch_add_explicit(&reports_waiting, 1, memory_order_release);
+    pthread_mutex_unlock(&reports_lock);
+}
+
+int CRiftFrameGuard_next_report(CRiftFrameGuard_report *report) {
+    if (atomic_load_explicit(&reports_waiting, memory_order_acquire) == 0) return 0;
+    int found = 0;
+    pthread_mutex_lock(&reports_lock);
+    while (!found && reports_head != 0) {
+        CRiftFrameGuard_slot *slot = CRiftFrameGuard_slot_of(reports_head - 1);
+        reports_head = slot->next_reported;
         slot->queued = 0;
-        slot->next_offender = 0;
-        atomic_fetch_sub_explicit(&offenders_waiting, 1, memory_order_relaxed);
-        /* Forgotten (or watched anew) since: nothing to close. */
-        if (slot->connection != 0 && slot->stream.saw_unmasked_frame) connection = slot->connection;
+        slot->next_reported = 0;
+        atomic_fetch_sub_explicit(&reports_waiting, 1, memory_order_relaxed);
+        /* Forgotten (or watched anew) since: nothing to report. */
+        if (slot->connection == 0 || !has_report(slot)) continue;
+        report->connection = slot->connection;
+        report->control_frames = slot->stream.control_frames - slot->control_frames_reported;
+        report->unmasked = slot->stream.saw_unmasked_frame;
+        slot->control_frames_reported = slot->stream.control_frames;
+        found = 1;
     }
-    pthread_mutex_unlock(&offenders_lock);
-    return connection;
+    pthread_mutex_unlock(&reports_lock);
+    return found;
 }

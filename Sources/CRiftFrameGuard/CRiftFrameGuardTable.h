@@ -19,9 +19,11 @@ typedef struct CRiftFrameGuard_slot {
     CRiftFrameParser_stream stream;
     /* Read through SSL_read rather than recv. */
     uint8_t tls;
-    /* In the list of offenders not yet taken, and the next one there (descriptor + 1, 0 ends the list). */
+    /* In the list of connections with a report not yet taken, and the next one there (descriptor + 1, 0 ends it). */
     uint8_t queued;
-    int next_offender;
+    int next_reported;
+    /* The stream's control-frame count when it was last reported. */
+    uint32_t control_frames_reported;
 } CRiftFrameGuard_slot;
 
 /* The slot of a descriptor within the table, or NULL. */
@@ -30,7 +32,8 @@ CRiftFrameGuard_slot *CRiftFrameGuard_slot_of(int descriptor);
 /* The slot if this thread watches the descriptor, read through `tls` (1: SSL_read, 0: recv); else NULL. */
 CRiftFrameGuard_slot *CRiftFrameGuard_watched_slot(int descriptor, int tls);
 
-/* Feeds bytes the socket delivered to its parser; queues the connection as an offender at its first unmasked frame. */
+/* Feeds bytes the socket delivered to its parser; queues a report for the connection at its first unmasked frame and
+ * every CRIFT_FRAME_GUARD_CONTROL_FRAME_STEP control frames. */
 void CRiftFrameGuard_observe(CRiftFrameGuard_slot *slot, int descriptor, const void *bytes, size_t count);
 
 /* Looks up the real recv and SSL_read (the next definitions after this executable's). Idempotent. */

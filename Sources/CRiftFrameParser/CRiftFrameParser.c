@@ -60,7 +60,7 @@ int CRiftFrameParser_feed(CRiftFrameParser_stream *stream, const uint8_t *bytes,
             http_byte(stream, bytes[index++]);
             break;
         case PHASE_FRAME_FIRST_BYTE:
-            index++;
+            if (bytes[index++] & 0x08) stream->control_frames++;  /* opcodes 0x8-0xF are control frames */
             stream->phase = PHASE_FRAME_SECOND_BYTE;
             break;
         case PHASE_FRAME_SECOND_BYTE: {

@@ -100,8 +100,7 @@ extension ServerEventLoop {
         guard connection.deliversInput else { return }
         // Charged per frame, not per read: a frame may arrive in any number of TCP segments.
         guard !connection.inbound.nextPieceStartsFrame || connection.frameBudget.take(now: now) else {
-            connection.deliversInput = false
-            submit(.close(id, CloseFrame(code: 1008, reason: "too many frames")))
+            closeOverBudget(connection)
             return
         }
         let outcome = connection.inbound.receive(

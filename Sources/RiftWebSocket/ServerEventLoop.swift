@@ -42,7 +42,7 @@ final class ServerEventLoop: @unchecked Sendable {
     /// Which accepted sockets are kept (`ServerEventLoop+Accept`).
     var acceptGuard: AcceptGuard
     /// The descriptor of every accepted socket, by `struct lws *` (lws forgets it before destroying the connection);
-    /// `AcceptGuard` and the `unmaskedFrameDetector` let go of it at `WSI_DESTROY`.
+    /// `AcceptGuard` and the `frameStreamWatcher` let go of it at `WSI_DESTROY`.
     var acceptedDescriptors: [OpaquePointer: Int32] = [:]
     /// Counts what each pass of the loop does and, with `Configuration.recordsServicePasses`, times the passes.
     let passes = ServicePassRecorder()
@@ -121,7 +121,7 @@ final class ServerEventLoop: @unchecked Sendable {
         while !stopRequested {
             // Held events are handed over at the end of this pass: do not sleep waiting for I/O before it.
             if eventFairness.hasHeld { eventLoop.runReady() } else { eventLoop.runOnce() }
-            closeUnmaskedSenders()
+            applyFrameStreamReports()
             endFairnessPass()
             passes.run(timed: timesPasses, into: \.passEndNanoseconds) { handler?.servicePassEnded() }
         }

@@ -19,8 +19,9 @@ extension WebSocketServer {
         /// The most frames one message may come in (a frame split over several reads counts once); more closes the
         /// connection with 1008.
         public var maximumFragmentsPerMessage = 256
-        /// Frames (every data frame, empty continuations included) a client may send at once, and per second
-        /// sustained; beyond, the connection is closed with 1008. Message rate limits count whole messages only.
+        /// Frames (every data frame, empty continuations included, and with a `frameStreamWatcher` every control frame)
+        /// a client may send at once, and per second sustained; beyond, the connection is closed with 1008. Message
+        /// rate limits count whole messages only.
         public var frameBurst = 4_000
         public var framesPerSecond = 1_000
         /// How long a connection may be silent before the server sends a ping
@@ -51,9 +52,10 @@ extension WebSocketServer {
         /// (`FairEventScheduler`). 0: no limit.
         public var eventsPerGroupPerPass = 0
         /// Checks that clients mask their frames (RFC 6455 §5.1): a connection whose client sent an unmasked frame is
-        /// closed with 1002 and none of its later input reaches the handler. nil (the default) accepts unmasked frames,
-        /// as libwebsockets 4.1 does (`UnmaskedFrameDetector`).
-        public var unmaskedFrameDetector: (any UnmaskedFrameDetector)? = nil
+        /// closed with 1002 and none of its later input reaches the handler; and counts their control frames, charged
+        /// to the frame budget (`frameBurst`, `framesPerSecond`). nil (the default) accepts unmasked frames, as
+        /// libwebsockets 4.1 does, and leaves control frames uncounted (`FrameStreamWatcher`).
+        public var frameStreamWatcher: (any FrameStreamWatcher)? = nil
         /// The most connections from one client address (an IPv4 address, or an IPv6 /64) that may be waiting for
         /// their WebSocket upgrade at once (TCP or TLS handshake, the upgrade request); more are closed as soon as they
         /// are accepted (`AcceptGuard`). `pendingLimitExemptAddresses`, and loopback unless

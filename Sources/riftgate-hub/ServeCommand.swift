@@ -52,6 +52,6 @@ struct ServeCommand: ParsableCommand {
         if noSTUN { flags["no_stun"] = .boolean(true) }
         if !turnURLs.isEmpty { flags["turn_urls"] = .list(turnURLs) }
         if !trustedProxies.isEmpty { flags["trusted_proxies"] = .list(trustedProxies) }
-        try HubServe.run(configFile: state.config, flags: flags, unmaskedFrameDetector: try FrameMaskGuard())
+        try HubServe.run(configFile: state.config, flags: flags, frameStreamWatcher: try FrameGuard())
     }
 }

@@ -1,8 +1,8 @@
 import CRiftFrameParser
 import Testing
 
-/// The parser behind the hub's RFC 6455 §5.1 check (CRiftFrameGuard): HTTP until an upgrade request's head ends, then
-/// frame headers; any split of the stream must give the same answer.
+/// The parser behind the hub's RFC 6455 §5.1 check and control-frame count (CRiftFrameGuard): HTTP until an upgrade
+/// request's head ends, then frame headers; any split of the stream must give the same answer.
 @Suite struct FrameParserTests {
     static let upgrade = Array("GET /v1/networks/home HTTP/1.1\r\nHost: hub\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n".utf8)
     static let healthz = Array("GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n".utf8)
@@ -27,6 +27,11 @@ import Testing
 
     /// Feeds `stream` in pieces of `pieceSize` bytes (0: all at once); returns the parser's answer.
     static func sawUnmasked(_ stream: [UInt8], pieceSize: Int = 0) -> Bool {
+        fed(stream, pieceSize: pieceSize).answer
+    }
+
+    /// Feeds `stream` in pieces of `pieceSize` bytes (0: all at once); returns the parser's answer and its state.
+    static func fed(_ stream: [UInt8], pieceSize: Int = 0) -> (answer: Bool, parser: CRiftFrameParser_stream) {
         var parser = CRiftFrameParser_stream()
         CRiftFrameParser_reset(&parser)
         var answer: Int32 = 0
@@ -35,7 +40,21 @@ import Testing
             let piece = Array(stream[start..<min(start + size, stream.count)])
             answer = piece.withUnsafeBufferPointer { CRiftFrameParser_feed(&parser, $0.baseAddress, $0.count) }
         }
-        return answer != 0
+        return (answer != 0, parser)
+    }
+
+    @Test(arguments: pieceSizes)
+    func controlFramesAreCountedOnceEach(pieceSize: Int) {
+        var stream = Self.upgrade + Self.frame(0x1, Array("{}".utf8))
+        for _ in 0..<5 { stream += Self.frame(0x9, Array("ping".utf8)) }
+        stream += Self.frame(0xA, []) + Self.frame(0x1, [UInt8](repeating: 0x89, count: 300))  // payload bytes look like pings
+        var fragmented = Self.frame(0x1, Array("{".utf8))
+        fragmented[0] &= 0x7f
+        stream += fragmented + Self.frame(0x9, []) + Self.frame(0x0, Array("}".utf8)) + Self.frame(0x8, [0x03, 0xe8])
+        let (answer, parser) = Self.fed(stream, pieceSize: pieceSize)
+        #expect(!answer)
+        #expect(parser.control_frames == 8)  // 6 pings, a pong, a close; no data frame, no payload byte
+        #expect(Self.fed(Self.healthz + Self.upgrade, pieceSize: pieceSize).parser.control_frames == 0)
     }
 
     static let pieceSizes = [0, 1, 2, 3, 7, 100]

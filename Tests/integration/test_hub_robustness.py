@@ -161,6 +161,41 @@ def test_flood_is_rate_limited_then_closed_and_others_are_unaffected(hub):
     assert hub.metrics()['riftgate_hub_messages_rejected_total{code="rate_limited"}'] >= 1000
 
 
+def ping_flooder(hub, name):
+    """A peer joined over a raw WebSocket, so that it can send frames the ordinary client would not."""
+    raw = RawWebSocket(hub.port, riftproto.network_path("home"), riftproto.bearer(hub.token))
+    assert raw.join(nacl.public.PrivateKey.generate(), "home", name)["type"] == "welcome"
+    return raw
+
+
+def test_a_ping_flood_is_closed_and_others_are_unaffected(hub):
+    """Pings never reach the hub's code (libwebsockets answers them itself), so the frame guard counts them: a client
+    sending more control frames than the frame budget (4,000 at once, 1,000 a second) is closed with 1008, like one
+    flooding data frames. Before, a member of any network could keep the hub's one service thread parsing and
+    answering millions of pings a second."""
+    target = joined(hub, "target")
+    bystander = joined(hub, "bystander")
+    flooder = ping_flooder(hub, "flooder")
+    ping = riftproto.masked_frame(riftproto.OP_PING, b"x")
+    started = time.monotonic()
+    flooder.sock.sendall(ping * 10_000)
+    assert closed_with(flooder, timeout=10) == 1008
+    print(f"\n10,000 pings at once: closed with 1008 after {time.monotonic() - started:.2f} s")
+    bystander.signal("offer", target.public_key, msg_id="after-ping-flood")
+    assert target.expect("offer", skip=("peer_joined", "peer_left"))["from"] == bystander.public_key
+
+    # An honest client's pings, however many over time, are within the budget.
+    pinger = ping_flooder(hub, "pinger")
+    for _ in range(200):
+        pinger.send_frame(riftproto.OP_PING, b"hb")
+        time.sleep(0.002)
+    pinger.send_json({"type": "candidate", "to": target.public_key,
+                      "sealed": {"nonce": base64.b64encode(b"\1" * 24).decode(),
+                                 "box": base64.b64encode(b"\2" * 32).decode()}})
+    assert target.expect("candidate", skip=("peer_joined", "peer_left"))["from"] != bystander.public_key
+    pinger.close()
+
+
 def test_every_message_dropped_by_the_rate_limit_is_answered_with_its_ref(hub):
     sender = joined(hub, "sender")
     target = joined(hub, "target")

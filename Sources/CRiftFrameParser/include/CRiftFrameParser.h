@@ -5,7 +5,9 @@
 #include <stdint.h>
 
 /* Follows the bytes a WebSocket server reads from one client connection, as they arrive, and notes whether the client
- * sent a frame without the mask bit (RFC 6455 §5.1: the server must then close the connection with 1002).
+ * sent a frame without the mask bit (RFC 6455 §5.1: the server must then close the connection with 1002), and how
+ * many control frames (ping, pong, close: libwebsockets answers them without a callback, so the server cannot count
+ * them itself) it sent.
  *
  * Why: libwebsockets 4.1 parses the mask bit and never checks it, and hands the payload to its callbacks already
  * unmasked; this parser runs beside it on the same bytes (see CRiftFrameGuard). It knows just enough of the stream:
@@ -17,6 +19,8 @@ typedef struct CRiftFrameParser_stream {
     uint64_t skip;
     /* Accumulates a 16- or 64-bit extended payload length. */
     uint64_t length;
+    /* Control frames (opcode 0x8-0xF) whose header has begun, wrapping around at 2^32 (readers take differences). */
+    uint32_t control_frames;
     /* CRiftFrameParser_phase. */
     uint8_t phase;
     /* HTTP phase: bytes of the current header line so far (saturating), and how many of them match "upgrade:". */

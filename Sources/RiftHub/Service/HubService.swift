@@ -42,10 +42,11 @@ public final class HubService: Sendable {
     private let servingLock: OwnedDescriptor?
 
     /// Prepares everything without listening yet: state directory, hub key, database, TURN secret.
-    /// `unmaskedFrameDetector` (nil: none) checks that clients of the public listener mask their frames.
+    /// `frameStreamWatcher` (nil: none) checks that clients of the public listener mask their frames and counts their
+    /// control frames.
     /// Fails with a reason naming what could not be set up.
     public init(configuration: HubConfiguration, logger: Logger,
-                unmaskedFrameDetector: (any UnmaskedFrameDetector)? = nil) throws(HubServiceError) {
+                frameStreamWatcher: (any FrameStreamWatcher)? = nil) throws(HubServiceError) {
         self.configuration = configuration
         self.logger = logger
         let state = StateDirectory(path: configuration.stateDirectory)
@@ -107,7 +108,7 @@ public final class HubService: Sendable {
         }
         do {
             var serverConfiguration = Self.serverConfiguration(configuration)
-            serverConfiguration.unmaskedFrameDetector = unmaskedFrameDetector
+            serverConfiguration.frameStreamWatcher = frameStreamWatcher
             server = try WebSocketServer(configuration: serverConfiguration, handler: handler)
             handler.attach(server)
             if let adminListen = configuration.adminListen {
