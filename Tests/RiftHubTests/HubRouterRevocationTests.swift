@@ -83,6 +83,60 @@ struct HubRouterRevocationTests {
         #expect(hub.take(connectionA) == [.peerLeft(PeerLeft(publicKey: e.publicKey, reason: "revoked"))])
     }
 
+    @Test("a session that joins within six minutes of a revocation is told of it after its welcome, unless the peer is back")
+    func revocationToldToLaterJoins() {
+        let hub = RouterHarness()
+        hub.directory.addNetwork("home")
+        hub.directory.addNetwork("work")
+        let token = hub.directory.addToken(network: "home", id: "home")
+        let bToken = hub.directory.addToken(network: "home", id: "b")
+        let workToken = hub.directory.addToken(network: "work", id: "work")
+        let a = PrivateKey.generate(), b = PrivateKey.generate()
+        let (first, _) = hub.join(network: "home", token: token, key: a)
+        let (connectionB, _) = hub.join(network: "home", token: bToken, key: b)
+        hub.close(first)  // a is off the hub (its agent keeps its tunnel to b) ...
+        _ = hub.take(connectionB)
+        hub.directory.revokeToken("b")  // ... when b's access is withdrawn
+        hub.tick()
+        #expect(errorCodes(hub.take(connectionB)) == ["unauthorized"])
+        hub.close(connectionB)
+
+        let revoked = PeerLeft(publicKey: b.publicKey, reason: "revoked")
+        hub.clock.advance(200)
+        let (second, messages) = rejoin(hub, token: token, key: a)
+        #expect(messages.count == 2 && messages.last == .peerLeft(revoked), "told right after its welcome: \(messages)")
+        #expect(rejoin(hub, network: "work", token: workToken, key: .generate()).messages.count == 1,
+                "another network hears nothing")
+
+        // Admitted again with another token: its old revocation is not told any more.
+        let again = hub.directory.addToken(network: "home", id: "b2")
+        let (connectionB2, _) = hub.join(network: "home", token: again, key: b)
+        hub.close(second)
+        let (third, afterReadmission) = rejoin(hub, token: token, key: a)
+        #expect(!afterReadmission.contains(.peerLeft(revoked)))
+        hub.close(connectionB2)
+        hub.close(third)
+
+        // Past six minutes, nothing.
+        let c = PrivateKey.generate()
+        let (connectionC, _) = hub.join(network: "home", token: token, key: c)
+        hub.directory.revokePeer(c.publicKey, in: "home")
+        hub.tick()
+        hub.close(connectionC)
+        hub.clock.advance(361)  // HubRouter.departureMemorySeconds
+        hub.tick()
+        #expect(rejoin(hub, token: token, key: a).messages.count == 1)
+    }
+
+    /// Joins like `RouterHarness.join`, and returns every message the hub sent after the hello (the welcome first).
+    private func rejoin(_ hub: RouterHarness, network: String = "home", token: String,
+                        key: PrivateKey) -> (connection: Int, messages: [HubMessage]) {
+        let connection = hub.open(network: network, token: token)
+        guard let challenge = hub.challenge(connection) else { return (connection, []) }
+        hub.send(connection, hub.hello(challenge, network: network, key: key, name: "node"))
+        return (connection, hub.take(connection))
+    }
+
     @Test("revoking a peer closes its session with peer_revoked")
     func peerRevocation() {
         let hub = RouterHarness()

@@ -108,6 +108,34 @@ def test_revoking_a_peer_off_the_hub_removes_its_kept_tunnel_at_once(lab, start_
     assert not mesh.ping("a", "b"), "the revoked peer is no longer reachable through the tunnel"
 
 
+def test_a_peer_revoked_while_both_were_off_the_hub_is_removed_when_the_other_rejoins(lab, start_mesh, workdir, timing):
+    """Both agents lose the hub and keep their tunnel; b is revoked meanwhile, so nobody hears the hub announce it. When
+    a rejoins, its welcome does not list b, which alone reads like a peer that is merely offline: the hub tells a of
+    the revocation right after the welcome, and a removes b's tunnel at once instead of keeping it up to 5 minutes."""
+    mesh = start_lan_mesh(start_mesh, lab)
+    a, b = mesh.agents["a"], mesh.agents["b"]
+    key_b = b.status()["public_key"]
+    for name in ("a", "b"):
+        block_hub(mesh.topology.peers[name], mesh.hub)
+    wait_for(lambda: a.status()["hub"]["state"] != "connected" and b.status()["hub"]["state"] != "connected",
+             timeout=AGENT_NOTICES, interval=0.25, what="both agents to notice their silent hub connections")
+    assert mesh.ping("a", "b"), "the kept tunnel works"
+    mesh.hub.admin("peer", "revoke", NETWORK, key_b)
+    # The hub must have acted on the revocation before a is back: otherwise a, live again, would be told as usual.
+    wait_for(lambda: "access withdrawn" in mesh.hub.log(), timeout=REVOKED_REMOVAL, interval=0.1,
+             what="the hub to act on b's revocation")
+    unblock_hub(mesh.topology.peers["a"])
+    unblocked = time.monotonic()
+    wait_for(lambda: a.status()["hub"]["state"] == "connected", timeout=REJOIN, interval=0.25, what="a to rejoin the hub")
+    rejoined = time.monotonic()
+    wait_for(lambda: a.peer(key_b) is None, timeout=REVOKED_REMOVAL, interval=0.1,
+             what="a to remove b, revoked while a was off the hub")
+    timing(f"b revoked while a and b were off the hub: a rejoined {rejoined - unblocked:.1f} s after its hub "
+           f"connection was let through, and removed b {time.monotonic() - rejoined:.1f} s after that")
+    assert "(revoked)" in a.log(), a.log()[-2000:]
+    assert not mesh.ping("a", "b"), "the revoked peer is no longer reachable through a's tunnel"
+
+
 def test_a_policy_that_separates_a_peer_off_the_hub_removes_its_kept_tunnel(lab, start_mesh, workdir, timing):
     mesh = start_lan_mesh(start_mesh, lab)
     a = mesh.agents["a"]

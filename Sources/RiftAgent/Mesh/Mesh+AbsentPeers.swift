@@ -13,8 +13,9 @@ import RiftProtocol
 extension Mesh {
     /// The longest a peer the hub no longer lists keeps a working tunnel (5 minutes). The hub announces a departed
     /// peer's revocation (`revoked`) or policy change (`policy`) for longer than that (`HubRouter.departureMemorySeconds`),
-    /// but not when we were not connected to it at that moment, nor from another hub of a cluster: the bound covers
-    /// those.
+    /// and repeats a recent revocation after the welcome of a session that was off the hub when it went out
+    /// (HubRouter+RecentRevocations); the bound covers a policy change missed that way, and a hub that restarted
+    /// meanwhile (it remembers neither).
     static let absentPeerGraceMilliseconds: Int64 = 300_000
 
     /// Whether a `peer_left` reason ends the tunnel whatever its state: the hub withdrew the peer's access, or no

@@ -90,6 +90,7 @@ extension HubRouter {
     /// Announces a departure to the sessions that were told about the peer.
     mutating func announceLeave(_ key: PublicKey, reason: String, in network: String, except excluded: Connection?,
                                 _ actions: inout [HubAction<Connection>]) {
+        if reason == "revoked" { noteRevocation(key, in: network) }
         for connection in (index[network] ?? [:]).values where connection != excluded {
             guard case .authenticated(var session)? = connections[connection]?.phase else { continue }
             if session.introduced != nil {

@@ -182,6 +182,7 @@ extension HubRouter {
         connections[connection] = record
         index[network, default: [:]][key] = connection
         forgetDeparture(key, in: network)
+        forgetRevocation(key, in: network)
         if let turnExpiry { scheduleTURNRefresh(connection, expiresAt: turnExpiry, unixNow: now) }
         metrics.connectedPeers += 1
         // A welcome listing a large network would exceed the frame limit agents enforce: it lists the first
@@ -192,6 +193,7 @@ extension HubRouter {
             ipv6Prefix: settings.ipv6Prefix, peers: listed, ice: ice, heartbeatSeconds: configuration.heartbeatSeconds,
             dnsDomain: version >= ProtocolVersion.v3 ? settings.dnsDomain : nil)), to: connection))
         for peer in others.dropFirst(Self.peersPerWelcome) { actions.append(.send(.peerJoined(peer), to: connection)) }
+        announceRecentRevocations(to: connection, recipient: key, in: network, &actions)
         // Announced also when it replaced a connection (PROTOCOL.md §5): a replacement usually means the agent
         // restarted and lost its ICE state, so the others must negotiate afresh — never a peer_left, though.
         announceJoin(info, in: network, except: connection, &actions)

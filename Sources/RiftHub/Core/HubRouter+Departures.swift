@@ -86,6 +86,7 @@ extension HubRouter {
     mutating func announceDepartedRevocation(_ address: PeerAddress, because reason: String,
                                              _ actions: inout [HubAction<Connection>]) {
         departures[address] = nil
+        noteRevocation(address.publicKey, in: address.network)
         let access = networkAccess(address.network)
         var told = 0
         for (recipient, connection) in (index[address.network] ?? [:]).sorted(by: { $0.key < $1.key })

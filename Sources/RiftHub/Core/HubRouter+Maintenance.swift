@@ -154,6 +154,7 @@ extension HubRouter {
             grants[connection] = record.grant
         }
         let departed = rememberedDepartures(now: now)
+        forgetOldRevocations(now: now)
         guard !grants.isEmpty || !departed.isEmpty else { return }
         var withdrawn: [SessionGrant: GrantWithdrawal]
         do {

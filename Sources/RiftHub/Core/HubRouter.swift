@@ -102,6 +102,8 @@ public struct HubRouter<Connection: Hashable & Sendable> {
     public internal(set) var cluster: ClusterState?
     /// Peers that left this hub lately with their access in place (HubRouter+Departures.swift).
     var departures: [PeerAddress: Departure] = [:]
+    /// Keys whose access was withdrawn lately, by network, with when (HubRouter+RecentRevocations.swift).
+    var recentRevocations: [String: [PublicKey: Double]] = [:]
 
     /// Creates a router with no connections.
     public init(configuration: HubRouterConfiguration, directory: any HubDirectory, clock: any HubClock, logger: Logger) {
