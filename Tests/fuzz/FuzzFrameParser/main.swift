@@ -36,4 +36,5 @@ func sameState(_ a: CRiftFrameParser_stream, _ b: CRiftFrameParser_stream) -> Bo
     (a.phase, a.skip, a.length, a.line_length, a.upgrade_matched) == (b.phase, b.skip, b.length, b.line_length, b.upgrade_matched)
         && (a.request_upgrades, a.length_bytes, a.masked, a.saw_unmasked_frame)
         == (b.request_upgrades, b.length_bytes, b.masked, b.saw_unmasked_frame)
+        && a.control_frames == b.control_frames
 }
