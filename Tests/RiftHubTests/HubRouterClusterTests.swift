@@ -145,6 +145,38 @@ struct HubRouterClusterTests {
         #expect(hubs[1].take(connectionC) == [.peerLeft(revoked)])
     }
 
+    @Test("a revocation is repeated to later joins on every hub, until the key is admitted again on any of them")
+    func revocationRepeatedAcrossHubs() {
+        let (bus, hubs, token) = cluster()
+        let a = PrivateKey.generate(), b = PrivateKey.generate()
+        let bToken = hubs[0].directory.addToken(network: "home", id: "b")
+        let (connectionB, _) = hubs[1].join(network: "home", token: bToken, key: b, name: "b")
+        bus.pump()
+        hubs[0].directory.revokeToken("b")
+        for hub in hubs { hub.tick() }
+        bus.pump()
+        hubs[1].close(connectionB)
+        bus.pump()
+        let revoked = HubMessage.peerLeft(PeerLeft(publicKey: b.publicKey, reason: "revoked"))
+        #expect(joinMessages(hubs[0], token: token, key: a).contains(revoked), "hub 1 heard it from hub 2's session end")
+
+        // b admitted again and back on hub 2, then gone: hub 1 no longer calls it revoked.
+        let again = hubs[0].directory.addToken(network: "home", id: "b2")
+        let (back, _) = hubs[1].join(network: "home", token: again, key: b, name: "b")
+        bus.pump()
+        hubs[1].close(back)
+        bus.pump()
+        #expect(!joinMessages(hubs[0], token: token, key: .generate()).contains(revoked))
+    }
+
+    /// Joins `key` on `hub` and returns every message sent to it after its hello (the welcome first).
+    private func joinMessages(_ hub: RouterHarness, token: String, key: PrivateKey) -> [HubMessage] {
+        let connection = hub.open(network: "home", token: token)
+        guard let challenge = hub.challenge(connection) else { return [] }
+        hub.send(connection, hub.hello(challenge, network: "home", key: key, name: "node"))
+        return hub.take(connection)
+    }
+
     @Test("a peer that left one hub and is back on another is no departure: its revocation is announced once")
     func departedThenBackElsewhere() {
         let (bus, hubs, token) = cluster()

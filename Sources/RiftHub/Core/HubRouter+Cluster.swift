@@ -154,6 +154,7 @@ extension HubRouter {
         guard outcome != .stale else { return }
         let network = session.network
         forgetDeparture(session.key, in: network)  // back, on another hub: no departure to announce any more
+        forgetRevocation(session.key, in: network)  // and admitted anew, if it had been revoked
         if case .updated(let previous) = outcome {
             guard let peer = session.peer, index[network]?[session.key] == nil else { return }
             announceJoin(peer, in: network, except: nil, minimumVersion: Self.versionSeeing(change: previous.peer, to: peer), &actions)
