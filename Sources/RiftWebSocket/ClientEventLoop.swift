@@ -56,7 +56,8 @@ final class ClientEventLoop: @unchecked Sendable {
             maximumMessages: configuration.maximumQueuedMessages, maximumBytes: configuration.maximumQueuedBytes)
         inbound = MessageAssembler(maximumBytes: configuration.maximumMessageBytes)
         // `WebSocketClient.init` validated the configuration first.
-        heartbeat = try! ClientHeartbeat(pingInterval: configuration.pingInterval, pongTimeout: configuration.pongTimeout)
+        heartbeat = try! ClientHeartbeat(pingInterval: configuration.pingInterval,
+                                         pongTimeout: configuration.pongTimeout)
     }
 
     /// "host:port" for messages, with the address connected to when it is given (`connectAddress`).

@@ -1,8 +1,8 @@
 internal import CRiftWebSockets
 
-/// How a client checks that its server is still there: it pings every `pingSeconds` and drops the connection when
-/// `hangupSeconds` pass without a pong (libwebsockets' validity policy counts whole seconds, and only a pong
-/// confirms a client connection).
+/// How a client checks that its server is still there: it pings every `pingSeconds` of silence and drops the
+/// connection when `hangupSeconds` pass without a pong or a message (libwebsockets' validity policy, in whole seconds;
+/// a ping from the server does not count).
 struct ClientHeartbeat: Equatable {
     let pingSeconds: Int
     let hangupSeconds: Int

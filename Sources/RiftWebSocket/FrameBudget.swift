@@ -4,8 +4,8 @@
 /// zero-length continuation frames escapes both while each frame still costs a callback on the service thread, and so
 /// does a flood of pings, which lws answers without one. This token bucket charges every data frame (once, however many
 /// reads its payload takes: `MessageAssembler.nextPieceStartsFrame` tells) and, with a `FrameStreamWatcher`, every
-/// control frame (in steps, as the watcher reports them): `burst` at once, refilled at `perSecond`. A signaling connection sends less than one frame a second, so the
-/// defaults are far above any honest client.
+/// control frame (in steps, as the watcher reports them): `burst` at once, refilled at `perSecond`. A signaling
+/// connection sends less than one frame a second, so the defaults are far above any honest client.
 struct FrameBudget {
     let burst: Double
     let perSecond: Double

@@ -1,14 +1,15 @@
 /// Follows the bytes a server's connections deliver, beside libwebsockets, and reports what the server must act on but
 /// cannot see itself:
 ///
-/// - a client that sent an unmasked frame, which RFC 6455 §5.1 says a server must answer by closing the connection with
-///   1002. libwebsockets 4.1 (Debian 12) reads the mask bit and never checks it, and hands the payload to its callbacks
-///   already unmasked;
+/// - a client that sent an unmasked frame, which RFC 6455 §5.1 says a server must answer by closing the connection
+///   with 1002. libwebsockets 4.1 (Debian 12) reads the mask bit and never checks it, and hands the payload to its
+///   callbacks already unmasked;
 /// - the control frames (ping, pong, close) a client sends, which libwebsockets answers without a callback: the server
 ///   charges them to the connection's frame budget like data frames, so a flood of pings is closed as any other.
 ///
 /// The hub's watcher is `CRiftFrameGuard`, linked into the `riftgate-hub` executable only. Without one
-/// (`WebSocketServer.Configuration.frameStreamWatcher` nil) unmasked frames are accepted and control frames not counted.
+/// (`WebSocketServer.Configuration.frameStreamWatcher` nil) unmasked frames are accepted and control frames not
+/// counted.
 ///
 /// Every method is called on the server's service thread. A connection is named by the descriptor of its socket and a
 /// non-zero token the server chooses (descriptor numbers are reused once a socket is closed).
@@ -24,7 +25,8 @@ public protocol FrameStreamWatcher: AnyObject, Sendable {
     func sawUnmaskedFrame(descriptor: Int32) -> Bool
 
     /// The next connection with something to report since the last call (an unmasked frame, or control frames; each
-    /// connection at most once per call), or nil. Called after every pass of the service loop: cheap when there is none.
+    /// connection at most once per call), or nil. Called after every pass of the service loop: cheap when there is
+    /// none.
     func nextReport() -> FrameStreamReport?
 }
 

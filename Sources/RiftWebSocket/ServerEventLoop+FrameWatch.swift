@@ -4,10 +4,10 @@ internal import CRiftWebSockets
 /// 6455 §5.1), and the control frames a client sends are charged to its frame budget (past it: closed with 1008).
 ///
 /// The watcher follows a socket from its first byte (watched when lws accepts it, before any read) until lws destroys
-/// the connection. A data frame is checked for its mask before it reaches the assembler, so nothing a client sent after
-/// skipping the mask reaches the handler (nor anything that arrived in the same read before it: the flag is per
-/// connection). A control frame (a ping) gives no callback, so the end of every service pass takes the watcher's reports:
-/// the connections flagged during the pass, and those that sent another step of control frames.
+/// the connection. A data frame is checked for its mask before it reaches the assembler, so nothing a client sent
+/// after skipping the mask reaches the handler (nor anything that arrived in the same read before it: the flag is per
+/// connection). A control frame (a ping) gives no callback, so the end of every service pass takes the watcher's
+/// reports: the connections flagged during the pass, and those that sent another step of control frames.
 extension ServerEventLoop {
     /// lws accepted a socket (LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED); refused when the watcher cannot follow it.
     func connectionAccepted(_ wsi: OpaquePointer) -> Int32 {

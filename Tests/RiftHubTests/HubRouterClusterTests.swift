@@ -158,7 +158,8 @@ struct HubRouterClusterTests {
         hubs[1].close(connectionB)
         bus.pump()
         let revoked = HubMessage.peerLeft(PeerLeft(publicKey: b.publicKey, reason: "revoked"))
-        #expect(joinMessages(hubs[0], token: token, key: a).contains(revoked), "hub 1 heard it from hub 2's session end")
+        #expect(hubs[0].joinMessages(network: "home", token: token, key: a).messages.contains(revoked),
+                "hub 1 heard it from hub 2's session end")
 
         // b admitted again and back on hub 2, then gone: hub 1 no longer calls it revoked.
         let again = hubs[0].directory.addToken(network: "home", id: "b2")
@@ -166,15 +167,7 @@ struct HubRouterClusterTests {
         bus.pump()
         hubs[1].close(back)
         bus.pump()
-        #expect(!joinMessages(hubs[0], token: token, key: .generate()).contains(revoked))
-    }
-
-    /// Joins `key` on `hub` and returns every message sent to it after its hello (the welcome first).
-    private func joinMessages(_ hub: RouterHarness, token: String, key: PrivateKey) -> [HubMessage] {
-        let connection = hub.open(network: "home", token: token)
-        guard let challenge = hub.challenge(connection) else { return [] }
-        hub.send(connection, hub.hello(challenge, network: "home", key: key, name: "node"))
-        return hub.take(connection)
+        #expect(!hubs[0].joinMessages(network: "home", token: token, key: .generate()).messages.contains(revoked))
     }
 
     @Test("a peer that left one hub and is back on another is no departure: its revocation is announced once")

@@ -103,16 +103,16 @@ struct HubRouterRevocationTests {
 
         let revoked = PeerLeft(publicKey: b.publicKey, reason: "revoked")
         hub.clock.advance(200)
-        let (second, messages) = rejoin(hub, token: token, key: a)
+        let (second, messages) = hub.joinMessages(network: "home", token: token, key: a)
         #expect(messages.count == 2 && messages.last == .peerLeft(revoked), "told right after its welcome: \(messages)")
-        #expect(rejoin(hub, network: "work", token: workToken, key: .generate()).messages.count == 1,
+        #expect(hub.joinMessages(network: "work", token: workToken, key: .generate()).messages.count == 1,
                 "another network hears nothing")
 
         // Admitted again with another token: its old revocation is not told any more.
         let again = hub.directory.addToken(network: "home", id: "b2")
         let (connectionB2, _) = hub.join(network: "home", token: again, key: b)
         hub.close(second)
-        let (third, afterReadmission) = rejoin(hub, token: token, key: a)
+        let (third, afterReadmission) = hub.joinMessages(network: "home", token: token, key: a)
         #expect(!afterReadmission.contains(.peerLeft(revoked)))
         hub.close(connectionB2)
         hub.close(third)
@@ -125,16 +125,7 @@ struct HubRouterRevocationTests {
         hub.close(connectionC)
         hub.clock.advance(361)  // HubRouter.departureMemorySeconds
         hub.tick()
-        #expect(rejoin(hub, token: token, key: a).messages.count == 1)
-    }
-
-    /// Joins like `RouterHarness.join`, and returns every message the hub sent after the hello (the welcome first).
-    private func rejoin(_ hub: RouterHarness, network: String = "home", token: String,
-                        key: PrivateKey) -> (connection: Int, messages: [HubMessage]) {
-        let connection = hub.open(network: network, token: token)
-        guard let challenge = hub.challenge(connection) else { return (connection, []) }
-        hub.send(connection, hub.hello(challenge, network: network, key: key, name: "node"))
-        return (connection, hub.take(connection))
+        #expect(hub.joinMessages(network: "home", token: token, key: a).messages.count == 1)
     }
 
     @Test("revoking a peer closes its session with peer_revoked")

@@ -100,10 +100,19 @@ final class RouterHarness {
     /// Opens, proves `key` and returns the connection and its welcome (nil when refused).
     func join(network: String, token: String, key: PrivateKey, name: String = "node", remote: String = "192.0.2.1",
               version: Int64 = ProtocolVersion.v1, routes: [SubnetRoute]? = nil, exitNode: Bool? = nil) -> (Int, Welcome?) {
+        let (connection, messages) = joinMessages(network: network, token: token, key: key, name: name, remote: remote,
+                                                  version: version, routes: routes, exitNode: exitNode)
+        return (connection, messages.compactMap { if case .welcome(let welcome) = $0 { welcome } else { nil } }.first)
+    }
+
+    /// Joins like `join`, and returns every message the hub sent after the hello (the welcome first).
+    func joinMessages(network: String, token: String, key: PrivateKey, name: String = "node", remote: String = "192.0.2.1",
+                      version: Int64 = ProtocolVersion.v1, routes: [SubnetRoute]? = nil,
+                      exitNode: Bool? = nil) -> (connection: Int, messages: [HubMessage]) {
         let connection = open(network: network, token: token, remote: remote)
-        guard let challenge = challenge(connection) else { return (connection, nil) }
+        guard let challenge = challenge(connection) else { return (connection, []) }
         send(connection, hello(challenge, network: network, key: key, name: name, version: version, routes: routes, exitNode: exitNode))
-        return (connection, take(connection).compactMap { if case .welcome(let welcome) = $0 { welcome } else { nil } }.first)
+        return (connection, take(connection))
     }
 
     func close(_ connection: Int, cause: DisconnectCause = .closed) { perform(router.connectionClosed(connection, cause: cause)) }

@@ -314,7 +314,7 @@ final class HubLink: SignalingTransport {
         do {
             try client.setHeartbeat(pingInterval: heartbeat.pingInterval, pongTimeout: heartbeat.pongTimeout)
             let timeout = heartbeat.pongTimeout
-            logger.debug("the hub pings every \(hubSeconds) s: pinging it as often, lost after \(timeout) without a pong")
+            logger.debug("the hub pings every \(hubSeconds) s: so does this agent; lost after \(timeout) unanswered")
         } catch {
             logger.warning("cannot follow the hub's \(hubSeconds) s heartbeat: \(error)")
         }

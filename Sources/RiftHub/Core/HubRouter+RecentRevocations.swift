@@ -29,12 +29,8 @@ extension HubRouter {
         guard let revoked = recentRevocations[network] else { return }
         let now = clock.monotonicSeconds()
         let access = networkAccess(network)
-        var remembered: [PublicKey: Double] = [:]
-        for (key, at) in revoked where now - at < Self.departureMemorySeconds {
-            remembered[key] = at
-        }
-        recentRevocations[network] = remembered.isEmpty ? nil : remembered
-        for key in remembered.keys.sorted() where key != recipient && access.introduces(key, recipient)
+        for (key, at) in revoked.sorted(by: { $0.key < $1.key }) where now - at < Self.departureMemorySeconds
+            && key != recipient && access.introduces(key, recipient)
             && index[network]?[key] == nil && cluster?.remoteSession(key, in: network) == nil {
             actions.append(.send(.peerLeft(PeerLeft(publicKey: key, reason: "revoked")), to: connection))
         }
