@@ -17,7 +17,9 @@ extension ClusterMessage {
     public var encoded: [UInt8] { Array(JSONWriter.string(json).utf8) }
 
     /// Decodes one message from the bus, failing with the protocol's error codes (`malformed_json`, `unknown_type`,
-    /// `missing_field`, `unknown_field`, `invalid_value`, `frame_too_large`, ...).
+    /// `missing_field`, `wrong_type`, `invalid_value`, `frame_too_large`, ...). Fields it does not know are ignored, in
+    /// the message and in a session it describes, so that a field a later hub adds can be rolled out one hub at a time;
+    /// every field it knows is checked as strictly as ever (a peer description, `PeerInfo`, as strictly as from a hub).
     public static func decode(_ bytes: [UInt8]) throws(ProtocolError) -> ClusterMessage {
         guard bytes.count <= maximumBytes else {
             throw ProtocolError(.frameTooLarge, "cluster message of \(bytes.count) bytes exceeds \(maximumBytes)")
@@ -75,7 +77,6 @@ extension ClusterMessage {
             for item in items {
                 var nested = try ObjectReader(item, context: "cluster message.sessions[]")
                 sessions.append(try readSession(&nested))
-                try nested.finish()
             }
             guard case .bool(let more) = try reader.value("more") else {
                 throw ProtocolError(.wrongType, "cluster message.more must be a boolean")
@@ -84,7 +85,6 @@ extension ClusterMessage {
                 id: try reader.integer("snapshot", in: 1...Int64.max), part: try reader.integer("part", in: 0...Int64(Int32.max)),
                 broadcastSequence: try reader.integer("broadcast_seq", in: 0...Int64.max), sessions: sessions, more: more))
         }
-        try reader.finish()
         return ClusterMessage(hub: hub, sequence: sequence, body: body)
     }
 
