@@ -53,17 +53,20 @@ extension ServerEventLoop {
     /// would otherwise go on reading and parsing its frames, and answering its pings, until the close handshake timed
     /// out (5 s); unread, they stay in the kernel's buffers and TCP stops the sender.
     func closeOverBudget(_ connection: ServerConnection) {
-        connection.closeAfterDiscarding = nil
-        connection.deliversInput = false
-        _ = lws_rx_flow_control(connection.wsi, 0)
-        submit(.close(connection.id, CloseFrame(code: 1008, reason: "too many frames")))
+        close(connection, refusingInput: CloseFrame(code: 1008, reason: "too many frames"), stopReading: true)
     }
 
     private func refuseUnmaskedFrames(_ connection: ServerConnection) {
         guard connection.pendingClose == nil else { return }
+        close(connection, refusingInput: CloseFrame(code: 1002, reason: "unmasked frame"), stopReading: false)
+    }
+
+    /// Closes with `frame`, delivering nothing more the client sent; `stopReading` also stops lws reading its socket.
+    private func close(_ connection: ServerConnection, refusingInput frame: CloseFrame, stopReading: Bool) {
         connection.closeAfterDiscarding = nil
         connection.deliversInput = false
-        submit(.close(connection.id, CloseFrame(code: 1002, reason: "unmasked frame")))
+        if stopReading { _ = lws_rx_flow_control(connection.wsi, 0) }
+        submit(.close(connection.id, frame))
     }
 
     private static func token(of wsi: OpaquePointer) -> UInt { UInt(bitPattern: Int(bitPattern: wsi)) }

@@ -36,8 +36,19 @@ final class RouterHarness {
                                 logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 
+    /// When true, proof checks the router asks for wait in `pendingProofChecks` until `checkPendingProofs`; when false
+    /// (the default) each is checked and its verdict handed back right after the actions that asked for it.
+    var holdsProofChecks = false
+    /// Proof checks asked for and not yet checked (with `holdsProofChecks`).
+    var pendingProofChecks: [ProofCheck<Int>] = []
+
     func perform(_ actions: [HubAction<Int>]) {
         log += actions
+        var checks: [ProofCheck<Int>] = []
+        defer {
+            pendingProofChecks += checks
+            if !holdsProofChecks { checkPendingProofs() }
+        }
         for action in actions {
             switch action {
             case .send(let message, let connection):
@@ -54,8 +65,17 @@ final class RouterHarness {
                 let decoded = try! ClusterMessage.decode(message.encoded)
                 #expect(decoded == message)
                 outbox.append((decoded, subject))
+            case .checkProof(let check):
+                checks.append(check)
             }
         }
+    }
+
+    /// Checks the pending proofs, in order, and hands each verdict to the router (as the hub's proof-check thread does).
+    func checkPendingProofs() {
+        let checks = pendingProofChecks
+        pendingProofChecks = []
+        for check in checks { perform(router.proofChecked(check.verify(hubKey: hubKey))) }
     }
 
     /// Opens a connection with the given request fields and returns its id.

@@ -1,8 +1,10 @@
 """Authentication: bearer tokens, networks and proof of possession, against the real hub."""
 import ipaddress
 
+import nacl.public
 import pytest
-from rgclient import Agent
+import riftproto
+from rgclient import Agent, RawWebSocket, b64, make_proof, sealed_blob
 
 
 def test_auth_success_gets_challenge_and_welcome(hub):
@@ -75,6 +77,31 @@ def test_proof_for_another_network_fails(hub):
     agent.read_challenge()
     agent.hello(proof_network="work")
     agent.expect_error("proof_failed")
+
+
+def test_messages_sent_right_after_hello_are_handled_after_the_welcome_in_order(hub):
+    """The hub checks proofs beside its service thread; what a client pipelines after its hello waits for the verdict.
+
+    One TCP write carries the hello, three offers and a second hello: the welcome comes first, then the offers reach
+    the peer in order with the proven sender, then the second hello is refused as already authenticated."""
+    b = Agent(hub, "home", hub.token, name="b")
+    b.join()
+    key = nacl.public.PrivateKey.generate()
+    raw = RawWebSocket(hub.port, riftproto.network_path("home"), riftproto.bearer(hub.token))
+    hub_key, nonce = riftproto.challenge_keys(raw.recv_text())
+    hello = riftproto.hello(b64(bytes(key.public_key)), "a", make_proof(key, hub_key, nonce, "home"))
+    offers = [riftproto.signal("offer", b.public_key, sealed_blob(seed=index + 1), f"o{index}") for index in range(3)]
+    frames = [hello, *offers, hello]
+    raw.sock.sendall(b"".join(riftproto.masked_frame(riftproto.OP_TEXT, riftproto.encode(frame)) for frame in frames))
+    assert raw.recv_text()["type"] == "welcome"
+    error = raw.recv_text()
+    assert error["type"] == "error" and error["code"] == "already_authenticated", error
+    b.expect("peer_joined")
+    for offer in offers:
+        relayed = b.expect("offer")
+        assert relayed["from"] == b64(bytes(key.public_key))
+        assert relayed["sealed"] == offer["sealed"], "the offers arrive in the order they were sent"
+    raw.close()
 
 
 def test_message_before_hello_is_not_authenticated(hub):

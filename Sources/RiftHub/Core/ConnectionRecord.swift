@@ -78,11 +78,37 @@ struct ConnectionRecord {
 enum ConnectionPhase {
     /// Challenge sent; waiting for `hello` until `deadline` (monotonic seconds).
     case awaitingHello(nonce: [UInt8], deadline: Double)
+    /// `hello` received, its proof out for checking (`HubAction.checkProof`); frames that follow wait in the `ProofWait`.
+    /// Boxed (`indirect`), so that the hello does not make every connection's record larger.
+    indirect case checkingProof(ProofWait)
     /// Joined its network.
     case authenticated(PeerSession)
     /// The hub has closed it (or it was replaced) and waits for the transport to confirm; everything
     /// it sends is ignored and its end has already been announced if it needed to be.
     case ending
+}
+
+extension ConnectionPhase {
+    /// When a connection that has not joined yet is closed for taking too long (the hello deadline); nil once joined.
+    var helloDeadline: Double? {
+        switch self {
+        case .awaitingHello(_, let deadline): deadline
+        case .checkingProof(let wait): wait.deadline
+        case .authenticated, .ending: nil
+        }
+    }
+}
+
+/// A `hello` whose proof of possession is being checked, and the frames the connection sent after it.
+struct ProofWait {
+    /// The challenge nonce the proof answers; a verdict for another nonce is stale.
+    var nonce: [UInt8]
+    /// The hello deadline, still in force until the verdict.
+    var deadline: Double
+    /// The hello, admitted once its proof holds.
+    var hello: Hello
+    /// Frames received since, handled in order after the verdict (at most `HubRouter.framesHeldDuringProofCheck`).
+    var heldFrames: [String] = []
 }
 
 /// An authenticated peer's session.

@@ -9,6 +9,9 @@ public enum HubAction<Connection: Hashable & Sendable>: Sendable, Hashable {
     case close(Connection, code: UInt16, reason: String)
     /// Hub cluster only: publish `message` on the bus subject `subject`.
     case publish(ClusterMessage, subject: String)
+    /// Check a hello's proof of possession (`ProofCheck.verify`, one X25519 operation) and hand the verdict to
+    /// `HubRouter.proofChecked`, on any thread: the connection's later frames wait in the router until then.
+    case checkProof(ProofCheck<Connection>)
 }
 
 /// WebSocket close codes the hub uses. 4000-4999 are private-use codes (RFC 6455 §7.4.2); the

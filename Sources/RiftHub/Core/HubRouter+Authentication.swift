@@ -92,26 +92,31 @@ extension HubRouter {
         return try? PresentedToken.hash(of: String(parts[1].drop(while: { $0 == " " })))
     }
 
-    /// The agent answered the challenge: check version and proof, admit the key, replace an older
-    /// connection with the same key, welcome the peer and announce it.
+    /// The agent answered the challenge: check the version and hand the proof out for checking (`checkProof`). Its
+    /// verdict comes back through `proofChecked`, which admits the key (`admitProven`); what the connection sends
+    /// meanwhile is held and handled after it, in order (HubRouter+ProofChecks.swift).
     mutating func handleHello(_ hello: Hello, from connection: Connection, _ actions: inout [HubAction<Connection>]) {
         guard var record = connections[connection] else { return }
-        guard case .awaitingHello(let nonce, _) = record.phase else {
+        guard case .awaitingHello(let nonce, let deadline) = record.phase else {
             refuse(connection, ProtocolError(.alreadyAuthenticated, "this connection already said hello"), ref: hello.id, &actions)
             return
         }
-        let network = record.grant.network
         guard ProtocolVersion.supported.contains(hello.version) else {
             failAuthentication(connection, reason: "unsupported_version", .unsupportedVersion,
                                "version \(hello.version) is not supported; this hub speaks \(ProtocolVersion.supported)", &actions)
             return
         }
-        guard PossessionProof.verify(hello.proof, challengeNonce: nonce, network: network, agentKey: hello.publicKey,
-                                     hubKey: configuration.hubKey) else {
-            failAuthentication(connection, reason: "proof_failed", .proofFailed,
-                               "the proof does not show possession of the private key of \(hello.publicKey)", &actions)
-            return
-        }
+        record.phase = .checkingProof(ProofWait(nonce: nonce, deadline: deadline, hello: hello))
+        connections[connection] = record
+        actions.append(.checkProof(ProofCheck(connection: connection, proof: hello.proof, challengeNonce: nonce,
+                                              network: record.grant.network, agentKey: hello.publicKey)))
+    }
+
+    /// The hello's proof held: admit the key, replace an older connection with the same key, welcome the peer and
+    /// announce it.
+    mutating func admitProven(_ hello: Hello, from connection: Connection, _ actions: inout [HubAction<Connection>]) {
+        guard var record = connections[connection] else { return }
+        let network = record.grant.network
         let admission: PeerAdmission
         do {
             guard let settings = try directory.network(named: network) else {

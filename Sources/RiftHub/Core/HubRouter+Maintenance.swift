@@ -85,7 +85,7 @@ extension HubRouter {
     private mutating func expireHellos(now: Double, _ actions: inout [HubAction<Connection>]) {
         for connection in helloDeadlines.takeDue(now: now) {
             // A stale entry (the connection said hello, closed, or its id now names a newer connection) is skipped.
-            guard case .awaitingHello(_, let deadline)? = connections[connection]?.phase, now >= deadline else { continue }
+            guard let deadline = connections[connection]?.phase.helloDeadline, now >= deadline else { continue }
             refuse(connection, ProtocolError(.notAuthenticated, "no hello within \(Int(configuration.helloTimeoutSeconds)) seconds"), &actions)
         }
     }

@@ -147,14 +147,19 @@ public struct HubRouter<Connection: Hashable & Sendable> {
     /// A text frame arrived on `connection`: rate-limit it, decode it and handle it. A frame that does not
     /// decode is answered with an `error` carrying the decoder's code (and the message `id` when one could be
     /// read); the connection stays open unless the code says otherwise. Before `welcome` anything but a valid
-    /// `hello` is `not_authenticated` and closes the connection (PROTOCOL.md §5), malformed frames included.
+    /// `hello` is `not_authenticated` and closes the connection (PROTOCOL.md §5), malformed frames included. Frames
+    /// that follow a `hello` whose proof is being checked are held and handled after the verdict (`proofChecked`).
     public mutating func connection(_ connection: Connection, received text: String) -> [HubAction<Connection>] {
         var actions: [HubAction<Connection>] = []
         guard !isShuttingDown, let slot = connections.index(forKey: connection) else { return actions }
         let now = clock.monotonicSeconds()
         switch connections.values[slot].admitMessage(now: now) {
         case .ignored: return actions
-        case .admitted: break
+        case .admitted:
+            if case .checkingProof = connections.values[slot].phase {
+                holdWhileCheckingProof(text, from: connection, &actions)
+                return actions
+            }
         case .dropped:
             // Every dropped message is answered, with its `id` as `ref` when it had one, so that a sender knows which
             // message was lost (PROTOCOL.md §6.10). The replies are bounded: after `droppedMessagesBeforeClose` drops
@@ -170,6 +175,12 @@ public struct HubRouter<Connection: Hashable & Sendable> {
             }
             return actions
         }
+        handle(text, from: connection, &actions)
+        return actions
+    }
+
+    /// Decodes an admitted frame and handles it.
+    mutating func handle(_ text: String, from connection: Connection, _ actions: inout [HubAction<Connection>]) {
         let message: ClientMessage
         do {
             message = try ClientMessage.decode(text)
@@ -180,14 +191,13 @@ public struct HubRouter<Connection: Hashable & Sendable> {
             } else {
                 refuse(connection, error, ref: Self.messageID(in: text), &actions)
             }
-            return actions
+            return
         }
         switch message {
         case .hello(let hello): handleHello(hello, from: connection, &actions)
         case .iceServers(let request): handleICEServersRequest(request, from: connection, &actions)
         case .signal(let signal): relay(signal, from: connection, &actions)
         }
-        return actions
     }
 
     /// The transport refused a frame over the size limit and will close the connection: say why first.

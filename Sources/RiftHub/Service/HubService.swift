@@ -20,8 +20,9 @@ public struct HubServiceError: Error, Sendable, CustomStringConvertible {
 /// The running hub: WebSocket server, routing core, database, STUN responder and optional admin listener.
 ///
 /// Threads: the WebSocket server's service thread runs the routing core and owns the database connection
-/// (through the router); the STUN responder, the admin listener and the TURN check have a thread each; `shutdown` may be
-/// called from any other thread (the one waiting for SIGTERM).
+/// (through the router); the proofs of possession are checked on a thread of their own (`ProofCheckWorker`); the STUN
+/// responder, the admin listener and the TURN check have a thread each; `shutdown` may be called from any other thread
+/// (the one waiting for SIGTERM).
 public final class HubService: Sendable {
     private let handler: HubSocketHandler
     private let server: WebSocketServer
@@ -138,15 +139,17 @@ public final class HubService: Sendable {
             throw HubServiceError(error.description)
         }
         do {
+            try handler.startProofChecks()
             try stun?.start()
             try stunAlternate?.start()
             try turnCheck?.start()
             try cluster?.start()
         } catch {
+            handler.stopProofChecks()
             stun?.stop()
             stunAlternate?.stop()
             server.shutdown(timeout: .milliseconds(100))
-            throw HubServiceError("cannot start the STUN or TURN check thread: \(error)")
+            throw HubServiceError("cannot start the proof-check, STUN or TURN check thread: \(error)")
         }
         let scheme = configuration.tlsCertificate == nil ? "ws" : "wss"
         logger.notice("riftgate-hub listening", metadata: [
@@ -176,6 +179,7 @@ public final class HubService: Sendable {
         handler.beginShutdown()
         server.shutdown(code: HubCloseCode.goingAway, reason: "hub shutting down", timeout: .seconds(2))
         admin?.shutdown(timeout: .milliseconds(200))
+        handler.stopProofChecks()
         stun?.stop()
         stunAlternate?.stop()
         turnCheck?.stop()

@@ -28,6 +28,9 @@ final class HubSocketHandler: WebSocketServerHandler {
     /// A weak reference to the server, which keeps its handler alive until it stops.
     private struct ServerReference { weak var server: WebSocketServer? }
 
+    /// Checks hellos' proofs beside the service thread; verdicts come back through `proofsChecked`.
+    private let proofChecks: ProofCheckWorker
+
     private let trustedProxies: [String]
     /// The TURN credential check whose figures /metrics adds; nil without TURN.
     private let turnCheck: TURNCheck?
@@ -35,6 +38,7 @@ final class HubSocketHandler: WebSocketServerHandler {
     private let logger: Logger
 
     init(router: sending HubRouter<ConnectionID>, trustedProxies: [String], turnCheck: TURNCheck? = nil, logger: Logger) {
+        self.proofChecks = ProofCheckWorker(hubKey: router.configuration.hubKey)
         self.router = Locked(router)
         self.logger = logger
         self.trustedProxies = trustedProxies
@@ -61,6 +65,25 @@ final class HubSocketHandler: WebSocketServerHandler {
             case .message(let message): routed { $0.clusterReceived(message) }
             case .connectivity(let connected): routed { $0.clusterConnectivityChanged(connected: connected) }
             }
+        }
+    }
+
+    /// Starts the thread that checks proofs of possession. Called once, when the server starts.
+    func startProofChecks() throws(SystemCallError) {
+        try proofChecks.start { [weak self] verdicts in self?.proofsChecked(verdicts) }
+    }
+
+    /// Stops that thread. Called at shutdown, after the server stopped.
+    func stopProofChecks() {
+        proofChecks.stop()
+    }
+
+    /// Verdicts from the proof-check thread: handed to the service thread, where the router takes them like any other
+    /// event. Dropped when the server does not run.
+    private func proofsChecked(_ verdicts: [ProofVerdict<ConnectionID>]) {
+        guard let server = transport.withLock({ $0.server }) else { return }
+        server.perform { [weak self] in
+            self?.routed { router in verdicts.flatMap { router.proofChecked($0) } }
         }
     }
 
@@ -212,6 +235,8 @@ final class HubSocketHandler: WebSocketServerHandler {
                 server.close(id, code: code, reason: reason)
             case .publish(let message, let subject):
                 cluster.withLock { $0 }?.publish(message, subject: subject)
+            case .checkProof(let check):
+                proofChecks.submit(check)
             }
         }
     }
