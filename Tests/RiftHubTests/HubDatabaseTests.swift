@@ -177,6 +177,29 @@ struct HubDatabaseTests {
         #expect(try hub.networkCount() == 1)
     }
 
+    @Test("the peers last connected: seen within the window of the latest last-seen time, revoked ones included",
+          arguments: StoreEngine.tested)
+    func peersLastConnected(engine: StoreEngine) throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let location = try engine.location(path)
+        let hub = try HubDatabase(location: location)
+        #expect(try hub.peersLastConnected(window: 360).isEmpty, "no peers yet")
+        let home = try hub.createNetwork(name: "home", now: now)
+        let work = try hub.createNetwork(name: "work", now: now)
+        let (homeToken, _) = try hub.createToken(network: "home", label: "h", expiresAt: nil, now: now)
+        let (workToken, _) = try hub.createToken(network: "work", label: "w", expiresAt: nil, now: now)
+        let keys = (0..<4).map { _ in PrivateKey.generate().publicKey }
+        _ = try hub.admitPeer(publicKey: keys[0], name: "old", network: home, tokenID: homeToken, now: now)
+        _ = try hub.admitPeer(publicKey: keys[1], name: "recent", network: home, tokenID: homeToken, now: now + 3_000)
+        _ = try hub.admitPeer(publicKey: keys[2], name: "latest", network: work, tokenID: workToken, now: now + 3_300)
+        _ = try hub.admitPeer(publicKey: keys[3], name: "revoked", network: home, tokenID: homeToken, now: now + 3_200)
+        try hub.revokePeer(network: "home", publicKey: keys[3], now: now + 3_250)
+        let connected = try hub.peersLastConnected(window: 360)
+        #expect(Set(connected) == [PeerAddress(network: "home", publicKey: keys[1]), PeerAddress(network: "work", publicKey: keys[2]),
+                                   PeerAddress(network: "home", publicKey: keys[3])])
+        #expect(connected.count == 3)
+    }
+
     @Test("a PostgreSQL text array literal quotes every element and escapes quotes and backslashes")
     func postgresTextArray() {
         #expect(HubDatabase.postgresTextArray([]) == "{}")

@@ -128,6 +128,30 @@ struct HubRouterRevocationTests {
         #expect(hub.joinMessages(network: "home", token: token, key: a).messages.count == 1)
     }
 
+    @Test("after a restart, a peer revoked while the hub was down is announced to its peers that come back, and to later joins")
+    func revocationWhileTheHubWasDown() throws {
+        let before = RouterHarness()
+        before.directory.addNetwork("home")
+        let token = before.directory.addToken(network: "home")
+        let a = PrivateKey.generate(), b = PrivateKey.generate(), c = PrivateKey.generate(), old = PrivateKey.generate()
+        for key in [a, b, old] { _ = before.join(network: "home", token: token, key: key) }
+        // `old` left an hour before the others: no agent keeps a tunnel to it that long.
+        before.directory.peers["home"]?[old.publicKey]?.lastSeen -= 3_600
+        // The hub stops; the administrator revokes b and old meanwhile; the hub starts again on the same state.
+        before.directory.revokePeer(b.publicKey, in: "home")
+        before.directory.revokePeer(old.publicKey, in: "home")
+        let hub = RouterHarness(directory: before.directory)
+        let (connectionA, welcome) = hub.join(network: "home", token: token, key: a)
+        #expect(welcome?.peers.isEmpty == true)
+        hub.tick()
+        #expect(hub.take(connectionA) == [.peerLeft(PeerLeft(publicKey: b.publicKey, reason: "revoked"))])
+        let (connectionC, messages) = hub.joinMessages(network: "home", token: token, key: c)
+        #expect(messages.dropFirst() == [.peerLeft(PeerLeft(publicKey: b.publicKey, reason: "revoked"))], "after c's welcome")
+        #expect(hub.take(connectionA).map { if case .peerJoined = $0 { true } else { false } } == [true])
+        hub.tick()
+        #expect(hub.take(connectionA).isEmpty && hub.take(connectionC).isEmpty, "announced once")
+    }
+
     @Test("revoking a peer closes its session with peer_revoked")
     func peerRevocation() {
         let hub = RouterHarness()

@@ -144,6 +144,13 @@ final class InMemoryDirectory: HubDirectory {
         return (1...).lazy.map { DNSNames.candidate(base, $0) }.first { !taken.contains($0) }!
     }
 
+    func peersLastConnected(window: Int64) throws(DirectoryError) -> [PeerAddress] {
+        try check()
+        let all = peers.flatMap { network, keys in keys.map { (PeerAddress(network: network, publicKey: $0.key), $0.value.lastSeen) } }
+        guard let latest = all.map(\.1).max() else { return [] }
+        return all.filter { $0.1 >= latest - window }.map(\.0)
+    }
+
     func recordLastSeen(_ seen: [PeerAddress], now: Int64) throws(DirectoryError) {
         try check()
         for peer in seen { peers[peer.network]?[peer.publicKey]?.lastSeen = now }

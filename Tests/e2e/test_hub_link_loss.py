@@ -136,6 +136,36 @@ def test_a_peer_revoked_while_both_were_off_the_hub_is_removed_when_the_other_re
     assert not mesh.ping("a", "b"), "the revoked peer is no longer reachable through a's tunnel"
 
 
+def test_a_peer_revoked_while_the_hub_was_down_is_removed_when_the_hub_is_back(lab, start_mesh, workdir, timing):
+    """The hub crashes (SIGKILL: it writes nothing more); the agents keep their tunnel; b is revoked with the hub's CLI
+    while the hub is down. The restarted hub remembers nothing of its last run but its database: it takes the peers
+    connected then as departed, finds b revoked at its first recheck, and tells a when a is back, instead of leaving b
+    out of a's welcome, which a would read as "offline" and keep b's tunnel up to 5 minutes (the test then fails
+    waiting for the removal)."""
+    mesh = start_lan_mesh(start_mesh, lab)
+    a, b = mesh.agents["a"], mesh.agents["b"]
+    key_b = b.status()["public_key"]
+    mesh.kill_hub()
+    wait_for(lambda: a.status()["hub"]["state"] != "connected" and b.status()["hub"]["state"] != "connected",
+             timeout=AGENT_NOTICES, interval=0.25, what="both agents to notice that the hub is gone")
+    assert mesh.ping("a", "b"), "the tunnel works without the hub"
+    mesh.hub.admin("peer", "revoke", NETWORK, key_b)
+    # b stays off the restarted hub, alive with its tunnel working: refused as revoked it would stop, its tunnel would
+    # go quiet and a would remove it for that reason instead.
+    block_hub(mesh.topology.peers["b"], mesh.hub)
+    mesh.restart_hub()
+    restarted = time.monotonic()
+    wait_for(lambda: a.status()["hub"]["state"] == "connected", timeout=REJOIN, interval=0.25,
+             what="a to rejoin the restarted hub")
+    rejoined = time.monotonic()
+    wait_for(lambda: a.peer(key_b) is None, timeout=REVOKED_REMOVAL, interval=0.1,
+             what="a to remove b, revoked while the hub was down")
+    timing(f"b revoked while the hub was down: a rejoined {rejoined - restarted:.1f} s after the restart and removed b "
+           f"{time.monotonic() - rejoined:.1f} s after that")
+    assert "(revoked)" in a.log(), a.log()[-2000:]
+    assert not mesh.ping("a", "b"), "the revoked peer is no longer reachable through a's tunnel"
+
+
 def test_a_policy_that_separates_a_peer_off_the_hub_removes_its_kept_tunnel(lab, start_mesh, workdir, timing):
     mesh = start_lan_mesh(start_mesh, lab)
     a = mesh.agents["a"]

@@ -42,6 +42,11 @@ public protocol HubDirectory: AnyObject {
     /// How many networks exist, for the metrics page.
     func networkCount() throws(DirectoryError) -> Int
 
+    /// The peers last seen within `window` seconds of the latest last-seen time stored, revoked ones included: those
+    /// connected when the hub (in a cluster, any hub) last recorded its sessions. At start the hub counts them as
+    /// departed (`HubRouter.rememberLastConnectedPeers`).
+    func peersLastConnected(window: Int64) throws(DirectoryError) -> [PeerAddress]
+
     /// Removes the ephemeral peers (admitted by an ephemeral token) last seen before `cutoff` that are not connected
     /// now, and returns them: their addresses and slots become free.
     func removeStaleEphemeralPeers(lastSeenBefore cutoff: Int64,

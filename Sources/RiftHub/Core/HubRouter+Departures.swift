@@ -28,6 +28,27 @@ extension HubRouter {
         departures[PeerAddress(network: network, publicKey: key)] = Departure(tokenID: tokenID, at: clock.monotonicSeconds())
     }
 
+    /// At start: the peers connected when the hub last ran (last seen within `departureMemorySeconds` of the latest
+    /// last-seen time stored) count as departed from now on, and the first tick rechecks them. The hub's memory of
+    /// departures and revocations went with its last run, while its agents' tunnels did not: without this, a peer
+    /// revoked while the hub was down (or shortly before it stopped, its announcement missed by an agent off the hub)
+    /// was left out of the next welcomes without a word, which agents read as "offline" and kept its tunnel up to 5
+    /// minutes. Now its revocation is announced and told to each session that joins (`noteRevocation`). The stored
+    /// peers name no token, so a departed peer's token revocation is not noticed this way, only its key's and network's.
+    mutating func rememberLastConnectedPeers() {
+        let peers: [PeerAddress]
+        do {
+            peers = try directory.peersLastConnected(window: Int64(Self.departureMemorySeconds))
+        } catch {
+            logger.error("cannot read the peers connected before the start", metadata: ["error": "\(error)"])
+            return
+        }
+        guard !peers.isEmpty else { return }
+        let now = clock.monotonicSeconds()
+        for address in peers { departures[address] = Departure(tokenID: nil, at: now) }
+        nextRecheck = now
+    }
+
     /// The peer is back, on this hub or another one: nothing departed to announce any more.
     mutating func forgetDeparture(_ key: PublicKey, in network: String) {
         departures[PeerAddress(network: network, publicKey: key)] = nil

@@ -124,6 +124,7 @@ public struct HubRouter<Connection: Hashable & Sendable> {
         self.exitNodesMarker = lastChangeMarker
         self.metrics.networks = (try? directory.networkCount()) ?? 0
         self.cluster = configuration.clusterHubID.map { ClusterState(hubID: $0) }
+        rememberLastConnectedPeers()
     }
 
     /// The peers connected now in `network`, sorted by key: to this hub, and in a cluster to the other hubs.
