@@ -108,6 +108,20 @@ def test_revoking_a_peer_off_the_hub_removes_its_kept_tunnel_at_once(lab, start_
     assert not mesh.ping("a", "b"), "the revoked peer is no longer reachable through the tunnel"
 
 
+def rejoin_and_removal(mesh, key_b, since: float, what: str) -> tuple[float, float]:
+    """Waits for a to rejoin the hub, then for a to remove b, revoked while `what`; checks that a removed it for the
+    revocation and that b is out of reach. Returns the seconds from `since` to the rejoin and from there to the removal."""
+    a = mesh.agents["a"]
+    wait_for(lambda: a.status()["hub"]["state"] == "connected", timeout=REJOIN, interval=0.25, what="a to rejoin the hub")
+    rejoined = time.monotonic()
+    wait_for(lambda: a.peer(key_b) is None, timeout=REVOKED_REMOVAL, interval=0.1,
+             what=f"a to remove b, revoked while {what}")
+    removed = time.monotonic()
+    assert "(revoked)" in a.log(), a.log()[-2000:]
+    assert not mesh.ping("a", "b"), "the revoked peer is no longer reachable through a's tunnel"
+    return rejoined - since, removed - rejoined
+
+
 def test_a_peer_revoked_while_both_were_off_the_hub_is_removed_when_the_other_rejoins(lab, start_mesh, workdir, timing):
     """Both agents lose the hub and keep their tunnel; b is revoked meanwhile, so nobody hears the hub announce it. When
     a rejoins, its welcome does not list b, which alone reads like a peer that is merely offline: the hub tells a of
@@ -125,15 +139,9 @@ def test_a_peer_revoked_while_both_were_off_the_hub_is_removed_when_the_other_re
     wait_for(lambda: "access withdrawn" in mesh.hub.log(), timeout=REVOKED_REMOVAL, interval=0.1,
              what="the hub to act on b's revocation")
     unblock_hub(mesh.topology.peers["a"])
-    unblocked = time.monotonic()
-    wait_for(lambda: a.status()["hub"]["state"] == "connected", timeout=REJOIN, interval=0.25, what="a to rejoin the hub")
-    rejoined = time.monotonic()
-    wait_for(lambda: a.peer(key_b) is None, timeout=REVOKED_REMOVAL, interval=0.1,
-             what="a to remove b, revoked while a was off the hub")
-    timing(f"b revoked while a and b were off the hub: a rejoined {rejoined - unblocked:.1f} s after its hub "
-           f"connection was let through, and removed b {time.monotonic() - rejoined:.1f} s after that")
-    assert "(revoked)" in a.log(), a.log()[-2000:]
-    assert not mesh.ping("a", "b"), "the revoked peer is no longer reachable through a's tunnel"
+    rejoin, removal = rejoin_and_removal(mesh, key_b, since=time.monotonic(), what="a was off the hub")
+    timing(f"b revoked while a and b were off the hub: a rejoined {rejoin:.1f} s after its hub "
+           f"connection was let through, and removed b {removal:.1f} s after that")
 
 
 def test_a_peer_revoked_while_the_hub_was_down_is_removed_when_the_hub_is_back(lab, start_mesh, workdir, timing):
@@ -154,16 +162,9 @@ def test_a_peer_revoked_while_the_hub_was_down_is_removed_when_the_hub_is_back(l
     # go quiet and a would remove it for that reason instead.
     block_hub(mesh.topology.peers["b"], mesh.hub)
     mesh.restart_hub()
-    restarted = time.monotonic()
-    wait_for(lambda: a.status()["hub"]["state"] == "connected", timeout=REJOIN, interval=0.25,
-             what="a to rejoin the restarted hub")
-    rejoined = time.monotonic()
-    wait_for(lambda: a.peer(key_b) is None, timeout=REVOKED_REMOVAL, interval=0.1,
-             what="a to remove b, revoked while the hub was down")
-    timing(f"b revoked while the hub was down: a rejoined {rejoined - restarted:.1f} s after the restart and removed b "
-           f"{time.monotonic() - rejoined:.1f} s after that")
-    assert "(revoked)" in a.log(), a.log()[-2000:]
-    assert not mesh.ping("a", "b"), "the revoked peer is no longer reachable through a's tunnel"
+    rejoin, removal = rejoin_and_removal(mesh, key_b, since=time.monotonic(), what="the hub was down")
+    timing(f"b revoked while the hub was down: a rejoined {rejoin:.1f} s after the restart and removed b "
+           f"{removal:.1f} s after that")
 
 
 def test_a_policy_that_separates_a_peer_off_the_hub_removes_its_kept_tunnel(lab, start_mesh, workdir, timing):
