@@ -46,6 +46,13 @@ public final class ConditionLock: @unchecked Sendable {  // the pthread objects 
         pthread_mutex_unlock(mutex)
     }
 
+    /// Runs `body` with the lock held (`wait` may be called in it).
+    public func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
+
     /// Wakes one thread waiting in `wait`; call it with the lock held.
     public func signal() {
         pthread_cond_signal(condition)

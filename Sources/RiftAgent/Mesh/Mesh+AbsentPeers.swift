@@ -14,8 +14,8 @@ extension Mesh {
     /// The longest a peer the hub no longer lists keeps a working tunnel (5 minutes). The hub announces a departed
     /// peer's revocation (`revoked`) or policy change (`policy`) for longer than that (`HubRouter.departureMemorySeconds`),
     /// and repeats a recent revocation after the welcome of a session that was off the hub when it went out
-    /// (HubRouter+RecentRevocations); the bound covers a policy change missed that way, and a hub that restarted
-    /// meanwhile (it remembers neither).
+    /// (HubRouter+RecentRevocations), also after a restart of the hub (HubRouter+Departures); the bound covers a policy
+    /// change missed that way, and, after a hub restart, a departed peer whose token (not its key) was revoked.
     static let absentPeerGraceMilliseconds: Int64 = 300_000
 
     /// Whether a `peer_left` reason ends the tunnel whatever its state: the hub withdrew the peer's access, or no

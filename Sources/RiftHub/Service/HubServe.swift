@@ -8,8 +8,7 @@ public enum HubServe {
     /// error, serves, and on SIGTERM/SIGINT shuts down gracefully and returns (exit status 0).
     ///
     /// `frameStreamWatcher` checks that clients mask their frames and counts their control frames (the executable's
-    /// `CRiftFrameGuard`; see
-    /// `WebSocketServer.Configuration.frameStreamWatcher`).
+    /// `CRiftFrameGuard`; see `WebSocketServer.Configuration.frameStreamWatcher`).
     ///
     /// Fails before listening with a `ConfigurationError` or `HubServiceError` whose text names the problem.
     public static func run(configFile: String?, flags: [String: ConfigurationValue],

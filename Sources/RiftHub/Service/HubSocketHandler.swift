@@ -58,13 +58,9 @@ final class HubSocketHandler: WebSocketServerHandler {
     /// An event from the cluster bus, on one of libnats' threads: handed to the service thread, where the router
     /// takes it like any other event. Dropped when the server does not run.
     func clusterEvent(_ event: ClusterLinkEvent) {
-        guard let server = transport.withLock({ $0.server }) else { return }
-        server.perform { [weak self] in
-            guard let self else { return }
-            switch event {
-            case .message(let message): routed { $0.clusterReceived(message) }
-            case .connectivity(let connected): routed { $0.clusterConnectivityChanged(connected: connected) }
-            }
+        switch event {
+        case .message(let message): routedOnServiceThread { $0.clusterReceived(message) }
+        case .connectivity(let connected): routedOnServiceThread { $0.clusterConnectivityChanged(connected: connected) }
         }
     }
 
@@ -81,10 +77,16 @@ final class HubSocketHandler: WebSocketServerHandler {
     /// Verdicts from the proof-check thread: handed to the service thread, where the router takes them like any other
     /// event. Dropped when the server does not run.
     private func proofsChecked(_ verdicts: [ProofVerdict<ConnectionID>]) {
+        routedOnServiceThread { router in verdicts.flatMap { router.proofChecked($0) } }
+    }
+
+    /// Hands an event from another thread to the service thread, where the router takes it like any other (`routed`).
+    /// Dropped when the server does not run.
+    private func routedOnServiceThread(
+        _ event: @escaping @Sendable (inout HubRouter<ConnectionID>) -> [HubAction<ConnectionID>]
+    ) {
         guard let server = transport.withLock({ $0.server }) else { return }
-        server.perform { [weak self] in
-            self?.routed { router in verdicts.flatMap { router.proofChecked($0) } }
-        }
+        server.perform { [weak self] in self?.routed(event) }
     }
 
     func connectionOpened(_ id: ConnectionID, request: UpgradeRequest) {

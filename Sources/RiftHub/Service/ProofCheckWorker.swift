@@ -22,12 +22,12 @@ final class ProofCheckWorker: @unchecked Sendable {  // `pending`, `stopping` an
     /// Starts the thread, which hands each batch of verdicts to `deliver`. Fails when the system cannot start one.
     func start(deliver: @escaping @Sendable ([ProofVerdict<ConnectionID>]) -> Void) throws(SystemCallError) {
         let started = try JoinableThread.spawn(name: "riftgate-proofs") { [self] in run(deliver) }
-        locked { thread = started }
+        lock.withLock { thread = started }
     }
 
     /// Queues a check for the thread.
     func submit(_ check: ProofCheck<ConnectionID>) {
-        locked {
+        lock.withLock {
             pending.append(check)
             lock.signal()
         }
@@ -36,7 +36,7 @@ final class ProofCheckWorker: @unchecked Sendable {  // `pending`, `stopping` an
     /// Stops the thread after the batch it is checking (checks still queued are dropped: the hub is going away) and
     /// waits for it. Idempotent.
     func stop() {
-        let running = locked { () -> JoinableThread? in
+        let running = lock.withLock { () -> JoinableThread? in
             stopping = true
             lock.signal()
             defer { thread = nil }
@@ -53,17 +53,11 @@ final class ProofCheckWorker: @unchecked Sendable {  // `pending`, `stopping` an
 
     /// Waits for checks and takes them all; nil once stopping.
     private func nextBatch() -> [ProofCheck<ConnectionID>]? {
-        locked {
+        lock.withLock {
             while pending.isEmpty, !stopping { lock.wait(milliseconds: 60_000) }
             guard !stopping else { return nil }
             defer { pending.removeAll(keepingCapacity: true) }
             return pending
         }
-    }
-
-    private func locked<Result>(_ body: () -> Result) -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return body()
     }
 }
