@@ -177,7 +177,7 @@ struct HubDatabaseTests {
         #expect(try hub.networkCount() == 1)
     }
 
-    @Test("the peers last connected: seen within the window of the latest last-seen time, revoked ones included",
+    @Test("the peers last connected: seen within the window of the latest last-seen time, revoked ones included, with their token",
           arguments: StoreEngine.tested)
     func peersLastConnected(engine: StoreEngine) throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -194,9 +194,14 @@ struct HubDatabaseTests {
         _ = try hub.admitPeer(publicKey: keys[2], name: "latest", network: work, tokenID: workToken, now: now + 3_300)
         _ = try hub.admitPeer(publicKey: keys[3], name: "revoked", network: home, tokenID: homeToken, now: now + 3_200)
         try hub.revokePeer(network: "home", publicKey: keys[3], now: now + 3_250)
+        let (laterToken, _) = try hub.createToken(network: "home", label: "later", expiresAt: nil, now: now)
+        _ = try hub.admitPeer(publicKey: keys[1], name: "recent", network: home, tokenID: laterToken, now: now + 3_010)
         let connected = try hub.peersLastConnected(window: 360)
-        #expect(Set(connected) == [PeerAddress(network: "home", publicKey: keys[1]), PeerAddress(network: "work", publicKey: keys[2]),
-                                   PeerAddress(network: "home", publicKey: keys[3])])
+        #expect(Set(connected) == [
+            LastConnectedPeer(address: PeerAddress(network: "home", publicKey: keys[1]), tokenID: laterToken),
+            LastConnectedPeer(address: PeerAddress(network: "work", publicKey: keys[2]), tokenID: workToken),
+            LastConnectedPeer(address: PeerAddress(network: "home", publicKey: keys[3]), tokenID: homeToken),
+        ], "each with the token it was last admitted with (keys[1]'s rejoin with another token is recorded at once)")
         #expect(connected.count == 3)
     }
 

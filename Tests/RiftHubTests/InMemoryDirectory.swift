@@ -6,7 +6,7 @@ import RiftProtocol
 /// bump the change marker the way another process writing the database would.
 final class InMemoryDirectory: HubDirectory {
     struct Token { var id: String; var network: String; var hash: TokenHash; var revoked = false; var expiresAt: Int64? }
-    struct Peer { var info: PeerInfo; var offset: UInt64; var revoked = false; var lastSeen: Int64; var renamedByAdmin: Int64? }
+    struct Peer { var info: PeerInfo; var offset: UInt64; var revoked = false; var lastSeen: Int64; var renamedByAdmin: Int64?; var tokenID: String? }
 
     var networks: [String: NetworkSettings] = [:]
     var tokens: [Token] = []
@@ -121,6 +121,7 @@ final class InMemoryDirectory: HubDirectory {
                 peer.info.name = name
             }
             peer.lastSeen = now
+            peer.tokenID = tokenID
             peers[network.name]?[publicKey] = peer
             return .admitted(peer.info)
         }
@@ -132,7 +133,7 @@ final class InMemoryDirectory: HubDirectory {
         }
         let info = PeerInfo(publicKey: publicKey, name: name, ipv4: ipv4, ipv6: ipv6,
                             dnsName: freeLabel(for: name, in: network.name, except: publicKey))
-        peers[network.name, default: [:]][publicKey] = Peer(info: info, offset: offset, lastSeen: now)
+        peers[network.name, default: [:]][publicKey] = Peer(info: info, offset: offset, lastSeen: now, tokenID: tokenID)
         if limits.ephemeral { ephemeralPeers[network.name, default: []].insert(publicKey) }
         return .admitted(info)
     }
@@ -144,9 +145,11 @@ final class InMemoryDirectory: HubDirectory {
         return (1...).lazy.map { DNSNames.candidate(base, $0) }.first { !taken.contains($0) }!
     }
 
-    func peersLastConnected(window: Int64) throws(DirectoryError) -> [PeerAddress] {
+    func peersLastConnected(window: Int64) throws(DirectoryError) -> [LastConnectedPeer] {
         try check()
-        let all = peers.flatMap { network, keys in keys.map { (PeerAddress(network: network, publicKey: $0.key), $0.value.lastSeen) } }
+        let all = peers.flatMap { network, keys in
+            keys.map { (LastConnectedPeer(address: PeerAddress(network: network, publicKey: $0.key), tokenID: $0.value.tokenID), $0.value.lastSeen) }
+        }
         guard let latest = all.map(\.1).max() else { return [] }
         return all.filter { $0.1 >= latest - window }.map(\.0)
     }

@@ -65,15 +65,19 @@ def did_fail(request):
 
 @pytest.fixture
 def start_mesh(workdir, did_fail):
-    """A function starting a mesh on a lab topology: `start_mesh(topology, first_ping, turn=True, hub_options=())`
-    starts the hub (with `hub_options` added to `riftgate-hub serve`) and agents a and b, waits (up to `first_ping` seconds) until a pings b, and returns the `Deployment`. Logs are printed
+    """A function starting a mesh on a lab topology: `start_mesh(topology, first_ping, turn=True, hub_options=(),
+    own_tokens=())` starts the hub (with `hub_options` added to `riftgate-hub serve`) and agents a and b (those named
+    in `own_tokens` each on a token of its own), waits (up to `first_ping` seconds) until a pings b, and returns the `Deployment`. Logs are printed
     when that start fails, and in teardown when the test failed."""
     deployments = []
 
-    def start(topology, first_ping: float, turn: bool = True, hub_options: tuple[str, ...] = ()):
+    def start(topology, first_ping: float, turn: bool = True, hub_options: tuple[str, ...] = (),
+              own_tokens: tuple[str, ...] = ()):
         deployment = Deployment(topology, workdir, turn=turn, hub_options=hub_options)
         deployments.append(deployment)
         deployment.start_hub()
+        for role in own_tokens:
+            deployment.give_own_token(role)
         for role in ("a", "b"):
             deployment.agent(role).start()
         try:

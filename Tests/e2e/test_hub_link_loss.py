@@ -6,6 +6,8 @@ that it notices the silent connection within seconds (the default 20 s / 60 s wo
 import os
 import time
 
+import pytest
+
 from hub_link import block_hub, unblock_hub
 from lab import wait_for
 from pinger import Pinger
@@ -144,26 +146,31 @@ def test_a_peer_revoked_while_both_were_off_the_hub_is_removed_when_the_other_re
            f"connection was let through, and removed b {removal:.1f} s after that")
 
 
-def test_a_peer_revoked_while_the_hub_was_down_is_removed_when_the_hub_is_back(lab, start_mesh, workdir, timing):
-    """The hub crashes (SIGKILL: it writes nothing more); the agents keep their tunnel; b is revoked with the hub's CLI
-    while the hub is down. The restarted hub remembers nothing of its last run but its database: it takes the peers
-    connected then as departed, finds b revoked at its first recheck, and tells a when a is back, instead of leaving b
-    out of a's welcome, which a would read as "offline" and keep b's tunnel up to 5 minutes (the test then fails
-    waiting for the removal)."""
-    mesh = start_lan_mesh(start_mesh, lab)
+@pytest.mark.parametrize("revoked", ["key", "token"])
+def test_a_peer_revoked_while_the_hub_was_down_is_removed_when_the_hub_is_back(lab, start_mesh, workdir, timing, revoked):
+    """The hub crashes (SIGKILL: it writes nothing more); the agents keep their tunnel; b's key (or the token b joined
+    with, its own) is revoked with the hub's CLI while the hub is down. The restarted hub remembers nothing of its last
+    run but its database: it takes the peers connected then as departed (with the token each was last admitted with),
+    finds b's access withdrawn at its first recheck, and tells a when a is back, instead of leaving b out of a's
+    welcome, which a would read as "offline" and keep b's tunnel up to 5 minutes (the test then fails waiting for the
+    removal)."""
+    mesh = start_mesh(lan_topology(lab), first_ping=FIRST_PING, turn=False, hub_options=HUB_OPTIONS, own_tokens=("b",))
     a, b = mesh.agents["a"], mesh.agents["b"]
     key_b = b.status()["public_key"]
     mesh.kill_hub()
     wait_for(lambda: a.status()["hub"]["state"] != "connected" and b.status()["hub"]["state"] != "connected",
              timeout=AGENT_NOTICES, interval=0.25, what="both agents to notice that the hub is gone")
     assert mesh.ping("a", "b"), "the tunnel works without the hub"
-    mesh.hub.admin("peer", "revoke", NETWORK, key_b)
+    if revoked == "key":
+        mesh.hub.admin("peer", "revoke", NETWORK, key_b)
+    else:
+        mesh.hub.admin("token", "revoke", NETWORK, mesh.own_tokens["b"][0])
     # b stays off the restarted hub, alive with its tunnel working: refused as revoked it would stop, its tunnel would
     # go quiet and a would remove it for that reason instead.
     block_hub(mesh.topology.peers["b"], mesh.hub)
     mesh.restart_hub()
     rejoin, removal = rejoin_and_removal(mesh, key_b, since=time.monotonic(), what="the hub was down")
-    timing(f"b revoked while the hub was down: a rejoined {rejoin:.1f} s after the restart and removed b "
+    timing(f"b's {revoked} revoked while the hub was down: a rejoined {rejoin:.1f} s after the restart and removed b "
            f"{removal:.1f} s after that")
 
 

@@ -54,6 +54,7 @@ class Deployment:
                        if turn and topology.relay is not None else None)
         self.agents: dict[str, Agent] = {}
         self.token = ""
+        self.own_tokens: dict[str, tuple[str, str]] = {}  # role -> (token id, token) for agents not on `token`
         self.hub_arguments: tuple[str, ...] = ()
         self.turn_over_tcp = turn_over_tcp  # the hub also hands out coturn's TCP URL
         self.hub_options = hub_options  # more `riftgate-hub serve` options (every start)
@@ -69,6 +70,11 @@ class Deployment:
                 self.hub_arguments += ("--turn-url", self.coturn.tcp_url)
         self.hub_arguments += self.hub_options
         self.hub.start(*self.hub_arguments)
+
+    def give_own_token(self, role: str) -> None:
+        """Peer `role` joins with a token of its own (labelled with its role) instead of the shared one; call after
+        `start_hub` and before the agent is created."""
+        self.own_tokens[role] = self.hub.create_token_with_id(NETWORK, role)
 
     def start_pair(self) -> float:
         """Starts the hub and agents a, then b; returns when b started (monotonic), the start of a connect time."""
@@ -91,7 +97,7 @@ class Deployment:
         if role not in self.agents:
             host = self.topology.peers[role]
             agent = Agent(host, self.workdir, interface=f"{host.lab.prefix}{role}")
-            agent.init(self.hub.url, NETWORK, self.token)
+            agent.init(self.hub.url, NETWORK, self.own_tokens[role][1] if role in self.own_tokens else self.token)
             self.agents[role] = agent
         return self.agents[role]
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from lab import Host, run, wait_for
 
 TOKEN_PATTERN = re.compile(r"rgt_[A-Za-z0-9_-]{43}")
+TOKEN_ID_PATTERN = re.compile(r"Created token (\S+) ")
 
 
 def bin_dir() -> str:
@@ -60,11 +61,15 @@ class Hub:
         self.admin("network", "create", name, *extra)
 
     def create_token(self, network: str, label: str) -> str:
+        return self.create_token_with_id(network, label)[1]
+
+    def create_token_with_id(self, network: str, label: str) -> tuple[str, str]:
+        """Creates a token; returns its id (what `token revoke` takes) and its text."""
         output = self.admin("token", "create", network, "--label", label)
-        match = TOKEN_PATTERN.search(output)
-        if not match:
+        match, created = TOKEN_PATTERN.search(output), TOKEN_ID_PATTERN.search(output)
+        if not match or not created:
             raise RuntimeError(f"no token in the output of token create: {output!r}")
-        return match.group(0)
+        return created.group(1), match.group(0)
 
     def start(self, *extra: str) -> None:
         os.makedirs(self.state_dir, exist_ok=True)

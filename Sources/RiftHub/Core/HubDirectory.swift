@@ -43,9 +43,9 @@ public protocol HubDirectory: AnyObject {
     func networkCount() throws(DirectoryError) -> Int
 
     /// The peers last seen within `window` seconds of the latest last-seen time stored, revoked ones included: those
-    /// connected when the hub (in a cluster, any hub) last recorded its sessions. At start the hub counts them as
-    /// departed (`HubRouter.rememberLastConnectedPeers`).
-    func peersLastConnected(window: Int64) throws(DirectoryError) -> [PeerAddress]
+    /// connected when the hub (in a cluster, any hub) last recorded its sessions, each with the token it was last
+    /// admitted with. At start the hub counts them as departed (`HubRouter.rememberLastConnectedPeers`).
+    func peersLastConnected(window: Int64) throws(DirectoryError) -> [LastConnectedPeer]
 
     /// Removes the ephemeral peers (admitted by an ephemeral token) last seen before `cutoff` that are not connected
     /// now, and returns them: their addresses and slots become free.
@@ -134,6 +134,20 @@ public struct PeerAddress: Sendable, Hashable {
     public init(network: String, publicKey: PublicKey) {
         self.network = network
         self.publicKey = publicKey
+    }
+}
+
+/// A peer connected when the hub last ran (`HubDirectory.peersLastConnected`).
+public struct LastConnectedPeer: Sendable, Hashable {
+    /// The peer.
+    public var address: PeerAddress
+    /// The id of the token it was last admitted with; nil for a peer last admitted by a hub that did not record it.
+    public var tokenID: String?
+
+    /// Creates an entry.
+    public init(address: PeerAddress, tokenID: String?) {
+        self.address = address
+        self.tokenID = tokenID
     }
 }
 

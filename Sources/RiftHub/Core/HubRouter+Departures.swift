@@ -33,10 +33,10 @@ extension HubRouter {
     /// departures and revocations went with its last run, while its agents' tunnels did not: without this, a peer
     /// revoked while the hub was down (or shortly before it stopped, its announcement missed by an agent off the hub)
     /// was left out of the next welcomes without a word, which agents read as "offline" and kept its tunnel up to 5
-    /// minutes. Now its revocation is announced and told to each session that joins (`noteRevocation`). The stored
-    /// peers name no token, so a departed peer's token revocation is not noticed this way, only its key's and network's.
+    /// minutes. Now its revocation — of its key, of the token it was last admitted with, or of its network — is
+    /// announced and told to each session that joins (`noteRevocation`).
     mutating func rememberLastConnectedPeers() {
-        let peers: [PeerAddress]
+        let peers: [LastConnectedPeer]
         do {
             peers = try directory.peersLastConnected(window: Int64(Self.departureMemorySeconds))
         } catch {
@@ -45,7 +45,7 @@ extension HubRouter {
         }
         guard !peers.isEmpty else { return }
         let now = clock.monotonicSeconds()
-        for address in peers { departures[address] = Departure(tokenID: nil, at: now) }
+        for peer in peers { departures[peer.address] = Departure(tokenID: peer.tokenID, at: now) }
         nextRecheck = now
     }
 

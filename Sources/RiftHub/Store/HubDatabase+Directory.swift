@@ -36,15 +36,16 @@ extension HubDatabase: HubDirectory {
     }
 
     /// One query, once per start (no index on `last_seen_at`: a scan of the peers).
-    public func peersLastConnected(window: Int64) throws(DirectoryError) -> [PeerAddress] {
+    public func peersLastConnected(window: Int64) throws(DirectoryError) -> [LastConnectedPeer] {
         try directory { () throws(HubStoreError) in
             try read { () throws(SQLiteError) in
-                var peers: [PeerAddress] = []
+                var peers: [LastConnectedPeer] = []
                 for row in try database.query("""
-                    SELECT network, public_key FROM peers WHERE last_seen_at >= (SELECT MAX(last_seen_at) FROM peers) - ?
+                    SELECT network, public_key, token_id FROM peers WHERE last_seen_at >= (SELECT MAX(last_seen_at) FROM peers) - ?
                     """, [.integer(window)]) {
                     guard let key = try? PublicKey(base64: try row.requiredText(1)) else { continue }
-                    peers.append(PeerAddress(network: try row.requiredText(0), publicKey: key))
+                    peers.append(LastConnectedPeer(address: PeerAddress(network: try row.requiredText(0), publicKey: key),
+                                                   tokenID: row.text(2)))
                 }
                 return peers
             }

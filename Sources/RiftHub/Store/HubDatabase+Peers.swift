@@ -49,7 +49,7 @@ extension HubDatabase {
     }
 
     /// Admits a peer (see `HubDirectory.admitPeer`), in one transaction.
-    /// A rejoin within this many seconds of the last recorded sighting, with the same name, writes nothing: last-seen
+    /// A rejoin within this many seconds of the last recorded sighting, with the same name and token, writes nothing: last-seen
     /// and token last-used times are kept to the minute (the hub refreshes last-seen once a minute anyway), and a
     /// client cycling joins must not cost a disk write per cycle.
     static let unchangedJoinWindowSeconds: Int64 = 60
@@ -58,7 +58,7 @@ extension HubDatabase {
         let key = SQLiteValue.text(publicKey.base64), networkName = SQLiteValue.text(network.name)
         return try write { () throws -> PeerAdmission in
             let existing = try database.query(
-                "SELECT public_key, name, ipv4, ipv6, revoked_at, last_seen_at, dns_name, name_source FROM peers WHERE network = ? AND public_key = ?",
+                "SELECT public_key, name, ipv4, ipv6, revoked_at, last_seen_at, dns_name, name_source, token_id FROM peers WHERE network = ? AND public_key = ?",
                 [networkName, key]).first
             var info: PeerInfo
             var allocated: (offset: UInt64, ipv4: IPv4Address, ipv6: IPv6Address)?
@@ -84,20 +84,23 @@ extension HubDatabase {
                 let adminNamed = existing.text(7) == Self.adminNameSource
                 let wanted = adminNamed ? info.name : name
                 let seenRecently = now - (existing.integer(5) ?? 0) < Self.unchangedJoinWindowSeconds
-                if info.name == wanted, info.dnsName != nil, seenRecently, try tokenUsedRecently(tokenID, now: now) { return .admitted(info) }
+                let sameToken = existing.text(8) == tokenID
+                if info.name == wanted, info.dnsName != nil, seenRecently, sameToken, try tokenUsedRecently(tokenID, now: now) {
+                    return .admitted(info)
+                }
                 info.name = wanted
                 if !(adminNamed && info.dnsName != nil) {
                     info.dnsName = try dnsName(for: wanted, keeping: info.dnsName, network: networkName, key: key)
                 }
-                try database.run("UPDATE peers SET name = ?, dns_name = ?, last_seen_at = ? WHERE network = ? AND public_key = ?",
-                                 [.text(wanted), .text(info.dnsName!), .integer(now), networkName, key])
+                try database.run("UPDATE peers SET name = ?, dns_name = ?, last_seen_at = ?, token_id = ? WHERE network = ? AND public_key = ?",
+                                 [.text(wanted), .text(info.dnsName!), .integer(now), .text(tokenID), networkName, key])
             } else if let allocated {
                 info.dnsName = try dnsName(for: name, keeping: nil, network: networkName, key: key)
                 try database.run("""
-                    INSERT INTO peers (network, public_key, name, host_offset, ipv4, ipv6, first_seen_at, last_seen_at, dns_name)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO peers (network, public_key, name, host_offset, ipv4, ipv6, first_seen_at, last_seen_at, dns_name, token_id)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, [networkName, key, .text(name), .integer(Int64(allocated.offset)), .text(allocated.ipv4.description),
-                          .text(allocated.ipv6.description), .integer(now), .integer(now), .text(info.dnsName!)])
+                          .text(allocated.ipv6.description), .integer(now), .integer(now), .text(info.dnsName!), .text(tokenID)])
                 if limits.ephemeral {
                     try database.run("INSERT INTO ephemeral_peers (network, public_key) VALUES (?, ?)", [networkName, key])
                 }

@@ -122,5 +122,8 @@ extension HubDatabase {
                 FOREIGN KEY (network, public_key) REFERENCES peers(network, public_key) ON DELETE CASCADE
             );
             """),
+        SQLiteMigration(version: 8, sql: """
+            ALTER TABLE peers ADD COLUMN token_id TEXT COLLATE "C";
+            """),
     ]
 }

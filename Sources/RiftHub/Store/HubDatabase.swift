@@ -219,5 +219,10 @@ public final class HubDatabase {
                 FOREIGN KEY (network, public_key) REFERENCES peers(network, public_key) ON DELETE CASCADE
             ) STRICT;
             """),
+        // The token each peer was last admitted with (no foreign key: a deleted token leaves its id, which then names
+        // no live token). A restarted hub reads it to announce a token revoked while it was down.
+        SQLiteMigration(version: 8, sql: """
+            ALTER TABLE peers ADD COLUMN token_id TEXT;
+            """),
     ]
 }
