@@ -127,6 +127,36 @@ struct HubRouterPolicyTests {
                 "a change that leaves the pair's rules as they were says nothing about the laptop")
     }
 
+    @Test("a policy change both peers missed off the hub is told to each when it rejoins, for 6 minutes")
+    func policyChangeMissedOffTheHub() throws {
+        let net = Network(policy: "laptop -> server\nci -> server\n")
+        for (name, tag) in [("laptop", "laptop"), ("server", "server"), ("ci", "ci"), ("other", "laptop")] { net.join(name, tag: tag) }
+        // Everyone but ci leaves the hub (their tunnels keep working); then the policy separates laptops from servers.
+        for name in ["laptop", "server", "other"] { net.hub.close(net.connections[name]!) }
+        _ = net.hub.take(net.connections["ci"]!)
+        net.hub.directory.setPolicy("ci -> server\n", in: "home")
+        net.hub.tick()
+        #expect(net.hub.take(net.connections["ci"]!).isEmpty, "ci's access to the server did not change")
+        net.hub.clock.advance(60)
+        let (laptop, messages) = net.hub.joinMessages(network: "home", token: net.tokens["laptop"]!, key: net.keys["laptop"]!,
+                                                      name: "laptop", version: ProtocolVersion.v2)
+        #expect(messages.dropFirst() == [.peerLeft(PeerLeft(publicKey: net.key("server"), reason: "policy"))],
+                "after the welcome: the server, no longer introduced (other, another laptop, never was)")
+        let (server, toServer) = net.hub.joinMessages(network: "home", token: net.tokens["server"]!, key: net.keys["server"]!,
+                                                      name: "server", version: ProtocolVersion.v2)
+        #expect(toServer.dropFirst().contains(.peerLeft(PeerLeft(publicKey: net.key("other"), reason: "policy"))),
+                "the other laptop, still away, goes from the server's view too")
+        #expect(!toServer.contains(.peerLeft(PeerLeft(publicKey: net.key("laptop"), reason: "policy"))), "the laptop is back: not departed")
+        _ = (laptop, server)
+        // Six minutes after the change, a rejoin hears nothing of it (agents keep an absent peer's tunnel 5 minutes).
+        net.hub.close(net.connections["ci"]!)
+        net.hub.clock.advance(300)
+        net.hub.tick()
+        let (_, late) = net.hub.joinMessages(network: "home", token: net.tokens["ci"]!, key: net.keys["ci"]!, name: "ci",
+                                             version: ProtocolVersion.v2)
+        #expect(!late.contains { if case .peerLeft = $0 { true } else { false } }, "\(late)")
+    }
+
     @Test("a policy change reaches live sessions on the next tick: peers leave with reason policy and appear with peer_joined")
     func liveChange() throws {
         let net = Network(policy: nil)

@@ -174,6 +174,38 @@ def test_a_peer_revoked_while_the_hub_was_down_is_removed_when_the_hub_is_back(l
            f"{removal:.1f} s after that")
 
 
+def test_a_policy_that_separated_two_peers_both_off_the_hub_is_told_when_one_rejoins(lab, start_mesh, workdir, timing):
+    """Both agents lose the hub and keep their tunnel; a policy that separates them is set meanwhile, so nobody hears
+    the hub apply it. When a rejoins, its welcome does not list b, which alone reads like a peer that is merely
+    offline: the hub tells a right after the welcome (`peer_left` `policy`), and a removes b's tunnel at once instead
+    of keeping it up to 5 minutes (the test then fails waiting for the removal)."""
+    mesh = start_lan_mesh(start_mesh, lab)
+    a, b = mesh.agents["a"], mesh.agents["b"]
+    key_b = b.status()["public_key"]
+    mesh.hub.admin("peer", "tag", NETWORK, key_b, "--tag", "server")  # no policy yet: nothing changes for a
+    for name in ("a", "b"):
+        block_hub(mesh.topology.peers[name], mesh.hub)
+    wait_for(lambda: a.status()["hub"]["state"] != "connected" and b.status()["hub"]["state"] != "connected",
+             timeout=AGENT_NOTICES, interval=0.25, what="both agents to notice their silent hub connections")
+    assert mesh.ping("a", "b"), "the kept tunnel works"
+    applied = mesh.hub.log().count("access policy applied")
+    policy = os.path.join(workdir, "policy.txt")
+    with open(policy, "w") as file:
+        file.write("server -> server\n")  # a has no tag: a and b are no longer introduced to each other
+    mesh.hub.admin("policy", "set", NETWORK, policy)
+    # The hub must have applied the policy before a is back: otherwise a's welcome would simply be computed with it.
+    wait_for(lambda: mesh.hub.log().count("access policy applied") > applied, timeout=REVOKED_REMOVAL, interval=0.1,
+             what="the hub to apply the new policy")
+    unblock_hub(mesh.topology.peers["a"])
+    wait_for(lambda: a.status()["hub"]["state"] == "connected", timeout=REJOIN, interval=0.25, what="a to rejoin the hub")
+    rejoined = time.monotonic()
+    wait_for(lambda: a.peer(key_b) is None, timeout=REVOKED_REMOVAL, interval=0.1,
+             what="a to remove b, separated by a policy set while both were off the hub")
+    timing(f"policy separating a from b set while both were off the hub -> a removed b "
+           f"{time.monotonic() - rejoined:.1f} s after rejoining")
+    assert "(policy)" in a.log(), a.log()[-2000:]
+
+
 def test_a_policy_that_separates_a_peer_off_the_hub_removes_its_kept_tunnel(lab, start_mesh, workdir, timing):
     mesh = start_lan_mesh(start_mesh, lab)
     a = mesh.agents["a"]

@@ -101,21 +101,26 @@ extension HubRouter {
         }
     }
 
-    /// Rereads every live network's policy and tags when the stored data changed, and brings each session's view in
-    /// line: peers it may no longer see leave with reason `policy`, peers it may now see (or whose `allow_in` changed)
+    /// Rereads the policy and tags of every network with live sessions or departures when the stored data changed, and
+    /// brings each session's view in line: peers it may no longer see leave with reason `policy`, peers it may now see (or whose `allow_in` changed)
     /// are announced with `peer_joined`. Called once per tick, so a change takes effect within about a second.
     mutating func refreshAccess(marker: Int64, _ actions: inout [HubAction<Connection>]) {
         guard marker != accessMarker else { return }
         accessMarker = marker
-        let networks = Array(index.keys).sorted()
-        access = access.filter { index[$0.key] != nil }
-        for network in networks {
+        // Networks whose peers all left keep theirs while departures are remembered: a change is still told to the
+        // live sessions about the departed peers, and to the departed peers when they rejoin.
+        let kept = Set(index.keys).union(networksWithDepartures)
+        access = access.filter { kept.contains($0.key) }
+        for network in kept.sorted() {
             guard let loaded = loadAccess(network) else { continue }
             let previous = access[network]
             access[network] = loaded
             guard previous != loaded else { continue }
             reconcile(network, loaded, &actions)
-            if let previous { announceDepartedPolicyChanges(in: network, from: previous, to: loaded, &actions) }
+            if let previous {
+                announceDepartedPolicyChanges(in: network, from: previous, to: loaded, &actions)
+                rememberAccessBeforeChange(in: network, previous)
+            }
         }
     }
 

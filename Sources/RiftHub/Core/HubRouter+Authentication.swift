@@ -199,6 +199,7 @@ extension HubRouter {
             dnsDomain: version >= ProtocolVersion.v3 ? settings.dnsDomain : nil)), to: connection))
         for peer in others.dropFirst(Self.peersPerWelcome) { actions.append(.send(.peerJoined(peer), to: connection)) }
         announceRecentRevocations(to: connection, recipient: key, in: network, &actions)
+        announceMissedPolicyChanges(to: connection, recipient: key, in: network, &actions)
         // Announced also when it replaced a connection (PROTOCOL.md §5): a replacement usually means the agent
         // restarted and lost its ICE state, so the others must negotiate afresh — never a peer_left, though.
         announceJoin(info, in: network, except: connection, &actions)

@@ -83,8 +83,8 @@ extension HubRouter {
         }
     }
 
-    /// The policy or tags of `network` changed: a live session for which the access decision about a departed peer
-    /// changed, either way, is told that peer left with reason `policy`, so that a tunnel it kept goes with rules that
+    /// The policy or tags of `network` changed: a live session whose access to or from a departed peer changed (what
+    /// `allow_in` says, either way) is told that peer left with reason `policy`, so that a tunnel it kept goes with rules that
     /// no longer hold (the peer is introduced afresh, with the new rules, when it rejoins). Only sessions the old
     /// access introduced it to are told.
     mutating func announceDepartedPolicyChanges(in network: String, from previous: NetworkAccess, to current: NetworkAccess,
@@ -92,10 +92,8 @@ extension HubRouter {
         let departed = departures.keys.filter { $0.network == network }.map(\.publicKey).sorted()
         guard !departed.isEmpty else { return }
         for (recipient, connection) in (index[network] ?? [:]).sorted(by: { $0.key < $1.key }) {
-            for key in departed where previous.introduces(key, recipient) {
-                guard previous.decision(from: key, to: recipient) != current.decision(from: key, to: recipient)
-                        || previous.decision(from: recipient, to: key) != current.decision(from: recipient, to: key)
-                else { continue }
+            for key in departed
+            where previous.introduces(key, recipient) && !previous.grantsTheSame(between: key, and: recipient, as: current) {
                 actions.append(.send(.peerLeft(PeerLeft(publicKey: key, reason: PeerLeft.policyReason)), to: connection))
             }
         }

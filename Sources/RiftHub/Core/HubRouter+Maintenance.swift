@@ -155,6 +155,7 @@ extension HubRouter {
         }
         let departed = rememberedDepartures(now: now)
         forgetOldRevocations(now: now)
+        forgetOldAccessChanges(now: now)
         guard !grants.isEmpty || !departed.isEmpty else { return }
         var withdrawn: [SessionGrant: GrantWithdrawal]
         do {

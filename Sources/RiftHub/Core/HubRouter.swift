@@ -86,8 +86,11 @@ public struct HubRouter<Connection: Hashable & Sendable> {
     var isShuttingDown = false
     /// Connections refused at accept, for the log (HubRouter+Refusals.swift).
     var refusedConnections = RefusedConnectionLog()
-    /// Access control of the networks with live sessions (HubRouter+Access.swift).
+    /// Access control of the networks with live sessions or remembered departures (HubRouter+Access.swift).
     var access: [String: NetworkAccess] = [:]
+    /// The access of networks before a recent change, while departed peers may have missed it
+    /// (HubRouter+MissedPolicyChanges.swift).
+    var accessBeforeChange: [String: AccessBeforeChange] = [:]
     /// The change marker access control was last loaded at.
     var accessMarker: Int64?
     /// The change marker admin renames were last looked for at (HubRouter+Names.swift).

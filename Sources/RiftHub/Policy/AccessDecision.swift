@@ -75,4 +75,11 @@ public struct NetworkAccess: Sendable, Hashable {
     public func introduces(_ first: PublicKey, _ second: PublicKey) -> Bool {
         decision(from: first, to: second).isAllowed || decision(from: second, to: first).isAllowed
     }
+
+    /// Whether `other` gives the two peers the same access to each other, both ways, as this: what their agents are
+    /// told (`allow_in`), not which rule lines say so (a rule that only moved changes nothing).
+    public func grantsTheSame(between first: PublicKey, and second: PublicKey, as other: NetworkAccess) -> Bool {
+        decision(from: first, to: second).allowIn == other.decision(from: first, to: second).allowIn
+            && decision(from: second, to: first).allowIn == other.decision(from: second, to: first).allowIn
+    }
 }
