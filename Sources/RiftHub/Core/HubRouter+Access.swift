@@ -102,8 +102,9 @@ extension HubRouter {
     }
 
     /// Rereads the policy and tags of every network with live sessions or departures when the stored data changed, and
-    /// brings each session's view in line: peers it may no longer see leave with reason `policy`, peers it may now see (or whose `allow_in` changed)
-    /// are announced with `peer_joined`. Called once per tick, so a change takes effect within about a second.
+    /// brings each session's view in line: peers it may no longer see leave with reason `policy`, peers it may now see
+    /// (or whose `allow_in` changed) are announced with `peer_joined`. Called once per tick, so a change takes effect
+    /// within about a second.
     mutating func refreshAccess(marker: Int64, _ actions: inout [HubAction<Connection>]) {
         guard marker != accessMarker else { return }
         accessMarker = marker

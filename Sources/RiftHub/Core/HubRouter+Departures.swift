@@ -84,9 +84,9 @@ extension HubRouter {
     }
 
     /// The policy or tags of `network` changed: a live session whose access to or from a departed peer changed (what
-    /// `allow_in` says, either way) is told that peer left with reason `policy`, so that a tunnel it kept goes with rules that
-    /// no longer hold (the peer is introduced afresh, with the new rules, when it rejoins). Only sessions the old
-    /// access introduced it to are told.
+    /// `allow_in` says, either way) is told that peer left with reason `policy`, so that a tunnel it kept goes with
+    /// rules that no longer hold (the peer is introduced afresh, with the new rules, when it rejoins). Only sessions the
+    /// old access introduced it to are told.
     mutating func announceDepartedPolicyChanges(in network: String, from previous: NetworkAccess, to current: NetworkAccess,
                                                 _ actions: inout [HubAction<Connection>]) {
         let departed = departures.keys.filter { $0.network == network }.map(\.publicKey).sorted()

@@ -49,9 +49,9 @@ extension HubDatabase {
     }
 
     /// Admits a peer (see `HubDirectory.admitPeer`), in one transaction.
-    /// A rejoin within this many seconds of the last recorded sighting, with the same name and token, writes nothing: last-seen
-    /// and token last-used times are kept to the minute (the hub refreshes last-seen once a minute anyway), and a
-    /// client cycling joins must not cost a disk write per cycle.
+    /// A rejoin within this many seconds of the last recorded sighting, with the same name and token, writes nothing:
+    /// last-seen and token last-used times are kept to the minute (the hub refreshes last-seen once a minute anyway),
+    /// and a client cycling joins must not cost a disk write per cycle.
     static let unchangedJoinWindowSeconds: Int64 = 60
 
     func admit(publicKey: PublicKey, name: String, network: NetworkSettings, tokenID: String, now: Int64) throws(HubStoreError) -> PeerAdmission {
