@@ -13,9 +13,11 @@ import RiftProtocol
 extension Mesh {
     /// The longest a peer the hub no longer lists keeps a working tunnel (5 minutes). The hub announces a departed
     /// peer's revocation (`revoked`) or policy change (`policy`) for longer than that (`HubRouter.departureMemorySeconds`),
-    /// and repeats a recent revocation after the welcome of a session that was off the hub when it went out
-    /// (HubRouter+RecentRevocations), also after a restart of the hub (HubRouter+Departures); the bound covers a policy
-    /// change missed that way, and, after a hub restart, a departed peer whose token (not its key) was revoked.
+    /// and repeats a recent revocation, or a policy change, after the welcome of a session that was off the hub when it
+    /// went out (HubRouter+RecentRevocations, HubRouter+MissedPolicyChanges), revocations also after a restart of the
+    /// hub (HubRouter+Departures); the bound covers what a hub cannot repeat: a policy change made while it was down,
+    /// any policy change past its bound on remembered departures, and, after a restart, the token revocation of a peer
+    /// last admitted by a hub that did not record tokens.
     static let absentPeerGraceMilliseconds: Int64 = 300_000
 
     /// Whether a `peer_left` reason ends the tunnel whatever its state: the hub withdrew the peer's access, or no
