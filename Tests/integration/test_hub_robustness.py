@@ -179,8 +179,13 @@ def test_a_ping_flood_is_closed_and_others_are_unaffected(hub):
     ping = riftproto.masked_frame(riftproto.OP_PING, b"x")
     started = time.monotonic()
     flooder.sock.sendall(ping * 10_000)
-    assert closed_with(flooder, timeout=10) == 1008
-    print(f"\n10,000 pings at once: closed with 1008 after {time.monotonic() - started:.2f} s")
+    # Closed with 1008, or reset: the hub stops reading a client over budget, so its close usually leaves the rest of
+    # the flood unread, and a socket closed with unread input sends RST at once, dropping what its kernel had not sent
+    # yet, the close frame included (seen once in CI).
+    # Never a timeout: that would mean the hub kept answering the flood.
+    closed = closed_with(flooder, timeout=10)
+    assert closed in (1008, "reset")
+    print(f"\n10,000 pings at once: closed ({closed}) after {time.monotonic() - started:.2f} s")
     bystander.signal("offer", target.public_key, msg_id="after-ping-flood")
     assert target.expect("offer", skip=("peer_joined", "peer_left"))["from"] == bystander.public_key
 
