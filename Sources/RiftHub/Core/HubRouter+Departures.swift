@@ -89,13 +89,27 @@ extension HubRouter {
     /// old access introduced it to are told.
     mutating func announceDepartedPolicyChanges(in network: String, from previous: NetworkAccess, to current: NetworkAccess,
                                                 _ actions: inout [HubAction<Connection>]) {
-        let departed = departures.keys.filter { $0.network == network }.map(\.publicKey).sorted()
+        let departed = departedPeers(in: network)
         guard !departed.isEmpty else { return }
         for (recipient, connection) in (index[network] ?? [:]).sorted(by: { $0.key < $1.key }) {
-            for key in departed
-            where previous.introduces(key, recipient) && !previous.grantsTheSame(between: key, and: recipient, as: current) {
-                actions.append(.send(.peerLeft(PeerLeft(publicKey: key, reason: PeerLeft.policyReason)), to: connection))
-            }
+            announcePolicyChanges(about: departed, to: connection, recipient: recipient, from: previous, to: current, &actions)
+        }
+    }
+
+    /// The departed peers of `network`, in key order.
+    func departedPeers(in network: String) -> [PublicKey] {
+        departures.keys.filter { $0.network == network }.map(\.publicKey).sorted()
+    }
+
+    /// Tells `recipient`'s session on `connection` that each of `departed` left with reason `policy` if `previous`
+    /// introduced them and `current` changed what `allow_in` says between them, either way. Shared by the live
+    /// sessions told at a change and by a session that rejoins having missed one (HubRouter+MissedPolicyChanges).
+    func announcePolicyChanges(about departed: [PublicKey], to connection: Connection, recipient: PublicKey,
+                               from previous: NetworkAccess, to current: NetworkAccess,
+                               _ actions: inout [HubAction<Connection>]) {
+        for key in departed
+        where previous.introduces(key, recipient) && !previous.grantsTheSame(between: key, and: recipient, as: current) {
+            actions.append(.send(.peerLeft(PeerLeft(publicKey: key, reason: PeerLeft.policyReason)), to: connection))
         }
     }
 

@@ -46,11 +46,8 @@ extension HubRouter {
         guard let kept = accessBeforeChange[network], clock.monotonicSeconds() - kept.at < Self.departureMemorySeconds,
               departures.count <= Self.missedPolicyDepartureLimit else { return }
         let current = networkAccess(network)
-        let departed = departures.keys.filter { $0.network == network && $0.publicKey != recipient }.map(\.publicKey)
-        for key in departed.sorted() where kept.previous.introduces(key, recipient)
-            && !kept.previous.grantsTheSame(between: key, and: recipient, as: current) {
-            actions.append(.send(.peerLeft(PeerLeft(publicKey: key, reason: PeerLeft.policyReason)), to: connection))
-        }
+        announcePolicyChanges(about: departedPeers(in: network).filter { $0 != recipient }, to: connection,
+                              recipient: recipient, from: kept.previous, to: current, &actions)
     }
 
     /// Drops the kept accesses older than `departureMemorySeconds` (from the periodic recheck).
