@@ -91,6 +91,10 @@ def test_hand_over_blocked_by_a_host_firewall_falls_back_to_forwarding(lab, work
     a.start()
     b.start()
     try:
+        # The fallback first: right after ICE connects, the tunnel is forwarded for a moment before the hand-over goes
+        # in, and a first ping answered in that moment (seen once in CI) left the next one to the dead hand-over.
+        deployment.peer_view("b", "a", timeout=45, condition=lambda e: e.get("path_mode") == "forwarded"
+                             and "carried no" in (e.get("path_reason") or ""))
         deployment.wait_for_ping("a", "b", timeout=45)
         assert deployment.ping("b", "a")
         entry = deployment.peer_view("b", "a", condition=lambda e: e.get("path_mode") == "forwarded" and e.get("endpoint"))
